@@ -1,0 +1,35 @@
+# riskmap — two commands: `make demo` and `make test`. Both set up everything they need.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN      = $(VENV)/bin
+STAMP    = $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/riskmap demo --out out/demo
+
+browser:
+	scripts/ensure-chromium
+
+lint: $(STAMP)
+	$(BIN)/ruff check riskmap tests bench
+	$(BIN)/mypy riskmap
+
+test: $(STAMP) browser lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP) browser
+	$(BIN)/pytest -q -m slow
+	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/hotspots.py
+	$(BIN)/python bench/national.py
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,206 @@
+"""The ``riskmap`` command: a thin layer over :class:`riskmap.Project`.
+
+Every user mistake (a wrong command, a missing project or file, bad input) prints one line and
+exits with code 2; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from riskmap.errors import RiskmapError
+from riskmap.periods import Period
+from riskmap.pipeline import run_demo
+from riskmap.project import Project
+from riskmap.reports.outputs import write_outputs
+from riskmap.store import LoadRecord
+
+log = logging.getLogger("riskmap")
+
+project_option = click.option(
+    "--project", "-p", "project_dir", default=".", envvar="RISKMAP_PROJECT", show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Project folder (with riskmap.yaml).")
+existing_file = click.Path(exists=False, dir_okay=False, path_type=Path)
+
+
+def _setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("riskmap")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Show debugging detail.")
+@click.version_option(package_name="riskmap")
+def cli(quiet: bool, verbose: bool) -> None:
+    """riskmap: where the risk of ondermijning is higher, per buurt, wijk and bedrijventerrein."""
+    _setup_logging(quiet, verbose)
+
+
+def _say(text: str) -> None:
+    click.echo(text)
+
+
+def _report(record: LoadRecord) -> None:
+    _say(record.summary())
+
+
+@cli.command()
+@click.option("--out", "out", default="out/demo", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the demo project.")
+def demo(out: Path) -> None:
+    """Generate the demo gemeente Havenwaard and run the whole pipeline on it."""
+    run = run_demo(out)
+    for record in run.loads:
+        _report(record)
+    _say(f"\nDemo project: {out.resolve()}")
+    _say(f"Sources (real formats): {(out / 'sources').resolve()}")
+    for name, path in run.outputs.items():
+        _say(f"  {name:<10} {path.resolve()}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--gemeente", required=True, help="CBS gemeente code, e.g. GM0034.")
+@click.option("--year", default=2024, show_default=True, type=int, help="Boundary year.")
+@click.option("--naam", default=None, help="Name of the gemeente for reports.")
+def init(directory: Path, gemeente: str, year: int, naam: str | None) -> None:
+    """Create a project folder with a commented riskmap.yaml."""
+    project = Project.init(directory, gemeente.upper(), year, naam=naam)
+    _say(f"created project {project.root.resolve()} (edit riskmap.yaml, then `riskmap load ...`)")
+
+
+@cli.group()
+def load() -> None:
+    """Load a source into the project's store."""
+
+
+@load.command("boundaries")
+@click.argument("file", type=existing_file)
+@click.option("--layer", default=None, help="Layer to load (default: gemeenten, wijken, buurten).")
+@click.option("--year", default=None, type=int, help="Boundary year (default: from the file).")
+@project_option
+def load_boundaries(file: Path, layer: str | None, year: int | None, project_dir: Path) -> None:
+    """CBS wijk- en buurtkaart (GeoPackage) or GeoJSON/GPKG with statcode/statnaam."""
+    _report(Project(project_dir).load_boundaries(file, layer=layer, year=year))
+
+
+@load.command("bedrijventerreinen")
+@click.argument("file", type=existing_file)
+@click.option("--id-field", default=None, help="Id column of an own layer (default RIN_NUMMER).")
+@click.option("--name-field", default=None, help="Name column (default PLAN_NAAM).")
+@click.option("--layer", default=None, help="Layer in the file.")
+@project_option
+def load_bedrijventerreinen(file: Path, id_field: str | None, name_field: str | None,
+                            layer: str | None, project_dir: Path) -> None:
+    """IBIS bedrijventerreinen or an own polygon layer."""
+    _report(Project(project_dir).load_bedrijventerreinen(file, id_field, name_field, layer))
+
+
+@load.command("cbs")
+@click.option("--year", required=True, type=int, help="Statistics year, 2019..2024.")
+@click.option("--offline", is_flag=True, help="Read the cache only.")
+@click.option("--police/--no-police", default=True, show_default=True,
+              help="Also load registered crime per buurt (47018NED).")
+@project_option
+def load_cbs(year: int, offline: bool, police: bool, project_dir: Path) -> None:
+    """CBS Kerncijfers wijken en buurten (and police crime per buurt) through cbsodata."""
+    project = Project(project_dir)
+    _report(project.load_cbs(year, offline=offline))
+    if police:
+        _report(project.load_police(offline=offline))
+
+
+@load.command("kvk")
+@click.argument("file", type=existing_file)
+@click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@project_option
+def load_kvk(file: Path, mapping: Path | None, project_dir: Path) -> None:
+    """A business-register (KvK) extract."""
+    _report(Project(project_dir).load_kvk(file, mapping))
+
+
+@load.command("bag")
+@click.argument("file", type=existing_file)
+@click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@project_option
+def load_bag(file: Path, mapping: Path | None, project_dir: Path) -> None:
+    """BAG addresses (verblijfsobjecten)."""
+    _report(Project(project_dir).load_bag(file, mapping))
+
+
+@load.command("register")
+@click.argument("kind", type=click.Choice(["meldingen", "maatregelen", "bibob", "hennep",
+                                          "controles"]))
+@click.argument("file", type=existing_file)
+@click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@project_option
+def load_register(kind: str, file: Path, mapping: Path | None, project_dir: Path) -> None:
+    """A municipal register export (see docs/registers.md for the templates)."""
+    _report(Project(project_dir).load_register(kind, file, mapping))
+
+
+@cli.command()
+@click.option("--period", required=True, help="Quarter, e.g. 2025Q3.")
+@click.option("--online-map", is_flag=True, help="Use the PDOK basemap (needs a network).")
+@project_option
+def build(period: str, online_map: bool, project_dir: Path) -> None:
+    """Compute indicators and scores for a quarter and write its outputs."""
+    project = Project(project_dir)
+    quarter = Period.parse(period)
+    results = project.build(quarter)
+    for level, result in results.items():
+        n = result.scores["theme"].eq("totaal").sum() if not result.scores.empty else 0
+        _say(f"{level}: {result.values['indicator'].nunique()} indicators, {n} areas scored")
+    for name, path in write_outputs(project, quarter, offline=not online_map).items():
+        _say(f"  {name:<10} {path.resolve()}")
+
+
+@cli.command()
+@project_option
+def status(project_dir: Path) -> None:
+    """What is loaded: sources, rows, periods and lineage."""
+    info = Project(project_dir).status()
+    _say(f"Project {project_dir.resolve()}\n")
+    _say("Loads (lineage):")
+    _say(_table(info["lineage"]))
+    _say("\nRows per table:")
+    _say(_table(info["tables"]))
+    _say("\nRegister events:")
+    _say(_table(info["events"]))
+    _say("\nBuilt periods:")
+    _say(_table(info["builds"]))
+
+
+def _table(frame: Any) -> str:
+    return "  (none)" if frame.empty else frame.to_string(index=False, max_colwidth=60)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; user errors print one line and exit with code 2."""
+    try:
+        cli.main(args=argv, prog_name="riskmap", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("riskmap: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(f"riskmap: error: {exc.format_message()}", err=True)
+        sys.exit(2)
+    except RiskmapError as exc:
+        click.echo(f"riskmap: error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

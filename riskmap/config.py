@@ -1,0 +1,242 @@
+"""Project configuration (``riskmap.yaml``): options with defaults, docs and validators.
+
+Every option has a default, a one-line doc and a validator; unknown keys are refused, so a typo
+never silently falls back to a default. ``render_yaml`` writes the commented file ``riskmap init``
+creates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from riskmap.errors import ConfigError, ProjectError
+
+CONFIG_NAME = "riskmap.yaml"
+STORE_NAME = "riskmap.duckdb"
+KEY_NAME = "riskmap.key"
+
+THEMES = (
+    "drugs",
+    "criminogene_branches",
+    "mensenhandel",
+    "vastgoed",
+    "kwetsbaarheid",
+    "gelegenheid",
+)
+LEVELS = ("gemeente", "wijk", "buurt", "bedrijventerrein")
+NORMALISATIONS = ("percentile", "zscore", "minmax")
+AGGREGATIONS = ("arithmetic", "geometric")
+PRIVACY_MIN_COUNT = 5
+
+
+@dataclass(frozen=True)
+class Option:
+    """One configuration option: its dotted key, default, doc and validator."""
+
+    key: str
+    default: Any
+    doc: str
+    validate: Callable[[Any], str | None]
+
+
+def _one_of(*allowed: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in allowed else f"must be one of {{{', '.join(allowed)}}}"
+
+    return check
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        return None if ok else f"must be a whole number from {low} to {high}"
+
+    return check
+
+
+def _number_range(low: float, high: float) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok and low <= value <= high else f"must be a number from {low} to {high}"
+
+    return check
+
+
+def _gemeente(value: Any) -> str | None:
+    ok = isinstance(value, str) and re.fullmatch(r"GM\d{4}", value)
+    return None if ok else "must be a CBS gemeente code like GM0034"
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _text_or_null(value: Any) -> str | None:
+    return None if value is None or isinstance(value, str) else "must be text or empty"
+
+
+def _theme_weights(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "must be a mapping of theme to weight"
+    for theme, weight in value.items():
+        if theme not in THEMES:
+            return f"has unknown theme {theme!r}; themes are {{{', '.join(THEMES)}}}"
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+            return f"weight of {theme!r} must be a number >= 0"
+    return None
+
+
+def _min_count(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= PRIVACY_MIN_COUNT
+    return None if ok else f"must be a whole number >= {PRIVACY_MIN_COUNT} (never weaker)"
+
+
+def _grid_sizes(value: Any) -> str | None:
+    ok = isinstance(value, list) and value and all(v in (100, 500) for v in value)
+    return None if ok else "must be a list drawn from [100, 500] (CBS grid sizes in metres)"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("gemeente", None, "CBS code of the gemeente this project covers, e.g. GM0034.", _gemeente),
+    Option("naam", None, "Name of the gemeente as shown in reports (optional).", _text_or_null),
+    Option("boundary_year", 2024, "Year of the CBS wijk- en buurtkaart the areas come from.",
+           _int_range(2014, 2100)),
+    Option("privacy.min_count", PRIVACY_MIN_COUNT,
+           "Counts below this are shown as '<N' in every output; never below 5.", _min_count),
+    Option("privacy.keep_coordinates", False,
+           "Keep exact coordinates of establishments and events in the store (default: no).",
+           _boolean),
+    Option("scoring.normalisation", "percentile", "Normalisation of indicators before weighting.",
+           _one_of(*NORMALISATIONS)),
+    Option("scoring.aggregation", "arithmetic", "How indicators combine into a theme score.",
+           _one_of(*AGGREGATIONS)),
+    Option("scoring.draws", 200, "Uncertainty draws (perturbed weights and normalisations).",
+           _int_range(0, 100_000)),
+    Option("scoring.weight_spread", 0.5,
+           "Relative spread of weights in the uncertainty draws (0.5 = weights x U(0.5, 1.5)).",
+           _number_range(0.0, 1.0)),
+    Option("scoring.seed", 20250930, "Seed of every random step, so a build can be repeated.",
+           _int_range(0, 2**32 - 1)),
+    Option("scoring.theme_weights", dict.fromkeys(THEMES, 1.0),
+           "Weight of each theme in the overall score.", _theme_weights),
+    Option("grid.sizes", [100, 500], "CBS-aligned grid cell sizes (metres) records are assigned to.",
+           _grid_sizes),
+    Option("paths.cache", "cache", "Folder (relative to the project) for cached API responses.",
+           _text_or_null),
+    Option("paths.output", "output", "Folder (relative to the project) where outputs are written.",
+           _text_or_null),
+    Option("paths.catalogue", None,
+           "Own indicator catalogue (YAML); empty = the catalogue shipped with riskmap.",
+           _text_or_null),
+)
+_BY_KEY = {o.key: o for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated project configuration, read from ``riskmap.yaml``."""
+
+    root: Path
+    values: Mapping[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def gemeente(self) -> str:
+        """CBS code of the project's gemeente."""
+        return str(self.values["gemeente"])
+
+    @property
+    def store_path(self) -> Path:
+        """The project's DuckDB file."""
+        return self.root / STORE_NAME
+
+    @property
+    def key_path(self) -> Path:
+        """The pseudonymisation key (kept outside the DuckDB file)."""
+        return self.root / KEY_NAME
+
+    def path(self, key: str) -> Path:
+        """A ``paths.*`` option resolved against the project folder."""
+        return self.root / str(self.values[key])
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted not in _BY_KEY:
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def config_from_mapping(data: Mapping[str, Any], root: Path, source: str = CONFIG_NAME) -> Config:
+    """Validate a nested mapping of options and fill in defaults.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown key or an invalid value, naming the file, the key and what is allowed.
+    """
+    flat = _flatten(data)
+    unknown = sorted(set(flat) - set(_BY_KEY))
+    if unknown:
+        raise ConfigError(f"{source}: unknown option {unknown[0]!r}; known options: "
+                          f"{', '.join(_BY_KEY)}")
+    values = {o.key: o.default for o in OPTIONS} | flat
+    for key, value in values.items():
+        if key == "gemeente" and value is None:
+            raise ConfigError(f"{source}: 'gemeente' is required (a CBS code like GM0034)")
+        problem = _BY_KEY[key].validate(value)
+        if problem:
+            raise ConfigError(f"{source}: option {key!r} {problem} (got {value!r})")
+    weights = values["scoring.theme_weights"]
+    values["scoring.theme_weights"] = {t: float(weights.get(t, 0.0)) for t in THEMES}
+    return Config(root=root, values=values)
+
+
+def load_config(project: str | Path) -> Config:
+    """Read and validate ``riskmap.yaml`` in a project folder."""
+    root = Path(project)
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        raise ProjectError(f"{root}: not a riskmap project (no {CONFIG_NAME}); "
+                           f"create one with `riskmap init {root} --gemeente GM....`")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" line {line + 1}" if line is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of options at the top level")
+    return config_from_mapping(data, root.resolve(), source=str(path))
+
+
+def render_yaml(values: Mapping[str, Any]) -> str:
+    """The text of a commented ``riskmap.yaml`` holding ``values`` (other options at default)."""
+    lines = ["# riskmap project configuration. Every option is documented; unknown keys are refused.",
+             ""]
+    section = None
+    for option in OPTIONS:
+        value = values.get(option.key, option.default)
+        head, _, leaf = option.key.rpartition(".")
+        if head != section:
+            if head:
+                lines += ["", f"{head}:"]
+            section = head
+        indent = "  " if head else ""
+        lines.append(f"{indent}# {option.doc}")
+        dumped = yaml.safe_dump({leaf: value}, allow_unicode=True, default_flow_style=False,
+                                sort_keys=False).rstrip("\n")
+        lines += [indent + line for line in dumped.splitlines()]
+    return "\n".join(lines) + "\n"

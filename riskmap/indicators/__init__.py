@@ -1,0 +1,1 @@
+"""Indicator catalogue, indicator values, composite scores and disclosure control."""

@@ -1,0 +1,88 @@
+"""Business-register measures: counts of establishments and BAG addresses per area, in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from riskmap.periods import Period
+from riskmap.sbi import risk_branches
+from riskmap.store import Store
+
+ACTIVE = "start_date <= $end AND (end_date IS NULL OR end_date > $end)"
+
+
+def branch_pattern(branches: Any) -> str:
+    """A regular expression matching the SBI codes of ``branches`` (``"all"`` = every branch)."""
+    known = risk_branches()
+    keys = list(known) if branches == "all" else list(branches)
+    prefixes = sorted({p for key in keys for p in known[key].prefixes})
+    return "^(" + "|".join(prefixes) + ")"
+
+
+def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions and named parameters for an establishments measure."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    flow = spec.get("flow")
+    if flow == "started":
+        conditions.append("start_date BETWEEN $first AND $end")
+    elif flow == "ended":
+        conditions.append("end_date BETWEEN $first AND $end")
+    elif flow == "churn":
+        conditions.append("(start_date BETWEEN $first AND $end OR end_date BETWEEN $first AND $end)")
+    elif flow == "short_lived":
+        conditions.append("end_date BETWEEN $first AND $end "
+                          "AND end_date < start_date + INTERVAL 2 YEAR")
+    else:
+        conditions.append(ACTIVE)
+    if spec.get("branches"):
+        conditions.append("regexp_matches(sbi, $branches)")
+        params["branches"] = branch_pattern(spec["branches"])
+    if spec.get("sbi"):
+        conditions.append("regexp_matches(sbi, $sbi)")
+        params["sbi"] = "^(" + "|".join(str(s) for s in spec["sbi"]) + ")"
+    if spec.get("legal_form"):
+        conditions.append("lower(legal_form) IN (SELECT lower(unnest($forms)))")
+        params["forms"] = [str(f) for f in spec["legal_form"]]
+    if "staff" in spec:
+        conditions.append("staff = $staff")
+        params["staff"] = int(spec["staff"])
+    if spec.get("shared_address"):
+        conditions.append(f"address IN (SELECT address FROM establishments WHERE {ACTIVE} "
+                          "AND address IS NOT NULL GROUP BY address HAVING count(*) >= $shared)")
+        params["shared"] = int(spec["shared_address"])
+    return conditions, params
+
+
+def count_by_area(store: Store, table: str, column: str, conditions: list[str],
+            params: dict[str, Any], codes: Sequence[str]) -> pd.Series:
+    where = " AND ".join([*conditions, f"{column} IS NOT NULL"])
+    sql = f"SELECT {column} AS area, count(*) AS n FROM {table} WHERE {where} GROUP BY 1"
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    frame = store.con.execute(sql, used).df()
+    return frame.set_index("area")["n"].reindex(codes).fillna(0).astype(float)
+
+
+def establishments_measure(store: Store, spec: Mapping[str, Any], level: str, period: Period,
+                           window: int | None, codes: Sequence[str]) -> pd.Series:
+    """Number of establishments per area matching ``spec`` (active at period end by default)."""
+    conditions, params = establishment_conditions(spec or {})
+    first, end = period.window(window or 12)
+    return count_by_area(store, "establishments", level, conditions,
+                   {**params, "first": first, "end": end}, codes)
+
+
+def addresses_measure(store: Store, spec: Mapping[str, Any], level: str, period: Period,
+                      codes: Sequence[str]) -> pd.Series:
+    """Number of BAG addresses per area: business premises, optionally only vacant ones."""
+    spec = spec or {}
+    conditions = []
+    if spec.get("business"):
+        conditions.append("use <> 'woonfunctie'")
+    if spec.get("vacant"):
+        conditions.append(f"id NOT IN (SELECT address FROM establishments WHERE {ACTIVE} "
+                          "AND address IS NOT NULL)")
+    return count_by_area(store, "addresses", level, conditions, {"end": period.end}, codes)

@@ -1,0 +1,217 @@
+"""The indicator catalogue (``config/indicators.yaml``): read, validate, and look up.
+
+A registry of measure kinds (``cbs``, ``establishments``, ``events``, ``addresses``, ``area``)
+checks each numerator and denominator; an unknown theme, level, CBS variable, risk branch or
+register category is a :class:`ConfigError` naming the indicator and the allowed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from riskmap.config import THEMES
+from riskmap.errors import ConfigError
+from riskmap.sbi import config_file, risk_branches
+from riskmap.sources.cbs import known_variables
+from riskmap.sources.registers import register_kinds
+
+INDICATOR_LEVELS = ("buurt", "wijk", "bedrijventerrein")
+SOURCES = ("cbs", "police", "kvk", "bag", "registers")
+DIRECTIONS = {"higher": 1, "lower": -1}
+THEME_LEVELS: dict[str, tuple[str, ...]] = {"gelegenheid": ("bedrijventerrein",)}
+THEME_LABELS = {
+    "drugs": "Drugs", "criminogene_branches": "Criminogene branches",
+    "mensenhandel": "Mensenhandel en uitbuiting", "vastgoed": "Vastgoed en adresfraude",
+    "kwetsbaarheid": "Kwetsbaarheid", "gelegenheid": "Gelegenheidsstructuren",
+    "totaal": "Totaalscore",
+}
+FLOWS = ("started", "ended", "churn", "short_lived")
+_REQUIRED = ("id", "label", "themes", "levels", "source", "numerator", "direction", "rationale")
+_ALLOWED = set(_REQUIRED) | {"denominator", "scale", "unit", "window", "min_denominator",
+                             "optional", "weight"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A numerator or denominator: a measure kind and its parameters."""
+
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One catalogue entry."""
+
+    id: str
+    label: str
+    themes: tuple[str, ...]
+    levels: tuple[str, ...]
+    source: str
+    numerator: Measure
+    denominator: Measure | None
+    scale: float
+    unit: str
+    direction: int
+    window: int | None
+    min_denominator: float
+    rationale: str
+    optional: bool = False
+    weight: float = 1.0
+
+    def themes_at(self, level: str) -> tuple[str, ...]:
+        """The themes this indicator counts in at ``level``."""
+        return tuple(t for t in self.themes if level in THEME_LEVELS.get(t, INDICATOR_LEVELS))
+
+    @property
+    def is_count_based(self) -> bool:
+        """Whether the numerator counts businesses or events (then small counts are suppressed)."""
+        return self.numerator.kind in {"establishments", "events", "addresses"}
+
+
+def _check_cbs(params: dict[str, Any], where: str) -> None:
+    known = known_variables()
+    for key in ("cbs", "percent_of", "mean_of"):
+        if key in params and params[key] not in known:
+            raise ConfigError(f"{where}: unknown CBS variable {params[key]!r}; known: "
+                              f"{', '.join(known)}")
+    extra = set(params) - {"cbs", "percent_of", "mean_of"}
+    if extra or ("percent_of" in params and "mean_of" in params):
+        raise ConfigError(f"{where}: cbs measure takes percent_of or mean_of, got {sorted(extra)}")
+
+
+def _check_establishments(params: dict[str, Any], where: str) -> None:
+    allowed = {"branches", "sbi", "legal_form", "staff", "flow", "shared_address"}
+    spec = params["establishments"] or {}
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown establishments filter {sorted(unknown)}; "
+                          f"allowed {{{', '.join(sorted(allowed))}}}")
+    branches = spec.get("branches")
+    if branches not in (None, "all"):
+        missing = [b for b in branches if b not in risk_branches()]
+        if missing:
+            raise ConfigError(f"{where}: unknown risk branch {missing[0]!r}; branches: "
+                              f"{', '.join(risk_branches())}")
+    if spec.get("flow") not in (None, *FLOWS):
+        raise ConfigError(f"{where}: flow must be one of {{{', '.join(FLOWS)}}}")
+
+
+def _check_events(params: dict[str, Any], where: str) -> None:
+    spec = params["events"] or {}
+    kinds = register_kinds()
+    kind = spec.get("kind")
+    if kind not in kinds:
+        raise ConfigError(f"{where}: unknown register kind {kind!r}; kinds: {', '.join(kinds)}")
+    stores = {c.get("store"): c for c in kinds[kind].columns.values() if c.get("store")}
+    for key, values in spec.items():
+        if key == "kind":
+            continue
+        column = stores.get(key)
+        if column is None:
+            raise ConfigError(f"{where}: register {kind} has no {key!r} to filter on")
+        allowed = [str(v) for v in column.get("values") or []]
+        bad = [v for v in values if allowed and str(v) not in allowed]
+        if bad:
+            raise ConfigError(f"{where}: {kind}.{key} has no value {bad[0]!r}; allowed: "
+                              f"{', '.join(allowed)}")
+
+
+def _check_addresses(params: dict[str, Any], where: str) -> None:
+    unknown = set(params["addresses"] or {}) - {"business", "vacant"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown addresses filter {sorted(unknown)}")
+
+
+def _check_area(params: dict[str, Any], where: str) -> None:
+    if params.get("area") != "ha":
+        raise ConfigError(f"{where}: area measure must be 'area: ha'")
+
+
+MEASURE_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
+    "cbs": _check_cbs, "establishments": _check_establishments, "events": _check_events,
+    "addresses": _check_addresses, "area": _check_area,
+}
+
+
+def measure_from(spec: Any, where: str) -> Measure:
+    """A validated :class:`Measure` from its YAML form."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: a measure is a mapping like {{cbs: AantalInwoners}}")
+    kinds = [k for k in spec if k in MEASURE_CHECKS]
+    if len(kinds) != 1:
+        raise ConfigError(f"{where}: name exactly one measure kind of "
+                          f"{{{', '.join(MEASURE_CHECKS)}}}, got {sorted(spec)}")
+    MEASURE_CHECKS[kinds[0]](dict(spec), where)
+    return Measure(kinds[0], dict(spec))
+
+
+def _list(entry: dict[str, Any], key: str, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
+    values = entry.get(key)
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{where}: {key} must be a non-empty list")
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ConfigError(f"{where}: unknown {key[:-1]} {bad[0]!r}; allowed: {', '.join(allowed)}")
+    return tuple(values)
+
+
+def indicator_from(entry: dict[str, Any], source: str) -> Indicator:
+    """Validate one catalogue entry."""
+    where = f"{source}: indicator {entry.get('id', '?')!r}"
+    missing = [k for k in _REQUIRED if k not in entry]
+    unknown = sorted(set(entry) - _ALLOWED)
+    if missing or unknown:
+        what = f"missing {', '.join(missing)}" if missing else f"unknown key {unknown[0]!r}"
+        raise ConfigError(f"{where}: {what}")
+    if entry["direction"] not in DIRECTIONS:
+        raise ConfigError(f"{where}: direction must be higher or lower")
+    if entry["source"] not in SOURCES:
+        raise ConfigError(f"{where}: unknown source {entry['source']!r}; allowed: {', '.join(SOURCES)}")
+    window = entry.get("window")
+    if window is not None and (not isinstance(window, int) or window <= 0 or window % 3):
+        raise ConfigError(f"{where}: window must be a positive multiple of 3 months")
+    return Indicator(
+        id=str(entry["id"]), label=str(entry["label"]),
+        themes=_list(entry, "themes", THEMES, where),
+        levels=_list(entry, "levels", INDICATOR_LEVELS, where),
+        source=entry["source"],
+        numerator=measure_from(entry["numerator"], f"{where} numerator"),
+        denominator=measure_from(entry["denominator"], f"{where} denominator")
+        if entry.get("denominator") else None,
+        scale=float(entry.get("scale", 1)), unit=str(entry.get("unit", "")),
+        direction=DIRECTIONS[entry["direction"]], window=window,
+        min_denominator=float(entry.get("min_denominator", 0)),
+        rationale=str(entry["rationale"]), optional=bool(entry.get("optional", False)),
+        weight=float(entry.get("weight", 1.0)),
+    )
+
+
+def load_catalogue(path: str | Path | None = None) -> list[Indicator]:
+    """Read and validate a catalogue (default: the one shipped with riskmap)."""
+    file = Path(path) if path else config_file("indicators.yaml")
+    if not file.is_file():
+        raise ConfigError(f"{file}: catalogue not found")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML ({exc})") from exc
+    entries = data.get("indicators")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{file}: expected a list under 'indicators'")
+    indicators = [indicator_from(entry, str(file)) for entry in entries]
+    ids = [i.id for i in indicators]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise ConfigError(f"{file}: indicator id {duplicated[0]!r} occurs more than once")
+    return indicators
+
+
+def for_level(catalogue: list[Indicator], level: str) -> list[Indicator]:
+    """The indicators defined at ``level``."""
+    return [i for i in catalogue if level in i.levels]

@@ -1,0 +1,59 @@
+"""CBS-based measures: statistics per area (latest year up to the period) and area in hectares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from riskmap.periods import Period
+from riskmap.store import Store
+
+
+def latest_year(store: Store, variable: str, period: Period, codes: Sequence[str]) -> int | None:
+    """The latest year up to the period's year with values of ``variable`` for these areas."""
+    if not codes:
+        return None
+    marks = ",".join("?" * len(codes))
+    return store.scalar(
+        f"SELECT max(year) FROM cbs_values WHERE variable = ? AND year <= ? "
+        f"AND value IS NOT NULL AND area_code IN ({marks})", [variable, period.year, *codes])
+
+
+def cbs_values(store: Store, variable: str, year: int | None, codes: Sequence[str]) -> pd.Series:
+    """Values of one CBS variable in one year per area code (missing stays missing)."""
+    if year is None or not codes:
+        return pd.Series(float("nan"), index=pd.Index(codes), dtype=float)
+    marks = ",".join("?" * len(codes))
+    frame = store.query(
+        f"SELECT area_code, value FROM cbs_values WHERE variable = ? AND year = ? "
+        f"AND area_code IN ({marks})", [variable, year, *codes])
+    return frame.drop_duplicates("area_code").set_index("area_code")["value"].reindex(codes)
+
+
+def cbs_measure(store: Store, params: Mapping[str, Any], period: Period,
+                codes: Sequence[str]) -> tuple[pd.Series, int | None]:
+    """A CBS measure per area: the value, or (percent_of / mean_of) the implied count.
+
+    ``{cbs: OnbewoondeWoningen, percent_of: Woningvoorraad}`` gives the number of unoccupied
+    dwellings (percentage x dwellings / 100), so that rates aggregate correctly.
+
+    Returns the values and the CBS year they are from.
+    """
+    variable = str(params["cbs"])
+    year = latest_year(store, variable, period, codes)
+    values = cbs_values(store, variable, year, codes)
+    if "percent_of" in params:
+        values = values * cbs_values(store, str(params["percent_of"]), year, codes) / 100
+    elif "mean_of" in params:
+        values = values * cbs_values(store, str(params["mean_of"]), year, codes)
+    return values, year
+
+
+def area_hectares(store: Store, level: str, codes: Sequence[str]) -> pd.Series:
+    """Area in hectares per area code (latest boundary year)."""
+    frame = store.query("SELECT code, area_ha FROM areas WHERE level = ? "
+                        "QUALIFY row_number() OVER (PARTITION BY code ORDER BY year DESC) = 1",
+                        [level])
+    return frame.set_index("code")["area_ha"].reindex(codes)

@@ -1,0 +1,249 @@
+r"""Composite scores following the OECD/JRC Handbook on Constructing Composite Indicators (2008).
+
+Steps: orient indicators so that higher means more risk; treat outliers (minmax and z-score
+only); normalise; aggregate per theme with weights; aggregate themes into an overall score; rank;
+re-score many times with perturbed weights and alternative normalisations and aggregations to
+get a rank interval; decompose each score into its top contributing indicators.
+
+Notes
+-----
+Theme score of area :math:`a` for theme :math:`t` with indicator set :math:`I_t` and weights
+:math:`w_i`, over the indicators available for :math:`a` (:math:`A_a`):
+
+.. math:: T_{a,t} = \frac{\sum_{i \in I_t \cap A_a} w_i N_{a,i}}{\sum_{i \in I_t \cap A_a} w_i}
+   \quad\text{if}\quad \sum_{i \in I_t \cap A_a} w_i \ge \tfrac12 \sum_{i \in I_t} w_i
+
+and missing otherwise (never zero). Geometric aggregation applies the same weights to
+:math:`\log(1 + 99 N)` and maps back to [0, 1]. All inputs are rates or shares (intensive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from riskmap.errors import ConfigError
+
+NORMALISATIONS = ("percentile", "zscore", "minmax")
+AGGREGATIONS = ("arithmetic", "geometric")
+COVERAGE = 0.5
+MAX_WINSORISED = 5
+UNCERTAINTY_COMBOS = (("percentile", "arithmetic"), ("minmax", "arithmetic"),
+                      ("zscore", "arithmetic"), ("percentile", "geometric"),
+                      ("minmax", "geometric"))
+
+
+@dataclass(frozen=True)
+class Design:
+    """What goes into a score: indicator directions and weights, theme membership and weights."""
+
+    directions: pd.Series
+    weights: pd.Series
+    themes: Mapping[str, Sequence[str]]
+    theme_weights: pd.Series
+
+    def __post_init__(self) -> None:
+        for theme, members in self.themes.items():
+            unknown = [m for m in members if m not in self.weights.index]
+            if unknown:
+                raise ConfigError(f"theme {theme!r} names unknown indicator {unknown[0]!r}")
+
+
+def winsorise(values: pd.Series, max_points: int = MAX_WINSORISED) -> tuple[pd.Series, int]:
+    """Cap extreme values one at a time while |skewness| > 2 and kurtosis > 3.5 (handbook rule).
+
+    Returns the treated values and how many points were capped.
+    """
+    x = values.copy()
+    treated = 0
+    for _ in range(max_points):
+        v = x.dropna()
+        if len(v) < 4 or v.nunique() < 3:
+            break
+        skew, kurt = stats.skew(v), stats.kurtosis(v)
+        if not (abs(skew) > 2 and kurt > 3.5):
+            break
+        if skew > 0:
+            x[x == v.max()] = v[v < v.max()].max()
+        else:
+            x[x == v.min()] = v[v > v.min()].min()
+        treated += 1
+    return x, treated
+
+
+def normalise(values: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Normalise each column (already oriented: higher = more risk).
+
+    ``percentile``: (average rank - 1) / (n - 1), in [0, 1]; ``minmax``: (x - min)/(max - min);
+    ``zscore``: (x - mean) / sd (population sd). A constant column gets 0.5 (0 for z-scores).
+    Missing values stay missing.
+    """
+    if method == "percentile":
+        n = values.notna().sum()
+        ranks = values.rank(method="average")
+        return ((ranks - 1) / (n - 1).where(n > 1)).fillna(values * 0 + 0.5).where(values.notna())
+    if method == "minmax":
+        low, high = values.min(), values.max()
+        span = (high - low).where(high > low)
+        return ((values - low) / span).fillna(values * 0 + 0.5).where(values.notna())
+    if method == "zscore":
+        sd = values.std(ddof=0)
+        return ((values - values.mean()) / sd.where(sd > 0)).fillna(values * 0).where(values.notna())
+    raise ConfigError(f"normalisation {method!r} unknown; choose one of {{{', '.join(NORMALISATIONS)}}}")
+
+
+def prepare(raw: pd.DataFrame, design: Design, method: str) -> pd.DataFrame:
+    """Orient, treat outliers (not for percentile ranks, which are robust) and normalise."""
+    oriented = raw * design.directions.reindex(raw.columns)
+    if method != "percentile":
+        oriented = oriented.apply(lambda column: winsorise(column)[0])
+    return normalise(oriented, method)
+
+
+def aggregate(normalised: pd.DataFrame, weights: pd.Series, method: str = "arithmetic",
+              coverage: float = COVERAGE) -> pd.Series:
+    """Weighted aggregate per row; missing when less than ``coverage`` of the weight is there."""
+    if method not in AGGREGATIONS:
+        raise ConfigError(f"aggregation {method!r} unknown; choose one of {{{', '.join(AGGREGATIONS)}}}")
+    w = weights.reindex(normalised.columns).to_numpy(float)
+    x = normalised.to_numpy(float)
+    present = ~np.isnan(x)
+    if method == "geometric":
+        if np.nanmin(x, initial=0) < 0 or np.nanmax(x, initial=0) > 1:
+            raise ConfigError("geometric aggregation needs values in [0, 1]: use percentile or "
+                              "minmax normalisation")
+        x = np.log1p(99 * x)
+    available = present @ w
+    total = np.where(present, x, 0) @ w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = total / available
+    if method == "geometric":
+        score = np.expm1(score) / 99
+    score[available < coverage * w.sum() - 1e-12] = np.nan
+    return pd.Series(score, index=normalised.index)
+
+
+def theme_scores(normalised: pd.DataFrame, design: Design, method: str = "arithmetic") -> pd.DataFrame:
+    """One score per theme (columns) per area (rows)."""
+    return pd.DataFrame({theme: aggregate(normalised[list(members)], design.weights, method)
+                         for theme, members in design.themes.items()}, index=normalised.index)
+
+
+def overall_score(themes: pd.DataFrame, theme_weights: pd.Series) -> pd.Series:
+    """Weighted mean of theme scores, with the same half-of-the-weight coverage rule."""
+    return aggregate(themes, theme_weights.reindex(themes.columns), "arithmetic")
+
+
+def rank_descending(scores: pd.Series) -> pd.Series:
+    """Ranks 1..n (1 = highest score) without gaps; ties broken by area code; missing stays NA."""
+    order = scores.dropna().sort_index().sort_values(ascending=False, kind="stable")
+    ranks = pd.Series(np.arange(1, len(order) + 1), index=order.index)
+    return ranks.reindex(scores.index).astype("Int64")
+
+
+def effective_weights(design: Design) -> pd.Series:
+    """The share of the overall score each indicator carries when all values are present."""
+    theme_share = design.theme_weights / design.theme_weights.sum()
+    out = pd.Series(0.0, index=design.weights.index)
+    for theme, members in design.themes.items():
+        w = design.weights.reindex(list(members))
+        out[w.index] += theme_share.get(theme, 0.0) * w / w.sum()
+    return out
+
+
+def drivers(normalised: pd.DataFrame, design: Design, top: int = 3) -> pd.Series:
+    """The indicators that push each area's score up most, relative to the average area.
+
+    Contribution of indicator i to area a: effective weight x (N_ai - mean_i); the ``top``
+    largest positive contributions are listed, largest first.
+    """
+    weight = effective_weights(design).reindex(normalised.columns)
+    contribution = (normalised - normalised.mean()) * weight
+    out = {}
+    for code, row in contribution.iterrows():
+        positive = row[row > 0].sort_values(ascending=False)
+        out[code] = list(positive.index[:top])
+    return pd.Series(out, dtype=object)
+
+
+def uncertainty(raw: pd.DataFrame, design: Design, draws: int, spread: float,
+                seed: int) -> pd.DataFrame:
+    """Rank uncertainty from ``draws`` re-scorings (Monte Carlo, seeded).
+
+    Each draw picks a normalisation and aggregation from :data:`UNCERTAINTY_COMBOS` and
+    multiplies every indicator and theme weight by U(1 - spread, 1 + spread).
+
+    Returns
+    -------
+    pd.DataFrame
+        ``rank_median``, ``rank_low`` (5th percentile) and ``rank_high`` (95th) per area.
+    """
+    if draws <= 0:
+        return pd.DataFrame(index=raw.index.rename(None),
+                            columns=["rank_median", "rank_low", "rank_high"], dtype=float)
+    rng = np.random.default_rng(seed)
+    combos = rng.integers(len(UNCERTAINTY_COMBOS), size=draws)
+    indicator_mult = rng.uniform(1 - spread, 1 + spread, size=(draws, raw.shape[1]))
+    theme_names = list(design.themes)
+    theme_mult = rng.uniform(1 - spread, 1 + spread, size=(draws, len(theme_names)))
+    scores = np.full((raw.shape[0], draws), np.nan)
+    prepared = {m: prepare(raw, design, m) for m in {c[0] for c in UNCERTAINTY_COMBOS}}
+    base_w = design.weights.reindex(raw.columns).to_numpy(float)
+    base_tw = design.theme_weights.reindex(theme_names).to_numpy(float)
+    for index, (norm, agg) in enumerate(UNCERTAINTY_COMBOS):
+        picked = np.flatnonzero(combos == index)
+        if picked.size:
+            scores[:, picked] = _draw_scores(prepared[norm], agg, base_w * indicator_mult[picked],
+                                             base_tw * theme_mult[picked], design, theme_names)
+    ranks = _rank_columns(scores)
+    result = pd.DataFrame(np.nan, index=raw.index.rename(None),
+                          columns=["rank_median", "rank_low", "rank_high"])
+    scored = ~np.isnan(ranks).all(axis=1)
+    if scored.any():
+        result.loc[scored, "rank_median"] = np.nanmedian(ranks[scored], axis=1)
+        result.loc[scored, "rank_low"] = np.nanpercentile(ranks[scored], 5, axis=1)
+        result.loc[scored, "rank_high"] = np.nanpercentile(ranks[scored], 95, axis=1)
+    return result
+
+
+def _draw_scores(normalised: pd.DataFrame, aggregation: str, weights: np.ndarray,
+                 theme_weights: np.ndarray, design: Design, theme_names: list[str]) -> np.ndarray:
+    """Overall scores (areas x draws) for a block of draws sharing a normalisation."""
+    x = normalised.to_numpy(float)
+    present = ~np.isnan(x)
+    values = np.log1p(99 * np.where(present, x, 0)) if aggregation == "geometric" \
+        else np.where(present, x, 0)
+    columns = {c: i for i, c in enumerate(normalised.columns)}
+    theme_num = np.zeros((x.shape[0], weights.shape[0]))
+    theme_den = np.zeros_like(theme_num)
+    for t, theme in enumerate(theme_names):
+        idx = [columns[m] for m in design.themes[theme]]
+        w = weights[:, idx]
+        available = present[:, idx] @ w.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            score = (values[:, idx] @ w.T) / available
+        if aggregation == "geometric":
+            score = np.expm1(score) / 99
+        score[available < COVERAGE * w.sum(axis=1) - 1e-12] = np.nan
+        ok = ~np.isnan(score)
+        theme_num += np.where(ok, score, 0) * theme_weights[:, t]
+        theme_den += ok * theme_weights[:, t]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = theme_num / theme_den
+    overall[theme_den < COVERAGE * theme_weights.sum(axis=1) - 1e-12] = np.nan
+    return overall
+
+
+def _rank_columns(scores: np.ndarray) -> np.ndarray:
+    """Descending ranks per column (1 = highest), NaN for missing scores."""
+    filled = np.where(np.isnan(scores), -np.inf, scores)
+    order = np.argsort(-filled, axis=0, kind="stable")
+    ranks = np.empty_like(scores)
+    rows = np.arange(scores.shape[0])[:, None]
+    ranks[order, np.arange(scores.shape[1])] = rows + 1
+    ranks[np.isnan(scores)] = np.nan
+    return ranks

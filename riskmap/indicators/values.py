@@ -1,0 +1,118 @@
+"""Indicator values per area and period: numerator, denominator, value and suppression flags.
+
+Values are computed for every area of a level (latest boundary year). A count-based indicator
+whose numerator is below the privacy minimum is flagged ``suppressed`` (reason ``klein aantal``):
+its value is used inside the store for scoring, but never shown. A value whose denominator is
+below the indicator's minimum is not computed at all (reason ``kleine noemer``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from riskmap.indicators.business import addresses_measure, establishments_measure
+from riskmap.indicators.catalogue import Indicator, Measure, for_level
+from riskmap.indicators.context import area_hectares, cbs_measure
+from riskmap.indicators.signals import events_measure
+from riskmap.periods import Period
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+SMALL_COUNT = "klein aantal"
+SMALL_DENOMINATOR = "kleine noemer"
+
+
+def area_codes(store: Store, level: str) -> list[str]:
+    """Codes of the areas of ``level`` in the latest boundary year loaded for it."""
+    frame = store.query("SELECT code FROM areas WHERE level = ? AND year = "
+                        "(SELECT max(year) FROM areas WHERE level = ?) ORDER BY code",
+                        [level, level])
+    return frame["code"].tolist()
+
+
+def measure_values(store: Store, measure: Measure, level: str, period: Period,
+                   window: int | None, codes: Sequence[str]) -> pd.Series:
+    """Evaluate one measure per area code."""
+    params = measure.params
+    if measure.kind == "cbs":
+        return cbs_measure(store, params, period, codes)[0]
+    if measure.kind == "establishments":
+        return establishments_measure(store, params["establishments"], level, period, window,
+                                      codes)
+    if measure.kind == "events":
+        return events_measure(store, params["events"], level, period, window, codes)
+    if measure.kind == "addresses":
+        return addresses_measure(store, params["addresses"], level, period, codes)
+    return area_hectares(store, level, codes)
+
+
+def values_of(store: Store, indicator: Indicator, level: str, period: Period,
+              codes: Sequence[str], min_count: int) -> pd.DataFrame:
+    """One indicator's rows for all areas of a level."""
+    numerator = measure_values(store, indicator.numerator, level, period, indicator.window, codes)
+    if indicator.denominator is None:
+        denominator = pd.Series(np.nan, index=numerator.index)
+        value = numerator * indicator.scale
+    else:
+        denominator = measure_values(store, indicator.denominator, level, period,
+                                     indicator.window, codes)
+        ok = denominator > 0
+        value = (indicator.scale * numerator / denominator).where(ok)
+    small_denominator = denominator.notna() & (denominator < indicator.min_denominator)
+    value = value.where(~small_denominator)
+    small_count = indicator.is_count_based & numerator.notna() & (numerator < min_count)
+    reason = pd.Series(None, index=numerator.index, dtype=object)
+    reason[small_count] = SMALL_COUNT
+    reason[small_denominator] = SMALL_DENOMINATOR
+    return pd.DataFrame({
+        "area_code": list(codes), "level": level, "period": str(period),
+        "indicator": indicator.id, "value": value.to_numpy(float),
+        "numerator": numerator.to_numpy(float), "denominator": denominator.to_numpy(float),
+        "suppressed": (small_denominator | small_count).to_numpy(bool), "reason": reason.to_numpy(),
+    })
+
+
+def indicator_values(store: Store, catalogue: list[Indicator], period: Period, level: str,
+                     min_count: int = 5) -> pd.DataFrame:
+    """All indicator values of one level and period, in long form.
+
+    Optional indicators without any value (e.g. a CBS variable not published for this year)
+    are left out with a log line.
+    """
+    codes = area_codes(store, level)
+    frames = []
+    for indicator in for_level(catalogue, level):
+        frame = values_of(store, indicator, level, period, codes, min_count)
+        if frame["value"].isna().all():
+            how = log.debug if indicator.optional else log.warning
+            how("indicator %s has no values for %s in %s (source not loaded?)", indicator.id,
+                level, period)
+            if indicator.optional:
+                continue
+        frames.append(frame)
+    if frames:
+        flags = pd.concat(frames)["reason"].value_counts()
+        if not flags.empty:
+            log.info("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
+                     period, ", ".join(f"{n} {why}" for why, n in flags.items()))
+    if not frames:
+        return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",
+                                     "numerator", "denominator", "suppressed", "reason"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def reference_value(values: pd.DataFrame, indicator: Indicator) -> float:
+    """The value of an indicator for all areas together (the gemeente = 100 reference)."""
+    rows = values[values["indicator"] == indicator.id]
+    if indicator.denominator is None:
+        return float(rows["numerator"].mean() * indicator.scale)
+    usable = rows["numerator"].notna() & rows["denominator"].notna()
+    denominator = rows.loc[usable, "denominator"].sum()
+    if denominator <= 0:
+        return float("nan")
+    return float(indicator.scale * rows.loc[usable, "numerator"].sum() / denominator)

@@ -1,0 +1,1 @@
+"""Interactive (folium) and static (matplotlib) maps."""

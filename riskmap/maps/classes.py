@@ -1,0 +1,48 @@
+"""Map classes and colours shared by interactive and static maps (mapclassify)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mapclassify
+import numpy as np
+import pandas as pd
+
+PALETTE = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+MISSING_COLOUR = "#d9d9d9"
+MISSING_LABEL = "Geen score (te weinig gegevens)"
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Class of each value, the colour per value and a legend of (colour, label) pairs."""
+
+    colours: pd.Series
+    legend: list[tuple[str, str]]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}".replace(".", ",")
+
+
+def classify(values: pd.Series, k: int = 5, scheme: str = "Quantiles") -> Classes:
+    """Classes of a numeric column; missing values are their own class, never binned."""
+    present = values.dropna()
+    colours = pd.Series(MISSING_COLOUR, index=values.index, dtype=object)
+    legend: list[tuple[str, str]] = []
+    if present.nunique() >= 2:
+        k = min(k, present.nunique())
+        classifier = getattr(mapclassify, scheme)(present.to_numpy(float), k=k)
+        bins = classifier.bins
+        palette = [PALETTE[int(i)] for i in np.linspace(0, len(PALETTE) - 1, len(bins))]
+        colours.loc[present.index] = [palette[int(c)] for c in classifier.yb]
+        lower = present.min()
+        for colour, upper in zip(palette, bins, strict=True):
+            legend.append((colour, f"{_fmt(lower)} – {_fmt(upper)}"))
+            lower = upper
+    elif len(present):
+        colours.loc[present.index] = PALETTE[-1]
+        legend.append((PALETTE[-1], _fmt(float(present.iloc[0]))))
+    if values.isna().any():
+        legend.append((MISSING_COLOUR, MISSING_LABEL))
+    return Classes(colours, legend)

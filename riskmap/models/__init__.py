@@ -1,0 +1,1 @@
+"""Hotspots, grids and models over the scores."""

@@ -1,0 +1,66 @@
+"""End-to-end runs: the demo gemeente from generated sources to outputs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
+from riskmap.errors import ProjectError
+from riskmap.periods import Period
+from riskmap.project import PROJECT_FOLDERS, Project
+from riskmap.reports.outputs import write_outputs
+from riskmap.sources._demo_world import GEMEENTE, LAST_PERIOD, NAME, YEAR
+from riskmap.sources.demo import SEED, build_world, write_sources
+from riskmap.store import LoadRecord
+
+log = logging.getLogger(__name__)
+
+REGISTER_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
+
+
+@dataclass
+class DemoRun:
+    """What a demo run made: the project, the loads and the output files."""
+
+    project: Project
+    period: Period
+    loads: list[LoadRecord] = field(default_factory=list)
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+def _clear_demo(out: Path) -> None:
+    """Remove an earlier demo project in ``out``; refuse to touch any other project."""
+    if not (out / CONFIG_NAME).exists():
+        if out.exists() and any(out.iterdir()):
+            raise ProjectError(f"{out}: folder is not empty and not a demo project; "
+                               f"choose another --out")
+        return
+    if load_config(out).gemeente != GEMEENTE:
+        raise ProjectError(f"{out}: holds a real project ({load_config(out).gemeente}); "
+                           f"the demo will not overwrite it")
+    for name in (CONFIG_NAME, STORE_NAME, f"{STORE_NAME}.wal", KEY_NAME):
+        (out / name).unlink(missing_ok=True)
+    for folder in PROJECT_FOLDERS:
+        shutil.rmtree(out / folder, ignore_errors=True)
+
+
+def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
+    """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders, build
+    the latest quarter and write the outputs."""
+    out = Path(out)
+    _clear_demo(out)
+    world = build_world(seed)
+    paths = write_sources(world, out / "sources")
+    project = Project.init(out, GEMEENTE, YEAR, naam=NAME, **{"paths.cache": "sources"})
+    run = DemoRun(project, LAST_PERIOD)
+    run.loads += [project.load_boundaries(paths["boundaries"]),
+                  project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
+                  project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
+                  project.load_bag(paths["bag"]), project.load_kvk(paths["kvk"])]
+    run.loads += [project.load_register(kind, paths[kind]) for kind in REGISTER_KINDS]
+    project.build(LAST_PERIOD)
+    run.outputs = write_outputs(project, LAST_PERIOD)
+    return run

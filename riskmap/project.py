@@ -1,0 +1,187 @@
+"""The public Python API: ``riskmap.Project(path)``, whose methods mirror the command line.
+
+Every method opens the project's store, calls the library function for its step and closes
+the store again; methods return DataFrames, GeoDataFrames or paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config, render_yaml
+from riskmap.errors import ProjectError, StoreError
+from riskmap.indicators.build import LevelResult, build_period
+from riskmap.indicators.catalogue import Indicator, load_catalogue
+from riskmap.indicators.privacy import Guard
+from riskmap.periods import Period
+from riskmap.reports.tables import scores_frame
+from riskmap.sources import bag, cbs, geometry, kvk, registers
+from riskmap.sources._pseudo import ensure_key
+from riskmap.store import LoadRecord, Store
+
+log = logging.getLogger(__name__)
+
+PROJECT_FOLDERS = ("sources", "cache", "output", "logs")
+
+
+class Project:
+    """A riskmap project folder: ``riskmap.yaml``, ``riskmap.duckdb`` and the project key.
+
+    Parameters
+    ----------
+    path
+        The project folder (created by :meth:`init`).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.root = Path(path)
+        self.config: Config = load_config(self.root)
+
+    @classmethod
+    def init(cls, path: str | Path, gemeente: str, year: int = 2024, naam: str | None = None,
+             **options: Any) -> Project:
+        """Create a project folder with a commented ``riskmap.yaml`` and an empty store.
+
+        Refuses to overwrite an existing ``riskmap.yaml``.
+        """
+        root = Path(path)
+        if (root / CONFIG_NAME).exists():
+            raise ProjectError(f"{root / CONFIG_NAME}: already exists; not overwritten")
+        values = {"gemeente": gemeente, "naam": naam, "boundary_year": year, **options}
+        config_from_mapping(_nest(values), root)
+        root.mkdir(parents=True, exist_ok=True)
+        for folder in PROJECT_FOLDERS:
+            (root / folder).mkdir(exist_ok=True)
+        (root / CONFIG_NAME).write_text(render_yaml(values), encoding="utf-8")
+        project = cls(root)
+        ensure_key(project.config.key_path)
+        Store.open(project.config.store_path, create=True).close()
+        return project
+
+    @contextmanager
+    def store(self, read_only: bool = False) -> Iterator[Store]:
+        """The project's store, opened for the duration of a ``with`` block."""
+        store = Store.open(self.config.store_path, create=not read_only, read_only=read_only)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @property
+    def output_dir(self) -> Path:
+        """Where outputs are written."""
+        return self.config.path("paths.output")
+
+    def catalogue(self) -> list[Indicator]:
+        """The indicator catalogue of this project (own file, or the shipped one)."""
+        own = self.config["paths.catalogue"]
+        return load_catalogue(self.root / own if own else None)
+
+    # --- loading ---------------------------------------------------------------------------
+    def load_boundaries(self, path: str | Path, layer: str | None = None,
+                        year: int | None = None) -> LoadRecord:
+        """Load CBS wijk- en buurtkaart boundaries (see :func:`geometry.load_boundaries`)."""
+        with self.store() as store:
+            return geometry.load_boundaries(store, self.config, path, layer=layer, year=year)
+
+    def load_bedrijventerreinen(self, path: str | Path, id_field: str | None = None,
+                                name_field: str | None = None,
+                                layer: str | None = None) -> LoadRecord:
+        """Load bedrijventerreinen (IBIS or an own layer)."""
+        with self.store() as store:
+            return geometry.load_bedrijventerreinen(store, self.config, path, id_field,
+                                                    name_field, layer)
+
+    def load_cbs(self, year: int, offline: bool = False) -> LoadRecord:
+        """Load CBS Kerncijfers wijken en buurten of ``year`` through cbsodata."""
+        with self.store() as store:
+            return cbs.load_cbs(store, self.config, year, offline=offline)
+
+    def load_police(self, offline: bool = False) -> LoadRecord:
+        """Load registered crime per buurt (police, CBS 47018NED)."""
+        with self.store() as store:
+            return cbs.load_police(store, self.config, offline=offline)
+
+    def load_kvk(self, path: str | Path, mapping: str | Path | None = None) -> LoadRecord:
+        """Load a business-register extract."""
+        with self.store() as store:
+            return kvk.load_kvk(store, self.config, path, mapping)
+
+    def load_bag(self, path: str | Path, mapping: str | Path | None = None) -> LoadRecord:
+        """Load BAG addresses."""
+        with self.store() as store:
+            return bag.load_bag(store, self.config, path, mapping)
+
+    def load_register(self, kind: str, path: str | Path,
+                      mapping: str | Path | None = None) -> LoadRecord:
+        """Load a municipal register export of ``kind``."""
+        with self.store() as store:
+            return registers.load_register(store, self.config, kind, path, mapping)
+
+    # --- building and reading ---------------------------------------------------------------
+    def build(self, period: str | Period) -> dict[str, LevelResult]:
+        """Compute indicator values and scores for every level of ``period``."""
+        with self.store() as store:
+            return build_period(store, self.config, self.catalogue(), Period.parse(period))
+
+    def latest_period(self) -> Period:
+        """The latest quarter that has been built."""
+        with self.store(read_only=True) as store:
+            period = store.scalar("SELECT max(period) FROM builds")
+        if period is None:
+            raise StoreError(f"{self.root}: nothing built yet; run `riskmap build --period ...`")
+        return Period.parse(period)
+
+    def scores(self, period: str | Period | None = None, level: str = "buurt") -> gpd.GeoDataFrame:
+        """Overall and theme scores of one level as a GeoDataFrame (one row per area).
+
+        Columns: ``code, name, score, rank, rank_median, rank_low, rank_high, drivers, change,
+        rank_change, from_suppressed``, one ``score_<theme>`` column per theme, and geometry.
+        """
+        period = Period.parse(period) if period else self.latest_period()
+        with self.store(read_only=True) as store:
+            return scores_frame(store, period, level)
+
+    def indicator_values(self, period: str | Period | None = None,
+                         level: str = "buurt") -> pd.DataFrame:
+        """Stored indicator values of one level and period, in long form."""
+        period = Period.parse(period) if period else self.latest_period()
+        with self.store(read_only=True) as store:
+            return store.query("SELECT * EXCLUDE (build_id) FROM indicator_values "
+                               "WHERE period = ? AND level = ? ORDER BY indicator, area_code",
+                               [str(period), level])
+
+    def guard(self, store: Store) -> Guard:
+        """The privacy guard for outputs of this project."""
+        return Guard(store.pseudonyms_among)
+
+    def status(self) -> dict[str, pd.DataFrame]:
+        """What is loaded: lineage per load, row counts per table and built periods."""
+        with self.store(read_only=True) as store:
+            lineage = store.lineage()[["load_id", "source", "slice", "path", "rows_read",
+                                       "rows_kept", "rows_rejected", "rejects", "loaded_at"]]
+            counts = pd.Series(store.table_counts(), name="rows").rename_axis("table")
+            builds = store.query("SELECT period, max(built_at) AS built_at FROM builds "
+                                 "GROUP BY period ORDER BY period")
+            events = store.query("SELECT kind, count(*) AS rows, min(date) AS first, "
+                                 "max(date) AS last FROM events GROUP BY kind ORDER BY kind")
+        return {"lineage": lineage, "tables": counts.reset_index(), "builds": builds,
+                "events": events}
+
+
+def _nest(values: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        head, _, leaf = key.rpartition(".")
+        target = nested
+        for part in head.split(".") if head else []:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return nested

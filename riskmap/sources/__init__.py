@@ -1,0 +1,1 @@
+"""Source loaders: one module per source family, each reading files or an API into the store."""

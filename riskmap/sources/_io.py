@@ -1,0 +1,172 @@
+"""Reading source files the way municipalities get them.
+
+CSV with ``,`` or ``;`` (and tab or ``|``), UTF-8 with or without BOM or cp1252, decimal commas;
+XLSX; GeoPackage, GeoJSON and Shapefile. Values are read as text and parsed column by column, so
+a bad cell is rejected with its reason instead of silently becoming 0 or NaN.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap.errors import InputError
+
+TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+GEO_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp"}
+_DELIMITERS = [";", ",", "\t", "|"]
+
+
+def normalise_header(name: object) -> str:
+    """A column name as a key: lower case, no accents, words joined by ``_``."""
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^0-9a-zA-Z]+", "_", text.strip().lower()).strip("_")
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path}: cannot decode the file as UTF-8 or cp1252")
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        return max(_DELIMITERS, key=header.count)
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """Read a delimited text file as strings, detecting encoding and delimiter."""
+    raw = path.read_bytes()
+    text = _decode(raw, path)
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty")
+    delimiter = _sniff_delimiter(text)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+                            skipinitialspace=True, engine="c")
+    except (pd.errors.ParserError, ValueError) as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(f"{path}: cannot parse as CSV ({first})") from exc
+    if len(frame.columns) == 1 and delimiter not in text.splitlines()[0]:
+        raise InputError(f"{path}: found one column only; expected fields separated by "
+                         f"';' or ','")
+    return frame
+
+
+def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
+    """Read a CSV or XLSX file into a DataFrame of strings with normalised headers.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, of an unknown type or cannot be parsed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".txt", ".tsv"}:
+        frame = read_csv_text(path)
+    elif suffix in {".xlsx", ".xlsm"}:
+        try:
+            frame = pd.read_excel(path, sheet_name=sheet, dtype=str, engine="openpyxl")
+        except Exception as exc:  # openpyxl raises many types for broken files
+            raise InputError(f"{path}: cannot read as XLSX ({exc})") from exc
+        frame = frame.fillna("")
+    else:
+        raise InputError(f"{path}: unsupported file type {suffix!r}; use CSV or XLSX")
+    frame.columns = [normalise_header(c) for c in frame.columns]
+    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("unnamed")]]
+    if frame.empty:
+        raise InputError(f"{path}: the file has a header but no rows")
+    return frame.apply(lambda s: s.astype(str).str.strip())
+
+
+def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoPackage, GeoJSON or Shapefile layer (headers normalised)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.suffix.lower() not in GEO_SUFFIXES:
+        raise InputError(f"{path}: unsupported file type {path.suffix!r}; "
+                         f"use GeoPackage, GeoJSON or Shapefile")
+    try:
+        frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot read layer {layer or '(default)'} ({message})") from exc
+    if frame.empty:
+        raise InputError(f"{path}: layer {layer or '(default)'} has no features")
+    frame.columns = [c if c == frame.geometry.name else normalise_header(c) for c in frame.columns]
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, required: Iterable[str], path: Path,
+                    alternatives: Sequence[Sequence[str]] = ()) -> None:
+    """Fail with one line naming the file and every missing column.
+
+    ``alternatives`` are groups of columns of which one complete group must be present
+    (e.g. ``[("x_rd", "y_rd"), ("lat", "lon")]``).
+    """
+    columns = set(frame.columns)
+    missing = [c for c in required if c not in columns]
+    if alternatives and not any(set(group) <= columns for group in alternatives):
+        groups = " or ".join("+".join(group) for group in alternatives)
+        missing.append(f"({groups})")
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; "
+                         f"found {', '.join(frame.columns) or 'none'}")
+
+
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Parse text numbers with a decimal point or a Dutch decimal comma (``1.234,5``).
+
+    Blank cells become NaN; unparseable cells become NaN too, and callers count them.
+    """
+    text = values.astype(str).str.strip().str.replace("\u00a0", "", regex=False)
+    comma = text.str.match(_DECIMAL_COMMA)
+    dutch = text.where(~comma, text.str.replace(".", "", regex=False).str.replace(",", ".",
+                                                                                  regex=False))
+    return pd.to_numeric(dutch.where(dutch != "", None), errors="coerce")
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%Y%m%d", "%Y-%m-%d %H:%M:%S",
+                 "%d-%m-%Y %H:%M", "%Y/%m/%d")
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse dates in the forms Dutch exports use (ISO, dd-mm-jjjj, jjjjmmdd, Excel datetimes).
+
+    Returns a ``datetime64`` series; blanks and unparseable cells are NaT.
+    """
+    text = values.astype(str).str.strip()
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for fmt in _DATE_FORMATS:
+        todo = result.isna() & (text != "")
+        if not todo.any():
+            break
+        result[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+    return result
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """True where a text cell is empty."""
+    return values.astype(str).str.strip().isin(["", "nan", "None", "NULL", "null"])
+

@@ -1,0 +1,130 @@
+"""Shared steps of loaders of point records (establishments, addresses, register events)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from riskmap.config import Config
+from riskmap.errors import InputError
+from riskmap.sources._io import normalise_header
+from riskmap.sources._places import AreaIndex, address_keys, coordinates_from_frame
+from riskmap.sources._pseudo import Pseudonymiser, ensure_key
+from riskmap.store import LoadRecord, Store
+
+log = logging.getLogger(__name__)
+
+AREA_COLUMNS = ["buurt", "wijk", "bedrijventerrein", "cell100", "cell500", "x", "y"]
+ADDRESS_COLUMNS = ("postcode", "huisnummer")
+
+
+def pseudonymiser(config: Config) -> Pseudonymiser:
+    """The project's pseudonymiser (creates the key on first use)."""
+    return Pseudonymiser(ensure_key(config.key_path))
+
+
+def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.DataFrame:
+    """Rename columns per a YAML mapping ``{template column: header in the file}``."""
+    if not mapping_path:
+        return frame
+    path = Path(mapping_path)
+    if not path.is_file():
+        raise InputError(f"{path}: mapping file not found")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a mapping must be 'template column: column in the file' lines")
+    renames = {normalise_header(source): normalise_header(target) for target, source in data.items()}
+    missing = [src for src in renames if src not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: mapped column(s) {', '.join(missing)} not in the file; "
+                         f"found {', '.join(frame.columns)}")
+    return frame.rename(columns=renames)
+
+
+def area_index(store: Store, config: Config) -> AreaIndex:
+    """An :class:`AreaIndex` over the loaded buurten and bedrijventerreinen."""
+    store.require_areas("buurt")
+    year = store.scalar("SELECT max(year) FROM areas WHERE level = 'buurt'")
+    buurten = store.areas("buurt", year)
+    terreinen = store.areas("bedrijventerrein")
+    return AreaIndex(buurten, terreinen, tuple(config["grid.sizes"]))
+
+
+def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord,
+           pseudo: Pseudonymiser) -> tuple[pd.DataFrame, np.ndarray]:
+    """Area codes and address pseudonym of each row, and which rows could be placed.
+
+    Rows are placed by coordinates (RD or WGS84, swapped or not); rows without usable
+    coordinates are placed by their address in the loaded BAG addresses. Rows that cannot be
+    placed, or fall outside the gemeente, are counted as rejected in ``record``.
+    """
+    placed = coordinates_from_frame(frame)
+    for note, count in placed.notes.items():
+        if note not in {"geen coördinaten", "ongeldige coördinaten"}:
+            log.info("%s: %s rows: %s", record.source, f"{count:,}", note)
+    areas, stats = area_index(store, config).assign(placed.x, placed.y)
+    areas.index = frame.index
+    has_address = set(ADDRESS_COLUMNS) <= set(frame.columns)
+    keys = address_keys(frame) if has_address else pd.Series("", index=frame.index)
+    areas["address"] = pseudo.series(keys.where(keys != "", None), "adres")
+    by_xy = ~np.isnan(placed.x)
+    need = ~by_xy & areas["address"].notna().to_numpy()
+    found = np.zeros(len(frame), dtype=bool)
+    if need.any():
+        found = _place_by_address(store, areas, need)
+    if config["privacy.keep_coordinates"]:
+        areas["x"], areas["y"] = placed.x, placed.y
+    else:
+        areas["x"], areas["y"] = np.nan, np.nan
+    inside = areas["buurt"].notna().to_numpy()
+    record.reject("geen coördinaten of bekend BAG-adres", int((~by_xy & ~found).sum()))
+    record.reject("buiten de gemeente", stats.get("buiten de gemeente", 0))
+    if stats.get("in twee buurten (eerste gekozen)"):
+        log.info("%s: %s points in two buurten (overlap); the first was taken", record.source,
+                 stats["in twee buurten (eerste gekozen)"])
+    return areas, inside
+
+
+def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np.ndarray:
+    known = store.query("SELECT id, buurt, wijk, bedrijventerrein, cell100, cell500 FROM addresses")
+    if known.empty:
+        return np.zeros(len(areas), dtype=bool)
+    known = known.drop_duplicates("id").set_index("id")
+    wanted = areas.loc[need, "address"]
+    hits = known.reindex(wanted.to_numpy())
+    hits.index = wanted.index
+    ok = hits["buurt"].notna()
+    for column in ("buurt", "wijk", "bedrijventerrein", "cell100", "cell500"):
+        areas.loc[ok.index[ok], column] = hits.loc[ok, column]
+    found = np.zeros(len(areas), dtype=bool)
+    found[np.flatnonzero(need)[ok.to_numpy()]] = True
+    return found
+
+
+def reject_where(frame: pd.DataFrame, bad: pd.Series | np.ndarray, reason: str,
+                 record: LoadRecord) -> pd.DataFrame:
+    """Drop rows marked ``bad`` and count them under ``reason``."""
+    bad = np.asarray(bad, dtype=bool)
+    record.reject(reason, int(bad.sum()))
+    return frame.loc[~bad]
+
+
+def drop_duplicates(frame: pd.DataFrame, key: str, record: LoadRecord) -> pd.DataFrame:
+    """Drop exact duplicate rows and repeated ids, counting both."""
+    exact = frame.duplicated()
+    frame = reject_where(frame, exact, "dubbele regel", record)
+    repeated = frame[key].duplicated() & frame[key].ne("")
+    return reject_where(frame, repeated, f"dubbel {key}", record)
+
+
+def finish(record: LoadRecord, kept: int, extra: Mapping[str, int] | None = None) -> None:
+    """Set the kept count and log extra notes (e.g. repaired codes)."""
+    record.rows_kept = kept
+    for note, count in (extra or {}).items():
+        if count:
+            log.info("%s: %s rows: %s", record.source, f"{count:,}", note)

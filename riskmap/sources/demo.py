@@ -1,0 +1,366 @@
+"""Deterministic demo gemeente *Havenwaard*, written as source files in the real formats.
+
+:func:`build_world` simulates the gemeente from a seed; :func:`write_sources` writes what a real
+gemeente would get: the CBS wijk- en buurtkaart (GeoPackage), IBIS bedrijventerreinen
+(GeoPackage), a cbsodata-shaped JSON cache of CBS tables, a KvK extract (``;``-separated cp1252
+CSV with decimal commas), BAG addresses and register exports (CSV and XLSX). The real loaders
+then read those files. :func:`hidden_risk` gives the planted risk, for tests only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from riskmap.sbi import branch_of
+from riskmap.sources._cache import cache_path, write_cache
+from riskmap.sources._demo_activity import (
+    build_addresses,
+    build_establishments,
+    build_events,
+    buurt_statistics,
+)
+from riskmap.sources._demo_world import (
+    BASINS,
+    GEMEENTE,
+    NAME,
+    YEAR,
+    World,
+    build_geography,
+    build_terreinen,
+    plant_risk,
+)
+from riskmap.sources.cbs import (
+    KERNCIJFERS,
+    OPEN_CATALOG,
+    POLICE_CATALOG,
+    POLICE_TABLE,
+    region_filter,
+)
+from riskmap.store import CRS
+
+SEED = 20250930
+
+# The 2024 (85984NED) keys of the variables the demo publishes, with CBS's titles and units.
+CBS_KEYS = {
+    "AantalInwoners": ("AantalInwoners_5", "Aantal inwoners", "aantal"),
+    "k_15Tot25Jaar": ("k_15Tot25Jaar_9", "15 tot 25 jaar", "aantal"),
+    "HuishoudensTotaal": ("HuishoudensTotaal_29", "Huishoudens totaal", "aantal"),
+    "Woningvoorraad": ("Woningvoorraad_35", "Woningvoorraad", "aantal"),
+    "GemiddeldeWOZWaardeVanWoningen": ("GemiddeldeWOZWaardeVanWoningen_39",
+                                       "Gemiddelde WOZ-waarde van woningen", "x 1 000 euro"),
+    "OnbewoondeWoningen": ("OnbewoondeWoningen_46", "Onbewoonde woningen", "%"),
+    "InBezitWoningcorporatie": ("InBezitWoningcorporatie_49", "In bezit woningcorporatie", "%"),
+    "InBezitOverigeVerhuurders": ("InBezitOverigeVerhuurders_50", "In bezit overige verhuurders",
+                                  "%"),
+    "HuishoudensMetEenLaagInkomen": ("HuishoudensMetEenLaagInkomen_89",
+                                     "Huishoudens met een laag inkomen", "%"),
+    "PersonenPerSoortUitkeringBijstand": ("PersonenPerSoortUitkeringBijstand_94",
+                                          "Personen per soort uitkering; Bijstand", "aantal"),
+    "OppervlakteLand": ("OppervlakteLand_123", "Oppervlakte land", "ha"),
+}
+RATES = {"GemiddeldeWOZWaardeVanWoningen": "Woningvoorraad", "OnbewoondeWoningen": "Woningvoorraad",
+         "InBezitWoningcorporatie": "Woningvoorraad", "InBezitOverigeVerhuurders": "Woningvoorraad",
+         "HuishoudensMetEenLaagInkomen": "HuishoudensTotaal"}
+NATIONAL_VALUES = {"AantalInwoners": 17_942_942, "k_15Tot25Jaar": 2_218_000,
+                   "HuishoudensTotaal": 8_250_000, "Woningvoorraad": 8_200_000,
+                   "GemiddeldeWOZWaardeVanWoningen": 360, "OnbewoondeWoningen": 4,
+                   "InBezitWoningcorporatie": 28, "InBezitOverigeVerhuurders": 14,
+                   "HuishoudensMetEenLaagInkomen": 7.5,
+                   "PersonenPerSoortUitkeringBijstand": 404_000, "OppervlakteLand": 3_367_000}
+
+
+def build_world(seed: int = SEED) -> World:
+    """Simulate Havenwaard from ``seed`` (same seed, same world)."""
+    rng = np.random.default_rng(seed)
+    wijken, buurten = build_geography(rng)
+    terreinen = build_terreinen(wijken)
+    buurten["risk"] = plant_risk(buurten, rng)
+    stats = buurt_statistics(buurten, buurten["risk"].to_numpy(), rng)
+    buurten = buurten.merge(stats, on="code")
+    n_business = (buurten["kind"].map({"centrum": 200, "wonen": 40, "haven": 160,
+                                       "industrie": 140, "buitengebied": 30}).to_numpy())
+    addresses = build_addresses(buurten, terreinen, stats, n_business, rng)
+    buurt_risk = buurten.set_index("code")["risk"]
+    establishments = build_establishments(buurten, addresses, buurt_risk, terreinen, rng)
+    zones = _event_zones(buurten, terreinen, addresses, establishments)
+    events = build_events(zones, addresses, establishments, rng)
+    police = _police(buurten, establishments, rng)
+    gemeente = shapely.union_all(wijken.geometry.values)
+    return World(gemeente, wijken, buurten, terreinen, addresses, establishments, events, police)
+
+
+def _event_zones(buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame, addresses: pd.DataFrame,
+                 establishments: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    per_buurt = establishments.groupby("buurt").size()
+    for buurt in buurten.itertuples():
+        zone = addresses.index[addresses["buurt"] == buurt.code].to_numpy()
+        rows.append((buurt.code, buurt.AantalInwoners, per_buurt.get(buurt.code, 0), buurt.risk,
+                     zone))
+    for terrein in terreinen.itertuples():
+        inside = shapely.contains_xy(terrein.geometry, addresses["x"], addresses["y"])
+        business = inside & (addresses["gebruiksdoel"] != "woonfunctie").to_numpy()
+        n_est = int(shapely.contains_xy(terrein.geometry, establishments["x"],
+                                        establishments["y"]).sum())
+        rows.append((f"BT{terrein.rin}", 0, n_est, terrein.risk, addresses.index[business].to_numpy()))
+    return pd.DataFrame(rows, columns=["area", "inhabitants", "establishments", "risk", "zone"])
+
+
+def _police(buurten: gpd.GeoDataFrame, est: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    per_buurt = est.groupby("buurt").size().reindex(buurten["code"]).fillna(0).to_numpy()
+    rows = []
+    for year in (YEAR - 1, YEAR):
+        pop, risk = buurten["AantalInwoners"].to_numpy(), buurten["risk"].to_numpy()
+        total = rng.poisson(pop * 0.045 * (1 + risk) + per_buurt * 0.1)
+        drugs = rng.poisson((pop / 1000 * 0.6 + per_buurt / 100 * 0.3) * np.exp(2.5 * (risk - 0.1)))
+        smuggling = rng.poisson(0.05 + 0.3 * risk)
+        for code, t, d, s in zip(buurten["code"], total, drugs, smuggling, strict=True):
+            rows += [(code, year, "0.0.0", t), (code, year, "2.6.1", d), (code, year, "2.6.2", s)]
+    return pd.DataFrame(rows, columns=["code", "year", "soort", "value"])
+
+
+def hidden_risk(seed: int = SEED) -> pd.DataFrame:
+    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``).
+
+    For tests and evaluation only: nothing in the pipeline reads it.
+    """
+    world = build_world(seed)
+    buurten = pd.DataFrame({"code": world.buurten["code"], "level": "buurt",
+                            "risk": world.buurten["risk"]})
+    terreinen = pd.DataFrame({"code": "BT" + world.terreinen["rin"].astype(str),
+                              "level": "bedrijventerrein", "risk": world.terreinen["risk"]})
+    frame = pd.concat([buurten, terreinen], ignore_index=True)
+    frame["planted"] = frame["risk"] >= 0.5
+    return frame
+
+
+def write_sources(world: World, folder: Path) -> dict[str, Path]:
+    """Write the world as real-format source files into ``folder``; returns the paths by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "registers").mkdir(exist_ok=True)
+    paths = {
+        "boundaries": _write_boundaries(world, folder / f"wijkenbuurten_{YEAR}.gpkg"),
+        "bedrijventerreinen": _write_terreinen(world, folder / "ibis_bedrijventerreinen.gpkg"),
+        "bag": _write_bag(world, folder / "bag_verblijfsobjecten.csv"),
+        "kvk": _write_kvk(world, folder / "kvk_vestigingen.csv"),
+    }
+    _write_cbs_cache(world, folder / "cbs")
+    paths["cbs"] = folder / "cbs"
+    paths.update(_write_registers(world, folder / "registers"))
+    return paths
+
+
+def _write_boundaries(world: World, path: Path) -> Path:
+    common = {"gemeentecode": GEMEENTE, "gemeentenaam": NAME, "jaar": YEAR}
+    gemeente = gpd.GeoDataFrame([{**common, "water": "NEE"}], geometry=[world.gemeente], crs=CRS)
+    wijken = gpd.GeoDataFrame({"wijkcode": world.wijken["code"], "wijknaam": world.wijken["name"],
+                               **common, "water": "NEE"}, geometry=world.wijken.geometry, crs=CRS)
+    basins = shapely.union_all(BASINS)
+    land = world.buurten.geometry.difference(basins)
+    water = world.buurten.geometry.intersection(basins)
+    buurt_columns = {"buurtcode": world.buurten["code"], "buurtnaam": world.buurten["name"],
+                     "wijkcode": world.buurten["wijk"], **common,
+                     "aantal_inwoners": world.buurten["AantalInwoners"]}
+    land_rows = gpd.GeoDataFrame({**buurt_columns, "water": "NEE"}, geometry=land, crs=CRS)
+    water_rows = gpd.GeoDataFrame({**buurt_columns, "water": "JA"}, geometry=water, crs=CRS)
+    water_rows = water_rows.loc[~water_rows.geometry.is_empty]
+    buurten = pd.concat([land_rows, water_rows], ignore_index=True)
+    path.unlink(missing_ok=True)
+    for name, layer in (("gemeenten", gemeente), ("wijken", wijken), ("buurten", buurten)):
+        layer.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    return path
+
+
+def _write_terreinen(world: World, path: Path) -> Path:
+    t = world.terreinen
+    frame = gpd.GeoDataFrame({
+        "RIN_NUMMER": t["rin"], "PLAN_NAAM": t["name"], "GEM_CODES": GEMEENTE[2:],
+        "HA_BRUTO": (t.geometry.area / 10_000).round(1), "HA_NETTO": (t.geometry.area / 12_500).round(1),
+        "WLOC_TYPE": t["wloc"]}, geometry=t.geometry, crs=CRS)
+    path.unlink(missing_ok=True)
+    frame.to_file(path, layer="bedrijventerreinen", driver="GPKG", engine="pyogrio")
+    return path
+
+
+def _write_bag(world: World, path: Path) -> Path:
+    a = world.addresses
+    frame = pd.DataFrame({"postcode": a["postcode"], "huisnummer": a["huisnummer"],
+                          "huisletter": "", "toevoeging": "", "gebruiksdoel": a["gebruiksdoel"],
+                          "oppervlakte": a["oppervlakte"].astype(int),
+                          "x_rd": a["x"].round(2), "y_rd": a["y"].round(2)})
+    frame.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def _write_kvk(world: World, path: Path) -> Path:
+    """KvK extract as a Dutch Excel export: ``;``, cp1252, decimal commas, dd-mm-jjjj dates.
+
+    A realistic share of rows is imperfect: duplicates, an unknown SBI code, SBI codes that lost
+    their leading zero, swapped x/y, rows with an address but no coordinates, a few outside.
+    """
+    e = world.establishments.reset_index(drop=True)
+    rng = np.random.default_rng(SEED + 1)
+    x, y = e["x"].round(1).to_numpy(), e["y"].round(1).to_numpy()
+    swap = rng.random(len(e)) < 0.01
+    x, y = np.where(swap, y, x), np.where(swap, x, y)
+    no_xy = rng.random(len(e)) < 0.03
+    outside = rng.random(len(e)) < 0.0006
+    x = np.where(outside, x - 30_000, x)
+    frame = pd.DataFrame({
+        "Vestigingsnummer": e["vestigingsnummer"], "KvK-nummer": e["kvk_nummer"],
+        "Handelsnaam": e["handelsnaam"], "SBI hoofdactiviteit": e["sbi"].str.lstrip("0")
+        .where(e["sbi"].str.startswith("01") & (rng.random(len(e)) < 0.5), e["sbi"]),
+        "SBI nevenactiviteiten": "", "Datum aanvang": pd.to_datetime(e["start"]).dt.strftime("%d-%m-%Y"),
+        "Datum einde": pd.to_datetime(e["end"]).dt.strftime("%d-%m-%Y").fillna(""),
+        "Rechtsvorm": e["legal_form"], "Werkzame personen": e["staff"],
+        "Straat": "Kadeweg", "Postcode": e["postcode"], "Huisnummer": e["huisnummer"],
+        "Huisletter": "", "Toevoeging": "", "Plaats": NAME,
+        "X RD": [f"{v:.1f}".replace(".", ",") if not m else "" for v, m in zip(x, no_xy, strict=True)],
+        "Y RD": [f"{v:.1f}".replace(".", ",") if not m else "" for v, m in zip(y, no_xy, strict=True)],
+    })
+    frame.loc[frame.sample(n=3, random_state=3).index, "SBI hoofdactiviteit"] = "99999"
+    frame = pd.concat([frame, frame.sample(n=8, random_state=4)]).sort_index(kind="stable")
+    frame.to_csv(path, sep=";", index=False, encoding="cp1252")
+    return path
+
+
+def _odata_dimension(codes: list[str], names: list[str]) -> list[dict[str, Any]]:
+    return [{"Key": f"{c:<10}", "Title": n, "Description": None, "DetailRegionCode": c,
+             "Municipality": NAME} for c, n in zip(codes, names, strict=True)]
+
+
+def _kerncijfers_rows(world: World) -> pd.DataFrame:
+    b = world.buurten
+    rows = b[["code", "name", "wijk", *CBS_KEYS]].copy()
+    rows["soort"] = "Buurt"
+    wijk_rows = _aggregate(rows, "wijk")
+    wijk_rows["name"] = wijk_rows["code"].map(world.wijken.set_index("code")["name"])
+    wijk_rows["soort"] = "Wijk"
+    gm = _aggregate(rows.assign(gm=GEMEENTE), "gm")
+    gm["name"], gm["soort"] = NAME, "Gemeente"
+    nl = pd.DataFrame([{"code": "NL01", "name": "Nederland", "soort": "Land", **NATIONAL_VALUES}])
+    return pd.concat([nl, gm, wijk_rows, rows.drop(columns="wijk")], ignore_index=True)
+
+
+def _aggregate(rows: pd.DataFrame, by: str) -> pd.DataFrame:
+    counts = [k for k in CBS_KEYS if k not in RATES]
+    out = rows.groupby(by)[counts].sum(min_count=1)
+    for rate, weight in RATES.items():
+        w = rows[weight].where(rows[rate].notna())
+        out[rate] = (rows[rate] * w).groupby(rows[by]).sum() / w.groupby(rows[by]).sum()
+        out[rate] = out[rate].round(1 if rate == "HuishoudensMetEenLaagInkomen" else 0)
+    out["PersonenPerSoortUitkeringBijstand"] = out["PersonenPerSoortUitkeringBijstand"].round(-1)
+    return out.reset_index().rename(columns={by: "code"})
+
+
+def _write_cbs_cache(world: World, folder: Path) -> None:
+    """cbsodata-shaped responses, cached exactly where ``riskmap load cbs --offline`` looks."""
+    rows = _kerncijfers_rows(world)
+    table = KERNCIJFERS[YEAR]
+    properties: list[dict[str, Any]] = [
+        {"odata.type": "Cbs.OData.GeoDetail", "ID": 0, "Position": 0, "ParentID": None,
+         "Type": "GeoDetail", "Key": "WijkenEnBuurten", "Title": "Wijken en buurten",
+         "Description": "", "MapYear": YEAR},
+        {"ID": 1, "Type": "Topic", "Key": "Gemeentenaam_1", "Title": "Gemeentenaam", "Unit": "naam"},
+        {"ID": 2, "Type": "Topic", "Key": "SoortRegio_2", "Title": "Soort regio", "Unit": "omschrijving"},
+        {"ID": 3, "Type": "Topic", "Key": "Codering_3", "Title": "Codering", "Unit": "code"},
+    ]
+    for i, (key, title, unit) in enumerate(CBS_KEYS.values(), start=4):
+        properties.append({"odata.type": "Cbs.OData.Topic", "ID": i, "Position": i,
+                           "ParentID": None, "Type": "Topic", "Key": key, "Title": title,
+                           "Description": None, "Unit": unit,
+                           "Datatype": "Long" if unit == "aantal" else "Double"})
+    data = []
+    for i, row in enumerate(rows.itertuples(index=False)):
+        record: dict[str, Any] = {"ID": i, "WijkenEnBuurten": f"{row.code:<10}",
+                                  "Gemeentenaam_1": f"{NAME:<40}" if row.code != "NL01" else
+                                  f"{'Nederland':<40}", "SoortRegio_2": f"{row.soort:<10}",
+                                  "Codering_3": f"{row.code:<10}"}
+        for name, (key, _, _) in CBS_KEYS.items():
+            value = getattr(row, name)
+            record[key] = None if pd.isna(value) else (int(value) if float(value).is_integer()
+                                                        else float(value))
+        data.append(record)
+    response = {"TableInfos": [{"ID": 0, "Identifier": table, "Title": f"Kerncijfers wijken en "
+                                f"buurten {YEAR}", "Period": str(YEAR), "Catalog": "CBS"}],
+                "DataProperties": properties, "CategoryGroups": [], "TypedDataSet": data,
+                "WijkenEnBuurten": _odata_dimension(rows["code"].tolist(), rows["name"].tolist())}
+    request = {"catalog": OPEN_CATALOG, "table": table, "filter": region_filter(GEMEENTE)}
+    write_cache(cache_path(folder, table, request), request, response)
+    _write_police_cache(world, folder)
+
+
+def _write_police_cache(world: World, folder: Path) -> None:
+    police = world.police.merge(world.buurten[["code", "wijk"]], on="code")
+    wijk = police.groupby(["wijk", "year", "soort"], as_index=False)["value"].sum() \
+        .rename(columns={"wijk": "code"})
+    gm = police.groupby(["year", "soort"], as_index=False)["value"].sum().assign(code=GEMEENTE)
+    rows = pd.concat([gm, wijk, police.drop(columns="wijk")], ignore_index=True)
+    soorten = [{"Key": "0.0.0 ", "Title": "Totaal misdrijven"},
+               {"Key": "2.6.1 ", "Title": "Drugshandel"}, {"Key": "2.6.2 ", "Title": "Drugssmokkel"}]
+    data = [{"ID": i, "SoortMisdrijf": f"{r.soort} ", "WijkenEnBuurten": f"{r.code:<10}",
+             "Perioden": f"{r.year}JJ00", "GeregistreerdeMisdrijven_1": int(r.value)}
+            for i, r in enumerate(rows.itertuples(index=False))]
+    response = {"TableInfos": [{"ID": 0, "Identifier": POLICE_TABLE, "Catalog": "Politie",
+                                "Title": "Geregistreerde misdrijven; soort misdrijf, wijk, buurt"}],
+                "DataProperties": [{"ID": 0, "Type": "Topic", "Key": "GeregistreerdeMisdrijven_1",
+                                    "Title": "Geregistreerde misdrijven", "Unit": "aantal"}],
+                "SoortMisdrijf": soorten, "TypedDataSet": data}
+    request = {"catalog": POLICE_CATALOG, "table": POLICE_TABLE, "filter": region_filter(GEMEENTE)}
+    write_cache(cache_path(folder, POLICE_TABLE, request), request, response)
+
+
+def _location(frame: pd.DataFrame, rng: np.random.Generator,
+              address_only: float) -> dict[str, Any]:
+    """RD coordinates, or (for a share of rows) only the address, as case systems export."""
+    blank = rng.random(len(frame)) < address_only
+    return {"postcode": frame["postcode"], "huisnummer": frame["huisnummer"],
+            "x_rd": frame["x"].round(1).where(~blank, None),
+            "y_rd": frame["y"].round(1).where(~blank, None)}
+
+
+def _write_registers(world: World, folder: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(SEED + 2)
+    ev = world.events
+    paths = {}
+    m = ev["meldingen"]
+    meldingen = pd.DataFrame({"Zaaknummer": [f"MLD-{i:06d}" for i in range(len(m))],
+                              "Datum": pd.to_datetime(m["date"]).dt.strftime("%Y-%m-%d"),
+                              "Categorie": m["categorie"], "Bron": m["bron"],
+                              **_location(m, rng, 0.2), "Omschrijving": "zie zaakdossier"})
+    paths["meldingen"] = folder / "meldingen.csv"
+    meldingen.to_csv(paths["meldingen"], index=False, encoding="utf-8-sig")
+    t = ev["maatregelen"]
+    paths["maatregelen"] = folder / "maatregelen.xlsx"
+    pd.DataFrame({"Zaaknummer": [f"HH-{i:05d}" for i in range(len(t))],
+                  "Datum": pd.to_datetime(t["date"]), "Soort": t["categorie"],
+                  "Object": t["object"], **_location(t, rng, 0.0)}).to_excel(
+        paths["maatregelen"], index=False, sheet_name="Maatregelen")
+    b = ev["bibob"]
+    paths["bibob"] = folder / "bibob.csv"
+    pd.DataFrame({"Dossiernummer": [f"BIB-{i:04d}" for i in range(len(b))],
+                  "Datum": pd.to_datetime(b["date"]).dt.strftime("%d-%m-%Y"),
+                  "Soort aanvraag": b["categorie"], "Uitkomst": b["uitkomst"],
+                  **_location(b, rng, 0.0)}).to_csv(paths["bibob"], sep=";", index=False,
+                                                    encoding="cp1252", decimal=",")
+    h = ev["hennep"]
+    paths["hennep"] = folder / "hennep.csv"
+    pd.DataFrame({"Zaaknummer": [f"HEN-{i:04d}" for i in range(len(h))],
+                  "Datum": pd.to_datetime(h["date"]).dt.strftime("%d-%m-%Y"),
+                  "Locatie": h["locatie"], "Aantal planten": h["aantal_planten"],
+                  **_location(h, rng, 0.1)}).to_csv(paths["hennep"], sep=";", index=False,
+                                                    encoding="cp1252", decimal=",")
+    c = ev["controles"]
+    paths["controles"] = folder / "controles.xlsx"
+    pd.DataFrame({"Controlenummer": [f"IC-{i:05d}" for i in range(len(c))],
+                  "Datum": pd.to_datetime(c["date"]), "Branche": branch_of(c["sbi"]),
+                  "Bevinding": c["bevinding"], "Soort bevinding": c["soort_bevinding"],
+                  **_location(c, rng, 0.0)}).to_excel(paths["controles"], index=False,
+                                                      sheet_name="Controles")
+    return paths

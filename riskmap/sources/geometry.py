@@ -1,0 +1,265 @@
+"""Area boundaries: the CBS wijk- en buurtkaart and bedrijventerreinen (IBIS or an own layer).
+
+Everything is stored in EPSG:28992. Water parts (``water = 'JA'``) are dropped; a layer in
+WGS84, or without a CRS but with lon/lat values, is converted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from riskmap.config import Config
+from riskmap.errors import InputError
+from riskmap.sources._io import blank, parse_numbers, read_layer
+from riskmap.store import CRS, LoadRecord, Store, geometry_to_wkb
+
+log = logging.getLogger(__name__)
+
+LEVEL_LAYERS = {"gemeente": "gemeenten", "wijk": "wijken", "buurt": "buurten"}
+_CODE_COLUMNS = {
+    "buurt": ("buurtcode", "bu_code", "statcode"),
+    "wijk": ("wijkcode", "wk_code", "statcode"),
+    "gemeente": ("gemeentecode", "gm_code", "statcode"),
+}
+_NAME_COLUMNS = {
+    "buurt": ("buurtnaam", "bu_naam", "statnaam"),
+    "wijk": ("wijknaam", "wk_naam", "statnaam"),
+    "gemeente": ("gemeentenaam", "gm_naam", "statnaam"),
+}
+_PREFIX = {"buurt": "BU", "wijk": "WK", "gemeente": "GM"}
+
+
+def strip_code(values: pd.Series) -> pd.Series:
+    """CBS region codes without padding: ``'BU00340101  '`` becomes ``'BU00340101'``."""
+    return values.astype(str).str.strip().str.upper()
+
+
+def to_rd(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """The layer in EPSG:28992, converting WGS84 (or CRS-less lon/lat) and refusing the unknown."""
+    if frame.crs is None:
+        minx, miny, maxx, maxy = frame.total_bounds
+        if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
+            log.warning("%s has no CRS and lon/lat values; reading it as EPSG:4326", path)
+            frame = frame.set_crs("EPSG:4326")
+        else:
+            log.warning("%s has no CRS; reading it as EPSG:28992 (RD New)", path)
+            return frame.set_crs(CRS)
+    if frame.crs.to_epsg() == 28992:
+        return frame
+    try:
+        return frame.to_crs(CRS)
+    except Exception as exc:  # pyproj raises several types for unknown CRSs
+        raise InputError(f"{path}: cannot convert CRS {frame.crs} to {CRS} ({exc})") from exc
+
+
+def _pick(frame: pd.DataFrame, options: tuple[str, ...], path: Path, what: str) -> str:
+    for name in options:
+        if name in frame.columns:
+            return name
+    raise InputError(f"{path}: missing column for {what}: one of {', '.join(options)}; "
+                     f"found {', '.join(c for c in frame.columns if c != 'geometry')}")
+
+
+def _boundary_year(path: Path, frame: pd.DataFrame, year: int | None, config: Config) -> int:
+    if year:
+        return year
+    if "jaar" in frame.columns:
+        found = parse_numbers(frame["jaar"]).dropna()
+        if not found.empty:
+            return int(found.iloc[0])
+    match = re.search(r"(20\d\d)", path.stem)
+    return int(match.group(1)) if match else int(config["boundary_year"])
+
+
+def _areas_of_level(raw: gpd.GeoDataFrame, level: str, path: Path,
+                    gemeenten: Collection[str]) -> gpd.GeoDataFrame:
+    code_col = _pick(raw, _CODE_COLUMNS[level], path, f"the {level} code")
+    name_col = _pick(raw, _NAME_COLUMNS[level], path, f"the {level} name")
+    frame = raw.copy()
+    frame["code"] = strip_code(frame[code_col])
+    bad = ~frame["code"].str.match(rf"^{_PREFIX[level]}\d+$")
+    if bad.all():
+        raise InputError(f"{path}: column {code_col} holds no {level} codes "
+                         f"(expected {_PREFIX[level]}...; first value {frame['code'].iloc[0]!r})")
+    frame = frame.loc[~bad]
+    if "water" in frame.columns:
+        frame = frame.loc[frame["water"].astype(str).str.upper() != "JA"]
+    digits = frame["code"].str[2:]
+    frame["gemeente"] = "GM" + digits.str[:4]
+    frame["wijk"] = ("WK" + digits.str[:6]) if level == "buurt" else None
+    if gemeenten:
+        frame = frame.loc[frame["gemeente"].isin(gemeenten)]
+    frame["name"] = frame[name_col].astype(str).str.strip()
+    frame = frame.loc[~frame.geometry.is_empty & frame.geometry.notna()]
+    frame = frame.set_geometry(shapely.make_valid(frame.geometry.values))
+    dissolved = frame.dissolve(by="code", aggfunc={"name": "first", "gemeente": "first",
+                                                   "wijk": "first"}).reset_index()
+    dissolved["level"] = level
+    return dissolved
+
+
+def load_boundaries(store: Store, config: Config, path: str | Path, layer: str | None = None,
+                    year: int | None = None, gemeenten: Collection[str] | None = None) -> LoadRecord:
+    """Load CBS boundaries (wijk- en buurtkaart GeoPackage, or GeoJSON/GPKG with statcode).
+
+    Parameters
+    ----------
+    layer
+        One layer to load; by default every one of ``gemeenten``, ``wijken``, ``buurten`` that
+        the file has (a single-layer file is read whatever its layer is called).
+    year
+        Boundary year; by default from a ``jaar`` column, the file name, or the config.
+    gemeenten
+        CBS codes of the gemeenten to keep; by default the project's gemeente.
+    """
+    path = Path(path)
+    keep = set(gemeenten) if gemeenten is not None else {config.gemeente}
+    layers = _layers_to_read(path, layer)
+    frames, read = [], 0
+    for name, level in layers:
+        raw = to_rd(read_layer(path, name), path)
+        read += len(raw)
+        frames.append(_areas_of_level(raw, level, path, keep))
+    areas = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=CRS)
+    if areas.empty:
+        raise InputError(f"{path}: no areas of {', '.join(sorted(keep))} in the file")
+    boundary_year = _boundary_year(path, frames[0], year, config)
+    if "gemeente" not in set(areas["level"]):
+        areas = pd.concat([areas, _gemeente_from(areas)], ignore_index=True)
+    levels = sorted(set(areas["level"]))
+    record = LoadRecord("boundaries", f"{boundary_year}:{'+'.join(levels)}", path=path,
+                        rows_read=read, rows_kept=len(areas), boundary_year=boundary_year)
+    record.reject("water of andere gemeente", read - len(areas))
+    rows = _area_rows(areas, boundary_year)
+    marks = ",".join("?" * len(levels))
+    store.write_load(record, {"areas": rows},
+                     delete={"areas": (f"year = ? AND level IN ({marks})", [boundary_year, *levels])})
+    log.info("loaded %s areas (%s) for %d", f"{len(areas):,}",
+             ", ".join(f"{(areas['level'] == lv).sum()} {lv}" for lv in levels), boundary_year)
+    return record
+
+
+def _layers_to_read(path: Path, layer: str | None) -> list[tuple[str | None, str]]:
+    try:
+        available = [row[0] for row in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        raise InputError(f"{path}: cannot open as a GIS file ({exc})") from exc
+    by_name = {v: k for k, v in LEVEL_LAYERS.items()}
+    if layer:
+        if layer not in available:
+            raise InputError(f"{path}: no layer {layer!r}; layers are {', '.join(available)}")
+        return [(layer, by_name.get(layer) or _level_from_codes(path, layer))]
+    known = [(name, by_name[name]) for name in available if name in by_name]
+    if known:
+        return known
+    if len(available) == 1:
+        return [(available[0], _level_from_codes(path, available[0]))]
+    raise InputError(f"{path}: no layer named {', '.join(LEVEL_LAYERS.values())}; "
+                     f"name one with --layer (layers: {', '.join(available)})")
+
+
+def _level_from_codes(path: Path, layer: str) -> str:
+    sample = read_layer(path, layer)
+    for column in ("statcode", "buurtcode", "wijkcode", "gemeentecode", "bu_code", "wk_code"):
+        if column in sample.columns:
+            prefix = str(sample[column].iloc[0]).strip()[:2].upper()
+            for level, code_prefix in _PREFIX.items():
+                if prefix == code_prefix:
+                    return level
+    raise InputError(f"{path}: cannot tell whether layer {layer!r} holds buurten, wijken or "
+                     f"gemeenten (no statcode/buurtcode/wijkcode column)")
+
+
+def _gemeente_from(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    finest = areas.loc[areas["level"] == areas["level"].iloc[0]]
+    outline = finest.dissolve(by="gemeente").reset_index()
+    outline["code"] = outline["gemeente"]
+    outline["name"] = outline["code"]
+    outline["wijk"] = None
+    outline["level"] = "gemeente"
+    return outline[["code", "name", "gemeente", "wijk", "level", "geometry"]]
+
+
+def _area_rows(areas: gpd.GeoDataFrame, year: int, attributes: pd.Series | None = None,
+               area_ha: pd.Series | None = None) -> pd.DataFrame:
+    return pd.DataFrame({
+        "code": areas["code"].to_numpy(), "level": areas["level"].to_numpy(),
+        "name": areas["name"].to_numpy(), "gemeente": areas["gemeente"].to_numpy(),
+        "wijk": areas["wijk"].to_numpy(), "year": year,
+        "area_ha": (area_ha if area_ha is not None else areas.geometry.area / 10_000).to_numpy(),
+        "geometry": geometry_to_wkb(areas.geometry),
+        "attributes": attributes.to_numpy() if attributes is not None else None,
+    })
+
+
+IBIS_FIELDS = ("rin_nummer", "plan_naam", "gem_codes", "ha_bruto", "ha_netto", "wloc_type")
+
+
+def load_bedrijventerreinen(store: Store, config: Config, path: str | Path,
+                            id_field: str | None = None, name_field: str | None = None,
+                            layer: str | None = None, year: int | None = None) -> LoadRecord:
+    """Load bedrijventerreinen: IBIS fields by default, or an own layer's id and name fields.
+
+    Terreinen are kept when they overlap the gemeente (or, without boundaries, when
+    ``GEM_CODES`` names it). Codes are ``BT`` + the id (IBIS ``RIN_NUMMER``).
+    """
+    path = Path(path)
+    raw = to_rd(read_layer(path, layer), path)
+    id_col = _field(raw, id_field, "rin_nummer", path, "--id-field")
+    name_col = _field(raw, name_field, "plan_naam", path, "--name-field")
+    frame = raw.loc[~blank(raw[id_col])].copy()
+    record = LoadRecord("bedrijventerreinen", "", path=path, rows_read=len(raw))
+    record.reject("geen id", len(raw) - len(frame))
+    frame["code"] = "BT" + frame[id_col].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    frame["name"] = frame[name_col].astype(str).str.strip()
+    frame = frame.set_geometry(shapely.make_valid(frame.geometry.values))
+    frame = _inside_gemeente(store, config, frame, path)
+    record.reject("buiten de gemeente", record.rows_read - record.rows_rejected - len(frame))
+    duplicated = frame["code"].duplicated()
+    record.reject("dubbel id", int(duplicated.sum()))
+    frame = frame.loc[~duplicated]
+    boundary_year = year or int(config["boundary_year"])
+    frame["level"], frame["gemeente"], frame["wijk"] = "bedrijventerrein", config.gemeente, None
+    extra = [c for c in ("ha_netto", "wloc_type", "gem_codes") if c in frame.columns]
+    attributes = frame[extra].astype(str).apply(lambda r: json.dumps(r.to_dict()), axis=1) \
+        if extra else None
+    area_ha = parse_numbers(frame["ha_bruto"]).fillna(frame.geometry.area / 10_000) \
+        if "ha_bruto" in frame.columns else None
+    record.slice, record.rows_kept, record.boundary_year = str(boundary_year), len(frame), boundary_year
+    rows = _area_rows(frame, boundary_year, attributes, area_ha)
+    store.write_load(record, {"areas": rows}, delete={
+        "areas": ("level = 'bedrijventerrein' AND year = ?", [boundary_year])})
+    return record
+
+
+def _field(frame: pd.DataFrame, given: str | None, default: str, path: Path, flag: str) -> str:
+    name = (given or default).lower()
+    if name not in frame.columns:
+        others = ", ".join(c for c in frame.columns if c != "geometry")
+        raise InputError(f"{path}: missing column {name!r} (set it with {flag}); found {others}")
+    return name
+
+
+def _inside_gemeente(store: Store, config: Config, frame: gpd.GeoDataFrame,
+                     path: Path) -> gpd.GeoDataFrame:
+    outline = store.areas("gemeente")
+    outline = outline.loc[outline["code"] == config.gemeente]
+    if not outline.empty:
+        shape = outline.geometry.union_all()
+        overlap = frame.geometry.intersection(shape).area / frame.geometry.area.clip(lower=1)
+        return frame.loc[overlap > 0.5]
+    if "gem_codes" in frame.columns:
+        number = config.gemeente[2:]
+        return frame.loc[frame["gem_codes"].astype(str).str.contains(number, regex=False)]
+    log.warning("%s: no gemeente boundary loaded and no GEM_CODES column; keeping all terreinen",
+                path)
+    return frame
