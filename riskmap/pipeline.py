@@ -9,7 +9,7 @@ from pathlib import Path
 
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
 from riskmap.errors import ProjectError
-from riskmap.periods import Period
+from riskmap.periods import Period, quarters
 from riskmap.project import PROJECT_FOLDERS, Project
 from riskmap.reports.outputs import write_outputs
 from riskmap.sources._demo_world import GEMEENTE, LAST_PERIOD, NAME, YEAR
@@ -19,6 +19,8 @@ from riskmap.store import LoadRecord
 log = logging.getLogger(__name__)
 
 REGISTER_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
+# Quarters built by the demo: the last four have full 12-month windows of register data.
+BUILT_QUARTERS = 4
 
 
 @dataclass
@@ -61,6 +63,7 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
                   project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
                   project.load_bag(paths["bag"]), project.load_kvk(paths["kvk"])]
     run.loads += [project.load_register(kind, paths[kind]) for kind in REGISTER_KINDS]
-    project.build(LAST_PERIOD)
+    for period in quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD):
+        project.build(period)
     run.outputs = write_outputs(project, LAST_PERIOD)
     return run

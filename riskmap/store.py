@@ -71,10 +71,20 @@ CREATE TABLE scores (
     theme VARCHAR NOT NULL, score DOUBLE, rank INTEGER, rank_median DOUBLE, rank_low DOUBLE,
     rank_high DOUBLE, drivers VARCHAR, change DOUBLE, rank_change INTEGER,
     from_suppressed BOOLEAN, build_id INTEGER NOT NULL);
-CREATE TABLE results (
-    kind VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL,
-    variable VARCHAR NOT NULL, area_code VARCHAR NOT NULL, payload VARCHAR NOT NULL,
-    build_id INTEGER NOT NULL);
+CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL, period VARCHAR, settings VARCHAR,
+    created_at TIMESTAMP NOT NULL, load_ids VARCHAR);
+CREATE TABLE hotspots (
+    level VARCHAR NOT NULL, period VARCHAR NOT NULL, variable VARCHAR NOT NULL,
+    method VARCHAR NOT NULL, area_code VARCHAR NOT NULL, value DOUBLE, statistic DOUBLE,
+    z DOUBLE, p_value DOUBLE, q_value DOUBLE, category VARCHAR, run_id INTEGER NOT NULL);
+CREATE TABLE emerging_hotspots (
+    level VARCHAR NOT NULL, variable VARCHAR NOT NULL, first_period VARCHAR NOT NULL,
+    last_period VARCHAR NOT NULL, area_code VARCHAR NOT NULL, category VARCHAR NOT NULL,
+    trend_tau DOUBLE, trend_p DOUBLE, run_id INTEGER NOT NULL);
+CREATE TABLE predictions (
+    level VARCHAR NOT NULL, period VARCHAR NOT NULL, area_code VARCHAR NOT NULL,
+    probability DOUBLE, explanation VARCHAR, model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
@@ -309,7 +319,7 @@ class Store:
     def table_counts(self) -> dict[str, int]:
         """Row count of every data table."""
         names = ["areas", "cbs_values", "establishments", "addresses", "events",
-                 "indicator_values", "scores", "results"]
+                 "indicator_values", "scores", "hotspots", "emerging_hotspots", "predictions"]
         return {n: int(self.scalar(f"SELECT count(*) FROM {n}")) for n in names}
 
 
