@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -214,7 +214,10 @@ class Store:
         try:
             self.con.execute(f'INSERT INTO {table} BY NAME SELECT * FROM "_incoming"')
         finally:
-            self.con.unregister("_incoming")
+            # after a failed statement the transaction is aborted and unregistering fails too;
+            # the view is replaced by the next register call, so the original error is kept
+            with suppress(duckdb.TransactionException):
+                self.con.unregister("_incoming")
 
     def write_load(self, record: LoadRecord, tables: dict[str, pd.DataFrame],
                    delete: dict[str, tuple[str, Sequence[Any]]] | None = None) -> int:

@@ -127,8 +127,9 @@ def quality_report(values: pd.DataFrame, catalogue: list[Indicator], level: str,
 def _changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
     if previous.empty:
         return current.assign(change=np.nan, rank_change=pd.NA)
-    before = previous.set_index(["area_code", "theme"])[["score", "rank"]]
-    joined = current.join(before, on=["area_code", "theme"], rsuffix="_previous")
+    before = previous[["area_code", "theme", "score", "rank"]]
+    joined = current.merge(before, on=["area_code", "theme"], how="left",
+                           suffixes=("", "_previous"))
     joined["change"] = joined["score"] - joined["score_previous"]
     joined["rank_change"] = (joined["rank_previous"] - joined["rank"]).astype("Int64")
     return joined.drop(columns=["score_previous", "rank_previous"])

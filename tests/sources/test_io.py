@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskmap.errors import InputError
+from riskmap.sources._io import (
+    normalise_header,
+    parse_dates,
+    parse_numbers,
+    read_table,
+    require_columns,
+)
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("sep", [";", ",", "\t", "|"])
+def test_delimiters_are_detected(tmp_path: Path, sep: str):
+    path = _write(tmp_path / "f.csv", f"Post code{sep}Huisnummer\n1234AB{sep}5\n")
+    frame = read_table(path)
+    assert list(frame.columns) == ["post_code", "huisnummer"]
+    assert frame.iloc[0].tolist() == ["1234AB", "5"]
+
+
+def test_utf8_bom_and_cp1252(tmp_path: Path):
+    bom = read_table(_write(tmp_path / "a.csv", "naam;x\nCafé;1\n", "utf-8-sig"))
+    cp = read_table(_write(tmp_path / "b.csv", "naam;x\nCafé Ökonomie;1\n", "cp1252"))
+    assert list(bom.columns) == ["naam", "x"]
+    assert cp["naam"].iloc[0] == "Café Ökonomie"
+
+
+def test_unreadable_files_fail_with_one_line(tmp_path: Path):
+    with pytest.raises(InputError, match="file not found"):
+        read_table(tmp_path / "missing.csv")
+    with pytest.raises(InputError, match="is empty"):
+        read_table(_write(tmp_path / "empty.csv", "\n\n"))
+    with pytest.raises(InputError, match="header but no rows"):
+        read_table(_write(tmp_path / "header.csv", "a;b\n"))
+    with pytest.raises(InputError, match="one column only"):
+        read_table(_write(tmp_path / "colon.csv", "a:b:c\n1:2:3\n"))
+    with pytest.raises(InputError, match="unsupported file type"):
+        read_table(_write(tmp_path / "f.json", "{}"))
+    with pytest.raises(InputError, match="cannot read as XLSX"):
+        read_table(_write(tmp_path / "broken.xlsx", "not a zip"))
+
+
+def test_xlsx_is_read_as_text(tmp_path: Path):
+    path = tmp_path / "f.xlsx"
+    pd.DataFrame({"Datum": pd.to_datetime(["2025-01-02"]), "Aantal": [3]}).to_excel(path, index=False)
+    frame = read_table(path)
+    assert frame["aantal"].iloc[0] == "3"
+    assert parse_dates(frame["datum"]).iloc[0] == pd.Timestamp("2025-01-02")
+
+
+def test_require_columns_names_file_and_missing(tmp_path: Path):
+    frame = pd.DataFrame({"a": [1], "postcode": [2]})
+    with pytest.raises(InputError, match=r"f\.csv: missing column\(s\) b, \(x_rd\+y_rd or lat\+lon\)"):
+        require_columns(frame, ["a", "b"], tmp_path / "f.csv",
+                        alternatives=[("x_rd", "y_rd"), ("lat", "lon")])
+
+
+def test_numbers_with_decimal_comma_and_thousands():
+    values = pd.Series(["155123,45", "1.234,5", "463200.5", "", "abc", "-3,2"])
+    parsed = parse_numbers(values)
+    assert parsed.iloc[:3].tolist() == [155123.45, 1234.5, 463200.5]
+    assert parsed.iloc[3:5].isna().all()
+    assert parsed.iloc[5] == -3.2
+
+
+def test_dates_in_dutch_forms():
+    values = pd.Series(["2025-03-31", "31-03-2025", "31/03/2025", "20250331", "", "32-13-2025"])
+    parsed = parse_dates(values)
+    assert (parsed.iloc[:4] == pd.Timestamp("2025-03-31")).all()
+    assert parsed.iloc[4:].isna().all()
+
+
+def test_header_normalisation():
+    assert normalise_header(" SBI hoofd-activiteit ") == "sbi_hoofd_activiteit"
+    assert normalise_header("Coördinaat X (RD)") == "coordinaat_x_rd"

@@ -1,0 +1,54 @@
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from riskmap.sources._places import AreaIndex, address_keys, cell_codes, coordinates_from_frame
+
+TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
+
+
+def test_rd_swapped_and_latlon_in_rd_columns():
+    lon, lat = TO_WGS84.transform(155_000, 463_000)
+    frame = pd.DataFrame({"x_rd": ["155000", "463000", f"{lat}".replace(".", ","), "", "9"],
+                          "y_rd": ["463000", "155000", f"{lon}".replace(".", ","), "", "9"]})
+    placed = coordinates_from_frame(frame)
+    np.testing.assert_allclose(placed.x[:3], [155_000] * 3, atol=0.5)
+    np.testing.assert_allclose(placed.y[:3], [463_000] * 3, atol=0.5)
+    assert np.isnan(placed.x[3:]).all()
+    assert placed.notes == {"x/y verwisseld": 1, "lat/lon in RD-kolommen": 1,
+                            "ongeldige coördinaten": 1, "geen coördinaten": 1}
+
+
+def test_lat_lon_columns_and_swapped():
+    lon, lat = TO_WGS84.transform(155_000, 463_000)
+    frame = pd.DataFrame({"lat": [lat, lon], "lon": [lon, lat]}).astype(str)
+    placed = coordinates_from_frame(frame)
+    np.testing.assert_allclose(placed.x, [155_000, 155_000], atol=0.5)
+    assert placed.notes["lat/lon verwisseld"] == 1
+
+
+def test_cell_codes_follow_cbs_grid():
+    x, y = np.array([155_349.9, 155_350.0, np.nan]), np.array([463_299.0, 463_200.0, 1.0])
+    assert cell_codes(x, y, 100).tolist() == ["E1553N4632", "E1553N4632", None]
+    assert cell_codes(x, y, 500).tolist() == ["E1550N4630", "E1550N4630", None]
+
+
+def test_address_keys_normalise_and_blank_incomplete():
+    frame = pd.DataFrame({"postcode": ["1234 ab", "12AB", "1234AB"], "huisnummer": ["5", "1", ""],
+                          "huisletter": ["a", "", ""], "toevoeging": ["", "", ""]})
+    assert address_keys(frame).tolist() == ["1234AB|5|A|", "", ""]
+
+
+def test_points_outside_and_in_two_overlapping_buurten():
+    buurten = gpd.GeoDataFrame({"code": ["BU1", "BU2"], "wijk": ["WK1", "WK1"]},
+                               geometry=[shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10)])
+    terreinen = gpd.GeoDataFrame({"code": ["BT7"]}, geometry=[shapely.box(15, 0, 20, 5)])
+    index = AreaIndex(buurten, terreinen)
+    areas, stats = index.assign(np.array([1.0, 9.0, 16.0, 50.0]), np.array([1.0, 1.0, 1.0, 1.0]))
+    assert areas["buurt"].tolist()[:3] == ["BU1", "BU1", "BU2"]
+    assert areas["buurt"].isna().tolist() == [False, False, False, True]
+    assert areas["bedrijventerrein"].notna().tolist() == [False, False, True, False]
+    assert areas["bedrijventerrein"].iloc[2] == "BT7"
+    assert stats == {"buiten de gemeente": 1, "in twee buurten (eerste gekozen)": 1}

@@ -1,0 +1,94 @@
+"""Municipal register loaders: templates, value checks, date-range slices, XLSX."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskmap.errors import InputError
+from riskmap.project import Project
+from riskmap.sources.registers import register_kinds
+
+
+def _meldingen(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame([{"Zaaknummer": z, "Datum": d, "Categorie": c, "Bron": "MMA",
+                          "X_RD": "185000,5", "Y_RD": "445000", "Omschrijving": "vrije tekst"}
+                         for z, d, c in rows])
+
+
+def _count(project: Project, kind: str) -> int:
+    with project.store(read_only=True) as store:
+        return int(store.scalar("SELECT count(*) FROM events WHERE kind = ?", [kind]))
+
+
+def test_every_kind_has_a_documented_template():
+    kinds = register_kinds()
+    assert set(kinds) == {"meldingen", "maatregelen", "bibob", "hennep", "controles"}
+    for kind in kinds.values():
+        assert kind.id_column in kind.required and kind.date_column in kind.required
+        assert all(spec.get("doc") for spec in kind.columns.values())
+
+
+def test_values_are_checked_and_normalised(project: Project, tmp_path: Path):
+    frame = _meldingen([("M1", "2025-01-05", "Drugs"), ("M2", "06-01-2025", "Meld Misdaad Anoniem"),
+                        ("M3", "2025-01-07", "woonfraude"), ("M4", "gisteren", "drugs"),
+                        ("M5", "2025-01-08", "")])
+    path = tmp_path / "meldingen.csv"
+    frame.to_csv(path, sep=";", index=False)
+    record = project.load_register("meldingen", path)
+    assert record.rejects == {"ongeldige datum": 1, "ongeldige of lege categorie": 2}
+    with project.store(read_only=True) as store:
+        stored = store.query("SELECT category, source FROM events ORDER BY date")
+    assert stored["category"].tolist() == ["drugs", "adresfraude"]
+    assert set(stored["source"]) == {"mma"}
+
+
+def test_reload_replaces_only_the_file_date_range(project: Project, tmp_path: Path):
+    first = tmp_path / "q1.csv"
+    _meldingen([("A", "2025-01-10", "drugs"), ("B", "2025-03-10", "drugs")]).to_csv(first, index=False)
+    second = tmp_path / "q2.csv"
+    _meldingen([("C", "2025-04-10", "drugs")]).to_csv(second, index=False)
+    project.load_register("meldingen", first)
+    project.load_register("meldingen", second)
+    project.load_register("meldingen", first)  # same slice again: replaced, not doubled
+    assert _count(project, "meldingen") == 3
+    corrected = tmp_path / "q1b.csv"
+    _meldingen([("A", "2025-01-10", "drugs"), ("X", "2025-03-31", "witwassen")]).to_csv(
+        corrected, index=False)
+    project.load_register("meldingen", corrected)
+    assert _count(project, "meldingen") == 3  # Jan..Mar replaced by the corrected export
+
+
+def test_controles_from_xlsx(project: Project, tmp_path: Path):
+    path = tmp_path / "controles.xlsx"
+    pd.DataFrame({"Controlenummer": ["IC-1", "IC-2"], "Datum": pd.to_datetime(["2025-02-01"] * 2),
+                  "Branche": ["autobranche", "opslag"], "Bevinding": ["Ja", "n"],
+                  "X RD": [185_000.0, 185_100.0], "Y RD": [445_000.0, 445_100.0]}).to_excel(path, index=False)
+    record = project.load_register("controles", path)
+    assert record.rows_kept == 2
+    with project.store(read_only=True) as store:
+        assert sorted(store.query("SELECT outcome FROM events")["outcome"]) == ["ja", "nee"]
+
+
+def test_register_errors(project: Project, tmp_path: Path):
+    path = tmp_path / "hennep.csv"
+    pd.DataFrame({"Zaaknummer": ["H1"], "Datum": ["2025-01-01"]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"hennep\.csv: missing column\(s\) locatie, "
+                                         r"\(x_rd\+y_rd or lat\+lon or postcode\+huisnummer\)"):
+        project.load_register("hennep", path)
+    with pytest.raises(InputError, match="unknown register kind 'boetes'"):
+        project.load_register("boetes", path)
+    assert _count(project, "hennep") == 0
+
+
+def test_bag_rejects_bad_addresses(project: Project, tmp_path: Path):
+    path = tmp_path / "bag.csv"
+    pd.DataFrame({"postcode": ["7000AA", "7000AA", "12", "7000AB"], "huisnummer": ["1", "1", "3", "4"],
+                  "gebruiksdoel": ["woonfunctie", "woonfunctie", "woonfunctie", "industriefunctie"],
+                  "oppervlakte": ["80", "80", "90", "1200"],
+                  "x_rd": ["185000", "185000", "185000", "120000"],
+                  "y_rd": ["445000", "445000", "445000", "480000"]}).to_csv(path, index=False)
+    record = project.load_bag(path)
+    assert record.rejects == {"dubbele regel": 1, "ongeldige postcode of huisnummer": 1,
+                              "buiten de gemeente": 1}
+    assert record.rows_kept == 1

@@ -1,0 +1,43 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from riskmap.config import OPTIONS, config_from_mapping, load_config, render_yaml
+from riskmap.errors import ConfigError, ProjectError
+
+
+def test_defaults_filled_in(tmp_path: Path):
+    config = config_from_mapping({"gemeente": "GM0034"}, tmp_path)
+    assert config["privacy.min_count"] == 5
+    assert config["scoring.normalisation"] == "percentile"
+    assert config["scoring.theme_weights"]["drugs"] == 1.0
+
+
+def test_every_option_documented_and_rendered():
+    text = render_yaml({"gemeente": "GM0034"})
+    for option in OPTIONS:
+        assert option.doc and option.doc in text, option.key
+    # the rendered file is itself a valid configuration
+    config_from_mapping(yaml.safe_load(text), Path("."))
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"gemeente": "GM0034", "privacy": {"min_count": 3}}, "never weaker"),
+    ({"gemeente": "GM0034", "scoring": {"normalisation": "rank"}}, "percentile, zscore, minmax"),
+    ({"gemeente": "GM0034", "scoring": {"theme_weights": {"fraude": 1}}}, "unknown theme"),
+    ({"gemeente": "0034"}, "CBS gemeente code"),
+    ({"gemeente": "GM0034", "scorng": {"draws": 10}}, "unknown option 'scorng.draws'"),
+    ({}, "'gemeente' is required"),
+])
+def test_invalid_options_are_refused(tmp_path: Path, data, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping(data, tmp_path)
+
+
+def test_load_config_errors(tmp_path: Path):
+    with pytest.raises(ProjectError, match="not a riskmap project"):
+        load_config(tmp_path)
+    (tmp_path / "riskmap.yaml").write_text("gemeente: [GM0034\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path)
