@@ -32,6 +32,7 @@ NORMALISATIONS = ("percentile", "zscore", "minmax")
 AGGREGATIONS = ("arithmetic", "geometric")
 COVERAGE = 0.5
 MAX_WINSORISED = 5
+Z_CAP = 3.0
 UNCERTAINTY_COMBOS = (("percentile", "arithmetic"), ("minmax", "arithmetic"),
                       ("zscore", "arithmetic"), ("percentile", "geometric"),
                       ("minmax", "geometric"))
@@ -79,7 +80,8 @@ def normalise(values: pd.DataFrame, method: str) -> pd.DataFrame:
     """Normalise each column (already oriented: higher = more risk).
 
     ``percentile``: (average rank - 1) / (n - 1), in [0, 1]; ``minmax``: (x - min)/(max - min);
-    ``zscore``: (x - mean) / sd (population sd). A constant column gets 0.5 (0 for z-scores).
+    ``zscore``: (x - mean) / sd (population sd), capped at +/- 3. A constant column gets 0.5
+    (0 for z-scores).
     Missing values stay missing.
     """
     if method == "percentile":
@@ -92,14 +94,19 @@ def normalise(values: pd.DataFrame, method: str) -> pd.DataFrame:
         return ((values - low) / span).fillna(values * 0 + 0.5).where(values.notna())
     if method == "zscore":
         sd = values.std(ddof=0)
-        return ((values - values.mean()) / sd.where(sd > 0)).fillna(values * 0).where(values.notna())
+        z = ((values - values.mean()) / sd.where(sd > 0)).fillna(values * 0)
+        return z.clip(-Z_CAP, Z_CAP).where(values.notna())
     raise ConfigError(f"normalisation {method!r} unknown; choose one of {{{', '.join(NORMALISATIONS)}}}")
 
 
 def prepare(raw: pd.DataFrame, design: Design, method: str) -> pd.DataFrame:
-    """Orient, treat outliers (not for percentile ranks, which are robust) and normalise."""
+    """Orient, treat outliers and normalise.
+
+    Outliers: percentile ranks need no treatment; min-max is winsorised by the handbook rule
+    (:func:`winsorise`); z-scores are capped at +/- 3, which keeps them monotone in the data.
+    """
     oriented = raw * design.directions.reindex(raw.columns)
-    if method != "percentile":
+    if method == "minmax":
         oriented = oriented.apply(lambda column: winsorise(column)[0])
     return normalise(oriented, method)
 

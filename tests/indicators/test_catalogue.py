@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from riskmap.config import THEMES
+from riskmap.errors import ConfigError
+from riskmap.indicators.catalogue import INDICATOR_LEVELS, load_catalogue
+from riskmap.sbi import config_file
+
+
+def test_shipped_catalogue_is_complete():
+    catalogue = load_catalogue()
+    assert len(catalogue) >= 24
+    assert {t for i in catalogue for t in i.themes} == set(THEMES)
+    for level in INDICATOR_LEVELS:
+        assert any(level in i.levels for i in catalogue)
+    for indicator in catalogue:
+        assert indicator.label and indicator.rationale and indicator.unit
+    ids = {i.id for i in catalogue}
+    required = {"laag_inkomen", "bijstand", "particuliere_verhuur", "onbewoonde_woningen",
+                "woz_waarde", "jongeren", "aandeel_risicobranches", "verloop", "kortlevend",
+                "adresconcentratie", "risicobranche_zonder_personeel", "hennep", "damocles",
+                "opiumwet", "meldingen_mensenhandel", "meldingen_adresfraude",
+                "bibob_weigeringen", "sluitingen_woningen", "opslag_transport",
+                "leegstand_bedrijfspanden", "eenmanszaken", "controles_bevinding"}
+    assert required <= ids
+    woz = next(i for i in catalogue if i.id == "woz_waarde")
+    assert woz.direction == -1
+
+
+def _with(tmp_path: Path, change: dict) -> Path:
+    data = yaml.safe_load(config_file("indicators.yaml").read_text(encoding="utf-8"))
+    data["indicators"][0].update(change)
+    path = tmp_path / "indicators.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"themes": ["fraude"]}, "unknown theme 'fraude'"),
+    ({"levels": ["straat"]}, "unknown level 'straat'"),
+    ({"numerator": {"cbs": "AantalKatten"}}, "unknown CBS variable 'AantalKatten'"),
+    ({"numerator": {"establishments": {"branches": ["bakkerij"]}}}, "unknown risk branch 'bakkerij'"),
+    ({"numerator": {"events": {"kind": "meldingen", "category": ["parkeren"]}}},
+     "meldingen.category has no value 'parkeren'"),
+    ({"numerator": {"events": {"kind": "boetes"}}}, "unknown register kind 'boetes'"),
+    ({"numerator": {"cbs": "AantalInwoners", "events": {"kind": "hennep"}}}, "exactly one measure"),
+    ({"direction": "up"}, "direction must be higher or lower"),
+    ({"window": 5}, "multiple of 3"),
+    ({"kleur": "rood"}, "unknown key 'kleur'"),
+])
+def test_invalid_entries_name_the_indicator(tmp_path: Path, change: dict, message: str):
+    with pytest.raises(ConfigError, match=f"indicator 'laag_inkomen'.*{message}"):
+        load_catalogue(_with(tmp_path, change))
+
+
+def test_duplicate_ids_refused(tmp_path: Path):
+    data = yaml.safe_load(config_file("indicators.yaml").read_text(encoding="utf-8"))
+    data["indicators"].append(data["indicators"][0])
+    path = tmp_path / "dup.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match="'laag_inkomen' occurs more than once"):
+        load_catalogue(path)

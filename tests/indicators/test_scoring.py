@@ -1,0 +1,141 @@
+"""Scoring on a tiny fixture with hand-computed values, the coverage rule, determinism and a
+property test: raising one indicator in its risk direction never lowers an area's score."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskmap.errors import ConfigError
+from riskmap.indicators.scoring import (
+    Design,
+    aggregate,
+    drivers,
+    effective_weights,
+    normalise,
+    overall_score,
+    prepare,
+    rank_descending,
+    theme_scores,
+    uncertainty,
+    winsorise,
+)
+
+NAN = float("nan")
+RAW = pd.DataFrame({"i1": [1, 2, 4, 9], "i2": [10, 20, 30, NAN], "i3": [5, NAN, 1, 3]},
+                   index=pd.Index(["A", "B", "C", "D"], name="area_code"), dtype=float)
+DESIGN = Design(directions=pd.Series({"i1": 1.0, "i2": -1.0, "i3": 1.0}),
+                weights=pd.Series({"i1": 1.0, "i2": 1.0, "i3": 1.0}),
+                themes={"t1": ["i1", "i2"], "t2": ["i3"]},
+                theme_weights=pd.Series({"t1": 1.0, "t2": 1.0}))
+
+
+def test_percentile_normalisation_by_hand():
+    n = prepare(RAW, DESIGN, "percentile")
+    np.testing.assert_allclose(n["i1"], [0, 1 / 3, 2 / 3, 1])
+    np.testing.assert_allclose(n["i2"], [1, 0.5, 0, NAN])  # lower = more risk
+    np.testing.assert_allclose(n["i3"], [1, NAN, 0, 0.5])
+
+
+def test_minmax_and_zscore_by_hand():
+    np.testing.assert_allclose(prepare(RAW, DESIGN, "minmax")["i1"], [0, 1 / 8, 3 / 8, 1])
+    z = prepare(RAW, DESIGN, "zscore")["i1"]
+    sd = math.sqrt((9 + 4 + 0 + 25) / 4)
+    np.testing.assert_allclose(z, [-3 / sd, -2 / sd, 0, 5 / sd])
+
+
+def test_ties_and_constants():
+    frame = pd.DataFrame({"a": [1.0, 1.0, 2.0], "b": [3.0, 3.0, 3.0]})
+    np.testing.assert_allclose(normalise(frame, "percentile")["a"], [0.25, 0.25, 1.0])
+    assert normalise(frame, "minmax")["b"].tolist() == [0.5, 0.5, 0.5]
+    assert normalise(frame, "zscore")["b"].tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ConfigError, match="percentile, zscore, minmax"):
+        normalise(frame, "rank")
+
+
+def test_arithmetic_themes_coverage_and_overall_by_hand():
+    n = prepare(RAW, DESIGN, "percentile")
+    themes = theme_scores(n, DESIGN)
+    np.testing.assert_allclose(themes["t1"], [0.5, (1 / 3 + 0.5) / 2, 1 / 3, 1.0])
+    # t2 has one indicator: B lacks it, so B's theme score is missing, never zero
+    np.testing.assert_allclose(themes["t2"], [1.0, NAN, 0.0, 0.5])
+    overall = overall_score(themes, DESIGN.theme_weights)
+    np.testing.assert_allclose(overall, [0.75, (1 / 3 + 0.5) / 2, 1 / 6, 0.75])
+    assert rank_descending(overall).tolist() == [1, 3, 4, 2]  # A and D tie: code order
+
+
+def test_coverage_needs_half_the_weight():
+    frame = pd.DataFrame({"a": [1.0, NAN], "b": [NAN, NAN], "c": [NAN, 0.2]})
+    weights = pd.Series({"a": 2.0, "b": 1.0, "c": 1.0})
+    result = aggregate(frame, weights)
+    assert result.iloc[0] == 1.0  # 2 of 4 weight available: exactly half is enough
+    assert math.isnan(result.iloc[1])  # 1 of 4: missing
+
+
+def test_geometric_aggregation_by_hand():
+    frame = pd.DataFrame({"a": [0.0, 0.5], "b": [1.0, 0.5]})
+    result = aggregate(frame, pd.Series({"a": 1.0, "b": 1.0}), "geometric")
+    assert result.iloc[0] == pytest.approx((math.sqrt(1 * 100) - 1) / 99)  # = 0.0909...
+    assert result.iloc[1] == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match="values in \\[0, 1\\]"):
+        aggregate(frame * 3, pd.Series({"a": 1.0, "b": 1.0}), "geometric")
+
+
+def test_winsorise_caps_outliers_by_handbook_rule():
+    values = pd.Series([1.0] * 10 + [2.0, 3.0, 100.0])
+    treated, n = winsorise(values)
+    assert n >= 1 and treated.max() < 100
+    normal = pd.Series(np.linspace(0, 1, 20))
+    assert winsorise(normal)[1] == 0
+
+
+def test_effective_weights_and_drivers():
+    weights = effective_weights(DESIGN)
+    np.testing.assert_allclose(weights[["i1", "i2", "i3"]], [0.25, 0.25, 0.5])
+    top = drivers(prepare(RAW, DESIGN, "percentile"), DESIGN)
+    assert top["A"][0] == "i3"  # A's largest push above average is its high i3
+    assert "i1" in top["D"]
+
+
+def test_uncertainty_is_deterministic_and_brackets_rank():
+    rng = np.random.default_rng(0)
+    raw = pd.DataFrame(rng.normal(size=(30, 3)), columns=["i1", "i2", "i3"])
+    a = uncertainty(raw, DESIGN, draws=200, spread=0.5, seed=7)
+    b = uncertainty(raw, DESIGN, draws=200, spread=0.5, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    base = rank_descending(overall_score(theme_scores(prepare(raw, DESIGN, "percentile"), DESIGN),
+                                         DESIGN.theme_weights))
+    assert ((a["rank_low"] <= a["rank_median"]) & (a["rank_median"] <= a["rank_high"])).all()
+    inside = (a["rank_low"] <= base.astype(float)) & (base.astype(float) <= a["rank_high"])
+    assert inside.mean() > 0.8
+    assert not uncertainty(raw, DESIGN, draws=200, spread=0.5, seed=8).equals(a)
+
+
+@st.composite
+def _case(draw):
+    n = draw(st.integers(3, 12))
+    values = draw(st.lists(st.floats(0, 100, allow_nan=False), min_size=3 * n, max_size=3 * n))
+    raw = pd.DataFrame(np.array(values).reshape(n, 3), columns=["i1", "i2", "i3"])
+    area = draw(st.integers(0, n - 1))
+    column = draw(st.sampled_from(["i1", "i2", "i3"]))
+    delta = draw(st.floats(0.01, 1000))
+    method = draw(st.sampled_from(["percentile", "minmax", "zscore"]))
+    return raw, area, column, delta, method
+
+
+def _score(raw: pd.DataFrame, method: str) -> pd.Series:
+    return overall_score(theme_scores(prepare(raw, DESIGN, method), DESIGN), DESIGN.theme_weights)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_case())
+def test_raising_an_indicator_in_its_risk_direction_never_lowers_the_score(case):
+    raw, area, column, delta, method = case
+    before = _score(raw, method).iloc[area]
+    raised = raw.copy()
+    raised.loc[area, column] += delta * DESIGN.directions[column]
+    after = _score(raised, method).iloc[area]
+    assert after >= before - 1e-9

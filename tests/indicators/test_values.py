@@ -1,0 +1,61 @@
+"""Indicator values on a small project: period windows, denominators and suppression."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskmap.indicators.catalogue import load_catalogue
+from riskmap.indicators.values import SMALL_COUNT, SMALL_DENOMINATOR, indicator_values
+from riskmap.periods import Period
+from riskmap.project import Project
+
+CENTRE = ("185000", "445000")
+
+
+def _hennep(dates: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"Zaaknummer": [f"H{i}" for i in range(len(dates))], "Datum": dates,
+                         "Locatie": "woning", "X_RD": CENTRE[0], "Y_RD": CENTRE[1]})
+
+
+@pytest.fixture
+def loaded(project: Project, tmp_path: Path) -> Project:
+    project.load_cbs(2024, offline=True)
+    dates = ["2023-09-30", "2023-10-01", "2024-06-01", "2025-07-01", "2025-09-30", "2025-10-01"]
+    path = tmp_path / "hennep.csv"
+    _hennep(dates).to_csv(path, index=False)
+    project.load_register("hennep", path)
+    return project
+
+
+def _row(project: Project, period: str, indicator: str) -> pd.Series:
+    with project.store() as store:
+        values = indicator_values(store, load_catalogue(), Period.parse(period), "buurt")
+        buurt = store.query("SELECT DISTINCT buurt FROM events")["buurt"].iloc[0]
+    rows = values[(values["indicator"] == indicator) & (values["area_code"] == buurt)]
+    return rows.iloc[0]
+
+
+def test_window_of_24_months_ends_on_the_last_day_of_the_quarter(loaded: Project):
+    # 2025Q3 window: 2023-10-01 .. 2025-09-30 -> 4 of the 6 plantations
+    row = _row(loaded, "2025Q3", "hennep")
+    assert row["numerator"] == 4
+    assert row["suppressed"] and row["reason"] == SMALL_COUNT
+    assert row["value"] == pytest.approx(1000 * 4 / row["denominator"])
+    # 2025Q4: 2024-01-01 .. 2025-12-31; 2024Q2: 2022-07-01 .. 2024-06-30
+    assert _row(loaded, "2025Q4", "hennep")["numerator"] == 4
+    assert _row(loaded, "2024Q2", "hennep")["numerator"] == 3
+
+
+def test_small_denominator_gives_no_value(loaded: Project):
+    with loaded.store() as store:
+        values = indicator_values(store, load_catalogue(), Period(2025, 3), "buurt")
+    small = values[values["reason"] == SMALL_DENOMINATOR]
+    assert not small.empty and small["value"].isna().all()
+    catalogue = {i.id: i for i in load_catalogue()}
+    assert all(r.denominator < catalogue[r.indicator].min_denominator for r in small.itertuples())
+
+
+def test_cbs_values_are_not_suppressed_as_counts(loaded: Project):
+    row = _row(loaded, "2025Q3", "laag_inkomen")
+    assert row["reason"] != SMALL_COUNT

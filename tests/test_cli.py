@@ -1,0 +1,74 @@
+"""The command line: user mistakes print one line and exit with code 2."""
+
+from pathlib import Path
+
+import pytest
+
+from riskmap.cli import main
+from riskmap.project import Project
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()  # what fixtures logged before the command is not the command's output
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def _one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_wrong_command(capsys):
+    code, _, err = _run(capsys, "bouw", "--period", "2025Q3")
+    assert code == 2
+    assert "No such command 'bouw'" in _one_line_error(err)
+
+
+def test_wrong_option_value(capsys):
+    code, _, err = _run(capsys, "load", "register", "boetes", "x.csv")
+    assert code == 2
+    assert "boetes" in _one_line_error(err)
+
+
+def test_missing_project(capsys, tmp_path: Path):
+    code, _, err = _run(capsys, "status", "--project", str(tmp_path / "nergens"))
+    assert code == 2
+    assert "not a riskmap project" in _one_line_error(err)
+
+
+def test_missing_file_and_bad_period(capsys, project: Project):
+    code, _, err = _run(capsys, "load", "kvk", "bestaat-niet.csv", "-p", str(project.root))
+    assert code == 2
+    assert "bestaat-niet.csv: file not found" in _one_line_error(err)
+    code, _, err = _run(capsys, "build", "--period", "2025-3", "-p", str(project.root))
+    assert code == 2
+    assert "write it like 2025Q3" in _one_line_error(err)
+
+
+def test_bad_input_file_is_one_line(capsys, project: Project, tmp_path: Path):
+    path = tmp_path / "meldingen.csv"
+    path.write_text("zaaknummer;datum\nM1;2025-01-01\n", encoding="utf-8")
+    code, _, err = _run(capsys, "load", "register", "meldingen", str(path), "-p", str(project.root))
+    assert code == 2
+    assert "meldingen.csv: missing column(s) categorie" in _one_line_error(err)
+
+
+def test_init_and_status(capsys, tmp_path: Path):
+    code, out, _ = _run(capsys, "init", str(tmp_path / "almere"), "--gemeente", "gm0034")
+    assert code == 0 and "created project" in out
+    assert "gemeente: GM0034" in (tmp_path / "almere" / "riskmap.yaml").read_text(encoding="utf-8")
+    code, _, err = _run(capsys, "init", str(tmp_path / "almere"), "--gemeente", "GM0034")
+    assert code == 2 and "already exists" in _one_line_error(err)
+    code, out, _ = _run(capsys, "status", "-p", str(tmp_path / "almere"))
+    assert code == 0 and "Loads (lineage):" in out
+
+
+def test_status_lists_loads(capsys, project: Project):
+    code, out, _ = _run(capsys, "status", "-p", str(project.root))
+    assert code == 0
+    assert "boundaries" in out and "bedrijventerreinen" in out
