@@ -19,7 +19,7 @@ def test_every_option_documented_and_rendered():
     for option in OPTIONS:
         assert option.doc and option.doc in text, option.key
     # the rendered file is itself a valid configuration
-    config_from_mapping(yaml.safe_load(text), Path("."))
+    config_from_mapping(yaml.safe_load(text), Path())
 
 
 @pytest.mark.parametrize(("data", "message"), [

@@ -142,7 +142,7 @@ def test_network_failure_without_cache_is_clear(almere: Project, monkeypatch: py
         raise requests.ConnectionError("Failed to resolve 'opendata.cbs.nl'")
 
     monkeypatch.setattr(requests.Session, "send", refuse)
-    with pytest.raises(OfflineError, match="cannot reach the network .* nothing is cached"):
+    with pytest.raises(OfflineError, match=r"cannot reach the network .* nothing is cached"):
         almere.load_cbs(2024)
 
 
