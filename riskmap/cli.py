@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from riskmap.docs import REFERENCES
 from riskmap.errors import RiskmapError
 from riskmap.periods import Period
 from riskmap.pipeline import run_demo
@@ -187,6 +188,20 @@ def status(project_dir: Path) -> None:
     _say(_table(info["events"]))
     _say("\nBuilt periods:")
     _say(_table(info["builds"]))
+
+
+@cli.command("docs")
+@click.argument("what", type=click.Choice(["indicators", "registers", "config"]))
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of printing.")
+def docs_command(what: str, out: Path | None) -> None:
+    """Reference documentation generated from the catalogues (Markdown)."""
+    text = REFERENCES[what]()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        _say(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
 
 
 def _table(frame: Any) -> str:
