@@ -9,14 +9,19 @@ here, which checks it first; every suppression is logged.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from riskmap.config import PRIVACY_MIN_COUNT
 from riskmap.errors import PrivacyError
@@ -29,6 +34,7 @@ FORBIDDEN_COLUMNS = re.compile(
     r"toevoeging|handelsnaam|bedrijfsnaam|voornaam|achternaam|bsn|x|y|x_rd|y_rd|lat|lon|latitude|longitude|zaaknummer|"
     r"dossiernummer|controlenummer)$", re.IGNORECASE)
 PSEUDONYM = re.compile(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])")
+POINT_GEOMETRY = re.compile(r'"type"\s*:\s*"(Multi)?Point"')
 SUPPRESSED_TEXT = "<{n}"
 NOT_SHOWN = "–"
 
@@ -146,15 +152,51 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, guard: Guard,
 
 
 def write_text(text: str, path: Path, guard: Guard) -> Path:
-    """Write an HTML, JSON or Markdown output after checking it."""
+    """Write an HTML, JSON or Markdown output after checking it (maps may hold areas only)."""
     guard.check_text(text, str(path))
+    if POINT_GEOMETRY.search(text):
+        raise PrivacyError(f"{path}: contains point geometries; only areas may be drawn")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def write_figure(figure: Any, path: Path, **savefig: Any) -> Path:
-    """Save a matplotlib figure (PNG or PDF). Figures draw areas only, never points."""
+def figure_text(figure: Figure) -> str:
+    """All text drawn in a matplotlib figure: titles, labels, legends and table cells."""
+    return "\n".join(t.get_text() for t in figure.findobj(Text))
+
+
+def write_figure(figure: Figure, path: Path, guard: Guard | None = None, **savefig: Any) -> Path:
+    """Save a matplotlib figure (PNG or PDF) after checking its text with ``guard``.
+
+    Figures draw areas only, never points.
+    """
+    if guard is not None:
+        guard.check_text(figure_text(figure), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, **savefig)
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        figure.savefig(path, **savefig)
+    return path
+
+
+def figure_bytes(figure: Figure, guard: Guard, where: str, **savefig: Any) -> bytes:
+    """A figure rendered (PNG by default) to embed in an output, after checking its text."""
+    guard.check_text(figure_text(figure), where)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, **{"format": "png", **savefig})
+    return buffer.getvalue()
+
+
+def write_pdf(figures: Sequence[Figure], path: Path, guard: Guard, title: str = "") -> Path:
+    """Write figures as the pages of one PDF; every page's text is checked before any is written.
+
+    Fonts are embedded as TrueType, so the text can be searched and copied.
+    """
+    for number, figure in enumerate(figures, start=1):
+        guard.check_text(figure_text(figure), f"{path} [pagina {number}]")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(path, metadata={
+            "Title": title, "Subject": "Vertrouwelijk", "Creator": "riskmap"}) as pdf:
+        for figure in figures:
+            pdf.savefig(figure)
     return path

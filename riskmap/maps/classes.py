@@ -26,7 +26,18 @@ def _fmt(value: float) -> str:
 
 
 def classify(values: pd.Series, k: int = 5, scheme: str = "Quantiles") -> Classes:
-    """Classes of a numeric column; missing values are their own class, never binned."""
+    """Classes of a numeric column; missing values are their own class, never binned.
+
+    Parameters
+    ----------
+    values
+        The values to classify (missing values allowed).
+    k
+        Number of classes (fewer when there are fewer distinct values).
+    scheme
+        A mapclassify classifier that takes ``k``, e.g. ``{"Quantiles", "NaturalBreaks",
+        "EqualInterval"}``.
+    """
     present = values.dropna()
     colours = pd.Series(MISSING_COLOUR, index=values.index, dtype=object)
     legend: list[tuple[str, str]] = []
@@ -46,3 +57,18 @@ def classify(values: pd.Series, k: int = 5, scheme: str = "Quantiles") -> Classe
     if values.isna().any():
         legend.append((MISSING_COLOUR, MISSING_LABEL))
     return Classes(colours, legend)
+
+
+def categorical(values: pd.Series, colours: dict[str, str],
+                missing_label: str = MISSING_LABEL) -> Classes:
+    """Classes of a categorical column with fixed colours, legend in the order of ``colours``.
+
+    Values not in ``colours`` (and missing values) form the missing class, never a category.
+    """
+    known = values.where(values.isin(list(colours)))
+    mapped = known.map(colours).astype(object)
+    mapped = mapped.where(known.notna(), MISSING_COLOUR)
+    legend = [(colour, label) for label, colour in colours.items() if (values == label).any()]
+    if known.isna().any():
+        legend.append((MISSING_COLOUR, missing_label))
+    return Classes(mapped, legend)

@@ -1,14 +1,17 @@
 """Interactive maps (folium/Leaflet) that work offline: one self-contained HTML file.
 
-Only what a tooltip shows is embedded per area; areas are drawn, never points. Offline maps
-inline Leaflet from the installed ``xstatic-leaflet`` package and use no tiles, so the file
-makes no network request at all.
+Only what a tooltip shows is embedded per area; areas are drawn, never points. Leaflet is
+inlined from the installed ``xstatic-leaflet`` package; offline maps draw no basemap tiles, so the
+file makes no network request at all, and online maps only fetch the PDOK basemap.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +21,11 @@ import numpy as np
 import pandas as pd
 import shapely
 import xstatic.pkg.leaflet as xleaflet
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
-from riskmap.maps.classes import classify
+from riskmap.errors import InputError
+from riskmap.maps.classes import categorical, classify
 
 PDOK_GREY = ("https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857/"
              "{z}/{x}/{y}.png")
@@ -30,7 +35,12 @@ COORDINATE_DECIMALS = 5
 
 @dataclass
 class MapLayer:
-    """One layer: areas (EPSG:28992), the column that colours them and the tooltip columns."""
+    """One layer: areas (EPSG:28992), the column that colours them and the tooltip columns.
+
+    A ``base`` layer is one of the mutually exclusive choropleths (a radio button in the layer
+    control); other layers are overlays (check boxes). ``categories`` (value -> colour) makes a
+    categorical layer; otherwise ``colour_by`` is classified with mapclassify.
+    """
 
     name: str
     areas: gpd.GeoDataFrame
@@ -38,6 +48,20 @@ class MapLayer:
     tooltip: dict[str, str] = field(default_factory=dict)  # column -> Dutch label
     show: bool = True
     legend_title: str = "Score"
+    categories: dict[str, str] | None = None
+    base: bool = False
+    outline: str | None = None  # a colour: draw a thick dashed border (e.g. bedrijventerreinen)
+
+    @property
+    def class_name(self) -> str:
+        """CSS class of the layer's shapes, e.g. ``rm-buurten-totaalscore``."""
+        return layer_class(self.name)
+
+
+def layer_class(name: str) -> str:
+    """The CSS class the shapes of a layer called ``name`` carry."""
+    slug = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return "rm-" + re.sub(r"[^a-z0-9]+", "-", slug).strip("-")
 
 
 def display_geometry(areas: gpd.GeoDataFrame, tolerance: float = 2.0) -> gpd.GeoSeries:
@@ -49,7 +73,8 @@ def display_geometry(areas: gpd.GeoDataFrame, tolerance: float = 2.0) -> gpd.Geo
 
 
 def _features(layer: MapLayer, tolerance: float) -> dict[str, object]:
-    classes = classify(layer.areas[layer.colour_by])
+    column = layer.areas[layer.colour_by]
+    classes = categorical(column, layer.categories) if layer.categories else classify(column)
     props = pd.DataFrame({label: layer.areas[column].map(_text)
                           for column, label in layer.tooltip.items()})
     props["_kleur"] = classes.colours
@@ -67,56 +92,106 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _legend_html(title: str, legend: list[tuple[str, str]], layer: str) -> str:
+def _legend_html(layer: MapLayer, legend: list[tuple[str, str]]) -> str:
     rows = "".join(f'<div><span style="background:{c}"></span>{html.escape(label)}</div>'
                    for c, label in legend)
-    return (f'<div class="rm-legend" data-layer="{html.escape(layer)}"><b>{html.escape(layer)}'
-            f"</b><br><i>{html.escape(title)}</i>{rows}</div>")
+    hidden = "" if layer.show else ' style="display:none"'
+    return (f'<div class="rm-legend" data-layer="{html.escape(layer.name)}"{hidden}>'
+            f"<b>{html.escape(layer.name)}</b><br><i>{html.escape(layer.legend_title)}</i>"
+            f"{rows}</div>")
 
 
 _LEGEND_CSS = """<style>
-.rm-legends{position:absolute;bottom:18px;left:10px;z-index:1000;display:flex;gap:6px;
- flex-direction:column;max-height:70%;overflow:auto}
+.rm-legends{position:absolute;bottom:40px;left:10px;z-index:1000;display:flex;gap:6px;
+ flex-direction:column;max-height:60%;overflow:auto}
 .rm-legend{background:#fff;padding:6px 8px;font:12px/1.4 sans-serif;border-radius:4px;
  box-shadow:0 1px 4px rgba(0,0,0,.3)}
 .rm-legend span{display:inline-block;width:14px;height:10px;margin-right:6px;border:1px solid #999}
 .rm-title{position:absolute;top:10px;left:50px;z-index:1000;background:#fff;padding:6px 10px;
- font:bold 14px sans-serif;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3)}
+ font:bold 14px sans-serif;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:420px}
 .rm-title small{display:block;font-weight:normal;color:#a00}
+.rm-title ul{margin:4px 0 0;padding-left:16px;font:12px/1.3 sans-serif;color:#333}
+.leaflet-tooltip table{font:12px/1.35 sans-serif}
 </style>"""
+
+class _LegendToggle(MacroElement):
+    """A metric scale bar, and the legend of a layer shown only while the layer is on the map."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function(map){
+  L.control.scale({imperial: false}).addTo(map);
+  function show(name, on){
+    document.querySelectorAll('.rm-legend').forEach(function(el){
+      if(el.dataset.layer===name){el.style.display = on ? '' : 'none';}});
+  }
+  map.on('overlayadd', function(e){show(e.name, true);});
+  map.on('overlayremove', function(e){show(e.name, false);});
+  map.on('baselayerchange', function(e){
+    document.querySelectorAll('.rm-legend[data-base]').forEach(function(el){
+      el.style.display = el.dataset.layer===e.name ? '' : 'none';});
+  });
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+
+def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> str:
+    data = _features(layer, tolerance)
+    legend: list[tuple[str, str]] = data.pop("legend")  # type: ignore[assignment]
+    group = folium.FeatureGroup(name=layer.name, show=layer.show, overlay=not layer.base)
+    line = ({"color": layer.outline, "weight": 2.5, "dashArray": "6 4"} if layer.outline
+            else {"color": "#555", "weight": 0.8})
+    style = {**line, "fillOpacity": 0.75, "className": layer.class_name}
+    folium.GeoJson(
+        data, name=layer.name,
+        style_function=lambda f: {**style, "fillColor": f["properties"]["_kleur"]},
+        highlight_function=lambda _feature: {"weight": 2.5, "color": "#000"},
+        tooltip=folium.GeoJsonTooltip(fields=list(layer.tooltip.values()), sticky=True),
+    ).add_to(group)
+    group.add_to(fmap)
+    html_legend = _legend_html(layer, legend)
+    return html_legend.replace("<div ", "<div data-base ", 1) if layer.base else html_legend
 
 
 def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
-                    offline: bool = True, tolerance: float = 2.0) -> str:
-    """The HTML of a map with one toggleable layer per :class:`MapLayer`."""
+                    offline: bool = True, tolerance: float = 2.0,
+                    notes: Sequence[str] = ()) -> str:
+    """The HTML of a map with one toggleable layer per :class:`MapLayer`.
+
+    Parameters
+    ----------
+    layers
+        Base layers (one shown at a time) and overlays, in the order of the layer control.
+    title, subtitle
+        Shown in a box at the top of the map.
+    offline
+        Inline Leaflet and draw no basemap (no network request at all); otherwise add the PDOK
+        BRT-Achtergrondkaart (grijs) as basemap. Leaflet is inlined either way.
+    tolerance
+        Simplification of the shapes in metres.
+    notes
+        Short Dutch lines shown under the title, e.g. which layers are not available.
+    """
+    if not layers:
+        raise InputError("map_from_layers: no layers given; a map needs at least one")
     bounds = pd.concat([layer.areas for layer in layers]).to_crs("EPSG:4326").total_bounds
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    fmap = folium.Map(tiles=None, control_scale=False, prefer_canvas=False)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    if offline:
-        fmap.default_js, fmap.default_css = [], []
-        _inline_leaflet(fmap)
-    else:
+    fmap.default_js, fmap.default_css = [], []
+    _inline_leaflet(fmap)
+    if not offline:
         folium.TileLayer(PDOK_GREY, attr=PDOK_ATTRIBUTION, name="BRT-Achtergrondkaart grijs",
-                         max_zoom=19).add_to(fmap)
-    legends = []
-    for layer in layers:
-        data = _features(layer, tolerance)
-        legend = data.pop("legend")
-        group = folium.FeatureGroup(name=layer.name, show=layer.show)
-        folium.GeoJson(
-            data, name=layer.name,
-            style_function=lambda f: {"fillColor": f["properties"]["_kleur"], "color": "#555",
-                                      "weight": 0.8, "fillOpacity": 0.75},
-            highlight_function=lambda _feature: {"weight": 2.5, "color": "#000"},
-            tooltip=folium.GeoJsonTooltip(fields=list(layer.tooltip.values()), sticky=True),
-        ).add_to(group)
-        group.add_to(fmap)
-        legends.append(_legend_html(layer.legend_title, legend, layer.name))  # type: ignore[arg-type]
+                         max_zoom=19, control=False).add_to(fmap)
+    legends = [_add_layer(fmap, layer, tolerance) for layer in layers]
     folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.add_child(_LegendToggle())
     root = fmap.get_root()
     root.header.add_child(Element(_LEGEND_CSS))  # type: ignore[attr-defined]
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     root.html.add_child(Element(  # type: ignore[attr-defined]
-        f'<div class="rm-title">{html.escape(title)}<small>{html.escape(subtitle)}</small></div>'
+        f'<div class="rm-title">{html.escape(title)}<small>{html.escape(subtitle)}</small>'
+        f'{f"<ul>{items}</ul>" if items else ""}</div>'
         f'<div class="rm-legends">{"".join(legends)}</div>'))
     return root.render()
 

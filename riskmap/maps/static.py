@@ -6,61 +6,128 @@ Each map has a title, a legend, a scale bar, a north arrow, the data date and th
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
 
 import geopandas as gpd
 import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from riskmap.maps.classes import classify
+from riskmap.maps.classes import categorical, classify
 
 CONFIDENTIAL = "Vertrouwelijk"
+LEGEND_WIDTH = 22  # characters per line of a legend label
 
 
-def _scale_bar(ax: plt.Axes) -> None:
+def _frame(ax: Axes, bounds: tuple[float, float, float, float]) -> None:
+    """Fit the map to ``bounds`` with a margin below it for the scale bar."""
+    x0, y0, x1, y1 = bounds
+    dx, dy = (x1 - x0) * 0.02, y1 - y0
+    ax.set_xlim(x0 - dx, x1 + dx)
+    ax.set_ylim(y0 - dy * 0.09, y1 + dy * 0.02)
+
+
+def _scale_bar(ax: Axes) -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     span = x1 - x0
     length = next(v for v in (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000,
                               100_000) if v >= span / 6)
-    x, y = x0 + span * 0.05, y0 + (y1 - y0) * 0.05
-    ax.plot([x, x + length], [y, y], color="black", linewidth=3, solid_capstyle="butt")
+    x, y = x0 + span * 0.03, y0 + (y1 - y0) * 0.025
+    # a black outline with a black and a white half, as on topographic maps
+    ax.plot([x, x + length], [y, y], color="black", linewidth=5.5, solid_capstyle="butt")
+    ax.plot([x, x + length / 2], [y, y], color="black", linewidth=4, solid_capstyle="butt")
+    ax.plot([x + length / 2, x + length], [y, y], color="white", linewidth=4,
+            solid_capstyle="butt")
     label = f"{length // 1000} km" if length >= 1000 else f"{length} m"
-    ax.text(x + length / 2, y + (y1 - y0) * 0.015, label, ha="center", va="bottom", fontsize=8)
+    ax.text(x + length + span * 0.01, y, label, ha="left", va="center", fontsize=8)
 
 
-def _north_arrow(ax: plt.Axes) -> None:
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.85), xycoords="axes fraction",
+def _north_arrow(ax: Axes) -> None:
+    ax.annotate("N", xy=(1.07, 1.0), xytext=(1.07, 0.89), xycoords="axes fraction",
                 ha="center", va="center", fontsize=11, fontweight="bold",
+                annotation_clip=False,
                 arrowprops={"facecolor": "black", "width": 4, "headwidth": 10})
+
+
+def draw_map(ax: Axes, areas: gpd.GeoDataFrame, column: str, legend_title: str = "Score",
+             outlines: gpd.GeoDataFrame | None = None, outline_label: str = "Bedrijventerrein",
+             categories: dict[str, str] | None = None,
+             background: gpd.GeoDataFrame | None = None, legend: bool = True) -> None:
+    """Draw a choropleth with scale bar, north arrow and (right of the map) legend on ``ax``.
+
+    See :func:`static_map` for the parameters; ``legend=False`` leaves the legend out (for
+    small multiples that share one).
+    """
+    column_values = areas[column]
+    classes = categorical(column_values, categories) if categories else classify(column_values)
+    ax.set_anchor("W")
+    drawn = [frame for frame in (background, areas, outlines) if frame is not None
+             and not frame.empty]
+    if background is not None and not background.empty:
+        background.plot(ax=ax, color="#f2f2f2", edgecolor="#bbb", linewidth=0.3)
+    if not areas.empty:
+        areas.plot(ax=ax, color=classes.colours.loc[areas.index].tolist(), edgecolor="#666",
+                   linewidth=0.4)
+    handles = [Patch(facecolor=c, edgecolor="#666", label=textwrap.fill(label, LEGEND_WIDTH))
+               for c, label in classes.legend]
+    if outlines is not None and not outlines.empty:
+        outlines.boundary.plot(ax=ax, color="#1f3a93", linewidth=1.4, linestyle="--")
+        handles.append(Patch(facecolor="none", edgecolor="#1f3a93", linestyle="--",
+                             label=textwrap.fill(outline_label, LEGEND_WIDTH)))
+    if drawn:
+        _frame(ax, tuple(gpd.GeoSeries(pd.concat([f.geometry for f in drawn])).total_bounds))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if legend:
+        ax.legend(handles=handles, title=legend_title, loc="upper left",
+                  bbox_to_anchor=(1.02, 0.82), fontsize=8, title_fontsize=8.5, frameon=False,
+                  alignment="left")
+    _scale_bar(ax)
+    _north_arrow(ax)
 
 
 def static_map(areas: gpd.GeoDataFrame, column: str, title: str, data_date: str,
                legend_title: str = "Score", outlines: gpd.GeoDataFrame | None = None,
-               outline_label: str = "Bedrijventerrein") -> Figure:
-    """A choropleth of ``column`` over ``areas`` (EPSG:28992), optionally with outlines."""
-    classes = classify(areas[column])
-    fig, ax = plt.subplots(figsize=(8.27, 7.2), dpi=120)
-    areas.plot(ax=ax, color=classes.colours.loc[areas.index].tolist(), edgecolor="#666",
-               linewidth=0.4)
-    handles = [Patch(facecolor=c, edgecolor="#666", label=label) for c, label in classes.legend]
-    if outlines is not None and not outlines.empty:
-        outlines.boundary.plot(ax=ax, color="#1f3a93", linewidth=1.4, linestyle="--")
-        handles.append(Patch(facecolor="none", edgecolor="#1f3a93", linestyle="--",
-                             label=outline_label))
-    ax.legend(handles=handles, title=legend_title, loc="lower right", fontsize=7,
-              title_fontsize=8, frameon=True)
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    _scale_bar(ax)
-    _north_arrow(ax)
-    ax.set_title(title, fontsize=12, loc="left")
-    fig.text(0.01, 0.01, f"Peildatum gegevens: {data_date} · Bron: riskmap", fontsize=7,
+               outline_label: str = "Bedrijventerrein",
+               categories: dict[str, str] | None = None,
+               background: gpd.GeoDataFrame | None = None,
+               figsize: tuple[float, float] = (8.27, 6.2)) -> Figure:
+    """A choropleth of ``column`` over ``areas`` (EPSG:28992) as a figure of its own.
+
+    Parameters
+    ----------
+    areas
+        The areas to colour.
+    column
+        Numeric column (classified with mapclassify), or categorical with ``categories``
+        (value -> colour); missing values are their own class.
+    title, data_date
+        Title above the map; the date of the data, shown at the bottom.
+    legend_title
+        Title of the legend.
+    outlines
+        Areas drawn as dashed outlines on top (e.g. bedrijventerreinen), named
+        ``outline_label`` in the legend.
+    categories
+        Fixed colours of a categorical column.
+    background
+        Areas drawn in light grey underneath (e.g. all buurten under a few hotspots).
+    figsize
+        Size in inches.
+    """
+    fig = plt.figure(figsize=figsize, dpi=120)
+    ax = fig.add_axes((0.02, 0.06, 0.70, 0.84))
+    draw_map(ax, areas, column, legend_title, outlines, outline_label, categories, background)
+    fig.text(0.02, 0.955, title, fontsize=12, ha="left", va="center")
+    fig.text(0.02, 0.02, f"Peildatum gegevens: {data_date} · Bron: riskmap", fontsize=7,
              color="#444")
-    fig.text(0.99, 0.985, CONFIDENTIAL.upper(), fontsize=10, color="#b00020", ha="right",
-             va="top", fontweight="bold")
-    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    fig.text(0.98, 0.955, CONFIDENTIAL.upper(), fontsize=10, color="#b00020", ha="right",
+             va="center", fontweight="bold")
     return fig

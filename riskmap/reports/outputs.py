@@ -4,6 +4,7 @@ and quality report. Everything is written through :mod:`riskmap.indicators.priva
 from __future__ import annotations
 
 import json
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,16 +14,11 @@ import pandas as pd
 from riskmap.indicators.build import quality_report
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import Guard, write_csv, write_figure, write_text
-from riskmap.maps.interactive import MapLayer, map_from_layers
-from riskmap.maps.static import static_map
+from riskmap.maps.figures import pattern_maps, theme_maps
+from riskmap.maps.interactive import map_from_layers
+from riskmap.maps.layers import layers_from_store
 from riskmap.periods import Period
-from riskmap.reports.tables import (
-    LEVEL_LABELS,
-    driver_labels,
-    scores_frame,
-    scores_table,
-    value_labels,
-)
+from riskmap.reports.tables import LEVEL_LABELS, scores_table
 from riskmap.store import Store
 
 if TYPE_CHECKING:
@@ -50,29 +46,17 @@ def lineage_table(store: Store, period: Period) -> pd.DataFrame:
     return lineage[list(LINEAGE_HEADERS)].rename(columns=LINEAGE_HEADERS)
 
 
-def map_layers(store: Store, period: Period, catalogue: list[Indicator],
-               min_count: int) -> list[MapLayer]:
-    """One map layer per scored level, with name, code, score, rank and indicator values."""
-    layers = []
-    for level, show in (("buurt", True), ("bedrijventerrein", True), ("wijk", False)):
-        if not store.scalar("SELECT count(*) FROM scores WHERE period = ? AND level = ?",
-                            [str(period), level]):
-            continue
-        frame = scores_frame(store, period, level)
-        values = store.query("SELECT * FROM indicator_values WHERE period = ? AND level = ?",
-                             [str(period), level])
-        shown = value_labels(values, catalogue, min_count)
-        frame = frame.join(shown, on="code")
-        frame["factoren"] = driver_labels(frame["drivers"], catalogue)
-        frame["interval"] = [f"{lo:.0f}–{hi:.0f}" if pd.notna(lo) else "–"
-                             for lo, hi in zip(frame["rank_low"], frame["rank_high"], strict=True)]
-        tooltip = {"name": "Naam", "code": "Code", "score": "Totaalscore", "rank": "Rang",
-                   "interval": "Rang 5–95%", "factoren": "Belangrijkste factoren",
-                   **{c: c for c in shown.columns}}
-        layers.append(MapLayer(f"{LEVEL_LABELS[level]}en – totaalscore"
-                               if level != "bedrijventerrein" else "Bedrijventerreinen – totaalscore",
-                               frame, "score", tooltip, show=show))
-    return layers
+def place_name(project: Project) -> str:
+    """The name of the gemeente as reports show it (its CBS code when no name is set)."""
+    return str(project.config["naam"] or project.config.gemeente)
+
+
+def map_html(store: Store, period: Period, catalogue: list[Indicator], min_count: int,
+             place: str, offline: bool = True) -> str:
+    """The interactive map of a quarter: all layers the store has results for."""
+    content = layers_from_store(store, period, catalogue, min_count)
+    return map_from_layers(content.layers, f"Risico op ondermijning – {place}",
+                           f"{period} · Vertrouwelijk", offline=offline, notes=content.notes)
 
 
 def write_outputs(project: Project, period: Period, offline: bool = True) -> dict[str, Path]:
@@ -81,7 +65,7 @@ def write_outputs(project: Project, period: Period, offline: bool = True) -> dic
     folder = period_folder(project, period)
     catalogue = project.catalogue()
     min_count = project.config["privacy.min_count"]
-    name = project.config["naam"] or project.config.gemeente
+    name = place_name(project)
     with project.store(read_only=True) as store:
         guard = project.guard(store)
         paths = {
@@ -89,18 +73,37 @@ def write_outputs(project: Project, period: Period, offline: bool = True) -> dic
                                 folder / "scores.csv", guard),
             "bronnen": write_csv(lineage_table(store, period), folder / "bronnen.csv", guard),
         }
-        layers = map_layers(store, period, catalogue, min_count)
-        html = map_from_layers(layers, f"Risico op ondermijning – {name}",
-                               f"{period} · Vertrouwelijk", offline=offline)
+        html = map_html(store, period, catalogue, min_count, name, offline)
         paths["kaart"] = write_text(html, folder / "kaart.html", guard)
-        buurten = next(layer.areas for layer in layers if layer.name.startswith("Buurt"))
-        terreinen = store.areas("bedrijventerrein")
-        figure = static_map(buurten, "score", f"Totaalscore ondermijning per buurt – {name}, "
-                            f"{period}", str(period.end), outlines=terreinen)
-        paths["kaart_png"] = write_figure(figure, folder / "kaart.png")
-        plt.close(figure)
+        overall = next(theme_maps(store, period, catalogue, name))
+        paths["kaart_png"] = write_figure(overall.figure, folder / "kaart.png", guard)
+        plt.close(overall.figure)
         paths["kwaliteit"] = write_quality(store, period, catalogue, project, folder / "kwaliteit.md",
                                            guard)
+    return paths
+
+
+def write_maps(project: Project, period: Period, offline: bool = True) -> dict[str, Path]:
+    """Write the interactive map ``kaart.html`` and the static maps (PNG and PDF) of every
+    theme and hotspot pattern to ``kaarten/``; returns the paths by name.
+
+    ``offline`` makes ``kaart.html`` free of any network request (no basemap); otherwise it
+    shows the PDOK BRT-Achtergrondkaart (grijs).
+    """
+    folder = period_folder(project, period)
+    catalogue = project.catalogue()
+    name = place_name(project)
+    with project.store(read_only=True) as store:
+        guard = project.guard(store)
+        html = map_html(store, period, catalogue, project.config["privacy.min_count"], name,
+                        offline)
+        paths = {"kaart": write_text(html, folder / "kaart.html", guard)}
+        for static in chain(theme_maps(store, period, catalogue, name),
+                            pattern_maps(store, period, name)):
+            for suffix in ("png", "pdf"):
+                path = folder / "kaarten" / f"{static.stem}.{suffix}"
+                paths[f"{static.stem}_{suffix}"] = write_figure(static.figure, path, guard)
+            plt.close(static.figure)
     return paths
 
 

@@ -1,0 +1,105 @@
+"""Areas with what maps and reports show of them: scores, ranks, drivers, change, hotspots.
+
+Every frame here is a GeoDataFrame in EPSG:28992 with one row per area of the latest boundary
+year; the ``*_text`` columns are the Dutch texts tooltips and tables show.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap.indicators.build import OVERALL
+from riskmap.indicators.catalogue import Indicator
+from riskmap.maps._format import MISSING, number, signed
+from riskmap.periods import Period
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+SCORE_TOOLTIP = {"name": "Naam", "code": "Code", "score_text": "Score", "rank_text": "Rang",
+                 "interval_text": "Rang 5–95%", "drivers_text": "Belangrijkste factoren (totaal)",
+                 "change_text": "Verandering t.o.v. vorig kwartaal"}
+
+
+def latest_areas(store: Store, level: str) -> gpd.GeoDataFrame:
+    """Code, name and geometry of the areas of ``level`` in the latest boundary year."""
+    areas = store.areas(level)
+    if areas.empty:
+        return areas[["code", "name", "geometry"]]
+    latest = areas[areas["year"] == areas["year"].max()]
+    return latest[["code", "name", "geometry"]].reset_index(drop=True)
+
+
+def levels_scored(store: Store, period: Period) -> list[str]:
+    """The levels that have scores for ``period``, in the order buurt, wijk, bedrijventerrein."""
+    found = set(store.query("SELECT DISTINCT level FROM scores WHERE period = ?",
+                            [str(period)])["level"])
+    return [level for level in ("buurt", "wijk", "bedrijventerrein") if level in found]
+
+
+def themes_scored(store: Store, period: Period, level: str) -> list[str]:
+    """The themes (without the overall score) scored at ``level`` in ``period``."""
+    themes = store.query("SELECT DISTINCT theme FROM scores WHERE period = ? AND level = ? "
+                         "AND theme <> ? ORDER BY theme", [str(period), level, OVERALL])
+    return themes["theme"].tolist()
+
+
+def score_areas(store: Store, period: Period, level: str, theme: str,
+                catalogue: list[Indicator]) -> gpd.GeoDataFrame:
+    """The areas of ``level`` with their score on ``theme`` (``"totaal"`` = overall).
+
+    Columns: ``code, name, score, rank, rank_low, rank_high, change, rank_change,
+    from_suppressed`` and the
+    texts ``score_text, rank_text, interval_text, drivers_text, change_text``; the drivers are
+    always those of the overall score. Areas without a score keep missing values.
+    """
+    scores = store.query(
+        "SELECT area_code AS code, theme, score, rank, rank_low, rank_high, drivers, change, "
+        "rank_change, from_suppressed FROM scores WHERE period = ? AND level = ? "
+        "AND theme IN (?, ?)",
+        [str(period), level, theme, OVERALL])
+    chosen = scores[scores["theme"] == theme].drop(columns=["theme", "drivers"])
+    drivers = scores[scores["theme"] == OVERALL].set_index("code")["drivers"]
+    frame = latest_areas(store, level).merge(chosen, on="code", how="left")
+    frame["drivers_text"] = frame["code"].map(drivers).map(
+        lambda d: driver_text(d, catalogue))
+    return _with_texts(frame)
+
+
+def driver_text(drivers: object, catalogue: list[Indicator]) -> str:
+    """A JSON list of indicator ids as a Dutch text of labels (``–`` when there is none)."""
+    if not isinstance(drivers, str):
+        return MISSING
+    labels = {i.id: i.label for i in catalogue}
+    ids = json.loads(drivers)
+    return "; ".join(labels.get(x, x) for x in ids) if ids else MISSING
+
+
+def _with_texts(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    scored = int(frame["score"].notna().sum())
+    frame["score_text"] = frame["score"].map(number)
+    frame["rank_text"] = [f"{int(r)} van {scored}" if pd.notna(r) else MISSING
+                          for r in frame["rank"]]
+    frame["interval_text"] = [f"{lo:.0f}–{hi:.0f}" if pd.notna(lo) and pd.notna(hi) else MISSING
+                              for lo, hi in zip(frame["rank_low"], frame["rank_high"],
+                                                strict=True)]
+    frame["change_text"] = [_change_text(c, r) for c, r in
+                            zip(frame["change"], frame["rank_change"], strict=True)]
+    return frame
+
+
+def _change_text(change: object, rank_change: object) -> str:
+    if change is None or pd.isna(change):
+        return MISSING
+    text = f"{signed(change)} punten"
+    if rank_change is None or pd.isna(rank_change):
+        return text
+    steps = int(rank_change)  # type: ignore[call-overload]
+    if steps == 0:
+        return f"{text}; rang gelijk"
+    places = "plaats" if abs(steps) == 1 else "plaatsen"
+    return f"{text}; {abs(steps)} {places} {'gestegen' if steps > 0 else 'gedaald'}"

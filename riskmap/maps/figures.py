@@ -1,0 +1,82 @@
+"""The static maps of a quarter: the overall score, each theme and the hotspot patterns.
+
+Figures are yielded one at a time so that callers can save and close each before the next is
+drawn (a quarter has about ten).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from matplotlib.figure import Figure
+
+from riskmap.indicators.build import OVERALL
+from riskmap.indicators.catalogue import Indicator
+from riskmap.maps._format import long_date
+from riskmap.maps.areas import latest_areas, levels_scored, score_areas, themes_scored
+from riskmap.maps.layers import theme_title
+from riskmap.maps.patterns import (
+    EMERGING_COLOURS,
+    HOTSPOT_COLOURS,
+    NOT_SIGNIFICANT,
+    emerging_areas,
+    hotspot_areas,
+)
+from riskmap.maps.static import static_map
+from riskmap.periods import Period
+from riskmap.store import Store
+
+QUIET = "#f2f2f2"
+
+
+@dataclass
+class StaticMap:
+    """One static map: a file stem (``kaart_drugs``), its Dutch title and the figure."""
+
+    stem: str
+    title: str
+    figure: Figure
+
+
+def theme_maps(store: Store, period: Period, catalogue: list[Indicator], place: str,
+               figsize: tuple[float, float] = (8.27, 6.2)) -> Iterator[StaticMap]:
+    """The overall score and each theme per buurt, bedrijventerreinen outlined.
+
+    The theme ``gelegenheid`` exists for bedrijventerreinen only: it is drawn on them, over the
+    buurten in grey.
+    """
+    date = long_date(period.end)
+    levels = levels_scored(store, period)
+    terrains = latest_areas(store, "bedrijventerrein") if "bedrijventerrein" in levels else None
+    if "buurt" in levels:
+        for theme in [OVERALL, *themes_scored(store, period, "buurt")]:
+            title = f"{theme_title(theme)} per buurt – {place}, {period}"
+            areas = score_areas(store, period, "buurt", theme, catalogue)
+            yield StaticMap(f"kaart_{theme}", title, static_map(
+                areas, "score", title, date, legend_title="Score (0–100)", outlines=terrains,
+                figsize=figsize))
+    if terrains is not None and "gelegenheid" in themes_scored(store, period, "bedrijventerrein"):
+        title = f"{theme_title('gelegenheid')} per bedrijventerrein – {place}, {period}"
+        areas = score_areas(store, period, "bedrijventerrein", "gelegenheid", catalogue)
+        yield StaticMap("kaart_gelegenheid", title, static_map(
+            areas, "score", title, date, legend_title="Score (0–100)",
+            background=latest_areas(store, "buurt"), figsize=figsize))
+
+
+def pattern_maps(store: Store, period: Period, place: str,
+                 figsize: tuple[float, float] = (8.27, 6.2)) -> Iterator[StaticMap]:
+    """Gi* hotspots and emerging hotspots per buurt, when they have been computed."""
+    date = long_date(period.end)
+    hotspots = hotspot_areas(store, period)
+    if hotspots is not None:
+        title = f"Hotspots (Gi*) van de totaalscore – {place}, {period}"
+        yield StaticMap("kaart_hotspots", title, static_map(
+            hotspots, "category", title, date, legend_title="Gi*, na FDR-correctie",
+            categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=figsize))
+    emerging = emerging_areas(store, period)
+    if emerging is not None:
+        title = f"Opkomende hotspots t/m {period} – {place}"
+        yield StaticMap("kaart_opkomende_hotspots", title, static_map(
+            emerging, "category", title, date, legend_title="Patroon over de kwartalen",
+            categories={**EMERGING_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=figsize))

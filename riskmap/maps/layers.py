@@ -1,0 +1,120 @@
+"""The layers of a quarter's interactive map, read from the store.
+
+Base layers (one at a time): the overall score and each theme per buurt, and the overall score
+per wijk. Overlays: bedrijventerreinen, Gi* hotspots, emerging hotspots and grid aggregates.
+A layer whose results are not in the store is left out and named in the map's notes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from riskmap.indicators.build import OVERALL
+from riskmap.indicators.catalogue import THEME_LABELS, Indicator
+from riskmap.maps.areas import SCORE_TOOLTIP, levels_scored, score_areas, themes_scored
+from riskmap.maps.interactive import MapLayer
+from riskmap.maps.patterns import (
+    EMERGING_COLOURS,
+    HOTSPOT_COLOURS,
+    HOTSPOT_TOOLTIP,
+    NOT_SIGNIFICANT,
+    emerging_areas,
+    hotspot_areas,
+)
+from riskmap.periods import Period
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+NOT_AVAILABLE = "niet beschikbaar"
+TERRAIN_OUTLINE = "#1f3a93"
+
+
+@dataclass
+class MapContent:
+    """The layers of a map and Dutch notes on what could not be shown."""
+
+    layers: list[MapLayer] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def theme_title(theme: str) -> str:
+    """The Dutch name of a theme (or of the overall score) as used in titles."""
+    return THEME_LABELS.get(theme, theme)
+
+
+def score_layers(store: Store, period: Period, catalogue: list[Indicator]) -> list[MapLayer]:
+    """Overall and theme scores per buurt and wijk (base layers) and per bedrijventerrein."""
+    levels = levels_scored(store, period)
+    layers: list[MapLayer] = []
+    if "buurt" in levels:
+        for theme in [OVERALL, *themes_scored(store, period, "buurt")]:
+            layers.append(MapLayer(
+                f"Buurten – {theme_title(theme).lower()}",
+                score_areas(store, period, "buurt", theme, catalogue), "score", SCORE_TOOLTIP,
+                show=theme == OVERALL, base=True,
+                legend_title="Totaalscore (0–100)" if theme == OVERALL else "Themascore (0–100)"))
+    if "wijk" in levels:
+        layers.append(MapLayer("Wijken – totaalscore",
+                               score_areas(store, period, "wijk", OVERALL, catalogue), "score",
+                               SCORE_TOOLTIP, show="buurt" not in levels, base=True,
+                               legend_title="Totaalscore (0–100)"))
+    if "bedrijventerrein" in levels:
+        themes = [t for t in themes_scored(store, period, "bedrijventerrein")
+                  if t == "gelegenheid"]
+        for theme in [OVERALL, *themes]:
+            layers.append(MapLayer(
+                f"Bedrijventerreinen – {theme_title(theme).lower()}",
+                score_areas(store, period, "bedrijventerrein", theme, catalogue), "score",
+                SCORE_TOOLTIP, show=theme == OVERALL, legend_title="Score (0–100)",
+                outline=TERRAIN_OUTLINE))
+    return layers
+
+
+def pattern_layers(store: Store, period: Period) -> MapContent:
+    """Gi* hotspots and emerging hotspots per buurt (only significant buurten are drawn)."""
+    content = MapContent()
+    hotspots = hotspot_areas(store, period)
+    if hotspots is None:
+        content.notes.append(f"Hotspots (Gi*): {NOT_AVAILABLE} – nog niet berekend voor {period}")
+    else:
+        significant = hotspots[hotspots["category"] != NOT_SIGNIFICANT]
+        content.layers.append(MapLayer("Hotspots (Gi*)", significant, "category",
+                                       HOTSPOT_TOOLTIP, show=False, categories=HOTSPOT_COLOURS,
+                                       legend_title="Significant na FDR-correctie"))
+        if significant.empty:
+            content.notes.append("Hotspots (Gi*): geen significante buurten")
+    emerging = emerging_areas(store, period)
+    if emerging is None:
+        content.notes.append(f"Opkomende hotspots: {NOT_AVAILABLE} – nog niet berekend "
+                             f"voor {period}")
+    else:
+        significant = emerging[emerging["category"] != NOT_SIGNIFICANT]
+        content.layers.append(MapLayer("Opkomende hotspots", significant, "category",
+                                       HOTSPOT_TOOLTIP, show=False, categories=EMERGING_COLOURS,
+                                       legend_title="Patroon over de kwartalen"))
+        if significant.empty:
+            content.notes.append("Opkomende hotspots: geen buurten met een patroon")
+    return content
+
+
+def layers_from_store(store: Store, period: Period, catalogue: list[Indicator],
+                      min_count: int) -> MapContent:
+    """All layers of the quarter's map, with notes on what is not available."""
+    content = MapContent(score_layers(store, period, catalogue))
+    patterns = pattern_layers(store, period)
+    content.layers += [layer for layer in patterns.layers if not layer.areas.empty]
+    content.notes += patterns.notes
+    grid = grid_layer(store, period, min_count)
+    if grid is None:
+        content.notes.append(f"Rasteraggregaten: {NOT_AVAILABLE}")
+    else:
+        content.layers.append(grid)
+    return content
+
+
+def grid_layer(store: Store, period: Period, min_count: int) -> MapLayer | None:
+    """Counts per grid cell (through the privacy rules), when the grid module provides them."""
+    del store, period, min_count
+    return None

@@ -1,0 +1,88 @@
+"""Hotspots (Gi*) and emerging hotspots as areas with a Dutch category, for maps and reports.
+
+The models (:mod:`riskmap.models`) store their results in the ``hotspots`` and
+``emerging_hotspots`` tables; this module only reads them. When a table has no rows for the
+quarter, the functions return ``None`` and callers show "niet beschikbaar".
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+
+from riskmap.maps.areas import latest_areas
+from riskmap.periods import Period
+from riskmap.store import Store
+
+NOT_SIGNIFICANT = "Niet significant"
+HOTSPOT_COLOURS = {"Hotspot": "#b2182b", "Coldspot": "#2166ac"}
+EMERGING_COLOURS = {
+    "Nieuwe hotspot": "#fdae61", "Toenemende hotspot": "#a50026",
+    "Aanhoudende hotspot": "#d73027", "Sporadische hotspot": "#fee08b",
+    "Afnemende hotspot": "#f4a582", "Voormalige hotspot": "#92c5de",
+}
+# Category words the models may use, in English or Dutch, and the label maps show.
+_EMERGING_WORDS = {
+    "new": "Nieuwe hotspot", "nieuw": "Nieuwe hotspot",
+    "intensifying": "Toenemende hotspot", "toenemend": "Toenemende hotspot",
+    "persistent": "Aanhoudende hotspot", "aanhoudend": "Aanhoudende hotspot",
+    "sporadic": "Sporadische hotspot", "sporadisch": "Sporadische hotspot",
+    "diminishing": "Afnemende hotspot", "afnemend": "Afnemende hotspot",
+    "former": "Voormalige hotspot", "voormalig": "Voormalige hotspot",
+}
+HOTSPOT_TOOLTIP = {"name": "Naam", "code": "Code", "category": "Patroon",
+                   "detail_text": "Toelichting"}
+
+
+def hotspot_label(category: object) -> str:
+    """The Dutch label of a Gi* category: ``Hotspot``, ``Coldspot`` or ``Niet significant``."""
+    text = str(category or "").lower()
+    if "hot" in text or text in {"hh", "high"}:
+        return "Hotspot"
+    if "cold" in text or text in {"ll", "low"}:
+        return "Coldspot"
+    return NOT_SIGNIFICANT
+
+
+def emerging_label(category: object) -> str:
+    """The Dutch label of an emerging-hotspot category (``Niet significant`` when none)."""
+    text = str(category or "").lower()
+    return next((label for word, label in _EMERGING_WORDS.items() if word in text),
+                NOT_SIGNIFICANT)
+
+
+def hotspot_areas(store: Store, period: Period, level: str = "buurt") -> gpd.GeoDataFrame | None:
+    """Areas with their Gi* category for ``period`` (None when nothing was computed).
+
+    Uses the Gi* results of the overall score when there are several variables.
+    """
+    rows = store.query("SELECT * FROM hotspots WHERE period = ? AND level = ? "
+                       "AND lower(method) LIKE '%gi%'", [str(period), level])
+    if rows.empty:
+        return None
+    variable = "totaal" if "totaal" in set(rows["variable"]) else sorted(rows["variable"])[0]
+    rows = rows[rows["variable"] == variable]
+    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code")
+    frame["category"] = frame["category"].map(hotspot_label)
+    frame["detail_text"] = [f"z = {z:.2f}; q = {q:.3f}".replace(".", ",") if pd.notna(q)
+                            else f"z = {z:.2f}".replace(".", ",")
+                            for z, q in zip(frame["z"], frame["q_value"], strict=True)]
+    frame.attrs["variable"] = variable
+    return frame
+
+
+def emerging_areas(store: Store, period: Period,
+                   level: str = "buurt") -> gpd.GeoDataFrame | None:
+    """Areas with their emerging-hotspot category over the quarters ending at ``period``."""
+    rows = store.query("SELECT * FROM emerging_hotspots WHERE last_period = ? AND level = ?",
+                       [str(period), level])
+    if rows.empty:
+        return None
+    variable = "totaal" if "totaal" in set(rows["variable"]) else sorted(rows["variable"])[0]
+    rows = rows[rows["variable"] == variable]
+    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code")
+    frame["category"] = frame["category"].map(emerging_label)
+    frame["detail_text"] = [f"{first} t/m {last}" for first, last in
+                            zip(frame["first_period"], frame["last_period"], strict=True)]
+    frame.attrs["variable"] = variable
+    return frame
