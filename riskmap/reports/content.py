@@ -1,0 +1,198 @@
+"""What the gebiedsanalyse and the briefing say: tables and Dutch sentences from the store.
+
+Tables come back with Dutch headers and raw counts in the columns named in :data:`COUNTS`; the
+writers pass them through :func:`riskmap.indicators.privacy.public_table` before showing them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pandas as pd
+
+from riskmap.indicators.build import OVERALL
+from riskmap.indicators.business import ACTIVE
+from riskmap.indicators.catalogue import THEME_LABELS, Indicator
+from riskmap.indicators.privacy import threshold
+from riskmap.maps._format import MISSING, number
+from riskmap.maps.areas import score_areas, themes_scored
+from riskmap.maps.patterns import NOT_SIGNIFICANT, emerging_areas, hotspot_areas
+from riskmap.periods import Period
+from riskmap.sbi import branch_of
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+COUNTS = ("Aantal vestigingen", "Aantal in risicobranches")
+SUPPRESSED_MARK = "*"
+SOURCES = {"boundaries": "CBS wijk- en buurtkaart", "bedrijventerreinen": "bedrijventerreinen",
+           "cbs": "CBS Kerncijfers wijken en buurten", "police": "politie (misdrijven per buurt)",
+           "kvk": "KvK-handelsregister", "bag": "BAG-adressen"}
+REASONS = {"klein aantal": "aantal onder de privacygrens",
+           "kleine noemer": "noemer te klein voor een betrouwbaar cijfer"}
+
+
+def count_rows(store: Store, table_where: str, params: list[object]) -> int:
+    """``SELECT count(*) FROM {table_where}``, fully fetched.
+
+    :meth:`Store.scalar` leaves DuckDB's result open, which makes the privacy guard's next
+    query on the same connection fail; reports therefore count through :meth:`Store.query`.
+    """
+    return int(store.query(f"SELECT count(*) AS n FROM {table_where}", params)["n"].iloc[0])
+
+
+def ranked_areas(store: Store, period: Period, level: str,
+                 catalogue: list[Indicator]) -> pd.DataFrame:
+    """Scored areas of ``level`` with their texts and their highest theme, by rank."""
+    frame = pd.DataFrame(score_areas(store, period, level, OVERALL, catalogue).drop(
+        columns="geometry"))
+    themes = {t: score_areas(store, period, level, t, catalogue).set_index("code")["score"]
+              for t in themes_scored(store, period, level)}
+    if themes:
+        wide = pd.DataFrame(themes)
+        top = wide.idxmax(axis=1, skipna=True).where(wide.notna().any(axis=1))
+        frame["top_theme"] = frame["code"].map(top).map(lambda t: THEME_LABELS.get(t, MISSING))
+    else:
+        frame["top_theme"] = MISSING
+    frame["score_text"] = [f"{text}{SUPPRESSED_MARK}" if flag is True else text
+                           for text, flag in zip(frame["score_text"], frame["from_suppressed"],
+                                                 strict=True)]
+    return frame[frame["score"].notna()].sort_values(["rank", "code"]).reset_index(drop=True)
+
+
+def _area_rows(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Rang": frame["rank"].astype(int), label: frame["name"], "Code": frame["code"],
+        "Totaalscore": frame["score_text"], "Rang 5–95%": frame["interval_text"],
+        "Verandering t.o.v. vorig kwartaal": frame["change_text"],
+        "Hoogste thema": frame["top_theme"], "Belangrijkste factoren": frame["drivers_text"],
+    })
+
+
+def top_areas(ranked: pd.DataFrame, n: int = 10, label: str = "Buurt") -> pd.DataFrame:
+    """The ``n`` areas with the highest overall score (Dutch headers)."""
+    return _area_rows(ranked.head(n), label)
+
+
+def risers(ranked: pd.DataFrame, n: int = 10, label: str = "Buurt") -> pd.DataFrame:
+    """The ``n`` areas whose overall score rose most since the previous quarter."""
+    rising = ranked[ranked["change"] > 0].sort_values(["change", "code"],
+                                                     ascending=[False, True])
+    return _area_rows(rising.head(n), label)
+
+
+def terrain_table(store: Store, period: Period, catalogue: list[Indicator]) -> pd.DataFrame:
+    """Bedrijventerreinen: scores, change, drivers and establishment counts (raw counts)."""
+    ranked = ranked_areas(store, period, "bedrijventerrein", catalogue)
+    if ranked.empty:
+        return pd.DataFrame()
+    rows = store.con.execute(
+        f"SELECT bedrijventerrein AS code, sbi FROM establishments WHERE {ACTIVE} "
+        f"AND bedrijventerrein IS NOT NULL", {"end": period.end}).df()
+    rows["risk"] = branch_of(rows["sbi"]).notna()
+    counts = rows.groupby("code").agg(total=("risk", "size"), risk=("risk", "sum"))
+    table = _area_rows(ranked, "Bedrijventerrein").drop(columns="Hoogste thema")
+    gelegenheid = score_areas(store, period, "bedrijventerrein", "gelegenheid",
+                              catalogue).set_index("code")["score"]
+    table.insert(4, "Score gelegenheidsstructuren", ranked["code"].map(gelegenheid).map(number))
+    table[COUNTS[0]] = ranked["code"].map(counts["total"]).fillna(0).astype(int)
+    table[COUNTS[1]] = ranked["code"].map(counts["risk"]).fillna(0).astype(int)
+    return table
+
+
+def trend_scores(store: Store, period: Period, quarters: int = 4) -> pd.DataFrame:
+    """Overall scores of buurten and bedrijventerreinen in the last ``quarters`` quarters.
+
+    Columns: ``period, level, code, score, rank``; only quarters that were built appear.
+    """
+    periods = [str(period - k) for k in range(quarters - 1, -1, -1)]
+    marks = ",".join("?" * len(periods))
+    return store.query(
+        f"SELECT period, level, area_code AS code, score, rank FROM scores WHERE theme = ? "
+        f"AND level IN ('buurt', 'bedrijventerrein') AND period IN ({marks}) "
+        f"ORDER BY period, level, code", [OVERALL, *periods])
+
+
+def suppression_lines(store: Store, period: Period, min_count: int) -> list[str]:
+    """Dutch sentences on what is not shown and why (for the report's privacy note)."""
+    n = threshold(min_count)
+    values = store.query("SELECT reason, count(*) AS n FROM indicator_values WHERE period = ? "
+                         "AND suppressed GROUP BY reason ORDER BY reason", [str(period)])
+    total = count_rows(store, "indicator_values WHERE period = ?", [str(period)])
+    from_suppressed = count_rows(store, "scores WHERE period = ? AND theme = ? AND "
+                                 "from_suppressed", [str(period), OVERALL])
+    lines = [f"Aantallen onder {n} staan overal als <{n}; een waarde uit zo'n klein aantal, of "
+             f"met een te kleine noemer, wordt niet getoond (–)."]
+    lines += [f"{number(r.n, 0)} van de {number(total, 0)} indicatorwaarden zijn niet getoond: "
+              f"{REASONS.get(str(r.reason), str(r.reason))}." for r in values.itertuples()]
+    lines.append(f"{from_suppressed} totaalscores zijn mede berekend uit niet getoonde waarden; "
+                 f"zij zijn gemarkeerd met {SUPPRESSED_MARK}.")
+    lines.append("Er staan geen namen, adressen, KvK-nummers of locaties van bedrijven of "
+                 "gebeurtenissen in deze rapportage; kaarten tonen alleen gebieden.")
+    return lines
+
+
+def source_labels(sources: pd.Series) -> list[str]:
+    """Dutch names of lineage sources (``register:bibob`` -> ``register bibob``), unique."""
+    labels = [SOURCES.get(s, s.replace("register:", "register ")) for s in sources]
+    return list(dict.fromkeys(labels))
+
+
+def build_settings(store: Store, period: Period) -> dict[str, object]:
+    """The scoring settings of the latest build of ``period``."""
+    row = store.query("SELECT settings FROM builds WHERE period = ? ORDER BY build_id DESC "
+                      "LIMIT 1", [str(period)])
+    return json.loads(row["settings"].iloc[0]) if not row.empty and row["settings"].iloc[0] \
+        else {}
+
+
+def pattern_lines(store: Store, period: Period) -> list[str]:
+    """Dutch sentences on the Gi* hotspots and emerging hotspots (or that they are missing)."""
+    lines = []
+    hotspots = hotspot_areas(store, period)
+    if hotspots is None:
+        lines.append(f"Hotspots (Gi*): niet beschikbaar – nog niet berekend voor {period}.")
+    else:
+        counts = hotspots["category"].value_counts()
+        found = [f"{int(counts[c])} {c.lower()}s" for c in ("Hotspot", "Coldspot") if c in counts]
+        lines.append(f"Hotspots (Gi*, na FDR-correctie): {', '.join(found) or 'geen'} "
+                     f"onder {len(hotspots)} buurten.")
+    emerging = emerging_areas(store, period)
+    if emerging is None:
+        lines.append(f"Opkomende hotspots: niet beschikbaar – nog niet berekend t/m {period}.")
+    else:
+        counts = emerging.loc[emerging["category"] != NOT_SIGNIFICANT, "category"].value_counts()
+        found = [f"{int(n)} × {c.lower()}" for c, n in counts.items()]
+        lines.append(f"Opkomende hotspots: {', '.join(found) or 'geen buurten met een patroon'}.")
+    return lines
+
+
+def summary_lines(store: Store, period: Period, ranked: pd.DataFrame,
+                  terrains: pd.DataFrame) -> list[str]:
+    """The key messages of the quarter, in Dutch."""
+    levels = store.query("SELECT level, count(*) AS n FROM scores WHERE period = ? AND theme = ? "
+                         "AND score IS NOT NULL GROUP BY level", [str(period), OVERALL])
+    n = dict(zip(levels["level"], levels["n"], strict=True))
+    lines = [f"Voor {period} hebben {n.get('buurt', 0)} buurten, {n.get('wijk', 0)} wijken en "
+             f"{n.get('bedrijventerrein', 0)} bedrijventerreinen een risicoscore."]
+    if not ranked.empty:
+        top = ranked.head(3)
+        first = top.iloc[0]
+        others = " en ".join(top["name"].iloc[1:])
+        lines.append(f"Hoogste totaalscore: {first['name']} ({first['code']}, "
+                     f"{number(first['score'])}), gevolgd door {others}.")
+        rising = ranked[ranked["change"] > 0].sort_values("change", ascending=False)
+        if not rising.empty:
+            best = rising.iloc[0]
+            lines.append(f"Grootste stijger t.o.v. {period - 1}: {best['name']} "
+                         f"({best['change_text']}).")
+        width = (ranked.head(10)["rank_high"] - ranked.head(10)["rank_low"]).mean()
+        if pd.notna(width):
+            lines.append(f"Rangen zijn onzeker: in de top 10 is het 5–95%-interval gemiddeld "
+                         f"{number(width, 0)} plaatsen breed; kleine verschillen in rang "
+                         f"betekenen weinig.")
+    if not terrains.empty:
+        lines.append(f"Bedrijventerrein met de hoogste score: {terrains.iloc[0]['Bedrijventerrein']}"
+                     f" ({terrains.iloc[0]['Totaalscore']}).")
+    return lines + pattern_lines(store, period)

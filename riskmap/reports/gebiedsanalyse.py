@@ -1,0 +1,229 @@
+"""The quarterly gebiedsanalyse: one self-contained HTML file (images embedded, no links out).
+
+Sections: summary, top 10 buurten, largest risers, a map per theme, bedrijventerreinen, trends
+over the last four quarters, hotspots, methodology and caveats, what privacy hides, lineage.
+Every table passes :func:`~riskmap.indicators.privacy.public_table`, every image
+:func:`~riskmap.indicators.privacy.figure_bytes`, the page :func:`~riskmap.indicators.privacy.write_text`.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata, resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jinja2
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from riskmap.indicators.catalogue import Indicator
+from riskmap.indicators.privacy import Guard, figure_bytes, public_table, write_text
+from riskmap.maps._format import long_date
+from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
+from riskmap.periods import Period
+from riskmap.reports.charts import trend_chart
+from riskmap.reports.content import (
+    COUNTS,
+    build_settings,
+    pattern_lines,
+    ranked_areas,
+    risers,
+    summary_lines,
+    suppression_lines,
+    terrain_table,
+    top_areas,
+    trend_scores,
+)
+from riskmap.reports.outputs import lineage_table, period_folder, place_name
+from riskmap.store import Store
+
+if TYPE_CHECKING:
+    from riskmap.project import Project
+
+log = logging.getLogger(__name__)
+
+REPORT_NAME = "gebiedsanalyse.html"
+MAP_SIZE = (6.4, 4.8)
+NUMERIC = re.compile(r"^[−+\-<]?[\d.,]+%?\*?$")
+TOC = [("samenvatting", "Samenvatting"), ("top", "Top 10 buurten"),
+       ("stijgers", "Grootste stijgers"), ("kaarten", "Kaarten per thema"),
+       ("bedrijventerreinen", "Bedrijventerreinen"), ("trends", "Ontwikkeling"),
+       ("hotspots", "Hotspots"), ("werkwijze", "Werkwijze en kanttekeningen"),
+       ("privacy", "Privacy"), ("herkomst", "Herkomst van de gegevens")]
+CAVEATS = [
+    "Een patroon is geen bewijs: de scores wijzen waar het risico hoger is, niet waar "
+    "ondermijning plaatsvindt, en zeggen niets over individuele personen, adressen of bedrijven.",
+    "Registraties volgen de aandacht: waar vaker gecontroleerd of gemeld wordt, wordt meer "
+    "geregistreerd. Een stijging kan dus ook uit meer handhaving komen.",
+    "Kleine aantallen schommelen: verschillen tussen kwartalen en kleine verschillen in rang "
+    "zijn vaak toeval; kijk naar het 5–95%-interval van de rang.",
+    "CBS-cijfers lopen een tot twee jaar achter op de registers; gebiedsgrenzen zijn die van "
+    "het jaar van de wijk- en buurtkaart.",
+    "Gebruik de uitkomsten als begin van een gesprek en van nader onderzoek met de partners, "
+    "niet als grond voor maatregelen tegen wie dan ook.",
+]
+
+
+@dataclass
+class Table:
+    """A table as the template shows it: headers, rows of (text, CSS class) and notes."""
+
+    headers: list[str]
+    rows: list[list[tuple[str, str]]] = field(default_factory=list)
+    caption: str = ""
+    empty: str = "Geen gegevens."
+
+
+@dataclass
+class Image:
+    """An embedded PNG (base64) with its Dutch title and pixel size."""
+
+    title: str
+    data: str
+    width: int
+    height: int
+
+
+def html_table(frame: pd.DataFrame, where: str, min_count: int, counts: Sequence[str] = (),
+               caption: str = "", empty: str = "Geen gegevens.") -> Table:
+    """A DataFrame through the privacy gate, as text cells; numbers are right-aligned."""
+    if frame.empty:
+        return Table([], caption=caption, empty=empty)
+    safe = public_table(frame, where, counts, min_count)
+    rows = [[(_cell(v), _kind(c, v)) for c, v in zip(safe.columns, row, strict=True)]
+            for row in safe.itertuples(index=False)]
+    return Table([str(c) for c in safe.columns], rows, caption, empty)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    return str(value)
+
+
+def _kind(column: str, value: object) -> str:
+    if column == "SHA-256":
+        return "wrap"
+    return "num" if NUMERIC.match(_cell(value)) else ""
+
+
+def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100) -> Image:
+    """A figure checked, rendered and embedded; the figure is closed."""
+    width, height = (round(float(v) * dpi) for v in figure.get_size_inches())
+    data = figure_bytes(figure, guard, f"{REPORT_NAME} [{title}]", dpi=dpi)
+    plt.close(figure)
+    return Image(title, base64.b64encode(data).decode("ascii"), width, height)
+
+
+def trend_images(store: Store, period: Period, ranked: pd.DataFrame,
+                 terrains: pd.DataFrame, guard: Guard) -> tuple[list[Image], list[str]]:
+    """Charts of the last four quarters (top 10, risers, bedrijventerreinen) and notes."""
+    trends = trend_scores(store, period)
+    if trends["period"].nunique() < 2:
+        return [], [f"Ontwikkeling: niet beschikbaar – minder dan twee kwartalen berekend t/m "
+                    f"{period}."]
+    names = dict(zip(ranked["code"], ranked["name"], strict=True))
+    first = trends["period"].min()
+    charts = [("Totaalscore van de huidige top 10 buurten", ranked.head(10)["code"].tolist())]
+    rising = ranked[ranked["change"] > 0].sort_values("change", ascending=False)
+    if not rising.empty:
+        charts.append(("Totaalscore van de vijf grootste stijgers", rising.head(5)["code"].tolist()))
+    if not terrains.empty:
+        names.update(zip(terrains["Code"], terrains["Bedrijventerrein"], strict=True))
+        charts.append(("Totaalscore van de bedrijventerreinen", terrains["Code"].tolist()))
+    images = [embed(trend_chart(trends, codes, names, f"{title}, {first} t/m {period}"), guard,
+                    title) for title, codes in charts]
+    return images, []
+
+
+def method_lines(store: Store, period: Period, catalogue: list[Indicator]) -> list[str]:
+    """How the scores were made, in Dutch, with the settings of this build."""
+    settings = build_settings(store, period)
+    normalisation = {"percentile": "percentielrang", "zscore": "z-score",
+                     "minmax": "min-max"}.get(str(settings.get("scoring.normalisation")),
+                                              "percentielrang")
+    draws = settings.get("scoring.draws", 200)
+    return [
+        f"{len(catalogue)} indicatoren uit CBS Kerncijfers wijken en buurten, politiecijfers, "
+        f"het KvK-handelsregister, de BAG en gemeentelijke registers, per buurt, wijk en "
+        f"bedrijventerrein; registerindicatoren tellen over 12 of 24 maanden tot de peildatum.",
+        f"Elke indicator is genormaliseerd ({normalisation}, uitschieters begrensd), per thema "
+        f"gewogen gemiddeld tot een themascore van 0 tot 100; de totaalscore is het gewogen "
+        f"gemiddelde van de thema's. Een thema zonder de helft van zijn gewicht aan gegevens "
+        f"ontbreekt (nooit 0).",
+        f"Onzekerheid: de scores zijn {draws} keer opnieuw berekend met verstoorde gewichten en "
+        f"andere normalisaties; 'Rang 5–95%' is de band waarin de rang dan valt.",
+        "Belangrijkste factoren: de drie indicatoren die het meest bijdragen aan de totaalscore "
+        "van het gebied. Verandering: het verschil met de score van het vorige kwartaal.",
+        "Hotspots: Getis-Ord Gi* op de totaalscore van buurten (buren met een gedeelde grens), "
+        "tweezijdige permutatietoets en correctie voor meervoudig toetsen (FDR 5%).",
+    ]
+
+
+def report_html(store: Store, period: Period, catalogue: list[Indicator], place: str,
+                min_count: int, guard: Guard) -> str:
+    """The gebiedsanalyse of ``period`` as one HTML page."""
+    ranked = ranked_areas(store, period, "buurt", catalogue)
+    terrains = terrain_table(store, period, catalogue)
+    where = REPORT_NAME
+    note = "* score mede berekend uit gegevens die wegens privacy niet getoond worden."
+    charts, trend_notes = trend_images(store, period, ranked, terrains, guard)
+    lineage = lineage_table(store, period).drop(columns=["Lading", "CBS-tabel", "Grootte (bytes)"])
+    lineage["Bestand"] = lineage["Bestand"].map(lambda p: Path(p).name if isinstance(p, str)
+                                                else "–")
+    context = {
+        "title": f"Gebiedsanalyse ondermijning {place} – {period}",
+        "data_date": long_date(period.end), "created": f"{datetime.now():%d-%m-%Y %H:%M}",
+        "version": _version(), "previous": str(period - 1), "toc": TOC,
+        "summary": summary_lines(store, period, ranked, terrains),
+        "top": html_table(top_areas(ranked), where, min_count, caption=note),
+        "risers": html_table(risers(ranked), where, min_count, caption=note,
+                             empty=f"Geen buurt steeg sinds {period - 1}."),
+        "terrains": html_table(terrains, where, min_count, COUNTS, caption=note,
+                               empty="Geen bedrijventerreinen met een score."),
+        "theme_maps": _images(theme_maps(store, period, catalogue, place, MAP_SIZE), guard),
+        "trend_charts": charts, "trend_notes": trend_notes,
+        "pattern_notes": pattern_lines(store, period),
+        "pattern_maps": _images(pattern_maps(store, period, place, MAP_SIZE), guard),
+        "method": method_lines(store, period, catalogue), "caveats": CAVEATS,
+        "suppression": suppression_lines(store, period, min_count),
+        "lineage": html_table(lineage, where, min_count),
+        "footer": f"gemaakt met riskmap {_version()} uit de build van {period}",
+    }
+    return _template().render(**context)
+
+
+def _images(maps: Iterable[StaticMap], guard: Guard) -> list[Image]:
+    return [embed(m.figure, guard, m.title) for m in maps]
+
+
+def _template() -> jinja2.Template:
+    text = resources.files("riskmap.reports").joinpath("templates", REPORT_NAME).read_text(
+        encoding="utf-8")
+    return jinja2.Environment(autoescape=True, trim_blocks=True,
+                              lstrip_blocks=True).from_string(text)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("riskmap")
+    except metadata.PackageNotFoundError:
+        return "onbekend"
+
+
+def write_report(project: Project, period: Period) -> Path:
+    """Write ``gebiedsanalyse.html`` for a built quarter and return its path."""
+    with project.store(read_only=True) as store:
+        guard = project.guard(store)
+        html = report_html(store, period, project.catalogue(), place_name(project),
+                           project.config["privacy.min_count"], guard)
+        path = write_text(html, period_folder(project, period) / REPORT_NAME, guard)
+    log.info("wrote %s (%d kB)", path, path.stat().st_size // 1024)
+    return path

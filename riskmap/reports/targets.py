@@ -1,0 +1,271 @@
+r"""Target lists for integrale controles: area × risk-branch cells, ranked and selected.
+
+A *cell* is one area (a bedrijventerrein, or else the buurt) and one risk branch, with the
+establishments of that branch active there at the end of the quarter. Each cell gets a priority
+
+.. math:: p = r_{\text{gebied}} \times f_{\text{branche}}
+
+where :math:`r` is the model's expected hit rate of the area when the store holds predictions
+for the quarter, and otherwise the area's overall score / 100, and :math:`f` is how much more
+often controles in that branch found something than controles in general (last 8 quarters,
+whole gemeente, shrunk towards 1 with one pseudo-controle per outcome; 1 when the branch had fewer
+controles than the privacy minimum).
+
+Selection within a capacity of *N* cells is greedy: each pick halves the priority of the other
+cells in the same area and in the same branch, so effort spreads over areas and branches. Areas
+with a controle in the last *Q* quarters are skipped (they stay in the list, marked).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from riskmap.errors import InputError
+from riskmap.indicators.build import OVERALL
+from riskmap.indicators.business import ACTIVE
+from riskmap.indicators.privacy import threshold, write_csv, write_xlsx
+from riskmap.maps._format import number
+from riskmap.periods import Period
+from riskmap.reports.content import count_rows
+from riskmap.reports.tables import LEVEL_LABELS
+from riskmap.sbi import branch_of, risk_branches
+from riskmap.store import Store
+
+if TYPE_CHECKING:
+    from riskmap.project import Project
+
+log = logging.getLogger(__name__)
+
+SPREAD = 0.5  # factor on a cell's priority per earlier pick in the same area or branch
+HISTORY_QUARTERS = 4
+BRANCH_QUARTERS = 8
+COUNT_COLUMNS = ("Aantal vestigingen", "Aantal controles (4 kwartalen)",
+                 "Aantal controles met bevinding (4 kwartalen)")
+HEADERS = {
+    "pick": "Keuze", "rank": "Rang", "level": "Niveau", "area_code": "Code", "name": "Gebied",
+    "branch_label": "Branche", "establishments": COUNT_COLUMNS[0],
+    "controls": COUNT_COLUMNS[1], "hits": COUNT_COLUMNS[2], "score": "Totaalscore gebied",
+    "area_rank": "Rang gebied", "expected": "Verwachte trefkans gebied (model)",
+    "branch_factor": "Factor branche", "priority": "Prioriteit (100 = hoogste)",
+    "last": "Laatst gecontroleerd (gebied)",
+    "status": "Status",
+}
+
+
+def _area_column() -> str:
+    return "coalesce(bedrijventerrein, buurt)"
+
+
+def branch_cells(store: Store, period: Period) -> pd.DataFrame:
+    """Active establishments at the end of ``period`` per area and risk branch.
+
+    Columns: ``area_code, branch, establishments`` (a count; not yet through privacy).
+    """
+    rows = store.con.execute(
+        f"SELECT {_area_column()} AS area_code, sbi FROM establishments "
+        f"WHERE {ACTIVE} AND {_area_column()} IS NOT NULL", {"end": period.end}).df()
+    rows["branch"] = branch_of(rows["sbi"])
+    rows = rows.dropna(subset=["branch"])
+    return (rows.groupby(["area_code", "branch"]).size().rename("establishments")
+            .reset_index())
+
+
+def control_history(store: Store, period: Period, quarters: int) -> pd.DataFrame:
+    """Controles per area and branch in the ``quarters`` quarters ending at ``period``.
+
+    Columns: ``area_code, branch, controls, hits, last`` (``last`` = latest quarter with one).
+    """
+    first = (period - (quarters - 1)).start
+    rows = store.query(
+        f"SELECT {_area_column()} AS area_code, branch, date, outcome FROM events "
+        f"WHERE kind = 'controles' AND date BETWEEN ? AND ?", [first, period.end])
+    rows["hit"] = rows["outcome"].astype(str).str.lower().eq("ja")
+    rows["quarter"] = [str(Period.of(d)) for d in pd.to_datetime(rows["date"]).dt.date]
+    return (rows.groupby(["area_code", "branch"], dropna=False)
+            .agg(controls=("hit", "size"), hits=("hit", "sum"), last=("quarter", "max"))
+            .reset_index())
+
+
+def branch_factors(store: Store, period: Period, min_count: int) -> pd.Series:
+    """Per branch: the smoothed hit rate of its controles relative to all controles."""
+    history = control_history(store, period, BRANCH_QUARTERS)
+    per_branch = history.groupby("branch")[["controls", "hits"]].sum()
+    overall = (per_branch["hits"].sum() + 1) / (per_branch["controls"].sum() + 2)
+    rate = (per_branch["hits"] + 1) / (per_branch["controls"] + 2)
+    factor = (rate / overall).where(per_branch["controls"] >= threshold(min_count), 1.0)
+    return factor.reindex(list(risk_branches())).fillna(1.0)
+
+
+def _area_scores(store: Store, period: Period) -> pd.DataFrame:
+    scores = store.query(
+        "SELECT s.area_code, s.level, s.score, s.rank, a.name FROM scores s JOIN areas a "
+        "ON a.code = s.area_code WHERE s.period = ? AND s.theme = ? AND s.level IN "
+        "('buurt', 'bedrijventerrein') QUALIFY row_number() OVER (PARTITION BY s.area_code "
+        "ORDER BY a.year DESC) = 1", [str(period), OVERALL])
+    predictions = store.query(
+        "SELECT area_code, avg(probability) AS expected FROM predictions WHERE period = ? "
+        "GROUP BY area_code", [str(period)])
+    return scores.merge(predictions, on="area_code", how="left")
+
+
+def ranked_cells(store: Store, period: Period, min_count: int,
+                 exclude_recent: int = 1) -> pd.DataFrame:
+    """Every area × branch cell with establishments, ranked by priority (highest first).
+
+    Columns: ``area_code, name, level, branch, establishments, controls, hits, last, score,
+    area_rank, expected, branch_factor, priority, recent, rank``; counts are raw here, ``last``
+    is the latest quarter with a controle anywhere in the area (last 4 quarters).
+    """
+    cells = branch_cells(store, period).merge(_area_scores(store, period), on="area_code")
+    history = control_history(store, period, HISTORY_QUARTERS)
+    cells = cells.merge(history.drop(columns="last"), on=["area_code", "branch"], how="left")
+    cells["last"] = cells["area_code"].map(history.groupby("area_code")["last"].max())
+    cells[["controls", "hits"]] = cells[["controls", "hits"]].fillna(0).astype(int)
+    cells["branch_factor"] = cells["branch"].map(branch_factors(store, period, min_count))
+    has_model = cells["expected"].notna().any()
+    base = cells["expected"] if has_model else cells["score"] / 100
+    cells["priority"] = (base * cells["branch_factor"]).fillna(0.0)
+    cells["recent"] = cells["area_code"].isin(recently_controlled(store, period, exclude_recent))
+    cells = cells.rename(columns={"rank": "area_rank"}).sort_values(
+        ["priority", "establishments", "area_code", "branch"],
+        ascending=[False, False, True, True]).reset_index(drop=True)
+    cells["rank"] = np.arange(1, len(cells) + 1)
+    return cells
+
+
+def recently_controlled(store: Store, period: Period, quarters: int) -> set[str]:
+    """Areas with at least one controle in the ``quarters`` quarters ending at ``period``."""
+    if quarters <= 0:
+        return set()
+    first = (period - (quarters - 1)).start
+    rows = store.query(f"SELECT DISTINCT {_area_column()} AS area_code FROM events "
+                       f"WHERE kind = 'controles' AND date BETWEEN ? AND ?", [first, period.end])
+    return set(rows["area_code"].dropna())
+
+
+def select_cells(cells: pd.DataFrame, capacity: int) -> pd.Series:
+    """The pick order (1..capacity) of the selected cells, ``NA`` for the others.
+
+    Greedy: the highest adjusted priority is picked; each pick multiplies the priority of the
+    remaining cells in the same area, and in the same branch, by :data:`SPREAD`. Cells in
+    recently controlled areas or with priority 0 are never picked.
+    """
+    picks = pd.Series(pd.NA, index=cells.index, dtype="Int64")
+    eligible = ~cells["recent"] & (cells["priority"] > 0)
+    adjusted = cells["priority"].where(eligible, -1.0).astype(float)
+    for order in range(1, capacity + 1):
+        best = adjusted.idxmax()
+        if adjusted[best] <= 0:
+            break
+        picks[best] = order
+        adjusted[best] = -1.0
+        same_area = (cells["area_code"] == cells.loc[best, "area_code"]) & (adjusted > 0)
+        same_branch = (cells["branch"] == cells.loc[best, "branch"]) & (adjusted > 0)
+        adjusted[same_area] *= SPREAD
+        adjusted[same_branch] *= SPREAD
+    return picks
+
+
+def targets_from_store(store: Store, period: Period, capacity: int, min_count: int,
+                       exclude_recent: int = 1) -> pd.DataFrame:
+    """The target list of ``period``: ranked cells, the selection and why, with Dutch headers.
+
+    Parameters
+    ----------
+    store
+        The project's store, with scores built for ``period``.
+    period
+        The quarter whose scores and controles are used.
+    capacity
+        How many cells (controle-acties) can be done.
+    min_count
+        The privacy minimum (counts below it are shown as ``<5`` when written).
+    exclude_recent
+        Skip areas with a controle in this many quarters up to and including ``period``
+        (0 = skip none).
+    """
+    if capacity < 1:
+        raise InputError(f"capacity must be at least 1, got {capacity}")
+    if exclude_recent < 0:
+        raise InputError(f"exclude_recent must be 0 or more quarters, got {exclude_recent}")
+    cells = ranked_cells(store, period, min_count, exclude_recent)
+    if cells.empty:
+        raise InputError(f"{period}: no scored area has establishments in a risk branch")
+    cells["pick"] = select_cells(cells, capacity)
+    log.info("targets %s: %d cells, %d selected (capacity %d, %d areas skipped as recently "
+             "controlled)", period, len(cells), int(cells["pick"].notna().sum()), capacity,
+             cells.loc[cells["recent"], "area_code"].nunique())
+    return _dutch(cells, period, exclude_recent)
+
+
+def _dutch(cells: pd.DataFrame, period: Period, exclude_recent: int) -> pd.DataFrame:
+    first = period - (exclude_recent - 1)
+    skipped = str(period) if exclude_recent == 1 else f"{first}–{period}"
+    labels = {key: branch.label for key, branch in risk_branches().items()}
+    out = cells.assign(
+        level=cells["level"].map(LEVEL_LABELS), branch_label=cells["branch"].map(labels),
+        score=cells["score"].map(number),
+        expected=cells["expected"].map(lambda p: "niet beschikbaar" if pd.isna(p)
+                                       else f"{number(100 * p, 0)}%"),
+        branch_factor=cells["branch_factor"].map(lambda f: number(f, 2)),
+        priority=(100 * cells["priority"] / cells["priority"].max()).map(number),
+        last=cells["last"].fillna("–"),
+        status=[_status(pick, recent, skipped) for pick, recent in
+                zip(cells["pick"], cells["recent"], strict=True)])
+    out = out.sort_values(["pick", "rank"], na_position="last")
+    return out[list(HEADERS)].rename(columns=HEADERS).reset_index(drop=True)
+
+
+def _status(pick: object, recent: bool, skipped: str) -> str:
+    if pd.notna(pick):
+        return "geselecteerd"
+    if recent:
+        return f"overgeslagen: gebied gecontroleerd in {skipped}"
+    return "niet geselecteerd (buiten capaciteit)"
+
+
+def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model: bool) -> list[str]:
+    """The Dutch explanation that goes with a target list."""
+    base = ("de verwachte trefkans van het gebied volgens het model" if has_model else
+            "de totaalscore van het gebied / 100 (er is nog geen model met trefkansen)")
+    skipped = (f"Gebieden met een controle in de laatste {exclude_recent} kwarta"
+               f"{'al' if exclude_recent == 1 else 'len'} t/m {period} zijn overgeslagen."
+               if exclude_recent else "Er zijn geen recent gecontroleerde gebieden overgeslagen.")
+    return [
+        f"Doelenlijst integrale controles {period}: cellen van gebied (bedrijventerrein, anders "
+        f"buurt) × risicobranche met actieve vestigingen op {period.end:%d-%m-%Y}.",
+        f"Prioriteit = {base} × factor branche. De factor branche is hoe vaak controles in die "
+        f"branche iets vonden ten opzichte van alle controles (laatste {BRANCH_QUARTERS} "
+        f"kwartalen, hele gemeente; 1 bij te weinig controles).",
+        f"Selectie binnen de capaciteit van {capacity} controle-acties: steeds de cel met de "
+        f"hoogste prioriteit; elke keuze halveert de prioriteit van andere cellen in hetzelfde "
+        f"gebied en in dezelfde branche, zodat de inzet gespreid wordt. {skipped}",
+        "Aantallen onder 5 staan als <5. Een hoge prioriteit is een aanwijzing om te kijken, "
+        "geen bewijs dat er iets mis is bij een vestiging.",
+    ]
+
+
+def write_targets(project: Project, period: Period, capacity: int,
+                  exclude_recent: int = 1) -> dict[str, Path]:
+    """Write ``doelenlijst.csv`` and ``doelenlijst.xlsx`` (selection, all cells, explanation)."""
+    folder = project.output_dir / str(period)
+    min_count = project.config["privacy.min_count"]
+    with project.store(read_only=True) as store:
+        guard = project.guard(store)
+        table = targets_from_store(store, period, capacity, min_count, exclude_recent)
+        has_model = count_rows(store, "predictions WHERE period = ?", [str(period)]) > 0
+    notes = pd.DataFrame({"Toelichting": targets_notes(period, capacity, exclude_recent,
+                                                       has_model)})
+    selected = table[table["Status"] == "geselecteerd"]
+    return {
+        "doelenlijst": write_csv(table, folder / "doelenlijst.csv", guard, COUNT_COLUMNS,
+                                 min_count),
+        "doelenlijst_xlsx": write_xlsx({"Selectie": selected, "Alle cellen": table,
+                                        "Toelichting": notes}, folder / "doelenlijst.xlsx",
+                                       guard, COUNT_COLUMNS, min_count),
+    }
