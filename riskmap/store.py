@@ -65,7 +65,8 @@ CREATE TABLE builds (
 CREATE TABLE indicator_values (
     area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL,
     indicator VARCHAR NOT NULL, value DOUBLE, numerator DOUBLE, denominator DOUBLE,
-    suppressed BOOLEAN NOT NULL, reason VARCHAR, build_id INTEGER NOT NULL);
+    suppressed BOOLEAN NOT NULL, reason VARCHAR, index_gemeente DOUBLE, index_nl DOUBLE,
+    build_id INTEGER NOT NULL);
 CREATE TABLE scores (
     area_code VARCHAR NOT NULL, level VARCHAR NOT NULL, period VARCHAR NOT NULL,
     theme VARCHAR NOT NULL, score DOUBLE, rank INTEGER, rank_median DOUBLE, rank_low DOUBLE,

@@ -148,7 +148,7 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
     for level in INDICATOR_LEVELS:
         if not store.scalar("SELECT count(*) FROM areas WHERE level = ?", [level]):
             continue
-        values = indicator_values(store, catalogue, period, level, min_count)
+        values = indicator_values(store, catalogue, period, level, min_count, config.gemeente)
         if values.empty:
             continue
         scores = score_level(values, catalogue, level, config)

@@ -78,11 +78,12 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
 
 
 def indicator_values(store: Store, catalogue: list[Indicator], period: Period, level: str,
-                     min_count: int = 5) -> pd.DataFrame:
+                     min_count: int = 5, gemeente: str | None = None) -> pd.DataFrame:
     """All indicator values of one level and period, in long form.
 
     Optional indicators without any value (e.g. a CBS variable not published for this year)
-    are left out with a log line.
+    are left out with a log line. With ``gemeente``, each value also gets its index against the
+    gemeente and, for CBS-based indicators, against Nederland (:func:`add_indices`).
     """
     codes = area_codes(store, level)
     frames = []
@@ -103,16 +104,49 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     if not frames:
         return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",
                                      "numerator", "denominator", "suppressed", "reason"])
-    return pd.concat(frames, ignore_index=True)
+    values = pd.concat(frames, ignore_index=True)
+    return add_indices(store, values, catalogue, period, gemeente) if gemeente else values
 
 
-def reference_value(values: pd.DataFrame, indicator: Indicator) -> float:
-    """The value of an indicator for all areas together (the gemeente = 100 reference)."""
-    rows = values[values["indicator"] == indicator.id]
+def _reference(store: Store, indicator: Indicator, rows: pd.DataFrame, period: Period,
+               code: str | None) -> float:
+    """The indicator for a whole region: a CBS row (``code``) or the sum over the areas."""
+    cbs_only = indicator.numerator.kind == "cbs" and (
+        indicator.denominator is None or indicator.denominator.kind == "cbs")
+    if code is not None:
+        if not cbs_only:
+            return float("nan")
+        numerator = measure_values(store, indicator.numerator, "gemeente", period, None, [code])
+        if indicator.denominator is None:
+            return float(numerator.iloc[0] * indicator.scale)
+        denominator = measure_values(store, indicator.denominator, "gemeente", period, None, [code])
+        ok = denominator.iloc[0] > 0
+        return float(indicator.scale * numerator.iloc[0] / denominator.iloc[0]) if ok else float("nan")
+    usable = rows["numerator"].notna() & rows["denominator"].notna()
     if indicator.denominator is None:
         return float(rows["numerator"].mean() * indicator.scale)
-    usable = rows["numerator"].notna() & rows["denominator"].notna()
-    denominator = rows.loc[usable, "denominator"].sum()
-    if denominator <= 0:
-        return float("nan")
-    return float(indicator.scale * rows.loc[usable, "numerator"].sum() / denominator)
+    total = rows.loc[usable, "denominator"].sum()
+    return float(indicator.scale * rows.loc[usable, "numerator"].sum() / total) if total > 0 \
+        else float("nan")
+
+
+def add_indices(store: Store, values: pd.DataFrame, catalogue: list[Indicator], period: Period,
+                gemeente: str) -> pd.DataFrame:
+    """Each value as an index: gemeente = 100 and, for CBS-based indicators, Nederland = 100.
+
+    The gemeente reference is CBS's own gemeente figure where the indicator is CBS-based and that
+    row is loaded, else the indicator over all areas of the level together.
+    """
+    out = values.copy()
+    out["index_gemeente"], out["index_nl"] = np.nan, np.nan
+    by_id = {i.id: i for i in catalogue}
+    for indicator_id, rows in values.groupby("indicator"):
+        indicator = by_id[str(indicator_id)]
+        own = _reference(store, indicator, rows, period, gemeente)
+        reference = own if np.isfinite(own) else _reference(store, indicator, rows, period, None)
+        national = _reference(store, indicator, rows, period, "NL01")
+        if reference:
+            out.loc[rows.index, "index_gemeente"] = 100 * rows["value"] / reference
+        if national:
+            out.loc[rows.index, "index_nl"] = 100 * rows["value"] / national
+    return out

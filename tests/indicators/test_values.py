@@ -59,3 +59,17 @@ def test_small_denominator_gives_no_value(loaded: Project):
 def test_cbs_values_are_not_suppressed_as_counts(loaded: Project):
     row = _row(loaded, "2025Q3", "laag_inkomen")
     assert row["reason"] != SMALL_COUNT
+
+
+def test_indices_against_gemeente_and_nederland(demo_run):
+    with demo_run.project.store(read_only=True) as store:
+        rows = store.query("SELECT * FROM indicator_values WHERE period = '2025Q3' AND "
+                           "indicator = 'laag_inkomen' AND level = 'buurt' AND value IS NOT NULL")
+        national = store.scalar("SELECT value FROM cbs_values WHERE area_code = 'NL01' AND "
+                                "variable = 'HuishoudensMetEenLaagInkomen'")
+        own = store.query("SELECT variable, value FROM cbs_values WHERE area_code = 'GM9999'") \
+            .set_index("variable")["value"]
+    assert national == 7.5
+    assert rows["index_nl"].to_numpy() == pytest.approx((100 * rows["value"] / national).to_numpy())
+    gemeente = own["HuishoudensMetEenLaagInkomen"]
+    assert rows["index_gemeente"].to_numpy() == pytest.approx((100 * rows["value"] / gemeente).to_numpy())
