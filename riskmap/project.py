@@ -185,3 +185,10 @@ def _nest(values: dict[str, Any]) -> dict[str, Any]:
             target = target.setdefault(part, {})
         target[leaf] = value
     return nested
+
+
+def scores(project: str | Path | Project, period: str | Period | None = None,
+           level: str = "buurt") -> gpd.GeoDataFrame:
+    """Scores of one level and quarter as a GeoDataFrame (shortcut for :meth:`Project.scores`)."""
+    project = project if isinstance(project, Project) else Project(project)
+    return project.scores(period, level)
