@@ -73,8 +73,7 @@ def demo(out: Path) -> None:
         _report(record)
     _say(f"\nDemo project: {out.resolve()}")
     _say(f"Sources (real formats): {(out / 'sources').resolve()}")
-    for name, path in run.outputs.items():
-        _say(f"  {name:<10} {path.resolve()}")
+    _paths(run.outputs)
 
 
 @cli.command()
@@ -172,6 +171,48 @@ def build(period: str, online_map: bool, project_dir: Path) -> None:
         _say(f"{level}: {result.values['indicator'].nunique()} indicators, {n} areas scored")
     for name, path in write_outputs(project, quarter, offline=not online_map).items():
         _say(f"  {name:<10} {path.resolve()}")
+
+
+def _paths(paths: dict[str, Path]) -> None:
+    """One line per output; the static maps (a PNG and a PDF per theme) as one line."""
+    maps = [path for path in paths.values() if path.parent.name == "kaarten"]
+    for name, path in paths.items():
+        if path.parent.name != "kaarten":
+            _say(f"  {name:<16} {path.resolve()}")
+    if maps:
+        _say(f"  {'kaarten':<16} {maps[0].parent.resolve()} ({len(maps)} files: PNG and PDF "
+             f"per map)")
+
+
+@cli.command("map")
+@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (must be built).")
+@click.option("--offline", is_flag=True,
+              help="One HTML file that makes no network request (no basemap).")
+@project_option
+def map_command(period: str, offline: bool, project_dir: Path) -> None:
+    """Interactive map (kaart.html) and static maps per theme (PNG and PDF)."""
+    _paths(Project(project_dir).map(period, offline=offline))
+
+
+@cli.command()
+@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (must be built).")
+@click.option("--pdf", is_flag=True, help="Also write the driehoek briefing (PDF).")
+@project_option
+def report(period: str, pdf: bool, project_dir: Path) -> None:
+    """The quarterly gebiedsanalyse (one self-contained HTML file)."""
+    _paths(Project(project_dir).report(period, pdf=pdf))
+
+
+@cli.command()
+@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (must be built).")
+@click.option("--capacity", required=True, type=click.IntRange(min=1),
+              help="Number of controle-acties (area x branch cells) to select.")
+@click.option("--exclude-recent", default=1, show_default=True, type=click.IntRange(min=0),
+              help="Skip areas with a controle in this many quarters up to PERIOD (0 = none).")
+@project_option
+def targets(period: str, capacity: int, exclude_recent: int, project_dir: Path) -> None:
+    """Target list for integrale controles (CSV and XLSX, Dutch headers)."""
+    _paths(Project(project_dir).targets(period, capacity, exclude_recent))
 
 
 @cli.command()

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 REGISTER_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
 # Quarters built by the demo: the last four have full 12-month windows of register data.
 BUILT_QUARTERS = 4
+# Controles the demo's target list plans for: half of the demo's 80 controles per quarter.
+DEMO_CAPACITY = 40
 
 
 @dataclass
@@ -66,4 +68,7 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     for period in quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD):
         project.build(period)
     run.outputs = write_outputs(project, LAST_PERIOD)
+    run.outputs.update(project.map(LAST_PERIOD))
+    run.outputs.update(project.report(LAST_PERIOD, pdf=True))
+    run.outputs.update(project.targets(LAST_PERIOD, capacity=DEMO_CAPACITY))
     return run

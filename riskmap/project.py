@@ -21,7 +21,11 @@ from riskmap.indicators.build import LevelResult, build_period
 from riskmap.indicators.catalogue import Indicator, load_catalogue
 from riskmap.indicators.privacy import Guard
 from riskmap.periods import Period
+from riskmap.reports.briefing import write_briefing
+from riskmap.reports.gebiedsanalyse import write_report
+from riskmap.reports.outputs import write_maps
 from riskmap.reports.tables import scores_frame
+from riskmap.reports.targets import write_targets
 from riskmap.sources import bag, cbs, geometry, kvk, registers
 from riskmap.sources._pseudo import ensure_key
 from riskmap.store import LoadRecord, Store
@@ -161,6 +165,39 @@ class Project:
     def guard(self, store: Store) -> Guard:
         """The privacy guard for outputs of this project."""
         return Guard(store.pseudonyms_among)
+
+    # --- maps, reports and target lists -----------------------------------------------------
+    def built_period(self, period: str | Period | None = None) -> Period:
+        """``period`` (default: the latest built), checked to have been built."""
+        if period is None:
+            return self.latest_period()
+        quarter = Period.parse(period)
+        with self.store(read_only=True) as store:
+            built = store.query("SELECT count(*) AS n FROM builds WHERE period = ?",
+                                [str(quarter)])["n"].iloc[0]
+        if not built:
+            raise StoreError(f"{self.root}: {quarter} has not been built; run "
+                             f"`riskmap build --period {quarter}` first")
+        return quarter
+
+    def map(self, period: str | Period | None = None, offline: bool = True) -> dict[str, Path]:
+        """Write the interactive map and the static maps of a quarter (see
+        :func:`riskmap.reports.outputs.write_maps`); returns the paths by name."""
+        return write_maps(self, self.built_period(period), offline=offline)
+
+    def report(self, period: str | Period | None = None, pdf: bool = False) -> dict[str, Path]:
+        """Write the gebiedsanalyse (HTML) and, with ``pdf=True``, the driehoek briefing."""
+        quarter = self.built_period(period)
+        paths = {"gebiedsanalyse": write_report(self, quarter)}
+        if pdf:
+            paths["briefing"] = write_briefing(self, quarter)
+        return paths
+
+    def targets(self, period: str | Period | None = None, capacity: int = 10,
+                exclude_recent: int = 1) -> dict[str, Path]:
+        """Write the target list for integrale controles as CSV and XLSX (see
+        :mod:`riskmap.reports.targets`); ``capacity`` is the number of controle-acties."""
+        return write_targets(self, self.built_period(period), capacity, exclude_recent)
 
     def status(self) -> dict[str, pd.DataFrame]:
         """What is loaded: lineage per load, row counts per table and built periods."""

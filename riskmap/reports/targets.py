@@ -11,9 +11,11 @@ often controles in that branch found something than controles in general (last 8
 whole gemeente, shrunk towards 1 with one pseudo-controle per outcome; 1 when the branch had fewer
 controles than the privacy minimum).
 
-Selection within a capacity of *N* cells is greedy: each pick halves the priority of the other
-cells in the same area and in the same branch, so effort spreads over areas and branches. Areas
-with a controle in the last *Q* quarters are skipped (they stay in the list, marked).
+The capacity *N* is a number of controles (visits to establishments, the unit of the controles
+register); a selected cell uses one visit per establishment in it. Selection is greedy: the cell
+with the highest priority that still fits is picked, and each pick halves the priority of the
+other cells in the same area and in the same branch, so effort spreads over areas and branches.
+Areas with a controle in the last *Q* quarters are skipped (they stay in the list, marked).
 """
 
 from __future__ import annotations
@@ -28,10 +30,9 @@ import pandas as pd
 from riskmap.errors import InputError
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
-from riskmap.indicators.privacy import threshold, write_csv, write_xlsx
+from riskmap.indicators.privacy import count_label, threshold, write_csv, write_xlsx
 from riskmap.maps._format import number
 from riskmap.periods import Period
-from riskmap.reports.content import count_rows
 from riskmap.reports.tables import LEVEL_LABELS
 from riskmap.sbi import branch_of, risk_branches
 from riskmap.store import Store
@@ -149,31 +150,34 @@ def recently_controlled(store: Store, period: Period, quarters: int) -> set[str]
 
 
 def select_cells(cells: pd.DataFrame, capacity: int) -> pd.Series:
-    """The pick order (1..capacity) of the selected cells, ``NA`` for the others.
+    """The pick order (1, 2, ...) of the selected cells, ``NA`` for the others.
 
-    Greedy: the highest adjusted priority is picked; each pick multiplies the priority of the
-    remaining cells in the same area, and in the same branch, by :data:`SPREAD`. Cells in
-    recently controlled areas or with priority 0 are never picked.
+    Greedy within ``capacity`` visits: the cell with the highest adjusted priority whose
+    establishments still fit is picked; each pick multiplies the priority of the remaining cells
+    in the same area, and in the same branch, by :data:`SPREAD`. Cells in recently controlled
+    areas or with priority 0 are never picked.
     """
     picks = pd.Series(pd.NA, index=cells.index, dtype="Int64")
-    eligible = ~cells["recent"] & (cells["priority"] > 0)
-    adjusted = cells["priority"].where(eligible, -1.0).astype(float)
-    for order in range(1, capacity + 1):
-        best = adjusted.idxmax()
-        if adjusted[best] <= 0:
+    adjusted = cells["priority"].where(~cells["recent"] & (cells["priority"] > 0), 0.0)
+    adjusted = adjusted.astype(float)
+    remaining, order = capacity, 0
+    while True:
+        fits = adjusted.where((adjusted > 0) & (cells["establishments"] <= remaining), 0.0)
+        if fits.max() <= 0:
             break
+        best = fits.idxmax()
+        order += 1
         picks[best] = order
-        adjusted[best] = -1.0
-        same_area = (cells["area_code"] == cells.loc[best, "area_code"]) & (adjusted > 0)
-        same_branch = (cells["branch"] == cells.loc[best, "branch"]) & (adjusted > 0)
-        adjusted[same_area] *= SPREAD
-        adjusted[same_branch] *= SPREAD
+        remaining -= int(cells.loc[best, "establishments"])
+        adjusted[best] = 0.0
+        adjusted[cells["area_code"] == cells.loc[best, "area_code"]] *= SPREAD
+        adjusted[cells["branch"] == cells.loc[best, "branch"]] *= SPREAD
     return picks
 
 
-def targets_from_store(store: Store, period: Period, capacity: int, min_count: int,
-                       exclude_recent: int = 1) -> pd.DataFrame:
-    """The target list of ``period``: ranked cells, the selection and why, with Dutch headers.
+def target_cells(store: Store, period: Period, capacity: int, min_count: int,
+                 exclude_recent: int = 1) -> pd.DataFrame:
+    """The ranked cells of ``period`` with their pick order (``pick``) within ``capacity``.
 
     Parameters
     ----------
@@ -182,7 +186,7 @@ def targets_from_store(store: Store, period: Period, capacity: int, min_count: i
     period
         The quarter whose scores and controles are used.
     capacity
-        How many cells (controle-acties) can be done.
+        How many controles (visits to establishments) can be done.
     min_count
         The privacy minimum (counts below it are shown as ``<5`` when written).
     exclude_recent
@@ -197,13 +201,17 @@ def targets_from_store(store: Store, period: Period, capacity: int, min_count: i
     if cells.empty:
         raise InputError(f"{period}: no scored area has establishments in a risk branch")
     cells["pick"] = select_cells(cells, capacity)
-    log.info("targets %s: %d cells, %d selected (capacity %d, %d areas skipped as recently "
-             "controlled)", period, len(cells), int(cells["pick"].notna().sum()), capacity,
+    log.info("targets %s: %d cells, %d selected (capacity %d visits, %d areas skipped as "
+             "recently controlled)", period, len(cells), int(cells["pick"].notna().sum()), capacity,
              cells.loc[cells["recent"], "area_code"].nunique())
-    return _dutch(cells, period, exclude_recent)
+    return cells
 
 
-def _dutch(cells: pd.DataFrame, period: Period, exclude_recent: int) -> pd.DataFrame:
+def targets_table(cells: pd.DataFrame, period: Period, exclude_recent: int) -> pd.DataFrame:
+    """The target list with Dutch headers: the selection first, then every other cell by rank.
+
+    ``cells`` comes from :func:`target_cells`; counts are still raw (the writers protect them).
+    """
     first = period - (exclude_recent - 1)
     skipped = str(period) if exclude_recent == 1 else f"{first}–{period}"
     labels = {key: branch.label for key, branch in risk_branches().items()}
@@ -229,22 +237,27 @@ def _status(pick: object, recent: bool, skipped: str) -> str:
     return "niet geselecteerd (buiten capaciteit)"
 
 
-def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model: bool) -> list[str]:
-    """The Dutch explanation that goes with a target list."""
+def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model: bool,
+                  used: int, min_count: int) -> list[str]:
+    """The Dutch explanation that goes with a target list (``used``: visits selected)."""
     base = ("de verwachte trefkans van het gebied volgens het model" if has_model else
             "de totaalscore van het gebied / 100 (er is nog geen model met trefkansen)")
-    skipped = (f"Gebieden met een controle in de laatste {exclude_recent} kwarta"
-               f"{'al' if exclude_recent == 1 else 'len'} t/m {period} zijn overgeslagen."
-               if exclude_recent else "Er zijn geen recent gecontroleerde gebieden overgeslagen.")
+    first = period - (exclude_recent - 1)
+    skipped = ("Er zijn geen recent gecontroleerde gebieden overgeslagen." if not exclude_recent
+               else f"Gebieden met een controle in {period} zijn overgeslagen."
+               if exclude_recent == 1 else f"Gebieden met een controle in de laatste "
+               f"{exclude_recent} kwartalen ({first} t/m {period}) zijn overgeslagen.")
     return [
         f"Doelenlijst integrale controles {period}: cellen van gebied (bedrijventerrein, anders "
         f"buurt) × risicobranche met actieve vestigingen op {period.end:%d-%m-%Y}.",
         f"Prioriteit = {base} × factor branche. De factor branche is hoe vaak controles in die "
         f"branche iets vonden ten opzichte van alle controles (laatste {BRANCH_QUARTERS} "
         f"kwartalen, hele gemeente; 1 bij te weinig controles).",
-        f"Selectie binnen de capaciteit van {capacity} controle-acties: steeds de cel met de "
-        f"hoogste prioriteit; elke keuze halveert de prioriteit van andere cellen in hetzelfde "
-        f"gebied en in dezelfde branche, zodat de inzet gespreid wordt. {skipped}",
+        f"Selectie binnen een capaciteit van {capacity} controles (bezoeken aan vestigingen; "
+        f"een cel vraagt een bezoek per vestiging): steeds de cel met de hoogste prioriteit die "
+        f"nog past; elke keuze halveert de prioriteit van andere cellen in hetzelfde gebied en "
+        f"in dezelfde branche, zodat de inzet gespreid wordt. {skipped}",
+        f"De selectie vraagt {count_label(used, min_count)} van de {capacity} controles.",
         "Aantallen onder 5 staan als <5. Een hoge prioriteit is een aanwijzing om te kijken, "
         "geen bewijs dat er iets mis is bij een vestiging.",
     ]
@@ -257,15 +270,17 @@ def write_targets(project: Project, period: Period, capacity: int,
     min_count = project.config["privacy.min_count"]
     with project.store(read_only=True) as store:
         guard = project.guard(store)
-        table = targets_from_store(store, period, capacity, min_count, exclude_recent)
-        has_model = count_rows(store, "predictions WHERE period = ?", [str(period)]) > 0
-    notes = pd.DataFrame({"Toelichting": targets_notes(period, capacity, exclude_recent,
-                                                       has_model)})
-    selected = table[table["Status"] == "geselecteerd"]
-    return {
-        "doelenlijst": write_csv(table, folder / "doelenlijst.csv", guard, COUNT_COLUMNS,
-                                 min_count),
-        "doelenlijst_xlsx": write_xlsx({"Selectie": selected, "Alle cellen": table,
-                                        "Toelichting": notes}, folder / "doelenlijst.xlsx",
-                                       guard, COUNT_COLUMNS, min_count),
-    }
+        cells = target_cells(store, period, capacity, min_count, exclude_recent)
+        table = targets_table(cells, period, exclude_recent)
+        used = int(cells.loc[cells["pick"].notna(), "establishments"].sum())
+        notes = pd.DataFrame({"Toelichting": targets_notes(
+            period, capacity, exclude_recent, bool(cells["expected"].notna().any()), used,
+            min_count)})
+        selected = table[table["Status"] == "geselecteerd"]
+        return {
+            "doelenlijst": write_csv(table, folder / "doelenlijst.csv", guard, COUNT_COLUMNS,
+                                     min_count),
+            "doelenlijst_xlsx": write_xlsx({"Selectie": selected, "Alle cellen": table,
+                                            "Toelichting": notes}, folder / "doelenlijst.xlsx",
+                                           guard, COUNT_COLUMNS, min_count),
+        }
