@@ -3,10 +3,17 @@
 Records are placed by coordinates when they have them, otherwise by their address in the BAG
 table of the store. A point in no buurt is counted (``buiten de gemeente``), never dropped
 silently; a point in two overlapping buurten goes to the first and is counted too.
+
+National loads place tens of millions of points, so the hot paths here are vectorised and work
+per distinct value where values repeat (postcodes, house numbers, grid cells); each gives
+exactly the result of the plain per-row computation, which the tests check.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -14,6 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
+from scipy import ndimage
 
 from riskmap.sources._io import blank, parse_numbers
 
@@ -23,6 +31,28 @@ LAT = (50.6, 53.7)
 LON = (3.2, 7.3)
 
 _TO_RD = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True)
+
+
+def numbers(values: pd.Series) -> pd.Series:
+    """:func:`~riskmap.sources._io.parse_numbers`, fast for columns of plain numbers.
+
+    Cells that ``pd.to_numeric`` reads as they are (no decimal comma, no blanks) give the same
+    number as ``parse_numbers``; only the other cells go through ``parse_numbers``.
+    """
+    plain = pd.to_numeric(values, errors="coerce")
+    rest = plain.isna().to_numpy()
+    if not rest.any():
+        return plain.astype(float)
+    out = plain.astype(float).to_numpy(copy=True)
+    out[rest] = parse_numbers(values[rest]).to_numpy(float)
+    return pd.Series(out, index=values.index)
+
+
+def per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``function(values)`` computed once per distinct value (for columns with many repeats)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    result = function(pd.Series(uniques, dtype=object)).to_numpy()
+    return pd.Series(result[codes], index=values.index)
 
 
 def _within(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
@@ -47,8 +77,8 @@ def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
     n = len(frame)
     notes: dict[str, int] = {}
     if {"x_rd", "y_rd"} <= set(frame.columns):
-        a = parse_numbers(frame["x_rd"]).to_numpy(float)
-        b = parse_numbers(frame["y_rd"]).to_numpy(float)
+        a = numbers(frame["x_rd"]).to_numpy(float)
+        b = numbers(frame["y_rd"]).to_numpy(float)
         rd = _within(a, RD_X) & _within(b, RD_Y)
         swapped = ~rd & _within(b, RD_X) & _within(a, RD_Y)
         wgs = ~rd & ~swapped & _within(a, LAT) & _within(b, LON)
@@ -61,8 +91,8 @@ def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
         notes["lat/lon in RD-kolommen"] = int((wgs | wgs_swapped).sum())
         given = ~(np.isnan(a) | np.isnan(b))
     elif {"lat", "lon"} <= set(frame.columns):
-        a = parse_numbers(frame["lat"]).to_numpy(float)
-        b = parse_numbers(frame["lon"]).to_numpy(float)
+        a = numbers(frame["lat"]).to_numpy(float)
+        b = numbers(frame["lon"]).to_numpy(float)
         ok = _within(a, LAT) & _within(b, LON)
         swapped = ~ok & _within(a, LON) & _within(b, LAT)
         lat = np.where(ok, a, np.where(swapped, b, np.nan))
@@ -83,16 +113,32 @@ def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
     return Placed(x, y, {k: v for k, v in notes.items() if v})
 
 
+def _postcodes(values: pd.Series) -> pd.Series:
+    """Postcodes without spaces in upper case, ``""`` where blank or not ``9999XX``."""
+    postcode = values.astype(str).str.upper().str.replace(" ", "", regex=False)
+    return postcode.where(postcode.str.fullmatch(r"\d{4}[A-Z]{2}") & ~blank(values), "")
+
+
+def _house_numbers(values: pd.Series) -> pd.Series:
+    """House numbers as whole-number text, ``""`` where missing or not a number."""
+    number = parse_numbers(values)
+    return number.fillna(0).astype("int64").astype(str).where(number.notna(), "")
+
+
+def _key_part(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.upper().str.strip()
+
+
 def address_keys(frame: pd.DataFrame) -> pd.Series:
     """Normalised address keys ``POSTCODE|nummer|letter|toevoeging`` (blank when incomplete)."""
-    postcode = frame["postcode"].astype(str).str.upper().str.replace(" ", "", regex=False)
-    number = parse_numbers(frame["huisnummer"])
-    letter = frame.get("huisletter", pd.Series("", index=frame.index)).astype(str).str.upper()
-    addition = frame.get("toevoeging", pd.Series("", index=frame.index)).astype(str).str.upper()
-    valid = postcode.str.fullmatch(r"\d{4}[A-Z]{2}") & number.notna()
-    number_text = number.fillna(0).astype("int64").astype(str)
-    keys = postcode + "|" + number_text + "|" + letter.str.strip() + "|" + addition.str.strip()
-    return keys.where(valid & ~blank(frame["postcode"]), "")
+    empty = pd.Series("", index=frame.index)
+    postcode = per_value(frame["postcode"], _postcodes).to_numpy(object)
+    number = per_value(frame["huisnummer"], _house_numbers).to_numpy(object)
+    letter = per_value(frame.get("huisletter", empty), _key_part).to_numpy(object)
+    addition = per_value(frame.get("toevoeging", empty), _key_part).to_numpy(object)
+    keys = [f"{p}|{n}|{a}|{b}" if p and n else ""
+            for p, n, a, b in zip(postcode, number, letter, addition, strict=True)]
+    return pd.Series(keys, index=frame.index, dtype="str")
 
 
 def cell_codes(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
@@ -105,48 +151,196 @@ def cell_codes(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
     ok = ~(np.isnan(x) | np.isnan(y))
     ex = (np.floor(x[ok] / size) * size // 100).astype(np.int64)
     ny = (np.floor(y[ok] / size) * size // 100).astype(np.int64)
-    out[ok] = [f"E{a:04d}N{b:04d}" for a, b in zip(ex.tolist(), ny.tolist(), strict=True)]
+    if not ex.size:
+        return out
+    # points share cells: name each distinct cell once
+    low, span = ny.min(), int(ny.max() - ny.min()) + 1
+    codes, cells = pd.factorize(ex * span + (ny - low))
+    names = [f"E{a:04d}N{b:04d}" for a, b in zip((cells // span).tolist(),
+                                                 (cells % span + low).tolist(), strict=True)]
+    out[ok] = np.array(names, dtype=object)[codes]
     return out
+
+
+# Below this many points a lookup goes straight to the STRtree (building the raster costs more).
+RASTER_MIN_POINTS = 200_000
+RASTER_MAX_CELLS = 2**25
+PARALLEL_CHUNK = 100_000
+_NONE, _EXACT = -1, -2
+_POINT, _LINESTRING, _LINEARRING, _POLYGON = 0, 1, 2, 3
+
+
+def _query(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
+    """``tree.query(points, predicate="intersects")``, in chunks on every core for many points
+    (the query releases the GIL)."""
+    workers = min(os.cpu_count() or 1, len(points) // PARALLEL_CHUNK)
+    if workers < 2:
+        return tree.query(points, predicate="intersects")
+    bounds = np.linspace(0, len(points), workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda a, b: tree.query(points[a:b], predicate="intersects")
+                              + np.array([[a], [0]]), bounds[:-1], bounds[1:]))
+    return np.concatenate(parts, axis=1)
+
+
+def _first_hit(tree: shapely.STRtree, points: np.ndarray) -> tuple[np.ndarray, int]:
+    """Index of the first (lowest-index) geometry each point intersects (-1: none), and the
+    number of further hits."""
+    pairs = _query(tree, points)
+    hit = np.full(len(points), -1, dtype=np.int64)
+    if pairs.size:
+        order = np.lexsort((pairs[1], pairs[0]))
+        point_idx, area_idx = pairs[0][order], pairs[1][order]
+        first = np.r_[True, point_idx[1:] != point_idx[:-1]]
+        hit[point_idx[first]] = area_idx[first]
+        return hit, int((~first).sum())
+    return hit, 0
+
+
+def _linear_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rings and lines of the geometries (their edges), and their isolated points."""
+    parts = shapely.get_parts(geoms)
+    while (shapely.get_type_id(parts) > _POLYGON).any():
+        parts = shapely.get_parts(parts)
+    kind = shapely.get_type_id(parts)
+    rings = shapely.get_rings(parts[kind == _POLYGON])
+    lines = np.concatenate([rings, parts[(kind == _LINESTRING) | (kind == _LINEARRING)]])
+    return lines, parts[kind == _POINT]
+
+
+class PolygonLookup:
+    """The first polygon (lowest index) each point intersects, as ``STRtree.query`` gives it.
+
+    For many points, a raster answers most of them: a cell that no polygon edge touches lies, for
+    every polygon, wholly inside or wholly outside it, and so does every cell connected to it
+    through such cells, so one exact test per connected region labels all its cells. Points in
+    cells an edge touches, or in regions inside two overlapping polygons, are tested exactly
+    with the STRtree. Cell sides are powers of two, so a point's cell is found without rounding.
+    """
+
+    def __init__(self, geoms: np.ndarray, min_points: int = RASTER_MIN_POINTS,
+                 max_cells: int = RASTER_MAX_CELLS) -> None:
+        self.geoms = geoms
+        self.tree = shapely.STRtree(geoms)
+        self.min_points = min_points
+        self.max_cells = max_cells
+        self._raster: np.ndarray | None = None
+        self._cell = 1.0
+        self._origin = (0.0, 0.0)
+
+    def first_hit(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+        """Polygon index per point (-1: in none) and the number of second (and later) hits."""
+        if len(x) < self.min_points or not len(self.geoms):
+            return _first_hit(self.tree, shapely.points(x, y))
+        labels = self._cell_labels(x, y)
+        exact = np.flatnonzero(labels == _EXACT)
+        hit, extra = _first_hit(self.tree, shapely.points(x[exact], y[exact]))
+        labels[exact] = hit
+        return labels, extra
+
+    def _cell_labels(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        raster = self._raster if self._raster is not None else self._build()
+        with np.errstate(invalid="ignore"):
+            ix = np.floor(x / self._cell) - self._origin[0]
+            iy = np.floor(y / self._cell) - self._origin[1]
+            on = (ix >= 0) & (ix < raster.shape[1]) & (iy >= 0) & (iy < raster.shape[0])
+        labels = np.full(len(x), _NONE, dtype=np.int64)
+        labels[on] = raster[iy[on].astype(np.int64), ix[on].astype(np.int64)]
+        return labels
+
+    def _build(self) -> np.ndarray:
+        minx, miny, maxx, maxy = shapely.total_bounds(self.geoms)
+        cell = 2.0 ** np.ceil(np.log2(max(maxx - minx, maxy - miny, 1e-6) / 4096))
+        while (np.floor(maxx / cell) - np.floor(minx / cell) + 1) * \
+                (np.floor(maxy / cell) - np.floor(miny / cell) + 1) * 4 <= self.max_cells:
+            cell /= 2
+        self._cell = float(cell)
+        self._origin = (float(np.floor(minx / cell)), float(np.floor(miny / cell)))
+        shape = (int(np.floor(maxy / cell) - self._origin[1]) + 1,
+                 int(np.floor(maxx / cell) - self._origin[0]) + 1)
+        regions, count = ndimage.label(~self._touched(shape))
+        self._raster = self._region_labels(regions, count)[regions]
+        return self._raster
+
+    def _touched(self, shape: tuple[int, int]) -> np.ndarray:
+        """Cells (closed squares) that an edge or isolated point of a polygon may touch.
+
+        Edges are cut into pieces of at most half a cell; each piece's bounding box (widened by
+        a micrometre against rounding) touches at most 2 x 2 cells, all of which are marked.
+        """
+        lines, points = _linear_parts(self.geoms)
+        coords, which = shapely.get_coordinates(lines, return_index=True)
+        same = which[1:] == which[:-1]
+        start, end = coords[:-1][same], coords[1:][same]
+        lone = shapely.get_coordinates(points)
+        start, end = np.concatenate([start, lone]), np.concatenate([end, lone])
+        pieces = np.maximum(1, np.ceil(np.hypot(*(end - start).T) / (self._cell / 2))).astype(int)
+        segment = np.repeat(np.arange(len(start)), pieces)
+        step = np.arange(len(segment)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        t0, t1 = step / pieces[segment], (step + 1) / pieces[segment]
+        delta = (end - start)[segment]
+        a = start[segment] + t0[:, None] * delta
+        b = start[segment] + t1[:, None] * delta
+        low = np.ceil((np.minimum(a, b) - 1e-6) / self._cell) - 1 - self._origin
+        high = np.floor((np.maximum(a, b) + 1e-6) / self._cell) - self._origin
+        touched = np.zeros(shape, dtype=bool)
+        for dx in (0, 1):
+            for dy in (0, 1):
+                ix = np.minimum(low[:, 0] + dx, high[:, 0]).clip(0, shape[1] - 1).astype(np.int64)
+                iy = np.minimum(low[:, 1] + dy, high[:, 1]).clip(0, shape[0] - 1).astype(np.int64)
+                touched[iy, ix] = True
+        return touched
+
+    def _region_labels(self, regions: np.ndarray, count: int) -> np.ndarray:
+        """The label of each connected region (region 0, the touched cells, is tested exactly);
+        a region's label is that of any one of its cells' centres."""
+        flat = regions.ravel()
+        cell_of = np.zeros(count + 1, dtype=np.int64)
+        cell_of[flat] = np.arange(flat.size)
+        iy, ix = np.divmod(cell_of[1:], regions.shape[1])
+        centres = shapely.points((ix + self._origin[0] + 0.5) * self._cell,
+                                 (iy + self._origin[1] + 0.5) * self._cell)
+        pairs = self.tree.query(centres, predicate="intersects")
+        hits = np.bincount(pairs[0], minlength=count)
+        labels = np.full(count + 1, _EXACT, dtype=np.int32)
+        labels[1:][hits == 0] = _NONE
+        single = hits[pairs[0]] == 1
+        labels[1 + pairs[0][single]] = pairs[1][single]
+        return labels
 
 
 class AreaIndex:
     """Assigns points to buurten (and their wijk), bedrijventerreinen and grid cells."""
 
     def __init__(self, buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame | None = None,
-                 grid_sizes: tuple[int, ...] = (100, 500)) -> None:
+                 grid_sizes: tuple[int, ...] = (100, 500),
+                 raster_min_points: int = RASTER_MIN_POINTS) -> None:
         self._buurt_codes = buurten["code"].to_numpy(object)
         self._wijk_codes = buurten["wijk"].to_numpy(object)
-        self._buurt_tree = shapely.STRtree(buurten.geometry.values)
+        self._buurten = PolygonLookup(buurten.geometry.values, raster_min_points)
         self._bt_codes = np.array([], dtype=object)
-        self._bt_tree: shapely.STRtree | None = None
+        self._terreinen: PolygonLookup | None = None
         if terreinen is not None and not terreinen.empty:
             self._bt_codes = terreinen["code"].to_numpy(object)
-            self._bt_tree = shapely.STRtree(terreinen.geometry.values)
+            self._terreinen = PolygonLookup(terreinen.geometry.values, raster_min_points)
         self.grid_sizes = grid_sizes
 
-    @staticmethod
-    def _first_hit(tree: shapely.STRtree, points: np.ndarray) -> tuple[np.ndarray, int]:
-        pairs = tree.query(points, predicate="intersects")
-        hit = np.full(len(points), -1, dtype=np.int64)
-        if pairs.size:
-            order = np.lexsort((pairs[1], pairs[0]))
-            point_idx, area_idx = pairs[0][order], pairs[1][order]
-            first = np.r_[True, point_idx[1:] != point_idx[:-1]]
-            hit[point_idx[first]] = area_idx[first]
-            return hit, int((~first).sum())
-        return hit, 0
+    def buurt_index(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+        """Row of the buurt each point is in (-1: none; the first of two overlapping buurten),
+        and the number of points counted in a second buurt."""
+        return self._buurten.first_hit(np.asarray(x, float), np.asarray(y, float))
 
     def assign(self, x: np.ndarray, y: np.ndarray) -> tuple[pd.DataFrame, dict[str, int]]:
         """Area codes per point, and counts of points outside any buurt or in two."""
-        points = shapely.points(x, y)
-        buurt_idx, in_two = self._first_hit(self._buurt_tree, points)
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        buurt_idx, in_two = self.buurt_index(x, y)
         inside = buurt_idx >= 0
         out = pd.DataFrame({
             "buurt": np.where(inside, self._buurt_codes[buurt_idx.clip(0)], None),
             "wijk": np.where(inside, self._wijk_codes[buurt_idx.clip(0)], None),
         })
-        if self._bt_tree is not None:
-            bt_idx, _ = self._first_hit(self._bt_tree, points)
+        if self._terreinen is not None:
+            bt_idx, _ = self._terreinen.first_hit(x, y)
             out["bedrijventerrein"] = np.where(bt_idx >= 0, self._bt_codes[bt_idx.clip(0)], None)
         else:
             out["bedrijventerrein"] = None

@@ -8,7 +8,6 @@ environment). Without the key the store cannot be linked back to the source reco
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 from collections.abc import Iterable
@@ -38,10 +37,19 @@ def ensure_key(path: Path) -> bytes:
 
 
 class Pseudonymiser:
-    """Replace identifiers by a keyed hash; the same input and domain give the same output."""
+    """Replace identifiers by a keyed hash; the same input and domain give the same output.
+
+    The hash is HMAC-SHA256 (RFC 2104). The keyed inner and outer SHA-256 states are computed
+    once and copied per value, which gives the same digests as :func:`hmac.new` at a fraction
+    of the cost per identifier (millions of ids per national load).
+    """
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        block = hashlib.sha256().block_size
+        padded = (hashlib.sha256(key).digest() if len(key) > block else key).ljust(block, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 
     def hash(self, values: Iterable[object], domain: str) -> list[str | None]:
         """Pseudonymise values; blanks stay missing.
@@ -49,17 +57,28 @@ class Pseudonymiser:
         ``domain`` separates identifier kinds (``"kvk"``, ``"adres"``, ...) so that equal
         numbers of different kinds do not get equal pseudonyms.
         """
-        prefix = f"{domain}:".encode()
+        inner = self._inner.copy()
+        inner.update(f"{domain}:".encode())
+        new_inner, new_outer = inner.copy, self._outer.copy
         out: list[str | None] = []
+        append = out.append
         for value in values:
-            text = "" if value is None or pd.isna(value) else str(value).strip()
+            text = value.strip() if type(value) is str else _text(value)
             if not text:
-                out.append(None)
+                append(None)
                 continue
-            digest = hmac.new(self._key, prefix + text.encode(), hashlib.sha256).hexdigest()
-            out.append(digest[:DIGEST_CHARS])
+            digest = new_inner()
+            digest.update(text.encode())
+            outer = new_outer()
+            outer.update(digest.digest())
+            append(outer.hexdigest()[:DIGEST_CHARS])
         return out
 
     def series(self, values: pd.Series, domain: str) -> pd.Series:
         """:meth:`hash` for a Series, keeping its index."""
         return pd.Series(self.hash(values.tolist(), domain), index=values.index, dtype=object)
+
+
+def _text(value: object) -> str:
+    """The text that is hashed for a non-string value ("" for a missing one)."""
+    return "" if value is None or pd.isna(value) else str(value).strip()

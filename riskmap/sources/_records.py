@@ -91,18 +91,24 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
 
 
 def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np.ndarray:
-    known = store.query("SELECT id, buurt, wijk, bedrijventerrein, cell100, cell500 FROM addresses")
-    if known.empty:
-        return np.zeros(len(areas), dtype=bool)
-    known = known.drop_duplicates("id").set_index("id")
-    wanted = areas.loc[need, "address"]
-    hits = known.reindex(wanted.to_numpy())
-    hits.index = wanted.index
-    ok = hits["buurt"].notna()
+    # joined inside DuckDB: only the wanted addresses leave the store, not the whole BAG
+    rows = np.flatnonzero(need)
+    wanted = pd.DataFrame({"pos": np.arange(len(rows)),
+                           "address": areas["address"].to_numpy(object)[rows]})
+    store.con.register("_wanted", wanted)
+    try:
+        hits = store.query(
+            "SELECT w.pos, a.buurt, a.wijk, a.bedrijventerrein, a.cell100, a.cell500 "
+            "FROM _wanted w JOIN addresses a ON a.id = w.address "
+            "QUALIFY row_number() OVER (PARTITION BY w.pos ORDER BY a.rowid) = 1")
+    finally:
+        store.con.unregister("_wanted")
+    hits = hits[hits["buurt"].notna()]
+    at = areas.index[rows[hits["pos"].to_numpy()]]
     for column in ("buurt", "wijk", "bedrijventerrein", "cell100", "cell500"):
-        areas.loc[ok.index[ok], column] = hits.loc[ok, column]
+        areas.loc[at, column] = hits[column].to_numpy(object)
     found = np.zeros(len(areas), dtype=bool)
-    found[np.flatnonzero(need)[ok.to_numpy()]] = True
+    found[rows[hits["pos"].to_numpy()]] = True
     return found
 
 

@@ -1,0 +1,120 @@
+"""Stage timing for the benchmarks: wall time, peak RSS sampled during the stage, throughput.
+
+Peak RSS is sampled every 20 ms by a thread (``psutil``), so a stage's figure is the highest
+resident size of this process while that stage ran (DuckDB runs in-process and is included);
+the process peak comes from ``getrusage``. Inner steps of the real loaders (reading, assignment,
+pseudonymisation, writing to the store) are timed by wrapping those functions in place.
+"""
+
+from __future__ import annotations
+
+import functools
+import resource
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psutil
+
+GB = 1024**3
+
+
+class PeakSampler:
+    """The highest RSS of this process while active."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self._process = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = self._process.memory_info().rss
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def process_peak_gb() -> float:
+    """Peak RSS of this process over its life (GB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GB
+
+
+class Steps:
+    """Accumulated wall time of wrapped inner functions, by step name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._active = False
+
+    def wrap(self, owner: Any, name: str, step: str) -> None:
+        """Replace ``owner.name`` by a wrapper that adds its wall time to ``step``."""
+        original: Callable[..., Any] = getattr(owner, name)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self._active:  # nested call of a wrapped function: counted by the outer one
+                return original(*args, **kwargs)
+            self._active = True
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[step] += time.perf_counter() - started
+                self._active = False
+
+        setattr(owner, name, timed)
+
+    def take(self) -> dict[str, float]:
+        """The accumulated times, reset to zero."""
+        out = {k: round(v, 2) for k, v in self.seconds.items()}
+        self.seconds.clear()
+        return out
+
+
+class Stages:
+    """Rows of (stage, wall s, peak RSS GB, records, records/s, inner steps)."""
+
+    def __init__(self, steps: Steps | None = None) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.steps = steps or Steps()
+
+    @contextmanager
+    def stage(self, name: str, records: int | None = None) -> Iterator[dict[str, Any]]:
+        """Time a block; the yielded dict may set ``records`` (and extra fields) afterwards."""
+        row: dict[str, Any] = {"stage": name, "records": records}
+        self.steps.take()
+        started = time.perf_counter()
+        with PeakSampler() as sampler:
+            yield row
+        row["wall_s"] = round(time.perf_counter() - started, 2)
+        row["peak_rss_gb"] = round(sampler.peak / GB, 2)
+        if row["records"]:
+            row["per_s"] = round(row["records"] / row["wall_s"]) if row["wall_s"] else None
+            row["us_per_record"] = round(row["wall_s"] / row["records"] * 1e6, 2)
+        inner = self.steps.take()
+        if inner:
+            row["steps"] = inner
+        self.rows.append(row)
+        print(describe(row), flush=True)
+
+
+def describe(row: dict[str, Any]) -> str:
+    """One printed line for a stage."""
+    text = f"  {row['stage']:<34} {row['wall_s']:8.2f} s  peak {row['peak_rss_gb']:5.2f} GB"
+    if row.get("records"):
+        text += f"  {row['records']:>11,} rec  {row['per_s']:>11,}/s  {row['us_per_record']:.2f} us/rec"
+    if row.get("steps"):
+        text += "\n      " + ", ".join(f"{k} {v:.1f} s" for k, v in row["steps"].items())
+    return text

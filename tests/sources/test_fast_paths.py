@@ -1,0 +1,158 @@
+"""The fast paths of placement and pseudonymisation give exactly what the plain code gives."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskmap.sources import _places
+from riskmap.sources._io import blank, parse_numbers
+from riskmap.sources._places import (
+    AreaIndex,
+    PolygonLookup,
+    address_keys,
+    cell_codes,
+    coordinates_from_frame,
+    numbers,
+)
+from riskmap.sources._pseudo import Pseudonymiser
+
+
+def plain_first_hit(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+    """The reference: every pair from the STRtree, lowest polygon index first."""
+    pairs = shapely.STRtree(geoms).query(shapely.points(x, y), predicate="intersects")
+    hit = np.full(len(x), -1)
+    order = np.lexsort((pairs[1], pairs[0]))
+    point, area = pairs[0][order], pairs[1][order]
+    first = np.r_[True, point[1:] != point[:-1]]
+    hit[point[first]] = area[first]
+    return hit, int((~first).sum())
+
+
+def hard_points(geoms: np.ndarray, rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    """Points anywhere around the polygons, on their vertices and edges, and a few NaNs."""
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    x = rng.uniform(minx - 500, maxx + 500, n)
+    y = rng.uniform(miny - 500, maxy + 500, n)
+    vertices = shapely.get_coordinates(geoms)
+    on_vertex = vertices[rng.integers(len(vertices), size=n // 10)]
+    rings = shapely.get_parts(shapely.boundary(geoms))
+    on_edge = shapely.get_coordinates(shapely.line_interpolate_point(
+        rings[rng.integers(len(rings), size=n // 10)], rng.random(n // 10), normalized=True))
+    x = np.concatenate([x, on_vertex[:, 0], on_edge[:, 0], [np.nan, 1.0]])
+    y = np.concatenate([y, on_vertex[:, 1], on_edge[:, 1], [1.0, np.nan]])
+    return x, y
+
+
+def test_raster_lookup_matches_strtree_on_overlapping_boxes():
+    geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10),
+                      shapely.box(30, 30, 31, 31), shapely.Polygon([(0, 20), (10, 20), (5, 28)])])
+    x, y = hard_points(geoms, np.random.default_rng(3), 20_000)
+    hit, extra = PolygonLookup(geoms, min_points=0).first_hit(x, y)
+    expected, expected_extra = plain_first_hit(geoms, x, y)
+    np.testing.assert_array_equal(hit, expected)
+    assert extra == expected_extra > 0
+
+
+def test_raster_lookup_matches_strtree_on_real_buurten(realdata: Path):
+    buurten = gpd.read_file(realdata / "nl_buurten_2014.gpkg")
+    geoms = shapely.make_valid(buurten.geometry.values)
+    x, y = hard_points(geoms, np.random.default_rng(5), 300_000)
+    hit, extra = PolygonLookup(geoms, min_points=0).first_hit(x, y)
+    expected, expected_extra = plain_first_hit(geoms, x, y)
+    np.testing.assert_array_equal(hit, expected)
+    assert extra == expected_extra > 0  # the coarse real buurten overlap
+    assert (hit == -1).sum() > 0
+
+
+def test_area_index_same_with_and_without_raster():
+    buurten = gpd.GeoDataFrame({"code": ["BU1", "BU2"], "wijk": ["WK1", "WK1"]},
+                               geometry=[shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10)])
+    terreinen = gpd.GeoDataFrame({"code": ["BT7"]}, geometry=[shapely.box(15, 0, 20, 5)])
+    x, y = hard_points(buurten.geometry.values, np.random.default_rng(1), 5_000)
+    fast = AreaIndex(buurten, terreinen, raster_min_points=0).assign(x, y)
+    plain = AreaIndex(buurten, terreinen, raster_min_points=10**9).assign(x, y)
+    pd.testing.assert_frame_equal(fast[0], plain[0])
+    assert fast[1] == plain[1]
+
+
+def test_threaded_query_gives_the_same_pairs(monkeypatch: pytest.MonkeyPatch):
+    geoms = np.array([shapely.box(i, 0, i + 1.5, 1) for i in range(50)])
+    x, y = hard_points(geoms, np.random.default_rng(2), 50_000)
+    monkeypatch.setattr(_places, "PARALLEL_CHUNK", 1_000)
+    hit, extra = PolygonLookup(geoms, min_points=10**9).first_hit(x, y)
+    np.testing.assert_array_equal(hit, plain_first_hit(geoms, x, y)[0])
+    assert extra == plain_first_hit(geoms, x, y)[1]
+
+
+NUMBER_TEXT = st.text(alphabet="0123456789.,-+ e\u00a0xN", max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NUMBER_TEXT, min_size=1, max_size=30))
+def test_numbers_equal_parse_numbers(texts: list[str]):
+    values = pd.Series(texts)
+    np.testing.assert_array_equal(numbers(values).to_numpy(float),
+                                  parse_numbers(values).to_numpy(float))
+
+
+def test_coordinates_with_decimal_commas_and_points():
+    frame = pd.DataFrame({"x_rd": ["155000,5", "155.000,5", "155000.5", " ", "abc"],
+                          "y_rd": ["463000,25", "463000", "463000.25", "1", "2"]})
+    placed = coordinates_from_frame(frame)
+    np.testing.assert_allclose(placed.x[:3], [155000.5, 155000.5, 155000.5])
+    np.testing.assert_allclose(placed.y[:3], [463000.25, 463000, 463000.25])
+
+
+def reference_address_keys(frame: pd.DataFrame) -> pd.Series:
+    """The per-row computation the fast version replaces."""
+    postcode = frame["postcode"].astype(str).str.upper().str.replace(" ", "", regex=False)
+    number = parse_numbers(frame["huisnummer"])
+    letter = frame.get("huisletter", pd.Series("", index=frame.index)).astype(str).str.upper()
+    addition = frame.get("toevoeging", pd.Series("", index=frame.index)).astype(str).str.upper()
+    valid = postcode.str.fullmatch(r"\d{4}[A-Z]{2}") & number.notna()
+    number_text = number.fillna(0).astype("int64").astype(str)
+    keys = postcode + "|" + number_text + "|" + letter.str.strip() + "|" + addition.str.strip()
+    return keys.where(valid & ~blank(frame["postcode"]), "")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1234 ab", "1234AB", "12AB", "", "9999zz ", "nan"]),
+                          st.sampled_from(["5", "12,0", "7.0", "", "x", " 3 ", "0"]),
+                          st.sampled_from(["", "a", " B"]), st.sampled_from(["", "2", "bis "])),
+                min_size=1, max_size=20))
+def test_address_keys_equal_the_per_row_computation(rows: list[tuple[str, ...]]):
+    frame = pd.DataFrame(rows, columns=["postcode", "huisnummer", "huisletter", "toevoeging"])
+    assert address_keys(frame).tolist() == reference_address_keys(frame).tolist()
+    assert address_keys(frame[["postcode", "huisnummer"]]).tolist() == \
+        reference_address_keys(frame[["postcode", "huisnummer"]]).tolist()
+
+
+def test_cell_codes_equal_per_point_names():
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(-300, 300_000, 5_000), rng.uniform(289_000, 629_000, 5_000)
+    x[::7] = np.nan
+    for size in (100, 500):
+        expected = [None if np.isnan(a) or np.isnan(b) else
+                    f"E{int(np.floor(a / size) * size // 100):04d}"
+                    f"N{int(np.floor(b / size) * size // 100):04d}" for a, b in zip(x, y, strict=True)]
+        assert cell_codes(x, y, size).tolist() == expected
+    assert cell_codes(np.array([np.nan]), np.array([1.0]), 100).tolist() == [None]
+
+
+def test_pseudonyms_are_hmac_sha256():
+    values = ["1", " 2 ", "", None, np.nan, 3, 4.5, "é ü", "x" * 200, pd.NA, "  "]
+    for key in (b"k" * 64, b"short-key-of-32-characters-long!", b"x" * 100):
+        expected = [None if v is None or pd.isna(v) or not str(v).strip() else
+                    hmac.new(key, b"adres:" + str(v).strip().encode(), hashlib.sha256)
+                    .hexdigest()[:16] for v in values]
+        assert Pseudonymiser(key).hash(values, "adres") == expected
