@@ -169,12 +169,12 @@ def drivers(normalised: pd.DataFrame, design: Design, top: int = 3) -> pd.Series
     largest positive contributions are listed, largest first.
     """
     weight = effective_weights(design).reindex(normalised.columns)
-    contribution = (normalised - normalised.mean()) * weight
-    out = {}
-    for code, row in contribution.iterrows():
-        positive = row[row > 0].sort_values(ascending=False)
-        out[code] = list(positive.index[:top])
-    return pd.Series(out, dtype=object)
+    contribution = ((normalised - normalised.mean()) * weight).to_numpy(float)
+    positive = np.where(contribution > 0, contribution, -np.inf)  # NaN compares False
+    order = np.argsort(-positive, axis=1, kind="stable")[:, :top]
+    names = normalised.columns.to_numpy()
+    chosen = [[names[j] for j in row if positive[i, j] > -np.inf] for i, row in enumerate(order)]
+    return pd.Series(chosen, index=normalised.index, dtype=object)
 
 
 def uncertainty(raw: pd.DataFrame, design: Design, draws: int, spread: float,
