@@ -15,20 +15,20 @@ def latest_year(store: Store, variable: str, period: Period, codes: Sequence[str
     """The latest year up to the period's year with values of ``variable`` for these areas."""
     if not codes:
         return None
-    marks = ",".join("?" * len(codes))
+    # one list parameter: thousands of '?' marks make DuckDB's planner the bottleneck
     return store.scalar(
-        f"SELECT max(year) FROM cbs_values WHERE variable = ? AND year <= ? "
-        f"AND value IS NOT NULL AND area_code IN ({marks})", [variable, period.year, *codes])
+        "SELECT max(year) FROM cbs_values WHERE variable = ? AND year <= ? "
+        "AND value IS NOT NULL AND area_code IN (SELECT unnest(?::VARCHAR[]))",
+        [variable, period.year, list(codes)])
 
 
 def cbs_values(store: Store, variable: str, year: int | None, codes: Sequence[str]) -> pd.Series:
     """Values of one CBS variable in one year per area code (missing stays missing)."""
     if year is None or not codes:
         return pd.Series(float("nan"), index=pd.Index(codes), dtype=float)
-    marks = ",".join("?" * len(codes))
     frame = store.query(
-        f"SELECT area_code, value FROM cbs_values WHERE variable = ? AND year = ? "
-        f"AND area_code IN ({marks})", [variable, year, *codes])
+        "SELECT area_code, value FROM cbs_values WHERE variable = ? AND year = ? "
+        "AND area_code IN (SELECT unnest(?::VARCHAR[]))", [variable, year, list(codes)])
     return frame.drop_duplicates("area_code").set_index("area_code")["value"].reindex(codes)
 
 
