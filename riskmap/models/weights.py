@@ -1,0 +1,121 @@
+"""Spatial weights for the hotspot statistics: Queen contiguity of areas, distance bands of cells.
+
+Weights are binary and never include the area itself (:math:`G^*` adds it). Islands (areas
+without neighbours) and disconnected parts are reported in the log and kept in the result, so
+that no area silently drops out of an analysis.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+from libpysal.weights import DistanceBand, Queen, W
+from scipy import sparse
+
+from riskmap.errors import InputError
+from riskmap.store import CRS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Binary spatial weights over areas, with what an analyst must know about them.
+
+    Attributes
+    ----------
+    codes
+        Area codes, in the order of the weights.
+    weights
+        libpysal weights (binary, no self-neighbours), ids ``0 .. n - 1``.
+    islands
+        Codes of areas without any neighbour.
+    components
+        Number of disconnected parts.
+    """
+
+    codes: np.ndarray
+    weights: W
+    islands: list[str]
+    components: int
+
+    @classmethod
+    def from_weights(cls, weights: W, codes: list[str] | np.ndarray) -> Neighbours:
+        """Wrap libpysal weights whose ids are ``0 .. n - 1`` in the order of ``codes``."""
+        codes = np.asarray(codes, dtype=object)
+        if weights.n != codes.size:
+            raise InputError(f"weights over {weights.n} areas do not match {codes.size} codes")
+        islands = [str(codes[i]) for i in weights.islands]
+        return cls(codes, weights, islands, int(weights.n_components))
+
+    @property
+    def matrix(self) -> sparse.csr_matrix:
+        """The binary adjacency matrix (CSR), whatever transform the weights carry."""
+        return sparse.csr_matrix(self.weights.sparse != 0, dtype=float)
+
+    def copy_of_weights(self) -> W:
+        """A copy of the weights, for libraries that change a weights' transform in place."""
+        return copy.deepcopy(self.weights)
+
+    @property
+    def cardinality(self) -> np.ndarray:
+        """Number of neighbours of each area."""
+        return np.diff(self.matrix.indptr)
+
+    def describe(self, what: str) -> str:
+        """One line: areas, mean neighbours, islands and disconnected parts."""
+        text = (f"{what}: {self.codes.size:,} areas, {self.cardinality.mean():.1f} neighbours "
+                f"on average")
+        if self.islands:
+            shown = ", ".join(self.islands[:5]) + (" ..." if len(self.islands) > 5 else "")
+            text += f"; {len(self.islands)} without neighbours ({shown})"
+        if self.components > 1:
+            text += f"; {self.components} disconnected parts"
+        return text
+
+
+def _check_frame(areas: gpd.GeoDataFrame) -> None:
+    if areas.empty:
+        raise InputError("no areas to build spatial weights over")
+    if areas.crs is None or areas.crs != CRS:
+        raise InputError(f"areas are in {areas.crs}; spatial weights need {CRS}")
+    if areas["code"].duplicated().any():
+        raise InputError(f"area codes are not unique: {areas['code'][areas['code'].duplicated()].iloc[0]}")
+
+
+def queen_neighbours(areas: gpd.GeoDataFrame) -> Neighbours:
+    """Queen contiguity (a shared boundary point suffices) between areas with a ``code``.
+
+    Islands and disconnected parts are logged as a warning.
+    """
+    _check_frame(areas)
+    frame = areas.reset_index(drop=True)
+    weights = Queen.from_dataframe(frame, use_index=False, silence_warnings=True)
+    result = Neighbours.from_weights(weights, frame["code"].to_numpy())
+    _report(result, "Queen contiguity")
+    return result
+
+
+def band_neighbours(areas: gpd.GeoDataFrame, threshold: float) -> Neighbours:
+    """Distance-band neighbours: areas whose centroids lie within ``threshold`` metres."""
+    _check_frame(areas)
+    if threshold <= 0:
+        raise InputError(f"distance band must be positive; got {threshold}")
+    frame = areas.reset_index(drop=True)
+    points = np.column_stack([frame.centroid.x, frame.centroid.y])
+    weights = DistanceBand(points, threshold=threshold, binary=True, silence_warnings=True)
+    result = Neighbours.from_weights(weights, frame["code"].to_numpy())
+    _report(result, f"distance band {threshold:,.0f} m")
+    return result
+
+
+def _report(result: Neighbours, what: str) -> None:
+    line = result.describe(what)
+    if result.islands or result.components > 1:
+        log.warning(line)
+    else:
+        log.info(line)

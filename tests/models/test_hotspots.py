@@ -1,0 +1,137 @@
+"""Gi* and local Moran on small lattices with known answers."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from esda.getisord import G_Local
+from esda.moran import Moran_Local
+from libpysal.weights import W, lat2W
+from scipy import stats
+
+from riskmap.errors import InputError
+from riskmap.models.hotspots import GetisOrdHotspots, LocalMoranClusters, hotspot_table
+from riskmap.models.weights import Neighbours
+
+SIDE = 10
+CLUSTER = [r * SIDE + c for r in range(3, 6) for c in range(3, 6)]  # 3 x 3 block in the middle
+
+
+def lattice() -> Neighbours:
+    return Neighbours.from_weights(lat2W(SIDE, SIDE, rook=False),
+                                   [f"c{i:02d}" for i in range(SIDE * SIDE)])
+
+
+def planted(high: float = 10.0, low: float = 1.0) -> np.ndarray:
+    values = np.full(SIDE * SIDE, low)
+    values[CLUSTER] = high
+    return values
+
+
+def test_gi_star_finds_the_planted_cluster_and_nothing_else():
+    fit = GetisOrdHotspots(seed=1).fit(planted(), lattice())
+    hot = set(np.flatnonzero(fit.categories_ == "hotspot"))
+    centre = 4 * SIDE + 4
+    assert centre in hot
+    assert hot <= set(CLUSTER)  # no false hot spot
+    assert len(hot) >= 5
+    assert (fit.categories_ != "coldspot").all()
+
+
+def test_gi_star_statistic_and_z_are_esda_values():
+    values, neighbours = planted(), lattice()
+    fit = GetisOrdHotspots(seed=1).fit(values, neighbours)
+    esda = G_Local(values, lat2W(SIDE, SIDE, rook=False), transform="B", star=True,
+                   permutations=0)
+    np.testing.assert_allclose(fit.statistic_, esda.Gs)
+    np.testing.assert_allclose(fit.z_, esda.Zs)
+    window = neighbours.matrix @ values + values
+    np.testing.assert_allclose(fit.statistic_, window / values.sum())
+
+
+def test_gi_star_p_values_are_the_exact_two_sided_values():
+    """A 3 x 3 window of ones among 91 ones and 9 tens is never high; its lower tail is the
+    hypergeometric chance of drawing no ten, and the two-sided p-value twice that."""
+    fit = GetisOrdHotspots(permutations=19_999, seed=2).fit(planted(), lattice())
+    far = 8 * SIDE + 8  # nine ones in its window
+    lower = stats.hypergeom(100, 9, 9).pmf(0)
+    assert fit.p_values_[far] == pytest.approx(min(1.0, 2 * lower), abs=0.02)
+    centre = 4 * SIDE + 4  # nine tens: the most extreme window there is
+    assert fit.p_values_[centre] == pytest.approx(2 / 20_000)
+
+
+def test_sidedness_a_cold_cluster_mirrors_the_hot_one():
+    hot = GetisOrdHotspots(seed=3).fit(planted(10, 1), lattice())
+    cold = GetisOrdHotspots(seed=3).fit(planted(1, 10), lattice())
+    assert set(np.flatnonzero(cold.categories_ == "coldspot")) == \
+        set(np.flatnonzero(hot.categories_ == "hotspot"))
+    np.testing.assert_allclose(cold.z_, -hot.z_)
+
+
+@pytest.mark.filterwarnings("ignore:The alternative hypothesis:DeprecationWarning")
+def test_local_moran_two_sided_is_twice_esdas_one_sided_p_sim():
+    """esda's p_sim is the one-sided p-value in the observed direction (Monte Carlo noise of
+    two independent runs of 9,999 permutations is below 0.05)."""
+    rng = np.random.default_rng(5)
+    values = planted() + rng.normal(0, 1, SIDE * SIDE)
+    ours = LocalMoranClusters(permutations=9_999, seed=4).fit(values, lattice())
+    esda = Moran_Local(values, lat2W(SIDE, SIDE, rook=False), transformation="r",
+                       permutations=9_999, seed=4)
+    np.testing.assert_allclose(ours.p_values_, np.minimum(1, 2 * esda.p_sim), atol=0.05)
+    np.testing.assert_allclose(ours.statistic_, esda.Is)
+    assert set(np.flatnonzero(ours.categories_ == "high_high")) <= set(CLUSTER)
+    assert (ours.categories_[CLUSTER[4]] == "high_high")
+
+
+def test_weights_are_not_changed_by_fitting():
+    neighbours = lattice()
+    before = neighbours.weights.transform
+    LocalMoranClusters(seed=1).fit(planted(), neighbours)
+    GetisOrdHotspots(seed=1).fit(planted(), neighbours)
+    assert neighbours.weights.transform == before
+    assert neighbours.matrix.max() == 1
+
+
+def test_islands_are_reported_and_not_tested(caplog):
+    weights = W({0: [1], 1: [0, 2], 2: [1, 3], 3: [2], 4: []}, silence_warnings=True)
+    neighbours = Neighbours.from_weights(weights, ["a", "b", "c", "d", "e"])
+    assert neighbours.islands == ["e"]
+    assert "1 without neighbours (e)" in neighbours.describe("test")
+    fit = GetisOrdHotspots(seed=1).fit(np.array([1.0, 2, 3, 4, 5]), neighbours)
+    assert fit.categories_[4] == "no_neighbours"
+    assert np.isnan(fit.p_values_[4]) and np.isnan(fit.q_values_[4])
+
+
+def test_fdr_decides_significance():
+    fit = GetisOrdHotspots(seed=1).fit(planted(), lattice())
+    np.testing.assert_allclose(fit.q_values_, stats.false_discovery_control(fit.p_values_))
+    assert ((fit.categories_ != "not_significant") == (fit.q_values_ <= 0.05)).all()
+
+
+def test_hotspot_table_keeps_areas_without_a_value(caplog):
+    neighbours = lattice()
+    values = pd.Series(planted(), index=neighbours.codes)
+    values["extra"] = np.nan
+    with caplog.at_level(logging.WARNING):
+        table = hotspot_table(values, neighbours, seed=1)
+    assert len(table) == SIDE * SIDE + 1
+    assert table.set_index("area_code").loc["extra", "category"] == "no_value"
+    assert "1 areas without a value" in caplog.text
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    (np.r_[-1.0, np.ones(99)], "non-negative"),
+    (np.r_[np.nan, np.ones(99)], "missing values"),
+    (np.zeros(100), "not zero everywhere"),
+    (np.ones(7), "7 values for 100 areas"),
+])
+def test_bad_values_are_refused(values, message):
+    with pytest.raises(InputError, match=message):
+        GetisOrdHotspots().fit(values, lattice())
+
+
+def test_unknown_method_names_the_choices():
+    values = pd.Series(planted(), index=lattice().codes)
+    with pytest.raises(InputError, match=r"gi_star, local_moran"):
+        hotspot_table(values, lattice(), method="getis")
