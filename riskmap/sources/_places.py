@@ -36,15 +36,22 @@ _TO_RD = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True)
 def numbers(values: pd.Series) -> pd.Series:
     """:func:`~riskmap.sources._io.parse_numbers`, fast for columns of plain numbers.
 
-    Cells that ``pd.to_numeric`` reads as they are (no decimal comma, no blanks) give the same
-    number as ``parse_numbers``; only the other cells go through ``parse_numbers``.
+    Cells without a comma that ``pd.to_numeric`` reads as they are, and cells that are simply
+    digits, a decimal comma and digits (``155000,5``), give the same number as
+    ``parse_numbers`` by a shorter route; only the other cells go through ``parse_numbers``.
     """
-    plain = pd.to_numeric(values, errors="coerce")
-    rest = plain.isna().to_numpy()
-    if not rest.any():
-        return plain.astype(float)
-    out = plain.astype(float).to_numpy(copy=True)
-    out[rest] = parse_numbers(values[rest]).to_numpy(float)
+    text = values.astype(str)
+    out = np.full(len(values), np.nan)
+    comma = text.str.contains(",", regex=False).to_numpy(bool)
+    point = np.flatnonzero(~comma)
+    out[point] = pd.to_numeric(text.iloc[point], errors="coerce").to_numpy(float)
+    decimal = np.flatnonzero(comma)
+    simple = text.iloc[decimal].str.fullmatch(r"[+-]?\d+,\d+").to_numpy(bool)
+    out[decimal[simple]] = pd.to_numeric(text.iloc[decimal[simple]].str.replace(
+        ",", ".", regex=False), errors="coerce").to_numpy(float)
+    other = np.union1d(point[np.isnan(out[point])], decimal[~simple])
+    if other.size:
+        out[other] = parse_numbers(values.iloc[other]).to_numpy(float)
     return pd.Series(out, index=values.index)
 
 

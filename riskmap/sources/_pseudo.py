@@ -63,6 +63,9 @@ class Pseudonymiser:
         out: list[str | None] = []
         append = out.append
         for value in values:
+            if value is None:
+                append(None)
+                continue
             text = value.strip() if type(value) is str else _text(value)
             if not text:
                 append(None)

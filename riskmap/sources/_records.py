@@ -117,13 +117,22 @@ def reject_where(frame: pd.DataFrame, bad: pd.Series | np.ndarray, reason: str,
     """Drop rows marked ``bad`` and count them under ``reason``."""
     bad = np.asarray(bad, dtype=bool)
     record.reject(reason, int(bad.sum()))
-    return frame.loc[~bad]
+    return frame.loc[~bad] if bad.any() else frame
+
+
+def exact_duplicates(frame: pd.DataFrame, key: str) -> np.ndarray:
+    """``frame.duplicated()``, looking only among rows whose ``key`` repeats (identical rows
+    have equal keys), which is much cheaper for millions of rows with unique keys."""
+    bad = np.zeros(len(frame), dtype=bool)
+    candidates = frame[key].duplicated(keep=False).to_numpy()
+    if candidates.any():
+        bad[candidates] = frame.loc[candidates].duplicated().to_numpy()
+    return bad
 
 
 def drop_duplicates(frame: pd.DataFrame, key: str, record: LoadRecord) -> pd.DataFrame:
     """Drop exact duplicate rows and repeated ids, counting both."""
-    exact = frame.duplicated()
-    frame = reject_where(frame, exact, "dubbele regel", record)
+    frame = reject_where(frame, exact_duplicates(frame, key), "dubbele regel", record)
     repeated = frame[key].duplicated() & frame[key].ne("")
     return reject_where(frame, repeated, f"dubbel {key}", record)
 

@@ -12,11 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from riskmap.config import Config
-from riskmap.sources._io import parse_numbers, read_table, require_columns
-from riskmap.sources._places import address_keys
+from riskmap.sources._io import read_table, require_columns
+from riskmap.sources._places import address_keys, numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     apply_mapping,
+    exact_duplicates,
     finish,
     locate,
     pseudonymiser,
@@ -38,7 +39,7 @@ def load_bag(store: Store, config: Config, path: str | Path,
     keys = address_keys(frame)
     frame = reject_where(frame.assign(key=keys), keys == "", "ongeldige postcode of huisnummer",
                          record)
-    frame = reject_where(frame, frame.duplicated(), "dubbele regel", record)
+    frame = reject_where(frame, exact_duplicates(frame, "key"), "dubbele regel", record)
     frame = reject_where(frame, frame["key"].duplicated(), "dubbel adres", record)
     pseudo = pseudonymiser(config)
     # addresses are placed by their own coordinates only: drop the address columns for locate
@@ -47,8 +48,9 @@ def load_bag(store: Store, config: Config, path: str | Path,
     frame, areas = frame.loc[inside], areas.loc[inside]
     rows = pd.DataFrame({
         "id": pseudo.series(frame["key"], "adres"),
-        "use": frame["gebruiksdoel"].str.lower().str.replace(r"\s+", "", regex=True),
-        "floor_area": parse_numbers(frame.get("oppervlakte", pd.Series("", index=frame.index))),
+        "use": per_value(frame["gebruiksdoel"],
+                         lambda use: use.str.lower().str.replace(r"\s+", "", regex=True)),
+        "floor_area": numbers(frame.get("oppervlakte", pd.Series("", index=frame.index))),
     })
     rows = pd.concat([rows, areas[AREA_COLUMNS]], axis=1)
     finish(record, len(rows))

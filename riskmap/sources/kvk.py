@@ -9,13 +9,15 @@ addresses in the file are never stored; numbers are pseudonymised.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from riskmap.config import Config
 from riskmap.sbi import normalise_sbi
-from riskmap.sources._io import blank, parse_dates, parse_numbers, read_table, require_columns
+from riskmap.sources._io import blank, parse_dates, read_table, require_columns
+from riskmap.sources._places import numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     apply_mapping,
@@ -36,7 +38,15 @@ REQUIRED = ("vestigingsnummer", "sbi_hoofdactiviteit", "datum_aanvang")
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"), ("postcode", "huisnummer"))
 
 
+def _sbi_part(part: int, values: pd.Series) -> pd.Series:
+    return normalise_sbi(values)[part]
+
+
 def _other_sbi(values: pd.Series) -> pd.Series:
+    return per_value(values, _other_sbi_codes)
+
+
+def _other_sbi_codes(values: pd.Series) -> pd.Series:
     cleaned = values.astype(str).str.replace(r"[^\d,;/ |]", "", regex=True)
     parts = cleaned.str.split(r"[,;/ |]+", regex=True)
     return parts.apply(lambda codes: ",".join(c for c in codes if c) or None)
@@ -56,11 +66,13 @@ def load_kvk(store: Store, config: Config, path: str | Path,
     record = LoadRecord("kvk", "vestigingen", path=path, rows_read=len(frame))
     frame = reject_where(frame, blank(frame["vestigingsnummer"]), "geen vestigingsnummer", record)
     frame = drop_duplicates(frame, "vestigingsnummer", record)
-    codes, valid, repaired = normalise_sbi(frame["sbi_hoofdactiviteit"])
+    # SBI codes and dates repeat a lot: each distinct value is parsed once
+    codes, valid, repaired = (per_value(frame["sbi_hoofdactiviteit"], partial(_sbi_part, part))
+                              for part in range(3))
     frame = frame.assign(sbi=codes)
     frame = reject_where(frame, ~valid, "onbekende SBI-code", record)
-    start = parse_dates(frame["datum_aanvang"])
-    end = parse_dates(frame.get("datum_einde", pd.Series("", index=frame.index)))
+    start = per_value(frame["datum_aanvang"], parse_dates)
+    end = per_value(frame.get("datum_einde", pd.Series("", index=frame.index)), parse_dates)
     frame = frame.assign(start_date=start, end_date=end)
     frame = reject_where(frame, start.isna(), "ongeldige datum_aanvang", record)
     frame = reject_where(frame, frame["end_date"] < frame["start_date"],
@@ -78,7 +90,7 @@ def load_kvk(store: Store, config: Config, path: str | Path,
         "end_date": frame["end_date"].dt.date,
         "legal_form": frame.get("rechtsvorm", pd.Series("", index=frame.index)).str.strip()
         .replace("", None),
-        "staff": parse_numbers(frame.get("werkzame_personen", pd.Series("", index=frame.index)))
+        "staff": numbers(frame.get("werkzame_personen", pd.Series("", index=frame.index)))
         .round().astype("Int64"),
     })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)

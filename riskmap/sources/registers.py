@@ -19,6 +19,7 @@ from riskmap.config import Config
 from riskmap.errors import ConfigError, InputError
 from riskmap.sbi import config_file
 from riskmap.sources._io import blank, parse_dates, parse_numbers, read_table, require_columns
+from riskmap.sources._places import per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     apply_mapping,
@@ -104,7 +105,7 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
     record = LoadRecord(f"register:{kind}", "", path=path, rows_read=len(frame))
     frame = reject_where(frame, blank(frame[spec.id_column]), f"geen {spec.id_column}", record)
     frame = drop_duplicates(frame, spec.id_column, record)
-    dates = parse_dates(frame[spec.date_column])
+    dates = per_value(frame[spec.date_column], parse_dates)  # dates repeat: parse each once
     frame = reject_where(frame.assign(_date=dates), dates.isna(), f"ongeldige {spec.date_column}",
                          record)
     rows = pd.DataFrame(index=frame.index, columns=list(EVENT_COLUMNS), dtype=object)
