@@ -9,6 +9,7 @@ pseudonymisation, writing to the store) are timed by wrapping those functions in
 from __future__ import annotations
 
 import functools
+import os
 import resource
 import threading
 import time
@@ -44,6 +45,11 @@ class PeakSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def _cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
 
 
 def process_peak_gb() -> float:
@@ -95,10 +101,14 @@ class Stages:
         """Time a block; the yielded dict may set ``records`` (and extra fields) afterwards."""
         row: dict[str, Any] = {"stage": name, "records": records}
         self.steps.take()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         with PeakSampler() as sampler:
             yield row
         row["wall_s"] = round(time.perf_counter() - started, 2)
+        # CPU seconds of this process (all threads): other processes on the machine inflate
+        # wall time, not this; the load average says how busy the machine was
+        row["cpu_s"] = round(_cpu_seconds() - cpu, 2)
+        row["load_avg_1m"] = round(os.getloadavg()[0], 2)
         row["peak_rss_gb"] = round(sampler.peak / GB, 2)
         if row["records"]:
             row["per_s"] = round(row["records"] / row["wall_s"]) if row["wall_s"] else None
@@ -113,6 +123,8 @@ class Stages:
 def describe(row: dict[str, Any]) -> str:
     """One printed line for a stage."""
     text = f"  {row['stage']:<34} {row['wall_s']:8.2f} s  peak {row['peak_rss_gb']:5.2f} GB"
+    if "cpu_s" in row:
+        text += f"  cpu {row['cpu_s']:7.1f} s  load {row['load_avg_1m']:.1f}"
     if row.get("records"):
         text += f"  {row['records']:>11,} rec  {row['per_s']:>11,}/s  {row['us_per_record']:.2f} us/rec"
     if row.get("steps"):

@@ -85,6 +85,16 @@ def assignment(report: dict[str, Any]) -> list[str]:
             f"same buurt for every point: {a['identical_buurten']}; {a['stats']}"]
 
 
+def load_note(report: dict[str, Any]) -> str:
+    """How busy the machine was: other work on the 2 cores inflates wall times."""
+    loads = [s["load_avg_1m"] for r in report["runs"] for s in r["stages"] if "load_avg_1m" in s]
+    if not loads:
+        return ""
+    return (f"1-minute load average during the stages: {min(loads):.1f}–{max(loads):.1f} on "
+            f"{report['machine']['cpus']} cores (other sessions' tests ran alongside; see "
+            f"`cpu_s` per stage in the JSON for this process's own CPU time).")
+
+
 def write_doc(report: dict[str, Any], path: Path) -> None:
     """Write the measured tables into ``docs/performance.md`` (between the markers)."""
     national = next(r for r in report["runs"] if r["establishments"] == report["national"])
@@ -94,7 +104,8 @@ def write_doc(report: dict[str, Any], path: Path) -> None:
             f"{report['machine']['pandas']}), with `{report['command']}`; "
             f"{'real 2014 buurten' if report['real_buurten'] else 'a SYNTHETIC grid of buurten'}, "
             f"{report['addresses']:,} addresses, {report['events']:,} register events; sources "
-            f"generated in {report['generation_s']} s (not part of the build).", "",
+            f"generated in {report['generation_s']} s (not part of the build). "
+            f"{load_note(report)}", "",
             "### Targets (national run: "
             f"{report['national']:,} establishments)", "", *targets_table(report), "",
             "### Stages", "", *stages_table(report), "", "### Inner steps of the loaders "

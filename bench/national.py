@@ -292,7 +292,8 @@ def main(args: argparse.Namespace) -> int:
     """Generate sources, run every size and the assignment comparison, report."""
     manifest = sources(args)
     data = json.loads(manifest.read_text(encoding="utf-8"))
-    RESULTS.mkdir(exist_ok=True)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
     scratch = Path(args.data) / "runs"
     scratch.mkdir(parents=True, exist_ok=True)
     national = NATIONAL_SIZE if NATIONAL_SIZE in args.sizes else args.sizes[len(args.sizes) // 2]
@@ -314,10 +315,10 @@ def main(args: argparse.Namespace) -> int:
     report["targets"] = check_targets(report)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for name in (f"national-{stamp}.json", "national-latest.json"):
-        (RESULTS / name).write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
+        (results / name).write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     import _report  # noqa: PLC0415
 
-    _report.write_doc(report, PERFORMANCE_DOC)
+    _report.write_doc(report, Path(args.doc))
     print(_report.summary(report))
     return 0 if all(t["met"] for t in report["targets"].values()) else 1
 
@@ -354,6 +355,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--addresses", type=int, default=10_000_000)
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--data", default=str(DATA), help="where generated sources are kept")
+    parser.add_argument("--results", default=str(RESULTS), help="where the JSON goes")
+    parser.add_argument("--doc", default=str(PERFORMANCE_DOC), help="the page the tables go to")
     parser.add_argument("--manifest", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
