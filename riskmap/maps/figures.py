@@ -19,6 +19,7 @@ from riskmap.maps.layers import theme_title
 from riskmap.maps.patterns import (
     EMERGING_COLOURS,
     HOTSPOT_COLOURS,
+    NO_PATTERN,
     NOT_SIGNIFICANT,
     emerging_areas,
     hotspot_areas,
@@ -79,4 +80,4 @@ def pattern_maps(store: Store, period: Period, place: str,
         title = f"Opkomende hotspots t/m {period} – {place}"
         yield StaticMap("kaart_opkomende_hotspots", title, static_map(
             emerging, "category", title, date, legend_title="Patroon over de kwartalen",
-            categories={**EMERGING_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=figsize))
+            categories={**EMERGING_COLOURS, NO_PATTERN: QUIET}, figsize=figsize))

@@ -85,11 +85,12 @@ def _features(layer: MapLayer, tolerance: float) -> dict[str, object]:
 
 
 def _text(value: object) -> str:
+    """A tooltip value as escaped text: folium's tooltip inserts it as HTML."""
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return "–"
     if isinstance(value, float):
         return f"{value:.1f}".replace(".", ",")
-    return str(value)
+    return html.escape(str(value))
 
 
 def _legend_html(layer: MapLayer, legend: list[tuple[str, str]]) -> str:
@@ -111,11 +112,18 @@ _LEGEND_CSS = """<style>
  font:bold 14px sans-serif;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:420px}
 .rm-title small{display:block;font-weight:normal;color:#a00}
 .rm-title ul{margin:4px 0 0;padding-left:16px;font:12px/1.3 sans-serif;color:#333}
+.leaflet-tooltip{white-space:normal;min-width:380px;max-width:460px}
 .leaflet-tooltip table{font:12px/1.35 sans-serif}
+.leaflet-tooltip th{vertical-align:top;white-space:nowrap}
 </style>"""
 
 class _LegendToggle(MacroElement):
-    """A metric scale bar, and the legend of a layer shown only while the layer is on the map."""
+    """A metric scale bar, the legend of a layer shown only while the layer is on the map, and
+    overlays kept above the base layer."""
+
+    def __init__(self, control: folium.LayerControl) -> None:
+        super().__init__()
+        self.control = control
 
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -130,6 +138,9 @@ class _LegendToggle(MacroElement):
   map.on('baselayerchange', function(e){
     document.querySelectorAll('.rm-legend[data-base]').forEach(function(el){
       el.style.display = el.dataset.layer===e.name ? '' : 'none';});
+    // a new base layer is drawn on top: put the overlays that are on back above it
+    Object.values({{ this.control.get_name() }}_layers.overlays).forEach(function(layer){
+      if(map.hasLayer(layer)){layer.bringToFront();}});
   });
 })({{ this._parent.get_name() }});
 {% endmacro %}
@@ -184,8 +195,9 @@ def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
         folium.TileLayer(PDOK_GREY, attr=PDOK_ATTRIBUTION, name="BRT-Achtergrondkaart grijs",
                          max_zoom=19, control=False).add_to(fmap)
     legends = [_add_layer(fmap, layer, tolerance) for layer in layers]
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.add_child(_LegendToggle())
+    control = folium.LayerControl(collapsed=False)
+    control.add_to(fmap)
+    fmap.add_child(_LegendToggle(control))
     root = fmap.get_root()
     root.header.add_child(Element(_LEGEND_CSS))  # type: ignore[attr-defined]
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)

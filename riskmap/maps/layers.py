@@ -18,7 +18,6 @@ from riskmap.maps.patterns import (
     EMERGING_COLOURS,
     HOTSPOT_COLOURS,
     HOTSPOT_TOOLTIP,
-    NOT_SIGNIFICANT,
     emerging_areas,
     hotspot_areas,
 )
@@ -79,7 +78,7 @@ def pattern_layers(store: Store, period: Period) -> MapContent:
     if hotspots is None:
         content.notes.append(f"Hotspots (Gi*): {NOT_AVAILABLE} – nog niet berekend voor {period}")
     else:
-        significant = hotspots[hotspots["category"] != NOT_SIGNIFICANT]
+        significant = hotspots[hotspots["category"].isin(list(HOTSPOT_COLOURS))]
         content.layers.append(MapLayer("Hotspots (Gi*)", significant, "category",
                                        HOTSPOT_TOOLTIP, show=False, categories=HOTSPOT_COLOURS,
                                        legend_title="Significant na FDR-correctie"))
@@ -90,7 +89,7 @@ def pattern_layers(store: Store, period: Period) -> MapContent:
         content.notes.append(f"Opkomende hotspots: {NOT_AVAILABLE} – nog niet berekend "
                              f"voor {period}")
     else:
-        significant = emerging[emerging["category"] != NOT_SIGNIFICANT]
+        significant = emerging[emerging["category"].isin(list(EMERGING_COLOURS))]
         content.layers.append(MapLayer("Opkomende hotspots", significant, "category",
                                        HOTSPOT_TOOLTIP, show=False, categories=EMERGING_COLOURS,
                                        legend_title="Patroon over de kwartalen"))

@@ -15,6 +15,7 @@ from riskmap.periods import Period
 from riskmap.store import Store
 
 NOT_SIGNIFICANT = "Niet significant"
+NO_PATTERN = "Geen patroon"
 HOTSPOT_COLOURS = {"Hotspot": "#b2182b", "Coldspot": "#2166ac"}
 EMERGING_COLOURS = {
     "Nieuwe hotspot": "#fdae61", "Toenemende hotspot": "#a50026",
@@ -34,25 +35,35 @@ HOTSPOT_TOOLTIP = {"name": "Naam", "code": "Code", "category": "Patroon",
                    "detail_text": "Toelichting"}
 
 
-def hotspot_label(category: object) -> str:
-    """The Dutch label of a Gi* category: ``Hotspot``, ``Coldspot`` or ``Niet significant``."""
+def hotspot_label(category: object) -> str | None:
+    """The Dutch label of a Gi* category: ``Hotspot``, ``Coldspot`` or ``Niet significant``;
+    ``None`` for an area without a value or without neighbours (shown as missing)."""
     text = str(category or "").lower()
-    if "hot" in text or text in {"hh", "high"}:
+    if text in {"no_value", "no_neighbours"}:
+        return None
+    if "hot" in text:
         return "Hotspot"
-    if "cold" in text or text in {"ll", "low"}:
+    if "cold" in text:
         return "Coldspot"
     return NOT_SIGNIFICANT
 
 
 def emerging_label(category: object) -> str:
-    """The Dutch label of an emerging-hotspot category (``Niet significant`` when none)."""
+    """The Dutch label of an emerging-hotspot category (``Geen patroon`` when none)."""
     text = str(category or "").lower()
-    return next((label for word, label in _EMERGING_WORDS.items() if word in text),
-                NOT_SIGNIFICANT)
+    return next((label for word, label in _EMERGING_WORDS.items() if word in text), NO_PATTERN)
+
+
+def _detail(z: float, q: float) -> str:
+    if pd.isna(z):
+        return "–"
+    text = f"z = {z:.2f}" + (f"; q = {q:.3f}" if pd.notna(q) else "")
+    return text.replace(".", ",")
 
 
 def hotspot_areas(store: Store, period: Period, level: str = "buurt") -> gpd.GeoDataFrame | None:
-    """Areas with their Gi* category for ``period`` (None when nothing was computed).
+    """Every area of ``level`` with its Gi* category for ``period`` (missing where it was not
+    analysed); ``None`` when nothing was computed.
 
     Uses the Gi* results of the overall score when there are several variables.
     """
@@ -62,27 +73,30 @@ def hotspot_areas(store: Store, period: Period, level: str = "buurt") -> gpd.Geo
         return None
     variable = "totaal" if "totaal" in set(rows["variable"]) else sorted(rows["variable"])[0]
     rows = rows[rows["variable"] == variable]
-    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code")
-    frame["category"] = frame["category"].map(hotspot_label)
-    frame["detail_text"] = [f"z = {z:.2f}; q = {q:.3f}".replace(".", ",") if pd.notna(q)
-                            else f"z = {z:.2f}".replace(".", ",")
-                            for z, q in zip(frame["z"], frame["q_value"], strict=True)]
+    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code",
+                                             how="left")
+    frame["category"] = frame["category"].map(hotspot_label, na_action="ignore")
+    frame["detail_text"] = [_detail(z, q) for z, q in zip(frame["z"], frame["q_value"],
+                                                          strict=True)]
     frame.attrs["variable"] = variable
     return frame
 
 
 def emerging_areas(store: Store, period: Period,
                    level: str = "buurt") -> gpd.GeoDataFrame | None:
-    """Areas with their emerging-hotspot category over the quarters ending at ``period``."""
+    """Every area of ``level`` with its emerging-hotspot category over the quarters ending at
+    ``period`` (missing where it was not analysed); ``None`` when nothing was computed."""
     rows = store.query("SELECT * FROM emerging_hotspots WHERE last_period = ? AND level = ?",
                        [str(period), level])
     if rows.empty:
         return None
     variable = "totaal" if "totaal" in set(rows["variable"]) else sorted(rows["variable"])[0]
     rows = rows[rows["variable"] == variable]
-    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code")
-    frame["category"] = frame["category"].map(emerging_label)
-    frame["detail_text"] = [f"{first} t/m {last}" for first, last in
-                            zip(frame["first_period"], frame["last_period"], strict=True)]
+    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code",
+                                             how="left")
+    frame["category"] = frame["category"].map(emerging_label, na_action="ignore")
+    frame["detail_text"] = [f"{first} t/m {last}" if isinstance(first, str) else "–"
+                            for first, last in zip(frame["first_period"], frame["last_period"],
+                                                   strict=True)]
     frame.attrs["variable"] = variable
     return frame

@@ -17,7 +17,7 @@ from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import threshold
 from riskmap.maps._format import MISSING, number
 from riskmap.maps.areas import score_areas, themes_scored
-from riskmap.maps.patterns import NOT_SIGNIFICANT, emerging_areas, hotspot_areas
+from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period
 from riskmap.sbi import branch_of
 from riskmap.store import Store
@@ -157,12 +157,13 @@ def pattern_lines(store: Store, period: Period) -> list[str]:
         counts = hotspots["category"].value_counts()
         found = [f"{int(counts[c])} {c.lower()}s" for c in ("Hotspot", "Coldspot") if c in counts]
         lines.append(f"Hotspots (Gi*, na FDR-correctie): {', '.join(found) or 'geen'} "
-                     f"onder {len(hotspots)} buurten.")
+                     f"onder {int(hotspots['category'].notna().sum())} geanalyseerde buurten.")
     emerging = emerging_areas(store, period)
     if emerging is None:
         lines.append(f"Opkomende hotspots: niet beschikbaar – nog niet berekend t/m {period}.")
     else:
-        counts = emerging.loc[emerging["category"] != NOT_SIGNIFICANT, "category"].value_counts()
+        patterned = emerging["category"].isin(list(EMERGING_COLOURS))
+        counts = emerging.loc[patterned, "category"].value_counts()
         found = [f"{int(n)} × {c.lower()}" for c, n in counts.items()]
         lines.append(f"Opkomende hotspots: {', '.join(found) or 'geen buurten met een patroon'}.")
     return lines

@@ -257,7 +257,8 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model:
         f"een cel vraagt een bezoek per vestiging): steeds de cel met de hoogste prioriteit die "
         f"nog past; elke keuze halveert de prioriteit van andere cellen in hetzelfde gebied en "
         f"in dezelfde branche, zodat de inzet gespreid wordt. {skipped}",
-        f"De selectie vraagt {count_label(used, min_count)} van de {capacity} controles.",
+        f"De selectie vraagt {count_label(used, min_count)} controles; de capaciteit is "
+        f"{capacity}.",
         "Aantallen onder 5 staan als <5. Een hoge prioriteit is een aanwijzing om te kijken, "
         "geen bewijs dat er iets mis is bij een vestiging.",
     ]
