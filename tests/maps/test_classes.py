@@ -1,0 +1,37 @@
+"""Map classes: mapclassify bins, the missing class, fixed categorical colours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmap.maps.classes import MISSING_COLOUR, MISSING_LABEL, categorical, classify
+
+
+def test_missing_values_are_their_own_class_never_binned():
+    values = pd.Series([1.0, 2, 3, 4, 5, 6, 7, 8, 9, np.nan])
+    classes = classify(values, k=3)
+    assert classes.colours.iloc[-1] == MISSING_COLOUR
+    assert MISSING_COLOUR not in set(classes.colours.iloc[:-1])
+    assert classes.legend[-1] == (MISSING_COLOUR, MISSING_LABEL)
+    assert len(classes.legend) == 4
+
+
+def test_legend_labels_use_decimal_commas_and_cover_the_range():
+    classes = classify(pd.Series([0.5, 1.5, 2.5, 3.5]), k=2)
+    labels = [label for _, label in classes.legend]
+    assert labels[0].startswith("0,5")
+    assert labels[-1].endswith("3,5")
+
+
+def test_a_single_value_gets_one_class_and_no_missing_entry():
+    classes = classify(pd.Series([4.0, 4.0]))
+    assert len(classes.legend) == 1
+    assert len(set(classes.colours)) == 1
+
+
+def test_categorical_keeps_the_given_order_and_treats_unknown_values_as_missing():
+    values = pd.Series(["b", "a", "x", None])
+    classes = categorical(values, {"a": "#111111", "b": "#222222", "c": "#333333"})
+    assert list(classes.colours) == ["#222222", "#111111", MISSING_COLOUR, MISSING_COLOUR]
+    assert [label for _, label in classes.legend] == ["a", "b", MISSING_LABEL]

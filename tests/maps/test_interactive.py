@@ -1,0 +1,93 @@
+"""Interactive maps on synthetic areas: embedded properties, offline/online, layer classes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import pytest
+
+from riskmap.errors import InputError
+from riskmap.maps.interactive import PDOK_GREY, MapLayer, layer_class, map_from_layers
+
+
+def _geojson(html: str) -> list[dict]:
+    """The GeoJSON FeatureCollections folium embedded in a map page."""
+    decoder = json.JSONDecoder()
+    return [decoder.raw_decode(html, match.end())[0]
+            for match in re.finditer(r"geo_json_[0-9a-f]+_add\(", html)]
+
+
+def _layers(areas: gpd.GeoDataFrame) -> list[MapLayer]:
+    tooltip = {"name": "Naam", "code": "Code", "score": "Score"}
+    return [MapLayer("Buurten – totaalscore", areas, "score", tooltip, base=True),
+            MapLayer("Buurten – drugs", areas, "score", tooltip, show=False, base=True),
+            MapLayer("Hotspots (Gi*)", areas, "category", tooltip, show=False,
+                     categories={"Hotspot": "#b2182b", "Coldspot": "#2166ac"})]
+
+
+def test_only_tooltip_properties_are_embedded(grid_areas):
+    html = map_from_layers(_layers(grid_areas), "Titel")
+    collections = _geojson(html)
+    assert len(collections) == 3
+    for collection in collections:
+        assert len(collection["features"]) == len(grid_areas)
+        for feature in collection["features"]:
+            assert set(feature["properties"]) == {"Naam", "Code", "Score", "_kleur"}
+            assert feature["geometry"]["type"] in {"Polygon", "MultiPolygon"}
+    assert not any(secret in html for secret in grid_areas["secret"])
+
+
+def test_coordinates_are_wgs84_rounded_to_five_decimals(grid_areas):
+    html = map_from_layers(_layers(grid_areas)[:1], "Titel")
+    ring = _geojson(html)[0]["features"][0]["geometry"]["coordinates"][0]
+    lon, lat = ring[0]
+    assert 3 < lon < 8 and 50 < lat < 54
+    assert all(len(str(v).split(".")[-1]) <= 5 for point in ring for v in point)
+
+
+def test_offline_map_inlines_leaflet_and_loads_nothing(grid_areas):
+    html = map_from_layers(_layers(grid_areas), "Titel", offline=True)
+    assert "L.map(" in html and "leaflet" in html.lower()
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)\s*=\s*["']?https?://""", html)
+    assert PDOK_GREY.split("{")[0] not in html
+
+
+def test_online_map_adds_the_pdok_basemap_and_still_inlines_leaflet(grid_areas):
+    html = map_from_layers(_layers(grid_areas), "Titel", offline=False)
+    assert "service.pdok.nl/brt/achtergrondkaart" in html
+    assert not re.search(r"""<script[^>]+src\s*=\s*["']?https?://""", html)
+
+
+def test_missing_scores_get_the_missing_class_in_the_legend(grid_areas):
+    html = map_from_layers(_layers(grid_areas)[:1], "Titel")
+    assert "Geen score (te weinig gegevens)" in html
+    legend = re.findall(r'class="rm-legend" data-layer="([^"]+)"', html)
+    assert legend == ["Buurten – totaalscore"]
+
+
+def test_hidden_layers_have_hidden_legends_and_notes_are_shown(grid_areas):
+    html = map_from_layers(_layers(grid_areas), "Titel", notes=["Rasteraggregaten: niet "
+                                                                "beschikbaar"])
+    assert 'data-layer="Buurten – drugs" style="display:none"' in html
+    assert "Rasteraggregaten: niet beschikbaar" in html
+
+
+def test_layer_classes_are_ascii_slugs():
+    assert layer_class("Buurten – mensenhandel en uitbuiting") == \
+        "rm-buurten-mensenhandel-en-uitbuiting"
+    assert layer_class("Hotspots (Gi*)") == "rm-hotspots-gi"
+
+
+def test_a_map_needs_a_layer():
+    with pytest.raises(InputError, match=r"no layers given"):
+        map_from_layers([], "Titel")
+
+
+def test_tooltip_values_are_escaped_because_folium_inserts_them_as_html(grid_areas):
+    areas = grid_areas.assign(name=['<img src="http://x.invalid/a.png">'] * len(grid_areas))
+    html = map_from_layers(_layers(areas)[:1], "Titel")
+    names = {f["properties"]["Naam"] for f in _geojson(html)[0]["features"]}
+    assert names == {"&lt;img src=&quot;http://x.invalid/a.png&quot;&gt;"}
+    assert "<img" not in html

@@ -1,0 +1,127 @@
+"""The offline map and the gebiedsanalyse in headless Chromium, with the network off.
+
+Every request that is not a local file or inline data is aborted and recorded; the tests assert
+none was attempted. Screenshots go to ``out/screenshots/`` (or ``$RISKMAP_SCREENSHOTS``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from riskmap.maps.interactive import layer_class
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    """Debian's chromium; installed by ``scripts/ensure-chromium`` when missing (loudly)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        result = subprocess.run([str(REPO / "scripts" / "ensure-chromium")],
+                                capture_output=True, text=True, check=False)
+        found = shutil.which("chromium")
+        if result.returncode or found is None:
+            pytest.fail(f"chromium is needed for the browser tests and could not be installed:"
+                        f"\n{result.stderr}")
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else str(found)
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    folder = Path(os.environ.get("RISKMAP_SCREENSHOTS", REPO / "out" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page with the network off: non-file requests are aborted and recorded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, offline=True)
+    page = context.new_page()
+    page.attempted = []
+    page.errors = []
+
+    def block(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:", "about:")):
+            route.continue_()
+        else:
+            page.attempted.append(url)
+            route.abort()
+
+    page.route("**/*", block)
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()
+
+
+def _area_counts(demo_run) -> dict[str, int]:
+    with demo_run.project.store(read_only=True) as store:
+        rows = store.query("SELECT level, count(*) AS n FROM areas WHERE year = (SELECT max(year) "
+                           "FROM areas) GROUP BY level")
+    return dict(zip(rows["level"], rows["n"], strict=True))
+
+
+def test_offline_map_draws_one_shape_per_area_without_network(page, demo_output, demo_run,
+                                                              screenshots):
+    counts = _area_counts(demo_run)
+    page.goto((demo_output / "kaart.html").as_uri())
+    page.wait_for_selector(f"path.{layer_class('Buurten – totaalscore')}")
+    buurten = page.locator(f"path.{layer_class('Buurten – totaalscore')}")
+    assert buurten.count() == counts["buurt"]
+    terrains = page.locator(f"path.{layer_class('Bedrijventerreinen – totaalscore')}")
+    assert terrains.count() == counts["bedrijventerrein"]
+    page.locator("path.rm-buurten-totaalscore").nth(counts["buurt"] // 2).hover()
+    tooltip = page.locator(".leaflet-tooltip").first
+    tooltip.wait_for()
+    for label in ("Naam", "Code", "Rang 5–95%", "Belangrijkste factoren",
+                  "Verandering t.o.v. vorig kwartaal"):
+        assert label in tooltip.inner_text()
+    page.screenshot(path=str(screenshots / "kaart_offline.png"))
+
+    page.locator(".leaflet-control-layers").get_by_text("Buurten – drugs", exact=True).click()
+    drugs = page.locator(f"path.{layer_class('Buurten – drugs')}")
+    assert drugs.count() == counts["buurt"]
+    assert page.locator("path.rm-buurten-totaalscore").count() == 0
+    assert page.locator('.rm-legend[data-layer="Buurten – drugs"]').is_visible()
+    assert not page.locator('.rm-legend[data-layer="Buurten – totaalscore"]').is_visible()
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(screenshots / "kaart_offline_drugs.png"))
+    assert page.attempted == []
+    assert page.errors == []
+
+
+def test_report_images_load_without_network(page, demo_output, screenshots):
+    page.goto((demo_output / "gebiedsanalyse.html").as_uri())
+    page.wait_for_load_state("load")
+    images = page.locator("img")
+    assert images.count() >= 9
+    loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth)")
+    assert all(width and width > 100 for width in loaded), loaded
+    page.screenshot(path=str(screenshots / "gebiedsanalyse_begin.png"))
+    page.locator("#kaarten").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "gebiedsanalyse_kaarten.png"))
+    page.locator("#trends").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "gebiedsanalyse_trends.png"))
+    assert page.attempted == []
+    assert page.errors == []

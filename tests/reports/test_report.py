@@ -1,0 +1,95 @@
+"""The gebiedsanalyse (self-contained HTML) and the driehoek briefing (PDF)."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+from html_parts import parse
+from pypdf import PdfReader
+
+from riskmap.reports.gebiedsanalyse import TOC
+from riskmap.reports.targets import target_cells
+
+
+@pytest.fixture(scope="module")
+def report(demo_output):
+    html = (demo_output / "gebiedsanalyse.html").read_text(encoding="utf-8")
+    return html, parse(html)
+
+
+def test_report_has_every_section_in_dutch(report):
+    html, page = report
+    for anchor, _label in TOC:
+        assert f'id="{anchor}"' in html
+    text = " ".join(page.text)
+    for phrase in ("Een patroon is geen bewijs", "Hoogste risico: top 10 buurten",
+                   "Grootste stijgers sinds", "Bedrijventerreinen", "Rang 5–95%",
+                   "Aantallen onder 5 staan overal als <5", "Herkomst van de gegevens",
+                   "VERTROUWELIJK"):
+        assert phrase in text, phrase
+
+
+def test_report_is_self_contained(report):
+    _html, page = report
+    external = [u for u in page.urls if not u.startswith(("#", "data:image/png;base64,"))]
+    assert external == []
+    images = [u for u in page.urls if u.startswith("data:image/png;base64,")]
+    assert len(images) >= 9  # overall + 5 themes + gelegenheid + at least 2 trend charts
+    for uri in images:
+        assert base64.b64decode(uri.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_tables_top_ten_terreinen_and_lineage(report, demo_run):
+    _html, page = report
+    tables = [(tuple(t[0]), t[1:]) for t in page.tables if t]
+    top, risers = (rows for h, rows in tables if h[:2] == ("Rang", "Buurt"))
+    assert [int(r[0]) for r in top] == list(range(1, 11))
+    assert 0 < len(risers) <= 10 and all(r[5].startswith("+") for r in risers)
+    terrains = next(rows for h, rows in tables if "Bedrijventerrein" in h)
+    assert len(terrains) == 4
+    lineage = next(rows for h, rows in tables if "SHA-256" in h)
+    assert any(r[1] == "kvk_vestigingen.csv" or "kvk_vestigingen.csv" in r for r in lineage)
+    assert len(lineage) == len(demo_run.loads)
+
+
+def test_report_says_what_is_not_available(report, demo_run):
+    html, _page = report
+    with demo_run.project.store(read_only=True) as store:
+        computed = store.query("SELECT count(*) AS n FROM hotspots")["n"].iloc[0]
+    if not computed:
+        assert "Hotspots (Gi*): niet beschikbaar" in html
+
+
+def test_report_with_hotspots_and_model(project_copy, planted, demo_run):
+    paths = project_copy.report(demo_run.period, pdf=True)
+    html = paths["gebiedsanalyse"].read_text(encoding="utf-8")
+    assert "Hotspots (Gi*, na FDR-correctie): 4 hotspots onder" in html
+    assert "Opkomende hotspots t/m" in html and 'alt="Hotspots (Gi*) van de totaalscore' in html
+    text = "".join(page.extract_text() for page in PdfReader(paths["briefing"]).pages)
+    assert "Niet beschikbaar: de hotspotanalyse" not in text
+    with project_copy.store(read_only=True) as store:
+        cells = target_cells(store, demo_run.period, 40, 5)
+    assert cells.loc[cells["level"] == "buurt", "expected"].eq(0.3).all()
+
+
+def test_briefing_is_two_to_four_confidential_pages(demo_output):
+    reader = PdfReader(demo_output / "briefing_driehoek.pdf")
+    assert 2 <= len(reader.pages) <= 4
+    assert reader.metadata["/Subject"] == "Vertrouwelijk"
+    for page in reader.pages:
+        text = page.extract_text()
+        assert "VERTROUWELIJK" in text and re.search(r"pagina \d van \d", text)
+    first = reader.pages[0].extract_text()
+    assert "Kernpunten" in first and "Hoogste risico: top 10 buurten" in first
+
+
+def test_static_maps_per_theme_as_png_and_pdf(demo_output):
+    folder = demo_output / "kaarten"
+    stems = {p.stem for p in folder.glob("*.png")}
+    assert {"kaart_totaal", "kaart_drugs", "kaart_criminogene_branches", "kaart_mensenhandel",
+            "kaart_vastgoed", "kaart_kwetsbaarheid", "kaart_gelegenheid"} <= stems
+    assert stems == {p.stem for p in folder.glob("*.pdf")}
+    text = PdfReader(folder / "kaart_drugs.pdf").pages[0].extract_text()
+    assert "Drugs per buurt" in text and "VERTROUWELIJK" in text and "Peildatum" in text

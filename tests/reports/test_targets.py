@@ -1,0 +1,100 @@
+"""Target lists: ranking, selection within capacity, spreading, skipping recent controles."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from riskmap.cli import main
+from riskmap.errors import InputError
+from riskmap.reports.targets import COUNT_COLUMNS, HEADERS, select_cells, target_cells
+
+
+def _cells(**columns) -> pd.DataFrame:
+    base = {"area_code": ["A", "A", "A", "B", "B", "C"],
+            "branch": ["horeca", "opslag", "transport", "horeca", "opslag", "horeca"],
+            "establishments": [2, 2, 2, 2, 2, 2],
+            "priority": [0.9, 0.85, 0.8, 0.5, 0.45, 0.4],
+            "recent": [False] * 6}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_selection_spreads_over_areas_and_branches():
+    picks = select_cells(_cells(), capacity=6)
+    chosen = _cells()[picks.notna()]
+    assert len(chosen) == 3
+    # by priority alone all three picks would be in area A; spreading takes another area and
+    # never the same branch twice while another branch is close
+    assert (chosen["area_code"] == "A").sum() <= 2
+    assert chosen["branch"].is_unique
+    assert picks.iloc[0] == 1
+
+
+def test_selection_stays_within_capacity_and_skips_cells_that_do_not_fit():
+    cells = _cells(establishments=[9, 1, 1, 1, 1, 1])
+    picks = select_cells(cells, capacity=4)
+    assert cells.loc[picks.notna(), "establishments"].sum() <= 4
+    assert pd.isna(picks.iloc[0])  # 9 visits do not fit in 4
+
+
+def test_recently_controlled_and_zero_priority_cells_are_never_picked():
+    cells = _cells(recent=[True, True, True, False, False, False],
+                   priority=[0.9, 0.85, 0.8, 0.5, 0.0, 0.4])
+    picks = select_cells(cells, capacity=100)
+    assert set(cells.loc[picks.notna(), "area_code"]) == {"B", "C"}
+    assert pd.isna(picks.iloc[4])
+
+
+def test_demo_target_cells_rank_by_priority_and_respect_exclusion(demo_run):
+    with demo_run.project.store(read_only=True) as store:
+        cells = target_cells(store, demo_run.period, capacity=40, min_count=5, exclude_recent=1)
+        recent = store.query(
+            "SELECT DISTINCT coalesce(bedrijventerrein, buurt) AS a FROM events "
+            "WHERE kind = 'controles' AND date BETWEEN ? AND ?",
+            [demo_run.period.start, demo_run.period.end])["a"]
+    assert cells["priority"].is_monotonic_decreasing
+    picked = cells[cells["pick"].notna()]
+    assert 0 < picked["establishments"].sum() <= 40
+    assert not picked["area_code"].isin(recent).any()
+    assert cells.loc[cells["area_code"].isin(recent), "recent"].all()
+    assert picked["branch"].nunique() >= 4 and picked["area_code"].nunique() >= 4
+
+
+def test_written_target_list_has_dutch_headers_counts_through_privacy(demo_output):
+    csv = pd.read_csv(demo_output / "doelenlijst.csv", sep=";", encoding="utf-8-sig", dtype=str)
+    assert list(csv.columns) == list(HEADERS.values())
+    for column in COUNT_COLUMNS:
+        assert all(v == "<5" or int(v.replace(".", "")) >= 5 for v in csv[column]), column
+    sheets = pd.read_excel(demo_output / "doelenlijst.xlsx", sheet_name=None, dtype=str)
+    assert list(sheets) == ["Selectie", "Alle cellen", "Toelichting"]
+    assert (sheets["Selectie"]["Status"] == "geselecteerd").all()
+    assert len(sheets["Alle cellen"]) == len(csv)
+    assert any("geen bewijs" in text for text in sheets["Toelichting"]["Toelichting"])
+
+
+def test_capacity_must_be_positive(demo_run):
+    with demo_run.project.store(read_only=True) as store, \
+            pytest.raises(InputError, match=r"capacity must be at least 1"):
+        target_cells(store, demo_run.period, capacity=0, min_count=5)
+
+
+def test_cli_targets_on_an_unbuilt_quarter_is_one_line(demo_run, capsys):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["targets", "--period", "2020Q1", "--capacity", "5", "-p",
+              str(demo_run.project.root)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert "2020Q1 has not been built" in err and "Traceback" not in err
+
+
+def test_cli_targets_writes_both_files(project_copy, demo_run, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["targets", "--period", str(demo_run.period), "--capacity", "12",
+              "--exclude-recent", "0", "-p", str(project_copy.root)])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "doelenlijst.csv" in out and "doelenlijst.xlsx" in out
+    selected = pd.read_excel(project_copy.output_dir / str(demo_run.period) / "doelenlijst.xlsx",
+                             sheet_name="Selectie")
+    assert not selected.empty
