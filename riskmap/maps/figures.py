@@ -20,6 +20,7 @@ from riskmap.maps.patterns import (
     EMERGING_COLOURS,
     HOTSPOT_COLOURS,
     NO_PATTERN,
+    NOT_ANALYSED,
     NOT_SIGNIFICANT,
     emerging_areas,
     hotspot_areas,
@@ -74,10 +75,12 @@ def pattern_maps(store: Store, period: Period, place: str,
         title = f"Hotspots (Gi*) van de totaalscore – {place}, {period}"
         yield StaticMap("kaart_hotspots", title, static_map(
             hotspots, "category", title, date, legend_title="Gi*, na FDR-correctie",
-            categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=figsize))
+            categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=figsize,
+            missing_label=NOT_ANALYSED))
     emerging = emerging_areas(store, period)
     if emerging is not None:
         title = f"Opkomende hotspots t/m {period} – {place}"
         yield StaticMap("kaart_opkomende_hotspots", title, static_map(
             emerging, "category", title, date, legend_title="Patroon over de kwartalen",
-            categories={**EMERGING_COLOURS, NO_PATTERN: QUIET}, figsize=figsize))
+            categories={**EMERGING_COLOURS, NO_PATTERN: QUIET}, figsize=figsize,
+            missing_label=NOT_ANALYSED))

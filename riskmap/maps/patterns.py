@@ -16,6 +16,7 @@ from riskmap.store import Store
 
 NOT_SIGNIFICANT = "Niet significant"
 NO_PATTERN = "Geen patroon"
+NOT_ANALYSED = "Niet geanalyseerd (geen score of geen buren)"
 HOTSPOT_COLOURS = {"Hotspot": "#b2182b", "Coldspot": "#2166ac"}
 EMERGING_COLOURS = {
     "Nieuwe hotspot": "#fdae61", "Toenemende hotspot": "#a50026",

@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from riskmap.maps.classes import categorical, classify
+from riskmap.maps.classes import MISSING_LABEL, categorical, classify
 
 CONFIDENTIAL = "Vertrouwelijk"
 LEGEND_WIDTH = 22  # characters per line of a legend label
@@ -59,14 +59,16 @@ def _north_arrow(ax: Axes) -> None:
 def draw_map(ax: Axes, areas: gpd.GeoDataFrame, column: str, legend_title: str = "Score",
              outlines: gpd.GeoDataFrame | None = None, outline_label: str = "Bedrijventerrein",
              categories: dict[str, str] | None = None,
-             background: gpd.GeoDataFrame | None = None, legend: bool = True) -> None:
+             background: gpd.GeoDataFrame | None = None, legend: bool = True,
+             missing_label: str = MISSING_LABEL) -> None:
     """Draw a choropleth with scale bar, north arrow and (right of the map) legend on ``ax``.
 
     See :func:`static_map` for the parameters; ``legend=False`` leaves the legend out (for
     small multiples that share one).
     """
     column_values = areas[column]
-    classes = categorical(column_values, categories) if categories else classify(column_values)
+    classes = (categorical(column_values, categories, missing_label) if categories
+               else classify(column_values))
     ax.set_anchor("W")
     drawn = [frame for frame in (background, areas, outlines) if frame is not None
              and not frame.empty]
@@ -98,7 +100,8 @@ def static_map(areas: gpd.GeoDataFrame, column: str, title: str, data_date: str,
                outline_label: str = "Bedrijventerrein",
                categories: dict[str, str] | None = None,
                background: gpd.GeoDataFrame | None = None,
-               figsize: tuple[float, float] = (8.27, 6.2)) -> Figure:
+               figsize: tuple[float, float] = (8.27, 6.2),
+               missing_label: str = MISSING_LABEL) -> Figure:
     """A choropleth of ``column`` over ``areas`` (EPSG:28992) as a figure of its own.
 
     Parameters
@@ -121,13 +124,16 @@ def static_map(areas: gpd.GeoDataFrame, column: str, title: str, data_date: str,
         Areas drawn in light grey underneath (e.g. all buurten under a few hotspots).
     figsize
         Size in inches.
+    missing_label
+        Legend label of the areas without a value (categorical maps).
     """
     fig = plt.figure(figsize=figsize, dpi=120)
-    ax = fig.add_axes((0.02, 0.06, 0.70, 0.84))
-    draw_map(ax, areas, column, legend_title, outlines, outline_label, categories, background)
-    fig.text(0.02, 0.955, title, fontsize=12, ha="left", va="center")
+    ax = fig.add_axes((0.02, 0.06, 0.70, 0.82))
+    draw_map(ax, areas, column, legend_title, outlines, outline_label, categories, background,
+             missing_label=missing_label)
+    fig.text(0.98, 0.975, CONFIDENTIAL.upper(), fontsize=10, color="#b00020", ha="right",
+             va="center", fontweight="bold")
+    fig.text(0.02, 0.93, title, fontsize=12, ha="left", va="center")
     fig.text(0.02, 0.02, f"Peildatum gegevens: {data_date} · Bron: riskmap", fontsize=7,
              color="#444")
-    fig.text(0.98, 0.955, CONFIDENTIAL.upper(), fontsize=10, color="#b00020", ha="right",
-             va="center", fontweight="bold")
     return fig

@@ -26,7 +26,12 @@ from riskmap.maps._format import long_date
 from riskmap.maps.areas import latest_areas, score_areas, themes_scored
 from riskmap.maps.classes import MISSING_COLOUR, PALETTE
 from riskmap.maps.layers import theme_title
-from riskmap.maps.patterns import HOTSPOT_COLOURS, NOT_SIGNIFICANT, hotspot_areas
+from riskmap.maps.patterns import (
+    HOTSPOT_COLOURS,
+    NOT_ANALYSED,
+    NOT_SIGNIFICANT,
+    hotspot_areas,
+)
 from riskmap.maps.static import CONFIDENTIAL, draw_map
 from riskmap.periods import Period
 from riskmap.reports.content import (
@@ -123,7 +128,7 @@ def _page_one(page: Page, summary: list[str], ranked: pd.DataFrame, min_count: i
     page.bullets(["Een patroon is geen bewijs: een hoge score zegt niet dat er ondermijning "
                   "plaatsvindt en niets over personen, adressen of bedrijven."])
     columns = {"Rang": "Rang", "Buurt": "Buurt", "Totaalscore": "Totaalscore",
-               "Rang 5–95%": "Rang 5–95%", "Verandering t.o.v. vorig kwartaal": "Verandering",
+               "Rang 5–95%": "Rang 5–95%", "Verandering": "Verandering",
                "Hoogste thema": "Hoogste thema"}
     widths = [0.06, 0.18, 0.11, 0.1, 0.3, 0.25]
     page.heading("Hoogste risico: top 10 buurten")
@@ -152,7 +157,8 @@ def _page_two(page: Page, store: Store, period: Period, catalogue: list[Indicato
         return
     ax = page.figure.add_axes((LEFT, page.y - 0.36, 0.62, 0.36))
     draw_map(ax, hotspots, "category", "Gi*, na FDR-correctie",
-             categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: "#f2f2f2"})
+             categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: "#f2f2f2"},
+             missing_label=NOT_ANALYSED)
     page.y -= 0.38
 
 
@@ -190,13 +196,9 @@ def _page_four(page: Page, store: Store, period: Period, catalogue: list[Indicat
     if terrains.empty:
         page.bullets(["Geen bedrijventerreinen met een score."])
     else:
-        shown = terrains[["Rang", "Bedrijventerrein", "Totaalscore", "Score gelegenheidsstructuren",
-                          "Verandering t.o.v. vorig kwartaal", *COUNTS]].rename(columns={
-            "Score gelegenheidsstructuren": "Gelegenheid",
-            "Verandering t.o.v. vorig kwartaal": "Verandering",
-            COUNTS[0]: "Aantal vestigingen", COUNTS[1]: "Aantal in risicobranches"})
-        page.table(public_table(shown, BRIEFING_NAME, ["Aantal vestigingen",
-                                                       "Aantal in risicobranches"], min_count),
+        shown = terrains[["Rang", "Bedrijventerrein", "Totaalscore", "Gelegenheid",
+                          "Verandering", *COUNTS]]
+        page.table(public_table(shown, BRIEFING_NAME, COUNTS, min_count),
                    [0.06, 0.25, 0.1, 0.11, 0.24, 0.11, 0.13])
     page.heading("Kanttekeningen")
     page.bullets(CAVEATS, size=8.5, width=110)

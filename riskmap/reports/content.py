@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,6 +20,7 @@ from riskmap.maps._format import MISSING, number
 from riskmap.maps.areas import score_areas, themes_scored
 from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period
+from riskmap.reports.outputs import lineage_table
 from riskmap.sbi import branch_of
 from riskmap.store import Store
 
@@ -65,7 +67,7 @@ def _area_rows(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     return pd.DataFrame({
         "Rang": frame["rank"].astype(int), label: frame["name"], "Code": frame["code"],
         "Totaalscore": frame["score_text"], "Rang 5–95%": frame["interval_text"],
-        "Verandering t.o.v. vorig kwartaal": frame["change_text"],
+        "Verandering": frame["change_text"],
         "Hoogste thema": frame["top_theme"], "Belangrijkste factoren": frame["drivers_text"],
     })
 
@@ -95,7 +97,7 @@ def terrain_table(store: Store, period: Period, catalogue: list[Indicator]) -> p
     table = _area_rows(ranked, "Bedrijventerrein").drop(columns="Hoogste thema")
     gelegenheid = score_areas(store, period, "bedrijventerrein", "gelegenheid",
                               catalogue).set_index("code")["score"]
-    table.insert(4, "Score gelegenheidsstructuren", ranked["code"].map(gelegenheid).map(number))
+    table.insert(4, "Gelegenheid", ranked["code"].map(gelegenheid).map(number))
     table[COUNTS[0]] = ranked["code"].map(counts["total"]).fillna(0).astype(int)
     table[COUNTS[1]] = ranked["code"].map(counts["risk"]).fillna(0).astype(int)
     return table
@@ -133,10 +135,37 @@ def suppression_lines(store: Store, period: Period, min_count: int) -> list[str]
     return lines
 
 
+def source_label(source: str) -> str:
+    """The Dutch name of a lineage source (``register:bibob`` -> ``register bibob``)."""
+    return SOURCES.get(source, source.replace("register:", "register "))
+
+
 def source_labels(sources: pd.Series) -> list[str]:
-    """Dutch names of lineage sources (``register:bibob`` -> ``register bibob``), unique."""
-    labels = [SOURCES.get(s, s.replace("register:", "register ")) for s in sources]
-    return list(dict.fromkeys(labels))
+    """Dutch names of lineage sources, each once, in order."""
+    return list(dict.fromkeys(source_label(s) for s in sources))
+
+
+def lineage_rows(store: Store, period: Period) -> pd.DataFrame:
+    """The loads of the quarter's build for reading: Dutch source names, file names, short
+    hashes and reasons in words (full hashes, paths and load times are in ``bronnen.csv``)."""
+    table = lineage_table(store, period)
+    return pd.DataFrame({
+        "Bron": table["Bron"].map(source_label),
+        "Deel": table["Deel"],
+        "Bestand": [Path(p).name if isinstance(p, str) else (t or MISSING)
+                    for p, t in zip(table["Bestand"], table["CBS-tabel"], strict=True)],
+        "SHA-256 (begin)": table["SHA-256"].map(lambda h: f"{h[:12]}…" if isinstance(h, str)
+                                                else MISSING),
+        "Regels gelezen": table["Regels gelezen"].map(lambda n: number(n, 0)),
+        "Regels opgenomen": table["Regels opgenomen"].map(lambda n: number(n, 0)),
+        "Regels afgewezen": table["Regels afgewezen"].map(lambda n: number(n, 0)),
+        "Redenen van afwijzing": table["Redenen van afwijzing"].map(_reasons),
+    })
+
+
+def _reasons(text: object) -> str:
+    reasons = json.loads(text) if isinstance(text, str) and text else {}
+    return "; ".join(f"{number(n, 0)} {why}" for why, n in reasons.items()) or MISSING
 
 
 def build_settings(store: Store, period: Period) -> dict[str, object]:

@@ -32,6 +32,7 @@ from riskmap.reports.charts import trend_chart
 from riskmap.reports.content import (
     COUNTS,
     build_settings,
+    lineage_rows,
     pattern_lines,
     ranked_areas,
     risers,
@@ -41,7 +42,7 @@ from riskmap.reports.content import (
     top_areas,
     trend_scores,
 )
-from riskmap.reports.outputs import lineage_table, period_folder, place_name
+from riskmap.reports.outputs import period_folder, place_name
 from riskmap.store import Store
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def html_table(frame: pd.DataFrame, where: str, min_count: int, counts: Sequence
     if frame.empty:
         return Table([], caption=caption, empty=empty)
     safe = public_table(frame, where, counts, min_count)
-    rows = [[(_cell(v), _kind(c, v)) for c, v in zip(safe.columns, row, strict=True)]
+    rows = [[(_cell(v), "num" if NUMERIC.match(_cell(v)) else "") for v in row]
             for row in safe.itertuples(index=False)]
     return Table([str(c) for c in safe.columns], rows, caption, empty)
 
@@ -106,12 +107,6 @@ def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "–"
     return str(value)
-
-
-def _kind(column: str, value: object) -> str:
-    if column == "SHA-256":
-        return "wrap"
-    return "num" if NUMERIC.match(_cell(value)) else ""
 
 
 def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100) -> Image:
@@ -175,9 +170,6 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
     where = REPORT_NAME
     note = "* score mede berekend uit gegevens die wegens privacy niet getoond worden."
     charts, trend_notes = trend_images(store, period, ranked, terrains, guard)
-    lineage = lineage_table(store, period).drop(columns=["Lading", "CBS-tabel", "Grootte (bytes)"])
-    lineage["Bestand"] = lineage["Bestand"].map(lambda p: Path(p).name if isinstance(p, str)
-                                                else "–")
     context = {
         "title": f"Gebiedsanalyse ondermijning {place} – {period}",
         "data_date": long_date(period.end), "created": f"{datetime.now():%d-%m-%Y %H:%M}",
@@ -194,7 +186,8 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
         "pattern_maps": _images(pattern_maps(store, period, place, MAP_SIZE), guard),
         "method": method_lines(store, period, catalogue), "caveats": CAVEATS,
         "suppression": suppression_lines(store, period, min_count),
-        "lineage": html_table(lineage, where, min_count),
+        "lineage": html_table(lineage_rows(store, period), where, min_count,
+                              caption="Volledige SHA-256, paden en laadmomenten: bronnen.csv."),
         "footer": f"gemaakt met riskmap {_version()} uit de build van {period}",
     }
     return _template().render(**context)

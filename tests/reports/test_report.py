@@ -49,7 +49,7 @@ def test_report_tables_top_ten_terreinen_and_lineage(report, demo_run):
     assert 0 < len(risers) <= 10 and all(r[5].startswith("+") for r in risers)
     terrains = next(rows for h, rows in tables if "Bedrijventerrein" in h)
     assert len(terrains) == 4
-    lineage = next(rows for h, rows in tables if "SHA-256" in h)
+    lineage = next(rows for h, rows in tables if "SHA-256 (begin)" in h)
     assert any(r[1] == "kvk_vestigingen.csv" or "kvk_vestigingen.csv" in r for r in lineage)
     assert len(lineage) == len(demo_run.loads)
 
