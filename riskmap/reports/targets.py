@@ -6,7 +6,9 @@ establishments of that branch active there at the end of the quarter. Each cell 
 .. math:: p = r_{\text{gebied}} \times f_{\text{branche}}
 
 where :math:`r` is the model's expected hit rate of the area when the store holds predictions
-for the quarter, and otherwise the area's overall score / 100, and :math:`f` is how much more
+for the quarter, and otherwise the area's overall score / 100 (when the model covers only some
+areas, e.g. buurten and not bedrijventerreinen, the others' score / 100 is rescaled to the mean
+of the model's rates over the areas that have both), and :math:`f` is how much more
 often controles in that branch found something than controles in general (last 8 quarters,
 whole gemeente, shrunk towards 1 with one pseudo-controle per outcome; 1 when the branch had fewer
 controles than the privacy minimum).
@@ -128,15 +130,23 @@ def ranked_cells(store: Store, period: Period, min_count: int,
     cells["last"] = cells["area_code"].map(history.groupby("area_code")["last"].max())
     cells[["controls", "hits"]] = cells[["controls", "hits"]].fillna(0).astype(int)
     cells["branch_factor"] = cells["branch"].map(branch_factors(store, period, min_count))
-    has_model = cells["expected"].notna().any()
-    base = cells["expected"] if has_model else cells["score"] / 100
-    cells["priority"] = (base * cells["branch_factor"]).fillna(0.0)
+    cells["priority"] = (area_rate(cells) * cells["branch_factor"]).fillna(0.0)
     cells["recent"] = cells["area_code"].isin(recently_controlled(store, period, exclude_recent))
     cells = cells.rename(columns={"rank": "area_rank"}).sort_values(
         ["priority", "establishments", "area_code", "branch"],
         ascending=[False, False, True, True]).reset_index(drop=True)
     cells["rank"] = np.arange(1, len(cells) + 1)
     return cells
+
+
+def area_rate(cells: pd.DataFrame) -> pd.Series:
+    """The area term of the priority: the model's rate, else score / 100 on the model's scale."""
+    rate = cells["score"] / 100
+    both = cells["expected"].notna() & rate.notna()
+    if not both.any():
+        return rate
+    return cells["expected"].fillna(rate * cells.loc[both, "expected"].mean() /
+                                    rate[both].mean())
 
 
 def recently_controlled(store: Store, period: Period, quarters: int) -> set[str]:
@@ -217,6 +227,7 @@ def targets_table(cells: pd.DataFrame, period: Period, exclude_recent: int) -> p
     labels = {key: branch.label for key, branch in risk_branches().items()}
     out = cells.assign(
         level=cells["level"].map(LEVEL_LABELS), branch_label=cells["branch"].map(labels),
+        area_rank=cells["area_rank"].astype("Int64"),
         score=cells["score"].map(number),
         expected=cells["expected"].map(lambda p: "niet beschikbaar" if pd.isna(p)
                                        else f"{number(100 * p, 0)}%"),
@@ -240,7 +251,9 @@ def _status(pick: object, recent: bool, skipped: str) -> str:
 def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model: bool,
                   used: int, min_count: int) -> list[str]:
     """The Dutch explanation that goes with a target list (``used``: visits selected)."""
-    base = ("de verwachte trefkans van het gebied volgens het model" if has_model else
+    base = ("de verwachte trefkans van het gebied volgens het model (voor gebieden zonder "
+            "voorspelling: de totaalscore / 100, herschaald naar het gemiddelde van de "
+            "modelkansen)" if has_model else
             "de totaalscore van het gebied / 100 (er is nog geen model met trefkansen)")
     first = period - (exclude_recent - 1)
     skipped = ("Er zijn geen recent gecontroleerde gebieden overgeslagen." if not exclude_recent

@@ -7,7 +7,13 @@ import pytest
 
 from riskmap.cli import main
 from riskmap.errors import InputError
-from riskmap.reports.targets import COUNT_COLUMNS, HEADERS, select_cells, target_cells
+from riskmap.reports.targets import (
+    COUNT_COLUMNS,
+    HEADERS,
+    area_rate,
+    select_cells,
+    target_cells,
+)
 
 
 def _cells(**columns) -> pd.DataFrame:
@@ -98,3 +104,13 @@ def test_cli_targets_writes_both_files(project_copy, demo_run, capsys):
     selected = pd.read_excel(project_copy.output_dir / str(demo_run.period) / "doelenlijst.xlsx",
                              sheet_name="Selectie")
     assert not selected.empty
+
+
+def test_areas_without_a_prediction_are_put_on_the_model_scale():
+    cells = pd.DataFrame({"score": [80.0, 40.0, 60.0, None],
+                          "expected": [0.4, 0.2, None, None]})
+    rate = area_rate(cells)
+    assert rate.iloc[:2].tolist() == [0.4, 0.2]
+    assert rate.iloc[2] == pytest.approx(0.6 * 0.3 / 0.6)  # mean rate / mean score share
+    assert pd.isna(rate.iloc[3])
+    assert area_rate(cells.assign(expected=None)).tolist()[:3] == [0.8, 0.4, 0.6]
