@@ -17,7 +17,7 @@ from riskmap.sources._demo_world import BASINS, LAST_PERIOD, quarters_of_demo, s
 
 # inhabitants range and establishments range per kind of buurt
 SIZES = {"centrum": ((1_800, 3_400), (180, 320)), "wonen": ((1_200, 2_800), (50, 130)),
-         "haven": ((30, 300), (120, 220)), "industrie": ((10, 120), (100, 200)),
+         "haven": ((150, 600), (120, 220)), "industrie": ((10, 120), (100, 200)),
          "buitengebied": ((250, 700), (25, 60))}
 PROFILES = {
     "centrum": {"56101": 8, "56102": 6, "5630": 6, "4771": 8, "4711": 3, "96021": 5, "6920": 4,

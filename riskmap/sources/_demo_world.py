@@ -1,8 +1,9 @@
 """The fictional demo gemeente *Havenwaard* (GM9999): geography, statistics, businesses, events.
 
 Everything is drawn from one seeded generator, so the same seed gives the same world. A hidden
-risk field (three clusters of adjacent buurten and two bedrijventerreinen) drives the register
-events, the business mix and the outcome of integrale controles; no indicator reads it.
+risk field (a port zone whose risk decays with the distance from the Havengebied, two residential
+clusters of moderately raised risk, and two bedrijventerreinen) drives the register events, the
+business mix and the outcome of integrale controles; no indicator reads it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,16 @@ TERREINEN = [  # RIN_NUMMER, name, WLOC_TYPE, hidden risk
     (9999003, "Spoorzone", "Gemengd bedrijfsterrein", 0.15),
     (9999004, "Agrobedrijvenpark De Akker", "Zwaar industrieterrein", 0.1),
 ]
-CLUSTERS = [((187_300.0, 445_600.0), 6), ((182_600.0, 443_700.0), 6), ((184_600.0, 447_800.0), 4)]
+# The port zone: the Havengebied's buurten carry high risk (PORT_RISK); nearby buurten get a halo
+# of HALO_PEAK * exp(-(d / HALO_REACH)^2), d the distance (metres) of a buurt's centroid from the
+# Havengebied. High risk thus forms one compact zone, the kind of cluster that hotspot statistics
+# on some 70 buurten can detect; smaller clusters are there to be found by the scores.
+PORT_RISK = (0.8, 0.95)
+HALO_PEAK = 0.75
+HALO_REACH = 900.0
+# Residential clusters of moderately raised risk: anchor and number of buurten.
+CLUSTERS = [((182_600.0, 443_700.0), 5), ((184_600.0, 447_800.0), 4)]
+CLUSTER_RISK = (0.25, 0.4)
 BASINS = [box(189_500, 444_000, 191_600, 444_400), box(189_500, 446_500, 191_600, 446_900)]
 
 
@@ -159,17 +169,23 @@ def build_terreinen(wijken: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def plant_risk(buurten: gpd.GeoDataFrame, rng: np.random.Generator) -> np.ndarray:
-    """Hidden risk per buurt: low background plus three clusters of adjacent buurten."""
+    """Hidden risk per buurt: low background, the port zone with its halo, two residential
+    clusters of moderately raised risk."""
     risk = 0.06 + 0.08 * rng.random(len(buurten))
+    distance = shapely.distance(buurten.centroid.values, wijk_shapes()["05"])
+    risk = np.maximum(risk, HALO_PEAK * np.exp(-((distance / HALO_REACH) ** 2)))
+    port = (buurten["kind"] == "haven").to_numpy()
+    risk[port] = PORT_RISK[0] + (PORT_RISK[1] - PORT_RISK[0]) * rng.random(int(port.sum()))
     centroids = np.column_stack([buurten.centroid.x, buurten.centroid.y])
     geoms = buurten.geometry.values
+    low, high = CLUSTER_RISK
     for anchor, size in CLUSTERS:
         seed = int(np.argmin(np.hypot(*(centroids - anchor).T)))
         touching = np.flatnonzero(shapely.intersects(geoms, geoms[seed].buffer(1.0)))
         touching = touching[touching != seed]
         near = touching[np.argsort(np.hypot(*(centroids[touching] - centroids[seed]).T))]
-        risk[seed] = 0.95
-        risk[near[: size - 1]] = 0.7 + 0.1 * rng.random(min(size - 1, len(near)))
+        members = np.r_[seed, near[: size - 1]]
+        risk[members] = np.maximum(risk[members], low + (high - low) * rng.random(len(members)))
     return risk
 
 
