@@ -74,18 +74,21 @@ CREATE TABLE scores (
     from_suppressed BOOLEAN, build_id INTEGER NOT NULL);
 CREATE TABLE runs (
     run_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL, period VARCHAR, settings VARCHAR,
-    created_at TIMESTAMP NOT NULL, load_ids VARCHAR);
+    summary VARCHAR, created_at TIMESTAMP NOT NULL, load_ids VARCHAR);
 CREATE TABLE hotspots (
     level VARCHAR NOT NULL, period VARCHAR NOT NULL, variable VARCHAR NOT NULL,
-    method VARCHAR NOT NULL, area_code VARCHAR NOT NULL, value DOUBLE, statistic DOUBLE,
-    z DOUBLE, p_value DOUBLE, q_value DOUBLE, category VARCHAR, run_id INTEGER NOT NULL);
+    method VARCHAR NOT NULL, area_code VARCHAR NOT NULL, value DOUBLE, window_sum DOUBLE,
+    statistic DOUBLE, z DOUBLE, p_value DOUBLE, q_value DOUBLE, category VARCHAR NOT NULL,
+    neighbours INTEGER, run_id INTEGER NOT NULL);
 CREATE TABLE emerging_hotspots (
     level VARCHAR NOT NULL, variable VARCHAR NOT NULL, first_period VARCHAR NOT NULL,
     last_period VARCHAR NOT NULL, area_code VARCHAR NOT NULL, category VARCHAR NOT NULL,
-    trend_tau DOUBLE, trend_p DOUBLE, run_id INTEGER NOT NULL);
+    trend_tau DOUBLE, trend_p DOUBLE, hot_periods INTEGER, periods INTEGER,
+    run_id INTEGER NOT NULL);
 CREATE TABLE predictions (
-    level VARCHAR NOT NULL, period VARCHAR NOT NULL, area_code VARCHAR NOT NULL,
-    probability DOUBLE, explanation VARCHAR, model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
+    level VARCHAR NOT NULL, period VARCHAR NOT NULL, target_period VARCHAR NOT NULL,
+    area_code VARCHAR NOT NULL, probability DOUBLE, rank INTEGER, explanation VARCHAR,
+    model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
 MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}

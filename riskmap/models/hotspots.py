@@ -21,6 +21,7 @@ from esda.getisord import G_Local
 from esda.moran import Moran_Local
 
 from riskmap.errors import InputError
+from riskmap.indicators.privacy import threshold
 from riskmap.models.significance import (
     LocalSumTest,
     false_discovery,
@@ -35,14 +36,19 @@ METHODS = ("gi_star", "local_moran")
 NOT_SIGNIFICANT = "not_significant"
 NO_NEIGHBOURS = "no_neighbours"
 NO_VALUE = "no_value"
+WITHHELD = "withheld"
 # Dutch labels of every category, for maps, reports and exports.
 CATEGORY_LABELS = {
     "hotspot": "hotspot", "coldspot": "coldspot",
     "high_high": "hoog-hoog", "low_low": "laag-laag",
     "high_low": "hoog tussen laag", "low_high": "laag tussen hoog",
     NOT_SIGNIFICANT: "niet significant", NO_NEIGHBOURS: "geen buren", NO_VALUE: "geen waarde",
+    WITHHELD: "niet getoond (minder dan 5 in de omgeving)",
 }
-COLUMNS = ["area_code", "value", "statistic", "z", "p_value", "q_value", "category", "neighbours"]
+COLUMNS = ["area_code", "value", "window_sum", "statistic", "z", "p_value", "q_value", "category",
+           "neighbours"]
+SHOWN_HEADERS = {"area_code": "Code", "name": "Naam", "category": "Categorie", "z": "z",
+                 "q_value": "q (FDR)"}
 
 
 class _LocalStatistic(ABC):
@@ -75,6 +81,7 @@ class _LocalStatistic(ABC):
         self.permutations_ = permutations_for(int(tested.sum()), self.alpha, self.permutations)
         self.codes_ = neighbours.codes
         self.values_ = y
+        self.window_ = neighbours.matrix @ y + y
         self.neighbours_ = neighbours.cardinality
         self.islands_ = list(neighbours.islands)
         return y
@@ -92,9 +99,11 @@ class _LocalStatistic(ABC):
         self.significant_ = np.nan_to_num(self.q_values_, nan=1.0) <= self.alpha
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per area: value, statistic, z, p, q, category and number of neighbours."""
+        """One row per area: value, window sum (the area and its neighbours), statistic, z, p,
+        q, category and number of neighbours."""
         return pd.DataFrame({
-            "area_code": self.codes_, "value": self.values_, "statistic": self.statistic_,
+            "area_code": self.codes_, "value": self.values_, "window_sum": self.window_,
+            "statistic": self.statistic_,
             "z": self.z_, "p_value": self.p_values_, "q_value": self.q_values_,
             "category": self.categories_, "neighbours": self.neighbours_,
         })[COLUMNS]
@@ -153,9 +162,8 @@ class GetisOrdHotspots(_LocalStatistic):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # islands: reported by the weights already
             gi = G_Local(y, neighbours.copy_of_weights(), transform="B", star=True, permutations=0)
-        window = neighbours.matrix @ y + y
-        test = local_sum_test(y, self.neighbours_ + 1, window, self.permutations_, self.seed,
-                              exclude_self=False)
+        test = local_sum_test(y, self.neighbours_ + 1, self.window_, self.permutations_,
+                              self.seed, exclude_self=False)
         self.statistic_ = np.asarray(gi.Gs, dtype=float)
         self.z_ = np.asarray(gi.Zs, dtype=float)
         self._significance(test, np.ones_like(y))
@@ -226,7 +234,8 @@ def hotspot_table(values: pd.Series, neighbours: Neighbours, method: str = "gi_s
     """Fit ``method`` on ``values`` (indexed by area code) and add the areas left out.
 
     Areas of ``values`` without a value, or not in ``neighbours``, get the category
-    ``no_value`` (logged), so every area appears in the result exactly once.
+    ``no_value`` (logged), so every area appears in the result exactly once. The number of
+    permutations used is in ``table.attrs["permutations"]``.
     """
     present = values.reindex(neighbours.codes)
     if present.isna().any():
@@ -239,7 +248,34 @@ def hotspot_table(values: pd.Series, neighbours: Neighbours, method: str = "gi_s
                     ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else ""))
         rest = pd.DataFrame({"area_code": missing, "category": NO_VALUE})
         table = pd.concat([table, rest], ignore_index=True)
+    table.attrs["permutations"] = estimator.permutations_
     flagged = table["category"].value_counts()
     log.info("%s at FDR %.2g (%d permutations): %s", method, alpha, estimator.permutations_,
              ", ".join(f"{n} {c}" for c, n in flagged.items()))
     return table.sort_values("area_code", ignore_index=True)
+
+
+def withhold_small_windows(table: pd.DataFrame, min_count: int = 5) -> pd.DataFrame:
+    """For a count variable: mark significant areas whose window (the area and its neighbours)
+    holds fewer than ``min_count`` records as ``withheld``, so that a hot spot never points at
+    one or a few events. The input is not changed."""
+    small = table["window_sum"].lt(threshold(min_count)) & ~table["category"].isin(
+        [NOT_SIGNIFICANT, NO_NEIGHBOURS, NO_VALUE])
+    if small.any():
+        log.info("privacy: %d significant cells with fewer than %d records around them not shown",
+                 int(small.sum()), threshold(min_count))
+    return table.assign(category=table["category"].where(~small, WITHHELD))
+
+
+def shown_hotspots(table: pd.DataFrame) -> pd.DataFrame:
+    """The significant areas of a hotspot table, strongest first, with Dutch headers and
+    labels; the variable's values are left out (they may be small counts)."""
+    significant = table[~table["category"].isin([NOT_SIGNIFICANT, NO_NEIGHBOURS, NO_VALUE,
+                                                 WITHHELD])]
+    order = significant.assign(strength=-significant["z"].abs()).sort_values(
+        ["strength", "area_code"])
+    shown = order[[c for c in SHOWN_HEADERS if c in order.columns]].copy()
+    shown["category"] = shown["category"].map(CATEGORY_LABELS)
+    shown["z"] = shown["z"].round(2)
+    shown["q_value"] = shown["q_value"].map(lambda q: f"{q:.3f}" if q >= 0.001 else "<0,001")
+    return shown.rename(columns=SHOWN_HEADERS).reset_index(drop=True)

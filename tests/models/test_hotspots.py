@@ -1,7 +1,5 @@
 """Gi* and local Moran on small lattices with known answers."""
 
-import logging
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +9,13 @@ from libpysal.weights import W, lat2W
 from scipy import stats
 
 from riskmap.errors import InputError
-from riskmap.models.hotspots import GetisOrdHotspots, LocalMoranClusters, hotspot_table
+from riskmap.models.hotspots import (
+    GetisOrdHotspots,
+    LocalMoranClusters,
+    hotspot_table,
+    shown_hotspots,
+    withhold_small_windows,
+)
 from riskmap.models.weights import Neighbours
 
 SIDE = 10
@@ -93,7 +97,7 @@ def test_weights_are_not_changed_by_fitting():
     assert neighbours.matrix.max() == 1
 
 
-def test_islands_are_reported_and_not_tested(caplog):
+def test_islands_are_reported_and_not_tested():
     weights = W({0: [1], 1: [0, 2], 2: [1, 3], 3: [2], 4: []}, silence_warnings=True)
     neighbours = Neighbours.from_weights(weights, ["a", "b", "c", "d", "e"])
     assert neighbours.islands == ["e"]
@@ -109,15 +113,14 @@ def test_fdr_decides_significance():
     assert ((fit.categories_ != "not_significant") == (fit.q_values_ <= 0.05)).all()
 
 
-def test_hotspot_table_keeps_areas_without_a_value(caplog):
+def test_hotspot_table_keeps_areas_without_a_value(riskmap_log):
     neighbours = lattice()
     values = pd.Series(planted(), index=neighbours.codes)
     values["extra"] = np.nan
-    with caplog.at_level(logging.WARNING):
-        table = hotspot_table(values, neighbours, seed=1)
+    table = hotspot_table(values, neighbours, seed=1)
     assert len(table) == SIDE * SIDE + 1
     assert table.set_index("area_code").loc["extra", "category"] == "no_value"
-    assert "1 areas without a value" in caplog.text
+    assert "1 areas without a value" in riskmap_log.text
 
 
 @pytest.mark.parametrize(("values", "message"), [
@@ -135,3 +138,13 @@ def test_unknown_method_names_the_choices():
     values = pd.Series(planted(), index=lattice().codes)
     with pytest.raises(InputError, match=r"gi_star, local_moran"):
         hotspot_table(values, lattice(), method="getis")
+
+
+def test_grid_hot_spots_with_few_records_around_them_are_withheld():
+    table = pd.DataFrame({"area_code": ["a", "b", "c", "d"], "window_sum": [3.0, 12.0, 2.0, np.nan],
+                          "category": ["hotspot", "hotspot", "not_significant", "no_value"]})
+    shown = withhold_small_windows(table, min_count=5)
+    assert shown["category"].tolist() == ["withheld", "hotspot", "not_significant", "no_value"]
+    assert table["category"].iloc[0] == "hotspot"  # the input is not changed
+    assert shown_hotspots(shown.assign(z=[3.0, 4.0, 0.1, np.nan],
+                                       q_value=[0.01, 0.01, 0.9, np.nan]))["Code"].tolist() == ["b"]

@@ -65,16 +65,16 @@ def test_window_larger_than_the_areas_is_refused():
         local_sum_test(np.ones(3), np.array([3, 3, 3]), np.ones(3), 99, 0, exclude_self=True)
 
 
-def test_permutations_let_bh_reject_and_respect_the_cap(caplog):
+def test_permutations_let_bh_reject_and_respect_the_cap(riskmap_log):
     # the smallest two-sided p-value 2/(P+1) must not exceed alpha/n
     for n, alpha in [(69, 0.05), (500, 0.01), (10, 0.1)]:
         p = permutations_for(n, alpha)
         assert 2 / (p + 1) <= alpha / n and p >= n / alpha
     assert permutations_for(5, 0.05) == 999
     assert permutations_for(10_000, 0.05) == 99_999
-    assert "capped" in caplog.text
+    assert "capped" in riskmap_log.text
     assert permutations_for(69, 0.05, requested=99) == 99
-    assert "may flag nothing" in caplog.text
+    assert "may flag nothing" in riskmap_log.text
     with pytest.raises(InputError, match="alpha must lie between 0 and 1"):
         permutations_for(10, 1.5)
 

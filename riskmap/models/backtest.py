@@ -1,0 +1,201 @@
+r"""Backtest: does what was known at the end of quarter :math:`t` rank the areas where
+integrale controles in quarter :math:`t + 1` found something?
+
+For each quarter :math:`t` the areas are ranked four ways, each with data up to :math:`t` only:
+
+* ``score``: the overall score of :math:`t` (computed from the sources as a build would, without
+  the uncertainty draws);
+* ``model``: the :class:`~riskmap.models.supervised.HitRateModel` fitted on the controles up to
+  :math:`t`;
+* ``last_quarter``: the number of controles with a finding in :math:`t` (a baseline);
+* ``random``: a random order (a baseline; its expected value is reported, not one draw).
+
+They are evaluated on the areas controlled in :math:`t + 1` (an area is positive when at least
+one of its controles found something). Areas without a score are ranked last.
+
+Notes
+-----
+Precision at :math:`k` is the share of positives among the :math:`k` highest-ranked evaluated
+areas; where ties straddle the cut-off, the tied areas count pro rata (the expected precision
+under random tie-breaking). AUC is the probability that a random positive area ranks above a
+random negative one, ties counting one half:
+
+.. math:: \mathrm{AUC} = \frac{1}{n_+ n_-} \sum_{i \in +} \sum_{j \in -}
+          \bigl(\mathbb 1[s_i > s_j] + \tfrac12 \mathbb 1[s_i = s_j]\bigr).
+
+For the random ranking the expectations are :math:`n_+ / n` and :math:`1/2`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from riskmap.config import Config
+from riskmap.errors import InputError, RiskmapError
+from riskmap.indicators.build import OVERALL, score_level
+from riskmap.indicators.catalogue import Indicator
+from riskmap.indicators.privacy import Guard, write_csv, write_figure
+from riskmap.models.supervised import QuarterData, controle_outcomes, fit_hit_rate_model
+from riskmap.periods import Period, quarters
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+METHODS = ("score", "model", "last_quarter", "random")
+METHOD_LABELS = {"score": "Totaalscore", "model": "Model (kans op bevinding)",
+                 "last_quarter": "Bevindingen vorig kwartaal",
+                 "random": "Willekeurig (verwachting)"}
+HEADERS = {"period": "Kwartaal van de rangorde", "evaluated": "Kwartaal van de controles",
+           "method": "Methode", "precision_at_k": "Precisie in top-k", "auc": "AUC",
+           "areas": "Gecontroleerde gebieden", "positives": "Gebieden met bevinding", "k": "k"}
+MEAN = "gemiddeld"
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """A backtest table (see :func:`backtest`) and the files it was written to, by name."""
+
+    table: pd.DataFrame
+    outputs: dict[str, Path]
+
+
+def precision_at_k(positive: np.ndarray, score: np.ndarray, k: int) -> float:
+    """Share of positives among the ``k`` highest scores, ties at the cut-off pro rata."""
+    positive = np.asarray(positive, dtype=bool)
+    score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
+    k = min(k, positive.size)
+    if k == 0:
+        return float("nan")
+    cut = np.sort(score)[::-1][k - 1]
+    above = score > cut
+    tied = score == cut
+    share = (k - above.sum()) / tied.sum()
+    return float((positive[above].sum() + share * positive[tied].sum()) / k)
+
+
+def ranking_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """AUC of ``score`` for ``positive`` (NaN scores rank last); NaN with one class only."""
+    positive = np.asarray(positive, dtype=bool)
+    score = np.asarray(score, dtype=float)
+    if positive.all() or not positive.any() or np.isnan(score).all():
+        return float("nan")
+    return float(roc_auc_score(positive, np.where(np.isnan(score), np.nanmin(score) - 1, score)))
+
+
+def _metrics(method: str, positive: np.ndarray, score: np.ndarray, k: int) -> tuple[float, float]:
+    if method == "random":
+        return float(positive.mean()), 0.5
+    if np.isnan(score).all():
+        return float("nan"), float("nan")
+    return precision_at_k(positive, score, k), ranking_auc(positive, score)
+
+
+def _rankings(store: Store, catalogue: list[Indicator], config: Config, data: QuarterData,
+              period: Period, codes: pd.Index) -> dict[str, pd.Series]:
+    """Score, model chance and last quarter's findings of ``codes`` at the end of ``period``."""
+    scores = score_level(data.values(period), catalogue, data.level, config, draws=0)
+    overall = scores[scores["theme"] == OVERALL].set_index("area_code")["score"]
+    found = controle_outcomes(store, data.level, period)["found"]
+    out = {"score": overall.reindex(codes), "last_quarter": found.reindex(codes).fillna(0.0)}
+    try:
+        model = fit_hit_rate_model(store, data.level, period, data.features,
+                                   config["scoring.seed"])
+        out["model"] = model.predict_proba(data.features(period)).reindex(codes)
+    except RiskmapError as exc:
+        log.warning("backtest %s: no model (%s)", period, exc)
+        out["model"] = pd.Series(np.nan, index=codes)
+    return out
+
+
+def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Period,
+             last: Period, level: str = "buurt", k: int = 10) -> pd.DataFrame:
+    """Precision at ``k`` and AUC of each ranking, per quarter ``first`` .. ``last``.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per quarter and method: ``period, evaluated, method, k, precision_at_k, auc,
+        areas, positives``, then one ``gemiddeld`` row per method (means over the quarters).
+    """
+    if k < 1:
+        raise InputError(f"k must be at least 1; got {k}")
+    evaluated = {period: controle_outcomes(store, level, period + 1)
+                 for period in quarters(first, last)}
+    empty = [str(period + 1) for period, outcomes in evaluated.items() if outcomes.empty]
+    if empty:
+        raise InputError(f"no controles in {', '.join(empty)} to evaluate the quarter before "
+                         f"on; choose quarters up to the one before the last controles")
+    data = QuarterData(store, catalogue, config, level)
+    rows = []
+    for period, outcomes in evaluated.items():
+        positive = (outcomes["found"] > 0).to_numpy()
+        ranked = _rankings(store, catalogue, config, data, period, outcomes.index)
+        common = {"period": str(period), "evaluated": str(period + 1), "k": k,
+                  "areas": len(outcomes), "positives": int(positive.sum())}
+        for method in METHODS:
+            score = ranked.get(method, pd.Series(np.nan, index=outcomes.index)).to_numpy(float)
+            precision, auc = _metrics(method, positive, score, k)
+            rows.append({**common, "method": method, "precision_at_k": precision, "auc": auc})
+    table = pd.DataFrame(rows)
+    means = table.groupby("method", sort=False)[["precision_at_k", "auc"]].mean().reset_index()
+    means = means.assign(period=MEAN, evaluated=MEAN, k=k)
+    table = pd.concat([table, means], ignore_index=True)
+    _log_summary(means)
+    return table
+
+
+def _log_summary(means: pd.DataFrame) -> None:
+    log.info("backtest means: %s", "; ".join(
+        f"{row.method} precision@{row.k} {row.precision_at_k:.2f}, AUC {row.auc:.2f}"
+        for row in means.itertuples()))
+
+
+def backtest_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The backtest with Dutch headers and method names, rounded, for export."""
+    shown = table.assign(method=table["method"].map(METHOD_LABELS),
+                         precision_at_k=table["precision_at_k"].round(3),
+                         auc=table["auc"].round(3))
+    return shown[list(HEADERS)].rename(columns=HEADERS)
+
+
+def backtest_figure(table: pd.DataFrame) -> plt.Figure:
+    """Precision at k and AUC per evaluated quarter, one line per method."""
+    quarterly = table[table["period"] != MEAN]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    for method in METHODS:
+        rows = quarterly[quarterly["method"] == method]
+        for axis, column in zip(axes, ("precision_at_k", "auc"), strict=True):
+            axis.plot(rows["evaluated"], rows[column], marker="o", label=METHOD_LABELS[method],
+                      linestyle="--" if method == "random" else "-")
+    k = int(table["k"].iloc[0])
+    axes[0].set_title(f"Precisie in de top-{k} gecontroleerde gebieden")
+    axes[1].set_title("AUC (0,5 = niet beter dan willekeurig)")
+    for axis in axes:
+        axis.set_ylim(0, 1.02)
+        axis.set_xlabel("Kwartaal van de controles")
+        axis.grid(alpha=0.3)
+    axes[1].legend(loc="lower right", fontsize=8)
+    figure.suptitle("Terugtoets: voorspelt de rangorde waar controles iets vinden?")
+    figure.tight_layout()
+    return figure
+
+
+def write_backtest(table: pd.DataFrame, folder: Path, guard: Guard,
+                   min_count: int = 5) -> dict[str, Path]:
+    """Write the backtest table (CSV) and figure (PNG) through the privacy writers."""
+    stem = f"terugtoets_{table['period'].iloc[0]}_{table[table['period'] != MEAN]['period'].iloc[-1]}"
+    csv = write_csv(backtest_table(table), folder / f"{stem}.csv", guard,
+                    counts=[HEADERS["areas"], HEADERS["positives"]], min_count=min_count)
+    figure = backtest_figure(table)
+    try:
+        png = write_figure(figure, folder / f"{stem}.png", dpi=120)
+    finally:
+        plt.close(figure)
+    return {"tabel": csv, "grafiek": png}

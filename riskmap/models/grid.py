@@ -1,0 +1,143 @@
+"""A square grid aligned with CBS's (100 m and 500 m cells in RD New), and counts per cell.
+
+CBS names a cell after its lower-left corner in hectometres: the 100 m cell with corner
+(155300, 463200) is ``E1553N4632``; a 500 m cell is named the same way after its corner, which
+lies on multiples of 500 m. Records carry the codes of their 100 m and 500 m cells from the
+moment they are loaded (``cell100``, ``cell500``), so counting needs no coordinates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from riskmap.errors import InputError
+from riskmap.indicators.privacy import protect_counts
+from riskmap.periods import Period
+from riskmap.store import CRS, Store
+
+log = logging.getLogger(__name__)
+
+SIZES = (100, 500)
+EVENT_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
+_CODE = re.compile(r"^E(\d{4})N(\d{4})$")
+
+
+def check_size(size: int) -> int:
+    """Return ``size`` if it is a CBS cell size, else raise :class:`InputError`."""
+    if size not in SIZES:
+        raise InputError(f"cell size {size!r} unknown; choose one of {{{', '.join(map(str, SIZES))}}}")
+    return size
+
+
+def cell_code(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
+    """CBS codes of the ``size`` m cells holding points ``(x, y)`` (RD New metres)."""
+    check_size(size)
+    east = (np.floor(np.asarray(x, float) / size) * size // 100).astype(np.int64)
+    north = (np.floor(np.asarray(y, float) / size) * size // 100).astype(np.int64)
+    return np.array([f"E{e:04d}N{n:04d}" for e, n in zip(east, north, strict=True)], dtype=object)
+
+
+def cell_polygons(codes: pd.Series | list[str], size: int) -> gpd.GeoSeries:
+    """Square polygons of cells given by CBS code."""
+    check_size(size)
+    codes = pd.Series(codes, dtype=object)
+    parts = codes.str.extract(_CODE)
+    if parts.isna().any(axis=None):
+        bad = codes[parts.isna().any(axis=1)].iloc[0]
+        raise InputError(f"cell code {bad!r} is not a CBS code like E1553N4632")
+    east = parts[0].astype(float).to_numpy() * 100
+    north = parts[1].astype(float).to_numpy() * 100
+    return gpd.GeoSeries(shapely.box(east, north, east + size, north + size),
+                         index=codes.index, crs=CRS)
+
+
+def grid_from_boundaries(boundaries: gpd.GeoDataFrame | gpd.GeoSeries, size: int) -> gpd.GeoDataFrame:
+    """All ``size`` m cells, aligned with CBS's grid, that intersect ``boundaries``.
+
+    Parameters
+    ----------
+    boundaries
+        Polygons in EPSG:28992 (for instance the gemeente, or its buurten).
+    size
+        Cell size in metres, ``{100, 500}``.
+
+    Returns
+    -------
+    gpd.GeoDataFrame
+        ``code`` and square ``geometry`` per cell, in EPSG:28992.
+    """
+    check_size(size)
+    if boundaries.crs is None or boundaries.crs != CRS:
+        raise InputError(f"boundaries are in {boundaries.crs}; the CBS grid needs {CRS}")
+    shape = shapely.union_all(np.asarray(boundaries.geometry.values))
+    if shape.is_empty:
+        raise InputError("boundaries are empty: no grid to make")
+    minx, miny, maxx, maxy = shape.bounds
+    xs = np.arange(np.floor(minx / size) * size, maxx, size)
+    ys = np.arange(np.floor(miny / size) * size, maxy, size)
+    east, north = (a.ravel() for a in np.meshgrid(xs, ys))
+    boxes = shapely.box(east, north, east + size, north + size)
+    shapely.prepare(shape)
+    keep = shapely.intersects(shape, boxes) & ~shapely.touches(shape, boxes)
+    codes = cell_code(east[keep] + size / 2, north[keep] + size / 2, size)
+    log.info("grid of %s cells of %d m over %.0f ha", f"{int(keep.sum()):,}", size,
+             shape.area / 10_000)
+    return gpd.GeoDataFrame({"code": codes}, geometry=boxes[keep], crs=CRS)
+
+
+def event_counts(store: Store, size: int, period: Period, kinds: Sequence[str] | None = None,
+                 months: int = 12) -> pd.Series:
+    """Register events of ``kinds`` (default: all) per ``size`` m cell in the ``months`` ending
+    with ``period``. Events without a cell (no coordinates, no known address) are logged."""
+    check_size(size)
+    unknown = [k for k in kinds or () if k not in EVENT_KINDS]
+    if unknown:
+        raise InputError(f"event kind {unknown[0]!r} unknown; choose one of "
+                         f"{{{', '.join(EVENT_KINDS)}}}")
+    first, last = period.window(months)
+    clauses = ["date BETWEEN ? AND ?"]
+    params: list[Any] = [first, last]
+    if kinds:
+        clauses.append(f"kind IN ({', '.join('?' * len(kinds))})")
+        params.extend(kinds)
+    frame = store.query(f"SELECT cell{size} AS code, count(*) AS n FROM events WHERE "
+                        f"{' AND '.join(clauses)} GROUP BY ALL", params)
+    unplaced = frame.loc[frame["code"].isna(), "n"].sum()
+    if unplaced:
+        log.info("%d events without a %d m cell are not counted", int(unplaced), size)
+    return frame.dropna(subset=["code"]).set_index("code")["n"].astype(float).rename("count")
+
+
+def grid_counts(store: Store, size: int, period: Period, kinds: Sequence[str] | None = None,
+                months: int = 12) -> gpd.GeoDataFrame:
+    """The gemeente's grid with the number of events per cell (zero where there are none).
+
+    Counts are exact: this frame stays inside the analysis. Use :func:`public_grid_counts`
+    for anything that is shown.
+    """
+    store.require_areas("buurt")
+    year = store.scalar("SELECT max(year) FROM areas WHERE level = 'buurt'")
+    grid = grid_from_boundaries(store.areas("buurt", year), size)
+    counts = event_counts(store, size, period, kinds, months)
+    outside = counts.index.difference(pd.Index(grid["code"]))
+    if len(outside):
+        log.info("%d events in %d cells outside the buurten's grid are not counted",
+                 int(counts.loc[outside].sum()), len(outside))
+    grid["count"] = counts.reindex(grid["code"]).fillna(0).to_numpy()
+    return grid
+
+
+def public_grid_counts(store: Store, size: int, period: Period,
+                       kinds: Sequence[str] | None = None, months: int = 12,
+                       min_count: int = 5) -> gpd.GeoDataFrame:
+    """:func:`grid_counts` through the privacy rules: counts below ``min_count`` read ``<5``."""
+    grid = grid_counts(store, size, period, kinds, months)
+    return gpd.GeoDataFrame(protect_counts(grid, ["count"], min_count), crs=CRS)

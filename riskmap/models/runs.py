@@ -1,0 +1,163 @@
+"""Hotspots, emerging hotspots and model predictions from the store, written back to it.
+
+Each function here reads what it needs from the store, runs a model from this package and
+stores the result in one transaction together with a row in ``runs`` (kind, period, settings,
+summary and the loads it was built from). Running the same analysis again replaces its rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from riskmap.config import Config
+from riskmap.errors import InputError, StoreError
+from riskmap.indicators.catalogue import Indicator
+from riskmap.models.emerging import MIN_PERIODS, EmergingHotspots
+from riskmap.models.hotspots import hotspot_table
+from riskmap.models.supervised import MODEL_NAME, predictions
+from riskmap.models.variables import GRID_LEVELS, check_level, default_variable, level_areas, variable_values
+from riskmap.models.weights import Neighbours, band_neighbours, queen_neighbours
+from riskmap.periods import Period, quarters
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+# Grid cells are neighbours when their centres are at most 1.5 cells apart: the 8 around them.
+BAND = 1.5
+
+
+def _new_run(store: Store, kind: str, period: str | None, settings: dict[str, Any],
+             summary: dict[str, Any]) -> int:
+    """Insert a ``runs`` row (inside the caller's transaction) and return its id."""
+    run_id = int(store.scalar("SELECT coalesce(max(run_id), 0) + 1 FROM runs"))
+    loads = store.lineage()["load_id"].tolist()
+    store.con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      [run_id, kind, period, json.dumps(settings), json.dumps(summary),
+                       datetime.now(), json.dumps(loads)])
+    return run_id
+
+
+def _neighbours(areas: gpd.GeoDataFrame, level: str, codes: pd.Index) -> Neighbours:
+    areas = areas[areas["code"].isin(codes)]
+    if level in GRID_LEVELS:
+        return band_neighbours(areas, BAND * GRID_LEVELS[level])
+    return queen_neighbours(areas)
+
+
+def hotspots_of(store: Store, config: Config, period: Period, variable: str | None = None,
+                level: str = "buurt", method: str = "gi_star", alpha: float = 0.05,
+                permutations: int | None = None) -> tuple[pd.DataFrame, Neighbours]:
+    """Hot and cold spots of ``variable`` in ``period`` (not stored), and the weights used."""
+    variable = variable or default_variable(level)
+    areas = level_areas(store, check_level(level))
+    values = variable_values(store, level, period, variable, pd.Index(areas["code"]))
+    neighbours = _neighbours(areas, level, values.dropna().index)
+    table = hotspot_table(values, neighbours, method, alpha, permutations, config["scoring.seed"])
+    return table.assign(level=level, period=str(period), variable=variable, method=method), \
+        neighbours
+
+
+def run_hotspots(store: Store, config: Config, period: Period, variable: str | None = None,
+                 level: str = "buurt", method: str = "gi_star", alpha: float = 0.05,
+                 permutations: int | None = None) -> pd.DataFrame:
+    """Compute and store hot and cold spots (table ``hotspots``); returns the stored rows."""
+    table, neighbours = hotspots_of(store, config, period, variable, level, method, alpha,
+                                    permutations)
+    variable = str(table["variable"].iloc[0])
+    settings = {"level": level, "variable": variable, "method": method, "alpha": alpha,
+                "permutations": table.attrs["permutations"], "seed": config["scoring.seed"],
+                "weights": "distance band" if level in GRID_LEVELS else "queen"}
+    summary = {"categories": table["category"].value_counts().to_dict(),
+               "islands": neighbours.islands, "components": neighbours.components}
+    with store.transaction():
+        store.con.execute("DELETE FROM hotspots WHERE level = ? AND period = ? AND variable = ? "
+                          "AND method = ?", [level, str(period), variable, method])
+        run_id = _new_run(store, "hotspots", str(period), settings, summary)
+        store.insert("hotspots", table.assign(run_id=run_id))
+    return table.assign(run_id=run_id)
+
+
+def built_quarters(store: Store, level: str) -> list[Period]:
+    """The quarters with stored scores for ``level``, in order."""
+    frame = store.query("SELECT DISTINCT period FROM scores WHERE level = ? ORDER BY period",
+                        [level])
+    return [Period.parse(p) for p in frame["period"]]
+
+
+def _emerging_quarters(store: Store, level: str, first: Period | None,
+                       last: Period | None) -> list[Period]:
+    if level in GRID_LEVELS:
+        if first is None or last is None:
+            raise InputError("emerging hotspots on the grid need a first and a last quarter")
+        return quarters(first, last)
+    built = built_quarters(store, level)
+    if not built:
+        raise StoreError(f"{store.path}: nothing built for {level} yet")
+    chosen = quarters(first or built[0], last or built[-1])
+    missing = [str(q) for q in chosen if q not in built]
+    if missing:
+        raise StoreError(f"{store.path}: quarter(s) {', '.join(missing)} not built for {level}; "
+                         f"run `riskmap build --period ...` for each")
+    return chosen
+
+
+def run_emerging(store: Store, config: Config, first: Period | None = None,
+                 last: Period | None = None, variable: str | None = None, level: str = "buurt",
+                 alpha: float = 0.05, permutations: int | None = None) -> pd.DataFrame:
+    """Gi* per quarter ``first`` .. ``last`` (default: every built quarter), classified into
+    emerging hotspot categories and stored (table ``emerging_hotspots``)."""
+    periods = _emerging_quarters(store, check_level(level), first, last)
+    if len(periods) < MIN_PERIODS:
+        raise InputError(f"emerging hotspots need at least {MIN_PERIODS} quarters; got "
+                         f"{len(periods)} ({', '.join(map(str, periods))})")
+    variable = variable or default_variable(level)
+    tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha, permutations)[0]
+              for q in periods]
+    long = pd.concat(tables, ignore_index=True)
+    z = long.pivot(index="area_code", columns="period", values="z")
+    hot = long.assign(hot=long["category"] == "hotspot").pivot(
+        index="area_code", columns="period", values="hot").astype(bool)
+    result = EmergingHotspots().fit(z, hot).to_frame().assign(
+        level=level, variable=variable, first_period=str(periods[0]),
+        last_period=str(periods[-1]))
+    settings = {"level": level, "variable": variable, "alpha": alpha,
+                "permutations": permutations, "seed": config["scoring.seed"],
+                "periods": [str(q) for q in periods]}
+    summary = {"categories": result["category"].value_counts().to_dict()}
+    with store.transaction():
+        store.con.execute("DELETE FROM emerging_hotspots WHERE level = ? AND variable = ? AND "
+                          "first_period = ? AND last_period = ?",
+                          [level, variable, str(periods[0]), str(periods[-1])])
+        run_id = _new_run(store, "emerging_hotspots", str(periods[-1]), settings, summary)
+        store.insert("emerging_hotspots", result.assign(run_id=run_id))
+    log.info("emerging hotspots %s..%s: %s", periods[0], periods[-1],
+             ", ".join(f"{n} {c}" for c, n in summary["categories"].items()))
+    return result.assign(run_id=run_id)
+
+
+def run_predictions(store: Store, catalogue: list[Indicator], config: Config, period: Period,
+                    level: str = "buurt") -> pd.DataFrame:
+    """Fit the hit-rate model on controles up to ``period`` and store each area's chance of a
+    finding in the next quarter (table ``predictions``)."""
+    frame, model = predictions(store, catalogue, config, period, level)
+    frame = frame.assign(level=level, period=str(period), target_period=str(period + 1),
+                         model=MODEL_NAME)
+    settings = {"level": level, "model": MODEL_NAME, "strength": model.strength_,
+                "features": model.features_, "seed": config["scoring.seed"]}
+    summary = {"cv_auc": model.cv_auc_, "cv_brier": model.cv_brier_,
+               "cv_log_loss": model.cv_log_loss_, "base_rate": model.base_rate_,
+               "coefficients": {k: float(v) for k, v in model.coefficients_.items()
+                                if np.isfinite(v)}}
+    with store.transaction():
+        store.con.execute("DELETE FROM predictions WHERE level = ? AND period = ? AND model = ?",
+                          [level, str(period), MODEL_NAME])
+        run_id = _new_run(store, "predictions", str(period), settings, summary)
+        store.insert("predictions", frame.assign(run_id=run_id))
+    return frame.assign(run_id=run_id)

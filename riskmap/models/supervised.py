@@ -1,0 +1,293 @@
+r"""A hit-rate model: the chance that an integrale controle in an area finds something.
+
+Each past controle is one example: its outcome (``ja`` = something found) and the indicators
+of its area at the end of the *previous* quarter, so the model only learns from what was known
+before the controle. Indicators enter oriented (higher = more risk) and as percentile ranks
+within their quarter, which keeps quarters with shorter data histories comparable; a missing
+value counts as the middle (0.5).
+
+:class:`HitRateModel` is an L2-regularised logistic regression whose strength is chosen by
+cross-validation grouped by wijk (no wijk is in a training and a validation fold at once, so
+spatial leakage between neighbouring buurten does not flatter the scores), with sigmoid
+calibration (Platt scaling) on the pooled out-of-fold predictions of the same folds: one
+calibrator, never one per small wijk fold, whose slopes would be unstable.
+
+Notes
+-----
+The probability of a finding :math:`y` at features :math:`x` is
+
+.. math:: \hat p(x) = \sigma\bigl(a\, f(x) + b\bigr), \qquad
+          f(x) = \beta_0 + \sum_j \beta_j \frac{x_j - \mu_j}{s_j}
+
+with :math:`(a, b)` fitted on out-of-fold predictions (Platt scaling). The explanation of an
+area lists the indicators with the largest positive :math:`\beta_j (x_j - \mu_j)/s_j`, the ones
+that push its chance above the average controle. Controles target risk branches, so the model
+describes controles as they were chosen, not all establishments. References: Platt, J. (1999).
+Probabilistic outputs for support vector machines. Roberts, D.R. et al. (2017).
+Cross-validation strategies for data with temporal, spatial, hierarchical, or phylogenetic
+structure. *Ecography* 40(8).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from riskmap.config import Config
+from riskmap.errors import InputError, StoreError
+from riskmap.indicators.catalogue import Indicator, for_level
+from riskmap.indicators.scoring import normalise
+from riskmap.indicators.values import indicator_values
+from riskmap.periods import Period, quarters
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "hit_rate_logistic"
+FOUND = "ja"
+MODEL_LEVELS = ("buurt", "wijk", "bedrijventerrein")
+STRENGTHS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+NEUTRAL = 0.5
+COVERAGE = 0.5
+
+
+@dataclass
+class TrainingSet:
+    """Controles with the features of their area in the quarter before, and their wijk."""
+
+    features: pd.DataFrame
+    found: pd.Series
+    groups: pd.Series
+    quarters: list[Period]
+
+
+def area_features(values: pd.DataFrame, catalogue: list[Indicator], level: str) -> pd.DataFrame:
+    """Indicators per area (rows) from long-form indicator ``values`` of one quarter, oriented
+    (higher = more risk) and as percentile ranks in [0, 1]."""
+    indicators = {i.id: i for i in for_level(catalogue, level)}
+    raw = values.pivot(index="area_code", columns="indicator", values="value")
+    raw = raw[[c for c in indicators if c in raw.columns]]
+    direction = pd.Series({c: float(indicators[c].direction) for c in raw.columns})
+    return normalise(raw * direction, "percentile").rename_axis(columns=None)
+
+
+class QuarterData:
+    """Indicator values and features of one level per quarter, computed once from the store's
+    sources with data up to each quarter's end only (whether or not it has been built)."""
+
+    def __init__(self, store: Store, catalogue: list[Indicator], config: Config,
+                 level: str) -> None:
+        self.store, self.catalogue, self.config, self.level = store, catalogue, config, level
+        self._values: dict[Period, pd.DataFrame] = {}
+        self._features: dict[Period, pd.DataFrame] = {}
+
+    def values(self, period: Period) -> pd.DataFrame:
+        """Indicator values of ``period`` in long form."""
+        if period not in self._values:
+            self._values[period] = indicator_values(self.store, self.catalogue, period,
+                                                    self.level, self.config["privacy.min_count"])
+        return self._values[period]
+
+    def features(self, period: Period) -> pd.DataFrame:
+        """Features of ``period`` (see :func:`area_features`)."""
+        if period not in self._features:
+            self._features[period] = area_features(self.values(period), self.catalogue,
+                                                   self.level)
+        return self._features[period]
+
+
+def controle_outcomes(store: Store, level: str, period: Period) -> pd.DataFrame:
+    """Controles and controles with a finding per area of ``level`` in ``period``."""
+    if level not in MODEL_LEVELS:
+        raise InputError(f"level {level!r} unknown; choose one of {{{', '.join(MODEL_LEVELS)}}}")
+    return store.query(
+        f"SELECT {level} AS area_code, count(*) AS controles, "
+        f"count(*) FILTER (WHERE outcome = ?) AS found FROM events WHERE kind = 'controles' "
+        f"AND date BETWEEN ? AND ? AND {level} IS NOT NULL GROUP BY 1 ORDER BY 1",
+        [FOUND, period.start, period.end]).set_index("area_code")
+
+
+def controle_quarters(store: Store) -> list[Period]:
+    """The quarters from the first register event up to the last controle."""
+    first, last = store.query("SELECT min(date) AS a, max(date) FILTER (WHERE kind = "
+                              "'controles') AS b FROM events").iloc[0]
+    if pd.isna(first) or pd.isna(last):
+        raise StoreError(f"{store.path}: no controles loaded; run `riskmap load register "
+                         f"controles FILE` first")
+    return quarters(Period.of(pd.Timestamp(first).date()), Period.of(pd.Timestamp(last).date()))
+
+
+def training_set(store: Store, level: str, last: Period,
+                 features_at: Callable[[Period], pd.DataFrame]) -> TrainingSet:
+    """Every controle in a quarter up to ``last``, with its area's features a quarter earlier.
+
+    ``features_at(quarter)`` gives the features per area (see :func:`area_features`). The first
+    quarter with register data only provides features, never outcomes; controles whose previous
+    quarter has less than half of the indicators (a source not loaded yet) are not used.
+    """
+    groups_of = _groups(store, level)
+    frames, found, groups, used = [], [], [], []
+    for quarter in [q for q in controle_quarters(store) if q <= last][1:]:
+        rows = store.query(f"SELECT {level} AS area_code, outcome = ? AS found FROM events WHERE "
+                           f"kind = 'controles' AND date BETWEEN ? AND ? AND {level} IS NOT NULL",
+                           [FOUND, quarter.start, quarter.end])
+        if rows.empty:
+            continue
+        features = features_at(quarter - 1)
+        available = features.notna().any().mean() if features.shape[1] else 0.0
+        if available < COVERAGE:
+            log.debug("controles of %s not used: the indicators of %s are %.0f%% available",
+                     quarter, quarter - 1, 100 * available)
+            continue
+        frames.append(features.reindex(rows["area_code"]).reset_index(drop=True))
+        found.append(rows["found"].astype(bool))
+        groups.append(rows["area_code"].map(groups_of))
+        used.append(quarter)
+    if not frames:
+        raise StoreError(f"{store.path}: no controles up to {last} with a quarter of data "
+                         f"before them")
+    return TrainingSet(pd.concat(frames, ignore_index=True),
+                       pd.concat(found, ignore_index=True),
+                       pd.concat(groups, ignore_index=True), used)
+
+
+def _groups(store: Store, level: str) -> pd.Series:
+    """Cross-validation group per area: its wijk for buurten, else the area itself."""
+    column = "wijk" if level == "buurt" else "code"
+    frame = store.query(f"SELECT code, {column} AS grp FROM areas WHERE level = ?", [level])
+    return frame.drop_duplicates("code").set_index("code")["grp"]
+
+
+class HitRateModel:
+    """Chance that a controle finds something, from area indicators (see the module notes).
+
+    Parameters
+    ----------
+    strengths
+        Inverse regularisation strengths ``C`` tried by grouped cross-validation.
+    folds
+        Number of grouped folds (fewer when there are fewer groups).
+    seed
+        Seed of the solver (the folds themselves are deterministic).
+
+    Attributes
+    ----------
+    features_ : list[str]
+        Indicator ids the model uses.
+    strength_ : float
+        The chosen ``C``.
+    cv_auc_, cv_brier_, cv_log_loss_ : float
+        Out-of-fold AUC, Brier score and log loss of the uncalibrated model with ``strength_``.
+    base_rate_ : float
+        Share of training controles with a finding.
+    coefficients_ : pd.Series
+        Coefficients per standardised indicator (log-odds per standard deviation).
+    """
+
+    def __init__(self, strengths: tuple[float, ...] = STRENGTHS, folds: int = 5,
+                 seed: int = 0) -> None:
+        self.strengths = strengths
+        self.folds = folds
+        self.seed = seed
+
+    def _pipeline(self, strength: float) -> Pipeline:
+        return make_pipeline(
+            SimpleImputer(strategy="constant", fill_value=NEUTRAL, keep_empty_features=True),
+            StandardScaler(), LogisticRegression(C=strength, max_iter=2_000,
+                                                 random_state=self.seed))
+
+    def fit(self, features: pd.DataFrame, found: pd.Series, groups: pd.Series) -> HitRateModel:
+        """Fit on one row per controle: area features, finding (bool) and group (wijk)."""
+        y = np.asarray(found, dtype=int)
+        n_groups = pd.Series(groups).nunique()
+        if n_groups < 2:
+            raise InputError(f"grouped cross-validation needs controles in at least 2 groups "
+                             f"(wijken); got {n_groups}")
+        if np.unique(y).size < 2:
+            raise InputError("every controle had the same outcome: nothing to learn")
+        x = features.to_numpy(float)
+        splits = list(GroupKFold(n_splits=min(self.folds, n_groups)).split(x, y, groups))
+        scores = {c: self._out_of_fold(c, x, y, splits) for c in self.strengths}
+        self.strength_ = min(scores, key=lambda c: log_loss(y, scores[c], labels=[0, 1]))
+        best = scores[self.strength_]
+        self.cv_auc_ = float(roc_auc_score(y, best))
+        self.cv_brier_ = float(brier_score_loss(y, best))
+        self.cv_log_loss_ = float(log_loss(y, best, labels=[0, 1]))
+        self.features_ = list(features.columns)
+        self.base_rate_ = float(y.mean())
+        self.calibrated_ = CalibratedClassifierCV(self._pipeline(self.strength_), method="sigmoid",
+                                                  cv=splits, ensemble=False).fit(x, y)
+        self.explainer_ = self._pipeline(self.strength_).fit(x, y)
+        self.coefficients_ = pd.Series(self.explainer_[-1].coef_[0], index=self.features_)
+        log.info("hit-rate model on %d controles (%.0f%% with a finding), C=%g: grouped CV AUC "
+                 "%.2f, Brier %.3f", y.size, 100 * self.base_rate_, self.strength_,
+                 self.cv_auc_, self.cv_brier_)
+        return self
+
+    def _out_of_fold(self, strength: float, x: np.ndarray, y: np.ndarray,
+                     splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        predicted = np.full(y.size, float(y.mean()))
+        for train, test in splits:
+            if np.unique(y[train]).size < 2:
+                continue
+            model = clone(self._pipeline(strength)).fit(x[train], y[train])
+            predicted[test] = model.predict_proba(x[test])[:, 1]
+        return predicted
+
+    def predict_proba(self, features: pd.DataFrame) -> pd.Series:
+        """Calibrated chance of a finding per row (area)."""
+        x = features.reindex(columns=self.features_).to_numpy(float)
+        return pd.Series(self.calibrated_.predict_proba(x)[:, 1], index=features.index,
+                         name="probability")
+
+    def explain(self, features: pd.DataFrame, top: int = 3) -> pd.Series:
+        """Per row, the ``top`` indicators that push the chance up most (JSON list of ids)."""
+        x = features.reindex(columns=self.features_).to_numpy(float)
+        imputer, scaler = self.explainer_[0], self.explainer_[1]
+        contribution = scaler.transform(imputer.transform(x)) * self.coefficients_.to_numpy()
+        out = []
+        for row in contribution:
+            order = [j for j in np.argsort(-row) if row[j] > 0][:top]
+            out.append(json.dumps([self.features_[j] for j in order]))
+        return pd.Series(out, index=features.index, name="explanation")
+
+
+def fit_hit_rate_model(store: Store, level: str, last: Period,
+                       features_at: Callable[[Period], pd.DataFrame], seed: int = 0) -> HitRateModel:
+    """A :class:`HitRateModel` on every controle up to ``last``."""
+    data = training_set(store, level, last, features_at)
+    return HitRateModel(seed=seed).fit(data.features, data.found, data.groups)
+
+
+def predictions(store: Store, catalogue: list[Indicator], config: Config, period: Period,
+                level: str = "buurt") -> tuple[pd.DataFrame, HitRateModel]:
+    """Chance of a finding for a controle in the quarter after ``period``, per area.
+
+    The model learns from controles up to ``period``; the areas' features are those at the
+    end of ``period``.
+
+    Returns
+    -------
+    predictions, model
+        ``area_code, probability, rank, explanation`` per area, and the fitted model.
+    """
+    data = QuarterData(store, catalogue, config, level)
+    model = fit_hit_rate_model(store, level, period, data.features, config["scoring.seed"])
+    features = data.features(period)
+    frame = pd.DataFrame({"probability": model.predict_proba(features),
+                          "explanation": model.explain(features)})
+    frame["rank"] = frame["probability"].rank(ascending=False, method="first").astype(int)
+    return frame.rename_axis("area_code").reset_index(), model

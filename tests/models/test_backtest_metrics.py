@@ -1,0 +1,31 @@
+"""Precision at k (ties pro rata) and AUC (ties one half), against hand-computed values."""
+
+import numpy as np
+import pytest
+
+from riskmap.models.backtest import precision_at_k, ranking_auc
+
+
+def test_precision_at_k_known_values():
+    positive = np.array([1, 0, 1, 0, 1, 0], dtype=bool)
+    score = np.array([6.0, 5, 4, 3, 2, 1])
+    assert precision_at_k(positive, score, 1) == 1.0
+    assert precision_at_k(positive, score, 2) == 0.5
+    assert precision_at_k(positive, score, 3) == pytest.approx(2 / 3)
+    assert precision_at_k(positive, score, 10) == 0.5  # k beyond the areas: all of them
+
+
+def test_precision_at_k_shares_ties_at_the_cut():
+    positive = np.array([1, 1, 0, 0, 0], dtype=bool)
+    score = np.array([9.0, 1, 1, 1, 1])  # one sure, four tied for the remaining place
+    assert precision_at_k(positive, score, 2) == pytest.approx((1 + 1 / 4) / 2)
+    # a constant ranking is a random one: precision is the share of positives
+    assert precision_at_k(positive, np.zeros(5), 3) == pytest.approx(2 / 5)
+
+
+def test_auc_counts_ties_half_and_ranks_missing_last():
+    positive = np.array([1, 0, 1, 0], dtype=bool)
+    assert ranking_auc(positive, np.array([4.0, 3, 2, 1])) == pytest.approx(0.75)
+    assert ranking_auc(positive, np.array([1.0, 1, 1, 1])) == 0.5
+    assert ranking_auc(positive, np.array([np.nan, 3, 2, 1])) == pytest.approx(0.25)
+    assert np.isnan(ranking_auc(np.ones(3, dtype=bool), np.arange(3.0)))
