@@ -15,6 +15,10 @@ import click
 
 from riskmap.docs import REFERENCES
 from riskmap.errors import RiskmapError
+from riskmap.indicators.privacy import public_table
+from riskmap.models.backtest import HEADERS, MEAN, backtest_table
+from riskmap.models.hotspots import CATEGORY_LABELS, METHODS, shown_hotspots
+from riskmap.models.variables import LEVELS
 from riskmap.periods import Period
 from riskmap.pipeline import run_demo
 from riskmap.project import Project
@@ -213,6 +217,47 @@ def report(period: str, pdf: bool, project_dir: Path) -> None:
 def targets(period: str, capacity: int, exclude_recent: int, project_dir: Path) -> None:
     """Target list for integrale controles (CSV and XLSX, Dutch headers)."""
     _paths(Project(project_dir).targets(period, capacity, exclude_recent))
+
+
+@cli.command()
+@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (built, for buurt and wijk).")
+@click.option("--variable", default=None,
+              help="totaal, a theme or an indicator id; on the grid an event kind or signalen. "
+                   "Default: totaal (grid: signalen).")
+@click.option("--level", default="buurt", show_default=True, type=click.Choice(LEVELS))
+@click.option("--method", default="gi_star", show_default=True, type=click.Choice(METHODS))
+@click.option("--alpha", default=0.05, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="False discovery rate (Benjamini-Hochberg).")
+@project_option
+def hotspots(period: str, variable: str | None, level: str, method: str, alpha: float,
+             project_dir: Path) -> None:
+    """Hot and cold spots (Gi* or local Moran, FDR-controlled): stored and printed."""
+    result = Project(project_dir).hotspots(period, variable, level, method, alpha)
+    counts = result["category"].map(CATEGORY_LABELS).value_counts()
+    _say(f"{result['variable'].iloc[0]} ({level}, {period}, {method}, FDR {alpha:g}): "
+         + ", ".join(f"{n} {label}" for label, n in counts.items()))
+    _say(_table(public_table(shown_hotspots(result), "riskmap hotspots")))
+
+
+@cli.command()
+@click.option("--from", "first", required=True, help="First quarter ranked, e.g. 2024Q2.")
+@click.option("--to", "last", required=True,
+              help="Last quarter ranked; the quarter after it must have controles.")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Precision is measured in the top k areas.")
+@click.option("--level", default="buurt", show_default=True,
+              type=click.Choice(["buurt", "wijk", "bedrijventerrein"]))
+@project_option
+def backtest(first: str, last: str, k: int, level: str, project_dir: Path) -> None:
+    """Do score and hit-rate model of each quarter rank the areas where controles found
+    something in the next quarter? Table (CSV) and plot (PNG)."""
+    result = Project(project_dir).backtest(first, last, level, k)
+    means = backtest_table(result.table[result.table["period"] == MEAN])
+    shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]
+    _say(f"Mean over {first}..{last} (top {k}):")
+    _say(_table(public_table(means[shown], "riskmap backtest")))
+    _paths(result.outputs)
 
 
 @cli.command()

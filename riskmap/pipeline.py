@@ -53,7 +53,8 @@ def _clear_demo(out: Path) -> None:
 
 def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders, build
-    the latest quarter and write the outputs."""
+    the last quarters, store hotspots, emerging hotspots and model predictions, and write the
+    outputs."""
     out = Path(out)
     _clear_demo(out)
     world = build_world(seed)
@@ -67,6 +68,9 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     run.loads += [project.load_register(kind, paths[kind]) for kind in REGISTER_KINDS]
     for period in quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD):
         project.build(period)
+    project.hotspots(LAST_PERIOD)
+    project.emerging_hotspots()
+    project.predict(LAST_PERIOD)
     run.outputs = write_outputs(project, LAST_PERIOD)
     run.outputs.update(project.map(LAST_PERIOD))
     run.outputs.update(project.report(LAST_PERIOD, pdf=True))

@@ -19,7 +19,13 @@ from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config
 from riskmap.errors import ProjectError, StoreError
 from riskmap.indicators.build import LevelResult, build_period
 from riskmap.indicators.catalogue import Indicator, load_catalogue
-from riskmap.indicators.privacy import Guard
+from riskmap.indicators.privacy import Guard, protect_counts
+from riskmap.models.anomaly import anomalies
+from riskmap.models.backtest import BacktestResult, backtest, write_backtest
+from riskmap.models.grid import public_grid_counts
+from riskmap.models.hotspots import withhold_small_windows
+from riskmap.models.runs import run_emerging, run_hotspots, run_predictions
+from riskmap.models.variables import GRID_LEVELS, level_areas
 from riskmap.periods import Period
 from riskmap.reports.briefing import write_briefing
 from riskmap.reports.gebiedsanalyse import write_report
@@ -199,6 +205,84 @@ class Project:
         :mod:`riskmap.reports.targets`); ``capacity`` is the number of controle-acties."""
         return write_targets(self, self.built_period(period), capacity, exclude_recent)
 
+    # --- hotspots and models ----------------------------------------------------------------
+    def _analysis_period(self, period: str | Period | None, level: str) -> Period:
+        """A built quarter for area levels; any quarter (default: the latest built) on the grid."""
+        if level in GRID_LEVELS and period is not None:
+            return Period.parse(period)
+        return self.built_period(period)
+
+    def hotspots(self, period: str | Period | None = None, variable: str | None = None,
+                 level: str = "buurt", method: str = "gi_star", alpha: float = 0.05,
+                 permutations: int | None = None) -> gpd.GeoDataFrame:
+        """Hot and cold spots of a quarter, stored in table ``hotspots`` (see
+        :func:`riskmap.models.runs.run_hotspots`; variables in :mod:`riskmap.models.variables`).
+
+        One row per area or grid cell with ``category``, ``z``, ``p_value`` and ``q_value``;
+        the variable's values stay in the store. On the grid, significant cells with fewer
+        than 5 events around them are ``withheld``.
+        """
+        quarter = self._analysis_period(period, level)
+        with self.store() as store:
+            table = run_hotspots(store, self.config, quarter, variable, level, method, alpha,
+                                 permutations)
+            areas = level_areas(store, level)
+        if level in GRID_LEVELS:
+            table = withhold_small_windows(table, self.config["privacy.min_count"])
+        return _with_areas(areas, table.drop(columns=["value", "window_sum"]))
+
+    def emerging_hotspots(self, first: str | Period | None = None,
+                          last: str | Period | None = None, variable: str | None = None,
+                          level: str = "buurt", alpha: float = 0.05) -> gpd.GeoDataFrame:
+        """Emerging hotspot categories over quarters (default: every built quarter), stored in
+        table ``emerging_hotspots`` (see :func:`riskmap.models.runs.run_emerging`)."""
+        with self.store() as store:
+            table = run_emerging(store, self.config, Period.parse(first) if first else None,
+                                 Period.parse(last) if last else None, variable, level, alpha)
+            areas = level_areas(store, level)
+        return _with_areas(areas, table)
+
+    def predict(self, period: str | Period | None = None, level: str = "buurt") -> gpd.GeoDataFrame:
+        """Each area's chance that a controle in the next quarter finds something, from the
+        hit-rate model fitted on the controles up to ``period``; stored in ``predictions``."""
+        quarter = self.built_period(period)
+        with self.store() as store:
+            table = run_predictions(store, self.catalogue(), self.config, quarter, level)
+            areas = store.areas(level)[["code", "name", "geometry"]].drop_duplicates("code")
+        return _with_areas(areas, table)
+
+    def backtest(self, first: str | Period, last: str | Period, level: str = "buurt",
+                 k: int = 10) -> BacktestResult:
+        """Backtest quarters ``first`` .. ``last`` against the controles of the quarter after
+        each (see :mod:`riskmap.models.backtest`); writes a table (CSV) and a plot (PNG) to
+        ``output/terugtoets/``."""
+        with self.store(read_only=True) as store:
+            table = backtest(store, self.catalogue(), self.config, Period.parse(first),
+                             Period.parse(last), level, k)
+            outputs = write_backtest(table, self.output_dir / "terugtoets", self.guard(store),
+                                     self.config["privacy.min_count"])
+        return BacktestResult(table, outputs)
+
+    def anomalies(self, period: str | Period | None = None) -> pd.DataFrame:
+        """Bedrijventerreinen by how unusual their branch mix is (see
+        :mod:`riskmap.models.anomaly`); counts below the privacy minimum read ``<5``."""
+        quarter = self.built_period(period)
+        with self.store(read_only=True) as store:
+            frame = anomalies(store, quarter, self.config["scoring.seed"],
+                              self.config["privacy.min_count"])
+            names = store.areas("bedrijventerrein").drop_duplicates("code").set_index("code")["name"]
+        frame.insert(1, "name", frame["area_code"].map(names))
+        return protect_counts(frame, ["establishments"], self.config["privacy.min_count"])
+
+    def grid(self, size: int = 500, period: str | Period | None = None,
+             kinds: list[str] | None = None) -> gpd.GeoDataFrame:
+        """The CBS-aligned grid of ``size`` m with register events per cell in the 12 months up
+        to ``period`` (default kinds: all); counts below the privacy minimum read ``<5``."""
+        quarter = Period.parse(period) if period else self.latest_period()
+        with self.store(read_only=True) as store:
+            return public_grid_counts(store, size, quarter, kinds,
+                                      min_count=self.config["privacy.min_count"])
+
     def status(self) -> dict[str, pd.DataFrame]:
         """What is loaded: lineage per load, row counts per table and built periods."""
         with self.store(read_only=True) as store:
@@ -211,6 +295,13 @@ class Project:
                                  "max(date) AS last FROM events GROUP BY kind ORDER BY kind")
         return {"lineage": lineage, "tables": counts.reset_index(), "builds": builds,
                 "events": events}
+
+
+def _with_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A result table joined to the names (where known) and geometries of its areas."""
+    keep = [c for c in ("code", "name", "geometry") if c in areas.columns]
+    joined = areas[keep].merge(table, left_on="code", right_on="area_code", how="right")
+    return gpd.GeoDataFrame(joined.drop(columns=["code"]), geometry="geometry", crs=areas.crs)
 
 
 def _nest(values: dict[str, Any]) -> dict[str, Any]:

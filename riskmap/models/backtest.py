@@ -195,7 +195,7 @@ def write_backtest(table: pd.DataFrame, folder: Path, guard: Guard,
                     counts=[HEADERS["areas"], HEADERS["positives"]], min_count=min_count)
     figure = backtest_figure(table)
     try:
-        png = write_figure(figure, folder / f"{stem}.png", dpi=120)
+        png = write_figure(figure, folder / f"{stem}.png", guard, dpi=120)
     finally:
         plt.close(figure)
     return {"tabel": csv, "grafiek": png}
