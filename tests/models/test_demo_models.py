@@ -152,3 +152,15 @@ def test_cli_backtest_bad_range_is_one_line(capsys, project_copy: Path, args, me
     code, _, err = _run_cli(capsys, "-q", "backtest", *args, "-p", str(project_copy))
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and message in lines[0]
+
+
+def test_grid_counts_and_anomalies_go_through_privacy(demo_run: DemoRun):
+    grid = demo_run.project.grid(500)
+    assert grid.crs == "EPSG:28992" and grid["code"].str.fullmatch(r"E\d{4}N\d{4}").all()
+    shown = grid["count"].astype(str)
+    assert shown.str.fullmatch(r"<5|\d+(\.\d{3})*").all()
+    assert not shown.isin(["1", "2", "3", "4"]).any()
+    terreinen = demo_run.project.anomalies()
+    assert len(terreinen) == 4 and terreinen["name"].notna().all()
+    assert terreinen["score"].between(0, 1).all()
+    assert terreinen["establishments"].astype(str).str.fullmatch(r"<5|\d+(\.\d{3})*").all()
