@@ -79,7 +79,9 @@ def _features(layer: MapLayer, tolerance: float) -> dict[str, object]:
                           for column, label in layer.tooltip.items()})
     props["_kleur"] = classes.colours
     frame = gpd.GeoDataFrame(props, geometry=display_geometry(layer.areas, tolerance))
-    data = json.loads(frame.to_json(drop_id=True))
+    # a feature id keeps folium from keying its style lookup on a property, whose Dutch name
+    # (spaces, brackets) would break the generated JavaScript
+    data = json.loads(frame.reset_index(drop=True).to_json(drop_id=False))
     data["legend"] = classes.legend
     return data
 

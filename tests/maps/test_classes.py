@@ -35,3 +35,11 @@ def test_categorical_keeps_the_given_order_and_treats_unknown_values_as_missing(
     classes = categorical(values, {"a": "#111111", "b": "#222222", "c": "#333333"})
     assert list(classes.colours) == ["#222222", "#111111", MISSING_COLOUR, MISSING_COLOUR]
     assert [label for _, label in classes.legend] == ["a", "b", MISSING_LABEL]
+
+
+def test_counts_get_whole_number_classes_without_overlap():
+    values = pd.Series([5.0, 5, 5, 5, 6, 6, 7, 8, 9, 12])
+    labels = [label for _, label in classify(values).legend]
+    assert labels[0] == "5"
+    assert all("," not in label for label in labels)
+    assert labels[-1].endswith("12")

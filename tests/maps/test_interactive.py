@@ -91,3 +91,12 @@ def test_tooltip_values_are_escaped_because_folium_inserts_them_as_html(grid_are
     names = {f["properties"]["Naam"] for f in _geojson(html)[0]["features"]}
     assert names == {"&lt;img src=&quot;http://x.invalid/a.png&quot;&gt;"}
     assert "<img" not in html
+
+
+def test_features_carry_an_id_so_folium_never_keys_styles_on_a_dutch_label(grid_areas):
+    layer = MapLayer("Signalen per 500 m-cel (12 mnd)", grid_areas, "score",
+                     {"code": "Cel (CBS-raster)", "score": "Aantal signalen (12 mnd)"})
+    html = map_from_layers([layer], "Titel")
+    features = _geojson(html)[0]["features"]
+    assert [f["id"] for f in features] == [str(i) for i in range(len(grid_areas))]
+    assert "feature.properties.Cel" not in html
