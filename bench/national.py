@@ -221,7 +221,11 @@ def compare_assignment(data: dict[str, Any], n: int) -> dict[str, Any]:
                                                          rng), n, rng)
     started = time.perf_counter()
     index = _places.AreaIndex(buurten, None, grid_sizes=(100, 500))
+    index.buurt_index(x[:_places.RASTER_MIN_POINTS], y[:_places.RASTER_MIN_POINTS])  # builds it
     index_s = time.perf_counter() - started
+    started = time.perf_counter()
+    index.buurt_index(x, y)
+    buurt_s = time.perf_counter() - started
     started = time.perf_counter()
     areas, stats = index.assign(x, y)
     fast_s = time.perf_counter() - started
@@ -232,13 +236,15 @@ def compare_assignment(data: dict[str, Any], n: int) -> dict[str, Any]:
     first = joined.sort_values("index_right", kind="stable").groupby(level=0)["code"].first()
     same = bool((first.reindex(range(n)).fillna("-").to_numpy()
                  == areas["buurt"].fillna("-").to_numpy()).all())
-    out = {"points": n, "index_build_s": round(index_s, 2), "riskmap_s": round(fast_s, 2),
-           "riskmap_per_s": round(n / fast_s), "sjoin_s": round(sjoin_s, 2),
-           "sjoin_per_s": round(n / sjoin_s), "ratio": round(sjoin_s / fast_s, 2),
+    out = {"points": n, "index_build_s": round(index_s, 2), "riskmap_s": round(buurt_s, 2),
+           "riskmap_per_s": round(n / buurt_s), "assign_with_cells_s": round(fast_s, 2),
+           "sjoin_s": round(sjoin_s, 2),
+           "sjoin_per_s": round(n / sjoin_s), "ratio": round(sjoin_s / buurt_s, 2),
            "identical_buurten": same, "stats": stats}
-    print(f"  assignment of {n:,} points to buurten (+ wijk, 100 m and 500 m cells): riskmap "
-          f"{fast_s:.2f} s = {n / fast_s:,.0f} points/s; plain geopandas.sjoin (buurten only) "
-          f"{sjoin_s:.2f} s = {n / sjoin_s:,.0f} points/s; ratio {sjoin_s / fast_s:.1f}x; "
+    print(f"  assignment of {n:,} points to buurten: riskmap {buurt_s:.2f} s = "
+          f"{n / buurt_s:,.0f} points/s (with wijk and 100/500 m cell codes {fast_s:.2f} s); plain "
+          f"geopandas.sjoin {sjoin_s:.2f} s = {n / sjoin_s:,.0f} points/s; ratio "
+          f"{sjoin_s / buurt_s:.1f}x; "
           f"same buurten: {same}; index built in {index_s:.2f} s", flush=True)
     return out
 
