@@ -146,20 +146,20 @@ def _page_one(page: Page, summary: list[str], ranked: pd.DataFrame, min_count: i
 def _page_two(page: Page, store: Store, period: Period, catalogue: list[Indicator]) -> None:
     terrains = latest_areas(store, "bedrijventerrein")
     page.heading("Totaalscore per buurt")
-    ax = page.figure.add_axes((LEFT, page.y - 0.40, 0.62, 0.40))
+    ax = page.figure.add_axes((LEFT, page.y - 0.37, 0.62, 0.37))
     draw_map(ax, score_areas(store, period, "buurt", OVERALL, catalogue), "score",
              "Score (0–100)", outlines=terrains)
-    page.y -= 0.43
+    page.y -= 0.40
     hotspots = hotspot_areas(store, period)
     page.heading("Hotspots (Gi*) van de totaalscore")
     if hotspots is None:
         page.bullets([f"Niet beschikbaar: de hotspotanalyse is nog niet berekend voor {period}."])
         return
-    ax = page.figure.add_axes((LEFT, page.y - 0.36, 0.62, 0.36))
+    ax = page.figure.add_axes((LEFT, page.y - 0.32, 0.62, 0.32))
     draw_map(ax, hotspots, "category", "Gi*, na FDR-correctie",
              categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: "#f2f2f2"},
              missing_label=NOT_ANALYSED)
-    page.y -= 0.38
+    page.y -= 0.34
 
 
 def _page_three(page: Page, store: Store, period: Period, catalogue: list[Indicator]) -> None:
