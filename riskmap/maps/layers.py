@@ -1,7 +1,8 @@
 """The layers of a quarter's interactive map, read from the store.
 
 Base layers (one at a time): the overall score and each theme per buurt, and the overall score
-per wijk. Overlays: bedrijventerreinen, Gi* hotspots, emerging hotspots and grid aggregates.
+per wijk. Overlays: bedrijventerreinen, Gi* hotspots, emerging hotspots and grid aggregates
+(register signals per 500 m cell, from :func:`riskmap.models.grid.public_grid_counts`).
 A layer whose results are not in the store is left out and named in the map's notes.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
+from riskmap.indicators.privacy import threshold
 from riskmap.maps.areas import SCORE_TOOLTIP, levels_scored, score_areas, themes_scored
 from riskmap.maps.interactive import MapLayer
 from riskmap.maps.patterns import (
@@ -21,12 +23,16 @@ from riskmap.maps.patterns import (
     emerging_areas,
     hotspot_areas,
 )
+from riskmap.models.grid import public_grid_counts
+from riskmap.models.variables import SIGNAL_KINDS
 from riskmap.periods import Period
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
 
 NOT_AVAILABLE = "niet beschikbaar"
+GRID_SIZE = 500
+GRID_LAYER = "Signalen per 500 m-cel (12 mnd)"
 TERRAIN_OUTLINE = "#1f3a93"
 
 
@@ -107,13 +113,24 @@ def layers_from_store(store: Store, period: Period, catalogue: list[Indicator],
     content.notes += patterns.notes
     grid = grid_layer(store, period, min_count)
     if grid is None:
-        content.notes.append(f"Rasteraggregaten: {NOT_AVAILABLE}")
+        content.notes.append(f"{GRID_LAYER}: geen cel met {threshold(min_count)} of meer")
     else:
         content.layers.append(grid)
     return content
 
 
 def grid_layer(store: Store, period: Period, min_count: int) -> MapLayer | None:
-    """Counts per grid cell (through the privacy rules), when the grid module provides them."""
-    del store, period, min_count
-    return None
+    """Register signals per 500 m cell over 12 months, through the privacy rules.
+
+    Only cells with at least the minimum count are drawn; the others (including empty cells)
+    read ``<5`` and are left out, which the legend says. ``None`` when no cell reaches it.
+    """
+    cells = public_grid_counts(store, GRID_SIZE, period, SIGNAL_KINDS, min_count=min_count)
+    shown = cells[cells["count"].str.fullmatch(r"[\d.]+")].copy()
+    if shown.empty:
+        return None
+    shown["aantal"] = shown["count"].str.replace(".", "", regex=False).astype(float)
+    return MapLayer(GRID_LAYER, shown, "aantal", {"code": "Cel (CBS-raster)",
+                                                  "count": "Aantal signalen (12 mnd)"},
+                    show=False, legend_title=f"Aantal; cellen met minder dan "
+                                             f"{threshold(min_count)} niet getekend")

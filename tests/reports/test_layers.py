@@ -6,7 +6,7 @@ import re
 
 from html_parts import geojson, parse
 
-from riskmap.maps.layers import layers_from_store
+from riskmap.maps.layers import grid_layer, layers_from_store
 from riskmap.reports.outputs import map_html
 
 
@@ -70,3 +70,13 @@ def test_offline_map_loads_nothing_from_the_network(demo_output):
     html = (demo_output / "kaart.html").read_text(encoding="utf-8")
     assert "service.pdok.nl" not in html
     assert not re.search(r"<(script|link)\b[^>]*\b(src|href)=", html)
+
+
+def test_grid_layer_draws_only_cells_with_at_least_five_signals(demo_run):
+    with demo_run.project.store(read_only=True) as store:
+        layer = grid_layer(store, demo_run.period, 5)
+    assert layer is not None and not layer.show
+    assert (layer.areas["aantal"] >= 5).all()
+    assert layer.areas.geom_type.eq("Polygon").all()
+    assert set(layer.tooltip.values()) == {"Cel (CBS-raster)", "Aantal signalen (12 mnd)"}
+    assert layer.areas.area.round().eq(500 * 500).all()
