@@ -64,7 +64,14 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     if len(frame.columns) == 1 and delimiter not in text.splitlines()[0]:
         raise InputError(f"{path}: found one column only; expected fields separated by "
                          f"';' or ','")
-    return frame
+    # leading blanks are skipped while parsing; strip the rest only where the text has any,
+    # because stripping every cell of a 10-million-row file costs more than reading it
+    padded = re.compile(rf'[ \t]+(?:{re.escape(delimiter)}|\r?\n|$|")|"[ \t]')
+    return _strip(frame) if padded.search(text) else frame
+
+
+def _strip(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(lambda s: s.astype(str).str.strip())
 
 
 def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
@@ -86,14 +93,14 @@ def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
             frame = pd.read_excel(path, sheet_name=sheet, dtype=str, engine="openpyxl")
         except Exception as exc:  # openpyxl raises many types for broken files
             raise InputError(f"{path}: cannot read as XLSX ({exc})") from exc
-        frame = frame.fillna("")
+        frame = _strip(frame.fillna(""))
     else:
         raise InputError(f"{path}: unsupported file type {suffix!r}; use CSV or XLSX")
     frame.columns = [normalise_header(c) for c in frame.columns]
     frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("unnamed")]]
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no rows")
-    return frame.apply(lambda s: s.astype(str).str.strip())
+    return frame
 
 
 def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:

@@ -81,3 +81,10 @@ def test_dates_in_dutch_forms():
 def test_header_normalisation():
     assert normalise_header(" SBI hoofd-activiteit ") == "sbi_hoofd_activiteit"
     assert normalise_header("Coördinaat X (RD)") == "coordinaat_x_rd"
+
+
+def test_padded_cells_are_stripped(tmp_path: Path):
+    frame = read_table(_write(tmp_path / "f.csv", 'a;b;c\n x ;"y ";z\n'))
+    assert frame.iloc[0].tolist() == ["x", "y", "z"]
+    clean = read_table(_write(tmp_path / "g.csv", "a;b\nx y;z\n"))
+    assert clean.iloc[0].tolist() == ["x y", "z"]
