@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from riskmap.maps.interactive import layer_class
+from riskmap.maps.layers import GRID_LAYER, grid_layer
 
 pytestmark = pytest.mark.browser
 
@@ -107,6 +108,26 @@ def test_offline_map_draws_one_shape_per_area_without_network(page, demo_output,
     assert not page.locator('.rm-legend[data-layer="Buurten – totaalscore"]').is_visible()
     page.mouse.move(5, 5)
     page.screenshot(path=str(screenshots / "kaart_offline_drugs.png"))
+    assert page.attempted == []
+    assert page.errors == []
+
+
+def test_offline_map_overlays_for_hotspots_and_grid(page, demo_output, demo_run, screenshots):
+    with demo_run.project.store(read_only=True) as store:
+        significant = store.query("SELECT count(*) AS n FROM hotspots WHERE period = ? AND "
+                                  "level = 'buurt' AND category IN ('hotspot', 'coldspot')",
+                                  [str(demo_run.period)])["n"].iloc[0]
+        cells = grid_layer(store, demo_run.period, 5)
+    page.goto((demo_output / "kaart.html").as_uri())
+    controls = page.locator(".leaflet-control-layers")
+    for name, expected in (("Hotspots (Gi*)", significant),
+                           (GRID_LAYER, 0 if cells is None else len(cells.areas))):
+        if not expected:
+            continue
+        controls.get_by_text(name, exact=True).click()
+        assert page.locator(f"path.{layer_class(name)}").count() == expected
+        assert page.locator(f'.rm-legend[data-layer="{name}"]').is_visible()
+    page.screenshot(path=str(screenshots / "kaart_offline_overlays.png"))
     assert page.attempted == []
     assert page.errors == []
 
