@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from openpyxl.utils import get_column_letter
 
 from riskmap.config import PRIVACY_MIN_COUNT
 from riskmap.errors import PrivacyError
@@ -148,7 +149,16 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, guard: Guard,
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, table in tables.items():
             table.to_excel(writer, sheet_name=name[:31], index=False)
+            _readable(writer.sheets[name[:31]], table)
     return path
+
+
+def _readable(sheet: Any, table: pd.DataFrame, widest: int = 60) -> None:
+    """Columns as wide as their longest text (up to ``widest``) and a frozen header row."""
+    for number, column in enumerate(table.columns, start=1):
+        longest = max([len(str(column)), *(len(str(v)) for v in table[column])])
+        sheet.column_dimensions[get_column_letter(number)].width = min(longest + 2, widest)
+    sheet.freeze_panes = "A2"
 
 
 def write_text(text: str, path: Path, guard: Guard) -> Path:
