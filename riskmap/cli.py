@@ -210,7 +210,8 @@ def report(period: str, pdf: bool, project_dir: Path) -> None:
 @cli.command()
 @click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (must be built).")
 @click.option("--capacity", required=True, type=click.IntRange(min=1),
-              help="Number of controle-acties (area x branch cells) to select.")
+              help="Controles (visits to establishments) available; a cell takes one per "
+                   "establishment.")
 @click.option("--exclude-recent", default=1, show_default=True, type=click.IntRange(min=0),
               help="Skip areas with a controle in this many quarters up to PERIOD (0 = none).")
 @project_option

@@ -202,7 +202,8 @@ class Project:
     def targets(self, period: str | Period | None = None, capacity: int = 10,
                 exclude_recent: int = 1) -> dict[str, Path]:
         """Write the target list for integrale controles as CSV and XLSX (see
-        :mod:`riskmap.reports.targets`); ``capacity`` is the number of controle-acties."""
+        :mod:`riskmap.reports.targets`); ``capacity`` counts controles (visits to
+        establishments), one per establishment of a selected cell."""
         return write_targets(self, self.built_period(period), capacity, exclude_recent)
 
     # --- hotspots and models ----------------------------------------------------------------
