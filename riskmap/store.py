@@ -173,8 +173,7 @@ class Store:
         tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         version = 0
         if "meta" in tables:
-            row = self.con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+            version = int(self.scalar("SELECT value FROM meta WHERE key='schema_version'") or 0)
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: store schema {version} is newer than this riskmap "
                              f"({SCHEMA_VERSION}); upgrade riskmap")
@@ -187,8 +186,7 @@ class Store:
     @property
     def schema_version(self) -> int:
         """The schema version of this store."""
-        row = self.con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row[0]) if row else 0
+        return int(self.scalar("SELECT value FROM meta WHERE key='schema_version'") or 0)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -206,9 +204,10 @@ class Store:
         return self.con.execute(sql, params or []).df()
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        """Run a query returning one value."""
-        row = self.con.execute(sql, params or []).fetchone()
-        return row[0] if row else None
+        """Run a query returning one value (the result is fetched completely, so the
+        connection is free for the next query)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def insert(self, table: str, frame: pd.DataFrame) -> None:
         """Insert a DataFrame by column name (inside the caller's transaction)."""

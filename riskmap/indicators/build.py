@@ -152,7 +152,8 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
         if values.empty:
             continue
         scores = score_level(values, catalogue, level, config)
-        previous = score_level(indicator_values(store, catalogue, period - 1, level, min_count),
+        previous = score_level(indicator_values(store, catalogue, period - 1, level, min_count,
+                                                report=False),
                                catalogue, level, config, draws=0)
         if not scores.empty:
             scores = _changes(scores, previous)

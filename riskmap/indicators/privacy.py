@@ -63,7 +63,7 @@ def protect_counts(frame: pd.DataFrame, columns: Iterable[str],
         values = pd.to_numeric(out[column], errors="coerce")
         small = values.notna() & (values < threshold(min_count))
         if small.any():
-            log.info("privacy: %d counts below %d in column %r shown as <%d", int(small.sum()),
+            log.debug("privacy: %d counts below %d in column %r shown as <%d", int(small.sum()),
                      threshold(min_count), column, threshold(min_count))
         out[column] = [count_label(v, min_count) for v in values]
     return out

@@ -78,19 +78,22 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
 
 
 def indicator_values(store: Store, catalogue: list[Indicator], period: Period, level: str,
-                     min_count: int = 5, gemeente: str | None = None) -> pd.DataFrame:
+                     min_count: int = 5, gemeente: str | None = None,
+                     report: bool = True) -> pd.DataFrame:
     """All indicator values of one level and period, in long form.
 
     Optional indicators without any value (e.g. a CBS variable not published for this year)
     are left out with a log line. With ``gemeente``, each value also gets its index against the
     gemeente and, for CBS-based indicators, against Nederland (:func:`add_indices`).
+    With ``report=False`` (supporting computations such as the previous quarter) missing
+    indicators and suppressions are logged at debug level only.
     """
     codes = area_codes(store, level)
     frames = []
     for indicator in for_level(catalogue, level):
         frame = values_of(store, indicator, level, period, codes, min_count)
         if frame["value"].isna().all():
-            how = log.debug if indicator.optional else log.warning
+            how = log.warning if report and not indicator.optional else log.debug
             how("indicator %s has no values for %s in %s (source not loaded?)", indicator.id,
                 level, period)
             if indicator.optional:
@@ -99,7 +102,7 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     if frames:
         flags = pd.concat(frames)["reason"].value_counts()
         if not flags.empty:
-            log.info("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
+            (log.info if report else log.debug)("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
                      period, ", ".join(f"{n} {why}" for why, n in flags.items()))
     if not frames:
         return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",

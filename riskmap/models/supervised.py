@@ -98,7 +98,8 @@ class QuarterData:
         """Indicator values of ``period`` in long form."""
         if period not in self._values:
             self._values[period] = indicator_values(self.store, self.catalogue, period,
-                                                    self.level, self.config["privacy.min_count"])
+                                                    self.level, self.config["privacy.min_count"],
+                                                    report=False)
         return self._values[period]
 
     def features(self, period: Period) -> pd.DataFrame:

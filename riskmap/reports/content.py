@@ -35,15 +35,6 @@ REASONS = {"klein aantal": "aantal onder de privacygrens",
            "kleine noemer": "noemer te klein voor een betrouwbaar cijfer"}
 
 
-def count_rows(store: Store, table_where: str, params: list[object]) -> int:
-    """``SELECT count(*) FROM {table_where}``, fully fetched.
-
-    :meth:`Store.scalar` leaves DuckDB's result open, which makes the privacy guard's next
-    query on the same connection fail; reports therefore count through :meth:`Store.query`.
-    """
-    return int(store.query(f"SELECT count(*) AS n FROM {table_where}", params)["n"].iloc[0])
-
-
 def ranked_areas(store: Store, period: Period, level: str,
                  catalogue: list[Indicator]) -> pd.DataFrame:
     """Scored areas of ``level`` with their texts and their highest theme, by rank."""
@@ -121,9 +112,10 @@ def suppression_lines(store: Store, period: Period, min_count: int) -> list[str]
     n = threshold(min_count)
     values = store.query("SELECT reason, count(*) AS n FROM indicator_values WHERE period = ? "
                          "AND suppressed GROUP BY reason ORDER BY reason", [str(period)])
-    total = count_rows(store, "indicator_values WHERE period = ?", [str(period)])
-    from_suppressed = count_rows(store, "scores WHERE period = ? AND theme = ? AND "
-                                 "from_suppressed", [str(period), OVERALL])
+    total = int(store.scalar("SELECT count(*) FROM indicator_values WHERE period = ?",
+                             [str(period)]))
+    from_suppressed = int(store.scalar("SELECT count(*) FROM scores WHERE period = ? AND "
+                                       "theme = ? AND from_suppressed", [str(period), OVERALL]))
     lines = [f"Aantallen onder {n} staan overal als <{n}; een waarde uit zo'n klein aantal, of "
              f"met een te kleine noemer, wordt niet getoond (–)."]
     lines += [f"{number(r.n, 0)} van de {number(total, 0)} indicatorwaarden zijn niet getoond: "

@@ -18,6 +18,7 @@ from riskmap.maps.figures import pattern_maps, theme_maps
 from riskmap.maps.interactive import map_from_layers
 from riskmap.maps.layers import layers_from_store
 from riskmap.periods import Period
+from riskmap.reports.indicator_table import indicator_table
 from riskmap.reports.tables import LEVEL_LABELS, scores_table
 from riskmap.store import Store
 
@@ -60,8 +61,8 @@ def map_html(store: Store, period: Period, catalogue: list[Indicator], min_count
 
 
 def write_outputs(project: Project, period: Period, offline: bool = True) -> dict[str, Path]:
-    """Write ``scores.csv``, ``kaart.html``, ``kaart.png``, ``bronnen.csv`` and the quality
-    report for a built quarter; returns the paths by name."""
+    """Write ``scores.csv``, ``indicatoren.csv``, ``kaart.html``, ``kaart.png``, ``bronnen.csv``
+    and the quality report for a built quarter; returns the paths by name."""
     folder = period_folder(project, period)
     catalogue = project.catalogue()
     min_count = project.config["privacy.min_count"]
@@ -71,6 +72,8 @@ def write_outputs(project: Project, period: Period, offline: bool = True) -> dic
         paths = {
             "scores": write_csv(scores_table(store, period, catalogue, min_count),
                                 folder / "scores.csv", guard),
+            "indicatoren": write_csv(indicator_table(store, period, catalogue, min_count),
+                                     folder / "indicatoren.csv", guard),
             "bronnen": write_csv(lineage_table(store, period), folder / "bronnen.csv", guard),
         }
         html = map_html(store, period, catalogue, min_count, name, offline)
