@@ -102,8 +102,9 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     if frames:
         flags = pd.concat(frames)["reason"].value_counts()
         if not flags.empty:
-            (log.info if report else log.debug)("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
-                     period, ", ".join(f"{n} {why}" for why, n in flags.items()))
+            say = log.info if report else log.debug
+            say("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
+                period, ", ".join(f"{n} {why}" for why, n in flags.items()))
     if not frames:
         return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",
                                      "numerator", "denominator", "suppressed", "reason"])
