@@ -17,8 +17,11 @@ T = TypeVar("T")
 
 
 def enabled() -> bool:
-    """Whether progress bars are shown."""
-    return sys.stderr.isatty() and logging.getLogger("riskmap").isEnabledFor(logging.INFO)
+    """Whether progress bars are shown: on a terminal, unless the console shows only warnings."""
+    logger = logging.getLogger("riskmap")
+    console = [h for h in logger.handlers if not isinstance(h, logging.FileHandler)]
+    level = min((h.level for h in console), default=logger.getEffectiveLevel())
+    return sys.stderr.isatty() and level <= logging.INFO
 
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,14 @@ class _StderrHandler(logging.Handler):
         click.echo(self.format(record), err=True)
 
 
+_CONSOLE_LEVEL = [logging.INFO]
+
+
 def _setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    _CONSOLE_LEVEL[0] = level
     handler = _StderrHandler()
+    handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("riskmap")
     root.handlers[:] = [handler]
@@ -59,6 +65,30 @@ def cli(quiet: bool, verbose: bool) -> None:
     _setup_logging(quiet, verbose)
 
 
+def _log_to_file(folder: Path) -> Path:
+    """Log everything of this run (debug level) to a new file in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    command = "-".join(a for a in sys.argv[1:3] if not a.startswith("-")) or "riskmap"
+    path = folder / f"{datetime.now():%Y%m%d-%H%M%S}-{command.replace('/', '_')}.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger("riskmap")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for other in root.handlers:
+        if isinstance(other, _StderrHandler):
+            other.setLevel(_CONSOLE_LEVEL[0])
+    return path
+
+
+def _project(project_dir: Path) -> Project:
+    """Open a project and start this run's log file in its ``logs/`` folder."""
+    project = Project(project_dir)
+    _log_to_file(project.root / "logs")
+    return project
+
+
 def _say(text: str) -> None:
     click.echo(text)
 
@@ -72,11 +102,13 @@ def _report(record: LoadRecord) -> None:
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the demo project.")
 def demo(out: Path) -> None:
     """Generate the demo gemeente Havenwaard and run the whole pipeline on it."""
+    log_file = _log_to_file(out / "logs")
     run = run_demo(out)
     for record in run.loads:
         _report(record)
     _say(f"\nDemo project: {out.resolve()}")
     _say(f"Sources (real formats): {(out / 'sources').resolve()}")
+    _say(f"Log of this run: {log_file.resolve()}")
     _paths(run.outputs)
 
 
@@ -103,7 +135,7 @@ def load() -> None:
 @project_option
 def load_boundaries(file: Path, layer: str | None, year: int | None, project_dir: Path) -> None:
     """CBS wijk- en buurtkaart (GeoPackage) or GeoJSON/GPKG with statcode/statnaam."""
-    _report(Project(project_dir).load_boundaries(file, layer=layer, year=year))
+    _report(_project(project_dir).load_boundaries(file, layer=layer, year=year))
 
 
 @load.command("bedrijventerreinen")
@@ -115,7 +147,7 @@ def load_boundaries(file: Path, layer: str | None, year: int | None, project_dir
 def load_bedrijventerreinen(file: Path, id_field: str | None, name_field: str | None,
                             layer: str | None, project_dir: Path) -> None:
     """IBIS bedrijventerreinen or an own polygon layer."""
-    _report(Project(project_dir).load_bedrijventerreinen(file, id_field, name_field, layer))
+    _report(_project(project_dir).load_bedrijventerreinen(file, id_field, name_field, layer))
 
 
 @load.command("cbs")
@@ -126,7 +158,7 @@ def load_bedrijventerreinen(file: Path, id_field: str | None, name_field: str | 
 @project_option
 def load_cbs(year: int, offline: bool, police: bool, project_dir: Path) -> None:
     """CBS Kerncijfers wijken en buurten (and police crime per buurt) through cbsodata."""
-    project = Project(project_dir)
+    project = _project(project_dir)
     _report(project.load_cbs(year, offline=offline))
     if police:
         _report(project.load_police(offline=offline))
@@ -138,7 +170,7 @@ def load_cbs(year: int, offline: bool, police: bool, project_dir: Path) -> None:
 @project_option
 def load_kvk(file: Path, mapping: Path | None, project_dir: Path) -> None:
     """A business-register (KvK) extract."""
-    _report(Project(project_dir).load_kvk(file, mapping))
+    _report(_project(project_dir).load_kvk(file, mapping))
 
 
 @load.command("bag")
@@ -147,7 +179,7 @@ def load_kvk(file: Path, mapping: Path | None, project_dir: Path) -> None:
 @project_option
 def load_bag(file: Path, mapping: Path | None, project_dir: Path) -> None:
     """BAG addresses (verblijfsobjecten)."""
-    _report(Project(project_dir).load_bag(file, mapping))
+    _report(_project(project_dir).load_bag(file, mapping))
 
 
 @load.command("register")
@@ -158,7 +190,7 @@ def load_bag(file: Path, mapping: Path | None, project_dir: Path) -> None:
 @project_option
 def load_register(kind: str, file: Path, mapping: Path | None, project_dir: Path) -> None:
     """A municipal register export (see docs/registers.md for the templates)."""
-    _report(Project(project_dir).load_register(kind, file, mapping))
+    _report(_project(project_dir).load_register(kind, file, mapping))
 
 
 @cli.command()
@@ -167,7 +199,7 @@ def load_register(kind: str, file: Path, mapping: Path | None, project_dir: Path
 @project_option
 def build(period: str, online_map: bool, project_dir: Path) -> None:
     """Compute indicators and scores for a quarter and write its outputs."""
-    project = Project(project_dir)
+    project = _project(project_dir)
     quarter = Period.parse(period)
     results = project.build(quarter)
     for level, result in results.items():
@@ -195,7 +227,7 @@ def _paths(paths: dict[str, Path]) -> None:
 @project_option
 def map_command(period: str, offline: bool, project_dir: Path) -> None:
     """Interactive map (kaart.html) and static maps per theme (PNG and PDF)."""
-    _paths(Project(project_dir).map(period, offline=offline))
+    _paths(_project(project_dir).map(period, offline=offline))
 
 
 @cli.command()
@@ -204,7 +236,7 @@ def map_command(period: str, offline: bool, project_dir: Path) -> None:
 @project_option
 def report(period: str, pdf: bool, project_dir: Path) -> None:
     """The quarterly gebiedsanalyse (one self-contained HTML file)."""
-    _paths(Project(project_dir).report(period, pdf=pdf))
+    _paths(_project(project_dir).report(period, pdf=pdf))
 
 
 @cli.command()
@@ -217,7 +249,7 @@ def report(period: str, pdf: bool, project_dir: Path) -> None:
 @project_option
 def targets(period: str, capacity: int, exclude_recent: int, project_dir: Path) -> None:
     """Target list for integrale controles (CSV and XLSX, Dutch headers)."""
-    _paths(Project(project_dir).targets(period, capacity, exclude_recent))
+    _paths(_project(project_dir).targets(period, capacity, exclude_recent))
 
 
 @cli.command()
@@ -234,7 +266,7 @@ def targets(period: str, capacity: int, exclude_recent: int, project_dir: Path) 
 def hotspots(period: str, variable: str | None, level: str, method: str, alpha: float,
              project_dir: Path) -> None:
     """Hot and cold spots (Gi* or local Moran, FDR-controlled): stored and printed."""
-    result = Project(project_dir).hotspots(period, variable, level, method, alpha)
+    result = _project(project_dir).hotspots(period, variable, level, method, alpha)
     counts = result["category"].map(CATEGORY_LABELS).value_counts()
     _say(f"{result['variable'].iloc[0]} ({level}, {period}, {method}, FDR {alpha:g}): "
          + ", ".join(f"{n} {label}" for label, n in counts.items()))
@@ -253,7 +285,7 @@ def hotspots(period: str, variable: str | None, level: str, method: str, alpha: 
 def backtest(first: str, last: str, k: int, level: str, project_dir: Path) -> None:
     """Do score and hit-rate model of each quarter rank the areas where controles found
     something in the next quarter? Table (CSV) and plot (PNG)."""
-    result = Project(project_dir).backtest(first, last, level, k)
+    result = _project(project_dir).backtest(first, last, level, k)
     means = backtest_table(result.table[result.table["period"] == MEAN])
     shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]
     _say(f"Mean over {first}..{last} (top {k}):")
@@ -265,7 +297,7 @@ def backtest(first: str, last: str, k: int, level: str, project_dir: Path) -> No
 @project_option
 def status(project_dir: Path) -> None:
     """What is loaded: sources, rows, periods and lineage."""
-    info = Project(project_dir).status()
+    info = _project(project_dir).status()
     _say(f"Project {project_dir.resolve()}\n")
     _say("Loads (lineage):")
     _say(_table(info["lineage"]))

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from riskmap._progress import progress
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
 from riskmap.errors import ProjectError
 from riskmap.periods import Period, quarters
@@ -36,9 +37,9 @@ class DemoRun:
 
 
 def _clear_demo(out: Path) -> None:
-    """Remove an earlier demo project in ``out``; refuse to touch any other project."""
+    """Remove an earlier demo project in ``out`` (its logs stay); refuse any other project."""
     if not (out / CONFIG_NAME).exists():
-        if out.exists() and any(out.iterdir()):
+        if out.exists() and any(p.name != "logs" for p in out.iterdir()):
             raise ProjectError(f"{out}: folder is not empty and not a demo project; "
                                f"choose another --out")
         return
@@ -48,7 +49,8 @@ def _clear_demo(out: Path) -> None:
     for name in (CONFIG_NAME, STORE_NAME, f"{STORE_NAME}.wal", KEY_NAME):
         (out / name).unlink(missing_ok=True)
     for folder in PROJECT_FOLDERS:
-        shutil.rmtree(out / folder, ignore_errors=True)
+        if folder != "logs":
+            shutil.rmtree(out / folder, ignore_errors=True)
 
 
 def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
@@ -65,8 +67,10 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
                   project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
                   project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
                   project.load_bag(paths["bag"]), project.load_kvk(paths["kvk"])]
-    run.loads += [project.load_register(kind, paths[kind]) for kind in REGISTER_KINDS]
-    for period in quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD):
+    run.loads += [project.load_register(kind, paths[kind])
+                  for kind in progress(REGISTER_KINDS, "registers laden")]
+    for period in progress(quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD),
+                           "kwartalen berekenen"):
         project.build(period)
     project.hotspots(LAST_PERIOD)
     project.emerging_hotspots()
