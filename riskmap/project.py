@@ -20,7 +20,7 @@ from riskmap.errors import ProjectError, StoreError
 from riskmap.indicators.build import LevelResult, build_period
 from riskmap.indicators.catalogue import Indicator, load_catalogue
 from riskmap.indicators.privacy import Guard, protect_counts
-from riskmap.models.anomaly import anomalies
+from riskmap.models.anomaly import anomalies, branch_mix, category_labels
 from riskmap.models.backtest import BacktestResult, backtest, write_backtest
 from riskmap.models.grid import public_grid_counts
 from riskmap.models.hotspots import withhold_small_windows
@@ -31,7 +31,7 @@ from riskmap.reports.briefing import write_briefing
 from riskmap.reports.gebiedsanalyse import write_report
 from riskmap.reports.outputs import write_maps
 from riskmap.reports.tables import scores_frame
-from riskmap.reports.targets import write_targets
+from riskmap.reports.targets import target_list, write_targets
 from riskmap.sources import bag, cbs, geometry, kvk, registers
 from riskmap.sources._pseudo import ensure_key
 from riskmap.store import LoadRecord, Store
@@ -206,6 +206,11 @@ class Project:
         establishments), one per establishment of a selected cell."""
         return write_targets(self, self.built_period(period), capacity, exclude_recent)
 
+    def target_list(self, period: str | Period | None = None, capacity: int = 10,
+                    exclude_recent: int = 1) -> pd.DataFrame:
+        """The target list of :meth:`targets` as a DataFrame (Dutch headers, counts protected)."""
+        return target_list(self, self.built_period(period), capacity, exclude_recent)
+
     # --- hotspots and models ----------------------------------------------------------------
     def _analysis_period(self, period: str | Period | None, level: str) -> Period:
         """A built quarter for area levels; any quarter (default: the latest built) on the grid."""
@@ -274,6 +279,16 @@ class Project:
             names = store.areas("bedrijventerrein").drop_duplicates("code").set_index("code")["name"]
         frame.insert(1, "name", frame["area_code"].map(names))
         return protect_counts(frame, ["establishments"], self.config["privacy.min_count"])
+
+    def branch_mix(self, period: str | Period | None = None) -> pd.DataFrame:
+        """Active establishments per bedrijventerrein (rows) and risk branch or SBI section
+        (columns, Dutch labels) at the end of a quarter; counts below the minimum read ``<5``."""
+        quarter = self.built_period(period)
+        with self.store(read_only=True) as store:
+            mix = branch_mix(store, quarter)
+            names = store.areas("bedrijventerrein").drop_duplicates("code").set_index("code")["name"]
+        mix = mix.rename(index=names.to_dict(), columns=category_labels())
+        return protect_counts(mix, list(mix.columns), self.config["privacy.min_count"])
 
     def grid(self, size: int = 500, period: str | Period | None = None,
              kinds: list[str] | None = None) -> gpd.GeoDataFrame:

@@ -32,7 +32,13 @@ import pandas as pd
 from riskmap.errors import InputError
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
-from riskmap.indicators.privacy import count_label, threshold, write_csv, write_xlsx
+from riskmap.indicators.privacy import (
+    count_label,
+    public_table,
+    threshold,
+    write_csv,
+    write_xlsx,
+)
 from riskmap.maps._format import number
 from riskmap.periods import Period
 from riskmap.reports.tables import LEVEL_LABELS
@@ -275,6 +281,16 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model:
         "Aantallen onder 5 staan als <5. Een hoge prioriteit is een aanwijzing om te kijken, "
         "geen bewijs dat er iets mis is bij een vestiging.",
     ]
+
+
+def target_list(project: Project, period: Period, capacity: int,
+                exclude_recent: int = 1) -> pd.DataFrame:
+    """The target list as shown to others (counts below the minimum read ``<5``)."""
+    min_count = project.config["privacy.min_count"]
+    with project.store(read_only=True) as store:
+        cells = target_cells(store, period, capacity, min_count, exclude_recent)
+    return public_table(targets_table(cells, period, exclude_recent), "doelenlijst",
+                        COUNT_COLUMNS, min_count)
 
 
 def write_targets(project: Project, period: Period, capacity: int,
