@@ -90,9 +90,11 @@ def load_note(report: dict[str, Any]) -> str:
     loads = [s["load_avg_1m"] for r in report["runs"] for s in r["stages"] if "load_avg_1m" in s]
     if not loads:
         return ""
+    cpus = report["machine"]["cpus"]
+    busy = " (other work ran alongside, so wall times are inflated)" if max(loads) > cpus else ""
     return (f"1-minute load average during the stages: {min(loads):.1f}–{max(loads):.1f} on "
-            f"{report['machine']['cpus']} cores (other sessions' tests ran alongside; see "
-            f"`cpu_s` per stage in the JSON for this process's own CPU time).")
+            f"{cpus} cores{busy}; see `cpu_s` per stage in the JSON for this process's own CPU "
+            f"time.")
 
 
 def write_doc(report: dict[str, Any], path: Path) -> None:
