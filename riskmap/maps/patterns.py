@@ -72,13 +72,19 @@ def hotspot_areas(store: Store, period: Period, level: str = "buurt") -> gpd.Geo
                        "AND lower(method) LIKE '%gi%'", [str(period), level])
     if rows.empty:
         return None
-    variable = "totaal" if "totaal" in set(rows["variable"]) else sorted(rows["variable"])[0]
-    rows = rows[rows["variable"] == variable]
-    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code",
-                                             how="left")
+    frame = _on_areas(store, rows, level)
     frame["category"] = frame["category"].map(hotspot_label, na_action="ignore")
     frame["detail_text"] = [_detail(z, q) for z, q in zip(frame["z"], frame["q_value"],
                                                           strict=True)]
+    return frame
+
+
+def _on_areas(store: Store, rows: pd.DataFrame, level: str) -> gpd.GeoDataFrame:
+    """The results of one variable (the overall score where there are several) joined to every
+    area of ``level``; the variable is kept in ``attrs``."""
+    variable = "totaal" if "totaal" in set(rows["variable"]) else sorted(rows["variable"])[0]
+    frame = latest_areas(store, level).merge(rows[rows["variable"] == variable], left_on="code",
+                                             right_on="area_code", how="left")
     frame.attrs["variable"] = variable
     return frame
 
@@ -91,13 +97,9 @@ def emerging_areas(store: Store, period: Period,
                        [str(period), level])
     if rows.empty:
         return None
-    variable = "totaal" if "totaal" in set(rows["variable"]) else sorted(rows["variable"])[0]
-    rows = rows[rows["variable"] == variable]
-    frame = latest_areas(store, level).merge(rows, left_on="code", right_on="area_code",
-                                             how="left")
+    frame = _on_areas(store, rows, level)
     frame["category"] = frame["category"].map(emerging_label, na_action="ignore")
     frame["detail_text"] = [f"{first} t/m {last}" if isinstance(first, str) else "–"
                             for first, last in zip(frame["first_period"], frame["last_period"],
                                                    strict=True)]
-    frame.attrs["variable"] = variable
     return frame
