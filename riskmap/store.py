@@ -274,7 +274,7 @@ class Store:
         size, sha = file_fingerprint(record.path) if record.path else (None, None)
         self.con.execute(
             "INSERT INTO loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,true)",
-            [load_id, record.source, record.slice, str(record.path) if record.path else None,
+            [load_id, record.source, record.slice, str(record.path.resolve()) if record.path else None,
              size, sha, record.api_table, record.rows_read, record.rows_kept,
              record.rows_rejected, json.dumps(record.rejects, ensure_ascii=False),
              record.boundary_year, record.period_first, record.period_last, datetime.now()])
