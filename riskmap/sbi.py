@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -97,10 +96,3 @@ def branch_of(codes: pd.Series, branches: dict[str, Branch] | None = None) -> pd
         out[hit] = key
     return pd.Series(out, index=codes.index, dtype=object)
 
-
-def matches(codes: pd.Series, prefixes: list[str]) -> pd.Series:
-    """True where an SBI code starts with one of ``prefixes``."""
-    if not prefixes:
-        return pd.Series(False, index=codes.index)
-    pattern = "^(" + "|".join(re.escape(p) for p in prefixes) + ")"
-    return codes.fillna("").astype(str).str.match(pattern)

@@ -21,6 +21,7 @@ import shapely
 from riskmap.errors import InputError
 from riskmap.indicators.privacy import protect_counts
 from riskmap.periods import Period
+from riskmap.sources._places import cell_codes
 from riskmap.store import CRS, Store
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,7 @@ def check_size(size: int) -> int:
 def cell_code(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
     """CBS codes of the ``size`` m cells holding points ``(x, y)`` (RD New metres)."""
     check_size(size)
-    east = (np.floor(np.asarray(x, float) / size) * size // 100).astype(np.int64)
-    north = (np.floor(np.asarray(y, float) / size) * size // 100).astype(np.int64)
-    return np.array([f"E{e:04d}N{n:04d}" for e, n in zip(east, north, strict=True)], dtype=object)
+    return cell_codes(np.asarray(x, float), np.asarray(y, float), size)
 
 
 def cell_polygons(codes: pd.Series | list[str], size: int) -> gpd.GeoSeries:
