@@ -26,6 +26,7 @@ from openpyxl.utils import get_column_letter
 
 from riskmap.config import PRIVACY_MIN_COUNT
 from riskmap.errors import PrivacyError
+from riskmap.fmt import integer
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def count_label(value: float, min_count: int = PRIVACY_MIN_COUNT) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return NOT_SHOWN
     n = threshold(min_count)
-    return SUPPRESSED_TEXT.format(n=n) if value < n else f"{round(value):,}".replace(",", ".")
+    return SUPPRESSED_TEXT.format(n=n) if value < n else integer(value)
 
 
 def protect_counts(frame: pd.DataFrame, columns: Iterable[str],

@@ -12,9 +12,9 @@ import logging
 import geopandas as gpd
 import pandas as pd
 
+from riskmap.fmt import MISSING, number, signed
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import Indicator
-from riskmap.maps._format import MISSING, number, signed
 from riskmap.periods import Period
 from riskmap.store import Store
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from matplotlib.figure import Figure
 
+from riskmap.fmt import long_date
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import Indicator
-from riskmap.maps._format import long_date
 from riskmap.maps.areas import latest_areas, levels_scored, score_areas, themes_scored
 from riskmap.maps.layers import theme_title
 from riskmap.maps.patterns import (

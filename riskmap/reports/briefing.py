@@ -19,10 +19,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import Bbox
 
+from riskmap.fmt import long_date
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, public_table, write_pdf
-from riskmap.maps._format import long_date
 from riskmap.maps.areas import latest_areas, score_areas, themes_scored
 from riskmap.maps.classes import MISSING_COLOUR, PALETTE
 from riskmap.maps.layers import theme_title

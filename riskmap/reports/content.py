@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskmap.fmt import MISSING, number
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import threshold
-from riskmap.maps._format import MISSING, number
 from riskmap.maps.areas import score_areas, themes_scored
 from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period

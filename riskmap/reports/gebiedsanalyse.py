@@ -23,9 +23,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from riskmap.fmt import long_date
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, figure_bytes, public_table, write_text
-from riskmap.maps._format import long_date
 from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
 from riskmap.periods import Period
 from riskmap.reports.charts import trend_chart

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap.errors import InputError
+from riskmap.fmt import number
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.privacy import (
@@ -39,7 +40,6 @@ from riskmap.indicators.privacy import (
     write_csv,
     write_xlsx,
 )
-from riskmap.maps._format import number
 from riskmap.periods import Period
 from riskmap.reports.tables import LEVEL_LABELS
 from riskmap.sbi import branch_of, risk_branches
