@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+import duckdb
 
+from riskmap import fmt
 from riskmap.docs import REFERENCES
 from riskmap.errors import RiskmapError
 from riskmap.indicators.privacy import public_table
@@ -24,7 +26,7 @@ from riskmap.periods import Period
 from riskmap.pipeline import run_demo
 from riskmap.project import Project
 from riskmap.reports.outputs import write_outputs
-from riskmap.store import LoadRecord
+from riskmap.store import STORE_RECOVERY, LoadRecord
 
 log = logging.getLogger("riskmap")
 
@@ -32,6 +34,11 @@ project_option = click.option(
     "--project", "-p", "project_dir", default=".", envvar="RISKMAP_PROJECT", show_default=True,
     type=click.Path(file_okay=False, path_type=Path), help="Project folder (with riskmap.yaml).")
 existing_file = click.Path(exists=False, dir_okay=False, path_type=Path)
+replace_option = click.option(
+    "--vervang", "allow_shrink", is_flag=True,
+    help="Bevestig dat deze lading de opgeslagen rijen mag vervangen door veel minder (of geen) "
+         "rijen; zonder deze optie wordt zo'n lading geweigerd. Terug te draaien met "
+         "`riskmap undo`.")
 
 
 class _StderrHandler(logging.Handler):
@@ -44,6 +51,9 @@ class _StderrHandler(logging.Handler):
 _CONSOLE_LEVEL = [logging.INFO]
 
 
+_RUN_LOG: list[Path] = []
+
+
 def _setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     _CONSOLE_LEVEL[0] = level
@@ -54,6 +64,18 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # library warnings (GDAL, pandas, shapely) go to the run's log file, not the console,
+    # unless --verbose: a refusal is one line
+    logging.captureWarnings(True)
+    libraries = logging.getLogger()
+    libraries.handlers[:] = [h for h in libraries.handlers
+                             if not isinstance(h, _StderrHandler | _LibraryHandler)]
+    libraries.addHandler(_StderrHandler() if verbose else _LibraryHandler())
+
+
+class _LibraryHandler(logging.NullHandler):
+    """Marks that libraries' log records have a home (the run's log file), so Python does not
+    print them to the console."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,13 +101,18 @@ def _log_to_file(folder: Path) -> Path:
     for other in root.handlers:
         if isinstance(other, _StderrHandler):
             other.setLevel(_CONSOLE_LEVEL[0])
+    logging.getLogger().addHandler(handler)
+    _RUN_LOG[:] = [path]
     return path
 
 
 def _project(project_dir: Path) -> Project:
-    """Open a project and start this run's log file in its ``logs/`` folder."""
+    """Open a project, start this run's log file in its ``logs/`` folder, and hold the project
+    lock until the command ends (so no other command loads or builds in between)."""
     project = Project(project_dir)
     _log_to_file(project.root / "logs")
+    context = click.get_current_context()
+    context.with_resource(project.lock(context.command_path))
     return project
 
 
@@ -132,10 +159,13 @@ def load() -> None:
 @click.argument("file", type=existing_file)
 @click.option("--layer", default=None, help="Layer to load (default: gemeenten, wijken, buurten).")
 @click.option("--year", default=None, type=int, help="Boundary year (default: from the file).")
+@replace_option
 @project_option
-def load_boundaries(file: Path, layer: str | None, year: int | None, project_dir: Path) -> None:
+def load_boundaries(file: Path, layer: str | None, year: int | None, allow_shrink: bool,
+                    project_dir: Path) -> None:
     """CBS wijk- en buurtkaart (GeoPackage) or GeoJSON/GPKG with statcode/statnaam."""
-    _report(_project(project_dir).load_boundaries(file, layer=layer, year=year))
+    _report(_project(project_dir).load_boundaries(file, layer=layer, year=year,
+                                                  allow_shrink=allow_shrink))
 
 
 @load.command("bedrijventerreinen")
@@ -143,11 +173,13 @@ def load_boundaries(file: Path, layer: str | None, year: int | None, project_dir
 @click.option("--id-field", default=None, help="Id column of an own layer (default RIN_NUMMER).")
 @click.option("--name-field", default=None, help="Name column (default PLAN_NAAM).")
 @click.option("--layer", default=None, help="Layer in the file.")
+@replace_option
 @project_option
 def load_bedrijventerreinen(file: Path, id_field: str | None, name_field: str | None,
-                            layer: str | None, project_dir: Path) -> None:
+                            layer: str | None, allow_shrink: bool, project_dir: Path) -> None:
     """IBIS bedrijventerreinen or an own polygon layer."""
-    _report(_project(project_dir).load_bedrijventerreinen(file, id_field, name_field, layer))
+    _report(_project(project_dir).load_bedrijventerreinen(file, id_field, name_field, layer,
+                                                          allow_shrink=allow_shrink))
 
 
 @load.command("cbs")
@@ -155,31 +187,34 @@ def load_bedrijventerreinen(file: Path, id_field: str | None, name_field: str | 
 @click.option("--offline", is_flag=True, help="Read the cache only.")
 @click.option("--police/--no-police", default=True, show_default=True,
               help="Also load registered crime per buurt (47018NED).")
+@replace_option
 @project_option
-def load_cbs(year: int, offline: bool, police: bool, project_dir: Path) -> None:
+def load_cbs(year: int, offline: bool, police: bool, allow_shrink: bool, project_dir: Path) -> None:
     """CBS Kerncijfers wijken en buurten (and police crime per buurt) through cbsodata."""
     project = _project(project_dir)
-    _report(project.load_cbs(year, offline=offline))
+    _report(project.load_cbs(year, offline=offline, allow_shrink=allow_shrink))
     if police:
-        _report(project.load_police(offline=offline))
+        _report(project.load_police(offline=offline, allow_shrink=allow_shrink))
 
 
 @load.command("kvk")
 @click.argument("file", type=existing_file)
 @click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@replace_option
 @project_option
-def load_kvk(file: Path, mapping: Path | None, project_dir: Path) -> None:
+def load_kvk(file: Path, mapping: Path | None, allow_shrink: bool, project_dir: Path) -> None:
     """A business-register (KvK) extract."""
-    _report(_project(project_dir).load_kvk(file, mapping))
+    _report(_project(project_dir).load_kvk(file, mapping, allow_shrink=allow_shrink))
 
 
 @load.command("bag")
 @click.argument("file", type=existing_file)
 @click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@replace_option
 @project_option
-def load_bag(file: Path, mapping: Path | None, project_dir: Path) -> None:
+def load_bag(file: Path, mapping: Path | None, allow_shrink: bool, project_dir: Path) -> None:
     """BAG addresses (verblijfsobjecten)."""
-    _report(_project(project_dir).load_bag(file, mapping))
+    _report(_project(project_dir).load_bag(file, mapping, allow_shrink=allow_shrink))
 
 
 @load.command("register")
@@ -187,10 +222,24 @@ def load_bag(file: Path, mapping: Path | None, project_dir: Path) -> None:
                                           "controles"]))
 @click.argument("file", type=existing_file)
 @click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@replace_option
 @project_option
-def load_register(kind: str, file: Path, mapping: Path | None, project_dir: Path) -> None:
+def load_register(kind: str, file: Path, mapping: Path | None, allow_shrink: bool,
+                  project_dir: Path) -> None:
     """A municipal register export (see docs/registers.md for the templates)."""
-    _report(_project(project_dir).load_register(kind, file, mapping))
+    _report(_project(project_dir).load_register(kind, file, mapping, allow_shrink=allow_shrink))
+
+
+@cli.command()
+@click.argument("load_id", required=False, type=int, metavar="[LADING]")
+@project_option
+def undo(load_id: int | None, project_dir: Path) -> None:
+    """Maak een lading ongedaan (standaard de laatste): haar rijen gaan eruit en wat ze
+    verving komt precies terug. `riskmap status` toont welke ladingen dat kunnen."""
+    done = _project(project_dir).undo(load_id)
+    _say(f"lading {done['load_id']} ({done['source']} {done['slice']}) ongedaan gemaakt: "
+         f"{fmt.integer(done['removed'])} rijen verwijderd, {fmt.integer(done['restored'])} "
+         f"teruggezet; bouw de kwartalen opnieuw met `riskmap build`")
 
 
 @cli.command()
@@ -307,6 +356,12 @@ def status(project_dir: Path) -> None:
     _say(_table(info["events"]))
     _say("\nBuilt periods:")
     _say(_table(info["builds"]))
+    _say("\nTerug te draaien met `riskmap undo [LADING]` (nieuwste eerst):")
+    _say(_table(info["undoable"].rename(columns=UNDO_HEADERS)))
+
+
+UNDO_HEADERS = {"load_id": "lading", "source": "bron", "slice": "deel", "loaded_at": "geladen",
+                "rows": "rijen nu", "restores": "rijen terug"}
 
 
 @cli.command("docs")
@@ -332,15 +387,34 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="riskmap", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("riskmap: aborted", err=True)
+        click.echo("riskmap: afgebroken", err=True)
         sys.exit(1)
     except click.ClickException as exc:
-        click.echo(f"riskmap: error: {exc.format_message()}", err=True)
+        click.echo(f"riskmap: fout: {exc.format_message()}", err=True)
         sys.exit(2)
     except RiskmapError as exc:
-        click.echo(f"riskmap: error: {exc}", err=True)
+        click.echo(f"riskmap: fout: {exc}", err=True)
+        sys.exit(2)
+    except duckdb.Error as exc:  # a store that cannot be read part-way through a command
+        log.debug("store error", exc_info=True)
+        click.echo(f"riskmap: fout: de opslag (riskmap.duckdb) is niet te lezen of te schrijven "
+                   f"({_first_line(exc)}); herstel: {STORE_RECOVERY}{_see_log()}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # the last resort: never a traceback on the console
+        log.debug("unexpected error", exc_info=True)
+        click.echo(f"riskmap: fout: onverwachte fout ({type(exc).__name__}: {_first_line(exc)})"
+                   f"; riskmap kon de invoer niet verwerken{_see_log()}", err=True)
         sys.exit(2)
     sys.exit(0)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else "geen melding"
+
+
+def _see_log() -> str:
+    """Where the full traceback of this run is (its log file), when there is one."""
+    return f"; details in {_RUN_LOG[0]}" if _RUN_LOG else ""
 
 
 if __name__ == "__main__":

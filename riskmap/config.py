@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,16 @@ def _min_count(value: Any) -> str | None:
     return None if ok else f"must be a whole number >= {PRIVACY_MIN_COUNT} (never weaker)"
 
 
+def _date(value: Any) -> str | None:
+    if isinstance(value, date):
+        return None
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return "must be a date written jjjj-mm-dd"
+    return None
+
+
 def _grid_sizes(value: Any) -> str | None:
     ok = isinstance(value, list) and value and all(v in (100, 500) for v in value)
     return None if ok else "must be a list drawn from [100, 500] (CBS grid sizes in metres)"
@@ -127,6 +138,21 @@ OPTIONS: tuple[Option, ...] = (
            "Weight of each theme in the overall score.", _theme_weights),
     Option("grid.sizes", [100, 500], "CBS-aligned grid cell sizes (metres) records are assigned to.",
            _grid_sizes),
+    Option("plausibility.first_event_date", "2000-01-01",
+           "Vroegste aannemelijke datum van een registergebeurtenis; eerdere rijen worden "
+           "afgewezen.", _date),
+    Option("plausibility.first_start_date", "1800-01-01",
+           "Vroegste aannemelijke datum_aanvang van een vestiging (1900-01-01, een bekende "
+           "opvuldatum, wordt altijd afgewezen).", _date),
+    Option("plausibility.future_days", 31,
+           "Datums later dan vandaag plus dit aantal dagen worden afgewezen.",
+           _int_range(0, 3660)),
+    Option("plausibility.max_staff", 100_000,
+           "Hoogste aannemelijke aantal werkzame personen van een vestiging.",
+           _int_range(1, 10_000_000)),
+    Option("loads.min_kept_share", 0.5,
+           "Een lading die minder dan dit deel van de vervangen rijen overhoudt, vraagt om "
+           "--vervang.", _number_range(0.0, 1.0)),
     Option("paths.cache", "cache", "Folder (relative to the project) for cached API responses.",
            _text_or_null),
     Option("paths.output", "output", "Folder (relative to the project) where outputs are written.",
@@ -211,15 +237,35 @@ def load_config(project: str | Path) -> Config:
     if not path.is_file():
         raise ProjectError(f"{root}: not a riskmap project (no {CONFIG_NAME}); "
                            f"create one with `riskmap init {root} --gemeente GM....`")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f" line {line + 1}" if line is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML") from exc
+    data = read_yaml(path, CONFIG_RECOVERY)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of options at the top level")
+        raise ConfigError(f"{path}: expected a mapping of options at the top level; "
+                          f"{CONFIG_RECOVERY}")
     return config_from_mapping(data, root.resolve(), source=str(path))
+
+
+CONFIG_RECOVERY = ("herstel: zet een reservekopie terug, of maak in een lege map een nieuw "
+                   "bestand met `riskmap init` en neem de opties over")
+
+
+def read_yaml(path: Path, recovery: str = "") -> Any:
+    """The content of a YAML file, or a :class:`ConfigError` naming the file (and line) and
+    what is wrong, followed by ``recovery``."""
+    suffix = f"; {recovery}" if recovery else ""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: geen tekstbestand (byte {exc.start + 1} is geen UTF-8)"
+                          f"{suffix}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: kan het bestand niet lezen ({exc.strerror}){suffix}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" regel {mark.line + 1}, kolom {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"{path}{where}: geen geldige YAML ({problem}){suffix}") from None
 
 
 def render_yaml(values: Mapping[str, Any]) -> str:

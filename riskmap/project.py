@@ -15,6 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from riskmap._lock import project_lock
 from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config, render_yaml
 from riskmap.errors import ProjectError, StoreError
 from riskmap.indicators.build import LevelResult, build_period
@@ -84,6 +85,21 @@ class Project:
         finally:
             store.close()
 
+    @contextmanager
+    def lock(self, what: str = "riskmap (Python)") -> Iterator[None]:
+        """Hold the project lock for a ``with`` block, so no other process loads or builds in
+        between (re-entrant; see :mod:`riskmap._lock`)."""
+        with project_lock(self.root, what):
+            yield
+
+    @contextmanager
+    def _loading(self, allow_shrink: bool) -> Iterator[Store]:
+        """The store for one load, locked, with this project's rule against shrinking."""
+        with self.lock(), self.store() as store:
+            store.allow_shrink = allow_shrink
+            store.min_kept_share = self.config["loads.min_kept_share"]
+            yield store
+
     @property
     def output_dir(self) -> Path:
         """Where outputs are written."""
@@ -95,50 +111,60 @@ class Project:
         return load_catalogue(self.root / own if own else None)
 
     # --- loading ---------------------------------------------------------------------------
+    # Every load refuses to keep nothing, or far fewer rows than it replaces, unless
+    # ``allow_shrink=True`` (``--vervang``); :meth:`undo` takes a load back.
     def load_boundaries(self, path: str | Path, layer: str | None = None,
-                        year: int | None = None) -> LoadRecord:
+                        year: int | None = None, allow_shrink: bool = False) -> LoadRecord:
         """Load CBS wijk- en buurtkaart boundaries (see :func:`geometry.load_boundaries`)."""
-        with self.store() as store:
+        with self._loading(allow_shrink) as store:
             return geometry.load_boundaries(store, self.config, path, layer=layer, year=year)
 
     def load_bedrijventerreinen(self, path: str | Path, id_field: str | None = None,
                                 name_field: str | None = None,
-                                layer: str | None = None) -> LoadRecord:
+                                layer: str | None = None, allow_shrink: bool = False) -> LoadRecord:
         """Load bedrijventerreinen (IBIS or an own layer)."""
-        with self.store() as store:
+        with self._loading(allow_shrink) as store:
             return geometry.load_bedrijventerreinen(store, self.config, path, id_field,
                                                     name_field, layer)
 
-    def load_cbs(self, year: int, offline: bool = False) -> LoadRecord:
+    def load_cbs(self, year: int, offline: bool = False, allow_shrink: bool = False) -> LoadRecord:
         """Load CBS Kerncijfers wijken en buurten of ``year`` through cbsodata."""
-        with self.store() as store:
+        with self._loading(allow_shrink) as store:
             return cbs.load_cbs(store, self.config, year, offline=offline)
 
-    def load_police(self, offline: bool = False) -> LoadRecord:
+    def load_police(self, offline: bool = False, allow_shrink: bool = False) -> LoadRecord:
         """Load registered crime per buurt (police, CBS 47018NED)."""
-        with self.store() as store:
+        with self._loading(allow_shrink) as store:
             return cbs.load_police(store, self.config, offline=offline)
 
-    def load_kvk(self, path: str | Path, mapping: str | Path | None = None) -> LoadRecord:
+    def load_kvk(self, path: str | Path, mapping: str | Path | None = None,
+                 allow_shrink: bool = False) -> LoadRecord:
         """Load a business-register extract."""
-        with self.store() as store:
+        with self._loading(allow_shrink) as store:
             return kvk.load_kvk(store, self.config, path, mapping)
 
-    def load_bag(self, path: str | Path, mapping: str | Path | None = None) -> LoadRecord:
+    def load_bag(self, path: str | Path, mapping: str | Path | None = None,
+                 allow_shrink: bool = False) -> LoadRecord:
         """Load BAG addresses."""
-        with self.store() as store:
+        with self._loading(allow_shrink) as store:
             return bag.load_bag(store, self.config, path, mapping)
 
-    def load_register(self, kind: str, path: str | Path,
-                      mapping: str | Path | None = None) -> LoadRecord:
+    def load_register(self, kind: str, path: str | Path, mapping: str | Path | None = None,
+                      allow_shrink: bool = False) -> LoadRecord:
         """Load a municipal register export of ``kind``."""
-        with self.store() as store:
+        with self._loading(allow_shrink) as store:
             return registers.load_register(store, self.config, kind, path, mapping)
+
+    def undo(self, load_id: int | None = None) -> dict[str, Any]:
+        """Take back a load (default: the newest that can be): its rows go and the rows it
+        replaced come back exactly (see :meth:`riskmap.store.Store.undo`)."""
+        with self.lock(), self.store() as store:
+            return store.undo(load_id)
 
     # --- building and reading ---------------------------------------------------------------
     def build(self, period: str | Period) -> dict[str, LevelResult]:
         """Compute indicator values and scores for every level of ``period``."""
-        with self.store() as store:
+        with self.lock(), self.store() as store:
             return build_period(store, self.config, self.catalogue(), Period.parse(period))
 
     def latest_period(self) -> Period:
@@ -229,7 +255,7 @@ class Project:
         than 5 events around them are ``withheld``.
         """
         quarter = self._analysis_period(period, level)
-        with self.store() as store:
+        with self.lock(), self.store() as store:
             table = run_hotspots(store, self.config, quarter, variable, level, method, alpha,
                                  permutations)
             areas = level_areas(store, level)
@@ -242,7 +268,7 @@ class Project:
                           level: str = "buurt", alpha: float = 0.05) -> gpd.GeoDataFrame:
         """Emerging hotspot categories over quarters (default: every built quarter), stored in
         table ``emerging_hotspots`` (see :func:`riskmap.models.runs.run_emerging`)."""
-        with self.store() as store:
+        with self.lock(), self.store() as store:
             table = run_emerging(store, self.config, Period.parse(first) if first else None,
                                  Period.parse(last) if last else None, variable, level, alpha)
             areas = level_areas(store, level)
@@ -252,7 +278,7 @@ class Project:
         """Each area's chance that a controle in the next quarter finds something, from the
         hit-rate model fitted on the controles up to ``period``; stored in ``predictions``."""
         quarter = self.built_period(period)
-        with self.store() as store:
+        with self.lock(), self.store() as store:
             table = run_predictions(store, self.catalogue(), self.config, quarter, level)
             areas = store.areas(level)[["code", "name", "geometry"]].drop_duplicates("code")
         return _with_areas(areas, table)
@@ -300,7 +326,8 @@ class Project:
                                       min_count=self.config["privacy.min_count"])
 
     def status(self) -> dict[str, pd.DataFrame]:
-        """What is loaded: lineage per load, row counts per table and built periods."""
+        """What is loaded: lineage per load, row counts per table, built periods, and the loads
+        :meth:`undo` can take back."""
         with self.store(read_only=True) as store:
             lineage = store.lineage()[["load_id", "source", "slice", "path", "rows_read",
                                        "rows_kept", "rows_rejected", "rejects", "loaded_at"]]
@@ -309,8 +336,9 @@ class Project:
                                  "GROUP BY period ORDER BY period")
             events = store.query("SELECT kind, count(*) AS rows, min(date) AS first, "
                                  "max(date) AS last FROM events GROUP BY kind ORDER BY kind")
+            undoable = store.undoable()
         return {"lineage": lineage, "tables": counts.reset_index(), "builds": builds,
-                "events": events}
+                "events": events, "undoable": undoable}
 
 
 def _with_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:

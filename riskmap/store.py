@@ -22,12 +22,19 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from riskmap.errors import ProjectError, StoreError
+from riskmap import fmt
+from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CRS = "EPSG:28992"
+# Tables loads write to; each has an archive_<table> holding the rows a load replaced.
+LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events")
+# Loads per source whose replaced rows are kept, so that `riskmap undo` can bring them back.
+UNDO_DEPTH = 3
+# A load that would leave less than this share of the rows it replaces needs confirmation.
+MIN_KEPT_SHARE = 0.5
 
 _AREA_COLUMNS = "buurt VARCHAR, wijk VARCHAR, bedrijventerrein VARCHAR, cell100 VARCHAR, " \
                 "cell500 VARCHAR, x DOUBLE, y DOUBLE"
@@ -91,7 +98,17 @@ CREATE TABLE predictions (
     model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+# v2: archives of replaced rows (archive_<table>, with the id of the load that replaced them),
+# which loads each load retired, and which loads were undone.
+_SCHEMA_V2 = "".join(
+    f"CREATE TABLE archive_{t} AS SELECT *, NULL::INTEGER AS replaced_by FROM {t} LIMIT 0;\n"
+    for t in LOADED_TABLES) + """
+CREATE TABLE retired_loads (load_id INTEGER NOT NULL, retired_load_id INTEGER NOT NULL);
+CREATE TABLE undone_loads (load_id INTEGER PRIMARY KEY, undone_at TIMESTAMP NOT NULL,
+    rows_removed BIGINT, rows_restored BIGINT);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 @dataclass
@@ -143,20 +160,35 @@ class Store:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.path = path
         self.con = con
+        # what a load may delete: set by the caller (see :meth:`write_load`)
+        self.min_kept_share = MIN_KEPT_SHARE
+        self.allow_shrink = False
 
     @classmethod
     def open(cls, path: str | Path, create: bool = False, read_only: bool = False) -> Store:
-        """Open (and with ``create=True`` create) a store, applying schema migrations."""
+        """Open (and with ``create=True`` create) a store, applying schema migrations.
+
+        Raises
+        ------
+        StoreError
+            When the file is in use by another process, or is not a readable DuckDB store
+            (the message says how to recover).
+        """
         path = Path(path)
         if not path.exists() and not create:
             raise ProjectError(f"{path}: no store here; run `riskmap init` or a load first")
+        read_only = read_only and path.exists()
         try:
-            con = duckdb.connect(str(path), read_only=read_only and path.exists())
+            store = cls(path, duckdb.connect(str(path), read_only=read_only))
+            current = store._version() >= SCHEMA_VERSION
+            if not read_only:
+                store._migrate()
         except duckdb.Error as exc:
-            raise ProjectError(f"{path}: cannot open the store ({exc})") from exc
-        store = cls(path, con)
-        if not read_only:
-            store._migrate()
+            raise store_error(path, exc) from exc
+        if read_only and not current:  # an older store is migrated once, then read
+            store.close()
+            cls.open(path).close()
+            return cls.open(path, read_only=True)
         return store
 
     def close(self) -> None:
@@ -169,11 +201,14 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _migrate(self) -> None:
+    def _version(self) -> int:
         tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        version = 0
-        if "meta" in tables:
-            version = int(self.scalar("SELECT value FROM meta WHERE key='schema_version'") or 0)
+        if "meta" not in tables:
+            return 0
+        return int(self.scalar("SELECT value FROM meta WHERE key='schema_version'") or 0)
+
+    def _migrate(self) -> None:
+        version = self._version()
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: store schema {version} is newer than this riskmap "
                              f"({SCHEMA_VERSION}); upgrade riskmap")
@@ -224,7 +259,11 @@ class Store:
 
     def write_load(self, record: LoadRecord, tables: dict[str, pd.DataFrame],
                    delete: dict[str, tuple[str, Sequence[Any]]] | None = None) -> int:
-        """Replace a slice: retire earlier loads of it, delete their rows, insert the new rows.
+        """Replace a slice: retire earlier loads of it, archive and delete their rows, insert
+        the new rows.
+
+        The replaced rows move to ``archive_<table>`` (kept for the last :data:`UNDO_DEPTH`
+        loads of each source), so :meth:`undo` can bring them back.
 
         Parameters
         ----------
@@ -241,18 +280,27 @@ class Store:
         -------
         int
             The new load's id.
+
+        Raises
+        ------
+        InputError
+            When the load keeps no rows, or fewer than :attr:`min_kept_share` of the rows it
+            replaces, and :attr:`allow_shrink` is not set; nothing is written then.
         """
         with self.transaction():
             load_id = int(self.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM loads"))
             old = [r[0] for r in self.con.execute(
                 "SELECT load_id FROM loads WHERE source=? AND slice=? AND active",
                 [record.source, record.slice]).fetchall()]
-            for table in tables:
-                if old:
-                    marks = ",".join("?" * len(old))
-                    self.con.execute(f"DELETE FROM {table} WHERE load_id IN ({marks})", old)
-            for table, (where, params) in (delete or {}).items():
-                self.con.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+            active_before = self._active_loads()
+            removed = 0
+            for table in set(tables) | set(delete or {}):
+                where, params = _replaced_rows(old if table in tables else [],
+                                               (delete or {}).get(table))
+                if where:
+                    removed += self._archive(table, where, params, load_id)
+            inserted = sum(len(frame) for frame in tables.values())
+            self._check_shrink(record, removed, inserted, bool(tables))
             if old:
                 self.con.execute(f"UPDATE loads SET active=false WHERE load_id IN "
                                  f"({','.join('?' * len(old))})", old)
@@ -260,11 +308,134 @@ class Store:
             for table, frame in tables.items():
                 self.insert(table, frame.assign(load_id=load_id))
             self._write_lineage(load_id, record)
+            for retired in sorted(active_before - self._active_loads()):
+                self.con.execute("INSERT INTO retired_loads VALUES (?, ?)", [load_id, retired])
+            self._prune_archives(record.source)
         log.debug(record.summary())
         return load_id
 
+    def _active_loads(self) -> set[int]:
+        return {r[0] for r in self.con.execute("SELECT load_id FROM loads WHERE active").fetchall()}
+
+    def _archive(self, table: str, where: str, params: Sequence[Any], load_id: int) -> int:
+        """Move the rows of ``table`` matching ``where`` to its archive; return their count."""
+        moved = self.con.execute(f"INSERT INTO archive_{table} SELECT *, ? FROM {table} "
+                                 f"WHERE {where}", [load_id, *params]).fetchall()[0][0]
+        self.con.execute(f"DELETE FROM {table} WHERE {where}", list(params))
+        return int(moved)
+
+    def _check_shrink(self, record: LoadRecord, removed: int, inserted: int,
+                      has_tables: bool) -> None:
+        if self.allow_shrink or not has_tables:
+            return
+        where = str(record.path) if record.path else record.api_table or record.source
+        what = f"{record.source} {record.slice}".strip()
+        if inserted == 0:
+            raise InputError(f"{where}: deze lading houdt geen rijen over ({record.summary()}) en "
+                             f"zou {fmt.integer(removed)} opgeslagen rijen van {what} "
+                             f"verwijderen; controleer het bestand, of bevestig met --vervang")
+        if inserted < self.min_kept_share * removed:
+            raise InputError(f"{where}: deze lading zou {fmt.integer(removed)} opgeslagen rijen "
+                             f"van {what} vervangen door {fmt.integer(inserted)} (minder dan "
+                             f"{fmt.percent(self.min_kept_share)}); controleer het bestand, of "
+                             f"bevestig met --vervang (terug te draaien met `riskmap undo`)")
+
+    def _prune_archives(self, source: str) -> None:
+        """Drop archived rows of all but the last :data:`UNDO_DEPTH` loads of ``source``."""
+        for table in LOADED_TABLES:
+            self.con.execute(
+                f"DELETE FROM archive_{table} WHERE replaced_by IN (SELECT load_id FROM loads "
+                f"WHERE source = ? ORDER BY load_id DESC OFFSET {UNDO_DEPTH})", [source])
+
+    def undoable(self) -> pd.DataFrame:
+        """Loads that :meth:`undo` can take back, newest first: their rows now in the store and
+        the archived rows that would come back."""
+        frame = self.query(
+            f"SELECT load_id, source, slice, loaded_at FROM loads WHERE active AND load_id NOT IN "
+            f"(SELECT load_id FROM undone_loads) AND load_id IN (SELECT load_id FROM loads l "
+            f"WHERE (SELECT count(*) FROM loads m WHERE m.source = l.source "
+            f"AND m.load_id > l.load_id) < {UNDO_DEPTH}) ORDER BY load_id DESC")
+        frame = frame[[not self._undo_blocker(int(i)) for i in frame["load_id"]]]
+        frame["rows"] = [self._count_rows("", int(i)) for i in frame["load_id"]]
+        frame["restores"] = [self._count_rows("archive_", int(i), "replaced_by")
+                             for i in frame["load_id"]]
+        return frame.reset_index(drop=True)
+
+    def _count_rows(self, prefix: str, load_id: int, column: str = "load_id") -> int:
+        return sum(int(self.scalar(f"SELECT count(*) FROM {prefix}{t} WHERE {column} = ?",
+                                   [load_id])) for t in LOADED_TABLES)
+
+    def _undo_blocker(self, load_id: int) -> int | None:
+        """A later load that replaced rows of ``load_id`` (it must be undone first)."""
+        later = [self.scalar(f"SELECT min(replaced_by) FROM archive_{t} WHERE load_id = ?",
+                             [load_id]) for t in LOADED_TABLES]
+        found = [int(v) for v in later if v is not None]
+        return min(found) if found else None
+
+    def undo(self, load_id: int | None = None) -> dict[str, Any]:
+        """Take back a load: delete its rows and bring back, exactly, the rows it replaced.
+
+        Parameters
+        ----------
+        load_id
+            The load to undo; by default the newest load that can be undone.
+
+        Returns
+        -------
+        dict
+            ``load_id``, ``source``, ``slice``, ``removed`` and ``restored`` row counts.
+
+        Raises
+        ------
+        StoreError
+            When there is nothing to undo, or the load cannot be undone (undone already,
+            replaced by a later load, or its archive no longer kept).
+        """
+        candidates = self.undoable()
+        if load_id is None:
+            if candidates.empty:
+                raise StoreError(f"{self.path}: er is geen lading om ongedaan te maken")
+            load_id = int(candidates["load_id"].iloc[0])
+        if load_id not in set(candidates["load_id"]):
+            raise StoreError(f"{self.path}: lading {load_id} kan niet ongedaan worden gemaakt "
+                             f"({self._why_not_undoable(load_id)}); zie `riskmap status`")
+        row = self.query("SELECT source, slice FROM loads WHERE load_id = ?", [load_id]).iloc[0]
+        removed = restored = 0
+        with self.transaction():
+            for table in LOADED_TABLES:
+                removed += int(self.con.execute(f"DELETE FROM {table} WHERE load_id = ?",
+                                                [load_id]).fetchall()[0][0])
+                restored += int(self.con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (replaced_by) FROM "
+                    f"archive_{table} WHERE replaced_by = ?", [load_id]).fetchall()[0][0])
+                self.con.execute(f"DELETE FROM archive_{table} WHERE replaced_by = ?", [load_id])
+            self.con.execute("UPDATE loads SET active = false WHERE load_id = ?", [load_id])
+            self.con.execute("UPDATE loads SET active = true WHERE load_id IN (SELECT "
+                             "retired_load_id FROM retired_loads WHERE load_id = ?)", [load_id])
+            self.con.execute("INSERT INTO undone_loads VALUES (?, ?, ?, ?)",
+                             [load_id, datetime.now(), removed, restored])
+        log.debug("undid load %d (%s %s): %s rows removed, %s restored", load_id, row["source"],
+                 row["slice"], f"{removed:,}", f"{restored:,}")
+        return {"load_id": load_id, "source": row["source"], "slice": row["slice"],
+                "removed": removed, "restored": restored}
+
+    def _why_not_undoable(self, load_id: int) -> str:
+        found = self.query("SELECT active FROM loads WHERE load_id = ?", [load_id])
+        if found.empty:
+            return "die lading bestaat niet"
+        if self.scalar("SELECT count(*) FROM undone_loads WHERE load_id = ?", [load_id]):
+            return "al ongedaan gemaakt"
+        blocker = self._undo_blocker(load_id)
+        if blocker is not None:
+            return f"lading {blocker} verving een deel ervan; maak die eerst ongedaan"
+        if not found["active"].iloc[0]:
+            return "vervangen door een latere lading; maak die eerst ongedaan"
+        return f"alleen de laatste {UNDO_DEPTH} ladingen per bron worden bewaard"
+
     def _retire_emptied(self, source: str, tables: list[str]) -> None:
         """Mark loads of ``source`` inactive once deletions left none of their rows."""
+        if not tables:
+            return
         alive = " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE {t}.load_id = loads.load_id)"
                             for t in tables)
         self.con.execute(f"UPDATE loads SET active=false WHERE source=? AND active "
@@ -322,11 +493,49 @@ class Store:
             self.con.unregister("_tokens")
         return {row[0] for row in found}
 
+    def fingerprint(self) -> dict[str, tuple[int, str]]:
+        """Row count and an order-independent md5 of the rows of every table: equal
+        fingerprints mean equal contents (e.g. before a refused load and after it)."""
+        names = [r[0] for r in self.con.execute(
+            "SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+        return {name: tuple(self.con.execute(  # type: ignore[misc]
+            f"SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM "
+            f"(SELECT md5(CAST(t AS VARCHAR)) AS h FROM {name} t)").fetchall()[0])
+            for name in names}
+
     def table_counts(self) -> dict[str, int]:
         """Row count of every data table."""
         names = ["areas", "cbs_values", "establishments", "addresses", "events",
                  "indicator_values", "scores", "hotspots", "emerging_hotspots", "predictions"]
         return {n: int(self.scalar(f"SELECT count(*) FROM {n}")) for n in names}
+
+
+def _replaced_rows(old_loads: list[int], extra: tuple[str, Sequence[Any]] | None
+                   ) -> tuple[str, list[Any]]:
+    """The WHERE clause (and parameters) of the rows of a table a load replaces: those of
+    ``old_loads``, and those ``extra`` selects."""
+    clauses, params = [], []
+    if old_loads:
+        clauses.append(f"load_id IN ({','.join('?' * len(old_loads))})")
+        params += old_loads
+    if extra:
+        clauses.append(f"({extra[0]})")
+        params += list(extra[1])
+    return " OR ".join(clauses), params
+
+
+STORE_RECOVERY = ("zet een reservekopie van het bestand terug, of verplaats het en laad de "
+                  "bronnen opnieuw in een nieuwe opslag (welke bronnen: zie logs/)")
+
+
+def store_error(path: Path, exc: BaseException) -> StoreError:
+    """One line for a store DuckDB cannot open or read: in use elsewhere, or damaged."""
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "lock" in detail.lower():
+        return StoreError(f"{path}: de opslag is in gebruik door een ander proces; probeer het "
+                          f"opnieuw als dat klaar is ({detail})")
+    return StoreError(f"{path}: de opslag is beschadigd of geen DuckDB-bestand ({detail}); "
+                      f"herstel: {STORE_RECOVERY}")
 
 
 def geometry_to_wkb(geoms: gpd.GeoSeries) -> list[bytes]:

@@ -39,5 +39,14 @@ def test_load_config_errors(tmp_path: Path):
     with pytest.raises(ProjectError, match="not a riskmap project"):
         load_config(tmp_path)
     (tmp_path / "riskmap.yaml").write_text("gemeente: [GM0034\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="regel 2, kolom 1: geen geldige YAML"):
+        load_config(tmp_path)
+
+
+def test_unreadable_config_says_how_to_recover(tmp_path: Path):
+    (tmp_path / "riskmap.yaml").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ConfigError, match=r"riskmap.yaml: geen tekstbestand .* herstel: "):
+        load_config(tmp_path)
+    (tmp_path / "riskmap.yaml").write_text("- GM0034\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"expected a mapping of options.*herstel: "):
         load_config(tmp_path)

@@ -143,6 +143,7 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
     Everything of this period is replaced in one transaction.
     """
     store.require_areas("buurt")
+    refuse_outside_data(store, period)
     min_count = config["privacy.min_count"]
     results: dict[str, LevelResult] = {}
     for level in INDICATOR_LEVELS:
@@ -163,6 +164,26 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
         raise StoreError(f"{store.path}: nothing to build for {period}; load sources first")
     _store_build(store, config, period, results)
     return results
+
+
+def loaded_range(store: Store) -> tuple[Period, Period] | None:
+    """The quarters the loaded data covers: of the register events, or (without events) of the
+    establishments' start dates; ``None`` when neither is loaded."""
+    for sql in ("SELECT min(date), max(date) FROM events",
+                "SELECT min(start_date), max(start_date) FROM establishments"):
+        first, last = store.con.execute(sql).fetchall()[0]
+        if first is not None:
+            return Period.of(first), Period.of(last)
+    return None
+
+
+def refuse_outside_data(store: Store, period: Period) -> None:
+    """Refuse to build a quarter outside :func:`loaded_range` (it would have no data)."""
+    covered = loaded_range(store)
+    if covered and not covered[0] <= period <= covered[1]:
+        raise StoreError(f"{store.path}: {period} ligt buiten de geladen gegevens "
+                         f"({covered[0]}..{covered[1]}); kies een kwartaal daarbinnen of laad "
+                         f"eerst gegevens van {period}")
 
 
 def _store_build(store: Store, config: Config, period: Period,

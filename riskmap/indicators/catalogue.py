@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from riskmap.config import THEMES
+from riskmap.config import THEMES, read_yaml
 from riskmap.errors import ConfigError
 from riskmap.sbi import config_file, risk_branches
 from riskmap.sources.cbs import known_variables
@@ -197,11 +195,8 @@ def load_catalogue(path: str | Path | None = None) -> list[Indicator]:
     file = Path(path) if path else config_file("indicators.yaml")
     if not file.is_file():
         raise ConfigError(f"{file}: catalogue not found")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML ({exc})") from exc
-    entries = data.get("indicators")
+    data = read_yaml(file) or {}
+    entries = data.get("indicators") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{file}: expected a list under 'indicators'")
     indicators = [indicator_from(entry, str(file)) for entry in entries]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from riskmap.errors import OfflineError
+from riskmap.errors import InputError, OfflineError
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +42,41 @@ def cached_fetch(folder: Path, name: str, request: Mapping[str, Any],
         if not path.exists():
             raise OfflineError(f"offline and no cached response for {name} in {folder} "
                                f"(expected {path.name}); run once without --offline")
-        return json.loads(path.read_text(encoding="utf-8"))["response"], path
+        return read_cache(path), path
     try:
         response = fetch()
     except OSError as exc:  # requests' ConnectionError and HTTPError derive from OSError
         if path.exists():
             log.warning("network request for %s failed (%s); using the cached copy %s",
                         name, exc, path)
-            return json.loads(path.read_text(encoding="utf-8"))["response"], path
+            return read_cache(path), path
         raise OfflineError(f"cannot reach the network for {name} and nothing is cached "
                            f"({str(exc).splitlines()[0]})") from exc
     write_cache(path, request, response)
     return response, path
+
+
+def read_cache(path: Path) -> Any:
+    """The response in a cache file.
+
+    Raises
+    ------
+    InputError
+        When the file is truncated, not JSON, or not a cached response; the message says to
+        delete it and fetch again.
+    """
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = f"afgebroken of geen JSON: {str(exc).splitlines()[0]}"
+    except OSError as exc:
+        problem = f"niet te lezen: {exc.strerror}"
+    else:
+        if isinstance(data, dict) and isinstance(data.get("response"), dict):
+            return data["response"]
+        problem = "geen opgeslagen antwoord (sleutel 'response' ontbreekt)"
+    raise InputError(f"{path}: beschadigd cachebestand ({problem}); herstel: verwijder het en "
+                     f"laad opnieuw zonder --offline (met netwerk)")
 
 
 def write_cache(path: Path, request: Mapping[str, Any], response: Any) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from openpyxl import load_workbook
 
 from riskmap.errors import InputError
 
@@ -64,6 +65,10 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     if len(frame.columns) == 1 and delimiter not in text.splitlines()[0]:
         raise InputError(f"{path}: found one column only; expected fields separated by "
                          f"';' or ','")
+    # pandas renames repeated headers (datum, datum.1): take the header as written
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
+    if len(header) == len(frame.columns):
+        frame.columns = header
     # leading blanks are skipped while parsing; strip the rest only where the text has any,
     # because stripping every cell of a 10-million-row file costs more than reading it
     padded = re.compile(rf'[ \t]+(?:{re.escape(delimiter)}|\r?\n|$|")|"[ \t]')
@@ -89,15 +94,72 @@ def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
     if suffix in {".csv", ".txt", ".tsv"}:
         frame = read_csv_text(path)
     elif suffix in {".xlsx", ".xlsm"}:
-        try:
-            frame = pd.read_excel(path, sheet_name=sheet, dtype=str, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many types for broken files
-            raise InputError(f"{path}: cannot read as XLSX ({exc})") from exc
-        frame = _strip(frame.fillna(""))
+        frame = _read_xlsx(path, sheet)
     else:
         raise InputError(f"{path}: unsupported file type {suffix!r}; use CSV or XLSX")
-    frame.columns = [normalise_header(c) for c in frame.columns]
-    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("unnamed")]]
+    return _with_header(frame, path)
+
+
+def _read_xlsx(path: Path, sheet: str | int) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, dtype=str, engine="openpyxl", header=None)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise InputError(f"{path}: cannot read as XLSX ({str(exc).splitlines()[0]})") from exc
+    if frame.empty:
+        raise InputError(f"{path}: the file is empty")
+    header = ["" if pd.isna(c) else str(c) for c in frame.iloc[0]]
+    if any(not h.strip() for h in header):
+        _refuse_merged_header(path, sheet)
+    frame = _strip(frame.iloc[1:].fillna("")).reset_index(drop=True)
+    frame.columns = header
+    return frame
+
+
+def _refuse_merged_header(path: Path, sheet: str | int) -> None:
+    """Refuse merged cells in the header row: their columns would lose their heading."""
+    book = load_workbook(path)
+    try:
+        sheet_obj = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]
+        merged = [str(r) for r in sheet_obj.merged_cells.ranges
+                  if r.min_row == 1 and r.max_col > r.min_col]
+    finally:
+        book.close()
+    if merged:
+        raise InputError(f"{path}: samengevoegde kopcel {', '.join(merged)}; geef elke kolom "
+                         f"een eigen kop")
+
+
+def refuse_repeated_headers(columns: Sequence[str], path: Path, when: str = "") -> None:
+    """Refuse a header that names one column twice (after normalising): which one is meant
+    cannot be told."""
+    seen: dict[str, int] = {}
+    for number, name in enumerate(columns, start=1):
+        if name and name in seen:
+            raise InputError(f"{path}: kolomkop {name!r} komt {when}twee keer voor (kolom "
+                             f"{_letters(seen[name])} en {_letters(number)}); hernoem of "
+                             f"verwijder er een")
+        seen.setdefault(name, number)
+
+
+def _letters(number: int) -> str:
+    """A column number as a spreadsheet column (1 -> A, 28 -> AB)."""
+    text = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        text = chr(65 + rest) + text
+    return text
+
+
+def _with_header(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Normalised headers; refuse repeated headers and data under a blank header."""
+    names = [normalise_header(c) for c in frame.columns]
+    refuse_repeated_headers(names, path)
+    for number, name in enumerate(names, start=1):
+        if not name and not blank(frame.iloc[:, number - 1]).all():
+            raise InputError(f"{path}: kolom {_letters(number)} heeft gegevens maar geen kop; "
+                             f"geef de kolom een kop of verwijder hem")
+    frame.columns = names
+    frame = frame.loc[:, [c for c in frame.columns if c]]
     if frame.empty:
         raise InputError(f"{path}: the file has a header but no rows")
     return frame

@@ -73,6 +73,8 @@ class Placed:
     x: np.ndarray
     y: np.ndarray
     notes: dict[str, int] = field(default_factory=dict)
+    # rows whose coordinates are numbers but lie outside the Netherlands in every reading
+    outside: np.ndarray | None = None
 
 
 def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
@@ -117,7 +119,7 @@ def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
     placed = ~np.isnan(x)
     notes["ongeldige coördinaten"] = int((given & ~placed).sum())
     notes["geen coördinaten"] = int((~given).sum())
-    return Placed(x, y, {k: v for k, v in notes.items() if v})
+    return Placed(x, y, {k: v for k, v in notes.items() if v}, given & ~placed)
 
 
 def _postcodes(values: pd.Series) -> pd.Series:

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from riskmap.config import Config
+from riskmap.config import Config, read_yaml
 from riskmap.errors import InputError
-from riskmap.sources._io import normalise_header
+from riskmap.sources._io import normalise_header, refuse_repeated_headers
 from riskmap.sources._places import AreaIndex, address_keys, coordinates_from_frame
 from riskmap.sources._pseudo import Pseudonymiser, ensure_key
 from riskmap.store import LoadRecord, Store
@@ -35,15 +34,17 @@ def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.Da
     path = Path(mapping_path)
     if not path.is_file():
         raise InputError(f"{path}: mapping file not found")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
         raise InputError(f"{path}: a mapping must be 'template column: column in the file' lines")
     renames = {normalise_header(source): normalise_header(target) for target, source in data.items()}
     missing = [src for src in renames if src not in frame.columns]
     if missing:
         raise InputError(f"{path}: mapped column(s) {', '.join(missing)} not in the file; "
                          f"found {', '.join(frame.columns)}")
-    return frame.rename(columns=renames)
+    renamed = frame.rename(columns=renames)
+    refuse_repeated_headers(list(renamed.columns), path, "na de mapping ")
+    return renamed
 
 
 def area_index(store: Store, config: Config) -> AreaIndex:
@@ -72,7 +73,9 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     has_address = set(ADDRESS_COLUMNS) <= set(frame.columns)
     keys = address_keys(frame) if has_address else pd.Series("", index=frame.index)
     areas["address"] = pseudo.series(keys.where(keys != "", None), "adres")
-    by_xy = ~np.isnan(placed.x)
+    # coordinates outside the Netherlands are wrong, not missing: the row is not placed by address
+    outside = placed.outside if placed.outside is not None else np.zeros(len(frame), dtype=bool)
+    by_xy = ~np.isnan(placed.x) | outside
     need = ~by_xy & areas["address"].notna().to_numpy()
     found = np.zeros(len(frame), dtype=bool)
     if need.any():
@@ -83,6 +86,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
         areas["x"], areas["y"] = np.nan, np.nan
     inside = areas["buurt"].notna().to_numpy()
     record.reject("geen coördinaten of bekend BAG-adres", int((~by_xy & ~found).sum()))
+    record.reject("coördinaten buiten Nederland", int(outside.sum()))
     record.reject("buiten de gemeente", stats.get("buiten de gemeente", 0))
     if stats.get("in twee buurten (eerste gekozen)"):
         log.info("%s: %s points in two buurten (overlap); the first was taken", record.source,
@@ -135,6 +139,37 @@ def drop_duplicates(frame: pd.DataFrame, key: str, record: LoadRecord) -> pd.Dat
     frame = reject_where(frame, exact_duplicates(frame, key), "dubbele regel", record)
     repeated = frame[key].duplicated() & frame[key].ne("")
     return reject_where(frame, repeated, f"dubbel {key}", record)
+
+
+# Dates that exports write for "unknown": 1900-01-01, and Excel's day 0 (1899-12-30/31).
+PLACEHOLDER_DATES = ("1899-12-30", "1899-12-31", "1900-01-01")
+
+
+def date_window(config: Config, first_key: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The plausible dates: from the date option ``first_key`` up to today plus
+    ``plausibility.future_days``."""
+    last = pd.Timestamp.today().normalize() + pd.Timedelta(days=config["plausibility.future_days"])
+    return pd.Timestamp(config[first_key]), last
+
+
+def reject_implausible_dates(frame: pd.DataFrame, column: str, dates: pd.Series,
+                             window: tuple[pd.Timestamp, pd.Timestamp],
+                             record: LoadRecord) -> pd.DataFrame:
+    """Drop rows whose ``dates`` are placeholders or outside ``window``, counted by reason."""
+    placeholder = dates.isin(pd.to_datetime(list(PLACEHOLDER_DATES)))
+    frame = reject_where(frame, placeholder, f"{column} is een opvuldatum", record)
+    dates = dates.loc[frame.index]
+    first, last = window
+    outside = dates.notna() & ((dates < first) | (dates > last))
+    return reject_where(frame, outside, f"{column} buiten {first:%Y-%m-%d}..{last:%Y-%m-%d}",
+                        record)
+
+
+def reject_out_of_range(frame: pd.DataFrame, column: str, values: pd.Series, low: float,
+                        high: float, record: LoadRecord) -> pd.DataFrame:
+    """Drop rows whose numeric ``values`` lie outside ``low``..``high`` (blanks are kept)."""
+    outside = values.notna() & ((values < low) | (values > high))
+    return reject_where(frame, outside, f"{column} buiten {low:g}..{high:g}", record)
 
 
 def finish(record: LoadRecord, kept: int, extra: Mapping[str, int] | None = None) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -44,21 +45,66 @@ def strip_code(values: pd.Series) -> pd.Series:
 
 
 def to_rd(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
-    """The layer in EPSG:28992, converting WGS84 (or CRS-less lon/lat) and refusing the unknown."""
+    """The layer in EPSG:28992, converting WGS84 (or CRS-less lon/lat) and refusing the unknown.
+
+    Raises
+    ------
+    InputError
+        When the declared CRS does not fit the coordinates (e.g. RD metres labelled EPSG:4326
+        or EPSG:3857): after conversion the layer must lie in the Netherlands.
+    """
+    raw_bounds = frame.total_bounds
+    declared = "geen CRS" if frame.crs is None else f"CRS {frame.crs.to_string()}"
     if frame.crs is None:
-        minx, miny, maxx, maxy = frame.total_bounds
+        minx, miny, maxx, maxy = raw_bounds
         if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
             log.warning("%s has no CRS and lon/lat values; reading it as EPSG:4326", path)
             frame = frame.set_crs("EPSG:4326")
         else:
             log.warning("%s has no CRS; reading it as EPSG:28992 (RD New)", path)
-            return frame.set_crs(CRS)
-    if frame.crs.to_epsg() == 28992:
-        return frame
-    try:
-        return frame.to_crs(CRS)
-    except Exception as exc:  # pyproj raises several types for unknown CRSs
-        raise InputError(f"{path}: cannot convert CRS {frame.crs} to {CRS} ({exc})") from exc
+            frame = frame.set_crs(CRS)
+    if frame.crs.to_epsg() != 28992:
+        try:
+            frame = frame.to_crs(CRS)
+        except Exception as exc:  # pyproj raises several types for unknown CRSs
+            raise InputError(f"{path}: cannot convert CRS {frame.crs} to {CRS} ({exc})") from exc
+    _refuse_outside_netherlands(frame, raw_bounds, declared, path)
+    return frame
+
+
+# RD New bounds of the Netherlands with a margin of 10 km (EEZ waters and border areas).
+_NL_RD = (-10_000.0, 279_000.0, 310_000.0, 639_000.0)
+
+
+def _refuse_outside_netherlands(frame: gpd.GeoDataFrame, raw_bounds: np.ndarray, declared: str,
+                                path: Path) -> None:
+    bounds = frame.total_bounds
+    low_x, low_y, high_x, high_y = _NL_RD
+    inside = (np.isfinite(bounds).all() and bounds[0] >= low_x and bounds[1] >= low_y
+              and bounds[2] <= high_x and bounds[3] <= high_y)
+    if inside:
+        return
+    if not np.isfinite(raw_bounds).all():
+        raise InputError(f"{path}: de laag heeft geen bruikbare geometrieën")
+    minx, miny, maxx, maxy = raw_bounds
+    raise InputError(f"{path}: de laag heeft {declared}, maar de coördinaten (x {minx:,.6g}.."
+                     f"{maxx:,.6g}, y {miny:,.6g}..{maxy:,.6g}) lijken {_looks_like(raw_bounds)} "
+                     f"en liggen zo niet in Nederland; zet de juiste CRS in het bestand "
+                     f"(bijv. ogr2ogr -a_srs EPSG:28992 uit.gpkg in.gpkg)")
+
+
+def _looks_like(bounds: np.ndarray) -> str:
+    """What coordinates with these bounds look like (RD metres, degrees, Web Mercator)."""
+    minx, miny, maxx, maxy = bounds
+    if minx >= 0 and maxx <= 300_000 and miny >= 289_000 and maxy <= 629_000:
+        return "RD-meters (EPSG:28992)"
+    if minx >= 3.2 and maxx <= 7.3 and miny >= 50.6 and maxy <= 53.7:
+        return "lengte- en breedtegraden (EPSG:4326)"
+    if minx >= 50.6 and maxx <= 53.7 and miny >= 3.2 and maxy <= 7.3:
+        return "breedte- en lengtegraden, verwisseld (EPSG:4326 met lat/lon-volgorde)"
+    if minx >= 350_000 and maxx <= 820_000 and miny >= 6_550_000 and maxy <= 7_100_000:
+        return "Web Mercator-meters (EPSG:3857)"
+    return "geen Nederlandse RD-, WGS84- of Web Mercator-coördinaten"
 
 
 def _pick(frame: pd.DataFrame, options: tuple[str, ...], path: Path, what: str) -> str:

@@ -21,10 +21,13 @@ from riskmap.sources._places import numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     apply_mapping,
+    date_window,
     drop_duplicates,
     finish,
     locate,
     pseudonymiser,
+    reject_implausible_dates,
+    reject_out_of_range,
     reject_where,
 )
 from riskmap.store import LoadRecord, Store
@@ -75,6 +78,11 @@ def load_kvk(store: Store, config: Config, path: str | Path,
     end = per_value(frame.get("datum_einde", pd.Series("", index=frame.index)), parse_dates)
     frame = frame.assign(start_date=start, end_date=end)
     frame = reject_where(frame, start.isna(), "ongeldige datum_aanvang", record)
+    frame = reject_implausible_dates(frame, "datum_aanvang", frame["start_date"],
+                                     date_window(config, "plausibility.first_start_date"), record)
+    staff = numbers(frame.get("werkzame_personen", pd.Series("", index=frame.index)))
+    frame = reject_out_of_range(frame.assign(staff=staff), "werkzame_personen", staff, 0,
+                                config["plausibility.max_staff"], record)
     frame = reject_where(frame, frame["end_date"] < frame["start_date"],
                          "datum_einde voor datum_aanvang", record)
     pseudo = pseudonymiser(config)
@@ -90,8 +98,7 @@ def load_kvk(store: Store, config: Config, path: str | Path,
         "end_date": frame["end_date"].dt.date,
         "legal_form": frame.get("rechtsvorm", pd.Series("", index=frame.index)).str.strip()
         .replace("", None),
-        "staff": numbers(frame.get("werkzame_personen", pd.Series("", index=frame.index)))
-        .round().astype("Int64"),
+        "staff": frame["staff"].round().astype("Int64"),
     })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
     finish(record, len(rows), {"SBI-code aangevuld met voorloopnul": int(repaired.sum())})

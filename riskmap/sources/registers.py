@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -23,10 +24,13 @@ from riskmap.sources._places import per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     apply_mapping,
+    date_window,
     drop_duplicates,
     finish,
     locate,
     pseudonymiser,
+    reject_implausible_dates,
+    reject_out_of_range,
     reject_where,
 )
 from riskmap.store import LoadRecord, Store
@@ -66,6 +70,12 @@ def register_kinds() -> dict[str, RegisterKind]:
         kinds[kind] = RegisterKind(kind, spec["label"], spec["doc"], spec["id"], spec["date"],
                                    spec["columns"])
     return kinds
+
+
+def plausibility_rules() -> dict[str, str]:
+    """The documented plausibility rules (Dutch; ``{option}`` names a riskmap.yaml option)."""
+    data = yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
+    return dict(data["plausibility"])
 
 
 def location_columns() -> dict[str, dict[str, str]]:
@@ -108,13 +118,20 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
     dates = per_value(frame[spec.date_column], parse_dates)  # dates repeat: parse each once
     frame = reject_where(frame.assign(_date=dates), dates.isna(), f"ongeldige {spec.date_column}",
                          record)
+    # the date range this load replaces comes from plausible dates only
+    frame = reject_implausible_dates(frame, spec.date_column, frame["_date"],
+                                     date_window(config, "plausibility.first_event_date"), record)
     rows = pd.DataFrame(index=frame.index, columns=list(EVENT_COLUMNS), dtype=object)
     for column, colspec in spec.columns.items():
         target = colspec.get("store")
         if not target or column not in frame.columns:
             continue
         if colspec.get("type") == "number":
-            rows[target] = parse_numbers(frame[column])
+            values = parse_numbers(frame[column])
+            low, high = colspec.get("range", (-np.inf, np.inf))
+            frame = reject_out_of_range(frame, column, values, low, high, record)
+            rows = rows.loc[frame.index]
+            rows[target] = values.loc[frame.index]
             continue
         values, bad = _normalise_values(frame[column], colspec)
         missing = blank(frame[column]) & bool(colspec.get("required"))

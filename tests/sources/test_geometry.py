@@ -90,7 +90,10 @@ def test_ibis_and_own_layer_terreinen(project: Project, tmp_path: Path):
     own.to_file(path)
     with pytest.raises(InputError, match=r"missing column .rin_nummer. .*--id-field"):
         project.load_bedrijventerreinen(path)
-    record = project.load_bedrijventerreinen(path, id_field="terrein_id", name_field="omschrijving")
+    with pytest.raises(InputError, match=r"zou 4 opgeslagen rijen .* vervangen door 1"):
+        project.load_bedrijventerreinen(path, id_field="terrein_id", name_field="omschrijving")
+    record = project.load_bedrijventerreinen(path, id_field="terrein_id", name_field="omschrijving",
+                                             allow_shrink=True)
     assert record.rows_kept == 1
     with project.store(read_only=True) as store:
         assert store.areas("bedrijventerrein")["code"].tolist() == ["BTK1"]
