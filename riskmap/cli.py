@@ -7,6 +7,7 @@ exits with code 2; nothing is half-written.
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -48,18 +49,35 @@ class _StderrHandler(logging.Handler):
         click.echo(self.format(record), err=True)
 
 
-_CONSOLE_LEVEL = [logging.INFO]
+class _HeldLines(logging.handlers.MemoryHandler):
+    """Console lines held until the command ends: shown when it succeeds, dropped (they are in
+    the run's log file) when it is refused, so a refusal is one line."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=100_000, flushLevel=logging.CRITICAL + 1,
+                         target=_StderrHandler(), flushOnClose=False)
+
+    def drop(self) -> None:
+        """Forget the held lines."""
+        self.acquire()
+        try:
+            self.buffer.clear()
+        finally:
+            self.release()
 
 
-_RUN_LOG: list[Path] = []
+_CONSOLE: list[logging.Handler] = []
+_RUN_LOG: list[logging.FileHandler] = []
 
 
 def _setup_logging(quiet: bool, verbose: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    _CONSOLE_LEVEL[0] = level
-    handler = _StderrHandler()
+    handler: logging.Handler = _StderrHandler() if verbose else _HeldLines()
     handler.setLevel(level)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    for target in (handler, getattr(handler, "target", None)):
+        if target is not None:
+            target.setFormatter(logging.Formatter("%(message)s"))
+    _CONSOLE[:] = [handler]
     root = logging.getLogger("riskmap")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -68,9 +86,22 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     # unless --verbose: a refusal is one line
     logging.captureWarnings(True)
     libraries = logging.getLogger()
+    for old in _RUN_LOG:
+        libraries.removeHandler(old)
+        old.close()
+    _RUN_LOG.clear()
     libraries.handlers[:] = [h for h in libraries.handlers
                              if not isinstance(h, _StderrHandler | _LibraryHandler)]
     libraries.addHandler(_StderrHandler() if verbose else _LibraryHandler())
+
+
+def _end_console(succeeded: bool) -> None:
+    """Show the held console lines of a command that succeeded; drop those of a refusal."""
+    for handler in _CONSOLE:
+        if isinstance(handler, _HeldLines):
+            if not succeeded:
+                handler.drop()
+            handler.flush()
 
 
 class _LibraryHandler(logging.NullHandler):
@@ -97,12 +128,9 @@ def _log_to_file(folder: Path) -> Path:
     handler.setLevel(logging.DEBUG)
     root = logging.getLogger("riskmap")
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    for other in root.handlers:
-        if isinstance(other, _StderrHandler):
-            other.setLevel(_CONSOLE_LEVEL[0])
+    root.setLevel(logging.DEBUG)  # the console handler keeps its own level
     logging.getLogger().addHandler(handler)
-    _RUN_LOG[:] = [path]
+    _RUN_LOG[:] = [handler]
     return path
 
 
@@ -387,24 +415,31 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="riskmap", standalone_mode=False)
     except click.exceptions.Abort:
+        _end_console(succeeded=True)
         click.echo("riskmap: afgebroken", err=True)
         sys.exit(1)
     except click.ClickException as exc:
+        _end_console(succeeded=False)
         click.echo(f"riskmap: fout: {exc.format_message()}", err=True)
         sys.exit(2)
     except RiskmapError as exc:
+        _end_console(succeeded=False)
+        log.debug("refused: %s", exc)
         click.echo(f"riskmap: fout: {exc}", err=True)
         sys.exit(2)
     except duckdb.Error as exc:  # a store that cannot be read part-way through a command
+        _end_console(succeeded=False)
         log.debug("store error", exc_info=True)
         click.echo(f"riskmap: fout: de opslag (riskmap.duckdb) is niet te lezen of te schrijven "
                    f"({_first_line(exc)}); herstel: {STORE_RECOVERY}{_see_log()}", err=True)
         sys.exit(2)
     except Exception as exc:  # the last resort: never a traceback on the console
+        _end_console(succeeded=False)
         log.debug("unexpected error", exc_info=True)
         click.echo(f"riskmap: fout: onverwachte fout ({type(exc).__name__}: {_first_line(exc)})"
                    f"; riskmap kon de invoer niet verwerken{_see_log()}", err=True)
         sys.exit(2)
+    _end_console(succeeded=True)
     sys.exit(0)
 
 
@@ -414,7 +449,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _see_log() -> str:
     """Where the full traceback of this run is (its log file), when there is one."""
-    return f"; details in {_RUN_LOG[0]}" if _RUN_LOG else ""
+    return f"; details in {_RUN_LOG[0].baseFilename}" if _RUN_LOG else ""
 
 
 if __name__ == "__main__":

@@ -498,7 +498,7 @@ class Store:
         fingerprints mean equal contents (e.g. before a refused load and after it)."""
         names = [r[0] for r in self.con.execute(
             "SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
-        return {name: tuple(self.con.execute(  # type: ignore[misc]
+        return {name: tuple(self.con.execute(
             f"SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM "
             f"(SELECT md5(CAST(t AS VARCHAR)) AS h FROM {name} t)").fetchall()[0])
             for name in names}
