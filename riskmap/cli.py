@@ -385,7 +385,8 @@ def status(project_dir: Path) -> None:
     _say("\nBuilt periods:")
     _say(_table(info["builds"]))
     _say("\nTerug te draaien met `riskmap undo [LADING]` (nieuwste eerst):")
-    _say(_table(info["undoable"].rename(columns=UNDO_HEADERS)))
+    undoable = info["undoable"].assign(loaded_at=info["undoable"]["loaded_at"].dt.floor("s"))
+    _say(_table(undoable.rename(columns=UNDO_HEADERS)))
 
 
 UNDO_HEADERS = {"load_id": "lading", "source": "bron", "slice": "deel", "loaded_at": "geladen",

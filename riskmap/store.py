@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -355,7 +356,8 @@ class Store:
             f"(SELECT load_id FROM undone_loads) AND load_id IN (SELECT load_id FROM loads l "
             f"WHERE (SELECT count(*) FROM loads m WHERE m.source = l.source "
             f"AND m.load_id > l.load_id) < {UNDO_DEPTH}) ORDER BY load_id DESC")
-        frame = frame[[not self._undo_blocker(int(i)) for i in frame["load_id"]]]
+        free = [self._undo_blocker(int(i)) is None for i in frame["load_id"]]
+        frame = frame.loc[np.array(free, dtype=bool)]
         frame["rows"] = [self._count_rows("", int(i)) for i in frame["load_id"]]
         frame["restores"] = [self._count_rows("archive_", int(i), "replaced_by")
                              for i in frame["load_id"]]

@@ -313,7 +313,7 @@ def _setup(case: Case, demo_copy: Path, tmp: Path) -> tuple[Path, list[str]]:
         project = tmp / "own"
         shutil.copytree(demo_copy, project)
     scratch = tmp / "scratch"
-    scratch.mkdir()
+    scratch.mkdir(parents=True)
     return project, case.make(project, scratch)
 
 

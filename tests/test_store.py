@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from riskmap.errors import ProjectError
-from riskmap.store import SCHEMA_VERSION, LoadRecord, Store, geometry_to_wkb
+from riskmap.errors import InputError, ProjectError, StoreError
+from riskmap.store import MIGRATIONS, SCHEMA_VERSION, UNDO_DEPTH, LoadRecord, Store, geometry_to_wkb
 
 
 def _areas(codes: list[str]) -> pd.DataFrame:
@@ -70,3 +70,66 @@ def test_lineage_records_file_fingerprint(tmp_path: Path):
     assert len(row["sha256"]) == 64
     assert row["rows_rejected"] == 2 and "onbekende SBI-code" in row["rejects"]
     assert "rejected 2: 2 onbekende SBI-code" in record.summary()
+
+
+def _load(store: Store, codes: list[str], **options: object) -> int:
+    record = LoadRecord("boundaries", "2024", rows_read=len(codes), rows_kept=len(codes))
+    for name, value in options.items():
+        setattr(store, name, value)
+    return store.write_load(record, {"areas": _areas(codes)})
+
+
+def test_a_load_that_shrinks_the_slice_is_refused_unless_allowed(tmp_path: Path):
+    with Store.open(tmp_path / "s.duckdb", create=True) as store:
+        _load(store, [f"BU{i}" for i in range(10)])
+        before = store.fingerprint()
+        with pytest.raises(InputError, match="zou 10 opgeslagen rijen van boundaries 2024 "
+                                             "vervangen door 4 \\(minder dan 50%\\)"):
+            _load(store, ["BU1", "BU2", "BU3", "BU4"])
+        with pytest.raises(InputError, match="houdt geen rijen over"):
+            _load(store, [])
+        assert store.fingerprint() == before
+        _load(store, ["BU1", "BU2", "BU3", "BU4", "BU5"])  # half is enough
+        _load(store, ["BU1"], allow_shrink=True)
+        assert store.scalar("SELECT count(*) FROM areas") == 1
+
+
+def test_undo_brings_back_exactly_what_a_load_replaced(tmp_path: Path):
+    with Store.open(tmp_path / "s.duckdb", create=True) as store:
+        first = _load(store, ["BU1", "BU2"])
+        before = store.fingerprint()
+        second = _load(store, ["BU1", "BU3"])
+        assert store.undoable()["load_id"].tolist() == [second]  # the first was replaced
+        done = store.undo()
+        assert (done["load_id"], done["removed"], done["restored"]) == (second, 2, 2)
+        after = store.fingerprint()
+        assert all(after[t] == before[t] for t in ("areas", "archive_areas"))
+        assert store.lineage()["load_id"].tolist() == [first]
+        with pytest.raises(StoreError, match=rf"lading {second} kan niet .*\(al ongedaan gemaakt"):
+            store.undo(second)
+        store.undo(first)
+        assert store.scalar("SELECT count(*) FROM areas") == 0
+        with pytest.raises(StoreError, match="geen lading om ongedaan te maken"):
+            store.undo()
+
+
+def test_only_the_last_loads_per_source_keep_their_archive(tmp_path: Path):
+    with Store.open(tmp_path / "s.duckdb", create=True) as store:
+        ids = [_load(store, [f"BU{n}", f"BU{n + 1}"]) for n in range(UNDO_DEPTH + 2)]
+        kept = store.query("SELECT DISTINCT replaced_by FROM archive_areas ORDER BY 1")
+        assert kept["replaced_by"].tolist() == ids[-UNDO_DEPTH:]
+
+
+def test_a_version_1_store_is_migrated_and_a_damaged_one_says_how_to_recover(tmp_path: Path):
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(MIGRATIONS[1])
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('crs', 'EPSG:28992')")
+    con.close()
+    with Store.open(path, read_only=True) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.undoable().empty
+    broken = tmp_path / "broken.duckdb"
+    broken.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(StoreError, match="beschadigd of geen DuckDB-bestand .* herstel: "):
+        Store.open(broken, read_only=True)

@@ -88,3 +88,36 @@ def test_padded_cells_are_stripped(tmp_path: Path):
     assert frame.iloc[0].tolist() == ["x", "y", "z"]
     clean = read_table(_write(tmp_path / "g.csv", "a;b\nx y;z\n"))
     assert clean.iloc[0].tolist() == ["x y", "z"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("Datum;Categorie;datum \n2025-01-01;drugs;2025-01-02\n",
+     "kolomkop 'datum' komt twee keer voor \\(kolom A en C\\)"),
+    ("Datum;;Categorie\n2025-01-01;x;drugs\n", "kolom B heeft gegevens maar geen kop"),
+])
+def test_repeated_or_blank_headers_are_refused(tmp_path: Path, text: str, message: str):
+    with pytest.raises(InputError, match=message):
+        read_table(_write(tmp_path / "f.csv", text))
+
+
+def test_blank_header_over_an_empty_column_is_dropped(tmp_path: Path):
+    frame = read_table(_write(tmp_path / "f.csv", "Datum;;Categorie;\n2025-01-01;;drugs;\n"))
+    assert list(frame.columns) == ["datum", "categorie"]
+
+
+def test_merged_xlsx_header_cell_is_refused(tmp_path: Path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Zaaknummer", "Datum", None, "Categorie"])
+    sheet.append(["M1", "2025-01-01", "09:00", "drugs"])
+    sheet.merge_cells("B1:C1")
+    book.save(tmp_path / "f.xlsx")
+    with pytest.raises(InputError, match="samengevoegde kopcel B1:C1"):
+        read_table(tmp_path / "f.xlsx")
+    sheet.unmerge_cells("B1:C1")
+    sheet["C1"] = "Tijd"
+    book.save(tmp_path / "f.xlsx")
+    assert list(read_table(tmp_path / "f.xlsx").columns) == ["zaaknummer", "datum", "tijd",
+                                                             "categorie"]
