@@ -131,5 +131,5 @@ def test_a_version_1_store_is_migrated_and_a_damaged_one_says_how_to_recover(tmp
         assert store.undoable().empty
     broken = tmp_path / "broken.duckdb"
     broken.write_bytes(bytes(range(256)) * 64)
-    with pytest.raises(StoreError, match="beschadigd of geen DuckDB-bestand .* herstel: "):
+    with pytest.raises(StoreError, match=r"beschadigd of geen DuckDB-bestand .* herstel: "):
         Store.open(broken, read_only=True)
