@@ -167,10 +167,15 @@ def load_cbs(year: int, offline: bool, police: bool, project_dir: Path) -> None:
 @load.command("kvk")
 @click.argument("file", type=existing_file)
 @click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@click.option("--sbi", "sbi", default=None,
+              help="SBI version of the codes, 2008 or 2025 (default: from the extract).")
+@click.option("--format", "format_", default="auto", show_default=True,
+              help="auto, kvk-api (KVK API JSON or its flattened CSV) or sjabloon.")
 @project_option
-def load_kvk(file: Path, mapping: Path | None, project_dir: Path) -> None:
-    """A business-register (KvK) extract."""
-    _report(_project(project_dir).load_kvk(file, mapping))
+def load_kvk(file: Path, mapping: Path | None, sbi: str | None, format_: str,
+             project_dir: Path) -> None:
+    """A business-register (KvK) extract (see `riskmap docs kvk`)."""
+    _report(_project(project_dir).load_kvk(file, mapping, sbi=sbi, format=format_))
 
 
 @load.command("bag")
@@ -310,7 +315,7 @@ def status(project_dir: Path) -> None:
 
 
 @cli.command("docs")
-@click.argument("what", type=click.Choice(["indicators", "registers", "config"]))
+@click.argument("what", type=click.Choice(list(REFERENCES)))
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of printing.")
 def docs_command(what: str, out: Path | None) -> None:

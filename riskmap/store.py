@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from riskmap.errors import ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CRS = "EPSG:28992"
 
 _AREA_COLUMNS = "buurt VARCHAR, wijk VARCHAR, bedrijventerrein VARCHAR, cell100 VARCHAR, " \
@@ -91,7 +91,32 @@ CREATE TABLE predictions (
     model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+
+def _schema_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Both SBI versions: each establishment keeps its code's version and the code as delivered,
+    and gets its risk branch and harmonised section; loads record notes (counts of kept rows
+    that were read specially, e.g. KvK placeholder codes). Rows loaded before were validated
+    against SBI 2008, so they get version 2008 and their branch and section from it."""
+    from riskmap.branches import branch_of  # noqa: PLC0415 - reference data, needed only here
+    from riskmap.sbi import section_of  # noqa: PLC0415
+
+    con.execute("ALTER TABLE establishments ADD COLUMN sbi_version SMALLINT; "
+                "ALTER TABLE establishments ADD COLUMN sbi_original VARCHAR; "
+                "ALTER TABLE establishments ADD COLUMN branch VARCHAR; "
+                "ALTER TABLE establishments ADD COLUMN section VARCHAR; "
+                "ALTER TABLE loads ADD COLUMN notes VARCHAR")
+    codes = con.execute("SELECT DISTINCT sbi FROM establishments WHERE sbi IS NOT NULL").df()
+    versions = pd.Series(2008, index=codes.index)
+    codes["branch"] = branch_of(codes["sbi"], versions)
+    codes["section"] = section_of(codes["sbi"], versions)
+    con.register("_sbi2008", codes)
+    con.execute("UPDATE establishments e SET sbi_version = 2008, sbi_original = e.sbi, "
+                "branch = c.branch, section = c.section FROM _sbi2008 c WHERE e.sbi = c.sbi")
+    con.unregister("_sbi2008")
+
+
+MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: _SCHEMA_V1, 2: _schema_v2}
 
 
 @dataclass
@@ -105,6 +130,7 @@ class LoadRecord:
     rows_read: int = 0
     rows_kept: int = 0
     rejects: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
     boundary_year: int | None = None
     period_first: Any = None
     period_last: Any = None
@@ -119,12 +145,19 @@ class LoadRecord:
         if count:
             self.rejects[reason] = self.rejects.get(reason, 0) + int(count)
 
+    def note(self, what: str, count: int) -> None:
+        """Count ``count`` kept rows that were read specially (zero counts are not recorded)."""
+        if count:
+            self.notes[what] = self.notes.get(what, 0) + int(count)
+
     def summary(self) -> str:
         """One line: rows read, kept and rejected by reason."""
         text = f"{self.source} ({self.slice}): read {self.rows_read:,}, kept {self.rows_kept:,}"
         if self.rejects:
             reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(self.rejects.items()))
             text += f"; rejected {self.rows_rejected:,}: {reasons}"
+        if self.notes:
+            text += "; notes: " + ", ".join(f"{n:,} {what}" for what, n in sorted(self.notes.items()))
         return text
 
 
@@ -179,7 +212,11 @@ class Store:
                              f"({SCHEMA_VERSION}); upgrade riskmap")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
-                self.con.execute(MIGRATIONS[target])
+                step = MIGRATIONS[target]
+                if callable(step):
+                    step(self.con)
+                else:
+                    self.con.execute(step)
                 self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), "
                                  "('crs', ?)", [str(target), CRS])
 
@@ -273,11 +310,12 @@ class Store:
     def _write_lineage(self, load_id: int, record: LoadRecord) -> None:
         size, sha = file_fingerprint(record.path) if record.path else (None, None)
         self.con.execute(
-            "INSERT INTO loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,true)",
+            "INSERT INTO loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,true,?)",
             [load_id, record.source, record.slice, str(record.path.resolve()) if record.path else None,
              size, sha, record.api_table, record.rows_read, record.rows_kept,
              record.rows_rejected, json.dumps(record.rejects, ensure_ascii=False),
-             record.boundary_year, record.period_first, record.period_last, datetime.now()])
+             record.boundary_year, record.period_first, record.period_last, datetime.now(),
+             json.dumps(record.notes, ensure_ascii=False)])
 
     def lineage(self, active_only: bool = True) -> pd.DataFrame:
         """The lineage table: one row per load."""
