@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from riskmap.sbi import risk_branches, sbi_codes
+from riskmap.branches import risk_branches
+from riskmap.sbi import assigned_codes
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 BUURTEN_FILE = REALDATA / "nl_buurten_2014.gpkg"
@@ -134,10 +135,9 @@ def write_bag(country: Country, n: int, path: Path, seed: int = SEED) -> pd.Data
 
 
 def _risk_sbi(rng: np.random.Generator, n: int) -> np.ndarray:
-    """SBI codes: 15 % in a risk branch, the rest any valid SBI class."""
-    table = sbi_codes()
-    valid = table.loc[table["niveau"].isin(["klasse", "subklasse"]), "code"].to_numpy()
-    prefixes = [p for b in risk_branches().values() for p in b.prefixes]
+    """SBI 2025 codes as the KvK assigns them (subclasses): 15 % in a risk branch."""
+    valid = np.array(sorted(assigned_codes(2025)))
+    prefixes = [p for b in risk_branches().values() for p in b.prefixes[2025]]
     risky = np.array([c for c in valid if c.startswith(tuple(prefixes))])
     return np.where(rng.random(n) < 0.15, rng.choice(risky, n), rng.choice(valid, n))
 

@@ -228,11 +228,17 @@ def load_cbs(year: int, offline: bool, police: bool, allow_shrink: bool, project
 @load.command("kvk")
 @click.argument("file", type=existing_file)
 @click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@click.option("--sbi", "sbi", default=None,
+              help="SBI version of the codes, 2008 or 2025 (default: from the extract).")
+@click.option("--format", "format_", default="auto", show_default=True,
+              help="auto, kvk-api (KVK API JSON or its flattened CSV) or sjabloon.")
 @replace_option
 @project_option
-def load_kvk(file: Path, mapping: Path | None, allow_shrink: bool, project_dir: Path) -> None:
-    """A business-register (KvK) extract."""
-    _report(_project(project_dir).load_kvk(file, mapping, allow_shrink=allow_shrink))
+def load_kvk(file: Path, mapping: Path | None, sbi: str | None, format_: str, allow_shrink: bool,
+             project_dir: Path) -> None:
+    """A business-register (KvK) extract (see `riskmap docs kvk`)."""
+    _report(_project(project_dir).load_kvk(file, mapping, sbi=sbi, format=format_,
+                                           allow_shrink=allow_shrink))
 
 
 @load.command("bag")
@@ -394,7 +400,7 @@ UNDO_HEADERS = {"load_id": "lading", "source": "bron", "slice": "deel", "loaded_
 
 
 @cli.command("docs")
-@click.argument("what", type=click.Choice(["indicators", "registers", "config"]))
+@click.argument("what", type=click.Choice(list(REFERENCES)))
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of printing.")
 def docs_command(what: str, out: Path | None) -> None:

@@ -66,7 +66,9 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     run.loads += [project.load_boundaries(paths["boundaries"]),
                   project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
                   project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
-                  project.load_bag(paths["bag"]), project.load_kvk(paths["kvk"])]
+                  project.load_bag(paths["bag"]),
+                  # last year's extract (SBI 2008), then this year's (SBI 2025) replacing it
+                  project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
     run.loads += [project.load_register(kind, paths[kind])
                   for kind in progress(REGISTER_KINDS, "registers laden")]
     for period in progress(quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD),

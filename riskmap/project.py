@@ -138,10 +138,11 @@ class Project:
             return cbs.load_police(store, self.config, offline=offline)
 
     def load_kvk(self, path: str | Path, mapping: str | Path | None = None,
+                 sbi: int | str | None = None, format: str = "auto",
                  allow_shrink: bool = False) -> LoadRecord:
-        """Load a business-register extract."""
+        """Load a business-register extract (see :func:`riskmap.sources.kvk.load_kvk`)."""
         with self._loading(allow_shrink) as store:
-            return kvk.load_kvk(store, self.config, path, mapping)
+            return kvk.load_kvk(store, self.config, path, mapping, sbi=sbi, format=format)
 
     def load_bag(self, path: str | Path, mapping: str | Path | None = None,
                  allow_shrink: bool = False) -> LoadRecord:
@@ -330,7 +331,8 @@ class Project:
         :meth:`undo` can take back."""
         with self.store(read_only=True) as store:
             lineage = store.lineage()[["load_id", "source", "slice", "path", "rows_read",
-                                       "rows_kept", "rows_rejected", "rejects", "loaded_at"]]
+                                       "rows_kept", "rows_rejected", "rejects", "notes",
+                                       "loaded_at"]]
             counts = pd.Series(store.table_counts(), name="rows").rename_axis("table")
             builds = store.query("SELECT period, max(built_at) AS built_at FROM builds "
                                  "GROUP BY period ORDER BY period")

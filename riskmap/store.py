@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +28,7 @@ from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 CRS = "EPSG:28992"
 # Tables loads write to; each has an archive_<table> holding the rows a load replaced.
 LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events")
@@ -99,9 +99,9 @@ CREATE TABLE predictions (
     model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
-# v2: archives of replaced rows (archive_<table>, with the id of the load that replaced them),
+# v3: archives of replaced rows (archive_<table>, with the id of the load that replaced them),
 # which loads each load retired, and which loads were undone.
-_SCHEMA_V2 = "".join(
+_UNDO_TABLES = "".join(
     f"CREATE TABLE archive_{t} AS SELECT *, NULL::INTEGER AS replaced_by FROM {t} LIMIT 0;\n"
     for t in LOADED_TABLES) + """
 CREATE TABLE retired_loads (load_id INTEGER NOT NULL, retired_load_id INTEGER NOT NULL);
@@ -109,7 +109,33 @@ CREATE TABLE undone_loads (load_id INTEGER PRIMARY KEY, undone_at TIMESTAMP NOT 
     rows_removed BIGINT, rows_restored BIGINT);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+def _schema_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Both SBI versions: each establishment keeps its code's version and the code as delivered,
+    and gets its risk branch and harmonised section; loads record notes (counts of kept rows
+    that were read specially, e.g. KvK placeholder codes). Rows loaded before were validated
+    against SBI 2008, so they get version 2008 and their branch and section from it."""
+    from riskmap.branches import branch_of  # noqa: PLC0415 - reference data, needed only here
+    from riskmap.sbi import section_of  # noqa: PLC0415
+
+    con.execute("ALTER TABLE establishments ADD COLUMN sbi_version SMALLINT; "
+                "ALTER TABLE establishments ADD COLUMN sbi_original VARCHAR; "
+                "ALTER TABLE establishments ADD COLUMN branch VARCHAR; "
+                "ALTER TABLE establishments ADD COLUMN section VARCHAR; "
+                "ALTER TABLE loads ADD COLUMN notes VARCHAR")
+    codes = con.execute("SELECT DISTINCT sbi FROM establishments WHERE sbi IS NOT NULL").df()
+    versions = pd.Series(2008, index=codes.index)
+    codes["branch"] = branch_of(codes["sbi"], versions)
+    codes["section"] = section_of(codes["sbi"], versions)
+    con.register("_sbi2008", codes)
+    con.execute("UPDATE establishments e SET sbi_version = 2008, sbi_original = e.sbi, "
+                "branch = c.branch, section = c.section FROM _sbi2008 c WHERE e.sbi = c.sbi")
+    con.unregister("_sbi2008")
+
+
+# The migration that created the archive tables; later ones keep them in step.
+ARCHIVES_SINCE = 3
+MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: _SCHEMA_V1, 2: _schema_v2, 3: _UNDO_TABLES}
 
 
 @dataclass
@@ -123,6 +149,7 @@ class LoadRecord:
     rows_read: int = 0
     rows_kept: int = 0
     rejects: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
     boundary_year: int | None = None
     period_first: Any = None
     period_last: Any = None
@@ -137,12 +164,19 @@ class LoadRecord:
         if count:
             self.rejects[reason] = self.rejects.get(reason, 0) + int(count)
 
+    def note(self, what: str, count: int) -> None:
+        """Count ``count`` kept rows that were read specially (zero counts are not recorded)."""
+        if count:
+            self.notes[what] = self.notes.get(what, 0) + int(count)
+
     def summary(self) -> str:
         """One line: rows read, kept and rejected by reason."""
         text = f"{self.source} ({self.slice}): read {self.rows_read:,}, kept {self.rows_kept:,}"
         if self.rejects:
             reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(self.rejects.items()))
             text += f"; rejected {self.rows_rejected:,}: {reasons}"
+        if self.notes:
+            text += "; notes: " + ", ".join(f"{n:,} {what}" for what, n in sorted(self.notes.items()))
         return text
 
 
@@ -215,9 +249,31 @@ class Store:
                              f"({SCHEMA_VERSION}); upgrade riskmap")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
-                self.con.execute(MIGRATIONS[target])
+                step = MIGRATIONS[target]
+                if callable(step):
+                    step(self.con)
+                else:
+                    self.con.execute(step)
+                if target > ARCHIVES_SINCE:
+                    self._sync_archives()
                 self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), "
                                  "('crs', ?)", [str(target), CRS])
+
+    def _sync_archives(self) -> None:
+        """Give each archive table the columns its table has after a migration, so archived rows
+        are written and restored by name whatever later migrations add or drop."""
+        for table in LOADED_TABLES:
+            live = dict(self.con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
+                [table]).fetchall())
+            kept = {r[0] for r in self.con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?",
+                [f"archive_{table}"]).fetchall()} - {"replaced_by"}
+            for column in live.keys() - kept:
+                self.con.execute(f'ALTER TABLE archive_{table} ADD COLUMN "{column}" '
+                                 f"{live[column]}")
+            for column in kept - live.keys():
+                self.con.execute(f'ALTER TABLE archive_{table} DROP COLUMN "{column}"')
 
     @property
     def schema_version(self) -> int:
@@ -320,7 +376,8 @@ class Store:
 
     def _archive(self, table: str, where: str, params: Sequence[Any], load_id: int) -> int:
         """Move the rows of ``table`` matching ``where`` to its archive; return their count."""
-        moved = self.con.execute(f"INSERT INTO archive_{table} SELECT *, ? FROM {table} "
+        moved = self.con.execute(f"INSERT INTO archive_{table} BY NAME SELECT *, ? AS replaced_by "
+                                 f"FROM {table} "
                                  f"WHERE {where}", [load_id, *params]).fetchall()[0][0]
         self.con.execute(f"DELETE FROM {table} WHERE {where}", list(params))
         return int(moved)
@@ -446,11 +503,12 @@ class Store:
     def _write_lineage(self, load_id: int, record: LoadRecord) -> None:
         size, sha = file_fingerprint(record.path) if record.path else (None, None)
         self.con.execute(
-            "INSERT INTO loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,true)",
+            "INSERT INTO loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,true,?)",
             [load_id, record.source, record.slice, str(record.path.resolve()) if record.path else None,
              size, sha, record.api_table, record.rows_read, record.rows_kept,
              record.rows_rejected, json.dumps(record.rejects, ensure_ascii=False),
-             record.boundary_year, record.period_first, record.period_last, datetime.now()])
+             record.boundary_year, record.period_first, record.period_last, datetime.now(),
+             json.dumps(record.notes, ensure_ascii=False)])
 
     def lineage(self, active_only: bool = True) -> pd.DataFrame:
         """The lineage table: one row per load."""

@@ -36,6 +36,12 @@ def project(tmp_path: Path, demo_sources: Path) -> Project:
     return project
 
 
+@pytest.fixture
+def bare_project(tmp_path: Path) -> Project:
+    """A project without boundaries: enough for files refused before any row is placed."""
+    return Project.init(tmp_path / "bare", "GM9999", 2024)
+
+
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     """The shared real CBS data; tests skip (with the reason) where it is absent."""

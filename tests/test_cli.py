@@ -58,6 +58,28 @@ def test_bad_input_file_is_one_line(capsys, project: Project, tmp_path: Path):
     assert "meldingen.csv: missing column(s) categorie" in _one_line_error(err)
 
 
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--sbi", "2015", "riskmap: fout: --sbi moet 2008 of 2025 zijn, niet '2015'"),
+    ("--format", "xml", "riskmap: fout: onbekend formaat 'xml' voor --format; kies uit auto, "
+                        "kvk-api, sjabloon"),
+])
+def test_bad_kvk_options_are_one_dutch_line(capsys, bare_project: Project, tmp_path: Path,
+                                            option: str, value: str, message: str):
+    path = tmp_path / "kvk.csv"
+    path.write_text("vestigingsnummer;sbi_hoofdactiviteit;datum_aanvang;x_rd;y_rd\n"
+                    "000037162403;56300;01-02-2020;185000;445000\n", encoding="utf-8")
+    code, _, err = _run(capsys, "load", "kvk", str(path), option, value,
+                        "-p", str(bare_project.root))
+    assert code == 2
+    assert _one_line_error(err) == message
+
+
+def test_docs_branches_lists_both_versions(capsys):
+    code, out, _ = _run(capsys, "docs", "branches")
+    assert code == 0
+    assert "| Kapsalons | 96021 | 9621 |" in out and "## Splitsingsregels" in out
+
+
 def test_init_and_status(capsys, tmp_path: Path):
     code, out, _ = _run(capsys, "init", str(tmp_path / "almere"), "--gemeente", "gm0034")
     assert code == 0 and "created project" in out

@@ -137,6 +137,38 @@ def test_score_ranks_areas_by_hidden_risk(demo_run: DemoRun):
 
 def test_lineage_names_every_load(demo_run: DemoRun):
     lineage = pd.read_csv(demo_run.outputs["bronnen"], sep=";", encoding="utf-8-sig")
-    assert len(lineage) == len(demo_run.loads)
-    assert lineage["SHA-256"].str.len().eq(64).sum() >= len(demo_run.loads) - 2
+    # last year's KvK extract was replaced by this year's: every load still in use is named
+    in_use = {(r.source, r.slice) for r in demo_run.loads}
+    assert len(lineage) == len(in_use) == len(demo_run.loads) - 1
+    assert lineage["SHA-256"].str.len().eq(64).sum() >= len(in_use) - 2
     assert json.loads(lineage["Redenen van afwijzing"].iloc[-1]) is not None
+
+
+def test_demo_extracts_before_and_after_the_sbi_switch_agree(project, demo_sources: Path):
+    """Last year's KvK extract (SBI 2008) and this year's (SBI 2025): every establishment keeps
+    its branch and section, and a quarter both cover has the same counts from either."""
+    from riskmap.indicators.business import establishments_measure
+    from riskmap.periods import Period
+
+    quarter = Period(2024, 3)  # the last quarter the older extract covers
+
+    def snapshot() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+        with project.store(read_only=True) as store:
+            rows = store.query("SELECT id, sbi_version, branch, section FROM establishments")
+            codes = sorted(store.query("SELECT code FROM areas WHERE level = 'buurt'")["code"])
+            branches = establishments_measure(store, {"branches": "all"}, "buurt", quarter, None,
+                                              codes)
+            total = establishments_measure(store, {}, "buurt", quarter, None, codes)
+        return rows.set_index("id"), branches, total
+
+    old = project.load_kvk(demo_sources / "kvk_vestigingen_2024.csv")
+    before, branches_before, total_before = snapshot()
+    new = project.load_kvk(demo_sources / "kvk_vestigingen.csv")
+    after, branches_after, total_after = snapshot()
+    assert set(before["sbi_version"]) == {2008} and set(after["sbi_version"]) == {2025}
+    assert old.rows_kept < new.rows_kept and before.index.isin(after.index).all()
+    common = after.loc[before.index]
+    pd.testing.assert_frame_equal(before[["branch", "section"]], common[["branch", "section"]])
+    assert before["branch"].notna().sum() > 1_000
+    pd.testing.assert_series_equal(branches_before, branches_after)
+    pd.testing.assert_series_equal(total_before, total_after)

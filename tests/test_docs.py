@@ -9,7 +9,8 @@ from riskmap.docs import REFERENCES
 from riskmap.indicators.catalogue import load_catalogue
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-FILES = {"indicators": "indicators.md", "registers": "registers.md", "config": "configuration.md"}
+FILES = {"indicators": "indicators.md", "registers": "registers.md", "config": "configuration.md",
+         "branches": "branches.md", "kvk": "kvk.md"}
 
 
 @pytest.mark.parametrize("what", list(FILES))

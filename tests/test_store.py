@@ -133,3 +133,29 @@ def test_a_version_1_store_is_migrated_and_a_damaged_one_says_how_to_recover(tmp
     broken.write_bytes(bytes(range(256)) * 64)
     with pytest.raises(StoreError, match=r"beschadigd of geen DuckDB-bestand .* herstel: "):
         Store.open(broken, read_only=True)
+
+
+def test_migration_keeps_sbi_2008_establishments_and_harmonises_them(tmp_path: Path):
+    path = tmp_path / "v1.duckdb"
+    with duckdb.connect(str(path)) as con:  # a store written by riskmap before both SBI versions
+        con.execute(MIGRATIONS[1])
+        con.execute("INSERT INTO meta VALUES ('schema_version', '1'), ('crs', 'EPSG:28992')")
+        con.execute("INSERT INTO establishments (id, sbi, start_date, load_id) VALUES "
+                    "('a', '96021', DATE '2020-01-01', 1), ('b', '6201', DATE '2020-01-01', 1)")
+    with Store.open(path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        rows = store.query("SELECT id, sbi, sbi_version, sbi_original, branch, section "
+                           "FROM establishments ORDER BY id")
+        assert store.scalar("SELECT notes FROM loads") is None
+    assert rows.drop(columns="id").fillna("-").values.tolist() == [
+        ["96021", 2008, "96021", "kapsalons", "T"], ["6201", 2008, "6201", "-", "K"]]
+
+
+def test_load_notes_are_kept_in_the_lineage(tmp_path: Path):
+    record = LoadRecord("kvk", "vestigingen", rows_read=3, rows_kept=3)
+    record.note("geen bedrijfsactiviteit (0002)", 2)
+    record.note("niets", 0)
+    with Store.open(tmp_path / "s.duckdb", create=True) as store:
+        store.write_load(record, {})
+        assert store.scalar("SELECT notes FROM loads") == '{"geen bedrijfsactiviteit (0002)": 2}'
+    assert record.summary().endswith("; notes: 2 geen bedrijfsactiviteit (0002)")

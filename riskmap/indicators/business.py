@@ -1,4 +1,9 @@
-"""Business-register measures: counts of establishments and BAG addresses per area, in SQL."""
+"""Business-register measures: counts of establishments and BAG addresses per area, in SQL.
+
+Branches are matched on the harmonised ``branch`` stored with every establishment, so a series
+does not change when the KvK's codes go from SBI 2008 to SBI 2025; ``sbi:`` filters are matched
+on each code in its own version (see :func:`riskmap.sbi.sbi_prefixes`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,27 @@ from typing import Any
 
 import pandas as pd
 
+from riskmap.branches import risk_branches
 from riskmap.periods import Period
-from riskmap.sbi import risk_branches
+from riskmap.sbi import sbi_prefixes
 from riskmap.store import Store
 
 ACTIVE = "start_date <= $end AND (end_date IS NULL OR end_date > $end)"
 
 
-def branch_pattern(branches: Any) -> str:
-    """A regular expression matching the SBI codes of ``branches`` (``"all"`` = every branch)."""
-    known = risk_branches()
-    keys = list(known) if branches == "all" else list(branches)
-    prefixes = sorted({p for key in keys for p in known[key].prefixes})
-    return "^(" + "|".join(prefixes) + ")"
+def branch_keys(branches: Any) -> list[str]:
+    """The branch keys of a ``branches:`` filter (``"all"`` = every branch)."""
+    return list(risk_branches()) if branches == "all" else [str(b) for b in branches]
+
+
+def sbi_condition(spec: Any) -> tuple[str, dict[str, str]]:
+    """SQL matching an ``sbi:`` filter on each establishment's code in its own version."""
+    clauses, params = [], {}
+    for version, prefixes in sbi_prefixes(spec).items():
+        if prefixes:
+            clauses.append(f"(sbi_version = {version} AND regexp_matches(sbi, $sbi{version}))")
+            params[f"sbi{version}"] = "^(" + "|".join(prefixes) + ")"
+    return "(" + (" OR ".join(clauses) or "false") + ")", params
 
 
 def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -39,11 +52,12 @@ def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[s
     else:
         conditions.append(ACTIVE)
     if spec.get("branches"):
-        conditions.append("regexp_matches(sbi, $branches)")
-        params["branches"] = branch_pattern(spec["branches"])
+        conditions.append("branch IN (SELECT unnest($branches))")
+        params["branches"] = branch_keys(spec["branches"])
     if spec.get("sbi"):
-        conditions.append("regexp_matches(sbi, $sbi)")
-        params["sbi"] = "^(" + "|".join(str(s) for s in spec["sbi"]) + ")"
+        condition, sbi_params = sbi_condition(spec["sbi"])
+        conditions.append(condition)
+        params.update(sbi_params)
     if spec.get("legal_form"):
         conditions.append("lower(legal_form) IN (SELECT lower(unnest($forms)))")
         params["forms"] = [str(f) for f in spec["legal_form"]]

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from riskmap.branches import risk_branches
 from riskmap.config import THEMES, read_yaml
 from riskmap.errors import ConfigError
-from riskmap.sbi import config_file, risk_branches
+from riskmap.sbi import config_file, sbi_prefixes
 from riskmap.sources.cbs import known_variables
 from riskmap.sources.registers import register_kinds
 
@@ -96,6 +97,8 @@ def _check_establishments(params: dict[str, Any], where: str) -> None:
         if missing:
             raise ConfigError(f"{where}: unknown risk branch {missing[0]!r}; branches: "
                               f"{', '.join(risk_branches())}")
+    if spec.get("sbi"):
+        sbi_prefixes(spec["sbi"], where)
     if spec.get("flow") not in (None, *FLOWS):
         raise ConfigError(f"{where}: flow must be one of {{{', '.join(FLOWS)}}}")
 

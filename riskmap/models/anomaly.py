@@ -1,10 +1,10 @@
 r"""Bedrijventerreinen with an unusual branch mix, and the branches that make it so.
 
 The branch mix of a terrein is the number of its active establishments per category: each risk
-branch of ``config/risk_branches.yaml``, and the SBI section (``sectie_H``, ...) for all other
-establishments. :class:`BranchMixAnomaly` scores how isolated each terrein's mix is among the
-gemeente's terreinen with an IsolationForest, and explains each score by the categories that
-are over-represented compared with the other terreinen.
+branch of ``config/risk_branches.yaml``, and the harmonised (SBI 2025) section (``sectie_H``,
+...) for all other establishments. :class:`BranchMixAnomaly` scores how isolated each
+terrein's mix is among the gemeente's terreinen with an IsolationForest, and explains each
+score by the categories that are over-represented compared with the other terreinen.
 
 Notes
 -----
@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
+from riskmap.branches import risk_branches
 from riskmap.errors import InputError
 from riskmap.periods import Period
-from riskmap.sbi import branch_of, risk_branches, sbi_codes
+from riskmap.sbi import section_titles
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,22 +45,18 @@ PSEUDO_COUNT = 0.5
 
 def category_labels() -> dict[str, str]:
     """Dutch label of every branch-mix category."""
-    table = sbi_codes()
-    sections = table[table["niveau"] == "sectie"]
-    labels = {f"sectie_{s}": f"Overig: {t}" for s, t in zip(sections["code"], sections["titel"],
-                                                               strict=True)}
+    labels = {f"sectie_{s}": f"Overig: {t}" for s, t in section_titles().items()}
+    labels["sectie_onbekend"] = "Overig: zonder SBI-code of activiteit"
     labels.update({key: branch.label for key, branch in risk_branches().items()})
     return labels
 
 
 def branch_mix(store: Store, period: Period) -> pd.DataFrame:
     """Active establishments at the end of ``period`` per bedrijventerrein (rows) and category."""
-    frame = store.query("SELECT bedrijventerrein AS area_code, sbi FROM establishments WHERE "
+    frame = store.query("SELECT bedrijventerrein AS area_code, coalesce(branch, 'sectie_' || "
+                        "coalesce(section, 'onbekend')) AS category FROM establishments WHERE "
                         "bedrijventerrein IS NOT NULL AND start_date <= ? AND "
                         "(end_date IS NULL OR end_date > ?)", [period.end, period.end])
-    sections = sbi_codes().set_index("code")["sectie"]
-    branch = branch_of(frame["sbi"])
-    frame["category"] = branch.fillna("sectie_" + frame["sbi"].map(sections).fillna("onbekend"))
     return pd.crosstab(frame["area_code"], frame["category"]).rename_axis(index=None, columns=None)
 
 

@@ -21,7 +21,6 @@ from riskmap.maps.areas import score_areas, themes_scored
 from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period
 from riskmap.reports.outputs import lineage_table
-from riskmap.sbi import branch_of
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
@@ -81,9 +80,8 @@ def terrain_table(store: Store, period: Period, catalogue: list[Indicator]) -> p
     if ranked.empty:
         return pd.DataFrame()
     rows = store.con.execute(
-        f"SELECT bedrijventerrein AS code, sbi FROM establishments WHERE {ACTIVE} "
-        f"AND bedrijventerrein IS NOT NULL", {"end": period.end}).df()
-    rows["risk"] = branch_of(rows["sbi"]).notna()
+        f"SELECT bedrijventerrein AS code, branch IS NOT NULL AS risk FROM establishments "
+        f"WHERE {ACTIVE} AND bedrijventerrein IS NOT NULL", {"end": period.end}).df()
     counts = rows.groupby("code").agg(total=("risk", "size"), risk=("risk", "sum"))
     table = _area_rows(ranked, "Bedrijventerrein").drop(columns="Hoogste thema")
     gelegenheid = score_areas(store, period, "bedrijventerrein", "gelegenheid",
@@ -152,6 +150,7 @@ def lineage_rows(store: Store, period: Period) -> pd.DataFrame:
         "Regels opgenomen": table["Regels opgenomen"].map(lambda n: number(n, 0)),
         "Regels afgewezen": table["Regels afgewezen"].map(lambda n: number(n, 0)),
         "Redenen van afwijzing": table["Redenen van afwijzing"].map(_reasons),
+        "Bijzonderheden": table["Bijzonderheden"].map(_reasons),
     })
 
 

@@ -29,7 +29,7 @@ LINEAGE_HEADERS = {"load_id": "Lading", "source": "Bron", "slice": "Deel", "path
                    "api_table": "CBS-tabel", "size": "Grootte (bytes)", "sha256": "SHA-256",
                    "rows_read": "Regels gelezen", "rows_kept": "Regels opgenomen",
                    "rows_rejected": "Regels afgewezen", "rejects": "Redenen van afwijzing",
-                   "loaded_at": "Geladen op"}
+                   "notes": "Bijzonderheden", "loaded_at": "Geladen op"}
 
 
 def period_folder(project: Project, period: Period) -> Path:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from riskmap.branches import risk_branches
 from riskmap.errors import InputError
 from riskmap.fmt import number
 from riskmap.indicators.build import OVERALL
@@ -42,7 +43,6 @@ from riskmap.indicators.privacy import (
 )
 from riskmap.periods import Period
 from riskmap.reports.tables import LEVEL_LABELS
-from riskmap.sbi import branch_of, risk_branches
 from riskmap.store import Store
 
 if TYPE_CHECKING:
@@ -76,10 +76,9 @@ def branch_cells(store: Store, period: Period) -> pd.DataFrame:
     Columns: ``area_code, branch, establishments`` (a count; not yet through privacy).
     """
     rows = store.con.execute(
-        f"SELECT {_area_column()} AS area_code, sbi FROM establishments "
-        f"WHERE {ACTIVE} AND {_area_column()} IS NOT NULL", {"end": period.end}).df()
-    rows["branch"] = branch_of(rows["sbi"])
-    rows = rows.dropna(subset=["branch"])
+        f"SELECT {_area_column()} AS area_code, branch FROM establishments "
+        f"WHERE {ACTIVE} AND {_area_column()} IS NOT NULL AND branch IS NOT NULL",
+        {"end": period.end}).df()
     return (rows.groupby(["area_code", "branch"]).size().rename("establishments")
             .reset_index())
 

@@ -38,6 +38,19 @@ RISK_CODES = {
     "buitengebied": {"5210": 4, "4520": 2, "4511": 2},
 }
 RISK_BRANCH_CODES = {c for codes in RISK_CODES.values() for c in codes}
+# The demo's SBI 2008 codes as the KvK converted them to SBI 2025 on 5-7 September 2025: one
+# subclass per code, within Eurostat's class correspondence. Car dealers (4511) split between
+# wholesale (46710, every third) and retail (47810), both in the autobranche.
+SBI2025_OF = {
+    "0111": "01110", "0141": "01411", "0161": "01610", "2511": "25110", "4120": "41000",
+    "4321": "43211", "4322": "43221", "4332": "43320", "4511": "47810", "4520": "95311",
+    "4532": "47820", "4690": "46901", "4711": "47110", "4742": "47402", "4771": "47711",
+    "4779": "47793", "4941": "49410", "5210": "52109", "5224": "52242", "5320": "53201",
+    "53202": "53202", "56101": "56111", "56102": "56112", "5630": "56300", "6201": "62100",
+    "66193": "66199", "6810": "68110", "68203": "68202", "6831": "68310", "6920": "69201",
+    "7022": "70201", "7490": "74990", "7711": "77111", "78201": "78201", "8121": "81210",
+    "8559": "85599", "9200": "92000", "96021": "96210", "96022": "96220", "9604": "96230",
+}
 LEGAL_FORMS = ["Eenmanszaak", "Besloten Vennootschap", "Vennootschap onder firma", "Stichting",
                "Commanditaire vennootschap"]
 WORDS = ["Haven", "Kade", "Noord", "Zuid", "Centrum", "Dijk", "Polder", "Molen", "Linde", "Eik",
@@ -180,7 +193,15 @@ def build_establishments(buurten: gpd.GeoDataFrame, addresses: pd.DataFrame,
     est["kvk_nummer"] = [f"{60000000 + 104729 * (i // 2) % 39999999:08d}" for i in range(len(est))]
     est["handelsnaam"] = [f"{TRADES.get(s, 'Bedrijf')} {WORDS[i % len(WORDS)]} {i % 97}"
                           for i, s in enumerate(est["sbi"])]
+    est["sbi2025"] = sbi2025_codes(est["sbi"])
     return est
+
+
+def sbi2025_codes(codes: pd.Series) -> pd.Series:
+    """The demo's SBI 2008 codes as converted to SBI 2025 (see :data:`SBI2025_OF`)."""
+    converted = codes.map(SBI2025_OF)
+    wholesale = (codes == "4511") & (np.arange(len(codes)) % 3 == 0)
+    return converted.where(~wholesale, "46710")
 
 
 def _concentrate(est: pd.DataFrame, in_branch: np.ndarray,

@@ -9,6 +9,7 @@ then read those files. :func:`hidden_risk` gives the planted risk, for tests onl
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from riskmap.sbi import branch_of
+from riskmap.branches import branch_of
 from riskmap.sources._cache import cache_path, write_cache
 from riskmap.sources._demo_activity import (
     build_addresses,
@@ -28,6 +29,7 @@ from riskmap.sources._demo_activity import (
 from riskmap.sources._demo_world import (
     BASINS,
     GEMEENTE,
+    LAST_PERIOD,
     NAME,
     YEAR,
     World,
@@ -148,7 +150,7 @@ def write_sources(world: World, folder: Path) -> dict[str, Path]:
         "boundaries": _write_boundaries(world, folder / f"wijkenbuurten_{YEAR}.gpkg"),
         "bedrijventerreinen": _write_terreinen(world, folder / "ibis_bedrijventerreinen.gpkg"),
         "bag": _write_bag(world, folder / "bag_verblijfsobjecten.csv"),
-        "kvk": _write_kvk(world, folder / "kvk_vestigingen.csv"),
+        **_write_kvk(world, folder),
     }
     _write_cbs_cache(world, folder / "cbs")
     paths["cbs"] = folder / "cbs"
@@ -198,36 +200,73 @@ def _write_bag(world: World, path: Path) -> Path:
     return path
 
 
-def _write_kvk(world: World, path: Path) -> Path:
-    """KvK extract as a Dutch Excel export: ``;``, cp1252, decimal commas, dd-mm-jjjj dates.
-
-    A realistic share of rows is imperfect: duplicates, an unknown SBI code, SBI codes that lost
-    their leading zero, swapped x/y, rows with an address but no coordinates, a few outside.
-    """
-    e = world.establishments.reset_index(drop=True)
+def _kvk_quirks(n: int) -> pd.DataFrame:
+    """Per establishment, what is imperfect in its row of every extract (same in both)."""
     rng = np.random.default_rng(SEED + 1)
+    draw = rng.random((6, n))
+    return pd.DataFrame({"swap": draw[0] < 0.01, "no_xy": draw[1] < 0.03,
+                         "outside": draw[2] < 0.0006, "lost_zero": draw[3] < 0.5,
+                         "partial_day": draw[4] < 0.01, "partial_month": draw[4] > 0.997,
+                         "unknown_sbi": draw[5] < 0.0004, "placeholder": draw[5] > 0.996,
+                         "duplicate": (draw[5] > 0.3) & (draw[5] < 0.3012)})
+
+
+def _kvk_dates(start: pd.Series, quirks: pd.DataFrame) -> pd.Series:
+    """Start dates as ``dd-mm-jjjj``; the KvK's partial dates (``00-mm-jjjj``) where unknown."""
+    text = pd.to_datetime(start).dt.strftime("%d-%m-%Y")
+    text = text.where(~quirks["partial_day"], "00" + text.str[2:])
+    return text.where(~quirks["partial_month"], "00-00-" + text.str[6:])
+
+
+def _kvk_extract(world: World, as_of: date, version: int) -> pd.DataFrame:
+    """The KvK extract taken on ``as_of``: establishments started by then, their end only if it
+    had passed, and SBI codes in ``version`` (what the KvK registered on that day)."""
+    e = world.establishments.reset_index(drop=True)
+    quirks = _kvk_quirks(len(e))
     x, y = e["x"].round(1).to_numpy(), e["y"].round(1).to_numpy()
-    swap = rng.random(len(e)) < 0.01
-    x, y = np.where(swap, y, x), np.where(swap, x, y)
-    no_xy = rng.random(len(e)) < 0.03
-    outside = rng.random(len(e)) < 0.0006
-    x = np.where(outside, x - 30_000, x)
+    x, y = np.where(quirks["swap"], y, x), np.where(quirks["swap"], x, y)
+    x = np.where(quirks["outside"], x - 30_000, x)
+    codes = e["sbi"] if version == 2008 else e["sbi2025"]
+    codes = codes.where(~(codes.str.startswith("01") & quirks["lost_zero"]), codes.str.lstrip("0"))
+    in_branch = branch_of(e["sbi"], 2008).notna()
+    codes = codes.where(~(quirks["placeholder"] & ~in_branch),
+                        np.where(np.arange(len(e)) % 2 == 0, "0002", "0001"))
+    end = pd.to_datetime(e["end"])
     frame = pd.DataFrame({
         "Vestigingsnummer": e["vestigingsnummer"], "KvK-nummer": e["kvk_nummer"],
-        "Handelsnaam": e["handelsnaam"], "SBI hoofdactiviteit": e["sbi"].str.lstrip("0")
-        .where(e["sbi"].str.startswith("01") & (rng.random(len(e)) < 0.5), e["sbi"]),
-        "SBI nevenactiviteiten": "", "Datum aanvang": pd.to_datetime(e["start"]).dt.strftime("%d-%m-%Y"),
-        "Datum einde": pd.to_datetime(e["end"]).dt.strftime("%d-%m-%Y").fillna(""),
+        "Handelsnaam": e["handelsnaam"], "SBI hoofdactiviteit": codes.where(
+            ~quirks["unknown_sbi"], "99999"),
+        "SBI nevenactiviteiten": "", "Datum aanvang": _kvk_dates(e["start"], quirks),
+        "Datum einde": end.dt.strftime("%d-%m-%Y").where(end.dt.date <= as_of, "").fillna(""),
         "Rechtsvorm": e["legal_form"], "Werkzame personen": e["staff"],
         "Straat": "Kadeweg", "Postcode": e["postcode"], "Huisnummer": e["huisnummer"],
         "Huisletter": "", "Toevoeging": "", "Plaats": NAME,
-        "X RD": [f"{v:.1f}".replace(".", ",") if not m else "" for v, m in zip(x, no_xy, strict=True)],
-        "Y RD": [f"{v:.1f}".replace(".", ",") if not m else "" for v, m in zip(y, no_xy, strict=True)],
+        "X RD": [f"{v:.1f}".replace(".", ",") if not m else ""
+                 for v, m in zip(x, quirks["no_xy"], strict=True)],
+        "Y RD": [f"{v:.1f}".replace(".", ",") if not m else ""
+                 for v, m in zip(y, quirks["no_xy"], strict=True)],
     })
-    frame.loc[frame.sample(n=3, random_state=3).index, "SBI hoofdactiviteit"] = "99999"
-    frame = pd.concat([frame, frame.sample(n=8, random_state=4)]).sort_index(kind="stable")
-    frame.to_csv(path, sep=";", index=False, encoding="cp1252")
-    return path
+    started = pd.to_datetime(e["start"]).dt.date <= as_of
+    frame = pd.concat([frame, frame[quirks["duplicate"]]]).sort_index(kind="stable")
+    return frame[started.reindex(frame.index).to_numpy()]
+
+
+def _write_kvk(world: World, folder: Path) -> dict[str, Path]:
+    """Two KvK extracts as Dutch Excel exports (``;``, cp1252, decimal commas, dd-mm-jjjj): one
+    taken now, after the KvK's conversion to SBI 2025 (``kvk_vestigingen.csv``), and one taken a
+    year earlier, in SBI 2008 (``kvk_vestigingen_{year}.csv``), as a gemeente has them.
+
+    A realistic share of rows is imperfect: duplicates, an unknown SBI code, SBI codes that lost
+    their leading zero, KvK placeholder codes, partial start dates, swapped x/y, rows with an
+    address but no coordinates, a few outside the gemeente.
+    """
+    now = LAST_PERIOD.end
+    before = now.replace(year=now.year - 1)
+    paths = {"kvk": folder / "kvk_vestigingen.csv",
+             "kvk_vorig_jaar": folder / f"kvk_vestigingen_{before.year}.csv"}
+    for path, (as_of, version) in zip(paths.values(), ((now, 2025), (before, 2008)), strict=True):
+        _kvk_extract(world, as_of, version).to_csv(path, sep=";", index=False, encoding="cp1252")
+    return paths
 
 
 def _odata_dimension(codes: list[str], names: list[str]) -> list[dict[str, Any]]:
@@ -359,7 +398,7 @@ def _write_registers(world: World, folder: Path) -> dict[str, Path]:
     c = ev["controles"]
     paths["controles"] = folder / "controles.xlsx"
     pd.DataFrame({"Controlenummer": [f"IC-{i:05d}" for i in range(len(c))],
-                  "Datum": pd.to_datetime(c["date"]), "Branche": branch_of(c["sbi"]),
+                  "Datum": pd.to_datetime(c["date"]), "Branche": branch_of(c["sbi"], 2008),
                   "Bevinding": c["bevinding"], "Soort bevinding": c["soort_bevinding"],
                   **_location(c, rng, 0.0)}).to_excel(paths["controles"], index=False,
                                                       sheet_name="Controles")

@@ -1,26 +1,60 @@
 """Business register extract (KvK Handelsregister vestigingen, or a similar register).
 
-Default template columns: ``vestigingsnummer, kvk_nummer, sbi_hoofdactiviteit,
-sbi_nevenactiviteiten, datum_aanvang, datum_einde, rechtsvorm, werkzame_personen, postcode,
-huisnummer, huisletter, toevoeging, x_rd, y_rd`` (or ``lat, lon``). Names, trade names and street
-addresses in the file are never stored; numbers are pseudonymised.
+Formats are read by :mod:`riskmap.sources.kvk_formats` (the template, common export headers, the
+KVK API's JSON or its flattened CSV). Names, trade names and street addresses in the file are
+never stored; numbers are pseudonymised.
+
+SBI version
+-----------
+Each extract is coded in one SBI version: SBI 2008 before the KvK's conversion of 5–7 September
+2025, SBI 2025 after it. The version is, in this order:
+
+1. the one given (``--sbi 2008|2025``);
+2. from the extract's date: a ``peildatum`` column after 7 September 2025 (or an establishment
+   that started after it) means SBI 2025, a ``peildatum`` before 5 September 2025 means SBI 2008;
+3. from the codes: the version that explains codes the other does not (a 4-digit code counts for
+   SBI 2008, because the KvK assigns only 5-digit codes in SBI 2025).
+
+Where the date points to one version and every distinguishing code to the other, or where there
+is no date and the codes point to both or neither, the load is refused with one line asking for
+``--sbi``. Codes are then validated against that version only; what does not fit is rejected and
+counted. The KvK placeholders ``0001`` (nog niet vastgesteld) and ``0002`` (geen
+bedrijfsactiviteit) are kept, in no branch and no section, and counted.
+
+Partial dates
+-------------
+KvK dates with an unknown day or month (``20110800``, ``19950000``) are imputed at the middle of
+the known period: the 15th of the month, or 1 July of the year; never past the establishment's
+other date (a start stays on or before its end). Each imputation is counted.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from datetime import date
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from riskmap.branches import branch_of
 from riskmap.config import Config
-from riskmap.sbi import normalise_sbi
-from riskmap.sources._io import blank, parse_dates, read_table, require_columns
+from riskmap.errors import InputError
+from riskmap.sbi import (
+    PLACEHOLDERS,
+    check_version,
+    clean_codes,
+    normalise_sbi,
+    placeholder_code,
+    section_of,
+    version_evidence,
+)
+from riskmap.sources._io import blank, parse_dates, require_columns
 from riskmap.sources._places import numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
-    apply_mapping,
     date_window,
     drop_duplicates,
     finish,
@@ -30,19 +64,140 @@ from riskmap.sources._records import (
     reject_out_of_range,
     reject_where,
 )
+from riskmap.sources.kvk_formats import read_extract
 from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = ("vestigingsnummer", "kvk_nummer", "sbi_hoofdactiviteit", "sbi_nevenactiviteiten",
-            "datum_aanvang", "datum_einde", "rechtsvorm", "werkzame_personen", "postcode",
-            "huisnummer", "huisletter", "toevoeging", "x_rd", "y_rd")
 REQUIRED = ("vestigingsnummer", "sbi_hoofdactiviteit", "datum_aanvang")
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"), ("postcode", "huisnummer"))
+# the KvK converted the register to SBI 2025 over the weekend of 5-7 September 2025
+CONVERSION = (date(2025, 9, 5), date(2025, 9, 7))
+_YMD = re.compile(r"^(\d{4})[-/]?(\d{2})[-/]?(\d{2})$")
+_DMY = re.compile(r"^(\d{2})[-/](\d{2})[-/](\d{4})$")
 
 
-def _sbi_part(part: int, values: pd.Series) -> pd.Series:
-    return normalise_sbi(values)[part]
+def _version_by_date(frame: pd.DataFrame) -> tuple[int | None, str]:
+    if "peildatum" in frame.columns:
+        peil = parse_dates(pd.Series(frame["peildatum"].unique())).max()
+        if pd.notna(peil):
+            day = peil.date()
+            if day > CONVERSION[1]:
+                return 2025, f"peildatum {day:%d-%m-%Y}"
+            if day < CONVERSION[0]:
+                return 2008, f"peildatum {day:%d-%m-%Y}"
+    start = parse_dates(pd.Series(frame["datum_aanvang"].unique())).max()
+    if pd.notna(start) and start.date() > CONVERSION[1]:
+        return 2025, f"startdatum {start.date():%d-%m-%Y} na de omzetting"
+    return None, ""
+
+
+def _examples(codes: list[str]) -> str:
+    return ", ".join(clean_codes(pd.Series(codes[:3])).tolist())
+
+
+def sbi_version(frame: pd.DataFrame, path: Path, explicit: object = None) -> tuple[int, str]:
+    """The SBI version of an extract and why (see the module docstring)."""
+    if explicit not in (None, ""):
+        return check_version(explicit), "--sbi"
+    by_date, why = _version_by_date(frame)
+    evidence = version_evidence(frame["sbi_hoofdactiviteit"])
+    by_codes = [v for v, codes in evidence.items() if codes]
+    ask = "geef --sbi 2008 of --sbi 2025"
+    if by_date and by_codes and by_date not in by_codes:
+        other = by_codes[0]
+        raise InputError(f"{path}: de {why} wijst op SBI {by_date}, maar de SBI-codes passen "
+                         f"alleen in SBI {other} (bijv. {_examples(evidence[other])}); {ask}")
+    if by_date:
+        return by_date, why
+    if len(by_codes) == 1:
+        return by_codes[0], f"{len(evidence[by_codes[0]])} codes die alleen in SBI " \
+                            f"{by_codes[0]} bestaan"
+    if by_codes:
+        raise InputError(f"{path}: SBI-codes uit beide versies (alleen SBI 2008: "
+                         f"{_examples(evidence[2008])}; alleen SBI 2025: "
+                         f"{_examples(evidence[2025])}) en geen peildatum; {ask}")
+    raise InputError(f"{path}: uit de SBI-codes en datums is niet af te leiden of dit SBI 2008 "
+                     f"of SBI 2025 is; {ask}")
+
+
+_NO_DATE: tuple[object, object, object, object] = (pd.NaT, pd.NaT, pd.NaT, None)
+
+
+def _partial_date(text: str) -> tuple[object, object, object, object]:
+    """``(imputed, low, high, kind)`` of a date whose day or month is ``00``."""
+    match = _YMD.match(text)
+    if match:
+        year, month, day = match.groups()
+    elif match := _DMY.match(text):
+        day, month, year = match.groups()
+    else:
+        return _NO_DATE
+    if month == "00" and day == "00":
+        return (pd.Timestamp(f"{year}-07-01"), pd.Timestamp(f"{year}-01-01"),
+                pd.Timestamp(f"{year}-12-31"), "jaar")
+    if day == "00" and "01" <= month <= "12":
+        low = pd.Timestamp(f"{year}-{month}-01")
+        return low + pd.Timedelta(days=14), low, low + pd.offsets.MonthEnd(0), "maand"
+    return _NO_DATE
+
+
+def kvk_dates(values: pd.Series) -> pd.DataFrame:
+    """Dates as KvK writes them, with partial dates imputed (see the module docstring).
+
+    Columns ``date``, ``low`` and ``high`` (the known period of an imputed date) and ``imputed``
+    (``"jaar"`` or ``"maand"`` where imputed, else None). Each distinct value is parsed once.
+    """
+    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object)
+    exact = parse_dates(distinct)
+    parts = pd.DataFrame([_partial_date(str(u).strip()) if pd.isna(d) else _NO_DATE
+                          for u, d in zip(distinct, exact, strict=True)],
+                         columns=["date", "low", "high", "imputed"])
+    for column in ("date", "low", "high"):
+        parts[column] = pd.to_datetime(parts[column])
+    parts["date"] = exact.fillna(parts["date"])
+    return parts.iloc[codes].set_axis(values.index)
+
+
+def _dates(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
+    """Start and end dates (imputed where partial, kept consistent), with notes counted."""
+    start = kvk_dates(frame["datum_aanvang"])
+    end = kvk_dates(frame.get("datum_einde", pd.Series("", index=frame.index)))
+    s, e = start["date"].copy(), end["date"].copy()
+    fix_start = start["imputed"].notna() & e.notna() & (s > e)
+    s[fix_start] = np.maximum(start.loc[fix_start, "low"], e[fix_start])
+    fix_end = end["imputed"].notna() & s.notna() & (e < s)
+    e[fix_end] = np.minimum(end.loc[fix_end, "high"], s[fix_end])
+    for name, parsed in (("datum_aanvang", start), ("datum_einde", end)):
+        for kind, fill in (("jaar", "1 juli"), ("maand", "de 15e")):
+            record.note(f"{name} zonder {'maand en dag' if kind == 'jaar' else 'dag'} "
+                        f"({fill} genomen)", int((parsed["imputed"] == kind).sum()))
+    return frame.assign(start_date=s, end_date=e)
+
+
+def _sbi(frame: pd.DataFrame, version: int, record: LoadRecord) -> pd.DataFrame:
+    """Main SBI code per row in ``version``, placeholders kept, blanks and unknown rejected."""
+    raw = frame["sbi_hoofdactiviteit"]
+    placeholder = per_value(raw, placeholder_code)
+    codes, valid, repaired = (per_value(raw, partial(_part, i, version)) for i in range(3))
+    frame = frame.assign(sbi=codes.where(placeholder.isna(), None), placeholder=placeholder)
+    frame = reject_where(frame, blank(raw) & placeholder.isna(), "geen SBI-code", record)
+    bad = ~valid.loc[frame.index] & frame["placeholder"].isna()
+    frame = reject_where(frame, bad, f"onbekende SBI-code (SBI {version})", record)
+    for code, label in PLACEHOLDERS.items():
+        record.note(label, int((frame["placeholder"] == code).sum()))
+    record.note("SBI-code aangevuld met voorloopnul", int(repaired.loc[frame.index].sum()))
+    return frame
+
+
+def _branch_and_section(part: int, version: int, codes: pd.Series) -> pd.Series:
+    versions = pd.Series(version, index=codes.index)
+    return (branch_of(codes, versions) if part == 0 else section_of(codes, versions)).astype(object)
+
+
+def _part(part: int, version: int, values: pd.Series) -> pd.Series:
+    return normalise_sbi(values, version)[part]
 
 
 def _other_sbi(values: pd.Series) -> pd.Series:
@@ -55,32 +210,57 @@ def _other_sbi_codes(values: pd.Series) -> pd.Series:
     return parts.apply(lambda codes: ",".join(c for c in codes if c) or None)
 
 
-def load_kvk(store: Store, config: Config, path: str | Path,
-             mapping: str | Path | None = None) -> LoadRecord:
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame.get(name, pd.Series("", index=frame.index)).astype(str)
+
+
+def _numbers(values: pd.Series, digits: int) -> pd.Series:
+    """KvK numbers with the leading zeros a spreadsheet dropped (vestigingsnummer 12 digits,
+    KvK-nummer 8), so the same establishment gets the same pseudonym from every export."""
+    text = values.astype(str)
+    short = (text.str.len() < digits) & text.str.isdigit()
+    if short.any():
+        text = text.copy()
+        text[short] = text[short].str.zfill(digits)
+    return text
+
+
+def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path | None = None,
+             sbi: object = None, format: str = "auto") -> LoadRecord:
     """Load a business-register extract into ``establishments`` (replaces the previous extract).
 
-    Rows are rejected, and counted by reason, for: a missing vestigingsnummer or start date, an
-    SBI code not in SBI 2008, an end date before the start date, duplicates, no location (no
-    coordinates and an address not in BAG) and a location outside the gemeente.
+    Parameters
+    ----------
+    sbi
+        The SBI version of the codes, ``2008`` or ``2025``; default: from the extract (see the
+        module docstring).
+    format
+        ``{"auto", "kvk-api", "sjabloon"}`` (see :mod:`riskmap.sources.kvk_formats`).
+
+    Rows are rejected, and counted by reason, for: a missing vestigingsnummer, SBI code or start
+    date, an SBI code not in the extract's version, an end date before the start date,
+    duplicates, no location (no coordinates and an address not in BAG) and a location outside
+    the gemeente. Each establishment keeps its code, its version and the code as delivered, and
+    gets its risk branch and harmonised (SBI 2025) section.
     """
     path = Path(path)
-    frame = apply_mapping(read_table(path), mapping)
+    frame, notes = read_extract(path, format, mapping)
     require_columns(frame, REQUIRED, path, alternatives=LOCATION)
     record = LoadRecord("kvk", "vestigingen", path=path, rows_read=len(frame))
+    for note, count in notes.items():
+        record.note(note, count)
+    frame = frame.assign(vestigingsnummer=_numbers(frame["vestigingsnummer"], 12),
+                         kvk_nummer=_numbers(_column(frame, "kvk_nummer"), 8))
     frame = reject_where(frame, blank(frame["vestigingsnummer"]), "geen vestigingsnummer", record)
     frame = drop_duplicates(frame, "vestigingsnummer", record)
-    # SBI codes and dates repeat a lot: each distinct value is parsed once
-    codes, valid, repaired = (per_value(frame["sbi_hoofdactiviteit"], partial(_sbi_part, part))
-                              for part in range(3))
-    frame = frame.assign(sbi=codes)
-    frame = reject_where(frame, ~valid, "onbekende SBI-code", record)
-    start = per_value(frame["datum_aanvang"], parse_dates)
-    end = per_value(frame.get("datum_einde", pd.Series("", index=frame.index)), parse_dates)
-    frame = frame.assign(start_date=start, end_date=end)
-    frame = reject_where(frame, start.isna(), "ongeldige datum_aanvang", record)
+    version, why = sbi_version(frame, path, sbi)
+    log.info("%s: SBI %s (%s)", path.name, version, why)
+    frame = _sbi(frame, version, record)
+    frame = _dates(frame, record)
+    frame = reject_where(frame, frame["start_date"].isna(), "ongeldige datum_aanvang", record)
     frame = reject_implausible_dates(frame, "datum_aanvang", frame["start_date"],
                                      date_window(config, "plausibility.first_start_date"), record)
-    staff = numbers(frame.get("werkzame_personen", pd.Series("", index=frame.index)))
+    staff = numbers(_column(frame, "werkzame_personen"))
     frame = reject_out_of_range(frame.assign(staff=staff), "werkzame_personen", staff, 0,
                                 config["plausibility.max_staff"], record)
     frame = reject_where(frame, frame["end_date"] < frame["start_date"],
@@ -90,17 +270,19 @@ def load_kvk(store: Store, config: Config, path: str | Path,
     frame, areas = frame.loc[inside], areas.loc[inside]
     rows = pd.DataFrame({
         "id": pseudo.series(frame["vestigingsnummer"], "vestiging"),
-        "kvk": pseudo.series(frame.get("kvk_nummer", pd.Series("", index=frame.index)), "kvk"),
+        "kvk": pseudo.series(_column(frame, "kvk_nummer"), "kvk"),
         "sbi": frame["sbi"],
-        "sbi_other": _other_sbi(frame.get("sbi_nevenactiviteiten",
-                                          pd.Series("", index=frame.index))),
+        "sbi_other": _other_sbi(_column(frame, "sbi_nevenactiviteiten")),
+        "sbi_version": version,
+        "sbi_original": frame["sbi_hoofdactiviteit"],
+        "branch": per_value(frame["sbi"], partial(_branch_and_section, 0, version)),
+        "section": per_value(frame["sbi"], partial(_branch_and_section, 1, version)),
         "start_date": frame["start_date"].dt.date,
         "end_date": frame["end_date"].dt.date,
-        "legal_form": frame.get("rechtsvorm", pd.Series("", index=frame.index)).str.strip()
-        .replace("", None),
+        "legal_form": _column(frame, "rechtsvorm").str.strip().replace("", None),
         "staff": frame["staff"].round().astype("Int64"),
     })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
-    finish(record, len(rows), {"SBI-code aangevuld met voorloopnul": int(repaired.sum())})
+    finish(record, len(rows), record.notes)
     store.write_load(record, {"establishments": rows})
     return record

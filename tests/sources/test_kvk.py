@@ -78,10 +78,14 @@ def test_duplicates_unknown_sbi_and_leading_zero(project: Project, tmp_path: Pat
     rows = [_row(1), _row(1), _row(2, sbi="99999"), _row(3, sbi="111"), _row(4),
             _row(4).replace("Garage 4", "Garage vier")]
     record = project.load_kvk(_write(tmp_path / "kvk.csv", rows))
-    assert record.rejects == {"dubbele regel": 1, "onbekende SBI-code": 1,
+    assert record.rejects == {"dubbele regel": 1, "onbekende SBI-code (SBI 2008)": 1,
                               "dubbel vestigingsnummer": 1}
+    assert record.notes == {"SBI-code aangevuld met voorloopnul": 1}
     with project.store(read_only=True) as store:
-        assert sorted(store.query("SELECT sbi FROM establishments")["sbi"]) == ["0111", "4511", "4511"]
+        stored = store.query("SELECT sbi, sbi_original, sbi_version FROM establishments ORDER BY sbi")
+    assert stored["sbi"].tolist() == ["0111", "4511", "4511"]
+    assert stored["sbi_original"].tolist() == ["111", "4511", "4511"]
+    assert set(stored["sbi_version"]) == {2008}
 
 
 def test_swapped_coordinates_and_lat_lon_columns(project: Project, tmp_path: Path):
@@ -127,3 +131,134 @@ def test_reload_replaces_extract(project: Project, tmp_path: Path):
     project.load_kvk(path)
     project.load_kvk(path)
     assert _store_rows(project) == 4
+
+
+# --- both SBI versions, placeholders and partial dates ---------------------------------------
+# The same establishments as the KvK registered them before and after its conversion to SBI 2025
+# (5-7 September 2025); every pair is a link of Eurostat's NACE Rev. 2 -> Rev. 2.1 table.
+SAME = [("56101", "56111"), ("5630", "56300"), ("96021", "96210"), ("96022", "96220"),
+        ("4511", "47810"), ("4511", "46710"), ("4520", "95311"), ("68203", "68202"),
+        ("68204", "68203"), ("5210", "52109"), ("66193", "66199"), ("7830", "78201"),
+        ("6201", "62100"), ("4120", "41000"), ("0111", "01110"), ("68201", "68201")]
+SBI_HEADER = HEADER.replace("rechtsvorm", "peildatum;rechtsvorm")
+
+
+def _sbi_row(n: int, sbi: str, start: str = "01-02-2020", end: str = "", peil: str = "") -> str:
+    return f"{n:012d};{n:08d};Zaak {n};{sbi};{start};{end};{peil};BV;2;7000AA;{n};{INSIDE[0]};{INSIDE[1]}"
+
+
+def _load_codes(project: Project, path: Path, codes: list[str], peil: str = "",
+                **options: object) -> pd.DataFrame:
+    rows = [_sbi_row(i, code, peil=peil) for i, code in enumerate(codes)]
+    project.load_kvk(_write(path, rows, header=SBI_HEADER), **options)
+    with project.store(read_only=True) as store:
+        return store.query("SELECT * FROM establishments ORDER BY rowid")
+
+
+def _by_establishment(project: Project) -> pd.DataFrame:
+    with project.store(read_only=True) as store:
+        return store.query("SELECT id, sbi, sbi_original, sbi_version, branch, section "
+                           "FROM establishments ORDER BY id")
+
+
+def test_sbi_2008_and_2025_extracts_of_the_same_establishments_give_the_same_branches(
+        project: Project, tmp_path: Path):
+    rows_2008 = [_sbi_row(i, old) for i, (old, _) in enumerate(SAME)]
+    rows_2025 = [_sbi_row(i, new) for i, (_, new) in enumerate(SAME)]
+    record = project.load_kvk(_write(tmp_path / "kvk_2024.csv", rows_2008, header=SBI_HEADER))
+    assert record.rows_kept == len(SAME)
+    before = _by_establishment(project)
+    record = project.load_kvk(_write(tmp_path / "kvk_2026.csv", rows_2025, header=SBI_HEADER))
+    assert record.rows_kept == len(SAME)
+    after = _by_establishment(project)
+    assert set(before["sbi_version"]) == {2008} and set(after["sbi_version"]) == {2025}
+    pd.testing.assert_frame_equal(before[["id", "branch", "section"]],
+                                  after[["id", "branch", "section"]])
+    assert after["branch"].notna().sum() == 12
+    assert set(after["section"]) == {"I", "T", "G", "M", "H", "L", "O", "K", "F", "A"}
+
+
+def test_version_from_peildatum_explicit_option_or_codes(project: Project, tmp_path: Path):
+    # a peildatum after the conversion: SBI 2025, and the one SBI 2008-only code is rejected
+    record = project.load_kvk(_write(tmp_path / "a.csv", [
+        _sbi_row(1, "56300", peil="31-12-2025"), _sbi_row(2, "56101", peil="31-12-2025")],
+        header=SBI_HEADER))
+    assert record.rejects == {"onbekende SBI-code (SBI 2025)": 1}
+    # codes that exist in both lists are read in the version given
+    codes = ["78201", "53202", "68203"]
+    assert set(_load_codes(project, tmp_path / "b.csv", codes, sbi=2025)["sbi_version"]) == {2025}
+    assert _load_codes(project, tmp_path / "b.csv", codes, peil="01-06-2024")["branch"].tolist() \
+        == ["uitzendbureaus", "transport", "vastgoed"]
+    # without a date, codes that only SBI 2025 has decide
+    assert set(_load_codes(project, tmp_path / "c.csv", ["78201", "56300"])["sbi_version"]) == {2025}
+
+
+@pytest.mark.parametrize(("codes", "peil", "message"), [
+    (["4511", "56300"], "", r"SBI-codes uit beide versies \(alleen SBI 2008: 4511; alleen SBI "
+                            r"2025: 56300\) en geen peildatum; geef --sbi 2008 of --sbi 2025"),
+    (["78201", "53202"], "", r"niet af te leiden of dit SBI 2008 of SBI 2025 is; geef --sbi"),
+    (["4511", "5630"], "30-09-2025", r"de peildatum 30-09-2025 wijst op SBI 2025, maar de "
+                                     r"SBI-codes passen alleen in SBI 2008 \(bijv\. 4511, 5630\)"),
+    (["78201"], "06-09-2025", r"niet af te leiden"),  # during the conversion weekend
+])
+def test_undecidable_version_is_refused_with_one_line(bare_project: Project, tmp_path: Path,
+                                                      codes: list[str], peil: str, message: str):
+    with pytest.raises(InputError, match=message):
+        _load_codes(bare_project, tmp_path / "kvk.csv", codes, peil=peil)
+    assert _store_rows(bare_project) == 0
+
+
+def test_bad_sbi_option(bare_project: Project, tmp_path: Path):
+    with pytest.raises(InputError, match=r"^--sbi moet 2008 of 2025 zijn, niet '2015'$"):
+        _load_codes(bare_project, tmp_path / "kvk.csv", ["56300"], sbi="2015")
+
+
+def test_placeholder_codes_are_kept_and_counted(project: Project, tmp_path: Path):
+    codes = ["0001", "2", "00002", "96210", "", "12345"]
+    record = project.load_kvk(_write(tmp_path / "kvk.csv", [_sbi_row(i, c) for i, c in
+                                                            enumerate(codes)], header=SBI_HEADER))
+    assert record.rows_kept == 4
+    assert record.rejects == {"geen SBI-code": 1, "onbekende SBI-code (SBI 2025)": 1}
+    assert record.notes == {"SBI-code nog niet vastgesteld (0001)": 1,
+                            "geen bedrijfsactiviteit (0002)": 2}
+    stored = _by_establishment(project).set_index("sbi_original")
+    assert stored.loc[["0001", "2", "00002"], ["sbi", "branch", "section"]].isna().all().all()
+    assert stored.loc["96210", "branch"] == "kapsalons"
+
+
+# start, end -> stored start, stored end
+PARTIAL = [("19950000", "", "1995-07-01", None), ("20110800", "", "2011-08-15", None),
+           ("00-08-2011", "", "2011-08-15", None),
+           # an imputed date never passes the other date: start within 2011, on or before the end
+           ("20110000", "01-03-2011", "2011-03-01", "2011-03-01"),
+           ("20-03-2011", "20110300", "2011-03-20", "2011-03-20")]
+
+
+def test_partial_dates_are_imputed_and_counted(project: Project, tmp_path: Path):
+    rows = [_sbi_row(i, "96210", start, end) for i, (start, end, _, _) in enumerate(PARTIAL)]
+    record = project.load_kvk(_write(tmp_path / "kvk.csv", rows, header=SBI_HEADER))
+    assert record.rows_kept == len(PARTIAL)
+    assert record.notes == {"datum_aanvang zonder maand en dag (1 juli genomen)": 2,
+                            "datum_aanvang zonder dag (de 15e genomen)": 2,
+                            "datum_einde zonder dag (de 15e genomen)": 1}
+    with project.store(read_only=True) as store:
+        dates = store.query("SELECT strftime(start_date, '%Y-%m-%d') AS s, "
+                            "coalesce(strftime(end_date, '%Y-%m-%d'), '') AS e FROM establishments "
+                            "ORDER BY rowid")
+    assert list(dates.itertuples(index=False, name=None)) == [(s, e or "") for _, _, s, e in PARTIAL]
+
+
+def test_impossible_partial_dates_are_rejected(project: Project, tmp_path: Path):
+    rows = [_sbi_row(1, "96210", "20111300"), _sbi_row(2, "96210", "20110000", "31-12-2010"),
+            _sbi_row(3, "96210")]
+    record = project.load_kvk(_write(tmp_path / "kvk.csv", rows, header=SBI_HEADER))
+    assert record.rejects == {"ongeldige datum_aanvang": 1, "datum_einde voor datum_aanvang": 1}
+
+
+def test_numbers_that_lost_leading_zeros_get_the_same_pseudonym(project: Project, tmp_path: Path):
+    ids = []
+    for number in ("000037162403", "37162403"):  # as delivered, and after a spreadsheet
+        row = _sbi_row(1, "96210").replace("000000000001;00000001", f"{number};{number[-8:]}", 1)
+        project.load_kvk(_write(tmp_path / "kvk.csv", [row], header=SBI_HEADER))
+        ids.append(_by_establishment(project)["id"].iloc[0])
+    assert ids[0] == ids[1]
