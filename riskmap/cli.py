@@ -178,7 +178,7 @@ def load_kvk(file: Path, mapping: Path | None, project_dir: Path) -> None:
 @click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
 @project_option
 def load_bag(file: Path, mapping: Path | None, project_dir: Path) -> None:
-    """BAG addresses (verblijfsobjecten)."""
+    """BAG addresses: NLExtract bagadres-full.csv, PDOK bag-light.gpkg or the template."""
     _report(_project(project_dir).load_bag(file, mapping))
 
 

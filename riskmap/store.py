@@ -26,7 +26,7 @@ from riskmap.errors import ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CRS = "EPSG:28992"
 
 _AREA_COLUMNS = "buurt VARCHAR, wijk VARCHAR, bedrijventerrein VARCHAR, cell100 VARCHAR, " \
@@ -91,7 +91,11 @@ CREATE TABLE predictions (
     model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {
+    1: _SCHEMA_V1,
+    # the BAG nummeraanduiding of an address, pseudonymised (NLExtract CSV, BAG GeoPackage)
+    2: "ALTER TABLE addresses ADD COLUMN nummeraanduiding VARCHAR;",
+}
 
 
 @dataclass
@@ -316,7 +320,8 @@ class Store:
             found = self.con.execute(
                 "SELECT t FROM _tokens WHERE t IN (SELECT id FROM establishments) "
                 "OR t IN (SELECT kvk FROM establishments) OR t IN (SELECT address FROM establishments) "
-                "OR t IN (SELECT id FROM addresses) OR t IN (SELECT id FROM events) "
+                "OR t IN (SELECT id FROM addresses) OR t IN (SELECT nummeraanduiding FROM addresses) "
+                "OR t IN (SELECT id FROM events) "
                 "OR t IN (SELECT address FROM events)").fetchall()
         finally:
             self.con.unregister("_tokens")
