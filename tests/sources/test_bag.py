@@ -13,6 +13,8 @@ import pytest
 import shapely
 
 from riskmap.errors import InputError
+from riskmap.indicators.business import addresses_measure
+from riskmap.periods import Period
 from riskmap.project import Project
 from riskmap.sources.bag import bag_ids
 
@@ -80,6 +82,10 @@ def test_nlextract_csv_loads_without_mapping_and_keeps_every_flat(project: Proje
     assert stored["use"].isna().sum() == 1  # the nevenadres places records, counts no object
     houseboat = stored[stored["use"] == "ligplaats"]
     assert houseboat["buurt"].notna().all()  # in the water part of a harbour buurt
+    with project.store(read_only=True) as store:
+        codes = store.query("SELECT code FROM areas WHERE level = 'buurt'")["code"].tolist()
+        business = addresses_measure(store, {"business": True}, "buurt", Period(2025, 3), codes)
+    assert business.sum() == 2  # mixed use and the shop: not the houseboat, not the nevenadres
 
 
 def test_bag2_header_lists_and_ligplaats_without_use(project: Project, tmp_path: Path):
