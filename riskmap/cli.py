@@ -247,7 +247,7 @@ def load_kvk(file: Path, mapping: Path | None, sbi: str | None, format_: str, al
 @replace_option
 @project_option
 def load_bag(file: Path, mapping: Path | None, allow_shrink: bool, project_dir: Path) -> None:
-    """BAG addresses (verblijfsobjecten)."""
+    """BAG addresses: NLExtract bagadres-full.csv, PDOK bag-light.gpkg or the template."""
     _report(_project(project_dir).load_bag(file, mapping, allow_shrink=allow_shrink))
 
 

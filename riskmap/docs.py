@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 
+from riskmap import fmt
 from riskmap.branches import Branch, branch_definitions
 from riskmap.config import OPTIONS
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator, Measure, load_catalogue
 from riskmap.sbi import PLACEHOLDERS, VERSIONS, sbi_list
+from riskmap.sources.cbs import KERNCIJFERS, known_variables
 from riskmap.sources.kvk import CONVERSION
 from riskmap.sources.kvk_formats import FORMATS, HEADER_ALIASES, TEMPLATE
 from riskmap.sources.registers import location_columns, plausibility_rules, register_kinds
@@ -32,6 +34,19 @@ def _measure(measure: Measure | None) -> str:
     return f"`{text}`" + (f" ({extra})" if extra else "")
 
 
+def _unavailable(indicator: Indicator) -> list[str]:
+    """``niet beschikbaar in <jaar>`` for each Kerncijfers table that lacks a CBS variable of
+    the indicator (``absent_from`` in ``data/cbs_variables.yaml``)."""
+    years = {table: year for year, table in KERNCIJFERS.items()}
+    known = known_variables()
+    tables = sorted({t for m in (indicator.numerator, indicator.denominator)
+                     if m is not None and m.kind == "cbs"
+                     for key in ("cbs", "percent_of", "mean_of") if key in m.params
+                     for t in known[str(m.params[key])].get("absent_from", [])})
+    return [f"| beschikbaarheid | niet beschikbaar in {years[t]} (CBS-tabel {t} heeft deze "
+            f"variabele niet) |" for t in tables]
+
+
 def _indicator_section(indicator: Indicator) -> list[str]:
     direction = "hoger = meer risico" if indicator.direction > 0 else "lager = meer risico"
     return [
@@ -49,6 +64,7 @@ def _indicator_section(indicator: Indicator) -> list[str]:
         f"| venster | {f'{indicator.window} maanden' if indicator.window else 'peildatum'} |",
         f"| minimale noemer | {indicator.min_denominator:g} |",
         f"| gewicht | {indicator.weight:g}{OPTIONAL_NOTE if indicator.optional else ''} |",
+        *_unavailable(indicator),
         "",
     ]
 
@@ -177,15 +193,23 @@ def register_reference() -> str:
              "Geef `x_rd` + `y_rd`, of `lat` + `lon`, of `postcode` + `huisnummer` (plaatsing via de "
              "geladen BAG).", "", "| kolom | betekenis |", "|---|---|"]
     lines += [f"| `{name}` | {spec['doc']} |" for name, spec in location_columns().items()]
+    lines += ["", "## Toegestane waarden en schrijfwijzen", "",
+              "Een waarde mag in elke schrijfwijze: hoofdletters, accenten, spaties, koppeltekens "
+              "en liggende streepjes maken niet uit (`Adres fraude`, `adres-fraude` en "
+              "`ADRESFRAUDE` zijn alle `adresfraude`). De kolom *ook geaccepteerd* noemt andere "
+              "gangbare namen en waar ze op uitkomen. Elke andere waarde wordt afgewezen: de "
+              "samenvatting van de lading telt ze per kolom (`onbekende categorie`) en de "
+              "waarschuwing bij de lading noemt de waarden zelf, met hoe vaak ze voorkomen."]
     for kind in register_kinds().values():
         lines += ["", f"## {kind.kind}: {kind.label}", "", kind.doc, "",
-                  "| kolom | verplicht | betekenis | toegestane waarden |", "|---|---|---|---|"]
+                  "| kolom | verplicht | betekenis | toegestane waarden | ook geaccepteerd |",
+                  "|---|---|---|---|---|"]
         for name, spec in kind.columns.items():
             values = ", ".join(f"`{v}`" for v in spec.get("values") or []) or \
-                ("..".join(f"{v:,}".replace(",", ".") for v in spec["range"])
-                 if spec.get("range") else "vrij")
+                ("..".join(fmt.integer(v) for v in spec["range"]) if spec.get("range") else "vrij")
+            synonyms = ", ".join(f"`{k}` → `{v}`" for k, v in (spec.get("synonyms") or {}).items())
             lines.append(f"| `{name}` | {'ja' if spec.get('required') else 'nee'} | "
-                         f"{spec.get('doc', '')} | {values} |")
+                         f"{spec.get('doc', '')} | {values} | {synonyms or '–'} |")
     lines += ["", "## Plausibiliteit (elke lading)", "",
               "Rijen die een regel breken, worden afgewezen en per reden geteld. De waarden zijn "
               "opties in `riskmap.yaml` (hier de standaard).", ""]

@@ -28,7 +28,7 @@ from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CRS = "EPSG:28992"
 # Tables loads write to; each has an archive_<table> holding the rows a load replaced.
 LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events")
@@ -135,7 +135,10 @@ def _schema_v2(con: duckdb.DuckDBPyConnection) -> None:
 # The migration that created the archive tables; later ones keep them in step.
 ARCHIVES_SINCE = 3
 MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
-    1: _SCHEMA_V1, 2: _schema_v2, 3: _UNDO_TABLES}
+    1: _SCHEMA_V1, 2: _schema_v2, 3: _UNDO_TABLES,
+    # the BAG nummeraanduiding of an address, pseudonymised (NLExtract CSV, BAG GeoPackage)
+    4: "ALTER TABLE addresses ADD COLUMN nummeraanduiding VARCHAR;",
+}
 
 
 @dataclass
@@ -547,7 +550,8 @@ class Store:
             found = self.con.execute(
                 "SELECT t FROM _tokens WHERE t IN (SELECT id FROM establishments) "
                 "OR t IN (SELECT kvk FROM establishments) OR t IN (SELECT address FROM establishments) "
-                "OR t IN (SELECT id FROM addresses) OR t IN (SELECT id FROM events) "
+                "OR t IN (SELECT id FROM addresses) OR t IN (SELECT nummeraanduiding FROM addresses) "
+                "OR t IN (SELECT id FROM events) "
                 "OR t IN (SELECT address FROM events)").fetchall()
         finally:
             self.con.unregister("_tokens")

@@ -24,3 +24,11 @@ def test_every_indicator_and_option_is_documented():
     assert all(f"`{i.id}`" in indicators for i in load_catalogue())
     configuration = (DOCS / "configuration.md").read_text(encoding="utf-8")
     assert all(f"`{o.key}`" in configuration for o in OPTIONS)
+
+
+def test_docs_name_unavailable_cbs_variables_and_register_spellings():
+    indicators = REFERENCES["indicators"]()
+    moves = indicators[indicators.index("`verhuizingen`"):].split("###")[0]
+    assert "niet beschikbaar in 2024 (CBS-tabel 85984NED" in moves
+    registers = REFERENCES["registers"]()
+    assert "`woonfraude` → `adresfraude`" in registers and "`Adres fraude`" in registers

@@ -79,7 +79,7 @@ def _meldingen(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Make:
 
 def _bag(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Make:
     def make(project: Path, tmp: Path) -> list[str]:
-        frame = change(_csv(project, "bag_verblijfsobjecten.csv", ROWS))
+        frame = change(_csv(project, "bagadres-full.csv", ROWS))
         return ["load", "bag", str(_write(frame, tmp / "bag.csv"))]
     return make
 
@@ -217,10 +217,10 @@ CASES = [
          "cannot read as XLSX"),
     Case("kvk", "truncated CSV", _truncated("kvk_vestigingen.csv", 5000, ("load", "kvk")),
          "kvk_vestigingen.csv"),
-    Case("bag", "coordinates outside NL", _bag(lambda f: f.assign(x_rd="0", y_rd="0")),
+    Case("bag", "coordinates outside NL", _bag(lambda f: f.assign(x="0", y="0")),
          "coördinaten buiten Nederland"),
-    Case("bag", "duplicate header", _bag(lambda f: f.assign(X_RD=f["x_rd"])),
-         "kolomkop 'x_rd' komt twee keer voor"),
+    Case("bag", "duplicate header", _bag(lambda f: f.assign(X=f["x"])),
+         "kolomkop 'x' komt twee keer voor"),
     Case("bag", "keeps far fewer rows", _bag(lambda f: f), "vervangen door"),
     Case("register", "meldingen dated 2099", _meldingen(_set("Datum", "2099-01-01")),
          "datum buiten 2000-01-01.."),
@@ -430,7 +430,7 @@ def test_implausible_rows_are_counted_and_undo_restores_exactly(
     assert "kept 902; rejected 50: 50 datum buiten 2000-01-01.." in out
     with Store.open(project / "riskmap.duckdb", read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM events WHERE kind = 'meldingen'") == 902
-    shrunk = _write(_csv(project, "bag_verblijfsobjecten.csv").iloc[:1000], tmp_path / "bag.csv")
+    shrunk = _write(_csv(project, "bagadres-full.csv").iloc[:1000], tmp_path / "bag.csv")
     _ok(capsys, "load", "bag", str(shrunk), "--vervang", "-p", str(project))
     status = _ok(capsys, "status", "-p", str(project))
     assert "riskmap undo" in status and "55.354" not in status

@@ -26,7 +26,7 @@ from riskmap.indicators.scoring import (
     theme_scores,
     uncertainty,
 )
-from riskmap.indicators.values import SMALL_COUNT, indicator_values
+from riskmap.indicators.values import SMALL_COUNT, indicator_values, scored_indicators
 from riskmap.periods import Period
 from riskmap.store import Store
 
@@ -67,7 +67,8 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
                 draws: int | None = None) -> pd.DataFrame:
     """Theme and overall scores, ranks, rank intervals and drivers of one level (long form)."""
     raw = values.pivot(index="area_code", columns="indicator", values="value")
-    design = design_for(catalogue, level, list(raw.columns), config["scoring.theme_weights"])
+    design = design_for(catalogue, level, scored_indicators(raw, catalogue),
+                        config["scoring.theme_weights"])
     if not design.themes or len(raw) < 2:
         return pd.DataFrame()
     raw = raw[list(design.weights.index)]
@@ -99,7 +100,8 @@ def quality_report(values: pd.DataFrame, catalogue: list[Indicator], level: str,
                    config: Config) -> dict[str, pd.DataFrame]:
     """Correlations above 0.9 within a theme, effective weights, skewness and suppressions."""
     raw = values.pivot(index="area_code", columns="indicator", values="value")
-    design = design_for(catalogue, level, list(raw.columns), config["scoring.theme_weights"])
+    design = design_for(catalogue, level, scored_indicators(raw, catalogue),
+                        config["scoring.theme_weights"])
     pairs = []
     for theme, members in design.themes.items():
         corr = raw[list(members)].corr(method="spearman")

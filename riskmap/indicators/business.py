@@ -91,11 +91,15 @@ def establishments_measure(store: Store, spec: Mapping[str, Any], level: str, pe
 
 def addresses_measure(store: Store, spec: Mapping[str, Any], level: str, period: Period,
                       codes: Sequence[str]) -> pd.Series:
-    """Number of BAG addresses per area: business premises, optionally only vacant ones."""
+    """Number of BAG addresses per area: business premises, optionally only vacant ones.
+
+    A business premises has a use other than only housing; ligplaatsen and standplaatsen (mostly
+    houseboats and caravans, the BAG records no use for them) are not counted as such.
+    """
     spec = spec or {}
     conditions = []
     if spec.get("business"):
-        conditions.append("use <> 'woonfunctie'")
+        conditions.append("use NOT IN ('woonfunctie', 'ligplaats', 'standplaats')")
     if spec.get("vacant"):
         conditions.append(f"id NOT IN (SELECT address FROM establishments WHERE {ACTIVE} "
                           "AND address IS NOT NULL)")

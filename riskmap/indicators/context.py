@@ -1,4 +1,8 @@
-"""CBS-based measures: statistics per area (latest year up to the period) and area in hectares."""
+"""CBS-based measures: statistics per area (latest year up to the period) and area in hectares.
+
+A measure whose variable no loaded CBS table up to the period has (``niet in tabel``) is
+unavailable in that year, which the indicator's rows then say.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from riskmap.periods import Period
+from riskmap.sources._cbs_cells import ABSENT
 from riskmap.store import Store
 
 
@@ -49,6 +54,16 @@ def cbs_measure(store: Store, params: Mapping[str, Any], period: Period,
     elif "mean_of" in params:
         values = values * cbs_values(store, str(params["mean_of"]), year, codes)
     return values, year
+
+
+def unavailable_year(store: Store, params: Mapping[str, Any], period: Period) -> int | None:
+    """The latest CBS year up to the period whose table lacks a variable of this measure, when
+    no loaded year has it (``None``: available, or not loaded at all)."""
+    variables = [str(params[k]) for k in ("cbs", "percent_of", "mean_of") if k in params]
+    return store.scalar(
+        "SELECT max(year) FROM cbs_values WHERE variable IN (SELECT unnest(?::VARCHAR[])) "
+        "AND status = ? AND year <= ? AND variable NOT IN (SELECT variable FROM cbs_values "
+        "WHERE value IS NOT NULL AND year <= ?)", [variables, ABSENT, period.year, period.year])
 
 
 def area_hectares(store: Store, level: str, codes: Sequence[str]) -> pd.Series:

@@ -3,7 +3,9 @@
 Values are computed for every area of a level (latest boundary year). A count-based indicator
 whose numerator is below the privacy minimum is flagged ``suppressed`` (reason ``klein aantal``):
 its value is used inside the store for scoring, but never shown. A value whose denominator is
-below the indicator's minimum is not computed at all (reason ``kleine noemer``).
+below the indicator's minimum is not computed at all (reason ``kleine noemer``). A CBS-based
+indicator whose variable the year's CBS table lacks has no values, with the reason
+``niet beschikbaar in <jaar>``.
 """
 
 from __future__ import annotations
@@ -16,15 +18,26 @@ import pandas as pd
 
 from riskmap.indicators.business import addresses_measure, establishments_measure
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
-from riskmap.indicators.context import area_hectares, cbs_measure
+from riskmap.indicators.context import area_hectares, cbs_measure, unavailable_year
 from riskmap.indicators.signals import events_measure
 from riskmap.periods import Period
+from riskmap.sources.cbs import NATIONAL
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
 
 SMALL_COUNT = "klein aantal"
 SMALL_DENOMINATOR = "kleine noemer"
+UNAVAILABLE = "niet beschikbaar in"
+
+
+def unavailable_reason(store: Store, indicator: Indicator, period: Period) -> str | None:
+    """``niet beschikbaar in <jaar>`` when a CBS variable of the indicator is not in the CBS
+    table of that year (nor in an earlier loaded one)."""
+    years = [unavailable_year(store, m.params, period)
+             for m in (indicator.numerator, indicator.denominator) if m and m.kind == "cbs"]
+    found = [y for y in years if y is not None]
+    return f"{UNAVAILABLE} {max(found)}" if found else None
 
 
 def area_codes(store: Store, level: str) -> list[str]:
@@ -63,10 +76,12 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
                                      indicator.window, codes)
         ok = denominator > 0
         value = (indicator.scale * numerator / denominator).where(ok)
-    small_denominator = denominator.notna() & (denominator < indicator.min_denominator)
+    unavailable = unavailable_reason(store, indicator, period)
+    small_denominator = denominator.notna() & (denominator < indicator.min_denominator) & \
+        (unavailable is None)
     value = value.where(~small_denominator)
     small_count = indicator.is_count_based & numerator.notna() & (numerator < min_count)
-    reason = pd.Series(None, index=numerator.index, dtype=object)
+    reason = pd.Series(unavailable, index=numerator.index, dtype=object).where(value.isna())
     reason[small_count] = SMALL_COUNT
     reason[small_denominator] = SMALL_DENOMINATOR
     return pd.DataFrame({
@@ -82,9 +97,11 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
                      report: bool = True) -> pd.DataFrame:
     """All indicator values of one level and period, in long form.
 
-    Optional indicators without any value (e.g. a CBS variable not published for this year)
-    are left out with a log line. With ``gemeente``, each value also gets its index against the
-    gemeente and, for CBS-based indicators, against Nederland (:func:`add_indices`).
+    Optional indicators without any value (e.g. a source not loaded) are left out with a log
+    line; one whose CBS variable the year's table lacks is kept, its rows saying
+    ``niet beschikbaar in <jaar>``. With ``gemeente``, each value also gets its
+    index against the gemeente and, for CBS-based indicators, against Nederland
+    (:func:`add_indices`).
     With ``report=False`` (supporting computations such as the previous quarter) missing
     indicators and suppressions are logged at debug level only.
     """
@@ -93,14 +110,20 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     for indicator in for_level(catalogue, level):
         frame = values_of(store, indicator, level, period, codes, min_count)
         if frame["value"].isna().all():
-            how = log.warning if report and not indicator.optional else log.debug
-            how("indicator %s has no values for %s in %s (source not loaded?)", indicator.id,
-                level, period)
-            if indicator.optional:
-                continue
+            unavailable = frame["reason"].dropna().str.startswith(UNAVAILABLE)
+            if unavailable.any():  # the CBS load has warned already
+                how = log.info if report else log.debug
+                how("indicator %s (%s): %s: de CBS-tabel van dat jaar heeft deze variabele niet",
+                    indicator.id, level, frame.loc[unavailable.index[0], "reason"])
+            else:
+                how = log.warning if report and not indicator.optional else log.debug
+                how("indicator %s has no values for %s in %s (source not loaded?)", indicator.id,
+                    level, period)
+                if indicator.optional:
+                    continue
         frames.append(frame)
     if frames:
-        flags = pd.concat(frames)["reason"].value_counts()
+        flags = pd.concat(frames).query("suppressed")["reason"].value_counts()
         if not flags.empty:
             say = log.info if report else log.debug
             say("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
@@ -112,13 +135,23 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     return add_indices(store, values, catalogue, period, gemeente) if gemeente else values
 
 
+def scored_indicators(raw: pd.DataFrame, catalogue: list[Indicator]) -> list[str]:
+    """The indicators (columns) that enter the scores: an optional one without any value stays
+    out, so its weight does not count as missing."""
+    optional = {i.id for i in catalogue if i.optional}
+    return [c for c in raw.columns if c not in optional or raw[c].notna().any()]
+
+
+def _cbs_only(indicator: Indicator) -> bool:
+    return indicator.numerator.kind == "cbs" and (
+        indicator.denominator is None or indicator.denominator.kind == "cbs")
+
+
 def _reference(store: Store, indicator: Indicator, rows: pd.DataFrame, period: Period,
                code: str | None) -> float:
     """The indicator for a whole region: a CBS row (``code``) or the sum over the areas."""
-    cbs_only = indicator.numerator.kind == "cbs" and (
-        indicator.denominator is None or indicator.denominator.kind == "cbs")
     if code is not None:
-        if not cbs_only:
+        if not _cbs_only(indicator):
             return float("nan")
         numerator = measure_values(store, indicator.numerator, "gemeente", period, None, [code])
         if indicator.denominator is None:
@@ -134,23 +167,41 @@ def _reference(store: Store, indicator: Indicator, rows: pd.DataFrame, period: P
         else float("nan")
 
 
+def _usable(reference: float) -> bool:
+    return bool(np.isfinite(reference) and reference != 0)
+
+
 def add_indices(store: Store, values: pd.DataFrame, catalogue: list[Indicator], period: Period,
                 gemeente: str) -> pd.DataFrame:
     """Each value as an index: gemeente = 100 and, for CBS-based indicators, Nederland = 100.
 
     The gemeente reference is CBS's own gemeente figure where the indicator is CBS-based and that
-    row is loaded, else the indicator over all areas of the level together.
+    row is loaded, else the indicator over all areas of the level together. The national
+    reference is CBS's row for Nederland (:data:`~riskmap.sources.cbs.NATIONAL`); a CBS-based
+    indicator with values but without it is named in one warning.
     """
     out = values.copy()
     out["index_gemeente"], out["index_nl"] = np.nan, np.nan
     by_id = {i.id: i for i in catalogue}
+    without_national = []
     for indicator_id, rows in values.groupby("indicator"):
         indicator = by_id[str(indicator_id)]
         own = _reference(store, indicator, rows, period, gemeente)
         reference = own if np.isfinite(own) else _reference(store, indicator, rows, period, None)
-        national = _reference(store, indicator, rows, period, "NL01")
-        if reference:
+        national = _reference(store, indicator, rows, period, NATIONAL)
+        if _usable(reference):
             out.loc[rows.index, "index_gemeente"] = 100 * rows["value"] / reference
-        if national:
+        if _usable(national):
             out.loc[rows.index, "index_nl"] = 100 * rows["value"] / national
+        elif _cbs_only(indicator) and rows["value"].notna().any():
+            without_national.append(indicator.id)
+    if without_national:
+        log.warning("index Nederland = 100 leeg voor %s: geen landelijke waarde (%s) in CBS-tabel "
+                    "%s", ", ".join(without_national), NATIONAL, _tables(store, period))
     return out
+
+
+def _tables(store: Store, period: Period) -> str:
+    tables = store.query("SELECT DISTINCT table_id FROM cbs_values WHERE year <= ? AND value IS "
+                         "NOT NULL ORDER BY table_id", [period.year])["table_id"].tolist()
+    return ", ".join(tables) or "(geen CBS-tabel geladen)"

@@ -50,7 +50,7 @@ from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
 from riskmap.indicators.catalogue import Indicator, for_level
 from riskmap.indicators.scoring import normalise
-from riskmap.indicators.values import indicator_values
+from riskmap.indicators.values import indicator_values, scored_indicators
 from riskmap.periods import Period, quarters
 from riskmap.store import Store
 
@@ -79,7 +79,7 @@ def area_features(values: pd.DataFrame, catalogue: list[Indicator], level: str) 
     (higher = more risk) and as percentile ranks in [0, 1]."""
     indicators = {i.id: i for i in for_level(catalogue, level)}
     raw = values.pivot(index="area_code", columns="indicator", values="value")
-    raw = raw[[c for c in indicators if c in raw.columns]]
+    raw = raw[[c for c in indicators if c in scored_indicators(raw, catalogue)]]
     direction = pd.Series({c: float(indicators[c].direction) for c in raw.columns})
     return normalise(raw * direction, "percentile").rename_axis(columns=None)
 

@@ -17,6 +17,7 @@ from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import threshold
+from riskmap.indicators.values import UNAVAILABLE
 from riskmap.maps.areas import score_areas, themes_scored
 from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period
@@ -123,6 +124,16 @@ def suppression_lines(store: Store, period: Period, min_count: int) -> list[str]
     lines.append("Er staan geen namen, adressen, KvK-nummers of locaties van bedrijven of "
                  "gebeurtenissen in deze rapportage; kaarten tonen alleen gebieden.")
     return lines
+
+
+def availability_lines(store: Store, period: Period, catalogue: list[Indicator]) -> list[str]:
+    """Dutch sentences naming the indicators whose CBS variable the year's table lacks."""
+    rows = store.query("SELECT DISTINCT indicator, reason FROM indicator_values WHERE period = ? "
+                       "AND starts_with(reason, ?) ORDER BY indicator", [str(period), UNAVAILABLE])
+    labels = {i.id: i.label for i in catalogue}
+    return [f"{labels.get(r.indicator, r.indicator)}: {r.reason} – de CBS-tabel van dat jaar "
+            f"heeft deze variabele niet; de indicator heeft geen waarden."
+            for r in rows.itertuples()]
 
 
 def source_label(source: str) -> str:

@@ -31,6 +31,7 @@ from riskmap.periods import Period
 from riskmap.reports.charts import trend_chart
 from riskmap.reports.content import (
     COUNTS,
+    availability_lines,
     build_settings,
     lineage_rows,
     pattern_lines,
@@ -184,7 +185,8 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
         "trend_charts": charts, "trend_notes": trend_notes,
         "pattern_notes": pattern_lines(store, period),
         "pattern_maps": _images(pattern_maps(store, period, place, MAP_SIZE), guard),
-        "method": method_lines(store, period, catalogue), "caveats": CAVEATS,
+        "method": method_lines(store, period, catalogue),
+        "caveats": CAVEATS + availability_lines(store, period, catalogue),
         "suppression": suppression_lines(store, period, min_count),
         "lineage": html_table(lineage_rows(store, period), where, min_count,
                               caption="Volledige SHA-256, paden en laadmomenten: bronnen.csv."),

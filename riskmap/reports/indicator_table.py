@@ -7,7 +7,7 @@ import pandas as pd
 
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import NOT_SHOWN, threshold
-from riskmap.indicators.values import SMALL_COUNT, SMALL_DENOMINATOR
+from riskmap.indicators.values import SMALL_COUNT, SMALL_DENOMINATOR, UNAVAILABLE
 from riskmap.periods import Period
 from riskmap.reports.tables import LEVEL_LABELS
 from riskmap.store import Store
@@ -30,7 +30,8 @@ def indicator_table(store: Store, period: Period, catalogue: list[Indicator],
     by_id = {i.id: i for i in catalogue}
     hidden = values["suppressed"].astype(bool)
     remark = values["reason"].map(
-        lambda r: REMARKS[r].format(n=threshold(min_count)) if r in REMARKS else "")
+        lambda r: REMARKS[r].format(n=threshold(min_count)) if r in REMARKS else
+        f"{r}: niet in de CBS-tabel van dat jaar" if str(r).startswith(UNAVAILABLE) else "")
     return pd.DataFrame({
         "Niveau": values["level"].map(LEVEL_LABELS), "Code": values["area_code"],
         "Naam": values["name"], "Indicator": values["indicator"].map(lambda i: by_id[i].label),

@@ -48,11 +48,12 @@ def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.Da
 
 
 def area_index(store: Store, config: Config) -> AreaIndex:
-    """An :class:`AreaIndex` over the loaded buurten and bedrijventerreinen."""
+    """An :class:`AreaIndex` over the buurten and bedrijventerreinen of their latest years."""
     store.require_areas("buurt")
     year = store.scalar("SELECT max(year) FROM areas WHERE level = 'buurt'")
     buurten = store.areas("buurt", year)
-    terreinen = store.areas("bedrijventerrein")
+    terreinen = store.areas("bedrijventerrein", store.scalar(
+        "SELECT max(year) FROM areas WHERE level = 'bedrijventerrein'"))
     return AreaIndex(buurten, terreinen, tuple(config["grid.sizes"]))
 
 

@@ -1,18 +1,41 @@
-"""BAG addresses (verblijfsobjecten): to place records that have an address but no coordinates,
-and as denominators (e.g. business premises per bedrijventerrein).
+"""BAG addresses (verblijfsobjecten, ligplaatsen, standplaatsen): to place records that have an
+address but no coordinates, and as denominators (e.g. business premises per bedrijventerrein).
 
-Template columns: ``postcode, huisnummer, huisletter, toevoeging, gebruiksdoel, oppervlakte,
-x_rd, y_rd`` (or ``lat, lon``). Addresses are stored as a keyed hash, never as text.
+Read without a mapping:
+
+- the template (CSV/XLSX): ``postcode, huisnummer, huisletter, toevoeging, gebruiksdoel,
+  oppervlakte, x_rd, y_rd`` (or ``lat, lon``), optionally ``nummeraanduiding``;
+- NLExtract's ``bagadres-full.csv`` (``;``-separated; ``openbareruimte;huisnummer;huisletter;
+  huisnummertoevoeging;postcode;...;nummeraanduiding;verblijfsobjectgebruiksdoel;
+  oppervlakteverblijfsobject;verblijfsobjectstatus;object_id;object_type;nevenadres;...;x;y;lon;lat``,
+  from ``bag/db/script/adres-full2csv.sql`` and, for BAG 2.0, ``bagv2/etl/sql/adres/
+  adres-full2csv.sql`` with ``oppervlakteadresseerbaarobject``), recognised by its header;
+- the Kadaster BAG GeoPackage (PDOK ``bag-light.gpkg``): layers ``verblijfsobject`` (points)
+  and ``ligplaats``/``standplaats`` (polygons, placed at a point inside), read within the
+  bounding box of the loaded buurten.
+
+The address key is postcode, huisnummer, huisletter and toevoeging: the flats ``12``, ``12-1``
+and ``12-2`` are three addresses. Where the file has the BAG ``nummeraanduiding`` (16 digits),
+that is the address's identity (a repeated one is one address, e.g. a verblijfsobject in two
+panden); it is kept as a pseudonym. A nevenadres (a second address of the same object) places
+records but has no use of its own, so an object is counted once. Addresses are stored as a keyed
+hash, never as text.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyogrio
+import shapely
 
 from riskmap.config import Config
-from riskmap.sources._io import read_table, require_columns
+from riskmap.errors import InputError
+from riskmap.sources._io import blank, normalise_header, read_table, require_columns
 from riskmap.sources._places import address_keys, numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
@@ -23,36 +46,129 @@ from riskmap.sources._records import (
     pseudonymiser,
     reject_where,
 )
-from riskmap.store import LoadRecord, Store
+from riskmap.store import CRS, LoadRecord, Store
+
+log = logging.getLogger(__name__)
 
 REQUIRED = ("postcode", "huisnummer", "gebruiksdoel")
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"))
+# Headers of NLExtract's CSV and of the BAG GeoPackage -> template columns.
+ALIASES = {"huisnummertoevoeging": "toevoeging", "verblijfsobjectgebruiksdoel": "gebruiksdoel",
+           "oppervlakteverblijfsobject": "oppervlakte",
+           "oppervlakteadresseerbaarobject": "oppervlakte",
+           "verblijfsobjectstatus": "status",
+           "nummeraanduiding_hoofdadres_identificatie": "nummeraanduiding",
+           "x": "x_rd", "y": "y_rd"}
+NLEXTRACT = {"openbareruimte", "huisnummertoevoeging", "nummeraanduiding", "object_type",
+             "nevenadres"}
+GPKG_LAYERS = {"verblijfsobject": None, "ligplaats": "ligplaats", "standplaats": "standplaats"}
+GPKG_COLUMNS = ["identificatie", "status", "gebruiksdoel", "oppervlakte", "huisnummer",
+                "huisletter", "toevoeging", "postcode", "nummeraanduiding_hoofdadres_identificatie"]
+OBJECT_USES = {"LIG": "ligplaats", "STA": "standplaats"}
+GONE = r"ingetrokken|niet gerealiseerd|ten onrechte"
+TRUE = {"t", "true", "1", "ja", "j", "y", "yes"}
+
+
+def read_bag(store: Store, path: Path, mapping: str | Path | None = None) -> pd.DataFrame:
+    """A BAG file (template, NLExtract CSV or BAG GeoPackage) in template columns, as text."""
+    if path.suffix.lower() == ".gpkg":
+        frame = read_bag_geopackage(store, path)
+    else:
+        frame = apply_mapping(read_table(path), mapping)
+        if set(frame.columns) >= NLEXTRACT:
+            log.info("%s: NLExtract bagadres-full herkend", path.name)
+    renames = {a: t for a, t in ALIASES.items() if a in frame.columns and t not in frame.columns}
+    frame = frame.rename(columns=renames)
+    if {"object_type", "gebruiksdoel"} <= set(frame.columns):
+        kind = frame["object_type"].astype(str).str.strip().str.upper().map(OBJECT_USES)
+        frame["gebruiksdoel"] = frame["gebruiksdoel"].where(~blank(frame["gebruiksdoel"]), kind) \
+            .fillna("")
+    return frame
+
+
+def read_bag_geopackage(store: Store, path: Path) -> pd.DataFrame:
+    """Verblijfsobjecten, ligplaatsen and standplaatsen of a BAG GeoPackage within the bounding
+    box of the loaded buurten, with ``x_rd``/``y_rd`` of their point (a point inside a polygon)."""
+    store.require_areas("buurt")
+    bbox = tuple(store.areas("buurt").total_bounds)
+    try:
+        layers = {row[0] for row in pyogrio.list_layers(path)}
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        raise InputError(f"{path}: cannot open as a GeoPackage ({exc})") from exc
+    if "verblijfsobject" not in layers:
+        raise InputError(f"{path}: no layer 'verblijfsobject' (a BAG GeoPackage has "
+                         f"verblijfsobject, ligplaats and standplaats); layers are "
+                         f"{', '.join(sorted(layers))}")
+    frames = [_gpkg_layer(path, layer, use, bbox) for layer, use in GPKG_LAYERS.items()
+              if layer in layers]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _gpkg_layer(path: Path, layer: str, use: str | None,
+                bbox: tuple[float, ...]) -> pd.DataFrame:
+    info = pyogrio.read_info(path, layer=layer)
+    available = {normalise_header(f): f for f in info["fields"]}
+    columns = [available[c] for c in GPKG_COLUMNS if c in available]
+    raw = gpd.read_file(path, layer=layer, bbox=bbox, columns=columns, engine="pyogrio")
+    if raw.crs is not None and raw.crs.to_epsg() != 28992:
+        raw = raw.to_crs(CRS)
+    points = shapely.point_on_surface(raw.geometry.values)
+    frame = pd.DataFrame(raw.drop(columns=raw.geometry.name)).astype(object)
+    frame.columns = [normalise_header(c) for c in frame.columns]
+    frame = frame.where(frame.notna(), "").astype(str)
+    frame["x_rd"], frame["y_rd"] = shapely.get_x(points), shapely.get_y(points)
+    if use is not None:
+        frame["gebruiksdoel"] = use
+        frame["oppervlakte"] = np.round(raw.geometry.area.to_numpy())
+    return frame
+
+
+def bag_ids(values: pd.Series) -> pd.Series:
+    """BAG identifiers as their 16 digits (leading zeros restored); ``""`` where not one."""
+    digits = values.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    ok = digits.str.fullmatch(r"\d{1,16}")
+    return digits.str.zfill(16).where(ok, "")
+
+
+def uses(values: pd.Series) -> pd.Series:
+    """Gebruiksdoelen as sorted, lower-case, comma-separated words without spaces."""
+    return per_value(values, lambda v: v.str.lower().str.replace(r"\s+", "", regex=True)
+                     .str.split(",").map(lambda parts: ",".join(sorted(p for p in parts if p))))
 
 
 def load_bag(store: Store, config: Config, path: str | Path,
              mapping: str | Path | None = None) -> LoadRecord:
     """Load BAG addresses into ``addresses`` (replaces the previous BAG load)."""
     path = Path(path)
-    frame = apply_mapping(read_table(path), mapping)
+    frame = read_bag(store, path, mapping)
     require_columns(frame, REQUIRED, path, alternatives=LOCATION)
     record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
+    if "status" in frame.columns:
+        gone = frame["status"].astype(str).str.contains(GONE, case=False, regex=True)
+        frame = reject_where(frame, gone, "BAG-object bestaat niet (meer)", record)
     keys = address_keys(frame)
     frame = reject_where(frame.assign(key=keys), keys == "", "ongeldige postcode of huisnummer",
                          record)
     frame = reject_where(frame, exact_duplicates(frame, "key"), "dubbele regel", record)
-    frame = reject_where(frame, frame["key"].duplicated(), "dubbel adres", record)
+    number = bag_ids(frame.get("nummeraanduiding", pd.Series("", index=frame.index)))
+    identity = number.where(number != "", "adres:" + frame["key"])
+    frame = reject_where(frame.assign(_number=number), identity.duplicated(), "dubbel adres",
+                         record)
     pseudo = pseudonymiser(config)
     # addresses are placed by their own coordinates only: drop the address columns for locate
     areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]), record,
                            pseudo)
     frame, areas = frame.loc[inside], areas.loc[inside]
+    neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str).str.strip() \
+        .str.lower().isin(TRUE)
     rows = pd.DataFrame({
         "id": pseudo.series(frame["key"], "adres"),
-        "use": per_value(frame["gebruiksdoel"],
-                         lambda use: use.str.lower().str.replace(r"\s+", "", regex=True)),
+        "nummeraanduiding": pseudo.series(frame["_number"].where(frame["_number"] != "", None),
+                                          "nummeraanduiding"),
+        "use": uses(frame["gebruiksdoel"].astype(str)).where(~neven, None),
         "floor_area": numbers(frame.get("oppervlakte", pd.Series("", index=frame.index))),
     })
     rows = pd.concat([rows, areas[AREA_COLUMNS]], axis=1)
-    finish(record, len(rows))
+    finish(record, len(rows), {"nevenadres (plaatst, telt niet als object)": int(neven.sum())})
     store.write_load(record, {"addresses": rows})
     return record

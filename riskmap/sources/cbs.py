@@ -2,8 +2,10 @@
 
 Columns carry a year-specific ``_N`` suffix (``AantalInwoners_5``); they are resolved by key stem
 or title from the table's DataProperties and stored under the stem. CBS's missing and secret
-cells (null, ``'.'``) stay missing, never 0. Raw responses are cached in the project so that a
-build can be repeated offline.
+cells stay missing, never 0, with a status that keeps them apart where CBS says which
+(:mod:`riskmap.sources._cbs_cells`); a known variable that a year's table does not have is
+recorded as ``niet in tabel``. Tables key the Netherlands as ``NL00``. Raw responses are cached
+in the project so that a build can be repeated offline.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import yaml
 
 from riskmap.config import Config
 from riskmap.errors import InputError
+from riskmap.sources import _cbs_cells as cells
 from riskmap.sources._cache import cached_fetch
 from riskmap.store import LoadRecord, Store
 
@@ -32,7 +35,7 @@ KERNCIJFERS = {2019: "84583NED", 2020: "84799NED", 2021: "85039NED", 2022: "8531
 POLICE_TABLE = "47018NED"
 POLICE_CATALOG = "dataderden.cbs.nl"
 OPEN_CATALOG = "opendata.cbs.nl"
-NATIONAL = "NL01"
+NATIONAL = "NL00"  # Nederland in Kerncijfers wijken en buurten and in the police's buurt tables
 
 Fetcher = Callable[[str, str, str], dict[str, list[dict[str, Any]]]]
 
@@ -85,58 +88,75 @@ def region_filter(gemeente: str) -> str:
 
 
 def fetch_with_cbsodata(table_id: str, filters: str, catalog: str) -> dict[str, Any]:
-    """Download a table's data and metadata through ``cbsodata.download_data``.
+    """Download a table's UntypedDataSet and metadata through ``cbsodata.download_data``.
 
-    ``typed=False`` because cbsodata (<= 1.3.5) swaps the flag and returns the typed data set
-    for it; the parser accepts either data set.
+    The untyped data set keeps CBS's symbols (``.``, ``x``, ``-``), which the typed one turns
+    into null. cbsodata 1.3.x removes the data set its ``typed`` flag names from its download
+    list and so downloads the other one: ``typed=True`` gives the UntypedDataSet. Should a fixed
+    cbsodata return the typed set for that flag, the untyped one is asked for again.
     """
-    return dict(cbsodata.download_data(table_id, typed=False, filters=filters,
-                                       catalog_url=catalog))
-
-
-def _number(value: Any) -> tuple[float | None, str]:
-    if value is None:
-        return None, "ontbreekt"
-    if isinstance(value, int | float):
-        return float(value), "ok"
-    text = str(value).strip()
-    if text in {".", "x", "-"}:
-        return None, "geheim" if text == "." else "ontbreekt"
-    try:
-        return float(text.replace(",", ".")), "ok"
-    except ValueError:
-        return None, "ongeldig"
+    raw = dict(cbsodata.download_data(table_id, typed=True, filters=filters, catalog_url=catalog))
+    if "UntypedDataSet" not in raw:
+        raw = dict(cbsodata.download_data(table_id, typed=False, filters=filters,
+                                          catalog_url=catalog))
+    return raw
 
 
 def _dataset(raw: Mapping[str, Any], table_id: str) -> list[dict[str, Any]]:
-    for name in ("TypedDataSet", "UntypedDataSet"):
+    for name in ("UntypedDataSet", "TypedDataSet"):
         if name in raw:
             return list(raw[name])
     raise InputError(f"CBS table {table_id}: response has no TypedDataSet or UntypedDataSet")
 
 
+_NOT_NUMBERS = {"Gemeentenaam", "SoortRegio", "Codering", "IndelingswijzigingGemeenteWijkBuurt",
+                "MeestVoorkomendePostcode", "Dekkingspercentage"}
+COLUMNS = ["area_code", "year", "variable", "value", "status"]
+
+
 def long_values(raw: Mapping[str, Any], table_id: str, year: int,
                 codes: Callable[[str], bool]) -> pd.DataFrame:
-    """Kerncijfers rows in long form: area_code, year, variable, value, status."""
+    """Kerncijfers rows in long form: area_code, year, variable, value, status.
+
+    A gap is ``geheim`` where the cell says so or the variable's description states a threshold
+    the region is below, else ``ontbreekt`` (see :mod:`riskmap.sources._cbs_cells`).
+    """
     properties = raw.get("DataProperties")
     if not properties:
         raise InputError(f"CBS table {table_id}: response has no DataProperties")
-    mapping = resolve_columns(properties)
-    code_key = next((k for k in mapping if key_stem(k) == "Codering"), None)
-    skip = {"Gemeentenaam", "SoortRegio", "Codering", "IndelingswijzigingGemeenteWijkBuurt",
-            "MeestVoorkomendePostcode", "Dekkingspercentage"}
+    columns = resolve_columns(properties)
+    mapping = {k: v for k, v in columns.items() if key_stem(k) not in _NOT_NUMBERS}
+    rules = cells.suppression_rules(properties)
+    stem_keys = {key_stem(k): k for k in mapping}
+    code_key = next((k for k in columns if key_stem(k) == "Codering"), None)
     rows = []
     for record in _dataset(raw, table_id):
         code = str(record.get(code_key or "Codering") or record.get("WijkenEnBuurten") or "")
         code = code.strip().upper()
         if not codes(code):
             continue
-        for key, name in mapping.items():
-            if key_stem(key) in skip or key not in record:
-                continue
-            value, status = _number(record[key])
-            rows.append((code, year, name, value, status))
-    return pd.DataFrame(rows, columns=["area_code", "year", "variable", "value", "status"])
+        parsed = {key: cells.parse_cell(record[key]) for key in mapping if key in record}
+        for key, (value, status) in parsed.items():
+            base, threshold = rules.get(key, ("", 0.0))
+            base_value = parsed.get(stem_keys.get(base, ""), (None, ""))[0]
+            rows.append((code, year, mapping[key], value,
+                         cells.refine(status, base_value, threshold)))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def absent_variables(raw: Mapping[str, Any], code: str, year: int) -> pd.DataFrame:
+    """Rows with status ``niet in tabel`` for the known Kerncijfers variables a table lacks."""
+    present = set(resolve_columns(raw.get("DataProperties") or []).values())
+    missing = [name for name, spec in known_variables().items()
+               if spec.get("source", "kerncijfers") == "kerncijfers" and name not in present]
+    return pd.DataFrame([(code, year, name, None, cells.ABSENT) for name in missing],
+                        columns=COLUMNS)
+
+
+def _warn_without_national(values: pd.DataFrame, table_id: str) -> None:
+    if not (values["area_code"] == NATIONAL).any():
+        log.warning("CBS-tabel %s: geen landelijke rij %s in het antwoord; de index "
+                    "Nederland = 100 blijft leeg", table_id, NATIONAL)
 
 
 def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
@@ -164,15 +184,21 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
     values = long_values(raw, table_id, year, lambda c: own(c) or c == NATIONAL)
     if values.empty:
         raise InputError(f"CBS table {table_id}: no rows for {config.gemeente} in the response")
+    _warn_without_national(values, table_id)
+    absent = absent_variables(raw, config.gemeente, year)
     record = LoadRecord("cbs", f"{table_id}:{year}", api_table=f"{OPEN_CATALOG}/{table_id}",
                         path=cached, rows_read=len(_dataset(raw, table_id)),
                         rows_kept=values["area_code"].nunique(), period_first=f"{year}-01-01",
                         period_last=f"{year}-12-31")
-    store.write_load(record, {"cbs_values": values.assign(table_id=table_id)})
-    secret = int((values["status"] == "geheim").sum())
-    log.info("loaded CBS %s (%d): %s areas, %s values (%s secret or missing kept as missing)",
+    store.write_load(record, {"cbs_values": pd.concat([values, absent], ignore_index=True)
+                              .assign(table_id=table_id)})
+    statuses = values["status"].value_counts()
+    log.info("loaded CBS %s (%d): %s areas, %s values; %s geheim, %s ontbreekt (kept as missing)",
              table_id, year, f"{record.rows_kept:,}", f"{len(values):,}",
-             f"{secret + int((values['status'] == 'ontbreekt').sum()):,}")
+             f"{statuses.get(cells.SECRET, 0):,}", f"{statuses.get(cells.MISSING, 0):,}")
+    if not absent.empty:
+        log.warning("CBS-tabel %s (%d) heeft geen %s: niet beschikbaar in %d", table_id, year,
+                    ", ".join(absent["variable"]), year)
     return record
 
 
@@ -201,11 +227,16 @@ def police_values(raw: Mapping[str, Any], codes: Callable[[str], bool]) -> pd.Da
         period = str(record.get("Perioden", ""))
         if group is None or not codes(code) or not period[:4].isdigit():
             continue
-        value, status = _number(record.get(measure))
+        value, status = cells.parse_cell(record.get(measure))
         rows.append((code, int(period[:4]), group, value, status))
-    frame = pd.DataFrame(rows, columns=["area_code", "year", "variable", "value", "status"])
+    frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.groupby(["area_code", "year", "variable"], as_index=False).agg(
-        value=("value", lambda v: v.sum(min_count=1)), status=("status", "min"))
+        value=("value", lambda v: v.sum(min_count=1)), status=("status", _summed_status))
+
+
+def _summed_status(statuses: pd.Series) -> str:
+    """The status of a sum: ``ok`` when any part has a value, else the first part's status."""
+    return cells.OK if statuses.isin([cells.OK, cells.NIHIL]).any() else str(statuses.iloc[0])
 
 
 def mapping_keys(raw: Mapping[str, Any]) -> list[str]:
@@ -220,9 +251,11 @@ def load_police(store: Store, config: Config, offline: bool = False,
     request = {"catalog": POLICE_CATALOG, "table": POLICE_TABLE, "filter": filters}
     raw, cached = cached_fetch(cache_folder(config), POLICE_TABLE, request,
                                lambda: fetch(POLICE_TABLE, filters, POLICE_CATALOG), offline)
-    values = police_values(raw, _own_codes(config.gemeente))
+    own = _own_codes(config.gemeente)
+    values = police_values(raw, lambda c: own(c) or c == NATIONAL)
     if values.empty:
         raise InputError(f"CBS table {POLICE_TABLE}: no rows for {config.gemeente} in the response")
+    _warn_without_national(values, POLICE_TABLE)
     years = sorted(values["year"].unique())
     record = LoadRecord("police", POLICE_TABLE, api_table=f"{POLICE_CATALOG}/{POLICE_TABLE}",
                         path=cached, rows_read=len(_dataset(raw, POLICE_TABLE)),

@@ -2,9 +2,10 @@
 
 :func:`build_world` simulates the gemeente from a seed; :func:`write_sources` writes what a real
 gemeente would get: the CBS wijk- en buurtkaart (GeoPackage), IBIS bedrijventerreinen
-(GeoPackage), a cbsodata-shaped JSON cache of CBS tables, a KvK extract (``;``-separated cp1252
-CSV with decimal commas), BAG addresses and register exports (CSV and XLSX). The real loaders
-then read those files. :func:`hidden_risk` gives the planted risk, for tests only.
+(GeoPackage), a cbsodata-shaped JSON cache of CBS tables (the UntypedDataSet, with CBS's symbols
+and the national row ``NL00``), a KvK extract (``;``-separated cp1252 CSV with decimal commas),
+BAG addresses as NLExtract's ``bagadres-full.csv`` and register exports (CSV and XLSX). The real
+loaders then read those files. :func:`hidden_risk` gives the planted risk, for tests only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 
 from riskmap.branches import branch_of
 from riskmap.sources._cache import cache_path, write_cache
@@ -39,6 +41,7 @@ from riskmap.sources._demo_world import (
 )
 from riskmap.sources.cbs import (
     KERNCIJFERS,
+    NATIONAL,
     OPEN_CATALOG,
     POLICE_CATALOG,
     POLICE_TABLE,
@@ -47,8 +50,17 @@ from riskmap.sources.cbs import (
 from riskmap.store import CRS
 
 SEED = 20250930
+_TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 
-# The 2024 (85984NED) keys of the variables the demo publishes, with CBS's titles and units.
+# The 2024 (85984NED) keys of the variables the demo publishes, with CBS's titles and units, and
+# the publication rules CBS states in their descriptions (the loader reads those rules).
+RULES = {"GemiddeldeWOZWaardeVanWoningen": "Niet bepaald als de woningvoorraad kleiner is dan 20 "
+                                           "woningen.",
+         "OnbewoondeWoningen": "Alleen vermeld bij minimaal 20 woningen.",
+         "InBezitWoningcorporatie": "Vermeld bij 20 woningen of meer per buurt.",
+         "InBezitOverigeVerhuurders": "Vermeld bij 20 woningen of meer per buurt.",
+         "HuishoudensMetEenLaagInkomen": "Vermeld bij minimaal 100 particuliere huishoudens "
+                                         "behorende tot de doelpopulatie per regio."}
 CBS_KEYS = {
     "AantalInwoners": ("AantalInwoners_5", "Aantal inwoners", "aantal"),
     "k_15Tot25Jaar": ("k_15Tot25Jaar_9", "15 tot 25 jaar", "aantal"),
@@ -64,17 +76,21 @@ CBS_KEYS = {
                                      "Huishoudens met een laag inkomen", "%"),
     "PersonenPerSoortUitkeringBijstand": ("PersonenPerSoortUitkeringBijstand_94",
                                           "Personen per soort uitkering; Bijstand", "aantal"),
+    "BedrijfsvestigingenTotaal": ("BedrijfsvestigingenTotaal_102", "Bedrijfsvestigingen totaal",
+                                  "aantal"),
     "OppervlakteLand": ("OppervlakteLand_123", "Oppervlakte land", "ha"),
 }
 RATES = {"GemiddeldeWOZWaardeVanWoningen": "Woningvoorraad", "OnbewoondeWoningen": "Woningvoorraad",
          "InBezitWoningcorporatie": "Woningvoorraad", "InBezitOverigeVerhuurders": "Woningvoorraad",
          "HuishoudensMetEenLaagInkomen": "HuishoudensTotaal"}
+NATIONAL_POLICE = {"0.0.0": 797_000, "2.6.1": 5_900, "2.6.2": 1_100}
 NATIONAL_VALUES = {"AantalInwoners": 17_942_942, "k_15Tot25Jaar": 2_218_000,
                    "HuishoudensTotaal": 8_250_000, "Woningvoorraad": 8_200_000,
                    "GemiddeldeWOZWaardeVanWoningen": 360, "OnbewoondeWoningen": 4,
                    "InBezitWoningcorporatie": 28, "InBezitOverigeVerhuurders": 14,
                    "HuishoudensMetEenLaagInkomen": 7.5,
-                   "PersonenPerSoortUitkeringBijstand": 404_000, "OppervlakteLand": 3_367_000}
+                   "PersonenPerSoortUitkeringBijstand": 404_000,
+                   "BedrijfsvestigingenTotaal": 2_430_000, "OppervlakteLand": 3_367_000}
 
 
 def build_world(seed: int = SEED) -> World:
@@ -149,7 +165,7 @@ def write_sources(world: World, folder: Path) -> dict[str, Path]:
     paths = {
         "boundaries": _write_boundaries(world, folder / f"wijkenbuurten_{YEAR}.gpkg"),
         "bedrijventerreinen": _write_terreinen(world, folder / "ibis_bedrijventerreinen.gpkg"),
-        "bag": _write_bag(world, folder / "bag_verblijfsobjecten.csv"),
+        "bag": _write_bag(world, folder / "bagadres-full.csv"),
         **_write_kvk(world, folder),
     }
     _write_cbs_cache(world, folder / "cbs")
@@ -191,12 +207,26 @@ def _write_terreinen(world: World, path: Path) -> Path:
 
 
 def _write_bag(world: World, path: Path) -> Path:
-    a = world.addresses
-    frame = pd.DataFrame({"postcode": a["postcode"], "huisnummer": a["huisnummer"],
-                          "huisletter": "", "toevoeging": "", "gebruiksdoel": a["gebruiksdoel"],
-                          "oppervlakte": a["oppervlakte"].astype(int),
-                          "x_rd": a["x"].round(2), "y_rd": a["y"].round(2)})
-    frame.to_csv(path, index=False, encoding="utf-8")
+    """BAG addresses as NLExtract's ``bagadres-full.csv``: ``;``, UTF-8, decimal points, BAG
+    identifiers of 16 digits (gemeentecode + object type + serial), booleans as ``t``/``f``."""
+    a = world.addresses.reset_index(drop=True)
+    serial = np.arange(1, len(a) + 1)
+    street = a["buurt"].map(world.buurten.set_index("code")["name"]) + "weg"
+    lon, lat = _TO_WGS84.transform(a["x"].to_numpy(), a["y"].to_numpy())
+    frame = pd.DataFrame({
+        "openbareruimte": street, "huisnummer": a["huisnummer"], "huisletter": "",
+        "huisnummertoevoeging": "", "postcode": a["postcode"], "woonplaats": NAME,
+        "gemeente": NAME, "provincie": "Zuid-Holland",
+        "nummeraanduiding": [f"{GEMEENTE[2:]}20{n:010d}" for n in serial],
+        "verblijfsobjectgebruiksdoel": a["gebruiksdoel"],
+        "oppervlakteverblijfsobject": a["oppervlakte"].astype(int),
+        "verblijfsobjectstatus": "Verblijfsobject in gebruik",
+        "object_id": [f"{GEMEENTE[2:]}01{n:010d}" for n in serial], "object_type": "VBO",
+        "nevenadres": "f", "pandid": [f"{GEMEENTE[2:]}10{n:010d}" for n in serial],
+        "pandstatus": "Pand in gebruik", "pandbouwjaar": 1950 + serial % 70,
+        "x": a["x"].round(3), "y": a["y"].round(3), "lon": np.round(lon, 8),
+        "lat": np.round(lat, 8)})
+    frame.to_csv(path, sep=";", index=False, encoding="utf-8")
     return path
 
 
@@ -274,8 +304,18 @@ def _odata_dimension(codes: list[str], names: list[str]) -> list[dict[str, Any]]
              "Municipality": NAME} for c, n in zip(codes, names, strict=True)]
 
 
+def _establishments_per_buurt(world: World) -> pd.Series:
+    """Establishments active on 1 January of the CBS year per buurt, rounded to fives."""
+    e = world.establishments
+    day = pd.Timestamp(YEAR, 1, 1)
+    active = (pd.to_datetime(e["start"]) <= day) & ~(pd.to_datetime(e["end"]) <= day)
+    counts = e.loc[active].groupby("buurt").size().reindex(world.buurten["code"]).fillna(0)
+    return (5 * np.round(counts / 5)).astype(int)
+
+
 def _kerncijfers_rows(world: World) -> pd.DataFrame:
-    b = world.buurten
+    b = world.buurten.assign(
+        BedrijfsvestigingenTotaal=_establishments_per_buurt(world).to_numpy())
     rows = b[["code", "name", "wijk", *CBS_KEYS]].copy()
     rows["soort"] = "Buurt"
     wijk_rows = _aggregate(rows, "wijk")
@@ -283,7 +323,7 @@ def _kerncijfers_rows(world: World) -> pd.DataFrame:
     wijk_rows["soort"] = "Wijk"
     gm = _aggregate(rows.assign(gm=GEMEENTE), "gm")
     gm["name"], gm["soort"] = NAME, "Gemeente"
-    nl = pd.DataFrame([{"code": "NL01", "name": "Nederland", "soort": "Land", **NATIONAL_VALUES}])
+    nl = pd.DataFrame([{"code": NATIONAL, "name": "Nederland", "soort": "Land", **NATIONAL_VALUES}])
     return pd.concat([nl, gm, wijk_rows, rows.drop(columns="wijk")], ignore_index=True)
 
 
@@ -298,8 +338,21 @@ def _aggregate(rows: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index().rename(columns={by: "code"})
 
 
+def _untyped(value: Any) -> str:
+    """A cell as the UntypedDataSet writes it: right-aligned text, ``.`` where CBS has no figure."""
+    if value is None or pd.isna(value):
+        return f"{'.':>10}"
+    number = float(value)
+    return f"{int(number) if number.is_integer() else number:>10}"
+
+
 def _write_cbs_cache(world: World, folder: Path) -> None:
-    """cbsodata-shaped responses, cached exactly where ``riskmap load cbs --offline`` looks."""
+    """cbsodata-shaped responses, cached exactly where ``riskmap load cbs --offline`` looks.
+
+    Like ``cbsodata.download_data(..., typed=True)`` returns them (cbsodata 1.3.x downloads the
+    UntypedDataSet for that flag): codes padded to 10 characters, numbers as text, ``.`` for
+    the cells CBS does not publish, and the national row ``NL00``.
+    """
     rows = _kerncijfers_rows(world)
     table = KERNCIJFERS[YEAR]
     properties: list[dict[str, Any]] = [
@@ -310,25 +363,22 @@ def _write_cbs_cache(world: World, folder: Path) -> None:
         {"ID": 2, "Type": "Topic", "Key": "SoortRegio_2", "Title": "Soort regio", "Unit": "omschrijving"},
         {"ID": 3, "Type": "Topic", "Key": "Codering_3", "Title": "Codering", "Unit": "code"},
     ]
-    for i, (key, title, unit) in enumerate(CBS_KEYS.values(), start=4):
+    for i, (name, (key, title, unit)) in enumerate(CBS_KEYS.items(), start=4):
         properties.append({"odata.type": "Cbs.OData.Topic", "ID": i, "Position": i,
                            "ParentID": None, "Type": "Topic", "Key": key, "Title": title,
-                           "Description": None, "Unit": unit,
+                           "Description": RULES.get(name, ""), "Unit": unit,
                            "Datatype": "Long" if unit == "aantal" else "Double"})
     data = []
     for i, row in enumerate(rows.itertuples(index=False)):
         record: dict[str, Any] = {"ID": i, "WijkenEnBuurten": f"{row.code:<10}",
-                                  "Gemeentenaam_1": f"{NAME:<40}" if row.code != "NL01" else
+                                  "Gemeentenaam_1": f"{NAME:<40}" if row.code != NATIONAL else
                                   f"{'Nederland':<40}", "SoortRegio_2": f"{row.soort:<10}",
                                   "Codering_3": f"{row.code:<10}"}
-        for name, (key, _, _) in CBS_KEYS.items():
-            value = getattr(row, name)
-            record[key] = None if pd.isna(value) else (int(value) if float(value).is_integer()
-                                                        else float(value))
+        record.update({key: _untyped(getattr(row, name)) for name, (key, _, _) in CBS_KEYS.items()})
         data.append(record)
     response = {"TableInfos": [{"ID": 0, "Identifier": table, "Title": f"Kerncijfers wijken en "
                                 f"buurten {YEAR}", "Period": str(YEAR), "Catalog": "CBS"}],
-                "DataProperties": properties, "CategoryGroups": [], "TypedDataSet": data,
+                "DataProperties": properties, "CategoryGroups": [], "UntypedDataSet": data,
                 "WijkenEnBuurten": _odata_dimension(rows["code"].tolist(), rows["name"].tolist())}
     request = {"catalog": OPEN_CATALOG, "table": table, "filter": region_filter(GEMEENTE)}
     write_cache(cache_path(folder, table, request), request, response)
@@ -340,17 +390,20 @@ def _write_police_cache(world: World, folder: Path) -> None:
     wijk = police.groupby(["wijk", "year", "soort"], as_index=False)["value"].sum() \
         .rename(columns={"wijk": "code"})
     gm = police.groupby(["year", "soort"], as_index=False)["value"].sum().assign(code=GEMEENTE)
-    rows = pd.concat([gm, wijk, police.drop(columns="wijk")], ignore_index=True)
+    nl = pd.DataFrame([(NATIONAL, year, soort, value) for year in sorted(police["year"].unique())
+                       for soort, value in NATIONAL_POLICE.items()],
+                      columns=["code", "year", "soort", "value"])
+    rows = pd.concat([nl, gm, wijk, police.drop(columns="wijk")], ignore_index=True)
     soorten = [{"Key": "0.0.0 ", "Title": "Totaal misdrijven"},
                {"Key": "2.6.1 ", "Title": "Drugshandel"}, {"Key": "2.6.2 ", "Title": "Drugssmokkel"}]
     data = [{"ID": i, "SoortMisdrijf": f"{r.soort} ", "WijkenEnBuurten": f"{r.code:<10}",
-             "Perioden": f"{r.year}JJ00", "GeregistreerdeMisdrijven_1": int(r.value)}
+             "Perioden": f"{r.year}JJ00", "GeregistreerdeMisdrijven_1": _untyped(r.value)}
             for i, r in enumerate(rows.itertuples(index=False))]
     response = {"TableInfos": [{"ID": 0, "Identifier": POLICE_TABLE, "Catalog": "Politie",
                                 "Title": "Geregistreerde misdrijven; soort misdrijf, wijk, buurt"}],
                 "DataProperties": [{"ID": 0, "Type": "Topic", "Key": "GeregistreerdeMisdrijven_1",
                                     "Title": "Geregistreerde misdrijven", "Unit": "aantal"}],
-                "SoortMisdrijf": soorten, "TypedDataSet": data}
+                "SoortMisdrijf": soorten, "UntypedDataSet": data}
     request = {"catalog": POLICE_CATALOG, "table": POLICE_TABLE, "filter": region_filter(GEMEENTE)}
     write_cache(cache_path(folder, POLICE_TABLE, request), request, response)
 

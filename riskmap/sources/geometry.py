@@ -1,7 +1,12 @@
 """Area boundaries: the CBS wijk- en buurtkaart and bedrijventerreinen (IBIS or an own layer).
 
-Everything is stored in EPSG:28992. Water parts (``water = 'JA'``) are dropped; a layer in
-WGS84, or without a CRS but with lon/lat values, is converted.
+Everything is stored in EPSG:28992; a layer in WGS84, or without a CRS but with lon/lat values,
+is converted. The wijk- en buurtkaart splits an area into a land part (``water = 'NEE'``) and a
+water part (``'JA'``; older shapefiles call the column ``H2O``). Both parts are kept as the area,
+so a point in a harbour or at a houseboat is placed; ``area_ha`` is the land area, and the
+area's ``attributes`` give ``water_ha`` and, for an area that has no land part (a water buurt),
+``"waterbuurt": true``. The boundary year is the layer's own ``jaar`` (IBIS: ``JAAR``) unless
+given.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ _NAME_COLUMNS = {
     "gemeente": ("gemeentenaam", "gm_naam", "statnaam"),
 }
 _PREFIX = {"buurt": "BU", "wijk": "WK", "gemeente": "GM"}
+_WATER_COLUMNS = ("water", "h2o")
 
 
 def strip_code(values: pd.Series) -> pd.Series:
@@ -115,13 +121,21 @@ def _pick(frame: pd.DataFrame, options: tuple[str, ...], path: Path, what: str) 
                      f"found {', '.join(c for c in frame.columns if c != 'geometry')}")
 
 
-def _boundary_year(path: Path, frame: pd.DataFrame, year: int | None, config: Config) -> int:
+def _file_year(frame: pd.DataFrame) -> int | None:
+    """The latest year in the layer's own ``jaar`` column (CBS wijk- en buurtkaart, IBIS)."""
+    if "jaar" not in frame.columns:
+        return None
+    found = parse_numbers(frame["jaar"].astype(str)).dropna()
+    return int(found.max()) if not found.empty else None
+
+
+def _boundary_year(path: Path, file_years: list[int | None], year: int | None,
+                   config: Config) -> int:
     if year:
         return year
-    if "jaar" in frame.columns:
-        found = parse_numbers(frame["jaar"]).dropna()
-        if not found.empty:
-            return int(found.iloc[0])
+    found = [y for y in file_years if y]
+    if found:
+        return max(found)
     match = re.search(r"(20\d\d)", path.stem)
     return int(match.group(1)) if match else int(config["boundary_year"])
 
@@ -137,8 +151,8 @@ def _areas_of_level(raw: gpd.GeoDataFrame, level: str, path: Path,
         raise InputError(f"{path}: column {code_col} holds no {level} codes "
                          f"(expected {_PREFIX[level]}...; first value {frame['code'].iloc[0]!r})")
     frame = frame.loc[~bad]
-    if "water" in frame.columns:
-        frame = frame.loc[frame["water"].astype(str).str.upper() != "JA"]
+    water = next((c for c in _WATER_COLUMNS if c in frame.columns), None)
+    frame["_water"] = frame[water].astype(str).str.strip().str.upper().eq("JA") if water else False
     digits = frame["code"].str[2:]
     frame["gemeente"] = "GM" + digits.str[:4]
     frame["wijk"] = ("WK" + digits.str[:6]) if level == "buurt" else None
@@ -147,10 +161,26 @@ def _areas_of_level(raw: gpd.GeoDataFrame, level: str, path: Path,
     frame["name"] = frame[name_col].astype(str).str.strip()
     frame = frame.loc[~frame.geometry.is_empty & frame.geometry.notna()]
     frame = frame.set_geometry(shapely.make_valid(frame.geometry.values))
-    dissolved = frame.dissolve(by="code", aggfunc={"name": "first", "gemeente": "first",
-                                                   "wijk": "first"}).reset_index()
+    frame["_water_ha"] = frame.geometry.area.where(frame["_water"], 0.0) / 10_000
+    frame["_land_ha"] = frame.geometry.area.where(~frame["_water"], 0.0) / 10_000
+    dissolved = frame.dissolve(by="code", aggfunc={
+        "name": "first", "gemeente": "first", "wijk": "first", "_water_ha": "sum",
+        "_land_ha": "sum"}).reset_index()
     dissolved["level"] = level
+    dissolved.attrs["dropped"] = len(raw) - len(frame)
     return dissolved
+
+
+def _water_attributes(areas: pd.DataFrame) -> pd.Series:
+    """JSON attributes of areas with a water part: its hectares, and whether it is all water."""
+    def text(water_ha: float, land_ha: float) -> str | None:
+        if not water_ha:
+            return None
+        flags = {"water_ha": round(float(water_ha), 2), **({"waterbuurt": True} if not land_ha
+                                                            else {})}
+        return json.dumps(flags)
+    return pd.Series([text(w, la) for w, la in zip(areas["_water_ha"], areas["_land_ha"],
+                                                   strict=True)], index=areas.index, dtype=object)
 
 
 def load_boundaries(store: Store, config: Config, path: str | Path, layer: str | None = None,
@@ -170,22 +200,26 @@ def load_boundaries(store: Store, config: Config, path: str | Path, layer: str |
     path = Path(path)
     keep = set(gemeenten) if gemeenten is not None else {config.gemeente}
     layers = _layers_to_read(path, layer)
-    frames, read = [], 0
+    frames, read, file_years = [], 0, []
     for name, level in layers:
         raw = to_rd(read_layer(path, name), path)
         read += len(raw)
+        file_years.append(_file_year(raw))
         frames.append(_areas_of_level(raw, level, path, keep))
     areas = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=CRS)
     if areas.empty:
         raise InputError(f"{path}: no areas of {', '.join(sorted(keep))} in the file")
-    boundary_year = _boundary_year(path, frames[0], year, config)
+    boundary_year = _boundary_year(path, file_years, year, config)
     if "gemeente" not in set(areas["level"]):
         areas = pd.concat([areas, _gemeente_from(areas)], ignore_index=True)
     levels = sorted(set(areas["level"]))
     record = LoadRecord("boundaries", f"{boundary_year}:{'+'.join(levels)}", path=path,
                         rows_read=read, rows_kept=len(areas), boundary_year=boundary_year)
-    record.reject("water of andere gemeente", read - len(areas))
-    rows = _area_rows(areas, boundary_year)
+    record.reject("andere gemeente of geen code", int(sum(f.attrs["dropped"] for f in frames)))
+    rows = _area_rows(areas, boundary_year, _water_attributes(areas), areas["_land_ha"])
+    waterbuurten = int(rows["attributes"].str.contains('"waterbuurt"', na=False).sum())
+    if waterbuurten:
+        log.info("%s: %d areas without land (water buurten) kept as areas", path, waterbuurten)
     marks = ",".join("?" * len(levels))
     store.write_load(record, {"areas": rows},
                      delete={"areas": (f"year = ? AND level IN ({marks})", [boundary_year, *levels])})
@@ -227,12 +261,14 @@ def _level_from_codes(path: Path, layer: str) -> str:
 
 def _gemeente_from(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     finest = areas.loc[areas["level"] == areas["level"].iloc[0]]
-    outline = finest.dissolve(by="gemeente").reset_index()
+    outline = finest.dissolve(by="gemeente", aggfunc={"_water_ha": "sum", "_land_ha": "sum"}) \
+        .reset_index()
     outline["code"] = outline["gemeente"]
     outline["name"] = outline["code"]
     outline["wijk"] = None
     outline["level"] = "gemeente"
-    return outline[["code", "name", "gemeente", "wijk", "level", "geometry"]]
+    return outline[["code", "name", "gemeente", "wijk", "level", "_water_ha", "_land_ha",
+                    "geometry"]]
 
 
 def _area_rows(areas: gpd.GeoDataFrame, year: int, attributes: pd.Series | None = None,
@@ -256,14 +292,22 @@ def load_bedrijventerreinen(store: Store, config: Config, path: str | Path,
     """Load bedrijventerreinen: IBIS fields by default, or an own layer's id and name fields.
 
     Terreinen are kept when they overlap the gemeente (or, without boundaries, when
-    ``GEM_CODES`` names it). Codes are ``BT`` + the id (IBIS ``RIN_NUMMER``).
+    ``GEM_CODES`` names it). Codes are ``BT`` + the id (IBIS ``RIN_NUMMER``). The year is
+    ``year``, else the layer's ``JAAR`` (a file with several years gives its latest), else the
+    project's boundary year.
     """
     path = Path(path)
     raw = to_rd(read_layer(path, layer), path)
     id_col = _field(raw, id_field, "rin_nummer", path, "--id-field")
     name_col = _field(raw, name_field, "plan_naam", path, "--name-field")
-    frame = raw.loc[~blank(raw[id_col])].copy()
     record = LoadRecord("bedrijventerreinen", "", path=path, rows_read=len(raw))
+    boundary_year = year or _file_year(raw) or int(config["boundary_year"])
+    if not year and _file_year(raw):
+        years = parse_numbers(raw["jaar"].astype(str))
+        older = years.notna() & years.ne(boundary_year)
+        record.reject("ander IBIS-jaar", int(older.sum()))
+        raw = raw.loc[~older]
+    frame = raw.loc[~blank(raw[id_col])].copy()
     record.reject("geen id", len(raw) - len(frame))
     frame["code"] = "BT" + frame[id_col].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
     frame["name"] = frame[name_col].astype(str).str.strip()
@@ -273,7 +317,6 @@ def load_bedrijventerreinen(store: Store, config: Config, path: str | Path,
     duplicated = frame["code"].duplicated()
     record.reject("dubbel id", int(duplicated.sum()))
     frame = frame.loc[~duplicated]
-    boundary_year = year or int(config["boundary_year"])
     frame["level"], frame["gemeente"], frame["wijk"] = "bedrijventerrein", config.gemeente, None
     extra = [c for c in ("ha_netto", "wloc_type", "gem_codes") if c in frame.columns]
     attributes = frame[extra].astype(str).apply(lambda r: json.dumps(r.to_dict()), axis=1) \

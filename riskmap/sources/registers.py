@@ -7,6 +7,8 @@ quarterly increments can be loaded repeatedly.
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,6 +36,8 @@ from riskmap.sources._records import (
     reject_where,
 )
 from riskmap.store import LoadRecord, Store
+
+log = logging.getLogger(__name__)
 
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"), ("postcode", "huisnummer"))
 EVENT_COLUMNS = ("category", "branch", "outcome", "source", "object", "amount")
@@ -67,6 +71,7 @@ def register_kinds() -> dict[str, RegisterKind]:
             store = colspec.get("store")
             if store and store not in EVENT_COLUMNS:
                 raise ConfigError(f"{path}: {kind}.{column} stores into unknown column {store!r}")
+            _lookup(colspec, f"{path}: {kind}.{column}")
         kinds[kind] = RegisterKind(kind, spec["label"], spec["doc"], spec["id"], spec["date"],
                                    spec["columns"])
     return kinds
@@ -78,6 +83,26 @@ def plausibility_rules() -> dict[str, str]:
     return dict(data["plausibility"])
 
 
+def squash(text: str) -> str:
+    """A spelling as a key: lower case, no accents, no spaces, hyphens or other separators
+    (``"Adres-fraude "`` and ``"adresfraude"`` both give ``"adresfraude"``)."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(c for c in plain.lower() if c.isalnum())
+
+
+def _lookup(spec: dict[str, Any], where: str) -> dict[str, str]:
+    """Squashed spelling -> allowed value, for the allowed values and their synonyms."""
+    allowed = [str(v) for v in spec.get("values") or []]
+    lookup = {squash(v): v for v in allowed}
+    for synonym, value in (spec.get("synonyms") or {}).items():
+        key, target = squash(str(synonym)), str(value)
+        if target not in allowed or lookup.get(key, target) != target:
+            raise ConfigError(f"{where}: synonym {synonym!r} -> {value!r} is not one of the "
+                              f"values or clashes with another spelling")
+        lookup[key] = target
+    return lookup
+
+
 def location_columns() -> dict[str, dict[str, str]]:
     """The documented location columns shared by every register template."""
     data = yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
@@ -85,14 +110,29 @@ def location_columns() -> dict[str, dict[str, str]]:
 
 
 def _normalise_values(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
-    """Values in canonical form and a mask of cells that are not allowed."""
-    text = values.astype(str).str.strip().str.lower().str.replace(r"[\s\-/]+", "_", regex=True)
-    synonyms = {str(k).lower(): str(v) for k, v in (spec.get("synonyms") or {}).items()}
-    text = text.replace(synonyms)
-    allowed = {str(v) for v in spec.get("values") or []}
+    """Values in canonical form and a mask of cells that are not allowed.
+
+    Where the column lists its values, a cell matches a value or synonym whatever its case,
+    accents, spaces, hyphens or underscores; other columns are kept as lower-case words
+    joined by ``_``.
+    """
     empty = blank(values)
-    bad = ~empty & ~text.isin(allowed) if allowed else pd.Series(False, index=values.index)
-    return text.where(~empty, None), bad
+    if not spec.get("values"):
+        text = values.astype(str).str.strip().str.lower().str.replace(r"[\s\-/]+", "_",
+                                                                       regex=True)
+        return text.where(~empty, None), pd.Series(False, index=values.index)
+    lookup = _lookup(spec, "registers.yaml")
+    canonical = per_value(values.astype(str), lambda v: v.map(squash).map(lookup))
+    return canonical.where(~empty, None), ~empty & canonical.isna()
+
+
+def _unknown_values(column: str, values: pd.Series, path: Path) -> None:
+    """Log the unknown values of a column by how often they occur (the ten most frequent)."""
+    counts = values.astype(str).str.strip().value_counts()
+    shown = ", ".join(f"{v!r} ({n}x)" for v, n in counts.head(10).items())
+    more = f" en {len(counts) - 10} andere" if len(counts) > 10 else ""
+    log.warning("%s: onbekende %s: %s%s; zie docs/registers.md voor de toegestane waarden en "
+                "schrijfwijzen", path.name, column, shown, more)
 
 
 def load_register(store: Store, config: Config, kind: str, path: str | Path,
@@ -135,9 +175,12 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
             continue
         values, bad = _normalise_values(frame[column], colspec)
         missing = blank(frame[column]) & bool(colspec.get("required"))
+        if bad.any():
+            _unknown_values(column, frame.loc[bad, column], path)
+        record.reject(f"onbekende {column}", int(bad.sum()))
+        record.reject(f"lege {column}", int(missing.sum()))
         drop = (bad | missing).to_numpy()
-        reason = f"ongeldige of lege {column}"
-        frame, rows = reject_where(frame, drop, reason, record), rows.loc[~drop]
+        frame, rows = frame.loc[~drop], rows.loc[~drop]
         rows[target] = values.loc[~drop]
     pseudo = pseudonymiser(config)
     areas, inside = locate(store, config, frame, record, pseudo)

@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from riskmap.indicators.catalogue import load_catalogue
-from riskmap.indicators.values import SMALL_COUNT, SMALL_DENOMINATOR, indicator_values
+from riskmap.indicators.values import (
+    SMALL_COUNT,
+    SMALL_DENOMINATOR,
+    UNAVAILABLE,
+    indicator_values,
+    scored_indicators,
+)
 from riskmap.periods import Period
 from riskmap.project import Project
 
@@ -61,11 +67,33 @@ def test_cbs_values_are_not_suppressed_as_counts(loaded: Project):
     assert row["reason"] != SMALL_COUNT
 
 
+def test_cbs_variable_not_in_the_table_says_so(loaded: Project):
+    with loaded.store() as store:
+        values = indicator_values(store, load_catalogue(), Period(2025, 3), "buurt")
+    moves = values[values["indicator"] == "verhuizingen"]
+    assert not moves.empty and moves["value"].isna().all() and not moves["suppressed"].any()
+    assert set(moves["reason"]) == {f"{UNAVAILABLE} 2024"}
+    assert "verhuizingen" not in scored_indicators(
+        values.pivot(index="area_code", columns="indicator", values="value"), load_catalogue())
+
+
+def test_empty_national_reference_is_a_warning_naming_the_table(loaded: Project,
+                                                                caplog: pytest.LogCaptureFixture):
+    with loaded.store() as store:
+        store.con.execute("DELETE FROM cbs_values WHERE area_code = 'NL00'")
+        values = indicator_values(store, load_catalogue(), Period(2025, 3), "buurt",
+                                  gemeente="GM9999")
+    cbs = values[values["indicator"] == "laag_inkomen"]
+    assert cbs["index_nl"].isna().all() and cbs["index_gemeente"].notna().any()
+    assert "index Nederland = 100 leeg voor" in caplog.text
+    assert "laag_inkomen" in caplog.text and "85984NED" in caplog.text
+
+
 def test_indices_against_gemeente_and_nederland(demo_run):
     with demo_run.project.store(read_only=True) as store:
         rows = store.query("SELECT * FROM indicator_values WHERE period = '2025Q3' AND "
                            "indicator = 'laag_inkomen' AND level = 'buurt' AND value IS NOT NULL")
-        national = store.scalar("SELECT value FROM cbs_values WHERE area_code = 'NL01' AND "
+        national = store.scalar("SELECT value FROM cbs_values WHERE area_code = 'NL00' AND "
                                 "variable = 'HuishoudensMetEenLaagInkomen'")
         own = store.query("SELECT variable, value FROM cbs_values WHERE area_code = 'GM9999'") \
             .set_index("variable")["value"]

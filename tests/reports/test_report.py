@@ -62,6 +62,16 @@ def test_report_says_what_is_not_available(report, demo_run):
         assert "Hotspots (Gi*): niet beschikbaar" in html
 
 
+def test_report_and_indicator_table_name_a_cbs_variable_not_in_the_table(report, demo_output):
+    # 85984NED (Kerncijfers 2024) has no moves: the verhuizingen indicator says so, not silence
+    html, _page = report
+    assert "Verhuizingen per 1.000 inwoners: niet beschikbaar in 2024" in html
+    table = (demo_output / "indicatoren.csv").read_text(encoding="utf-8-sig").splitlines()
+    moves = [line for line in table if ";Verhuizingen per 1.000 inwoners;" in line]
+    assert moves and all(line.endswith("niet beschikbaar in 2024: niet in de CBS-tabel van dat "
+                                       "jaar") for line in moves)
+
+
 def test_report_with_hotspots_and_model(project_copy, planted, demo_run):
     paths = project_copy.report(demo_run.period, pdf=True)
     html = paths["gebiedsanalyse"].read_text(encoding="utf-8")

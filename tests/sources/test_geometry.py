@@ -1,8 +1,10 @@
 """Boundary and bedrijventerrein loaders, on the real CBS boundaries of Vlaardingen and Almere."""
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -56,15 +58,62 @@ def test_wgs84_geojson_is_converted(tmp_path: Path, realdata: Path):
     assert stored.geometry.area.sum() == pytest.approx(frame.geometry.area.sum(), rel=1e-3)
 
 
-def test_water_parts_dropped_and_other_gemeenten_refused(tmp_path: Path, demo_sources: Path):
+def test_water_parts_kept_and_other_gemeenten_refused(tmp_path: Path, demo_sources: Path):
     project = Project.init(tmp_path / "h", "GM9999", 2024)
     record = project.load_boundaries(demo_sources / "wijkenbuurten_2024.gpkg")
-    assert record.rejects == {"water of andere gemeente": 5}
+    assert record.rejects == {} and record.rows_read == 84  # 5 water parts merged into buurten
     with project.store(read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM areas WHERE level='buurt'") == 69
+        water = store.scalar("SELECT count(*) FROM areas WHERE attributes LIKE '%water_ha%'")
+    assert water == 5
     other = Project.init(tmp_path / "o", "GM0034", 2024)
     with pytest.raises(InputError, match="no areas of GM0034 in the file"):
         other.load_boundaries(demo_sources / "wijkenbuurten_2024.gpkg")
+
+
+def _cbs_layer(rows: list[tuple[str, str, str, shapely.Polygon]], level: str) -> gpd.GeoDataFrame:
+    """A layer as in CBS's wijkenbuurten_{year}.gpkg: codes, names, ``water`` JA/NEE, ``jaar``,
+    ``jrstatcode`` and -99999999 where CBS keeps a figure secret."""
+    code, name = {"buurt": ("buurtcode", "buurtnaam"), "wijk": ("wijkcode", "wijknaam")}[level]
+    return gpd.GeoDataFrame({
+        code: [r[0] for r in rows], name: [r[1] for r in rows], "gemeentecode": "GM0622",
+        "gemeentenaam": "Vlaardingen", "water": [r[2] for r in rows], "jaar": 2024,
+        "jrstatcode": [f"2024{r[0]}" for r in rows],
+        "aantal_inwoners": [0 if r[2] == "JA" else 1250 for r in rows],
+        "omgevingsadressendichtheid": -99999999}, geometry=[r[3] for r in rows], crs=28992)
+
+
+HARBOUR = shapely.box(81_500, 435_000, 82_500, 437_000)
+
+
+def test_water_buurten_are_areas_and_points_in_them_are_placed(tmp_path: Path):
+    path = tmp_path / "wijkenbuurten.gpkg"  # no year in the name: the layer's `jaar` tells
+    quay, basin = shapely.box(80_000, 435_000, 81_000, 436_000), \
+        shapely.box(81_000, 435_000, 81_500, 436_000)
+    _cbs_layer([("BU06220101", "Oude Haven", "NEE", quay), ("BU06220101", "Oude Haven", "JA", basin),
+                ("BU06220102", "Centrum", "NEE", shapely.box(80_000, 436_000, 81_500, 437_000)),
+                ("BU06220199", "Nieuwe Waterweg", "JA", HARBOUR)], "buurt") \
+        .to_file(path, layer="buurten", engine="pyogrio")
+    project = Project.init(tmp_path / "v", "GM0622", 2023)
+    record = project.load_boundaries(path)
+    assert record.boundary_year == 2024
+    with project.store(read_only=True) as store:
+        areas = store.query("SELECT code, area_ha, attributes FROM areas WHERE level = 'buurt' "
+                            "ORDER BY code").set_index("code")
+    assert list(areas.index) == ["BU06220101", "BU06220102", "BU06220199"]
+    assert areas.loc["BU06220101", "area_ha"] == pytest.approx(100)  # land only
+    assert json.loads(areas.loc["BU06220101", "attributes"]) == {"water_ha": 50.0}
+    assert json.loads(areas.loc["BU06220199", "attributes"]) == {"water_ha": 200.0,
+                                                                  "waterbuurt": True}
+    meldingen = tmp_path / "meldingen.csv"
+    pd.DataFrame({"zaaknummer": ["M1", "M2", "M3"], "datum": "2025-03-01", "categorie": "drugs",
+                  "x_rd": ["82000", "81200", "90000"], "y_rd": ["436000", "435500", "436000"]}) \
+        .to_csv(meldingen, sep=";", index=False)
+    record = project.load_register("meldingen", meldingen)
+    assert record.rows_kept == 2 and record.rejects == {"buiten de gemeente": 1}
+    with project.store(read_only=True) as store:
+        placed = store.query("SELECT buurt FROM events ORDER BY id")["buurt"]
+    assert sorted(placed) == ["BU06220101", "BU06220199"]
 
 
 def test_boundary_file_errors(tmp_path: Path, demo_sources: Path):
@@ -97,3 +146,17 @@ def test_ibis_and_own_layer_terreinen(project: Project, tmp_path: Path):
     assert record.rows_kept == 1
     with project.store(read_only=True) as store:
         assert store.areas("bedrijventerrein")["code"].tolist() == ["BTK1"]
+
+
+def test_ibis_year_from_jaar_keeps_the_latest(project: Project, tmp_path: Path):
+    path = tmp_path / "ibis.gpkg"
+    site = shapely.box(189_000, 443_000, 190_000, 443_800)
+    gpd.GeoDataFrame({"RIN_NUMMER": [9999101, 9999101], "JAAR": [2022, 2023],
+                      "PLAN_NAAM": ["Kop van de haven", "Kop van de haven"], "GEM_CODES": "9999",
+                      "HA_BRUTO": [80.0, 80.0], "HA_NETTO": [61.5, 62.0],
+                      "WLOC_TYPE": "Zeehaventerrein"}, geometry=[site, site], crs=28992) \
+        .to_file(path, layer="bedrijventerreinen", engine="pyogrio")
+    record = project.load_bedrijventerreinen(path)
+    assert record.boundary_year == 2023 and record.rejects == {"ander IBIS-jaar": 1}
+    with project.store(read_only=True) as store:
+        assert store.scalar("SELECT year FROM areas WHERE code = 'BT9999101'") == 2023

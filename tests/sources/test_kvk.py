@@ -108,8 +108,8 @@ def test_points_outside_and_unplaceable_are_counted(project: Project, tmp_path: 
 
 
 def test_address_only_rows_placed_through_bag(project: Project, tmp_path: Path, demo_sources: Path):
-    project.load_bag(demo_sources / "bag_verblijfsobjecten.csv")
-    bag = pd.read_csv(demo_sources / "bag_verblijfsobjecten.csv", dtype=str).iloc[10]
+    project.load_bag(demo_sources / "bagadres-full.csv")
+    bag = pd.read_csv(demo_sources / "bagadres-full.csv", sep=";", dtype=str).iloc[10]
     row = f"000000000042;00000042;Zaak;4511;01-02-2020;;BV;2;{bag.postcode};{bag.huisnummer};;"
     record = project.load_kvk(_write(tmp_path / "kvk.csv", [row]))
     assert record.rows_kept == 1

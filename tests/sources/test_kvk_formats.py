@@ -146,8 +146,8 @@ def test_activity_without_main_flag_and_no_visiting_address(project: Project, tm
 
 def test_kvk_selection_export_headers_are_recognised(project: Project, tmp_path: Path,
                                                      demo_sources: Path):
-    project.load_bag(demo_sources / "bag_verblijfsobjecten.csv")
-    bag = pd.read_csv(demo_sources / "bag_verblijfsobjecten.csv", dtype=str).iloc[:2]
+    project.load_bag(demo_sources / "bagadres-full.csv")
+    bag = pd.read_csv(demo_sources / "bagadres-full.csv", dtype=str, sep=";").iloc[:2]
     header = ("KvK-nummer;Vestigingsnummer;Handelsnaam;Straatnaam;Huisnummer;"
               "Huisnummertoevoeging;Postcode;Plaats;Rechtsvorm;Datum vestiging;Datum oprichting;"
               "SBI-code hoofdactiviteit;SBI-code nevenactiviteit 1;SBI-code nevenactiviteit 2;"

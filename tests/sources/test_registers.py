@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskmap.errors import InputError
+from riskmap.errors import ConfigError, InputError
 from riskmap.project import Project
-from riskmap.sources.registers import register_kinds
+from riskmap.sources.registers import _lookup, register_kinds
 
 
 def _meldingen(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
@@ -36,11 +36,34 @@ def test_values_are_checked_and_normalised(project: Project, tmp_path: Path):
     path = tmp_path / "meldingen.csv"
     frame.to_csv(path, sep=";", index=False)
     record = project.load_register("meldingen", path)
-    assert record.rejects == {"ongeldige datum": 1, "ongeldige of lege categorie": 2}
+    assert record.rejects == {"ongeldige datum": 1, "onbekende categorie": 1, "lege categorie": 1}
     with project.store(read_only=True) as store:
         stored = store.query("SELECT category, source FROM events ORDER BY date")
     assert stored["category"].tolist() == ["drugs", "adresfraude"]
     assert set(stored["source"]) == {"mma"}
+
+
+def test_common_spellings_accepted_and_unknown_values_named(project: Project, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture):
+    spellings = ["Adres fraude", "adresfraude", "ADRES-FRAUDE", "adres_fraude", "Woonfraude",
+                 "Mensen handel", " mensenhandel ", "Mensenhandel", "Illegale prostitutie",
+                 "Arbeidsuitbuiting", "fietsendiefstal", "Fietsendiefstal", "Oplichting"]
+    rows = [(f"M{i}", "2025-02-01", c) for i, c in enumerate(spellings)]
+    path = tmp_path / "meldingen.csv"
+    _meldingen(rows).to_csv(path, sep=";", index=False, encoding="cp1252")
+    record = project.load_register("meldingen", path)
+    assert record.rows_kept == 10 and record.rejects == {"onbekende categorie": 3}
+    assert "'fietsendiefstal' (1x)" in caplog.text and "'Oplichting' (1x)" in caplog.text
+    with project.store(read_only=True) as store:
+        stored = store.query("SELECT category, count(*) AS n FROM events GROUP BY 1")
+    assert dict(zip(stored["category"], stored["n"], strict=True)) == {
+        "adresfraude": 5, "mensenhandel": 3, "illegale_prostitutie": 1, "uitbuiting": 1}
+
+
+def test_synonyms_must_name_an_allowed_value():
+    spec = {"values": ["drugs"], "synonyms": {"hennep": "drugs", "wiet": "softdrugs"}}
+    with pytest.raises(ConfigError, match="synonym 'wiet' -> 'softdrugs' is not one of the values"):
+        _lookup(spec, "registers.yaml: meldingen.categorie")
 
 
 def test_reload_replaces_only_the_file_date_range(project: Project, tmp_path: Path):

@@ -1,0 +1,159 @@
+"""BAG loaders on small files in the real formats: NLExtract's ``bagadres-full.csv`` (BAG 1 and
+BAG 2.0 headers, as ``adres-full2csv.sql`` writes them with PostgreSQL's ``COPY ... CSV HEADER
+DELIMITER ';'``: empty fields for NULL, booleans ``t``/``f``, decimal points) and the Kadaster BAG
+GeoPackage (PDOK ``bag-light.gpkg``: layers ``verblijfsobject``, ``ligplaats``, ``pand``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from riskmap.errors import InputError
+from riskmap.indicators.business import addresses_measure
+from riskmap.periods import Period
+from riskmap.project import Project
+from riskmap.sources.bag import bag_ids
+
+HEADER_V1 = ("openbareruimte;huisnummer;huisletter;huisnummertoevoeging;postcode;woonplaats;gemeente;"
+             "provincie;nummeraanduiding;verblijfsobjectgebruiksdoel;oppervlakteverblijfsobject;"
+             "verblijfsobjectstatus;object_id;object_type;nevenadres;pandid;pandstatus;pandbouwjaar;"
+             "x;y;lon;lat")
+HEADER_V2 = HEADER_V1.replace("oppervlakteverblijfsobject", "oppervlakteadresseerbaarobject") + \
+    ";verkorteopenbareruimte"
+FLAT, BASIN = (185_010.123, 445_020.456), (190_000.0, 444_200.0)  # a harbour basin of Havenwaard
+
+
+def _row(street: str, number: int, addition: str, postcode: str, nra: str, use: str, status: str,
+         obj: str, kind: str = "VBO", neven: str = "f", pand: str = "", xy=FLAT) -> str:
+    return (f"{street};{number};;{addition};{postcode};Havenwaard;Havenwaard;Zuid-Holland;{nra};"
+            f"{use};85;{status};{obj};{kind};{neven};{pand};"
+            f"{'Pand in gebruik' if pand else ''};{'1968' if pand else ''};"
+            f"{xy[0]};{xy[1]};4.12345678;51.91234567")
+
+
+def _nlextract(path: Path, rows: list[str], header: str = HEADER_V1) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+IN_USE = "Verblijfsobject in gebruik"
+ROWS_V1 = [
+    # a block of flats: three addresses that differ only by huisnummertoevoeging
+    *[_row("Kadeweg", 12, t, "7011AB", f"99992000000000{i}", "woonfunctie", IN_USE,
+           f"99990100000000{i}", pand="9999100000000001") for i, t in ((11, ""), (12, "1"), (13, "2"))],
+    # mixed use (BAG 1 lists them alphabetically after ", ") and a nevenadres of the same object
+    _row("Kadeweg", 14, "", "7011AB", "9999200000000014", "kantoorfunctie, woonfunctie", IN_USE,
+         "9999010000000014", pand="9999100000000002"),
+    _row("Dwarsstraat", 1, "", "7011AC", "9999200000000015", "kantoorfunctie, woonfunctie", IN_USE,
+         "9999010000000014", neven="t", pand="9999100000000002"),
+    # one verblijfsobject in two panden: two rows, one nummeraanduiding
+    _row("Kadeweg", 16, "", "7011AB", "9999200000000016", "winkelfunctie", IN_USE,
+         "9999010000000016", pand="9999100000000003"),
+    _row("Kadeweg", 16, "", "7011AB", "9999200000000016", "winkelfunctie", IN_USE,
+         "9999010000000016", pand="9999100000000004"),
+    # a houseboat in the harbour basin (a water part of a buurt), and a withdrawn object
+    _row("Havenkade", 3, "", "7011AD", "9999200000000017", "Ligplaats", "Plaats aangewezen",
+         "9999020000000017", kind="LIG", xy=BASIN),
+    _row("Kadeweg", 18, "", "7011AB", "9999200000000018", "woonfunctie",
+         "Verblijfsobject ingetrokken", "9999010000000018", pand="9999100000000005"),
+]
+
+
+def _addresses(project: Project) -> pd.DataFrame:
+    with project.store(read_only=True) as store:
+        return store.query("SELECT * FROM addresses ORDER BY use NULLS LAST")
+
+
+def test_nlextract_csv_loads_without_mapping_and_keeps_every_flat(project: Project, tmp_path: Path):
+    record = project.load_bag(_nlextract(tmp_path / "bagadres-full.csv", ROWS_V1))
+    assert record.rows_read == 9
+    assert record.rejects == {"dubbel adres": 1, "BAG-object bestaat niet (meer)": 1}
+    assert record.rows_kept == 7
+    stored = _addresses(project)
+    assert stored["id"].nunique() == 7  # the three flats are three addresses
+    assert stored["nummeraanduiding"].notna().all() and stored["nummeraanduiding"].nunique() == 7
+    assert not stored["nummeraanduiding"].str.contains("9999200").any()  # pseudonymised
+    assert sorted(stored["use"].dropna()) == ["kantoorfunctie,woonfunctie", "ligplaats",
+                                              "winkelfunctie"] + ["woonfunctie"] * 3
+    assert stored["use"].isna().sum() == 1  # the nevenadres places records, counts no object
+    houseboat = stored[stored["use"] == "ligplaats"]
+    assert houseboat["buurt"].notna().all()  # in the water part of a harbour buurt
+    with project.store(read_only=True) as store:
+        codes = store.query("SELECT code FROM areas WHERE level = 'buurt'")["code"].tolist()
+        business = addresses_measure(store, {"business": True}, "buurt", Period(2025, 3), codes)
+    assert business.sum() == 2  # mixed use and the shop: not the houseboat, not the nevenadres
+
+
+def test_bag2_header_lists_and_ligplaats_without_use(project: Project, tmp_path: Path):
+    rows = [row.replace("kantoorfunctie, woonfunctie", "woonfunctie,kantoorfunctie")
+            .replace(";Ligplaats;", ";;") + ";Kadeweg" for row in ROWS_V1]
+    record = project.load_bag(_nlextract(tmp_path / "bagadres-full.csv", rows, HEADER_V2))
+    assert record.rows_kept == 7
+    uses = set(_addresses(project)["use"].dropna())
+    assert uses == {"kantoorfunctie,woonfunctie", "ligplaats", "winkelfunctie", "woonfunctie"}
+
+
+def test_bag_ids_restore_leading_zeros():
+    ids = bag_ids(pd.Series(["363200000123456", "0363200000123456", "363200000123456.0", "abc", ""]))
+    assert ids.tolist() == ["0363200000123456"] * 3 + ["", ""]
+
+
+def _bag_light(path: Path) -> Path:
+    """A small bag-light.gpkg: the columns of PDOK's layers, RD New, points and polygons."""
+    common = {"openbare_ruimte_naam": "Kadeweg", "woonplaats_naam": "Havenwaard",
+              "openbare_ruimte_identificatie": "9999300000000001",
+              "woonplaats_identificatie": "9999", "bronhouder_identificatie": "9999"}
+    vbo = gpd.GeoDataFrame({
+        "identificatie": ["9999010000000021", "9999010000000022", "9999010000000023",
+                          "0363010000000001"],
+        "oppervlakte": [64, 71, 220, 90], "status": [IN_USE, IN_USE, "Verblijfsobject gevormd",
+                                                     IN_USE],
+        "gebruiksdoel": ["woonfunctie", "woonfunctie", "industriefunctie,kantoorfunctie",
+                         "woonfunctie"],
+        "huisnummer": [20, 20, 22, 1], "huisletter": [None, None, None, None],
+        "toevoeging": ["A", "B", None, None], "postcode": ["7011AB", "7011AB", "7011AB", "1012JS"],
+        "bouwjaar": 1931, "pand_identificatie": "9999100000000009", "pandstatus": "Pand in gebruik",
+        "nummeraanduiding_hoofdadres_identificatie": ["9999200000000021", "9999200000000022",
+                                                      "9999200000000023", "0363200000000001"],
+        **common}, geometry=[shapely.Point(*FLAT), shapely.Point(*FLAT),
+                             shapely.Point(185_400, 445_300), shapely.Point(121_390, 487_380)],
+        crs=28992)
+    ligplaats = gpd.GeoDataFrame({
+        "identificatie": ["9999020000000031"], "status": ["Plaats aangewezen"], "huisnummer": [5],
+        "huisletter": [None], "toevoeging": [None], "postcode": ["7011AD"],
+        "nummeraanduiding_hoofdadres_identificatie": ["9999200000000031"], **common},
+        geometry=[shapely.box(BASIN[0] - 10, BASIN[1] - 3, BASIN[0] + 10, BASIN[1] + 3)],
+        crs=28992)
+    pand = gpd.GeoDataFrame({"identificatie": ["9999100000000009"], "bouwjaar": [1931],
+                             "status": ["Pand in gebruik"]},
+                            geometry=[shapely.Point(*FLAT).buffer(15)], crs=28992)
+    for name, layer in (("verblijfsobject", vbo), ("ligplaats", ligplaats), ("pand", pand)):
+        layer.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    return path
+
+
+def test_bag_geopackage_within_the_gemeente(project: Project, tmp_path: Path):
+    record = project.load_bag(_bag_light(tmp_path / "bag-light.gpkg"))
+    assert record.rows_read == 4  # the Amsterdam object lies outside the buurten's bounding box
+    assert record.rows_kept == 4
+    stored = _addresses(project)
+    assert stored["id"].nunique() == 4 and stored["nummeraanduiding"].nunique() == 4
+    assert sorted(stored["use"]) == ["industriefunctie,kantoorfunctie", "ligplaats",
+                                     "woonfunctie", "woonfunctie"]
+    assert stored.loc[stored["use"] == "ligplaats", "buurt"].notna().all()
+
+
+def test_bag_geopackage_errors(project: Project, tmp_path: Path):
+    other = tmp_path / "panden.gpkg"
+    gpd.GeoDataFrame({"identificatie": ["1"]}, geometry=[shapely.Point(*FLAT)], crs=28992) \
+        .to_file(other, layer="pand", driver="GPKG", engine="pyogrio")
+    with pytest.raises(InputError, match=r"panden\.gpkg: no layer 'verblijfsobject'"):
+        project.load_bag(other)
+    broken = tmp_path / "kapot.gpkg"
+    broken.write_text("geen geopackage", encoding="utf-8")
+    with pytest.raises(InputError, match=r"kapot\.gpkg: cannot open as a GeoPackage"):
+        project.load_bag(broken)
