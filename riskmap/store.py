@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from riskmap.errors import ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CRS = "EPSG:28992"
 
 _AREA_COLUMNS = "buurt VARCHAR, wijk VARCHAR, bedrijventerrein VARCHAR, cell100 VARCHAR, " \
@@ -91,7 +92,22 @@ CREATE TABLE predictions (
     model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+# Data minimisation (issue 13): an address keeps its pseudonym, areas, 500 m cell and whether it
+# is a dwelling; an event no longer points at an address or a 100 m cell (nor, for controles,
+# a 500 m cell). The cells each quarter publishes from the registers, and what is shown of them.
+_SCHEMA_V2 = """
+ALTER TABLE addresses DROP COLUMN floor_area;
+UPDATE addresses SET cell100 = NULL,
+    use = CASE WHEN use = 'woonfunctie' THEN 'woonfunctie' ELSE 'overig' END;
+UPDATE events SET address = NULL, cell100 = NULL;
+UPDATE events SET cell500 = NULL WHERE kind = 'controles';
+CREATE TABLE released_cells (
+    period VARCHAR NOT NULL, series VARCHAR NOT NULL, grouping VARCHAR NOT NULL,
+    area_code VARCHAR NOT NULL, shown BOOLEAN NOT NULL, reason VARCHAR,
+    build_id INTEGER NOT NULL);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 @dataclass
@@ -150,10 +166,16 @@ class Store:
         path = Path(path)
         if not path.exists() and not create:
             raise ProjectError(f"{path}: no store here; run `riskmap init` or a load first")
+        new = not path.exists()
+        mask = os.umask(0o077)  # a new store (and its WAL) is readable by its owner only
         try:
             con = duckdb.connect(str(path), read_only=read_only and path.exists())
         except duckdb.Error as exc:
             raise ProjectError(f"{path}: cannot open the store ({exc})") from exc
+        finally:
+            os.umask(mask)
+        if new:
+            path.chmod(0o600)
         store = cls(path, con)
         if not read_only:
             store._migrate()
@@ -321,6 +343,14 @@ class Store:
         finally:
             self.con.unregister("_tokens")
         return {row[0] for row in found}
+
+    def meta(self, key: str) -> str | None:
+        """A value of the store's ``meta`` table (``None`` when not set)."""
+        return self.scalar("SELECT value FROM meta WHERE key = ?", [key])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value in the store's ``meta`` table."""
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every data table."""

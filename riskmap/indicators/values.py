@@ -1,8 +1,10 @@
 """Indicator values per area and period: numerator, denominator, value and suppression flags.
 
-Values are computed for every area of a level (latest boundary year). A count-based indicator
-whose numerator is below the privacy minimum is flagged ``suppressed`` (reason ``klein aantal``):
-its value is used inside the store for scoring, but never shown. A value whose denominator is
+Values are computed for every area of a level (latest boundary year). A sensitive indicator
+(built from a municipal register, :func:`riskmap.indicators.privacy.is_sensitive`) whose
+numerator is below the privacy minimum is flagged ``suppressed`` (reason ``klein aantal``): its
+value is used inside the store for scoring, but never shown. Counts from public registers (KvK,
+BAG, CBS) are shown whatever their size. A value whose denominator is
 below the indicator's minimum is not computed at all (reason ``kleine noemer``).
 """
 
@@ -17,13 +19,13 @@ import pandas as pd
 from riskmap.indicators.business import addresses_measure, establishments_measure
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
 from riskmap.indicators.context import area_hectares, cbs_measure
+from riskmap.indicators.privacy import SMALL_COUNT, is_sensitive
 from riskmap.indicators.signals import events_measure
 from riskmap.periods import Period
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
 
-SMALL_COUNT = "klein aantal"
 SMALL_DENOMINATOR = "kleine noemer"
 
 
@@ -65,7 +67,7 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
         value = (indicator.scale * numerator / denominator).where(ok)
     small_denominator = denominator.notna() & (denominator < indicator.min_denominator)
     value = value.where(~small_denominator)
-    small_count = indicator.is_count_based & numerator.notna() & (numerator < min_count)
+    small_count = is_sensitive(indicator) & numerator.notna() & (numerator < min_count)
     reason = pd.Series(None, index=numerator.index, dtype=object)
     reason[small_count] = SMALL_COUNT
     reason[small_denominator] = SMALL_DENOMINATOR

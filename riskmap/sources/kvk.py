@@ -77,7 +77,7 @@ def load_kvk(store: Store, config: Config, path: str | Path,
     frame = reject_where(frame, start.isna(), "ongeldige datum_aanvang", record)
     frame = reject_where(frame, frame["end_date"] < frame["start_date"],
                          "datum_einde voor datum_aanvang", record)
-    pseudo = pseudonymiser(config)
+    pseudo = pseudonymiser(store, config)
     areas, inside = locate(store, config, frame, record, pseudo)
     frame, areas = frame.loc[inside], areas.loc[inside]
     rows = pd.DataFrame({
