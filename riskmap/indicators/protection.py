@@ -33,6 +33,9 @@ ch. 4 (Wiley).
 from __future__ import annotations
 
 import logging
+import os
+import sys
+from pathlib import Path
 
 import highspy
 import numpy as np
@@ -41,6 +44,21 @@ from scipy import sparse
 log = logging.getLogger(__name__)
 
 INF = highspy.kHighsInf
+
+
+def quiet_highs() -> highspy.Highs:
+    """A HiGHS solver that prints nothing (it writes a banner to standard output when made)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with Path(os.devnull).open("w") as null:
+            os.dup2(null.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
 TOLERANCE = 1e-6
 
 
@@ -68,7 +86,7 @@ class _Neighbourhood:
         self.atoms, self.values, self.cost = atoms, values, cost
         self.lower, self.upper = knowledge_bounds(values, min_count)
         self.width = np.diff(self.rows.indptr)
-        self.highs = highspy.Highs()
+        self.highs = quiet_highs()
         for option, value in (("output_flag", False), ("presolve", "off"),
                               ("solver", "simplex")):
             self.highs.setOptionValue(option, value)

@@ -3,7 +3,9 @@
 CBS names a cell after its lower-left corner in hectometres: the 100 m cell with corner
 (155300, 463200) is ``E1553N4632``; a 500 m cell is named the same way after its corner, which
 lies on multiples of 500 m. Records carry the codes of their 100 m and 500 m cells from the
-moment they are loaded (``cell100``, ``cell500``), so counting needs no coordinates.
+moment they are loaded (``cell100``, ``cell500``), so counting needs no coordinates; register
+events keep only their 500 m cell (and controles none), since a 100 m cell often holds a
+single address.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from riskmap.store import CRS, Store
 log = logging.getLogger(__name__)
 
 SIZES = (100, 500)
+EVENT_CELL_SIZES = (500,)  # the only cell size register events keep (riskmap.sources._records)
 EVENT_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
 _CODE = re.compile(r"^E(\d{4})N(\d{4})$")
 
@@ -99,7 +102,9 @@ def event_counts(store: Store, size: int, period: Period, kinds: Sequence[str] |
                  months: int = 12) -> pd.Series:
     """Register events of ``kinds`` (default: all) per ``size`` m cell in the ``months`` ending
     with ``period``. Events without a cell (no coordinates, no known address) are logged."""
-    check_size(size)
+    if check_size(size) not in EVENT_CELL_SIZES:
+        raise InputError(f"register events keep no {size} m cell (data minimisation: it would "
+                         f"single out addresses); use {EVENT_CELL_SIZES[0]} m cells")
     unknown = [k for k in kinds or () if k not in EVENT_KINDS]
     if unknown:
         raise InputError(f"event kind {unknown[0]!r} unknown; choose one of "
