@@ -251,7 +251,7 @@ def apply_to_values(values: pd.DataFrame, release: Release,
         if any((key, TOTALS[row.level]) in hidden_totals
                for key in indicator_series(by_id[row.indicator])):
             out.loc[row.Index, "index_gemeente"] = np.nan
-        if row.reason is not None and row.reason != SMALL_COUNT:
+        if isinstance(row.reason, str) and row.reason != SMALL_COUNT:
             continue
         reasons = [cells.get((key, row.level, row.area_code))
                    for key in indicator_series(by_id[row.indicator])]
