@@ -206,7 +206,9 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     atoms
         True count per atom.
     primary
-        Cells hidden by the primary rules (small count, small group).
+        Cells hidden by the primary rules (small count, small group), also where no output
+        would show them (a small count behind a too small denominator can still be
+        recovered by differencing).
     released
         Cells an output would show (the others are hidden for other reasons, e.g. a small
         denominator, and protect for free).
@@ -226,7 +228,7 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     swaps = _Swaps(matrix, atoms, values, ~hidden, min_count)
     everything = np.arange(matrix.shape[1])
     secondary = np.zeros(len(values), dtype=bool)
-    order = np.flatnonzero(primary & released)
+    order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
     for cell in order:
         for target in (0.0, min_count - 1.0):
