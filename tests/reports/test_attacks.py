@@ -27,6 +27,8 @@ from html_parts import geojson
 from openpyxl import load_workbook
 from scipy import sparse
 
+from riskmap.errors import PrivacyError
+from riskmap.indicators.privacy import PRIVACY_REASONS
 from riskmap.indicators.protection import quiet_highs
 from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
 from riskmap.pipeline import DemoRun
@@ -324,3 +326,29 @@ def test_store_and_key_are_readable_by_their_owner_only(demo_run):
     assert (root / "riskmap.duckdb").stat().st_mode & 0o777 == 0o600
     assert (root / "riskmap.key").stat().st_mode & 0o777 == 0o600
 
+
+
+def test_the_api_returns_protected_values_and_logs_raw_access(project_copy, demo_run):
+    values = project_copy.indicator_values(demo_run.period, "buurt")
+    hidden = values[values["suppressed"]]
+    assert len(hidden) > 100 and hidden["value"].isna().all()
+    assert hidden.loc[hidden["reason"] == "klein aantal", "numerator"].isna().all()
+    raw = project_copy.indicator_values(demo_run.period, "buurt", raw=True)
+    small = raw[raw["reason"] == "klein aantal"]
+    assert small["numerator"].between(0, 4).all() and small["numerator"].notna().all()
+    assert "indicator_values" in (project_copy.root / "logs" / "ruwe-waarden.log").read_text()
+    with pytest.raises(PrivacyError, match=r"raw=True"):
+        project_copy.grid(500, kinds=["controles"])
+
+
+def test_drivers_never_name_a_hidden_value(demo_run):
+    with demo_run.project.store(read_only=True) as store:
+        scores = store.query("SELECT area_code, drivers FROM scores WHERE period = ? AND theme = "
+                             "'totaal'", [str(demo_run.period)])
+        hidden = store.query("SELECT area_code, indicator FROM indicator_values WHERE period = ? "
+                             "AND reason IN (SELECT unnest(?))",
+                             [str(demo_run.period), list(PRIVACY_REASONS)])
+    by_area = hidden.groupby("area_code")["indicator"].apply(set)
+    named = [(a, set(json.loads(d)) & by_area.get(a, set())) for a, d in
+             zip(scores["area_code"], scores["drivers"], strict=True) if isinstance(d, str)]
+    assert len(named) > 50 and [n for n in named if n[1]] == []
