@@ -20,10 +20,10 @@ from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config
 from riskmap.errors import ProjectError, StoreError
 from riskmap.indicators.build import LevelResult, build_period
 from riskmap.indicators.catalogue import Indicator, load_catalogue
-from riskmap.indicators.privacy import Guard, protect_counts
+from riskmap.indicators.privacy import Guard, log_raw_access, protected_values
 from riskmap.models.anomaly import anomalies, branch_mix, category_labels
 from riskmap.models.backtest import BacktestResult, backtest, write_backtest
-from riskmap.models.grid import public_grid_counts
+from riskmap.models.grid import grid_counts, public_grid_counts
 from riskmap.models.hotspots import withhold_small_windows
 from riskmap.models.runs import run_emerging, run_hotspots, run_predictions
 from riskmap.models.variables import GRID_LEVELS, level_areas
@@ -34,7 +34,7 @@ from riskmap.reports.outputs import write_maps
 from riskmap.reports.tables import scores_frame
 from riskmap.reports.targets import target_list, write_targets
 from riskmap.sources import bag, cbs, geometry, kvk, registers
-from riskmap.sources._pseudo import ensure_key
+from riskmap.sources._pseudo import store_key
 from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ class Project:
             (root / folder).mkdir(exist_ok=True)
         (root / CONFIG_NAME).write_text(render_yaml(values), encoding="utf-8")
         project = cls(root)
-        ensure_key(project.config.key_path)
-        Store.open(project.config.store_path, create=True).close()
+        with Store.open(project.config.store_path, create=True) as store:
+            store_key(store, project.config.key_path)
         return project
 
     @contextmanager
@@ -186,14 +186,24 @@ class Project:
         with self.store(read_only=True) as store:
             return scores_frame(store, period, level)
 
-    def indicator_values(self, period: str | Period | None = None,
-                         level: str = "buurt") -> pd.DataFrame:
-        """Stored indicator values of one level and period, in long form."""
+    def indicator_values(self, period: str | Period | None = None, level: str = "buurt",
+                         raw: bool = False) -> pd.DataFrame:
+        """Indicator values of one level and period, in long form, protected like the files:
+        where ``suppressed`` is true the value, its indices and its sensitive counts are
+        missing (``reason`` says why).
+
+        ``raw=True`` returns the stored values unprotected, for analysis inside the
+        organisation only; each such request is logged (``logs/ruwe-waarden.log``).
+        """
         period = Period.parse(period) if period else self.latest_period()
         with self.store(read_only=True) as store:
-            return store.query("SELECT * EXCLUDE (build_id) FROM indicator_values "
-                               "WHERE period = ? AND level = ? ORDER BY indicator, area_code",
-                               [str(period), level])
+            values = store.query("SELECT * EXCLUDE (build_id) FROM indicator_values "
+                                 "WHERE period = ? AND level = ? ORDER BY indicator, area_code",
+                                 [str(period), level])
+        if raw:
+            log_raw_access(self.root, f"indicator_values {period} {level}")
+            return values
+        return protected_values(values, self.catalogue())
 
     def guard(self, store: Store) -> Guard:
         """The privacy guard for outputs of this project."""
@@ -298,31 +308,38 @@ class Project:
 
     def anomalies(self, period: str | Period | None = None) -> pd.DataFrame:
         """Bedrijventerreinen by how unusual their branch mix is (see
-        :mod:`riskmap.models.anomaly`); counts below the privacy minimum read ``<5``."""
+        :mod:`riskmap.models.anomaly`); establishment counts are public (trade register)."""
         quarter = self.built_period(period)
         with self.store(read_only=True) as store:
             frame = anomalies(store, quarter, self.config["scoring.seed"],
                               self.config["privacy.min_count"])
             names = store.areas("bedrijventerrein").drop_duplicates("code").set_index("code")["name"]
         frame.insert(1, "name", frame["area_code"].map(names))
-        return protect_counts(frame, ["establishments"], self.config["privacy.min_count"])
+        return frame
 
     def branch_mix(self, period: str | Period | None = None) -> pd.DataFrame:
         """Active establishments per bedrijventerrein (rows) and risk branch or SBI section
-        (columns, Dutch labels) at the end of a quarter; counts below the minimum read ``<5``."""
+        (columns, Dutch labels) at the end of a quarter (public counts, from the trade register)."""
         quarter = self.built_period(period)
         with self.store(read_only=True) as store:
             mix = branch_mix(store, quarter)
             names = store.areas("bedrijventerrein").drop_duplicates("code").set_index("code")["name"]
-        mix = mix.rename(index=names.to_dict(), columns=category_labels())
-        return protect_counts(mix, list(mix.columns), self.config["privacy.min_count"])
+        return mix.rename(index=names.to_dict(), columns=category_labels())
 
     def grid(self, size: int = 500, period: str | Period | None = None,
-             kinds: list[str] | None = None) -> gpd.GeoDataFrame:
+             kinds: list[str] | None = None, raw: bool = False) -> gpd.GeoDataFrame:
         """The CBS-aligned grid of ``size`` m with register events per cell in the 12 months up
-        to ``period`` (default kinds: all); counts below the privacy minimum read ``<5``."""
+        to ``period``. Protected (the default): the published grid only (500 m, the signal
+        kinds), as the quarter's protection shows it (``<5``, ``–`` or the number).
+
+        ``raw=True`` gives exact counts for any size and kinds (default: all), for analysis
+        inside the organisation only; each such request is logged.
+        """
         quarter = Period.parse(period) if period else self.latest_period()
         with self.store(read_only=True) as store:
+            if raw:
+                log_raw_access(self.root, f"grid {size} m {quarter} {kinds or 'alle'}")
+                return grid_counts(store, size, quarter, kinds)
             return public_grid_counts(store, size, quarter, kinds,
                                       min_count=self.config["privacy.min_count"])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 CRS = "EPSG:28992"
 # Tables loads write to; each has an archive_<table> holding the rows a load replaced.
 LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events")
@@ -132,12 +133,33 @@ def _schema_v2(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("_sbi2008")
 
 
+# v5: data minimisation: an address keeps its pseudonym, areas, 500 m cell and its kind of use
+# (dwelling, ligplaats, standplaats, other); an event no longer points at an address or a 100 m
+# cell (nor, for controles, a 500 m cell). released_cells: the cells each quarter publishes from
+# the registers, and what is shown of them.
+_MINIMISED = """
+ALTER TABLE addresses DROP COLUMN floor_area;
+UPDATE addresses SET cell100 = NULL,
+    use = CASE WHEN use IN ('woonfunctie', 'ligplaats', 'standplaats') THEN use ELSE 'overig' END;
+UPDATE events SET address = NULL, cell100 = NULL;
+UPDATE events SET cell500 = NULL WHERE kind = 'controles';
+UPDATE archive_addresses SET cell100 = NULL,
+    use = CASE WHEN use IN ('woonfunctie', 'ligplaats', 'standplaats') THEN use ELSE 'overig' END;
+UPDATE archive_events SET address = NULL, cell100 = NULL;
+UPDATE archive_events SET cell500 = NULL WHERE kind = 'controles';
+CREATE TABLE released_cells (
+    period VARCHAR NOT NULL, series VARCHAR NOT NULL, grouping VARCHAR NOT NULL,
+    area_code VARCHAR NOT NULL, shown BOOLEAN NOT NULL, reason VARCHAR,
+    build_id INTEGER NOT NULL);
+"""
+
 # The migration that created the archive tables; later ones keep them in step.
 ARCHIVES_SINCE = 3
 MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: _SCHEMA_V1, 2: _schema_v2, 3: _UNDO_TABLES,
     # the BAG nummeraanduiding of an address, pseudonymised (NLExtract CSV, BAG GeoPackage)
     4: "ALTER TABLE addresses ADD COLUMN nummeraanduiding VARCHAR;",
+    5: _MINIMISED,
 }
 
 
@@ -215,7 +237,9 @@ class Store:
         path = Path(path)
         if not path.exists() and not create:
             raise ProjectError(f"{path}: no store here; run `riskmap init` or a load first")
-        read_only = read_only and path.exists()
+        new = not path.exists()
+        read_only = read_only and not new
+        mask = os.umask(0o077)  # a new store (and its WAL) is readable by its owner only
         try:
             store = cls(path, duckdb.connect(str(path), read_only=read_only))
             current = store._version() >= SCHEMA_VERSION
@@ -223,6 +247,10 @@ class Store:
                 store._migrate()
         except duckdb.Error as exc:
             raise store_error(path, exc) from exc
+        finally:
+            os.umask(mask)
+        if new:
+            path.chmod(0o600)
         if read_only and not current:  # an older store is migrated once, then read
             store.close()
             cls.open(path).close()
@@ -569,6 +597,14 @@ class Store:
                                            f"FROM {name} t").fetchall()[0]
             prints[name] = (int(rows), str(total))
         return prints
+
+    def meta(self, key: str) -> str | None:
+        """A value of the store's ``meta`` table (``None`` when not set)."""
+        return self.scalar("SELECT value FROM meta WHERE key = ?", [key])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value in the store's ``meta`` table."""
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def table_counts(self) -> dict[str, int]:
         """Row count of every data table."""

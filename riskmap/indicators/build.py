@@ -15,7 +15,8 @@ from scipy import stats
 from riskmap.config import Config
 from riskmap.errors import StoreError
 from riskmap.indicators.catalogue import INDICATOR_LEVELS, Indicator, for_level
-from riskmap.indicators.privacy import suppression_summary
+from riskmap.indicators.privacy import PRIVACY_REASONS, suppression_summary
+from riskmap.indicators.release import CELL_COLUMNS, Release, apply_to_values, protect_release
 from riskmap.indicators.scoring import (
     Design,
     drivers,
@@ -26,7 +27,7 @@ from riskmap.indicators.scoring import (
     theme_scores,
     uncertainty,
 )
-from riskmap.indicators.values import SMALL_COUNT, indicator_values, scored_indicators
+from riskmap.indicators.values import indicator_values, scored_indicators
 from riskmap.periods import Period
 from riskmap.store import Store
 
@@ -79,8 +80,12 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
     spread = config["scoring.weight_spread"]
     n_draws = config["scoring.draws"] if draws is None else draws
     interval = uncertainty(raw, design, n_draws, spread, config["scoring.seed"])
-    top = drivers(normalised, design)
-    small = values[values["reason"] == SMALL_COUNT].groupby("area_code")["indicator"].apply(set)
+    hidden = values.assign(h=values["reason"].isin(PRIVACY_REASONS)).pivot(
+        index="area_code", columns="indicator", values="h").reindex_like(normalised)
+    # a driver never names a value the outputs hide
+    top = drivers(normalised.mask(hidden.fillna(False).astype(bool)), design)
+    small = values[values["reason"].isin(PRIVACY_REASONS)].groupby("area_code")["indicator"] \
+        .apply(set)
     scale = 100.0 if method in BOUNDED else 1.0
     frames = []
     for theme, score in [(OVERALL, overall), *themes.items()]:
@@ -148,12 +153,16 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
     refuse_outside_data(store, period)
     min_count = config["privacy.min_count"]
     results: dict[str, LevelResult] = {}
+    by_level: dict[str, pd.DataFrame] = {}
     for level in INDICATOR_LEVELS:
         if not store.scalar("SELECT count(*) FROM areas WHERE level = ?", [level]):
             continue
         values = indicator_values(store, catalogue, period, level, min_count, config.gemeente)
-        if values.empty:
-            continue
+        if not values.empty:
+            by_level[level] = values
+    release = protect_release(store, period, catalogue, by_level, config.gemeente, min_count)
+    for level, raw in by_level.items():
+        values = apply_to_values(raw, release, catalogue)
         scores = score_level(values, catalogue, level, config)
         previous = score_level(indicator_values(store, catalogue, period - 1, level, min_count,
                                                 report=False),
@@ -164,7 +173,7 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
                                      quality_report(values, catalogue, level, config))
     if not results:
         raise StoreError(f"{store.path}: nothing to build for {period}; load sources first")
-    _store_build(store, config, period, results)
+    _store_build(store, config, period, results, release)
     return results
 
 
@@ -189,12 +198,12 @@ def refuse_outside_data(store: Store, period: Period) -> None:
 
 
 def _store_build(store: Store, config: Config, period: Period,
-                 results: dict[str, LevelResult]) -> int:
+                 results: dict[str, LevelResult], release: Release) -> int:
     loads = store.lineage()["load_id"].tolist()
     settings: dict[str, Any] = {k: v for k, v in config.values.items() if k.startswith("scoring.")}
     with store.transaction():
         build_id = int(store.scalar("SELECT coalesce(max(build_id), 0) + 1 FROM builds"))
-        for table in ("indicator_values", "scores"):
+        for table in ("indicator_values", "scores", "released_cells"):
             store.con.execute(f"DELETE FROM {table} WHERE period = ?", [str(period)])
         store.con.execute("INSERT INTO builds VALUES (?, ?, ?, ?, ?)",
                           [build_id, str(period), datetime.now(), json.dumps(settings),
@@ -203,6 +212,8 @@ def _store_build(store: Store, config: Config, period: Period,
             store.insert("indicator_values", result.values.assign(build_id=build_id))
             if not result.scores.empty:
                 store.insert("scores", result.scores.assign(period=str(period), build_id=build_id))
+        store.insert("released_cells", release.cells[CELL_COLUMNS].assign(
+            period=str(period), build_id=build_id))
     log.info("built %s: %s", period, ", ".join(
         f"{len(r.scores[r.scores['theme'] == OVERALL]) if not r.scores.empty else 0} {lv}"
         for lv, r in results.items()))

@@ -1,18 +1,29 @@
 """Disclosure control: everything that leaves the store passes through this module.
 
-Rules (configurable, never weaker): a count below the minimum (default 5) is shown as ``<5``; a
-value whose denominator is below its minimum, or whose count is below the minimum, is not shown;
-a score built from suppressed inputs says so; no point locations of establishments or events;
-no pseudonymised id, name or address in any output. Every output file is written by a function
-here, which checks it first; every suppression is logged.
+Rules (configurable, never weaker):
+
+- **Sensitivity by source.** Counts built only from public registers (KvK establishments, BAG
+  addresses, CBS) are public and shown as they are. Counts from the municipality's registers
+  (register events: meldingen, maatregelen, bibob, hennep, controles and their findings) are
+  sensitive: never shown below the minimum (default 5, shown as ``<5``), and never where the
+  group they describe has fewer than the minimum establishments or addresses.
+- **Secondary protection.** Everything a quarter publishes from the registers is protected as a
+  whole (:mod:`riskmap.indicators.release`), so no hidden count can be recovered by differencing.
+- A value whose denominator is below its minimum is not shown; a score built from hidden inputs
+  says so, and a driver never names a hidden value; no point locations of establishments or
+  events; no pseudonymised id, name or address in any output; text cells of CSV and XLSX files
+  cannot start a formula. Every output file is written by a function here, which checks it
+  first; every suppression is logged.
 """
 
 from __future__ import annotations
 
+import getpass
 import io
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +50,54 @@ PSEUDONYM = re.compile(r"(?<![0-9a-f])[0-9a-f]{16}(?![0-9a-f])")
 POINT_GEOMETRY = re.compile(r'"type"\s*:\s*"(Multi)?Point"')
 SUPPRESSED_TEXT = "<{n}"
 NOT_SHOWN = "–"
+# Why a sensitive count (or a value built from one) is hidden.
+SMALL_COUNT = "klein aantal"
+SMALL_GROUP = "kleine groep"
+PROTECTION = "bescherming"
+PRIVACY_REASONS = (SMALL_COUNT, SMALL_GROUP, PROTECTION)
+SENSITIVE_MEASURES = {"events"}
+# OWASP, CSV injection: a cell starting with one of these may be run as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DUTCH_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?%?$")
+RAW_ACCESS_LOG = "ruwe-waarden.log"
+
+
+def is_sensitive(indicator: Any) -> bool:
+    """Whether an indicator's value is built from a municipal register (a sensitive count)."""
+    measures = [indicator.numerator, indicator.denominator]
+    return any(m is not None and m.kind in SENSITIVE_MEASURES for m in measures)
+
+
+def hidden_text(reason: object, min_count: int = PRIVACY_MIN_COUNT) -> str:
+    """How a hidden sensitive count reads: ``<5`` for a small count, else ``–``."""
+    return SUPPRESSED_TEXT.format(n=threshold(min_count)) if reason == SMALL_COUNT else NOT_SHOWN
+
+
+def neutralise(value: object) -> object:
+    """A text cell that cannot start a formula (OWASP: prefix ``'``); numbers stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) \
+            and not DUTCH_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`neutralise` over every text cell and header of a table."""
+    out = frame.copy()
+    out.columns = [neutralise(c) for c in out.columns]
+    for column in out.select_dtypes(include=["object", "string"]).columns:
+        out[column] = out[column].map(neutralise)
+    return out
+
+
+def log_raw_access(root: Path, what: str) -> None:
+    """Record that unprotected values were asked for (warning, and a line in ``logs/``)."""
+    log.warning("privacy: raw (unprotected) values of %s requested; they may not be shared", what)
+    folder = root / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / RAW_ACCESS_LOG).open("a", encoding="utf-8") as handle:
+        handle.write(f"{datetime.now().isoformat(timespec='seconds')}\t{getpass.getuser()}\t"
+                     f"{what}\n")
 
 
 def threshold(min_count: int) -> int:
@@ -82,6 +141,23 @@ def public_table(frame: pd.DataFrame, where: str, counts: Sequence[str] = (),
     """The one entry point for tables that leave the store: check columns, protect counts."""
     check_columns(frame, where)
     return protect_counts(frame, counts, min_count)
+
+
+def protected_values(values: pd.DataFrame, catalogue: Sequence[Any]) -> pd.DataFrame:
+    """Stored indicator values as the API returns them: where ``suppressed``, the value, its
+    indices and its sensitive counts (numerator; denominator where it is a register count)
+    are missing."""
+    out = values.copy()
+    hidden = out["suppressed"].astype(bool)
+    columns = [c for c in ("value", "index_gemeente", "index_nl") if c in out.columns]
+    out.loc[hidden, columns] = np.nan
+    by_id = {i.id: i for i in catalogue}
+    sensitive = out["indicator"].map(lambda i: i in by_id and is_sensitive(by_id[i]))
+    out.loc[hidden & sensitive, "numerator"] = np.nan
+    counted = out["indicator"].map(lambda i: i in by_id and by_id[i].denominator is not None
+                                   and by_id[i].denominator.kind in SENSITIVE_MEASURES)
+    out.loc[hidden & counted, "denominator"] = np.nan
+    return out
 
 
 def display_values(values: pd.DataFrame) -> pd.Series:
@@ -131,7 +207,7 @@ class Guard:
 def write_csv(frame: pd.DataFrame, path: Path, guard: Guard, counts: Sequence[str] = (),
               min_count: int = PRIVACY_MIN_COUNT) -> Path:
     """Write a table as CSV (``;``, decimal comma, UTF-8 with BOM: opens in Dutch Excel)."""
-    table = public_table(frame, str(path), counts, min_count)
+    table = neutralised(public_table(frame, str(path), counts, min_count))
     text = table.to_csv(sep=";", decimal=",", index=False)
     guard.check_text(text, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,16 +218,35 @@ def write_csv(frame: pd.DataFrame, path: Path, guard: Guard, counts: Sequence[st
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, guard: Guard,
                counts: Sequence[str] = (), min_count: int = PRIVACY_MIN_COUNT) -> Path:
     """Write tables as sheets of one XLSX workbook, each through :func:`public_table`."""
-    tables = {name: public_table(frame, f"{path} [{name}]", counts, min_count)
+    tables = {name: neutralised(public_table(frame, f"{path} [{name}]", counts, min_count))
               for name, frame in sheets.items()}
     for name, table in tables.items():
         guard.check_text(table.to_csv(index=False), f"{path} [{name}]")
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, table in tables.items():
-            table.to_excel(writer, sheet_name=name[:31], index=False)
+            numbers = table.map(_xlsx_value)
+            numbers.to_excel(writer, sheet_name=name[:31], index=False)
             _readable(writer.sheets[name[:31]], table)
+            _no_formulas(writer.sheets[name[:31]], f"{path} [{name}]")
     return path
+
+
+def _xlsx_value(value: object) -> object:
+    """A Dutch-formatted number as a number (so Excel computes with it); other cells as they are."""
+    if not isinstance(value, str) or not DUTCH_NUMBER.match(value) or value.endswith("%") \
+            or (value.startswith("0") and value[1:2].isdigit()):
+        return value  # percentages and codes with leading zeros stay text
+    number = float(value.replace(".", "").replace(",", "."))
+    return int(number) if "," not in value else number
+
+
+def _no_formulas(sheet: Any, where: str) -> None:
+    """Raise :class:`PrivacyError` if a sheet holds a formula (none is ever written)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                raise PrivacyError(f"{where}: cell {cell.coordinate} would hold a formula")
 
 
 def _readable(sheet: Any, table: pd.DataFrame, widest: int = 60) -> None:

@@ -1,11 +1,12 @@
 """Indicator values per area and period: numerator, denominator, value and suppression flags.
 
-Values are computed for every area of a level (latest boundary year). A count-based indicator
-whose numerator is below the privacy minimum is flagged ``suppressed`` (reason ``klein aantal``):
-its value is used inside the store for scoring, but never shown. A value whose denominator is
-below the indicator's minimum is not computed at all (reason ``kleine noemer``). A CBS-based
-indicator whose variable the year's CBS table lacks has no values, with the reason
-``niet beschikbaar in <jaar>``.
+Values are computed for every area of a level (latest boundary year). A sensitive indicator
+(built from a municipal register, :func:`riskmap.indicators.privacy.is_sensitive`) whose
+numerator is below the privacy minimum is flagged ``suppressed`` (reason ``klein aantal``): its
+value is used inside the store for scoring, but never shown. Counts from public registers (KvK,
+BAG, CBS) are shown whatever their size. A value whose denominator is below the indicator's
+minimum is not computed at all (reason ``kleine noemer``). A CBS-based indicator whose variable
+the year's CBS table lacks has no values, with the reason ``niet beschikbaar in <jaar>``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 from riskmap.indicators.business import addresses_measure, establishments_measure
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
 from riskmap.indicators.context import area_hectares, cbs_measure, unavailable_year
+from riskmap.indicators.privacy import SMALL_COUNT, is_sensitive
 from riskmap.indicators.signals import events_measure
 from riskmap.periods import Period
 from riskmap.sources.cbs import NATIONAL
@@ -26,7 +28,6 @@ from riskmap.store import Store
 
 log = logging.getLogger(__name__)
 
-SMALL_COUNT = "klein aantal"
 SMALL_DENOMINATOR = "kleine noemer"
 UNAVAILABLE = "niet beschikbaar in"
 
@@ -80,7 +81,7 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
     small_denominator = denominator.notna() & (denominator < indicator.min_denominator) & \
         (unavailable is None)
     value = value.where(~small_denominator)
-    small_count = indicator.is_count_based & numerator.notna() & (numerator < min_count)
+    small_count = is_sensitive(indicator) & numerator.notna() & (numerator < min_count)
     reason = pd.Series(unavailable, index=numerator.index, dtype=object).where(value.isna())
     reason[small_count] = SMALL_COUNT
     reason[small_denominator] = SMALL_DENOMINATOR

@@ -120,10 +120,11 @@ def layers_from_store(store: Store, period: Period, catalogue: list[Indicator],
 
 
 def grid_layer(store: Store, period: Period, min_count: int) -> MapLayer | None:
-    """Register signals per 500 m cell over 12 months, through the privacy rules.
+    """Register signals per 500 m cell over 12 months, as the quarter's protection shows them.
 
-    Only cells with at least the minimum count are drawn; the others (including empty cells)
-    read ``<5`` and are left out, which the legend says. ``None`` when no cell reaches it.
+    Only cells whose count is shown are drawn; the others (small counts, and counts hidden to
+    protect a small count elsewhere) are left out, which the legend says. ``None`` when no cell
+    is shown.
     """
     cells = public_grid_counts(store, GRID_SIZE, period, SIGNAL_KINDS, min_count=min_count)
     shown = cells[cells["count"].str.fullmatch(r"[\d.]+")].copy()
@@ -133,4 +134,5 @@ def grid_layer(store: Store, period: Period, min_count: int) -> MapLayer | None:
     return MapLayer(GRID_LAYER, shown, "aantal", {"code": "Cel (CBS-raster)",
                                                   "count": "Aantal signalen (12 mnd)"},
                     show=False, legend_title=f"Aantal; cellen met minder dan "
-                                             f"{threshold(min_count)} niet getekend")
+                                             f"{threshold(min_count)}, of ter bescherming "
+                                             f"daarvan, niet getekend")

@@ -3,7 +3,9 @@
 CBS names a cell after its lower-left corner in hectometres: the 100 m cell with corner
 (155300, 463200) is ``E1553N4632``; a 500 m cell is named the same way after its corner, which
 lies on multiples of 500 m. Records carry the codes of their 100 m and 500 m cells from the
-moment they are loaded (``cell100``, ``cell500``), so counting needs no coordinates.
+moment they are loaded (``cell100``, ``cell500``), so counting needs no coordinates; register
+events keep only their 500 m cell (and controles none), since a 100 m cell often holds a
+single address.
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from riskmap.errors import InputError
-from riskmap.indicators.privacy import protect_counts
+from riskmap.errors import InputError, PrivacyError
+from riskmap.fmt import integer
+from riskmap.indicators.privacy import SMALL_COUNT, hidden_text
+from riskmap.indicators.release import GRID, GRID_SIZE
 from riskmap.periods import Period
 from riskmap.sources._places import cell_codes
+from riskmap.sources._records import GRID_KINDS
 from riskmap.store import CRS, Store
 
 log = logging.getLogger(__name__)
 
 SIZES = (100, 500)
+EVENT_CELL_SIZES = (500,)  # the only cell size register events keep (riskmap.sources._records)
 EVENT_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
 _CODE = re.compile(r"^E(\d{4})N(\d{4})$")
 
@@ -96,7 +102,9 @@ def event_counts(store: Store, size: int, period: Period, kinds: Sequence[str] |
                  months: int = 12) -> pd.Series:
     """Register events of ``kinds`` (default: all) per ``size`` m cell in the ``months`` ending
     with ``period``. Events without a cell (no coordinates, no known address) are logged."""
-    check_size(size)
+    if check_size(size) not in EVENT_CELL_SIZES:
+        raise InputError(f"register events keep no {size} m cell (data minimisation: it would "
+                         f"single out addresses); use {EVENT_CELL_SIZES[0]} m cells")
     unknown = [k for k in kinds or () if k not in EVENT_KINDS]
     if unknown:
         raise InputError(f"event kind {unknown[0]!r} unknown; choose one of "
@@ -137,6 +145,27 @@ def grid_counts(store: Store, size: int, period: Period, kinds: Sequence[str] | 
 def public_grid_counts(store: Store, size: int, period: Period,
                        kinds: Sequence[str] | None = None, months: int = 12,
                        min_count: int = 5) -> gpd.GeoDataFrame:
-    """:func:`grid_counts` through the privacy rules: counts below ``min_count`` read ``<5``."""
-    grid = grid_counts(store, size, period, kinds, months)
-    return gpd.GeoDataFrame(protect_counts(grid, ["count"], min_count), crs=CRS)
+    """The published grid (500 m cells, register signals, 12 months) as the quarter's
+    protection shows it: ``count`` is the number where shown, ``<5`` for a small count and
+    ``–`` where the number would reveal a small count elsewhere.
+
+    Other sizes, kinds or windows were not protected with the quarter's release and are
+    refused (:class:`PrivacyError`); the API gives them only as raw values, on request.
+    """
+    if size != GRID_SIZE or set(kinds or GRID_KINDS) != set(GRID_KINDS) or months != 12:
+        raise PrivacyError(f"raster van {size} m ({', '.join(kinds or GRID_KINDS)}, {months} "
+                           f"maanden) is niet beschermd gepubliceerd; alleen 500 m, signalen, "
+                           f"12 maanden (andere rasters alleen als ruwe waarden, raw=True)")
+    grid = grid_counts(store, size, period, GRID_KINDS, months)
+    status = store.query("SELECT area_code, shown, reason FROM released_cells WHERE period = ? "
+                         "AND series = ? AND grouping = 'raster500'", [str(period), GRID])
+    if status.empty:
+        log.warning("%s: no protection stored for %s; rebuild the quarter to show the grid",
+                    store.path, period)
+    status = status.set_index("area_code")
+    shown = grid["code"].map(status["shown"]).fillna(False).astype(bool)
+    reason = grid["code"].map(status["reason"]).where(grid["code"].isin(status.index),
+                                                      SMALL_COUNT)
+    grid["count"] = [integer(n) if ok else hidden_text(why, min_count)
+                     for n, ok, why in zip(grid["count"], shown, reason, strict=True)]
+    return grid

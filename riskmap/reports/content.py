@@ -32,6 +32,8 @@ SOURCES = {"boundaries": "CBS wijk- en buurtkaart", "bedrijventerreinen": "bedri
            "cbs": "CBS Kerncijfers wijken en buurten", "police": "politie (misdrijven per buurt)",
            "kvk": "KvK-handelsregister", "bag": "BAG-adressen"}
 REASONS = {"klein aantal": "aantal onder de privacygrens",
+           "kleine groep": "gaat over minder adressen of vestigingen dan de privacygrens",
+           "bescherming": "zou samen met andere cijfers een klein aantal elders verraden",
            "kleine noemer": "noemer te klein voor een betrouwbaar cijfer"}
 
 
@@ -115,8 +117,9 @@ def suppression_lines(store: Store, period: Period, min_count: int) -> list[str]
                              [str(period)]))
     from_suppressed = int(store.scalar("SELECT count(*) FROM scores WHERE period = ? AND "
                                        "theme = ? AND from_suppressed", [str(period), OVERALL]))
-    lines = [f"Aantallen onder {n} staan overal als <{n}; een waarde uit zo'n klein aantal, of "
-             f"met een te kleine noemer, wordt niet getoond (–)."]
+    lines = [f"Aantallen uit de eigen registers onder {n} staan overal als <{n}; een waarde uit "
+             f"zo'n klein aantal, of met een te kleine noemer, wordt niet getoond (–). Aantallen "
+             f"uit openbare registers (Handelsregister, BAG, CBS) staan er precies."]
     lines += [f"{number(r.n, 0)} van de {number(total, 0)} indicatorwaarden zijn niet getoond: "
               f"{REASONS.get(str(r.reason), str(r.reason))}." for r in values.itertuples()]
     lines.append(f"{from_suppressed} totaalscores zijn mede berekend uit niet getoonde waarden; "

@@ -6,13 +6,15 @@ from __future__ import annotations
 import pandas as pd
 
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
-from riskmap.indicators.privacy import NOT_SHOWN, threshold
-from riskmap.indicators.values import SMALL_COUNT, SMALL_DENOMINATOR, UNAVAILABLE
+from riskmap.indicators.privacy import NOT_SHOWN, PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
+from riskmap.indicators.values import SMALL_DENOMINATOR, UNAVAILABLE
 from riskmap.periods import Period
 from riskmap.reports.tables import LEVEL_LABELS
 from riskmap.store import Store
 
 REMARKS = {SMALL_COUNT: "niet getoond: aantal kleiner dan {n}",
+           SMALL_GROUP: "niet getoond: gaat over minder dan {n} adressen of vestigingen",
+           PROTECTION: "niet getoond: zou een klein aantal elders verraden",
            SMALL_DENOMINATOR: "niet berekend: noemer te klein"}
 
 

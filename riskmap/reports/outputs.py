@@ -14,6 +14,7 @@ import pandas as pd
 from riskmap.indicators.build import quality_report
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import Guard, write_csv, write_figure, write_text
+from riskmap.indicators.release import loss_summary
 from riskmap.maps.figures import pattern_maps, theme_maps
 from riskmap.maps.interactive import map_from_layers
 from riskmap.maps.layers import layers_from_store
@@ -140,4 +141,19 @@ def write_quality(store: Store, period: Period, catalogue: list[Indicator], proj
         lines += [f"- {labels.get(r.indicator, r.indicator)}: {r.count} ({r.reason})"
                   for r in suppressed.itertuples()] or ["- geen"]
         lines.append("")
+    lines += release_lines(store, period)
     return write_text("\n".join(lines), path, guard)
+
+
+def release_lines(store: Store, period: Period) -> list[str]:
+    """The loss of the quarter's protection per grouping: shown, hidden by the primary rules
+    (small count, small group), hidden as complements (Markdown)."""
+    cells = store.query("SELECT grouping, reason FROM released_cells WHERE period = ?",
+                        [str(period)])
+    table = loss_summary(cells)
+    lines = ["## Bescherming van de cijfers uit de eigen registers", "",
+             "| Indeling | Getoond | Klein aantal | Kleine groep | Ter bescherming |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {grouping} | {' | '.join(str(int(n)) for n in row)} |"
+              for grouping, row in table.iterrows()]
+    return [*lines, ""]

@@ -18,6 +18,12 @@ register); a selected cell uses one visit per establishment in it. Selection is 
 with the highest priority that still fits is picked, and each pick halves the priority of the
 other cells in the same area and in the same branch, so effort spreads over areas and branches.
 Areas with a controle in the last *Q* quarters are skipped (they stay in the list, marked).
+
+What a cell shows: its establishments (public, from the trade register, exact) and, for its
+area, the share of controles with findings in 12 months — the area's indicator value, hidden
+where the quarter's protection hides it (:mod:`riskmap.indicators.release`). Controles are not
+shown per branch: nearly all such counts are below the privacy minimum, and each would be one
+more relation to protect.
 """
 
 from __future__ import annotations
@@ -34,13 +40,7 @@ from riskmap.errors import InputError
 from riskmap.fmt import number
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
-from riskmap.indicators.privacy import (
-    count_label,
-    public_table,
-    threshold,
-    write_csv,
-    write_xlsx,
-)
+from riskmap.indicators.privacy import hidden_text, public_table, threshold, write_csv, write_xlsx
 from riskmap.periods import Period
 from riskmap.reports.tables import LEVEL_LABELS
 from riskmap.store import Store
@@ -53,12 +53,14 @@ log = logging.getLogger(__name__)
 SPREAD = 0.5  # factor on a cell's priority per earlier pick in the same area or branch
 HISTORY_QUARTERS = 4
 BRANCH_QUARTERS = 8
-COUNT_COLUMNS = ("Aantal vestigingen", "Aantal controles (4 kwartalen)",
-                 "Aantal controles met bevinding (4 kwartalen)")
+HIT_RATE = "controles_bevinding"
+# Sensitive counts the target list shows (none: establishments are public, controles per area
+# are shown as the area's protected indicator value).
+COUNT_COLUMNS: tuple[str, ...] = ()
 HEADERS = {
     "pick": "Keuze", "rank": "Rang", "level": "Niveau", "area_code": "Code", "name": "Gebied",
-    "branch_label": "Branche", "establishments": COUNT_COLUMNS[0],
-    "controls": COUNT_COLUMNS[1], "hits": COUNT_COLUMNS[2], "score": "Totaalscore gebied",
+    "branch_label": "Branche", "establishments": "Aantal vestigingen",
+    "hit_rate": "Controles met bevinding in gebied (12 mnd, %)", "score": "Totaalscore gebied",
     "area_rank": "Rang gebied", "expected": "Verwachte trefkans gebied (model)",
     "branch_factor": "Factor branche", "priority": "Prioriteit (100 = hoogste)",
     "last": "Laatst gecontroleerd (gebied)",
@@ -125,15 +127,15 @@ def ranked_cells(store: Store, period: Period, min_count: int,
                  exclude_recent: int = 1) -> pd.DataFrame:
     """Every area × branch cell with establishments, ranked by priority (highest first).
 
-    Columns: ``area_code, name, level, branch, establishments, controls, hits, last, score,
-    area_rank, expected, branch_factor, priority, recent, rank``; counts are raw here, ``last``
-    is the latest quarter with a controle anywhere in the area (last 4 quarters).
+    Columns: ``area_code, name, level, branch, establishments, hit_rate, last, score,
+    area_rank, expected, branch_factor, priority, recent, rank``; ``hit_rate`` is the area's
+    protected share of controles with findings (text), ``last`` the latest quarter with a
+    controle anywhere in the area (last 4 quarters).
     """
     cells = branch_cells(store, period).merge(_area_scores(store, period), on="area_code")
     history = control_history(store, period, HISTORY_QUARTERS)
-    cells = cells.merge(history.drop(columns="last"), on=["area_code", "branch"], how="left")
     cells["last"] = cells["area_code"].map(history.groupby("area_code")["last"].max())
-    cells[["controls", "hits"]] = cells[["controls", "hits"]].fillna(0).astype(int)
+    cells["hit_rate"] = cells["area_code"].map(area_hit_rates(store, period, min_count))
     cells["branch_factor"] = cells["branch"].map(branch_factors(store, period, min_count))
     cells["priority"] = (area_rate(cells) * cells["branch_factor"]).fillna(0.0)
     cells["recent"] = cells["area_code"].isin(recently_controlled(store, period, exclude_recent))
@@ -142,6 +144,17 @@ def ranked_cells(store: Store, period: Period, min_count: int,
         ascending=[False, False, True, True]).reset_index(drop=True)
     cells["rank"] = np.arange(1, len(cells) + 1)
     return cells
+
+
+def area_hit_rates(store: Store, period: Period, min_count: int) -> pd.Series:
+    """Per area: the share of controles with findings (12 months) as shown, or why not."""
+    values = store.query("SELECT area_code, value, suppressed, reason FROM indicator_values "
+                         "WHERE period = ? AND indicator = ? AND level IN ('buurt', "
+                         "'bedrijventerrein')", [str(period), HIT_RATE])
+    text = [hidden_text(reason, min_count) if hidden else number(value)
+            for value, hidden, reason in zip(values["value"], values["suppressed"],
+                                             values["reason"], strict=True)]
+    return pd.Series(text, index=values["area_code"], dtype=object).fillna("–")
 
 
 def area_rate(cells: pd.DataFrame) -> pd.Series:
@@ -275,10 +288,13 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model:
         f"een cel vraagt een bezoek per vestiging): steeds de cel met de hoogste prioriteit die "
         f"nog past; elke keuze halveert de prioriteit van andere cellen in hetzelfde gebied en "
         f"in dezelfde branche, zodat de inzet gespreid wordt. {skipped}",
-        f"De selectie vraagt {count_label(used, min_count)} controles; de capaciteit is "
-        f"{capacity}.",
-        "Aantallen onder 5 staan als <5. Een hoge prioriteit is een aanwijzing om te kijken, "
-        "geen bewijs dat er iets mis is bij een vestiging.",
+        f"De selectie vraagt {used} controles; de capaciteit is {capacity}.",
+        "Het aantal vestigingen komt uit het openbare Handelsregister en staat er precies. "
+        "Controles met bevinding staan per gebied (bedrijventerrein, anders buurt) als "
+        f"percentage, beschermd zoals alle cijfers uit de eigen registers: <{threshold(min_count)} "
+        "bij een klein aantal, – waar het getal een klein aantal elders zou verraden.",
+        "Een hoge prioriteit is een aanwijzing om te kijken, geen bewijs dat er iets mis is bij "
+        "een vestiging.",
     ]
 
 

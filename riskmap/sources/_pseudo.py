@@ -3,37 +3,118 @@
 Identifiers (KvK-, vestigings-, zaak- and address keys) are replaced by an HMAC-SHA256 under a
 project key that lives outside the DuckDB file (``riskmap.key``, or ``RISKMAP_KEY`` in the
 environment). Without the key the store cannot be linked back to the source records.
+
+The store records a fingerprint of its key (never the key); every load that pseudonymises
+checks it, so a lost or replaced key stops the load instead of silently breaking the links
+between new and stored pseudonyms.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from riskmap.errors import ProjectError
 
+if TYPE_CHECKING:
+    from riskmap.store import Store
+
 ENV_KEY = "RISKMAP_KEY"
 DIGEST_CHARS = 16
+FINGERPRINT = "key_fingerprint"
+MIN_KEY_CHARS = 32
+PSEUDONYMISED_TABLES = ("establishments", "addresses", "events")
+
+
+class KeyProblemError(ProjectError):
+    """The project key is missing, unreadable or not the key the store was made with."""
+
+
+def fingerprint(key: bytes) -> str:
+    """A fingerprint of a key that reveals nothing of it (HMAC-SHA256 of a fixed text)."""
+    return hmac.new(key, b"riskmap key fingerprint", hashlib.sha256).hexdigest()[:DIGEST_CHARS]
+
+
+def _restore(path: Path) -> str:
+    return (f"zet het oorspronkelijke {path.name} terug uit de back-up (of zet {ENV_KEY}) en "
+            f"probeer opnieuw; een nieuwe sleutel maakt de koppeling met de opgeslagen gegevens "
+            f"kapot")
+
+
+def read_key(path: Path) -> bytes | None:
+    """The project key from ``RISKMAP_KEY`` or the key file; ``None`` when neither exists.
+
+    Raises :class:`KeyProblemError` (one Dutch line) for a file that cannot be read, is not text
+    or is too short.
+    """
+    from_env = os.environ.get(ENV_KEY)
+    if from_env is not None:
+        key, where = from_env.strip(), ENV_KEY
+    elif not path.exists():
+        return None
+    else:
+        where = str(path)
+        try:
+            key = path.read_bytes().decode("ascii").strip()
+        except OSError as exc:
+            raise KeyProblemError(f"{path}: de sleutel is niet te lezen ({exc.strerror}); "
+                             f"{_restore(path)}") from exc
+        except UnicodeDecodeError as exc:
+            raise KeyProblemError(f"{path}: de sleutel is geen tekst (binair bestand); "
+                             f"{_restore(path)}") from exc
+    if len(key) < MIN_KEY_CHARS or not key.isprintable():
+        raise KeyProblemError(f"{where}: de sleutel is te kort of onleesbaar (minstens "
+                         f"{MIN_KEY_CHARS} tekens nodig); {_restore(path)}")
+    return key.encode()
 
 
 def ensure_key(path: Path) -> bytes:
-    """Read the project key, creating it (readable by the owner only) when missing."""
-    from_env = os.environ.get(ENV_KEY)
-    if from_env:
-        return from_env.encode()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """Read the project key, creating it (readable by the owner only) when there is none."""
+    key = read_key(path)
+    if key is not None:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mask = os.umask(0o077)
+    try:
         path.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
-        path.chmod(0o600)
-    key = path.read_text(encoding="ascii").strip()
-    if len(key) < 32:
-        raise ProjectError(f"{path}: pseudonymisation key is too short (need >= 32 characters)")
-    return key.encode()
+    finally:
+        os.umask(mask)
+    path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip().encode()
+
+
+def store_key(store: Store, path: Path) -> bytes:
+    """The key to pseudonymise with for ``store``: the one whose fingerprint it records.
+
+    A store that records no fingerprint yet records the key's (a new key is created only for a
+    store that holds no pseudonymised rows). A missing, unreadable or different key raises
+    :class:`KeyProblemError` saying what happened and how to restore the key.
+    """
+    recorded = store.meta(FINGERPRINT)
+    key = read_key(path)
+    if key is None and (recorded or _holds_pseudonyms(store)):
+        made = f" (vingerafdruk {recorded})" if recorded else ""
+        raise KeyProblemError(f"{path}: de sleutel ontbreekt, maar {store.path.name} is "
+                         f"gepseudonimiseerd met een sleutel{made}; {_restore(path)}")
+    key = key if key is not None else ensure_key(path)
+    if recorded is None:
+        store.set_meta(FINGERPRINT, fingerprint(key))
+    elif fingerprint(key) != recorded:
+        where = ENV_KEY if os.environ.get(ENV_KEY) is not None else str(path)
+        raise KeyProblemError(f"{where}: dit is een andere sleutel (vingerafdruk {fingerprint(key)}) "
+                         f"dan die van {store.path.name} ({recorded}); {_restore(path)}")
+    return key
+
+
+def _holds_pseudonyms(store: Store) -> bool:
+    return any(store.scalar(f"SELECT count(*) FROM {t}") for t in PSEUDONYMISED_TABLES)
 
 
 class Pseudonymiser:

@@ -13,18 +13,33 @@ from riskmap.config import Config, read_yaml
 from riskmap.errors import InputError
 from riskmap.sources._io import normalise_header, refuse_repeated_headers
 from riskmap.sources._places import AreaIndex, address_keys, coordinates_from_frame
-from riskmap.sources._pseudo import Pseudonymiser, ensure_key
+from riskmap.sources._pseudo import Pseudonymiser, store_key
 from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
 
 AREA_COLUMNS = ["buurt", "wijk", "bedrijventerrein", "cell100", "cell500", "x", "y"]
 ADDRESS_COLUMNS = ("postcode", "huisnummer")
+# Register kinds the map's 500 m grid counts (riskmap.indicators.release.GRID_KINDS).
+GRID_KINDS = ("meldingen", "maatregelen", "bibob", "hennep")
 
 
-def pseudonymiser(config: Config) -> Pseudonymiser:
-    """The project's pseudonymiser (creates the key on first use)."""
-    return Pseudonymiser(ensure_key(config.key_path))
+def pseudonymiser(store: Store, config: Config) -> Pseudonymiser:
+    """The project's pseudonymiser, with the key the store was made with (see
+    :func:`riskmap.sources._pseudo.store_key`)."""
+    return Pseudonymiser(store_key(store, config.key_path))
+
+
+def event_location(areas: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Where an event is, as far as the indicators need it (data minimisation).
+
+    Events keep their areas and, for the kinds the grid counts, their 500 m cell; never their
+    address pseudonym or 100 m cell, which single out an address against the public BAG.
+    """
+    out = areas[AREA_COLUMNS].assign(cell100=None)
+    if kind not in GRID_KINDS:
+        out["cell500"] = None
+    return out
 
 
 def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.DataFrame:

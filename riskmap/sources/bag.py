@@ -19,7 +19,8 @@ and ``12-2`` are three addresses. Where the file has the BAG ``nummeraanduiding`
 that is the address's identity (a repeated one is one address, e.g. a verblijfsobject in two
 panden); it is kept as a pseudonym. A nevenadres (a second address of the same object) places
 records but has no use of its own, so an object is counted once. Addresses are stored as a keyed
-hash, never as text.
+hash, never as text, with only what the indicators use: areas, 500 m cell and the
+kind of use (see :func:`use_class`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import shapely
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.sources._io import blank, normalise_header, read_table, require_columns
-from riskmap.sources._places import address_keys, numbers, per_value
+from riskmap.sources._places import address_keys, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     apply_mapping,
@@ -136,6 +137,18 @@ def uses(values: pd.Series) -> pd.Series:
                      .str.split(",").map(lambda parts: ",".join(sorted(p for p in parts if p))))
 
 
+USE_CLASSES = ("woonfunctie", "ligplaats", "standplaats")
+
+
+def use_class(uses: pd.Series) -> pd.Series:
+    """``woonfunctie`` for a dwelling, ``ligplaats``/``standplaats`` for those objects, else
+    ``overig``: all the indicators need of the gebruiksdoel (business premises = neither). With
+    the exact gebruiksdoel, floor area and 100 m cell most addresses were unique against the
+    public BAG, so none of those is stored."""
+    text = uses.astype(str).str.lower().str.replace(r"\s+", "", regex=True)
+    return text.where(text.isin(USE_CLASSES), "overig")
+
+
 def load_bag(store: Store, config: Config, path: str | Path,
              mapping: str | Path | None = None) -> LoadRecord:
     """Load BAG addresses into ``addresses`` (replaces the previous BAG load)."""
@@ -154,7 +167,7 @@ def load_bag(store: Store, config: Config, path: str | Path,
     identity = number.where(number != "", "adres:" + frame["key"])
     frame = reject_where(frame.assign(_number=number), identity.duplicated(), "dubbel adres",
                          record)
-    pseudo = pseudonymiser(config)
+    pseudo = pseudonymiser(store, config)
     # addresses are placed by their own coordinates only: drop the address columns for locate
     areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]), record,
                            pseudo)
@@ -165,10 +178,9 @@ def load_bag(store: Store, config: Config, path: str | Path,
         "id": pseudo.series(frame["key"], "adres"),
         "nummeraanduiding": pseudo.series(frame["_number"].where(frame["_number"] != "", None),
                                           "nummeraanduiding"),
-        "use": uses(frame["gebruiksdoel"].astype(str)).where(~neven, None),
-        "floor_area": numbers(frame.get("oppervlakte", pd.Series("", index=frame.index))),
+        "use": use_class(uses(frame["gebruiksdoel"].astype(str))).where(~neven, None),
     })
-    rows = pd.concat([rows, areas[AREA_COLUMNS]], axis=1)
+    rows = pd.concat([rows, areas[AREA_COLUMNS].assign(cell100=None)], axis=1)
     finish(record, len(rows), {"nevenadres (plaatst, telt niet als object)": int(neven.sum())})
     store.write_load(record, {"addresses": rows})
     return record

@@ -265,7 +265,7 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
                                 config["plausibility.max_staff"], record)
     frame = reject_where(frame, frame["end_date"] < frame["start_date"],
                          "datum_einde voor datum_aanvang", record)
-    pseudo = pseudonymiser(config)
+    pseudo = pseudonymiser(store, config)
     areas, inside = locate(store, config, frame, record, pseudo)
     frame, areas = frame.loc[inside], areas.loc[inside]
     rows = pd.DataFrame({

@@ -24,10 +24,10 @@ from riskmap.sbi import config_file
 from riskmap.sources._io import blank, parse_dates, parse_numbers, read_table, require_columns
 from riskmap.sources._places import per_value
 from riskmap.sources._records import (
-    AREA_COLUMNS,
     apply_mapping,
     date_window,
     drop_duplicates,
+    event_location,
     finish,
     locate,
     pseudonymiser,
@@ -182,9 +182,9 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
         drop = (bad | missing).to_numpy()
         frame, rows = frame.loc[~drop], rows.loc[~drop]
         rows[target] = values.loc[~drop]
-    pseudo = pseudonymiser(config)
+    pseudo = pseudonymiser(store, config)
     areas, inside = locate(store, config, frame, record, pseudo)
-    rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1).loc[inside]
+    rows = pd.concat([rows, event_location(areas, kind)], axis=1).loc[inside]
     frame = frame.loc[inside]
     rows.insert(0, "date", frame["_date"].dt.date)
     rows.insert(0, "id", pseudo.series(frame[spec.id_column], f"zaak:{kind}"))

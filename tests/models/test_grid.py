@@ -6,7 +6,8 @@ import pytest
 from shapely.geometry import box
 
 from riskmap.errors import InputError
-from riskmap.models.grid import cell_code, cell_polygons, grid_from_boundaries
+from riskmap.models.grid import cell_code, cell_polygons, event_counts, grid_from_boundaries
+from riskmap.periods import Period
 from riskmap.sources._places import cell_codes
 from riskmap.store import CRS
 
@@ -46,3 +47,8 @@ def test_grid_refuses_other_crs_and_sizes():
         grid_from_boundaries(area.to_crs(CRS), 250)
     with pytest.raises(InputError, match="not a CBS code"):
         cell_polygons(["X1N2"], 100)
+
+
+def test_register_events_have_no_100_m_cells():
+    with pytest.raises(InputError, match=r"no 100 m cell .*use 500 m"):
+        event_counts(None, 100, Period(2025, 3))  # type: ignore[arg-type]

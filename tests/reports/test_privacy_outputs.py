@@ -1,6 +1,7 @@
 """Privacy over EVERY file the demo and the map, report and targets commands write.
 
-In every output: no count below 5 except as ``<5``; no pseudonymised id held in the store; no
+In every output: no count from a municipal register below 5 except as ``<5`` (counts from the
+public trade register, BAG and CBS may be small); no pseudonymised id held in the store; no
 coordinates of establishments, events or addresses (RD as in the sources, or WGS84 as the maps
 write them); no trade name, postcode or case number from the sources. PNG files carry no text
 to scan; their text was checked when they were drawn (``figure_text`` in the privacy gate).
@@ -23,15 +24,16 @@ from pypdf import PdfReader
 
 from riskmap.cli import main
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME
-from riskmap.indicators.privacy import PSEUDONYM
+from riskmap.indicators.privacy import PSEUDONYM, is_sensitive
 from riskmap.pipeline import DemoRun
 from riskmap.project import Project
 
 TEXT_SUFFIXES = {".csv", ".html", ".md", ".json", ".txt"}
-COUNT_HEADER = re.compile(r"^aantal\b", re.IGNORECASE)
+# "Aantal ..." columns, except public counts of establishments (trade register) and addresses
+COUNT_HEADER = re.compile(r"^aantal\b(?!.*(vestiging|risicobranche|adres))", re.IGNORECASE)
 COUNT_NOUNS = re.compile(
-    r"(?<![<\d.,])(\d[\d.]*)\s+(vestigingen|vestiging|controles|controle|bevindingen|bevinding|"
-    r"meldingen|melding|zaken|bedrijven|kwekerijen|sluitingen)\b", re.IGNORECASE)
+    r"(?<![<\d.,])(\d[\d.]*)\s+(controles|controle|bevindingen|bevinding|"
+    r"meldingen|melding|zaken|kwekerijen|sluitingen|signalen)\b", re.IGNORECASE)
 RD_NUMBER = re.compile(r"(?<![\d.,])(\d{5,6}[.,]\d{1,2})(?![\d])")
 WGS_PAIR = re.compile(r"\[\s*(\d{1,2}\.\d+),\s*(\d{1,2}\.\d+)\s*\]")
 POSTCODE = re.compile(r"\b(\d{4}\s?[A-Z]{2})\b")
@@ -190,9 +192,11 @@ def test_no_count_below_five_outside_the_suppression_mark(files):
 
 
 def test_indicator_values_from_small_counts_are_not_shown(demo_run, demo_output):
-    """A rate or share whose numerator counts fewer than 5 businesses or events reads
-    ``aantal <5`` (or ``–``) in the scores table."""
-    labels = {i.id: i.label for i in demo_run.project.catalogue() if i.is_count_based}
+    """A rate or share whose numerator counts fewer than 5 register events reads ``aantal <5``
+    (or ``–``) in the scores table; one from public counts is shown."""
+    catalogue = demo_run.project.catalogue()
+    labels = {i.id: i.label for i in catalogue if is_sensitive(i)}
+    public = {i.id: i.label for i in catalogue if i.is_count_based and not is_sensitive(i)}
     with demo_run.project.store(read_only=True) as store:
         small = store.query("SELECT area_code, indicator FROM indicator_values WHERE period = ? "
                             "AND numerator < 5 AND indicator IN (SELECT unnest(?))",
@@ -203,6 +207,14 @@ def test_indicator_values_from_small_counts_are_not_shown(demo_run, demo_output)
              if row.area_code in table.index and labels[row.indicator] in table.columns]
     assert len(shown) > 50
     assert set(shown) <= {"aantal <5", "–"}
+    with demo_run.project.store(read_only=True) as store:
+        small_public = store.query(
+            "SELECT area_code, indicator FROM indicator_values WHERE period = ? AND numerator "
+            "BETWEEN 1 AND 4 AND NOT suppressed AND indicator IN (SELECT unnest(?))",
+            [str(demo_run.period), list(public)])
+    values = [table.loc[r.area_code, public[r.indicator]] for r in small_public.itertuples()
+              if r.area_code in table.index and public[r.indicator] in table.columns]
+    assert values and not set(values) & {"aantal <5", "–"}
 
 
 def test_no_pseudonymised_id_in_any_output(demo_run, files):

@@ -69,8 +69,11 @@ def test_demo_target_cells_rank_by_priority_and_respect_exclusion(demo_run):
 def test_written_target_list_has_dutch_headers_counts_through_privacy(demo_output):
     csv = pd.read_csv(demo_output / "doelenlijst.csv", sep=";", encoding="utf-8-sig", dtype=str)
     assert list(csv.columns) == list(HEADERS.values())
-    for column in COUNT_COLUMNS:
-        assert all(v == "<5" or int(v.replace(".", "")) >= 5 for v in csv[column]), column
+    assert COUNT_COLUMNS == ()  # establishments are public; controles show per area, protected
+    assert csv["Aantal vestigingen"].str.fullmatch(r"\d+").all()
+    assert (csv["Aantal vestigingen"].astype(int) < 5).any()  # small public counts are shown
+    rate = csv["Controles met bevinding in gebied (12 mnd, %)"]
+    assert rate.str.fullmatch(r"<5|–|\d+(,\d)?").all() and rate.str.fullmatch(r"\d+(,\d)?").any()
     sheets = pd.read_excel(demo_output / "doelenlijst.xlsx", sheet_name=None, dtype=str)
     assert list(sheets) == ["Selectie", "Alle cellen", "Toelichting"]
     assert (sheets["Selectie"]["Status"] == "geselecteerd").all()

@@ -1,0 +1,270 @@
+"""What a quarter publishes from the municipality's registers, protected as a whole.
+
+Every sensitive count an output shows, or lets an attacker compute (a rate times its public
+denominator, an index times the gemeente's total), is a *cell*: a series of register events
+(kind, filters, window) counted over one grouping — buurt, wijk, gemeente, bedrijventerrein,
+all bedrijventerreinen together, or a 500 m grid cell. Cells are sums of *atoms* (an event class
+in one buurt × bedrijventerrein × grid cell), which gives every linear relation between them:
+buurt ⊂ wijk ⊂ gemeente, terrains across buurten, grid cells across areas. The target list shows
+the controles of an area through its indicator value (already a cell here), not per branch.
+
+Primary rules (:mod:`riskmap.indicators.privacy`): a count below the minimum, or one about a
+group of fewer than the minimum establishments or addresses, is hidden. Complementary cells
+are then hidden by :func:`riskmap.indicators.protection.complementary_suppression`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from riskmap.indicators.catalogue import Indicator
+from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
+from riskmap.indicators.protection import complementary_suppression
+from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
+from riskmap.periods import Period
+from riskmap.sources._records import GRID_KINDS
+from riskmap.store import Store
+
+log = logging.getLogger(__name__)
+
+UNPUBLISHED = "niet gepubliceerd"
+GRID_SIZE = 500
+TOTALS = {"buurt": "gemeente", "wijk": "gemeente", "bedrijventerrein": "bedrijventerreinen"}
+# Hiding a wide cell costs more information than hiding a narrow one.
+COSTS = {"buurt": 1.0, "bedrijventerrein": 1.0, "raster500": 1.0,
+         "wijk": 4.0, "gemeente": 50.0, "bedrijventerreinen": 50.0}
+CELL_COLUMNS = ["series", "grouping", "area_code", "shown", "reason"]
+
+
+def series_key(spec: Mapping[str, Any], window: int | None) -> str:
+    """A stable name for a series of register events: its filters and window."""
+    return json.dumps({"events": dict(spec), "window": window or DEFAULT_WINDOW}, sort_keys=True)
+
+
+GRID = series_key({"kind": list(GRID_KINDS)}, 12)
+
+
+@dataclass
+class Release:
+    """The cells of a quarter's release and what is shown of them.
+
+    ``cells`` has :data:`CELL_COLUMNS` plus ``value`` (the true count, kept in memory only).
+    """
+
+    cells: pd.DataFrame
+
+    def status(self, series: str, grouping: str) -> pd.DataFrame:
+        """The cells of one series and grouping."""
+        return self.cells[(self.cells["series"] == series) & (self.cells["grouping"] == grouping)]
+
+
+def indicator_series(indicator: Indicator) -> list[str]:
+    """The event series an indicator's value reveals (numerator, and a sensitive denominator)."""
+    measures = [indicator.numerator, indicator.denominator]
+    return [series_key(m.params["events"], indicator.window) for m in measures
+            if m is not None and m.kind == "events"]
+
+
+def _groupings(catalogue: Sequence[Indicator], levels: Sequence[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {GRID: {"raster500"}}
+    for indicator in catalogue:
+        for key in indicator_series(indicator):
+            for level in set(indicator.levels) & set(levels):
+                out.setdefault(key, set()).update({level, TOTALS[level]})
+    return out
+
+
+def _mask(events: pd.DataFrame, key: str, period: Period) -> np.ndarray:
+    spec = json.loads(key)
+    first, end = period.window(spec["window"])
+    mask = (events["date"] >= first) & (events["date"] <= end)
+    kinds = spec["events"]["kind"]
+    mask &= events["kind"].isin(kinds if isinstance(kinds, list) else [kinds])
+    for column in FILTERS:
+        if spec["events"].get(column):
+            mask &= events[column].isin([str(v) for v in spec["events"][column]])
+    return mask.to_numpy(bool)
+
+
+def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Atoms (event class × buurt × terrain × grid cell) with their counts, and the classes ×
+    series membership. Every place with a BAG address gets atoms, also empty ones."""
+    longest = max(json.loads(k)["window"] for k in keys)
+    first, end = period.window(longest)
+    events = store.query(
+        "SELECT kind, date, category, branch, outcome, source, object, buurt, wijk, "
+        "bedrijventerrein, cell500 FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL",
+        [first, end])
+    events["date"] = pd.to_datetime(events["date"]).dt.date
+    masks = np.column_stack([_mask(events, k, period) for k in keys]) if len(events) \
+        else np.zeros((0, len(keys)), dtype=bool)
+    used = masks.any(axis=1)
+    events, masks = events[used].reset_index(drop=True), masks[used]
+    classes, events["cls"] = np.unique(masks, axis=0, return_inverse=True) if len(events) \
+        else (np.zeros((0, len(keys)), dtype=bool), [])
+    gridded = classes[:, keys.index(GRID)]
+    places = pd.concat([
+        store.query("SELECT DISTINCT buurt, wijk, bedrijventerrein, cell500 FROM addresses "
+                    "WHERE buurt IS NOT NULL"),
+        events[["buurt", "wijk", "bedrijventerrein", "cell500"]]]).drop_duplicates()
+    frames = [(places if gridded[cls] else places.assign(cell500=None)).drop_duplicates()
+              .assign(cls=cls) for cls in range(len(classes))]
+    atoms = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["buurt", "wijk", "bedrijventerrein", "cell500", "cls"])
+    events.loc[~gridded[events["cls"]], "cell500"] = None
+    geo = ["cls", "buurt", "wijk", "bedrijventerrein", "cell500"]
+    counts = events.groupby(geo, dropna=False).size().rename("count").reset_index()
+    atoms = atoms.astype(object).where(atoms.notna(), None)
+    counts = counts.astype(object).where(counts.notna(), None)
+    atoms = atoms.merge(counts, on=geo, how="left").fillna({"count": 0})
+    return atoms, classes
+
+
+def _cell_keys(atoms: pd.DataFrame, grouping: str, gemeente: str) -> pd.Series:
+    if grouping in {"buurt", "wijk", "bedrijventerrein"}:
+        return atoms[grouping]
+    if grouping == "gemeente":
+        return pd.Series(gemeente, index=atoms.index)
+    if grouping == "bedrijventerreinen":
+        return pd.Series("alle", index=atoms.index).where(atoms["bedrijventerrein"].notna())
+    return atoms["cell500"]
+
+
+def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
+                  levels: Sequence[str], gemeente: str) -> tuple[pd.DataFrame, sparse.csr_matrix,
+                                                                 np.ndarray]:
+    """Every sensitive cell of the quarter, the cells × atoms matrix and the atom counts."""
+    groupings = _groupings(catalogue, levels)
+    keys = list(groupings)
+    atoms, classes = _atoms(store, period, keys)
+    rows: list[int] = []
+    cols: list[int] = []
+    meta: list[tuple[str, str, str]] = []
+    for s, key in enumerate(keys):
+        in_series = np.flatnonzero(classes[:, s]) if len(classes) else np.array([], int)
+        part = atoms[atoms["cls"].isin(in_series)]
+        for grouping in sorted(groupings[key]):
+            cell = _cell_keys(part, grouping, gemeente).dropna()
+            for code, members in part.loc[cell.index].index.groupby(cell).items() \
+                    if len(cell) else []:
+                rows += [len(meta)] * len(members)
+                cols += list(members)
+                meta.append((key, grouping, str(code)))
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                               shape=(len(meta), len(atoms)))
+    cells = pd.DataFrame(meta, columns=["series", "grouping", "area_code"])
+    return cells, matrix, atoms["count"].to_numpy(float)
+
+
+def _merge_identical_atoms(matrix: sparse.csr_matrix,
+                           counts: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Atoms in exactly the same cells are one atom to an attacker: add them up."""
+    columns = matrix.tocsc()
+    signature = [columns.indices[columns.indptr[j]:columns.indptr[j + 1]].tobytes()
+                 for j in range(columns.shape[1])]
+    keep = [j for j in range(columns.shape[1]) if columns.indptr[j + 1] > columns.indptr[j]]
+    groups: dict[bytes, int] = {}
+    merged = np.zeros(len(keep))
+    first: list[int] = []
+    for j in keep:
+        slot = groups.setdefault(signature[j], len(groups))
+        if slot == len(first):
+            first.append(j)
+        merged[slot] += counts[j]
+    return columns[:, first].tocsr(), merged[:len(first)]
+
+
+def _groups(store: Store, cells: pd.DataFrame) -> np.ndarray:
+    """The size of the group each cell describes: the BAG addresses in its area or grid cell."""
+    sizes: dict[tuple[str, str], float] = {}
+    for grouping, column in (("buurt", "buurt"), ("wijk", "wijk"),
+                             ("bedrijventerrein", "bedrijventerrein"), ("raster500", "cell500")):
+        frame = store.query(f"SELECT {column} AS code, count(*) AS n FROM addresses "
+                            f"WHERE {column} IS NOT NULL GROUP BY 1")
+        sizes.update({(grouping, c): float(n) for c, n in zip(frame["code"], frame["n"],
+                                                             strict=True)})
+    keys = zip(cells["grouping"], cells["area_code"], strict=True)
+    return np.array([sizes.get(k, np.inf) for k in keys])
+
+
+def _released(cells: pd.DataFrame, values: Mapping[str, pd.DataFrame],
+              catalogue: Sequence[Indicator]) -> np.ndarray:
+    """Cells an output shows or lets compute: a level cell when a value from it is shown
+    (not hidden for a small denominator); totals (through the indices) and grid cells always."""
+    shown: set[tuple[str, str, str]] = set()
+    by_id = {i.id: i for i in catalogue}
+    for level, frame in values.items():
+        visible = frame[frame["reason"].isna() | (frame["reason"] == SMALL_COUNT)]
+        for indicator, area in zip(visible["indicator"], visible["area_code"], strict=True):
+            shown.update((key, level, area) for key in indicator_series(by_id[indicator]))
+    level = cells["grouping"].isin(["buurt", "wijk", "bedrijventerrein"])
+    keys = zip(cells["series"], cells["grouping"], cells["area_code"], strict=True)
+    return np.array([not lv or k in shown for lv, k in zip(level, keys, strict=True)])
+
+
+def protect_release(store: Store, period: Period, catalogue: Sequence[Indicator],
+                    values: Mapping[str, pd.DataFrame], gemeente: str,
+                    min_count: int) -> Release:
+    """Apply the primary rules and complementary suppression to a quarter's release."""
+    m = threshold(min_count)
+    cells, matrix, counts = release_cells(store, period, catalogue, list(values), gemeente)
+    matrix, counts = _merge_identical_atoms(matrix, counts)
+    cells["value"] = np.asarray(matrix @ counts)
+    small_group = _groups(store, cells) < m
+    small = cells["value"].to_numpy() < m
+    primary = small | small_group
+    released = _released(cells, values, catalogue)
+    cost = cells["grouping"].map(COSTS).to_numpy(float)
+    secondary = complementary_suppression(matrix, counts, primary, released, cost, m)
+    cells["shown"] = released & ~primary & ~secondary
+    reasons = np.select([~released, small, small_group, secondary],
+                        [UNPUBLISHED, SMALL_COUNT, SMALL_GROUP, PROTECTION], "")
+    cells["reason"] = pd.Series(reasons, index=cells.index).replace("", None)
+    for step, n in (("primary", int((primary & released).sum())),
+                    ("secondary", int(secondary.sum()))):
+        log.info("privacy %s: %s of %s published register counts hidden (%s)", period,
+                 f"{n:,}", f"{int(released.sum()):,}", step)
+    return Release(cells)
+
+
+def apply_to_values(values: pd.DataFrame, release: Release,
+                    catalogue: Sequence[Indicator]) -> pd.DataFrame:
+    """Indicator values hidden where a cell they reveal is hidden (reason of that cell), and
+    their index against the gemeente left out where it would reveal a hidden total."""
+    by_id = {i.id: i for i in catalogue}
+    cells = release.cells.set_index(["series", "grouping", "area_code"])["reason"]
+    cells = cells[~cells.index.duplicated()]
+    out = values.copy()
+    totals = release.cells[release.cells["grouping"].isin(list(TOTALS.values()))
+                           & ~release.cells["shown"]]
+    hidden_totals = set(zip(totals["series"], totals["grouping"], strict=True))
+    for row in out.itertuples():
+        # the index against the gemeente would reveal a hidden total
+        if any((key, TOTALS[row.level]) in hidden_totals
+               for key in indicator_series(by_id[row.indicator])):
+            out.loc[row.Index, "index_gemeente"] = np.nan
+        if isinstance(row.reason, str) and row.reason != SMALL_COUNT:
+            continue
+        reasons = [cells.get((key, row.level, row.area_code))
+                   for key in indicator_series(by_id[row.indicator])]
+        hidden = [r for r in reasons if isinstance(r, str)]
+        if hidden:
+            first = next((r for r in hidden if r != PROTECTION), hidden[0])
+            out.loc[row.Index, ["suppressed", "reason"]] = [True, first]
+    return out
+
+
+def loss_summary(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per grouping: cells published, hidden as small counts or groups, hidden as complements."""
+    published = cells[cells["reason"] != UNPUBLISHED]
+    table = pd.crosstab(published["grouping"], published["reason"].fillna("getoond"))
+    return table.reindex(columns=["getoond", SMALL_COUNT, SMALL_GROUP, PROTECTION],
+                         fill_value=0)

@@ -1,0 +1,80 @@
+"""Complementary suppression on small tables with known answers, and formula-safe writers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from scipy import sparse
+
+from riskmap.errors import PrivacyError
+from riskmap.indicators.privacy import Guard, neutralise, write_csv, write_xlsx
+from riskmap.indicators.protection import complementary_suppression
+
+
+def _wijk(buurten: list[float]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Cells: each buurt, then the wijk; one atom per buurt."""
+    n = len(buurten)
+    rows = np.vstack([np.eye(n), np.ones((1, n))])
+    return sparse.csr_matrix(rows), np.array(buurten, dtype=float)
+
+
+def _protect(matrix, atoms, cost=None):
+    values = matrix @ atoms
+    primary = values < 5
+    cost = np.ones(len(values)) if cost is None else np.asarray(cost, float)
+    return complementary_suppression(matrix, atoms, primary, np.ones(len(values), bool), cost, 5)
+
+
+def test_one_small_buurt_needs_a_complement():
+    """wijk 40 = 2 + 12 + 26: hiding only the 2 gives it away; the cheapest complement is the
+    buurt that can absorb the change (12: stays >= 5 when it gives up 2), not the wijk."""
+    matrix, atoms = _wijk([2, 12, 26])
+    secondary = _protect(matrix, atoms, cost=[1, 1, 1, 4])
+    assert secondary.tolist() == [False, True, False, False]
+
+
+def test_two_small_buurten_that_add_up_to_five_need_a_third():
+    """1 + 4 = 5 is known from the wijk: the 1 could not be 0 or the 4 could not be 0."""
+    matrix, atoms = _wijk([1, 4, 20, 30])
+    secondary = _protect(matrix, atoms, cost=[1, 1, 1, 1, 4])
+    assert secondary[:2].sum() == 0 and secondary[2:4].sum() == 1 and not secondary[4]
+
+
+def test_small_buurten_that_protect_each_other_need_nothing():
+    matrix, atoms = _wijk([0, 3, 2, 4, 40])
+    assert not _protect(matrix, atoms).any()
+
+
+def test_a_small_wijk_total_protects_its_buurten():
+    matrix, atoms = _wijk([1, 2, 0])
+    assert not _protect(matrix, atoms).any()
+
+
+@pytest.mark.parametrize(("text", "safe"), [
+    ('=HYPERLINK("http://x","klik")', '\'=HYPERLINK("http://x","klik")'),
+    ("+31 6", "'+31 6"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+    ("-2+3", "'-2+3"), ("-2,5", "-2,5"), ("+1.234", "+1.234"), ("Havenwaard", "Havenwaard"),
+])
+def test_text_that_could_start_a_formula_is_neutralised(text, safe):
+    assert neutralise(text) == safe
+
+
+def test_workbooks_hold_numbers_as_numbers_and_never_a_formula(tmp_path):
+    frame = pd.DataFrame({"Gebied": ["=1+1", "Noordkade"], "Rang": [1, 2],
+                          "Score": ["63,2", "1.234"], "Aandeel": ["45%", "–"],
+                          "Code": ["0113", "BU99990101"]})
+    path = write_xlsx({"Blad": frame}, tmp_path / "t.xlsx", Guard())
+    sheet = load_workbook(path).active
+    assert [c.value for c in sheet[2]] == ["'=1+1", 1, 63.2, "45%", "0113"]
+    assert sheet["C3"].value == 1234
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    text = write_csv(frame, tmp_path / "t.csv", Guard()).read_text(encoding="utf-8-sig")
+    assert "'=1+1" in text and "\n=1+1" not in text
+
+
+def test_a_formula_that_gets_through_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("riskmap.indicators.privacy.neutralise", lambda value: value)
+    with pytest.raises(PrivacyError, match=r"would hold a formula"):
+        write_xlsx({"Blad": pd.DataFrame({"Gebied": ["=1+1"]})}, tmp_path / "t.xlsx", Guard())
