@@ -27,6 +27,7 @@ from html_parts import geojson
 from openpyxl import load_workbook
 from scipy import sparse
 
+from riskmap.branches import branch_of
 from riskmap.errors import PrivacyError
 from riskmap.indicators.privacy import PRIVACY_REASONS
 from riskmap.indicators.protection import quiet_highs
@@ -34,7 +35,7 @@ from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
 from riskmap.pipeline import DemoRun
 from riskmap.reports.outputs import write_outputs
 from riskmap.reports.targets import write_targets
-from riskmap.sbi import branch_of
+from riskmap.sbi import clean_codes
 from riskmap.sources._places import cell_codes
 
 MIN = 5
@@ -277,8 +278,9 @@ def test_a_copy_of_the_store_links_few_events_to_one_address(demo_run):
     attacker narrows each register event to the addresses that fit everything the store keeps
     about it; at most 5 % of events may end with exactly one."""
     root = demo_run.project.root
-    bag = pd.read_csv(root / "sources" / "bag_verblijfsobjecten.csv", dtype=str)
-    x, y = bag["x_rd"].astype(float).to_numpy(), bag["y_rd"].astype(float).to_numpy()
+    bag = pd.read_csv(root / "sources" / "bagadres-full.csv", sep=";", dtype=str)  # NLExtract
+    bag = bag.rename(columns={"verblijfsobjectgebruiksdoel": "gebruiksdoel"})
+    x, y = bag["x"].astype(float).to_numpy(), bag["y"].astype(float).to_numpy()
     bag["cell100"], bag["cell500"] = cell_codes(x, y, 100), cell_codes(x, y, 500)
     kvk = pd.read_csv(root / "sources" / "kvk_vestigingen.csv", sep=";", dtype=str,
                       encoding="cp1252")
@@ -294,7 +296,7 @@ def test_a_copy_of_the_store_links_few_events_to_one_address(demo_run):
     bag["object"] = np.where(bag["gebruiksdoel"] == "woonfunctie", "woning", "bedrijfspand")
     kx, ky = (kvk[c].str.replace(",", ".").astype(float).to_numpy() for c in ("X RD", "Y RD"))
     kvk["cell100"], kvk["cell500"] = cell_codes(kx, ky, 100), cell_codes(kx, ky, 500)
-    kvk["branch"] = branch_of(kvk["SBI hoofdactiviteit"])
+    kvk["branch"] = branch_of(clean_codes(kvk["SBI hoofdactiviteit"]), 2025)
     kvk_points = gpd.GeoDataFrame(kvk, geometry=gpd.points_from_xy(kx, ky), crs=areas.crs)
     for level in ("buurt", "bedrijventerrein"):
         found = gpd.sjoin(kvk_points, areas[areas["level"] == level][["code", "geometry"]],
