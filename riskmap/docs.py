@@ -44,6 +44,8 @@ def _indicator_section(indicator: Indicator) -> list[str]:
         f"| venster | {f'{indicator.window} maanden' if indicator.window else 'peildatum'} |",
         f"| minimale noemer | {indicator.min_denominator:g} |",
         f"| gewicht | {indicator.weight:g}{OPTIONAL_NOTE if indicator.optional else ''} |",
+        *([f"| vervangt | `{indicator.fallback_for}` waar die ontbreekt (te weinig inwoners of "
+           f"woningen) |"] if indicator.fallback_for else []),
         "",
     ]
 

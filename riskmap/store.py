@@ -26,7 +26,7 @@ from riskmap.errors import ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CRS = "EPSG:28992"
 
 _AREA_COLUMNS = "buurt VARCHAR, wijk VARCHAR, bedrijventerrein VARCHAR, cell100 VARCHAR, " \
@@ -91,7 +91,18 @@ CREATE TABLE predictions (
     model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+# v2: each score says how much of its weight was present and why an area has none; the
+# backtest of each quarter's rankings is kept (the track record outputs show).
+_SCHEMA_V2 = """
+ALTER TABLE scores ADD COLUMN coverage DOUBLE;
+ALTER TABLE scores ADD COLUMN coverage_note VARCHAR;
+CREATE TABLE backtests (
+    level VARCHAR NOT NULL, period VARCHAR NOT NULL, evaluated VARCHAR NOT NULL,
+    method VARCHAR NOT NULL, k INTEGER NOT NULL, precision_at_k DOUBLE, auc DOUBLE,
+    areas INTEGER, positives INTEGER, chosen VARCHAR, run_id INTEGER NOT NULL);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 @dataclass
