@@ -125,15 +125,18 @@ def _area_scores(store: Store, period: Period) -> pd.DataFrame:
     return scores.assign(expected=scores["area_code"].map(expected))
 
 
-def ranked_cells(store: Store, period: Period, min_count: int,
-                 exclude_recent: int = 1) -> pd.DataFrame:
+def ranked_cells(store: Store, period: Period, min_count: int, exclude_recent: int = 1,
+                 areas: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every area × branch cell with establishments, ranked by priority (highest first).
 
     Columns: ``area_code, name, level, branch, establishments, controls, hits, last, score,
     area_rank, expected, branch_factor, priority, recent, rank``; counts are raw here, ``last``
-    is the latest quarter with a controle anywhere in the area (last 4 quarters).
+    is the latest quarter with a controle anywhere in the area (last 4 quarters). ``areas``
+    (``area_code, level, score, rank, name, expected``) replaces the stored scores and the chosen
+    ranking, e.g. to see what another ranking would select.
     """
-    cells = branch_cells(store, period).merge(_area_scores(store, period), on="area_code")
+    areas = _area_scores(store, period) if areas is None else areas
+    cells = branch_cells(store, period).merge(areas, on="area_code")
     history = control_history(store, period, HISTORY_QUARTERS)
     cells = cells.merge(history.drop(columns="last"), on=["area_code", "branch"], how="left")
     cells["last"] = cells["area_code"].map(history.groupby("area_code")["last"].max())
