@@ -22,10 +22,11 @@ backtest (:mod:`riskmap.models.backtest`).
 
 The ranking shown as *the* ranking (top lists, target list) is the candidate of
 :data:`CANDIDATES` with the highest mean AUC over the backtest quarters whose controles are known
-by the quarter in question (ties: mean precision at k), compared on the quarters all candidates
-with a track record share; with fewer than :data:`MIN_EVIDENCE` such quarters (one quarter of a
-few dozen controlled areas is too noisy to switch on) it is the score. AUC rather than precision
-at k decides because it uses the whole order of the controlled areas, not the few at the top.
+by the quarter in question (ties: mean precision at k), compared on the quarters shared by the
+candidates with at least :data:`MIN_EVIDENCE` such quarters (one quarter of a few dozen
+controlled areas is too noisy to switch on); without two such candidates it is the score. AUC
+rather than precision at k decides because it uses the whole order of the controlled areas, not
+the few at the top.
 Its own track record, choosing each quarter with the quarters before it only, is the backtest's
 ``chosen`` row.
 """
@@ -39,7 +40,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskmap.errors import StoreError
 from riskmap.fmt import number
 from riskmap.indicators.scoring import normalise
 from riskmap.models.supervised import (
@@ -48,6 +48,7 @@ from riskmap.models.supervised import (
     HitRateModel,
     QuarterData,
     area_groups,
+    check_training_quarters,
     controle_outcomes,
     controle_quarters,
 )
@@ -145,9 +146,7 @@ def combined_training(store: Store, data: CombinedData,
         frames.append(features.reindex(outcomes.index).reset_index(drop=True))
         found.append(pd.Series(outcomes["found"].to_numpy() > 0))
         wijk.append(pd.Series(outcomes.index.map(groups)))
-    if not frames:
-        raise StoreError(f"{store.path}: no controles up to {last} with a quarter of data "
-                         f"before them")
+    check_training_quarters(store, last, len(frames))
     return (pd.concat(frames, ignore_index=True), pd.concat(found, ignore_index=True),
             pd.concat(wijk, ignore_index=True))
 
@@ -180,8 +179,9 @@ def choose(table: pd.DataFrame, period: Period) -> Choice:
     rows = table[(table["evaluated"] <= str(period)) & table["method"].isin(CANDIDATES)
                  & (table["period"] != "gemiddeld")]
     known = rows.dropna(subset=["auc"]).pivot(index="period", columns="method", values="auc")
-    shared = known.dropna(axis=1, how="all").dropna()
-    if len(shared) < MIN_EVIDENCE or shared.shape[1] < 2:
+    eligible = [m for m in known.columns if known[m].notna().sum() >= MIN_EVIDENCE]
+    shared = known[eligible].dropna()
+    if len(shared) < MIN_EVIDENCE or len(eligible) < 2:
         return Choice("score", f"de terugtoets heeft nog geen {MIN_EVIDENCE} kwartalen met "
                       f"bekende uitkomsten voor meer dan één rangorde; de totaalscore wordt "
                       f"gebruikt", pd.DataFrame())

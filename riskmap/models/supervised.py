@@ -63,6 +63,7 @@ MODEL_LEVELS = ("buurt", "wijk", "bedrijventerrein")
 STRENGTHS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 NEUTRAL = 0.5
 COVERAGE = 0.5
+MIN_TRAINING_QUARTERS = 2
 
 
 @dataclass
@@ -182,12 +183,19 @@ def training_set(store: Store, level: str, last: Period,
         found.append(rows["found"].astype(bool))
         groups.append(rows["area_code"].map(groups_of))
         used.append(quarter)
-    if not frames:
-        raise StoreError(f"{store.path}: no controles up to {last} with a quarter of data "
-                         f"before them")
+    check_training_quarters(store, last, len(used))
     return TrainingSet(pd.concat(frames, ignore_index=True),
                        pd.concat(found, ignore_index=True),
                        pd.concat(groups, ignore_index=True), used)
+
+
+def check_training_quarters(store: Store, last: Period, found: int) -> None:
+    """Refuse to fit on fewer than :data:`MIN_TRAINING_QUARTERS` quarters of outcomes: one
+    quarter of a few dozen controles gives coefficients of any sign."""
+    if found < MIN_TRAINING_QUARTERS:
+        raise StoreError(f"{store.path}: controles with a quarter of data before them in "
+                         f"{found} quarter(s) up to {last}; a model needs "
+                         f"{MIN_TRAINING_QUARTERS}")
 
 
 def area_groups(store: Store, level: str) -> pd.Series:

@@ -35,6 +35,7 @@ from riskmap.maps.patterns import (
     hotspot_areas,
 )
 from riskmap.maps.static import CONFIDENTIAL, draw_map
+from riskmap.models.ranking import stored_choice, stored_track_record
 from riskmap.periods import Period
 from riskmap.reports.bias import bias_audit
 from riskmap.reports.content import (
@@ -49,7 +50,7 @@ from riskmap.reports.content import (
 )
 from riskmap.reports.gebiedsanalyse import CAVEATS
 from riskmap.reports.outputs import lineage_table, period_folder, place_name
-from riskmap.reports.trust import attention_order, bias_lines, track_record_section
+from riskmap.reports.trust import attention_order, poorest_lines, short_verdict
 from riskmap.store import Store
 
 if TYPE_CHECKING:
@@ -197,13 +198,15 @@ def _page_three(page: Page, store: Store, period: Period, catalogue: list[Indica
 def trust_lines(store: Store, period: Period, catalogue: list[Indicator],
                 config: Config) -> list[str]:
     """The briefing's lines on the ranking's track record and bias audit."""
-    record = track_record_section(store, period)
-    lines = [record.lines[0], record.lines[-1]] if len(record.lines) > 1 else record.lines
+    choice = stored_choice(store, period)
+    table = stored_track_record(store, period)
+    lines = [short_verdict(table, choice) if not table.empty else
+             f"Terugtoets: niet beschikbaar – {choice.reason}."]
     try:
         audit = bias_audit(store, catalogue, config, period)
     except RiskmapError as exc:
         return [*lines, f"Biastoets: niet beschikbaar – {exc}."]
-    return [*lines, *bias_lines(audit, config["privacy.min_count"])[-3:-1]]
+    return [*lines, poorest_lines(audit, config["privacy.min_count"])[0]]
 
 
 def _page_four(page: Page, store: Store, period: Period, catalogue: list[Indicator],
@@ -223,12 +226,12 @@ def _page_four(page: Page, store: Store, period: Period, catalogue: list[Indicat
     page.heading("Kanttekeningen")
     page.bullets(CAVEATS, size=8, width=118)
     page.heading("Privacy")
-    page.bullets(suppression_lines(store, period, min_count), size=8.5, width=110)
+    page.bullets(suppression_lines(store, period, min_count), size=8, width=118)
     lineage = lineage_table(store, period)
     page.heading("Bronnen")
     page.bullets([f"{len(lineage)} ladingen: " + ", ".join(source_labels(lineage["Bron"])) +
                   f". Volledige herkomst (bestanden, SHA-256, regels) in bronnen.csv en de "
-                  f"gebiedsanalyse van {period}."], size=8.5, width=110)
+                  f"gebiedsanalyse van {period}."], size=8, width=118)
 
 
 def briefing_pages(store: Store, period: Period, catalogue: list[Indicator], place: str,

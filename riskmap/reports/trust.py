@@ -92,17 +92,47 @@ def _wilcoxon(table: pd.DataFrame, method: str, baseline: str) -> float:
     return float(stats.wilcoxon(diff, alternative="two-sided").pvalue)
 
 
-def verdict_lines(table: pd.DataFrame, choice: Choice, k: int) -> list[str]:
-    """A plain Dutch verdict on the ranking the outputs use against both baselines."""
+@dataclass(frozen=True)
+class Record:
+    """Mean precision and AUC of the ranking the outputs used and of both baselines."""
+
+    quarters: int
+    ours: tuple[float, float]
+    base: dict[str, tuple[float, float]]
+    wins: int
+    beats: bool
+    p: float
+
+
+def record_summary(table: pd.DataFrame) -> Record:
+    """The means of a backtest table for the verdict (``chosen`` rows, else the score)."""
     quarterly = table[table["period"] != "gemiddeld"]
     used = "chosen" if (quarterly["method"] == "chosen").any() else "score"
-    n = quarterly["period"].nunique()
     ours = (_mean(quarterly, used, "precision_at_k"), _mean(quarterly, used, "auc"))
     base = {b: (_mean(quarterly, b, "precision_at_k"), _mean(quarterly, b, "auc"))
             for b in BASELINES}
     pivot = quarterly.pivot(index="period", columns="method", values="auc")
     wins = int(((pivot[used] > pivot["last_quarter"]) & (pivot[used] > pivot["random"])).sum())
     beats = all(ours[0] > b[0] and ours[1] > b[1] for b in base.values())
+    return Record(quarterly["period"].nunique(), ours, base, wins, beats,
+                  _wilcoxon(quarterly, used, "last_quarter"))
+
+
+def short_verdict(table: pd.DataFrame, choice: Choice) -> str:
+    """One line for a briefing: the ranking used, its record and the verdict."""
+    r = record_summary(table)
+    verdict = "beter dan" if r.beats else "níet beter dan"
+    return (f"Gebruikte rangorde: {RANKING_LABELS[choice.method]}. Terugtoets over {r.quarters} "
+            f"kwartalen: precisie in de top {int(table['k'].iloc[0])} {number(r.ours[0], 2)}, "
+            f"AUC {number(r.ours[1], 2)}; {verdict} 'bevindingen vorig kwartaal' "
+            f"({number(r.base['last_quarter'][0], 2)}; {number(r.base['last_quarter'][1], 2)}) en "
+            f"willekeurig ({number(r.base['random'][0], 2)}; 0,50).")
+
+
+def verdict_lines(table: pd.DataFrame, choice: Choice, k: int) -> list[str]:
+    """A plain Dutch verdict on the ranking the outputs use against both baselines."""
+    r = record_summary(table)
+    n, ours, base, wins, beats, p = r.quarters, r.ours, r.base, r.wins, r.beats, r.p
     lines = [
         f"Gebruikte rangorde voor de toplijsten en de doelenlijst: {RANKING_LABELS[choice.method]}"
         f" — {choice.reason}.",
@@ -113,12 +143,15 @@ def verdict_lines(table: pd.DataFrame, choice: Choice, k: int) -> list[str]:
         f"{number(base['last_quarter'][1], 2)}; willekeurig {number(base['random'][0], 2)} en "
         f"0,50.",
     ]
-    p = _wilcoxon(quarterly, used, "last_quarter")
-    if beats:
+    test = f"Wilcoxon op de AUC per kwartaal, tweezijdig p = {number(p, 2)}"
+    if beats and p < 0.05:
         lines.append(f"Oordeel: de rangorde doet het beter dan beide basislijnen (in {wins} van {n}"
-                     f" kwartalen op AUC). Met {n} kwartalen is dat verschil met 'bevindingen "
-                     f"vorig kwartaal' nog geen hard bewijs (Wilcoxon, tweezijdig p = "
-                     f"{number(p, 2)}); blijf het volgen.")
+                     f" kwartalen op AUC), en het verschil met 'bevindingen vorig kwartaal' is "
+                     f"geen toeval ({test}).")
+    elif beats:
+        lines.append(f"Oordeel: de rangorde doet het beter dan beide basislijnen (in {wins} van {n}"
+                     f" kwartalen op AUC). Met {n} kwartalen is het verschil met 'bevindingen "
+                     f"vorig kwartaal' nog geen hard bewijs ({test}); blijf het volgen.")
     else:
         lines.append(f"Oordeel: de rangorde doet het níet beter dan beide basislijnen (beter in "
                      f"{wins} van {n} kwartalen op AUC). Gebruik haar met terughoudendheid en "
@@ -159,32 +192,16 @@ def _direction(rho: float) -> str:
 def bias_lines(audit: BiasAudit, min_count: int) -> list[str]:
     """Key findings of the bias audit in plain Dutch."""
     lines = []
-    significant = audit.correlations[audit.correlations["q"] < 0.05]
-    for row in significant[significant["ranking"] != "variant"].itertuples():
-        lines.append(f"{RANKING_NAMES[row.ranking]} en {CONTEXT_LABELS[row.variable].lower()}: "
+    correlated = audit.correlations[(audit.correlations["q"] < 0.05)
+                                    & (audit.correlations["ranking"] != "variant")]
+    for row in correlated.itertuples():
+        lines.append(f"{RANKING_NAMES[row.ranking]} en {CONTEXT_LABELS[row.variable]}: "
                      f"rho {number(row.rho, 2)} (q = {number(row.q, 3)}): buurten met meer "
                      f"hiervan scoren {_direction(row.rho)}.")
-    if significant.empty:
+    if correlated.empty:
         lines.append("Geen samenhang van score of gebruikte rangorde met inkomen, bijstand of "
                      "herkomst is significant na correctie voor meervoudig toetsen (q < 0,05).")
-    shares = audit.poorest.set_index("what")
-
-    def share(what: str) -> str:
-        row = shares.loc[what]
-        if row["count"] < min_count and row["count"] > 0 and what == "findings":
-            return f"<{min_count} bevindingen"
-        return percent(row["share"]) if pd.notna(row["share"]) else "–"
-    lines.append(f"Armste vijfde van de buurten ({int(shares.loc['buurten', 'count'])} buurten, "
-                 f"hoogste aandeel huishoudens met een laag inkomen): "
-                 f"{share('targets')} van de geselecteerde controles (doelenlijst bij "
-                 f"{int(audit.variant['capacity'])} controles), {share('findings')} van de "
-                 f"bevindingen in de laatste vier kwartalen, {share('establishments')} van de "
-                 f"vestigingen in risicobranches.")
-    lines.append(f"Zonder het thema kwetsbaarheid: rangcorrelatie met de totaalscore "
-                 f"{number(audit.variant['rank_correlation'], 2)}; "
-                 f"{int(audit.variant['cells_changed'])} van de "
-                 f"{int(audit.variant['cells_selected'])} geselecteerde cellen wisselen; de "
-                 f"armste vijfde kreeg dan {share('targets_variant')} van de controles.")
+    lines += poorest_lines(audit, min_count)
     accuracy = audit.accuracy.groupby("ranking")[["precision_at_k", "auc"]].mean()
     if {"score", "variant"} <= set(accuracy.index):
         lines.append(f"Terugtoets zonder kwetsbaarheid ({audit.accuracy['period'].nunique()} "
@@ -193,6 +210,28 @@ def bias_lines(audit: BiasAudit, min_count: int) -> list[str]:
                      f"{number(accuracy.loc['variant', 'precision_at_k'], 2)} tegen "
                      f"{number(accuracy.loc['score', 'precision_at_k'], 2)}.")
     return lines
+
+
+def poorest_lines(audit: BiasAudit, min_count: int) -> list[str]:
+    """The poorest fifth's share of targets against findings, with and without kwetsbaarheid."""
+    shares = audit.poorest.set_index("what")
+
+    def share(what: str) -> str:
+        row = shares.loc[what]
+        if what == "findings" and 0 < row["count"] < min_count:
+            return f"<{min_count} bevindingen"
+        return percent(row["share"]) if pd.notna(row["share"]) else "–"
+
+    return [f"Armste vijfde van de buurten ({int(shares.loc['buurten', 'count'])} buurten, "
+            f"hoogste aandeel huishoudens met een laag inkomen): {share('targets')} van de "
+            f"geselecteerde controles (doelenlijst bij {int(audit.variant['capacity'])} "
+            f"controles), {share('findings')} van de bevindingen in de laatste vier kwartalen, "
+            f"{share('establishments')} van de vestigingen in risicobranches.",
+            f"Zonder het thema kwetsbaarheid: rangcorrelatie met de totaalscore "
+            f"{number(audit.variant['rank_correlation'], 2)}; "
+            f"{int(audit.variant['cells_changed'])} van de {int(audit.variant['cells_selected'])} "
+            f"geselecteerde cellen wisselen; de armste vijfde kreeg dan {share('targets_variant')}"
+            f" van de controles."]
 
 
 def bias_section(audit: BiasAudit, min_count: int) -> Section:

@@ -139,7 +139,7 @@ def test_cli_backtest_writes_table_and_plot(capsys, project_copy: Path):
     table = pd.read_csv(csv, sep=";", decimal=",", encoding="utf-8-sig")
     assert list(table.columns[:5]) == ["Kwartaal van de rangorde", "Kwartaal van de controles",
                                        "Methode", "Precisie in top-k", "AUC"]
-    assert len(table) == 2 * 4 + 4
+    assert len(table) == 2 * 6 + 6  # score, model, combined, 2 baselines, chosen; means
     counts = table["Gecontroleerde gebieden"].dropna().astype(str)
     assert counts.str.fullmatch(r"<5|\d+|–").all()
 
