@@ -1,8 +1,8 @@
 """The second synthetic world on the real buurten of Vlaardingen (``bench/second_world.py``).
 
-Both are slow (``make bench``): the first writes the sources and checks their formats, the second runs the
-pipeline and checks coverage, the track record of the ranking used for targets and the bias
-audit. Both skip, saying why, where ``../shared/realdata`` is absent.
+Both are slow (``make bench``): the first writes the sources and checks their formats, the
+second runs the pipeline and checks coverage, the track record of the ranking used for targets
+and the bias audit. Both skip, saying why, where ``../shared/realdata`` is absent.
 """
 
 from __future__ import annotations
