@@ -35,7 +35,7 @@ from riskmap.maps.patterns import (
     hotspot_areas,
 )
 from riskmap.maps.static import CONFIDENTIAL, draw_map
-from riskmap.models.ranking import stored_choice, stored_track_record
+from riskmap.models.ranking import RANKING_LABELS, Choice, stored_choice, stored_track_record
 from riskmap.periods import Period
 from riskmap.reports.bias import bias_audit
 from riskmap.reports.content import (
@@ -127,8 +127,8 @@ class Page:
         self.y -= total + 0.015
 
 
-def _page_one(page: Page, summary: list[str], attention: pd.DataFrame, ranked: pd.DataFrame,
-              min_count: int) -> None:
+def _page_one(page: Page, summary: list[str], attention: tuple[pd.DataFrame, Choice],
+              ranked: pd.DataFrame, min_count: int) -> None:
     page.heading("Kernpunten")
     page.bullets(summary)
     page.bullets(["Een patroon is geen bewijs: een hoge score zegt niet dat er ondermijning "
@@ -138,8 +138,10 @@ def _page_one(page: Page, summary: list[str], attention: pd.DataFrame, ranked: p
                "Hoogste thema": "Hoogste thema"}
     widths = [0.06, 0.18, 0.11, 0.1, 0.3, 0.25]
     page.heading("Hoogste risico: top 10 buurten")
-    top = top_areas(attention)[list(columns)].rename(columns=columns)
+    top = top_areas(attention[0])[list(columns)].rename(columns=columns)
     page.table(public_table(top, BRIEFING_NAME, (), min_count), widths)
+    page.note(f"Volgorde: {RANKING_LABELS[attention[1].method]} (de rangorde die in de "
+              f"terugtoets het best voorspelde; zie pagina 4).")
     page.heading("Grootste stijgers (top 5)")
     rising = risers(ranked, 5)[list(columns)].rename(columns=columns)
     if rising.empty:
@@ -246,7 +248,7 @@ def briefing_pages(store: Store, period: Period, catalogue: list[Indicator], pla
     min_count = config["privacy.min_count"]
     ranked = ranked_areas(store, period, "buurt", catalogue)
     summary = summary_lines(store, period, ranked, terrain_table(store, period, catalogue))
-    _page_one(pages[0], summary, attention_order(ranked, store, period)[0], ranked, min_count)
+    _page_one(pages[0], summary, attention_order(ranked, store, period), ranked, min_count)
     _page_two(pages[1], store, period, catalogue)
     _page_three(pages[2], store, period, catalogue)
     _page_four(pages[3], store, period, catalogue, config)

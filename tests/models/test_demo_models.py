@@ -164,3 +164,10 @@ def test_grid_counts_and_anomalies_go_through_privacy(demo_run: DemoRun):
     assert len(terreinen) == 4 and terreinen["name"].notna().all()
     assert terreinen["score"].between(0, 1).all()
     assert terreinen["establishments"].astype(str).str.fullmatch(r"<5|\d+(\.\d{3})*").all()
+
+
+def test_cli_track_record_on_an_unbuilt_quarter_is_one_line(capsys, project_copy: Path):
+    code, _, err = _run_cli(capsys, "-q", "track-record", "--period", "2019Q1", "-p",
+                            str(project_copy))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "2019Q1 has not been built" in lines[0]
