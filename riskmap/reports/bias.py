@@ -11,12 +11,14 @@ Three parts, all per buurt from public CBS figures:
   the audit (``q``).
 * **The poorest fifth.** The buurten with the highest share of low-income households (the top
   20 % among buurten with a figure; bijstand where CBS publishes no income): their share of the
-  visits the target list selects, against their share of the controles that found something in
-  the last four quarters and their share of the risk-branch establishments. A target share far
+  visits the target list selects (with the ranking the outputs use, and with the score),
+  against their share of the controles that found something in the last four quarters and
+  their share of the risk-branch establishments. A target share far
   above the findings share means attention goes where findings do not follow.
 * **Without kwetsbaarheid.** The score re-computed with the *kwetsbaarheid* theme weighted 0
   (socio-economic context out), its rank correlation with the score, and the target list it
-  would give: how many selected cells change, and its share of visits in the poorest fifth.
+  would give: how many cells selected by the score change, and its share of visits in the
+  poorest fifth.
   Where quarters were built, both scores' backtest (AUC, precision at k) on the controles of the
   quarter after shows what the theme adds to finding something.
 
@@ -222,16 +224,18 @@ def bias_audit(store: Store, catalogue: list[Indicator], config: Config, period:
     capacity = audit_capacity(store, period)
     cells = ranked_cells(store, period, min_count)
     cells = cells.assign(pick=select_cells(cells, capacity))
+    by_score = _variant_cells(store, period, score, min_count, capacity)
     other = _variant_cells(store, period, without, min_count, capacity)
     poor = poorest_fifth(context)
     poorest = pd.DataFrame([
         _share(visits_per_buurt(store, period, cells), poor, "targets"),
+        _share(visits_per_buurt(store, period, by_score), poor, "targets_score"),
         _share(visits_per_buurt(store, period, other), poor, "targets_variant"),
         _share(findings_per_buurt(store, period), poor, "findings"),
         _share(risk_branch_establishments(store, period), poor, "establishments"),
         {"what": "buurten", "count": len(poor), "total": int(context.notna().any(axis=1).sum()),
          "share": len(poor) / max(1, int(context.notna().any(axis=1).sum()))}])
-    selected = set(cells.loc[cells["pick"].notna(), ["area_code", "branch"]].itertuples(
+    selected = set(by_score.loc[by_score["pick"].notna(), ["area_code", "branch"]].itertuples(
         index=False, name=None))
     selected_variant = set(other.loc[other["pick"].notna(), ["area_code", "branch"]].itertuples(
         index=False, name=None))
@@ -239,7 +243,7 @@ def bias_audit(store: Store, catalogue: list[Indicator], config: Config, period:
     summary = {"rank_correlation": float(stats.spearmanr(both.iloc[:, 0], both.iloc[:, 1])[0])
                if len(both) > 2 else float("nan"),
                "cells_selected": float(len(selected)),
-               "cells_changed": float(len(selected ^ selected_variant) / 2),
+               "cells_changed": float(len(selected - selected_variant)),
                "capacity": float(capacity)}
     log.info("bias audit %s: %d correlations, poorest fifth %d buurten, %g of %g target cells "
              "change without %s", period, len(rankings), len(poor), summary["cells_changed"],

@@ -224,14 +224,15 @@ def poorest_lines(audit: BiasAudit, min_count: int) -> list[str]:
 
     return [f"Armste vijfde van de buurten ({int(shares.loc['buurten', 'count'])} buurten, "
             f"hoogste aandeel huishoudens met een laag inkomen): {share('targets')} van de "
-            f"geselecteerde controles (doelenlijst bij {int(audit.variant['capacity'])} "
-            f"controles), {share('findings')} van de bevindingen in de laatste vier kwartalen, "
+            f"geselecteerde controles (doelenlijst met de gebruikte rangorde bij "
+            f"{int(audit.variant['capacity'])} controles; {share('targets_score')} met de "
+            f"totaalscore), {share('findings')} van de bevindingen in de laatste vier kwartalen, "
             f"{share('establishments')} van de vestigingen in risicobranches.",
             f"Zonder het thema kwetsbaarheid: rangcorrelatie met de totaalscore "
             f"{number(audit.variant['rank_correlation'], 2)}; "
             f"{int(audit.variant['cells_changed'])} van de {int(audit.variant['cells_selected'])} "
-            f"geselecteerde cellen wisselen; de armste vijfde kreeg dan {share('targets_variant')}"
-            f" van de controles."]
+            f"cellen die de totaalscore selecteert wisselen; de armste vijfde kreeg dan "
+            f"{share('targets_variant')} van de controles."]
 
 
 def bias_section(audit: BiasAudit, min_count: int) -> Section:

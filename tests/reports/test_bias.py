@@ -38,8 +38,8 @@ def test_demo_bias_audit_has_every_part(demo_run: DemoRun):
           + "\n" + str(audit.variant) + "\n" + audit.accuracy.round(3).to_string())
     assert set(audit.correlations["variable"]) == {"laag_inkomen", "bijstand", "buiten_europa"}
     assert set(audit.correlations["ranking"]) == {"score", "chosen", "variant"}
-    assert set(audit.poorest["what"]) == {"targets", "targets_variant", "findings",
-                                          "establishments", "buurten"}
+    assert set(audit.poorest["what"]) == {"targets", "targets_score", "targets_variant",
+                                          "findings", "establishments", "buurten"}
     assert audit.poorest["share"].between(0, 1).all()
     assert 0 <= audit.variant["cells_changed"] <= audit.variant["cells_selected"]
     lines = bias_lines(audit, project.config["privacy.min_count"])
