@@ -13,6 +13,7 @@ import pytest
 
 from riskmap.cli import main
 from riskmap.models.hotspots import GetisOrdHotspots
+from riskmap.models.ranking import COMBINED_NAME
 from riskmap.models.supervised import MODEL_NAME
 from riskmap.models.weights import queen_neighbours
 from riskmap.pipeline import DemoRun
@@ -72,15 +73,17 @@ def test_demo_stores_emerging_hotspots_and_predictions(demo_run: DemoRun):
                                          "sporadic", "former", "no_pattern"}
     persistent = set(emerging.loc[emerging["category"] == "persistent", "area_code"])
     assert len(persistent & _planted()) >= 5
-    predictions = _query(demo_run, "SELECT * FROM predictions WHERE period = ?", [PERIOD])
-    assert len(predictions) == 69 and (predictions["model"] == MODEL_NAME).all()
+    stored = _query(demo_run, "SELECT * FROM predictions WHERE period = ?", [PERIOD])
+    assert set(stored["model"]) == {MODEL_NAME, COMBINED_NAME}
+    predictions = stored[stored["model"] == MODEL_NAME]
+    assert len(predictions) == 69 and (stored["model"] == COMBINED_NAME).sum() == 69
     assert predictions["probability"].between(0, 1).all()
     assert (predictions["target_period"] == "2025Q4").all()
     risk = hidden_risk().set_index("code")["risk"]
     rho = predictions.set_index("area_code")["probability"].corr(risk, method="spearman")
     assert rho > 0.3
     runs = _query(demo_run, "SELECT kind, load_ids FROM runs")
-    assert {"hotspots", "emerging_hotspots", "predictions"} <= set(runs["kind"])
+    assert {"hotspots", "emerging_hotspots", "track_record"} <= set(runs["kind"])
     assert runs["load_ids"].str.len().gt(2).all()
 
 
