@@ -255,10 +255,11 @@ def attention_order(ranked: pd.DataFrame, store: Store, period: Period) -> tuple
     """``ranked`` (areas with their score texts) ordered by the ranking the track record chose,
     with its rank in ``rank``; unranked areas last."""
     choice = stored_choice(store, period)
-    if choice.method == "score" or ranked.empty:
+    values = ranked["code"].map(chosen_values(store, period, choice.method)) \
+        if choice.method != "score" else pd.Series(dtype=float)
+    if values.isna().all():  # the score, or no stored chances for this quarter
         return ranked, choice
-    values = ranked["code"].map(chosen_values(store, period, choice.method))
-    order = values.rank(ascending=False, method="first")
+    order = values.rank(ascending=False, method="first", na_option="bottom")
     out = ranked.assign(rank=order.astype("Int64"), chance=values)
     out = out.sort_values("rank", na_position="last").reset_index(drop=True)
     return out, choice

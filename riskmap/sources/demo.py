@@ -139,13 +139,17 @@ def _police(buurten: gpd.GeoDataFrame, est: pd.DataFrame, rng: np.random.Generat
 
 
 def hidden_risk(seed: int = SEED) -> pd.DataFrame:
-    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``).
+    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``), and
+    per buurt ``activity_risk``: the mean planted risk of its establishments, which includes
+    the risk of a bedrijventerrein in it and is what its events and controle findings follow.
 
     For tests and evaluation only: nothing in the pipeline reads it.
     """
     world = build_world(seed)
+    activity = world.establishments.groupby("buurt")["risk"].mean()
     buurten = pd.DataFrame({"code": world.buurten["code"], "level": "buurt",
-                            "risk": world.buurten["risk"]})
+                            "risk": world.buurten["risk"],
+                            "activity_risk": world.buurten["code"].map(activity).to_numpy()})
     terreinen = pd.DataFrame({"code": "BT" + world.terreinen["rin"].astype(str),
                               "level": "bedrijventerrein", "risk": world.terreinen["risk"]})
     frame = pd.concat([buurten, terreinen], ignore_index=True)
