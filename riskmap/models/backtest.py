@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 METHODS = ("score", "model", "combined", "last_quarter", "random")
 METHOD_LABELS = {"score": "Totaalscore", "model": "Model (kans op bevinding)",
                  "combined": "Gecombineerd (score, bevindingen, signalen)",
-                 "last_quarter": "Bevindingen vorig kwartaal",
+                 "last_quarter": "Vorig kwartaal (gebieden met bevindingen)",
                  "random": "Willekeurig (verwachting)",
                  "chosen": "Gebruikte rangorde (beste tot dan toe)"}
 HEADERS = {"period": "Kwartaal van de rangorde", "evaluated": "Kwartaal van de controles",

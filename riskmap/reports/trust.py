@@ -124,7 +124,7 @@ def short_verdict(table: pd.DataFrame, choice: Choice) -> str:
     verdict = "beter dan" if r.beats else "níet beter dan"
     return (f"Gebruikte rangorde: {RANKING_LABELS[choice.method]}. Terugtoets over {r.quarters} "
             f"kwartalen: precisie in de top {int(table['k'].iloc[0])} {number(r.ours[0], 2)}, "
-            f"AUC {number(r.ours[1], 2)}; {verdict} 'bevindingen vorig kwartaal' "
+            f"AUC {number(r.ours[1], 2)}; {verdict} 'vorig kwartaal' "
             f"({number(r.base['last_quarter'][0], 2)}; {number(r.base['last_quarter'][1], 2)}) en "
             f"willekeurig ({number(r.base['random'][0], 2)}; 0,50).")
 
@@ -146,7 +146,7 @@ def verdict_lines(table: pd.DataFrame, choice: Choice, k: int) -> list[str]:
     test = f"Wilcoxon op de AUC per kwartaal, tweezijdig p = {number(p, 2)}"
     if beats and p < 0.05:
         lines.append(f"Oordeel: de rangorde doet het beter dan beide basislijnen (in {wins} van {n}"
-                     f" kwartalen op AUC), en het verschil met 'bevindingen vorig kwartaal' is "
+                     f" kwartalen op AUC), en het verschil met 'vorig kwartaal' is "
                      f"geen toeval ({test}).")
     elif beats:
         lines.append(f"Oordeel: de rangorde doet het beter dan beide basislijnen (in {wins} van {n}"
