@@ -376,6 +376,20 @@ def backtest(first: str, last: str, k: int, level: str, project_dir: Path) -> No
     _paths(result.outputs)
 
 
+@cli.command("track-record")
+@click.option("--period", required=True, help="Quarter whose outputs use the record, e.g. "
+              "2025Q3 (must be built).")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Precision is measured in the top k areas.")
+@project_option
+def track_record(period: str, k: int, project_dir: Path) -> None:
+    """Backtest the quarters before PERIOD and choose the ranking its outputs use."""
+    table = _project(project_dir).track_record(period, k=k)
+    means = backtest_table(table[table["period"] == MEAN])
+    shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]
+    _say(_table(public_table(means[shown], "riskmap track-record")))
+
+
 @cli.command()
 @project_option
 def status(project_dir: Path) -> None:

@@ -55,8 +55,8 @@ def _clear_demo(out: Path) -> None:
 
 def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders, build
-    the last quarters, store hotspots, emerging hotspots and model predictions, and write the
-    outputs."""
+    the last quarters, store hotspots, emerging hotspots, the track record and the rankings'
+    predictions, and write the outputs."""
     out = Path(out)
     _clear_demo(out)
     world = build_world(seed)
@@ -76,7 +76,7 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
         project.build(period)
     project.hotspots(LAST_PERIOD)
     project.emerging_hotspots()
-    project.predict(LAST_PERIOD)
+    project.track_record(LAST_PERIOD)
     run.outputs = write_outputs(project, LAST_PERIOD)
     run.outputs.update(project.map(LAST_PERIOD))
     run.outputs.update(project.report(LAST_PERIOD, pdf=True))

@@ -25,7 +25,7 @@ from riskmap.models.anomaly import anomalies, branch_mix, category_labels
 from riskmap.models.backtest import BacktestResult, backtest, write_backtest
 from riskmap.models.grid import grid_counts, public_grid_counts
 from riskmap.models.hotspots import withhold_small_windows
-from riskmap.models.runs import run_emerging, run_hotspots, run_predictions
+from riskmap.models.runs import run_emerging, run_hotspots, run_predictions, run_track_record
 from riskmap.models.variables import GRID_LEVELS, level_areas
 from riskmap.periods import Period
 from riskmap.reports.briefing import write_briefing
@@ -293,6 +293,15 @@ class Project:
             table = run_predictions(store, self.catalogue(), self.config, quarter, level)
             areas = store.areas(level)[["code", "name", "geometry"]].drop_duplicates("code")
         return _with_areas(areas, table)
+
+    def track_record(self, period: str | Period | None = None, level: str = "buurt",
+                     k: int = 10) -> pd.DataFrame:
+        """Backtest the quarters before ``period``, store the result, the model's and the
+        combined ranking's chances, and the ranking the outputs of ``period`` use (see
+        :func:`riskmap.models.runs.run_track_record`); returns the backtest table."""
+        quarter = self.built_period(period)
+        with self.store() as store:
+            return run_track_record(store, self.catalogue(), self.config, quarter, level, k)
 
     def backtest(self, first: str | Period, last: str | Period, level: str = "buurt",
                  k: int = 10) -> BacktestResult:

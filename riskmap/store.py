@@ -29,7 +29,7 @@ from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 CRS = "EPSG:28992"
 # Tables loads write to; each has an archive_<table> holding the rows a load replaced.
 LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events")
@@ -153,6 +153,17 @@ CREATE TABLE released_cells (
     build_id INTEGER NOT NULL);
 """
 
+# v6: each score says how much of its weight was present and why an area has none; the
+# backtest of each quarter's rankings is kept (the track record outputs show).
+_COVERAGE = """
+ALTER TABLE scores ADD COLUMN coverage DOUBLE;
+ALTER TABLE scores ADD COLUMN coverage_note VARCHAR;
+CREATE TABLE backtests (
+    level VARCHAR NOT NULL, period VARCHAR NOT NULL, evaluated VARCHAR NOT NULL,
+    method VARCHAR NOT NULL, k INTEGER NOT NULL, precision_at_k DOUBLE, auc DOUBLE,
+    areas INTEGER, positives INTEGER, chosen VARCHAR, run_id INTEGER NOT NULL);
+"""
+
 # The migration that created the archive tables; later ones keep them in step.
 ARCHIVES_SINCE = 3
 MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
@@ -160,6 +171,7 @@ MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     # the BAG nummeraanduiding of an address, pseudonymised (NLExtract CSV, BAG GeoPackage)
     4: "ALTER TABLE addresses ADD COLUMN nummeraanduiding VARCHAR;",
     5: _MINIMISED,
+    6: _COVERAGE,
 }
 
 

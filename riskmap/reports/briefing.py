@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import Bbox
 
+from riskmap.config import Config
+from riskmap.errors import RiskmapError
 from riskmap.fmt import long_date
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import Indicator
@@ -33,7 +35,9 @@ from riskmap.maps.patterns import (
     hotspot_areas,
 )
 from riskmap.maps.static import CONFIDENTIAL, draw_map
+from riskmap.models.ranking import RANKING_LABELS, Choice, stored_choice, stored_track_record
 from riskmap.periods import Period
+from riskmap.reports.bias import bias_audit
 from riskmap.reports.content import (
     COUNTS,
     ranked_areas,
@@ -46,6 +50,7 @@ from riskmap.reports.content import (
 )
 from riskmap.reports.gebiedsanalyse import CAVEATS
 from riskmap.reports.outputs import lineage_table, period_folder, place_name
+from riskmap.reports.trust import attention_order, poorest_lines, short_verdict
 from riskmap.store import Store
 
 if TYPE_CHECKING:
@@ -122,7 +127,8 @@ class Page:
         self.y -= total + 0.015
 
 
-def _page_one(page: Page, summary: list[str], ranked: pd.DataFrame, min_count: int) -> None:
+def _page_one(page: Page, summary: list[str], attention: tuple[pd.DataFrame, Choice],
+              ranked: pd.DataFrame, min_count: int) -> None:
     page.heading("Kernpunten")
     page.bullets(summary)
     page.bullets(["Een patroon is geen bewijs: een hoge score zegt niet dat er ondermijning "
@@ -132,8 +138,10 @@ def _page_one(page: Page, summary: list[str], ranked: pd.DataFrame, min_count: i
                "Hoogste thema": "Hoogste thema"}
     widths = [0.06, 0.18, 0.11, 0.1, 0.3, 0.25]
     page.heading("Hoogste risico: top 10 buurten")
-    top = top_areas(ranked)[list(columns)].rename(columns=columns)
+    top = top_areas(attention[0])[list(columns)].rename(columns=columns)
     page.table(public_table(top, BRIEFING_NAME, (), min_count), widths)
+    page.note(f"Volgorde: {RANKING_LABELS[attention[1].method]} (de rangorde die in de "
+              f"terugtoets het best voorspelde; zie pagina 4).")
     page.heading("Grootste stijgers (top 5)")
     rising = risers(ranked, 5)[list(columns)].rename(columns=columns)
     if rising.empty:
@@ -189,8 +197,23 @@ def _page_three(page: Page, store: Store, period: Period, catalogue: list[Indica
                        frameon=False, bbox_to_anchor=(0.5, 0.075))
 
 
+def trust_lines(store: Store, period: Period, catalogue: list[Indicator],
+                config: Config) -> list[str]:
+    """The briefing's lines on the ranking's track record and bias audit."""
+    choice = stored_choice(store, period)
+    table = stored_track_record(store, period)
+    lines = [short_verdict(table, choice) if not table.empty else
+             f"Terugtoets: niet beschikbaar – {choice.reason}."]
+    try:
+        audit = bias_audit(store, catalogue, config, period)
+    except RiskmapError as exc:
+        return [*lines, f"Biastoets: niet beschikbaar – {exc}."]
+    return [*lines, poorest_lines(audit, config["privacy.min_count"])[0]]
+
+
 def _page_four(page: Page, store: Store, period: Period, catalogue: list[Indicator],
-               min_count: int) -> None:
+               config: Config) -> None:
+    min_count = config["privacy.min_count"]
     terrains = terrain_table(store, period, catalogue)
     page.heading("Bedrijventerreinen")
     if terrains.empty:
@@ -200,19 +223,21 @@ def _page_four(page: Page, store: Store, period: Period, catalogue: list[Indicat
                           "Verandering", *COUNTS]]
         page.table(public_table(shown, BRIEFING_NAME, COUNTS, min_count),
                    [0.06, 0.25, 0.1, 0.11, 0.24, 0.11, 0.13])
+    page.heading("Betrouwbaarheid en bias van de rangorde")
+    page.bullets(trust_lines(store, period, catalogue, config), size=8, width=118)
     page.heading("Kanttekeningen")
-    page.bullets(CAVEATS, size=8.5, width=110)
+    page.bullets(CAVEATS, size=8, width=118)
     page.heading("Privacy")
-    page.bullets(suppression_lines(store, period, min_count), size=8.5, width=110)
+    page.bullets(suppression_lines(store, period, min_count), size=8, width=118)
     lineage = lineage_table(store, period)
     page.heading("Bronnen")
     page.bullets([f"{len(lineage)} ladingen: " + ", ".join(source_labels(lineage["Bron"])) +
                   f". Volledige herkomst (bestanden, SHA-256, regels) in bronnen.csv en de "
-                  f"gebiedsanalyse van {period}."], size=8.5, width=110)
+                  f"gebiedsanalyse van {period}."], size=8, width=118)
 
 
 def briefing_pages(store: Store, period: Period, catalogue: list[Indicator], place: str,
-                   min_count: int) -> list[Figure]:
+                   config: Config) -> list[Figure]:
     """The pages of the briefing as figures (the caller closes them)."""
     title = f"Briefing driehoek · Ondermijning {place} · {period} · peildatum " \
             f"{long_date(period.end)}"
@@ -220,12 +245,13 @@ def briefing_pages(store: Store, period: Period, catalogue: list[Indicator], pla
     pages = [Page(title, heading, n, total) for n, heading in enumerate(
         ["Risico op ondermijning: stand van zaken", "Kaarten", "Thema's",
          "Bedrijventerreinen en kanttekeningen"], start=1)]
+    min_count = config["privacy.min_count"]
     ranked = ranked_areas(store, period, "buurt", catalogue)
     summary = summary_lines(store, period, ranked, terrain_table(store, period, catalogue))
-    _page_one(pages[0], summary, ranked, min_count)
+    _page_one(pages[0], summary, attention_order(ranked, store, period), ranked, min_count)
     _page_two(pages[1], store, period, catalogue)
     _page_three(pages[2], store, period, catalogue)
-    _page_four(pages[3], store, period, catalogue, min_count)
+    _page_four(pages[3], store, period, catalogue, config)
     return [page.figure for page in pages]
 
 
@@ -234,7 +260,7 @@ def write_briefing(project: Project, period: Period) -> Path:
     with project.store(read_only=True) as store:
         guard: Guard = project.guard(store)
         figures = briefing_pages(store, period, project.catalogue(), place_name(project),
-                                 project.config["privacy.min_count"])
+                                 project.config)
         try:
             path = write_pdf(figures, period_folder(project, period) / BRIEFING_NAME, guard,
                              title=f"Briefing driehoek {place_name(project)} {period}")

@@ -23,11 +23,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from riskmap.config import Config
+from riskmap.errors import RiskmapError
 from riskmap.fmt import long_date
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, figure_bytes, public_table, write_text
 from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
+from riskmap.models.ranking import RANKING_LABELS
 from riskmap.periods import Period
+from riskmap.reports.bias import bias_audit
 from riskmap.reports.charts import trend_chart
 from riskmap.reports.content import (
     COUNTS,
@@ -44,6 +48,13 @@ from riskmap.reports.content import (
     trend_scores,
 )
 from riskmap.reports.outputs import period_folder, place_name
+from riskmap.reports.trust import (
+    Section,
+    attention_order,
+    bias_section,
+    coverage_section,
+    track_record_section,
+)
 from riskmap.store import Store
 
 if TYPE_CHECKING:
@@ -57,7 +68,9 @@ NUMERIC = re.compile(r"^[−+\-<]?[\d.,]+%?\*?$")
 TOC = [("samenvatting", "Samenvatting"), ("top", "Top 10 buurten"),
        ("stijgers", "Grootste stijgers"), ("kaarten", "Kaarten per thema"),
        ("bedrijventerreinen", "Bedrijventerreinen"), ("trends", "Ontwikkeling"),
-       ("hotspots", "Hotspots"), ("werkwijze", "Werkwijze en kanttekeningen"),
+       ("hotspots", "Hotspots"), ("dekking", "Dekking van de scores"),
+       ("terugtoets", "Terugtoets"), ("bias", "Biastoets"),
+       ("werkwijze", "Werkwijze en kanttekeningen"),
        ("privacy", "Privacy"), ("herkomst", "Herkomst van de gegevens")]
 CAVEATS = [
     "Een patroon is geen bewijs: de scores wijzen waar het risico hoger is, niet waar "
@@ -81,6 +94,17 @@ class Table:
     rows: list[list[tuple[str, str]]] = field(default_factory=list)
     caption: str = ""
     empty: str = "Geen gegevens."
+
+
+@dataclass
+class Part:
+    """A :class:`~riskmap.reports.trust.Section` as the template shows it."""
+
+    id: str
+    title: str
+    lines: list[str]
+    table: Table
+    images: list[Image]
 
 
 @dataclass
@@ -152,8 +176,9 @@ def method_lines(store: Store, period: Period, catalogue: list[Indicator]) -> li
         f"bedrijventerrein; registerindicatoren tellen over 12 of 24 maanden tot de peildatum.",
         f"Elke indicator is genormaliseerd ({normalisation}, uitschieters begrensd), per thema "
         f"gewogen gemiddeld tot een themascore van 0 tot 100; de totaalscore is het gewogen "
-        f"gemiddelde van de thema's. Een thema zonder de helft van zijn gewicht aan gegevens "
-        f"ontbreekt (nooit 0).",
+        f"gemiddelde van de thema's. Een thema zonder de helft van het gewicht van zijn "
+        f"indicatoren die in het gebied van toepassing zijn ontbreekt (nooit 0); waar weinig "
+        f"mensen wonen telt dezelfde maat per adres of vestiging (zie Dekking).",
         f"Onzekerheid: de scores zijn {draws} keer opnieuw berekend met verstoorde gewichten en "
         f"andere normalisaties; 'Rang 5–95%' is de band waarin de rang dan valt.",
         "Belangrijkste factoren: de drie indicatoren die het meest bijdragen aan de totaalscore "
@@ -163,20 +188,43 @@ def method_lines(store: Store, period: Period, catalogue: list[Indicator]) -> li
     ]
 
 
+def trust_parts(store: Store, period: Period, catalogue: list[Indicator], config: Config,
+                guard: Guard) -> list[Part]:
+    """Coverage, track record and bias audit as report parts."""
+    min_count = config["privacy.min_count"]
+    try:
+        bias = bias_section(bias_audit(store, catalogue, config, period), min_count)
+    except RiskmapError as exc:
+        bias = Section("Biastoets", [f"Biastoets: niet beschikbaar – {exc}."])
+    parts = []
+    for key, section in (("dekking", coverage_section(store, period)),
+                         ("terugtoets", track_record_section(store, period)), ("bias", bias)):
+        images = [embed(section.figure, guard, section.title)] if section.figure else []
+        parts.append(Part(key, section.title, section.lines,
+                          html_table(section.table, REPORT_NAME, min_count, section.counts,
+                                     caption=section.caption, empty="Geen."), images))
+    return parts
+
+
 def report_html(store: Store, period: Period, catalogue: list[Indicator], place: str,
-                min_count: int, guard: Guard) -> str:
+                config: Config, guard: Guard) -> str:
     """The gebiedsanalyse of ``period`` as one HTML page."""
+    min_count = config["privacy.min_count"]
     ranked = ranked_areas(store, period, "buurt", catalogue)
+    attention, choice = attention_order(ranked, store, period)
     terrains = terrain_table(store, period, catalogue)
     where = REPORT_NAME
     note = "* score mede berekend uit gegevens die wegens privacy niet getoond worden."
+    order = (f"Volgorde: {RANKING_LABELS[choice.method]} (de rangorde die in de terugtoets het "
+             f"best voorspelde; zie Terugtoets). {note}")
     charts, trend_notes = trend_images(store, period, ranked, terrains, guard)
     context = {
         "title": f"Gebiedsanalyse ondermijning {place} – {period}",
         "data_date": long_date(period.end), "created": f"{datetime.now():%d-%m-%Y %H:%M}",
         "version": _version(), "previous": str(period - 1), "toc": TOC,
         "summary": summary_lines(store, period, ranked, terrains),
-        "top": html_table(top_areas(ranked), where, min_count, caption=note),
+        "top": html_table(top_areas(attention), where, min_count, caption=order),
+        "trust": trust_parts(store, period, catalogue, config, guard),
         "risers": html_table(risers(ranked), where, min_count, caption=note,
                              empty=f"Geen buurt steeg sinds {period - 1}."),
         "terrains": html_table(terrains, where, min_count, COUNTS, caption=note,
@@ -218,7 +266,7 @@ def write_report(project: Project, period: Period) -> Path:
     with project.store(read_only=True) as store:
         guard = project.guard(store)
         html = report_html(store, period, project.catalogue(), place_name(project),
-                           project.config["privacy.min_count"], guard)
+                           project.config, guard)
         path = write_text(html, period_folder(project, period) / REPORT_NAME, guard)
     log.info("wrote %s (%d kB)", path, path.stat().st_size // 1024)
     return path

@@ -5,10 +5,12 @@ establishments of that branch active there at the end of the quarter. Each cell 
 
 .. math:: p = r_{\text{gebied}} \times f_{\text{branche}}
 
-where :math:`r` is the model's expected hit rate of the area when the store holds predictions
-for the quarter, and otherwise the area's overall score / 100 (when the model covers only some
-areas, e.g. buurten and not bedrijventerreinen, the others' score / 100 is rescaled to the mean
-of the model's rates over the areas that have both), and :math:`f` is how much more
+where :math:`r` comes from the ranking the quarter's track record chose
+(:func:`riskmap.models.ranking.stored_choice`): the expected hit rate of the hit-rate model or of
+the combined ranking where that one did best in the backtest, else the area's overall score /
+100 (when the model covers only some areas, e.g. buurten and not bedrijventerreinen, the others'
+score / 100 is rescaled to the mean of the model's rates over the areas that have both); without
+a stored track record, the score. :math:`f` is how much more
 often controles in that branch found something than controles in general (last 8 quarters,
 whole gemeente, shrunk towards 1 with one pseudo-controle per outcome; 1 when the branch had fewer
 controles than the privacy minimum).
@@ -41,6 +43,7 @@ from riskmap.fmt import number
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.privacy import hidden_text, public_table, threshold, write_csv, write_xlsx
+from riskmap.models.ranking import RANKING_LABELS, Choice, chosen_values, stored_choice
 from riskmap.periods import Period
 from riskmap.reports.tables import LEVEL_LABELS
 from riskmap.store import Store
@@ -61,7 +64,7 @@ HEADERS = {
     "pick": "Keuze", "rank": "Rang", "level": "Niveau", "area_code": "Code", "name": "Gebied",
     "branch_label": "Branche", "establishments": "Aantal vestigingen",
     "hit_rate": "Controles met bevinding in gebied (12 mnd, %)", "score": "Totaalscore gebied",
-    "area_rank": "Rang gebied", "expected": "Verwachte trefkans gebied (model)",
+    "area_rank": "Rang gebied", "expected": "Verwachte trefkans gebied (gekozen rangorde)",
     "branch_factor": "Factor branche", "priority": "Prioriteit (100 = hoogste)",
     "last": "Laatst gecontroleerd (gebied)",
     "status": "Status",
@@ -117,22 +120,25 @@ def _area_scores(store: Store, period: Period) -> pd.DataFrame:
         "ON a.code = s.area_code WHERE s.period = ? AND s.theme = ? AND s.level IN "
         "('buurt', 'bedrijventerrein') QUALIFY row_number() OVER (PARTITION BY s.area_code "
         "ORDER BY a.year DESC) = 1", [str(period), OVERALL])
-    predictions = store.query(
-        "SELECT area_code, avg(probability) AS expected FROM predictions WHERE period = ? "
-        "GROUP BY area_code", [str(period)])
-    return scores.merge(predictions, on="area_code", how="left")
+    method = stored_choice(store, period).method
+    expected = pd.Series(dtype=float) if method == "score" else \
+        chosen_values(store, period, method)
+    return scores.assign(expected=scores["area_code"].map(expected))
 
 
-def ranked_cells(store: Store, period: Period, min_count: int,
-                 exclude_recent: int = 1) -> pd.DataFrame:
+def ranked_cells(store: Store, period: Period, min_count: int, exclude_recent: int = 1,
+                 areas: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every area × branch cell with establishments, ranked by priority (highest first).
 
     Columns: ``area_code, name, level, branch, establishments, hit_rate, last, score,
     area_rank, expected, branch_factor, priority, recent, rank``; ``hit_rate`` is the area's
     protected share of controles with findings (text), ``last`` the latest quarter with a
-    controle anywhere in the area (last 4 quarters).
+    controle anywhere in the area (last 4 quarters). ``areas`` (``area_code, level, score,
+    rank, name, expected``) replaces the stored scores and the chosen ranking, e.g. to see what
+    another ranking would select.
     """
-    cells = branch_cells(store, period).merge(_area_scores(store, period), on="area_code")
+    areas = _area_scores(store, period) if areas is None else areas
+    cells = branch_cells(store, period).merge(areas, on="area_code")
     history = control_history(store, period, HISTORY_QUARTERS)
     cells["last"] = cells["area_code"].map(history.groupby("area_code")["last"].max())
     cells["hit_rate"] = cells["area_code"].map(area_hit_rates(store, period, min_count))
@@ -266,13 +272,13 @@ def _status(pick: object, recent: bool, skipped: str) -> str:
     return "niet geselecteerd (buiten capaciteit)"
 
 
-def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model: bool,
+def targets_notes(period: Period, capacity: int, exclude_recent: int, choice: Choice,
                   used: int, min_count: int) -> list[str]:
     """The Dutch explanation that goes with a target list (``used``: visits selected)."""
-    base = ("de verwachte trefkans van het gebied volgens het model (voor gebieden zonder "
-            "voorspelling: de totaalscore / 100, herschaald naar het gemiddelde van de "
-            "modelkansen)" if has_model else
-            "de totaalscore van het gebied / 100 (er is nog geen model met trefkansen)")
+    base = (f"de verwachte trefkans van het gebied volgens {RANKING_LABELS[choice.method]} "
+            f"(voor gebieden zonder voorspelling: de totaalscore / 100, herschaald naar het "
+            f"gemiddelde van de voorspelde kansen)" if choice.method != "score" else
+            "de totaalscore van het gebied / 100")
     first = period - (exclude_recent - 1)
     skipped = ("Er zijn geen recent gecontroleerde gebieden overgeslagen." if not exclude_recent
                else f"Gebieden met een controle in {period} zijn overgeslagen."
@@ -281,6 +287,7 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model:
     return [
         f"Doelenlijst integrale controles {period}: cellen van gebied (bedrijventerrein, anders "
         f"buurt) × risicobranche met actieve vestigingen op {period.end:%d-%m-%Y}.",
+        f"Gebruikte rangorde: {RANKING_LABELS[choice.method]}, want {choice.reason}.",
         f"Prioriteit = {base} × factor branche. De factor branche is hoe vaak controles in die "
         f"branche iets vonden ten opzichte van alle controles (laatste {BRANCH_QUARTERS} "
         f"kwartalen, hele gemeente; 1 bij te weinig controles).",
@@ -319,8 +326,7 @@ def write_targets(project: Project, period: Period, capacity: int,
         table = targets_table(cells, period, exclude_recent)
         used = int(cells.loc[cells["pick"].notna(), "establishments"].sum())
         notes = pd.DataFrame({"Toelichting": targets_notes(
-            period, capacity, exclude_recent, bool(cells["expected"].notna().any()), used,
-            min_count)})
+            period, capacity, exclude_recent, stored_choice(store, period), used, min_count)})
         selected = table[table["Status"] == "geselecteerd"]
         return {
             "doelenlijst": write_csv(table, folder / "doelenlijst.csv", guard, COUNT_COLUMNS,

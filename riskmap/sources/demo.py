@@ -79,6 +79,7 @@ CBS_KEYS = {
     "BedrijfsvestigingenTotaal": ("BedrijfsvestigingenTotaal_102", "Bedrijfsvestigingen totaal",
                                   "aantal"),
     "OppervlakteLand": ("OppervlakteLand_123", "Oppervlakte land", "ha"),
+    "BuitenEuropa": ("BuitenEuropa_19", "Buiten Europa", "aantal"),
 }
 RATES = {"GemiddeldeWOZWaardeVanWoningen": "Woningvoorraad", "OnbewoondeWoningen": "Woningvoorraad",
          "InBezitWoningcorporatie": "Woningvoorraad", "InBezitOverigeVerhuurders": "Woningvoorraad",
@@ -90,7 +91,8 @@ NATIONAL_VALUES = {"AantalInwoners": 17_942_942, "k_15Tot25Jaar": 2_218_000,
                    "InBezitWoningcorporatie": 28, "InBezitOverigeVerhuurders": 14,
                    "HuishoudensMetEenLaagInkomen": 7.5,
                    "PersonenPerSoortUitkeringBijstand": 404_000,
-                   "BedrijfsvestigingenTotaal": 2_430_000, "OppervlakteLand": 3_367_000}
+                   "BedrijfsvestigingenTotaal": 2_430_000, "OppervlakteLand": 3_367_000,
+                   "BuitenEuropa": 2_600_000}
 
 
 def build_world(seed: int = SEED) -> World:
@@ -101,6 +103,7 @@ def build_world(seed: int = SEED) -> World:
     buurten["risk"] = plant_risk(buurten, rng)
     stats = buurt_statistics(buurten, buurten["risk"].to_numpy(), rng)
     buurten = buurten.merge(stats, on="code")
+    buurten["BuitenEuropa"] = _origin_outside_europe(buurten, np.random.default_rng(seed + 3))
     n_business = (buurten["kind"].map({"centrum": 200, "wonen": 40, "haven": 160,
                                        "industrie": 140, "buitengebied": 30}).to_numpy())
     addresses = build_addresses(buurten, terreinen, stats, n_business, rng)
@@ -111,6 +114,16 @@ def build_world(seed: int = SEED) -> World:
     police = _police(buurten, establishments, rng)
     gemeente = shapely.union_all(wijken.geometry.values)
     return World(gemeente, wijken, buurten, terreinen, addresses, establishments, events, police)
+
+
+def _origin_outside_europe(buurten: gpd.GeoDataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Inhabitants with a migration background outside Europe (CBS rounds to 5): more where
+    more people live on bijstand, as in Dutch cities; the hidden risk does not enter. Drawn from
+    its own generator, so the rest of the world stays the same."""
+    pop = buurten["AantalInwoners"].to_numpy(float)
+    bijstand = buurten["PersonenPerSoortUitkeringBijstand"].to_numpy(float) / np.maximum(pop, 1)
+    share = np.clip(0.04 + 4.0 * bijstand + 0.05 * rng.standard_normal(len(pop)), 0.01, 0.7)
+    return 5 * np.round(pop * share / 5)
 
 
 def _event_zones(buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame, addresses: pd.DataFrame,
@@ -144,13 +157,17 @@ def _police(buurten: gpd.GeoDataFrame, est: pd.DataFrame, rng: np.random.Generat
 
 
 def hidden_risk(seed: int = SEED) -> pd.DataFrame:
-    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``).
+    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``), and
+    per buurt ``activity_risk``: the mean planted risk of its establishments, which includes
+    the risk of a bedrijventerrein in it and is what its events and controle findings follow.
 
     For tests and evaluation only: nothing in the pipeline reads it.
     """
     world = build_world(seed)
+    activity = world.establishments.groupby("buurt")["risk"].mean()
     buurten = pd.DataFrame({"code": world.buurten["code"], "level": "buurt",
-                            "risk": world.buurten["risk"]})
+                            "risk": world.buurten["risk"],
+                            "activity_risk": world.buurten["code"].map(activity).to_numpy()})
     terreinen = pd.DataFrame({"code": "BT" + world.terreinen["rin"].astype(str),
                               "level": "bedrijventerrein", "risk": world.terreinen["risk"]})
     frame = pd.concat([buurten, terreinen], ignore_index=True)

@@ -79,6 +79,9 @@ def test_written_target_list_has_dutch_headers_counts_through_privacy(demo_outpu
     assert (sheets["Selectie"]["Status"] == "geselecteerd").all()
     assert len(sheets["Alle cellen"]) == len(csv)
     assert any("geen bewijs" in text for text in sheets["Toelichting"]["Toelichting"])
+    # the list says which ranking set the priority, and why (the track record)
+    assert any(text.startswith("Gebruikte rangorde: ") and "AUC" in text
+               for text in sheets["Toelichting"]["Toelichting"])
 
 
 def test_capacity_must_be_positive(demo_run):
