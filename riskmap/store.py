@@ -26,7 +26,7 @@ from riskmap.errors import ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CRS = "EPSG:28992"
 
 _AREA_COLUMNS = "buurt VARCHAR, wijk VARCHAR, bedrijventerrein VARCHAR, cell100 VARCHAR, " \
@@ -91,7 +91,15 @@ CREATE TABLE predictions (
     model VARCHAR NOT NULL, run_id INTEGER NOT NULL);
 """
 
-MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+# v2: names of CBS regions outside the project's own areas (every gemeente, Nederland), for the
+# comparison with similar gemeenten.
+_REGION_NAMES = """
+CREATE TABLE region_names (
+    code VARCHAR NOT NULL, year INTEGER NOT NULL, name VARCHAR NOT NULL,
+    load_id INTEGER NOT NULL);
+"""
+
+MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _REGION_NAMES}
 
 
 @dataclass
