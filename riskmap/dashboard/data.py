@@ -228,8 +228,8 @@ def dashboard_data(store: Store, catalogue: list[Indicator], gemeente: str, plac
     """
     periods: Sequence[Period] = built_periods(store)
     if not periods:
-        raise StoreError(f"{store.path}: nothing built yet; run `riskmap build --period ...` "
-                         f"before the dashboard")
+        raise StoreError(f"{store.path}: nog geen kwartaal berekend; draai eerst "
+                         f"`riskmap build --period ...`")
     areas = latest_areas(store)
     indicators = indicator_history(store, periods)
     scores = score_history(store, periods, hidden=hidden_cells(indicators))
@@ -252,7 +252,7 @@ def dashboard_data(store: Store, catalogue: list[Indicator], gemeente: str, plac
         "place": place, "gemeente": gemeente, "generated": long_date(pd.Timestamp.now().date()),
         "periods": [str(p) for p in periods], "latest": str(latest),
         "levels": [{"id": lv, "label": texts.LEVEL_LABELS[lv], "plural": texts.LEVEL_PLURALS[lv],
-                    "count": len(areas[lv])} for lv in LEVELS if lv in areas],
+                    "areas": len(areas[lv])} for lv in LEVELS if lv in areas],
         "themes": themes, "indicators": indicator_meta, "decimals": decimals,
         "bounded": bounded, "hotspots": HOTSPOTS, "emerging": EMERGING,
         "comparison": _comparison_meta(store, catalogue, latest, gemeente),

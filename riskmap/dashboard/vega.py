@@ -18,7 +18,8 @@ import vl_convert
 
 log = logging.getLogger(__name__)
 
-BUNDLE_MARK = "window.vegaEmbed="
+SNIPPET = "window.vegaEmbed = vegaEmbed; window.vega = vega; window.vegaLite = vegaLite;"
+BUNDLE_MARK = "window.vegaEmbed"
 
 
 def vegalite_version() -> str:
@@ -54,7 +55,7 @@ def _bundle() -> str:
         if BUNDLE_MARK in text:
             return text
     log.info("building the Vega-Lite script bundle (once per version): %s", name)
-    text = vl_convert.javascript_bundle(vl_version=version)
+    text = vl_convert.javascript_bundle(SNIPPET, vl_version=version)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from riskmap.indicators.build import OVERALL
@@ -178,8 +177,8 @@ def history(store: Store, catalogue: list[Indicator], periods: Sequence[Period] 
         "label": scores["theme"].map(lambda t: THEME_LABELS.get(t, t)), "unit": "0–100",
         "value": scores["score"], "rank": scores["rank"], "rank_low": scores["rank_low"],
         "rank_high": scores["rank_high"], "change": scores["change"],
-        "remark": np.where(scores["from_suppressed"].fillna(False).astype(bool),
-                           "mede berekend uit niet getoonde waarden", None)})
+        "remark": scores["from_suppressed"].map(
+            lambda f: "mede berekend uit niet getoonde waarden" if f is True else None)})
     frame = pd.concat([ind, sco], ignore_index=True)
     names = store.query("SELECT code, name FROM areas QUALIFY row_number() OVER "
                         "(PARTITION BY code ORDER BY year DESC) = 1").set_index("code")["name"]

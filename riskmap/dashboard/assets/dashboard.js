@@ -46,7 +46,15 @@
     if (v === null || v === undefined || typeof v !== "number" || Number.isNaN(v)) return "–";
     if (!formats[d]) formats[d] = new Intl.NumberFormat("nl-NL", { minimumFractionDigits: d,
       maximumFractionDigits: d, useGrouping: true });
-    return formats[d].format(v);
+    return formats[d].format(halfEven(v, d));
+  }
+  // Babel (riskmap.fmt) rounds half to even on the number's shortest decimal form; so does this
+  function halfEven(v, d) {
+    const f = Math.pow(10, d);
+    const x = v * f;
+    const low = Math.floor(x);
+    if (Math.abs(x - low - 0.5) > 1e-9 * Math.max(1, Math.abs(x))) return Math.round(x) / f;
+    return (low % 2 === 0 ? low : low + 1) / f;
   }
   function fmtSigned(v, d) {
     const text = fmtNumber(v, d === undefined ? 1 : d);
@@ -812,6 +820,10 @@
       ["rm-only-terrains", "rm-show-terrains"].forEach((id) => { document.getElementById(id).disabled = true; });
     }
     document.getElementById("rm-print").addEventListener("click", () => window.print());
+    // the printed page is narrower: redraw the map for it, and back again afterwards
+    const refit = () => { map.invalidateSize(); state.refit = true; redrawMap(); };
+    window.addEventListener("beforeprint", refit);
+    window.addEventListener("afterprint", refit);
     search();
   }
 
@@ -860,5 +872,6 @@
   controls();
   syncControls();
   showPage();
-  window.rmDashboard = { state, map, shapes, geo, quarter, focusArea, findArea, fmtNumber, fmtSigned, ready: true };
+  window.rmDashboard = { state, map, shapes, geo, quarter, focusArea, findArea, fmtNumber, fmtSigned,
+    readyAt: performance.now(), ready: true };
 })();
