@@ -7,8 +7,9 @@ THEME_DESCRIPTIONS = {
               "Een hoge score betekent: meer signalen en omstandigheden die samengaan met "
               "ondermijning dan in de andere gebieden van de gemeente – geen bewijs van "
               "criminaliteit.",
-    "drugs": "Drugsproductie en -handel: hennepteelt, drugsmeldingen, Damocles-sluitingen en "
-             "geregistreerde drugsmisdrijven, en gelegenheid zoals leegstaande panden.",
+    "drugs": "Drugsproductie en -handel: ontmantelde hennepkwekerijen, sluitingen op grond van "
+             "de Opiumwet (Damocles), meldingen over drugs en geregistreerde "
+             "Opiumwetmisdrijven.",
     "criminogene_branches": "Branches die vaker worden misbruikt om geld wit te wassen of "
                             "criminaliteit te faciliteren (autobranche, opslag, kapsalons, "
                             "nagelstudio's, belwinkels, horeca, vastgoed, transport), en hoe snel "
