@@ -68,15 +68,15 @@ def dumps(value: Any) -> str:
 
 def _numbers(values: Iterable[Any], decimals: int | None) -> list[Any]:
     """Numbers rounded for the page (``decimals=None``: whole numbers); missing -> ``None``."""
-    out: list[Any] = []
-    for v in values:
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            out.append(None)
-        elif decimals is None:
-            out.append(round(float(v)))
-        else:
-            out.append(round(float(v), decimals))
-    return out
+    array = pd.to_numeric(pd.Series(list(values), dtype=object),
+                          errors="coerce").to_numpy(dtype=float)
+    missing = np.isnan(array)
+    if decimals is None:
+        out = np.where(missing, 0, np.round(array)).astype(np.int64).astype(object)
+    else:
+        out = np.round(array, decimals).astype(object)
+    out[missing] = None
+    return list(out.tolist())
 
 
 def _decimals(values: pd.Series) -> int:
@@ -116,60 +116,75 @@ def geo_json(areas: pd.DataFrame, tolerance: float) -> str:
     return head[:-1] + ',"geometry":[' + ",".join(geometry) + "]}"
 
 
-def _level_block(codes: pd.Index, indicators: pd.DataFrame, scores: pd.DataFrame,
-                 patterns: pd.DataFrame, indicator_ids: list[str],
-                 decimals: dict[str, int]) -> dict[str, Any]:
-    """One quarter × level: columnar arrays in the order of ``codes``."""
+def _wide(frame: pd.DataFrame, columns: str, values: str, codes: pd.Index) -> pd.DataFrame:
+    """One measure as a table of areas (``codes``, in order) by ``columns``."""
+    return frame.pivot(index="code", columns=columns, values=values).reindex(codes)
+
+
+def _score_block(codes: pd.Index, scores: pd.DataFrame,
+                 indicator_ids: list[str]) -> dict[str, Any]:
     block: dict[str, Any] = {}
-    if not scores.empty:
-        by_theme = {t: part.set_index("code").reindex(codes) for t, part in scores.groupby("theme")}
-        block["score"] = {t: _numbers(p["score"], 1) for t, p in by_theme.items()}
-        block["rank"] = {t: _numbers(p["rank"], None) for t, p in by_theme.items()}
-        block["change"] = {t: _numbers(p["change"], 1) for t, p in by_theme.items()}
-        if OVERALL in by_theme:
-            overall = by_theme[OVERALL]
-            position = {i: n for n, i in enumerate(indicator_ids)}
-            block["rankLow"] = _numbers(overall["rank_low"], None)
-            block["rankHigh"] = _numbers(overall["rank_high"], None)
-            block["rankChange"] = _numbers(overall["rank_change"], None)
-            block["fromSuppressed"] = [1 if f is True else 0 for f in overall["from_suppressed"]]
-            block["drivers"] = [[position[d] for d in ds if d in position]
-                                if isinstance(ds, list) else [] for ds in overall["drivers"]]
-    if not indicators.empty:
-        block["value"], block["indexGemeente"], block["indexNl"] = {}, {}, {}
-        for indicator, part in indicators.groupby("indicator"):
-            rows = part.set_index("code").reindex(codes)
-            marks = rows["reason"].map(REASON_MARKS)
-            values = _numbers(rows["value"], decimals.get(str(indicator), 2))
-            block["value"][indicator] = [v if v is not None else (m if isinstance(m, str) else None)
-                                         for v, m in zip(values, marks, strict=True)]
-            block["indexGemeente"][indicator] = _numbers(rows["index_gemeente"], None)
-            if rows["index_nl"].notna().any():
-                block["indexNl"][indicator] = _numbers(rows["index_nl"], None)
-    if not patterns.empty:
-        rows = patterns.set_index("code").reindex(codes)
-        block["hotspot"] = [HOTSPOTS.index(h) if h in HOTSPOTS else None for h in rows["hotspot"]]
-        block["z"] = _numbers(rows["z"], 2)
-        block["q"] = _numbers(rows["q_value"], 3)
-        block["emerging"] = [EMERGING.index(e) if e in EMERGING else None
-                             for e in rows["emerging"]]
+    for key, column, decimals in (("score", "score", 1), ("rank", "rank", None),
+                                  ("change", "change", 1)):
+        wide = _wide(scores, "theme", column, codes)
+        block[key] = {str(t): _numbers(wide[t], decimals) for t in wide.columns}
+    overall = scores[scores["theme"] == OVERALL].set_index("code").reindex(codes)
+    if not overall["theme"].notna().any():
+        return block
+    position = {i: n for n, i in enumerate(indicator_ids)}
+    block["rankLow"] = _numbers(overall["rank_low"], None)
+    block["rankHigh"] = _numbers(overall["rank_high"], None)
+    block["rankChange"] = _numbers(overall["rank_change"], None)
+    block["fromSuppressed"] = [1 if f is True else 0 for f in overall["from_suppressed"]]
+    block["drivers"] = [[position[d] for d in ds if d in position] if isinstance(ds, list) else []
+                        for ds in overall["drivers"]]
     return block
 
 
-def quarter_json(period: str, areas: dict[str, pd.DataFrame], indicators: pd.DataFrame,
-                 scores: pd.DataFrame, patterns: pd.DataFrame, indicator_ids: list[str],
-                 decimals: dict[str, int]) -> str:
-    """The JSON of one quarter: one block per scored level."""
+def _indicator_block(codes: pd.Index, indicators: pd.DataFrame,
+                     decimals: dict[str, int]) -> dict[str, Any]:
+    values = _wide(indicators, "indicator", "value", codes)
+    marks = _wide(indicators, "indicator", "reason", codes)
+    index_gemeente = _wide(indicators, "indicator", "index_gemeente", codes)
+    index_nl = _wide(indicators, "indicator", "index_nl", codes)
+    block: dict[str, Any] = {"value": {}, "indexGemeente": {}, "indexNl": {}}
+    for indicator in values.columns:
+        shown = _numbers(values[indicator], decimals.get(str(indicator), 2))
+        mark = marks[indicator].map(REASON_MARKS)
+        block["value"][indicator] = [v if v is not None else (m if isinstance(m, str) else None)
+                                     for v, m in zip(shown, mark, strict=True)]
+        block["indexGemeente"][indicator] = _numbers(index_gemeente[indicator], None)
+        if index_nl[indicator].notna().any():
+            block["indexNl"][indicator] = _numbers(index_nl[indicator], None)
+    return block
+
+
+def _pattern_block(codes: pd.Index, patterns: pd.DataFrame) -> dict[str, Any]:
+    rows = patterns.set_index("code").reindex(codes)
+    return {"hotspot": [HOTSPOTS.index(h) if h in HOTSPOTS else None for h in rows["hotspot"]],
+            "z": _numbers(rows["z"], 2), "q": _numbers(rows["q_value"], 3),
+            "emerging": [EMERGING.index(e) if e in EMERGING else None for e in rows["emerging"]]}
+
+
+def quarter_json(period: str, areas: dict[str, pd.DataFrame],
+                 parts: dict[str, dict[tuple[str, str], pd.DataFrame]],
+                 indicator_ids: list[str], decimals: dict[str, int]) -> str:
+    """The JSON of one quarter: per scored level its columnar arrays, in area order.
+
+    ``parts`` holds the indicator, score and pattern rows by ``(period, level)``.
+    """
     out = {}
     for level in SCORED_LEVELS:
         if level not in areas:
             continue
         codes = pd.Index(areas[level]["code"])
-        block = _level_block(
-            codes, indicators[(indicators["period"] == period) & (indicators["level"] == level)],
-            scores[(scores["period"] == period) & (scores["level"] == level)],
-            patterns[(patterns["period"] == period) & (patterns["level"] == level)],
-            indicator_ids, decimals)
+        block: dict[str, Any] = {}
+        if (period, level) in parts["scores"]:
+            block |= _score_block(codes, parts["scores"][(period, level)], indicator_ids)
+        if (period, level) in parts["indicators"]:
+            block |= _indicator_block(codes, parts["indicators"][(period, level)], decimals)
+        if (period, level) in parts["patterns"]:
+            block |= _pattern_block(codes, parts["patterns"][(period, level)])
         if block:
             out[level] = block
     return dumps(out)
@@ -262,8 +277,10 @@ def dashboard_data(store: Store, catalogue: list[Indicator], gemeente: str, plac
     }
     data = DashboardData(meta)
     data.geo = {level: geo_json(frame, tolerance) for level, frame in areas.items()}
-    data.quarters = {str(p): quarter_json(str(p), areas, indicators, scores, patterns, ids,
-                                          decimals) for p in periods}
+    parts = {name: dict(iter(frame.groupby(["period", "level"])))
+             for name, frame in (("indicators", indicators), ("scores", scores),
+                                 ("patterns", patterns))}
+    data.quarters = {str(p): quarter_json(str(p), areas, parts, ids, decimals) for p in periods}
     log.info("dashboard data: %d quarters, %s", len(periods),
              ", ".join(f"{len(frame)} {level}" for level, frame in areas.items()))
     return data

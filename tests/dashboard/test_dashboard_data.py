@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 from riskmap.cli import main
+from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME
 from riskmap.indicators.privacy import PSEUDONYM
 from riskmap.project import Project
 
@@ -132,9 +134,13 @@ def test_similar_gemeenten_are_embedded(embedded):
 
 
 def test_cli_writes_the_dashboard_and_refuses_an_unbuilt_project(demo_run, tmp_path, capsys):
+    copy = tmp_path / "kopie"  # the CLI logs to the project's logs/: not to the demo's own
+    copy.mkdir()
+    for name in (CONFIG_NAME, KEY_NAME, STORE_NAME):
+        shutil.copy2(demo_run.project.root / name, copy / name)
     out = tmp_path / "dash.html"
     with pytest.raises(SystemExit) as done:
-        main(["dashboard", "-p", str(demo_run.project.root), "--out", str(out)])
+        main(["dashboard", "-p", str(copy), "--out", str(out)])
     assert done.value.code == 0
     assert str(out.resolve()) in capsys.readouterr().out
     assert out.stat().st_size > 500_000

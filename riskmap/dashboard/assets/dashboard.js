@@ -129,6 +129,8 @@
 
   // which areas of the choropleth are in view: the drill-down extent and the filters
   function shownLevel() { return state.onlyTerrains ? "bedrijventerrein" : state.level; }
+  // several gemeenten and none chosen yet: the map shows gemeenten only (overlays wait)
+  function overview() { return multi && !state.gemeente && !state.onlyTerrains; }
   function inExtent(a) {
     if (state.gemeente && a.gemeente !== state.gemeente) return false;
     if (state.wijk && a.level === "buurt" && a.wijk !== state.wijk) return false;
@@ -177,7 +179,7 @@
   function drawBase() {
     clearLayer("base");
     clearLayer("outlines");
-    const level = multi && !state.gemeente && !state.onlyTerrains ? "gemeente" : shownLevel();
+    const level = overview() ? "gemeente" : shownLevel();
     const list = level === "gemeente" ? visibleAreas("gemeente") : visibleAreas(level);
     const theme = themeAt(level);
     const group = L.featureGroup();
@@ -217,7 +219,7 @@
 
   function drawTerrains() {
     clearLayer("terrains");
-    if (!state.showTerrains || state.onlyTerrains || !geo("bedrijventerrein")) return;
+    if (!state.showTerrains || state.onlyTerrains || overview() || !geo("bedrijventerrein")) return;
     const theme = themeAt("bedrijventerrein");
     const group = L.featureGroup();
     for (const a of visibleAreas("bedrijventerrein")) {
@@ -237,7 +239,7 @@
     clearLayer("hotspots");
     clearLayer("emerging");
     const level = "buurt";
-    if (!geo(level) || state.onlyTerrains) return;
+    if (!geo(level) || state.onlyTerrains || overview()) return;
     if (state.showHotspots) {
       const group = L.featureGroup();
       for (const a of visibleAreas(level)) {
@@ -312,6 +314,7 @@
 
   function mapNote() {
     const notes = [];
+    if (overview()) return "Klik op een gemeente voor haar wijken, buurten, bedrijventerreinen en hotspots.";
     const d = levelData(state.period, "buurt");
     if (state.showHotspots && !d.hotspot) notes.push("Hotspots (Gi*): niet berekend voor " + state.period + ".");
     if (state.showEmerging && !(d.emerging && d.emerging.some((e) => e !== null))) {
@@ -465,6 +468,10 @@
         + esc(i.label) + "</td><td>" + esc(i.source) + "</td><td>" + (i.higher ? "meer risico" : "minder risico")
         + "</td></tr>"; }).join("") + "</tbody></table>";
     linkRows(el);
+    setTimeout(() => drawTrend(level, theme, list), 0);
+  }
+
+  function drawTrend(level, theme, list) {
     const trend = [];
     for (const period of META.periods) {
       const d = levelData(period, level);
@@ -474,6 +481,7 @@
         if (s !== null) trend.push({ kwartaal: period, score: s });
       }
     }
+    // the trend reads every quarter, so it is drawn just after the ranking (page interactive)
     chart(document.getElementById("rm-theme-trend"), "themeTrend", trend);
   }
 
