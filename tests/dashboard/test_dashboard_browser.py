@@ -132,6 +132,18 @@ def _switch_theme(page, screenshots):
     assert "Drugs" in page.locator('.rm-legend[data-layer="score"] b').inner_text()
     page.wait_for_selector("#rm-theme-trend svg")
     page.screenshot(path=str(screenshots / "dashboard_4_thema_drugs.png"))
+    page.check("#rm-show-emerging")  # hatched, over the outlined hotspots and the fill
+    patterned = page.evaluate("""() => { const d = window.rmDashboard;
+        const q = d.quarter(d.state.period).buurt; return q.emerging.filter(
+          (e, i) => e !== null && e !== 6 && d.geo('buurt').geometry[i]).length; }""")
+    assert patterned > 0
+    assert page.locator("path.rm-emerging").count() == patterned
+    assert page.locator("path.rm-hotspot").count() > 0
+    for layer in ("score", "terrains", "hotspots", "emerging"):
+        assert page.locator(f'.rm-legend[data-layer="{layer}"]').is_visible()
+    page.locator("#rm-legends").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "dashboard_4_opkomende_hotspots.png"))
+    page.uncheck("#rm-show-emerging")
 
 
 def _compare_quarters(page, scores, first, latest, screenshots):
@@ -150,7 +162,7 @@ def _compare_quarters(page, scores, first, latest, screenshots):
 
 def _search_buurt(page, now, screenshots):
     """Part of a name finds the buurt; choosing it opens its profile."""
-    target = now.sort_values("rank").iloc[-1]
+    target = now.dropna(subset=["rank"]).sort_values("rank").iloc[-1]
     page.fill("#rm-search", target["name"][:5].lower())
     page.wait_for_selector("#rm-search-results li[data-code]")
     page.screenshot(path=str(screenshots / "dashboard_6_zoeken.png"))

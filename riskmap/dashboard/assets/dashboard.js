@@ -260,13 +260,14 @@
         const k = META.emerging.indexOf(em);
         if (k < 0 || em === "Geen patroon") continue;
         const f = feature(level, a.i);
-        if (f) L.geoJSON(f, { renderer: svg, interactive: false, style: { color: "#000",
-          weight: 1, fillColor: "url(#rm-pat-" + k + ")", fillOpacity: 1,
-          className: "rm-emerging" } }).addTo(group);
+        if (f) L.geoJSON(f, { renderer: svg, interactive: false, style: { stroke: false,
+          fillColor: "url(#rm-pat-" + k + ")", fillOpacity: 1, className: "rm-emerging" } })
+          .addTo(group);
       }
       group.addTo(map);
       layers.emerging = group;
     }
+    if (layers.hotspots) layers.hotspots.bringToFront(); // outlines stay visible over hatching
   }
 
   function drawSelected() {
