@@ -203,13 +203,17 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(demo(args.demo))
     if args.only in (None, "national"):
         rows.append(national_dashboard(DATA / "national"))
+    latest = RESULTS / "dashboard-latest.json"
+    if args.only and latest.is_file():  # keep the other world's figures of an earlier run
+        earlier = json.loads(latest.read_text(encoding="utf-8"))["rows"]
+        rows += [r for r in earlier if r["world"] != args.only]
     national_row = next((r for r in rows if r["world"] == "national"), None)
     met = {k: national_row[k] < v for k, v in TARGETS.items()} if national_row else {}
     report = {"when": datetime.now().isoformat(timespec="seconds"),
               "command": " ".join(["python", "bench/dashboard.py", *(argv or sys.argv[1:])]),
               "machine": national.machine(), "rows": rows, "targets": TARGETS, "met": met}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "dashboard-latest.json").write_text(json.dumps(report, indent=1), "utf-8")
+    latest.write_text(json.dumps(report, indent=1), "utf-8")
     if met:
         print("targets: " + ", ".join(f"{k} < {TARGETS[k]}: {'met' if ok else 'NOT met'}"
                                       for k, ok in met.items()))
