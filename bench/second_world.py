@@ -38,7 +38,14 @@ from riskmap.reports.bias import bias_audit
 from riskmap.reports.trust import bias_lines, verdict_lines
 from riskmap.sbi import branch_of
 from riskmap.sources._cache import cache_path, write_cache
-from riskmap.sources.cbs import KERNCIJFERS, OPEN_CATALOG, POLICE_CATALOG, POLICE_TABLE, region_filter
+from riskmap.sources.cbs import (
+    KERNCIJFERS,
+    NATIONAL,
+    OPEN_CATALOG,
+    POLICE_CATALOG,
+    POLICE_TABLE,
+    region_filter,
+)
 from riskmap.sources.demo import CBS_KEYS, NATIONAL_VALUES
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -332,7 +339,7 @@ def write_cbs(buurten: gpd.GeoDataFrame, stats: pd.DataFrame, crime: pd.DataFram
             total[rate] = ((frame[rate] * weight).groupby(frame[level]).sum()
                            / weight.groupby(frame[level]).sum()).round(1)
         totals[level] = total
-    regions = [("NL01", "Nederland", "Land", NATIONAL_VALUES)]
+    regions = [(NATIONAL, "Nederland", "Land", NATIONAL_VALUES)]
     regions.append((GEMEENTE, NAME, "Gemeente", totals["gm"].iloc[0].to_dict()))
     regions += [(w, w, "Wijk", row.to_dict()) for w, row in totals["wijk"].iterrows()]
     regions += [(r.code, r.code, "Buurt", r._asdict()) for r in frame.itertuples(index=False)]

@@ -336,6 +336,18 @@ def targets(period: str, capacity: int, exclude_recent: int, project_dir: Path) 
 
 
 @cli.command()
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Bestand voor het dashboard (standaard: output/dashboard.html).")
+@click.option("--tolerance", default=None, type=click.FloatRange(min=0),
+              help="Vereenvoudiging van de gebiedsgrenzen in meter (standaard 2; 20 boven 2.000 "
+                   "buurten).")
+@project_option
+def dashboard(out: Path | None, tolerance: float | None, project_dir: Path) -> None:
+    """Dashboard: één HTML-bestand over alle berekende kwartalen, werkt zonder netwerk."""
+    _paths({"dashboard": _project(project_dir).dashboard(out, tolerance)})
+
+
+@cli.command()
 @click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (built, for buurt and wijk).")
 @click.option("--variable", default=None,
               help="totaal, a theme or an indicator id; on the grid an event kind or signalen. "

@@ -55,8 +55,8 @@ def _clear_demo(out: Path) -> None:
 
 def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders, build
-    the last quarters, store hotspots, emerging hotspots, the track record and the rankings'
-    predictions, and write the outputs."""
+    the last quarters, store hotspots (every quarter), emerging hotspots, the track record and
+    the rankings' predictions, and write the outputs and the dashboard over all built quarters."""
     out = Path(out)
     _clear_demo(out)
     world = build_world(seed)
@@ -71,14 +71,16 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
                   project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
     run.loads += [project.load_register(kind, paths[kind])
                   for kind in progress(REGISTER_KINDS, "registers laden")]
-    for period in progress(quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD),
-                           "kwartalen berekenen"):
+    built = quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD)
+    for period in progress(built, "kwartalen berekenen"):
         project.build(period)
-    project.hotspots(LAST_PERIOD)
+        # every quarter's hotspots, so the dashboard can compare them between quarters
+        project.hotspots(period)
     project.emerging_hotspots()
     project.track_record(LAST_PERIOD)
     run.outputs = write_outputs(project, LAST_PERIOD)
     run.outputs.update(project.map(LAST_PERIOD))
     run.outputs.update(project.report(LAST_PERIOD, pdf=True))
     run.outputs.update(project.targets(LAST_PERIOD, capacity=DEMO_CAPACITY))
+    run.outputs["dashboard"] = project.dashboard()
     return run

@@ -17,6 +17,7 @@ import pandas as pd
 
 from riskmap._lock import project_lock
 from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config, render_yaml
+from riskmap.dashboard.page import write_dashboard
 from riskmap.errors import ProjectError, StoreError
 from riskmap.indicators.build import LevelResult, build_period
 from riskmap.indicators.catalogue import Indicator, load_catalogue
@@ -30,7 +31,7 @@ from riskmap.models.variables import GRID_LEVELS, level_areas
 from riskmap.periods import Period
 from riskmap.reports.briefing import write_briefing
 from riskmap.reports.gebiedsanalyse import write_report
-from riskmap.reports.outputs import write_maps
+from riskmap.reports.outputs import place_name, write_maps
 from riskmap.reports.tables import scores_frame
 from riskmap.reports.targets import target_list, write_targets
 from riskmap.sources import bag, cbs, geometry, kvk, registers
@@ -39,6 +40,7 @@ from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
 
+DASHBOARD_NAME = "dashboard.html"
 PROJECT_FOLDERS = ("sources", "cache", "output", "logs")
 
 
@@ -247,6 +249,17 @@ class Project:
                     exclude_recent: int = 1) -> pd.DataFrame:
         """The target list of :meth:`targets` as a DataFrame (Dutch headers, counts protected)."""
         return target_list(self, self.built_period(period), capacity, exclude_recent)
+
+    def dashboard(self, path: str | Path | None = None,
+                  tolerance: float | None = None) -> Path:
+        """Write the dashboard: one self-contained, offline HTML file over every built quarter
+        (default ``output/dashboard.html``; see :mod:`riskmap.dashboard`). ``tolerance``
+        simplifies the area outlines (metres; default 2, or 20 above 2,000 buurten)."""
+        target = Path(path) if path else self.output_dir / DASHBOARD_NAME
+        with self.store(read_only=True) as store:
+            return write_dashboard(store, self.catalogue(), self.config.gemeente,
+                                   place_name(self), self.config["privacy.min_count"], target,
+                                   self.guard(store), tolerance)
 
     # --- hotspots and models ----------------------------------------------------------------
     def _analysis_period(self, period: str | Period | None, level: str) -> Period:

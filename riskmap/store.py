@@ -29,10 +29,11 @@ from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 CRS = "EPSG:28992"
 # Tables loads write to; each has an archive_<table> holding the rows a load replaced.
-LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events")
+LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events",
+                 "region_names")
 # Loads per source whose replaced rows are kept, so that `riskmap undo` can bring them back.
 UNDO_DEPTH = 3
 # A load that would leave less than this share of the rows it replaces needs confirmation.
@@ -101,10 +102,11 @@ CREATE TABLE predictions (
 """
 
 # v3: archives of replaced rows (archive_<table>, with the id of the load that replaced them),
-# which loads each load retired, and which loads were undone.
+# which loads each load retired, and which loads were undone. (A table loads write to that a
+# later migration adds gets its archive in that migration.)
 _UNDO_TABLES = "".join(
     f"CREATE TABLE archive_{t} AS SELECT *, NULL::INTEGER AS replaced_by FROM {t} LIMIT 0;\n"
-    for t in LOADED_TABLES) + """
+    for t in ("areas", "cbs_values", "establishments", "addresses", "events")) + """
 CREATE TABLE retired_loads (load_id INTEGER NOT NULL, retired_load_id INTEGER NOT NULL);
 CREATE TABLE undone_loads (load_id INTEGER PRIMARY KEY, undone_at TIMESTAMP NOT NULL,
     rows_removed BIGINT, rows_restored BIGINT);
@@ -164,6 +166,16 @@ CREATE TABLE backtests (
     areas INTEGER, positives INTEGER, chosen VARCHAR, run_id INTEGER NOT NULL);
 """
 
+# v7: names of CBS regions outside the project's own areas (every gemeente, Nederland), for the
+# comparison with similar gemeenten; loaded with the CBS figures, so archived like them.
+_REGION_NAMES = """
+CREATE TABLE region_names (
+    code VARCHAR NOT NULL, year INTEGER NOT NULL, name VARCHAR NOT NULL,
+    load_id INTEGER NOT NULL);
+CREATE TABLE archive_region_names AS SELECT *, NULL::INTEGER AS replaced_by
+    FROM region_names LIMIT 0;
+"""
+
 # The migration that created the archive tables; later ones keep them in step.
 ARCHIVES_SINCE = 3
 MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
@@ -172,6 +184,7 @@ MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     4: "ALTER TABLE addresses ADD COLUMN nummeraanduiding VARCHAR;",
     5: _MINIMISED,
     6: _COVERAGE,
+    7: _REGION_NAMES,
 }
 
 

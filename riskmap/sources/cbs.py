@@ -36,6 +36,7 @@ POLICE_TABLE = "47018NED"
 POLICE_CATALOG = "dataderden.cbs.nl"
 OPEN_CATALOG = "opendata.cbs.nl"
 NATIONAL = "NL00"  # Nederland in Kerncijfers wijken en buurten and in the police's buurt tables
+GEMEENTE_CODE = re.compile(r"^GM\d{4}$")
 
 Fetcher = Callable[[str, str, str], dict[str, list[dict[str, Any]]]]
 
@@ -85,6 +86,21 @@ def region_filter(gemeente: str) -> str:
     number = gemeente[2:]
     parts = [f"startswith(WijkenEnBuurten,'{p}{number}')" for p in ("GM", "WK", "BU")]
     return " or ".join([*parts, f"startswith(WijkenEnBuurten,'{NATIONAL}')"])
+
+
+def kerncijfers_filter(gemeente: str) -> str:
+    """OData filter for Kerncijfers: the gemeente's own rows, the national row and every other
+    gemeente's row (to compare the gemeente with similar gemeenten)."""
+    return f"{region_filter(gemeente)} or startswith(WijkenEnBuurten,'GM')"
+
+
+def region_names(raw: Mapping[str, Any], codes: Callable[[str], bool]) -> pd.DataFrame:
+    """Names of the regions of a Kerncijfers response (``code, name``), from its
+    ``WijkenEnBuurten`` dimension (``Key``, ``Title``) as cbsodata returns it."""
+    rows = {str(d.get("Key", "")).strip().upper(): str(d.get("Title") or "").strip()
+            for d in raw.get("WijkenEnBuurten") or []}
+    frame = pd.DataFrame(list(rows.items()), columns=["code", "name"])
+    return frame[frame["code"].map(codes) & (frame["name"] != "")].reset_index(drop=True)
 
 
 def fetch_with_cbsodata(table_id: str, filters: str, catalog: str) -> dict[str, Any]:
@@ -176,12 +192,16 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
         raise InputError(f"CBS year {year} not supported; choose one of "
                          f"{', '.join(map(str, KERNCIJFERS))}")
     table_id = KERNCIJFERS[year]
-    filters = region_filter(config.gemeente)
+    filters = kerncijfers_filter(config.gemeente)
     request = {"catalog": OPEN_CATALOG, "table": table_id, "filter": filters}
     raw, cached = cached_fetch(cache_folder(config), table_id, request,
                                lambda: fetch(table_id, filters, OPEN_CATALOG), offline)
     own = _own_codes(config.gemeente)
-    values = long_values(raw, table_id, year, lambda c: own(c) or c == NATIONAL)
+
+    def wanted(code: str) -> bool:
+        return own(code) or code == NATIONAL or bool(GEMEENTE_CODE.match(code))
+
+    values = long_values(raw, table_id, year, wanted)
     if values.empty:
         raise InputError(f"CBS table {table_id}: no rows for {config.gemeente} in the response")
     _warn_without_national(values, table_id)
@@ -190,8 +210,10 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
                         path=cached, rows_read=len(_dataset(raw, table_id)),
                         rows_kept=values["area_code"].nunique(), period_first=f"{year}-01-01",
                         period_last=f"{year}-12-31")
+    names = region_names(raw, lambda c: c == NATIONAL or bool(GEMEENTE_CODE.match(c)))
     store.write_load(record, {"cbs_values": pd.concat([values, absent], ignore_index=True)
-                              .assign(table_id=table_id)})
+                              .assign(table_id=table_id),
+                              "region_names": names.assign(year=year)})
     statuses = values["status"].value_counts()
     log.info("loaded CBS %s (%d): %s areas, %s values; %s geheim, %s ontbreekt (kept as missing)",
              table_id, year, f"{record.rows_kept:,}", f"{len(values):,}",
