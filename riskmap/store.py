@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from riskmap.errors import ProjectError, StoreError
+from riskmap.fmt import integer
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +121,13 @@ class LoadRecord:
             self.rejects[reason] = self.rejects.get(reason, 0) + int(count)
 
     def summary(self) -> str:
-        """One line: rows read, kept and rejected by reason."""
-        text = f"{self.source} ({self.slice}): read {self.rows_read:,}, kept {self.rows_kept:,}"
+        """One Dutch line: rows read, kept and rejected by reason (``gelezen 8.173, opgenomen
+        8.156; afgewezen 17: ...``)."""
+        text = (f"{self.source} ({self.slice}): gelezen {integer(self.rows_read)}, opgenomen "
+                f"{integer(self.rows_kept)}")
         if self.rejects:
-            reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(self.rejects.items()))
-            text += f"; rejected {self.rows_rejected:,}: {reasons}"
+            reasons = ", ".join(f"{integer(n)} {why}" for why, n in sorted(self.rejects.items()))
+            text += f"; afgewezen {integer(self.rows_rejected)}: {reasons}"
         return text
 
 

@@ -69,4 +69,4 @@ def test_lineage_records_file_fingerprint(tmp_path: Path):
     assert row["size"] == source.stat().st_size
     assert len(row["sha256"]) == 64
     assert row["rows_rejected"] == 2 and "onbekende SBI-code" in row["rejects"]
-    assert "rejected 2: 2 onbekende SBI-code" in record.summary()
+    assert "afgewezen 2: 2 onbekende SBI-code" in record.summary()

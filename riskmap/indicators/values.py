@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from riskmap.fmt import integer
 from riskmap.indicators.business import addresses_measure, establishments_measure
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
 from riskmap.indicators.context import area_hectares, cbs_measure
@@ -94,7 +95,7 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
         frame = values_of(store, indicator, level, period, codes, min_count)
         if frame["value"].isna().all():
             how = log.warning if report and not indicator.optional else log.debug
-            how("indicator %s has no values for %s in %s (source not loaded?)", indicator.id,
+            how("indicator %s heeft geen waarden voor %s in %s (bron niet geladen?)", indicator.id,
                 level, period)
             if indicator.optional:
                 continue
@@ -103,8 +104,8 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
         flags = pd.concat(frames)["reason"].value_counts()
         if not flags.empty:
             say = log.info if report else log.debug
-            say("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
-                period, ", ".join(f"{n} {why}" for why, n in flags.items()))
+            say("privacy: %s waarden (%s) in %s niet getoond: %s", integer(flags.sum()), level,
+                period, ", ".join(f"{integer(n)} {why}" for why, n in flags.items()))
     if not frames:
         return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",
                                      "numerator", "denominator", "suppressed", "reason"])

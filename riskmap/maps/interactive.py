@@ -25,6 +25,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from riskmap.errors import InputError
+from riskmap.fmt import number
 from riskmap.maps.classes import categorical, classify
 
 PDOK_GREY = ("https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857/"
@@ -91,7 +92,7 @@ def _text(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return "–"
     if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
+        return number(value)
     return html.escape(str(value))
 
 

@@ -109,7 +109,7 @@ def _rankings(store: Store, catalogue: list[Indicator], config: Config, data: Qu
                                    config["scoring.seed"])
         out["model"] = model.predict_proba(data.features(period)).reindex(codes)
     except RiskmapError as exc:
-        log.warning("backtest %s: no model (%s)", period, exc)
+        log.warning("terugtoets %s: geen model (%s)", period, exc)
         out["model"] = pd.Series(np.nan, index=codes)
     return out
 
@@ -152,7 +152,7 @@ def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Pe
 
 
 def _log_summary(means: pd.DataFrame) -> None:
-    log.info("backtest means: %s", "; ".join(
+    log.debug("backtest means: %s", "; ".join(
         f"{row.method} precision@{row.k} {row.precision_at_k:.2f}, AUC {row.auc:.2f}"
         for row in means.itertuples()))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ import pandas as pd
 from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
 from riskmap.indicators.catalogue import Indicator
+from riskmap.models.backtest import backtest
 from riskmap.models.emerging import MIN_PERIODS, EmergingHotspots
 from riskmap.models.hotspots import hotspot_table
 from riskmap.models.supervised import MODEL_NAME, predictions
@@ -49,6 +52,20 @@ def _neighbours(areas: gpd.GeoDataFrame, level: str, codes: pd.Index) -> Neighbo
     if level in GRID_LEVELS:
         return band_neighbours(areas, BAND * GRID_LEVELS[level])
     return queen_neighbours(areas)
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Show only errors of the loggers ``names`` for the duration of a ``with`` block."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def hotspots_of(store: Store, config: Config, period: Period, variable: str | None = None,
@@ -118,8 +135,10 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
         raise InputError(f"emerging hotspots need at least {MIN_PERIODS} quarters; got "
                          f"{len(periods)} ({', '.join(map(str, periods))})")
     variable = variable or default_variable(level)
-    tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha, permutations)[0]
-              for q in periods]
+    with _quiet("riskmap.models.weights", "riskmap.models.hotspots"):
+        # the per-quarter Gi* runs repeat what the quarter's own hotspot run already reported
+        tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha,
+                              permutations)[0] for q in periods]
     long = pd.concat(tables, ignore_index=True)
     z = long.pivot(index="area_code", columns="period", values="z")
     hot = long.assign(hot=long["category"] == "hotspot").pivot(
@@ -137,7 +156,7 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
                           [level, variable, str(periods[0]), str(periods[-1])])
         run_id = _new_run(store, "emerging_hotspots", str(periods[-1]), settings, summary)
         store.insert("emerging_hotspots", result.assign(run_id=run_id))
-    log.info("emerging hotspots %s..%s: %s", periods[0], periods[-1],
+    log.debug("emerging hotspots %s..%s: %s", periods[0], periods[-1],
              ", ".join(f"{n} {c}" for c, n in summary["categories"].items()))
     return result.assign(run_id=run_id)
 
@@ -161,3 +180,30 @@ def run_predictions(store: Store, catalogue: list[Indicator], config: Config, pe
         run_id = _new_run(store, "predictions", str(period), settings, summary)
         store.insert("predictions", frame.assign(run_id=run_id))
     return frame.assign(run_id=run_id)
+
+
+def run_backtest(store: Store, catalogue: list[Indicator], config: Config, first: Period,
+                 last: Period, level: str = "buurt", k: int = 10) -> pd.DataFrame:
+    """Run the backtest of quarters ``first`` .. ``last`` (see
+    :func:`riskmap.models.backtest.backtest`) and record it in ``runs`` (kind ``backtest``,
+    period ``last``): the settings and, as summary, the table's rows; returns the table."""
+    with _quiet("riskmap.models.supervised"):  # one model fit per quarter ranked
+        table = backtest(store, catalogue, config, first, last, level, k)
+    settings = {"level": level, "k": k, "first": str(first), "last": str(last),
+                "seed": config["scoring.seed"]}
+    rows = table.astype(object).where(table.notna(), None).to_dict(orient="records")
+    with store.transaction():
+        _new_run(store, "backtest", str(last), settings, {"rows": rows})
+    return table
+
+
+def latest_backtest(store: Store, period: Period, level: str = "buurt") -> pd.DataFrame:
+    """The table of the latest backtest of ``level`` whose last ranked quarter is before
+    ``period`` (empty when there is none); the rows of its means have ``period`` ``gemiddeld``."""
+    runs = store.query("SELECT settings, summary FROM runs WHERE kind = 'backtest' AND "
+                       "period < ? ORDER BY period DESC, run_id DESC", [str(period)])
+    for settings, summary in zip(runs["settings"], runs["summary"], strict=True):
+        if json.loads(settings).get("level") == level:
+            return pd.DataFrame(json.loads(summary)["rows"])
+    return pd.DataFrame(columns=["period", "evaluated", "method", "k", "precision_at_k", "auc",
+                                 "areas", "positives"])

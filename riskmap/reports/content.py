@@ -20,7 +20,7 @@ from riskmap.indicators.privacy import threshold
 from riskmap.maps.areas import score_areas, themes_scored
 from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period
-from riskmap.reports.outputs import lineage_table
+from riskmap.reports.outputs import lineage_table, reasons_text
 from riskmap.sbi import branch_of
 from riskmap.store import Store
 
@@ -151,13 +151,9 @@ def lineage_rows(store: Store, period: Period) -> pd.DataFrame:
         "Regels gelezen": table["Regels gelezen"].map(lambda n: number(n, 0)),
         "Regels opgenomen": table["Regels opgenomen"].map(lambda n: number(n, 0)),
         "Regels afgewezen": table["Regels afgewezen"].map(lambda n: number(n, 0)),
-        "Redenen van afwijzing": table["Redenen van afwijzing"].map(_reasons),
+        "Redenen van afwijzing": table["Redenen van afwijzing"].map(
+            lambda text: reasons_text(text) or MISSING),
     })
-
-
-def _reasons(text: object) -> str:
-    reasons = json.loads(text) if isinstance(text, str) and text else {}
-    return "; ".join(f"{number(n, 0)} {why}" for why, n in reasons.items()) or MISSING
 
 
 def build_settings(store: Store, period: Period) -> dict[str, object]:

@@ -12,6 +12,7 @@ import yaml
 
 from riskmap.config import Config
 from riskmap.errors import InputError
+from riskmap.fmt import integer
 from riskmap.sources._io import normalise_header
 from riskmap.sources._places import AreaIndex, address_keys, coordinates_from_frame
 from riskmap.sources._pseudo import Pseudonymiser, ensure_key
@@ -66,7 +67,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     placed = coordinates_from_frame(frame)
     for note, count in placed.notes.items():
         if note not in {"geen coördinaten", "ongeldige coördinaten"}:
-            log.info("%s: %s rows: %s", record.source, f"{count:,}", note)
+            log.info("%s: %s regels: %s", record.source, integer(count), note)
     areas, stats = area_index(store, config).assign(placed.x, placed.y)
     areas.index = frame.index
     has_address = set(ADDRESS_COLUMNS) <= set(frame.columns)
@@ -85,7 +86,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     record.reject("geen coördinaten of bekend BAG-adres", int((~by_xy & ~found).sum()))
     record.reject("buiten de gemeente", stats.get("buiten de gemeente", 0))
     if stats.get("in twee buurten (eerste gekozen)"):
-        log.info("%s: %s points in two buurten (overlap); the first was taken", record.source,
+        log.info("%s: %s punten in twee buurten (overlap); de eerste is gekozen", record.source,
                  stats["in twee buurten (eerste gekozen)"])
     return areas, inside
 
@@ -142,4 +143,4 @@ def finish(record: LoadRecord, kept: int, extra: Mapping[str, int] | None = None
     record.rows_kept = kept
     for note, count in (extra or {}).items():
         if count:
-            log.info("%s: %s rows: %s", record.source, f"{count:,}", note)
+            log.info("%s: %s regels: %s", record.source, integer(count), note)
