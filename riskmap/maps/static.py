@@ -150,7 +150,7 @@ def label_areas(ax: Axes, areas: gpd.GeoDataFrame, labels: dict[str, str],
     areas, at a point inside each, with a white halo so they read on any colour."""
     for row in areas[areas["code"].isin(list(labels))].itertuples():
         point = row.geometry.representative_point()
-        ax.annotate(textwrap.fill(labels[row.code], 18), (point.x, point.y), ha="center",
+        ax.annotate(labels[row.code], (point.x, point.y), ha="center",
                     va="center", fontsize=size, fontweight="bold", color="#111",
                     path_effects=[patheffects.withStroke(linewidth=2.6, foreground="white")],
                     zorder=6)

@@ -25,7 +25,15 @@ from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import Guard, write_html_pdf
 from riskmap.maps.areas import driver_list, latest_areas, score_areas, themes_scored
 from riskmap.maps.classes import PALETTE
-from riskmap.maps.patterns import EMERGING_COLOURS, HOTSPOT_COLOURS, emerging_areas, hotspot_areas
+from riskmap.maps.figures import QUIET
+from riskmap.maps.patterns import (
+    EMERGING_COLOURS,
+    HOTSPOT_COLOURS,
+    NO_PATTERN,
+    NOT_ANALYSED,
+    emerging_areas,
+    hotspot_areas,
+)
 from riskmap.maps.static import draw_map, label_areas, outline_areas
 from riskmap.models.backtest import MEAN, METHOD_LABELS
 from riskmap.models.runs import latest_backtest
@@ -49,7 +57,7 @@ log = logging.getLogger(__name__)
 BRIEFING_NAME = "briefing_driehoek.pdf"
 TEMPLATE = "briefing.html"
 TOP = 10
-MAP_SIZE = (7.0, 5.0)
+MAP_SIZE = (7.0, 4.6)
 BIG_CHANGE = 5.0  # points of a theme score that count as a clear rise or fall
 
 
@@ -151,28 +159,25 @@ def theme_paragraphs(store: Store, period: Period, catalogue: list[Indicator]) -
         if scored.empty:
             continue
         text = f"Het hoogst in {_names(scored)}."
-        change = scored["change"].dropna()
-        if not change.empty:
-            up, down = int((change > BIG_CHANGE).sum()), int((change < -BIG_CHANGE).sum())
-            text += (f" Sinds {period - 1} gemiddeld {signed(change.mean())} punten; "
-                     f"{up} buurten stegen en {down} daalden meer dan {integer(BIG_CHANGE)} "
-                     f"punten.")
-            movers = scored.assign(change=scored["change"]).dropna(subset=["change"]) \
-                .sort_values("change", ascending=False)
-            if movers.iloc[0]["change"] > BIG_CHANGE:
-                text += (f" Sterkste stijging: {movers.iloc[0]['name']} "
-                         f"({signed(movers.iloc[0]['change'])}).")
-        else:
+        change = scored.dropna(subset=["change"]).sort_values("change", ascending=False)
+        if change.empty:
             text += f" Geen vergelijking met {period - 1}: dat kwartaal is niet berekend."
+        else:
+            up = int((change["change"] > BIG_CHANGE).sum())
+            down = int((change["change"] < -BIG_CHANGE).sum())
+            text += (f" Sinds {period - 1} stegen {up} buurten en daalden er {down} meer dan "
+                     f"{integer(BIG_CHANGE)} punten")
+            best = change.iloc[0]
+            text += (f"; de sterkste stijger is {best['name']} ({signed(best['change'])})."
+                     if best["change"] > BIG_CHANGE else ".")
         out.append(Paragraph(THEME_LABELS.get(theme, theme), text))
     return out
 
 
 def _map_images(store: Store, period: Period, catalogue: list[Indicator], ranked: pd.DataFrame,
                 guard: Guard) -> list[Image]:
-    labels = {row.code: f"{int(row.rank)}. {row.name}" for row in ranked.head(TOP).itertuples()}
+    top = ranked.head(TOP)
     terrains = latest_areas(store, "bedrijventerrein")
-    images = []
     overall = score_areas(store, period, "buurt", OVERALL, catalogue)
     figure, ax = _map_figure()
     hotspots = hotspot_areas(store, period)
@@ -180,21 +185,29 @@ def _map_images(store: Store, period: Period, catalogue: list[Indicator], ranked
         if hotspots is not None else []
     draw_map(ax, overall, "score", "Totaalscore (0–100)", outlines=terrains, palette=PALETTE,
              extra=handles)
-    label_areas(ax, overall, labels)
-    images.append(_embed(figure, guard, "Totaalscore per buurt met de top 10 genummerd; Gi*-"
-                         "hotspots omlijnd", _alt(ranked, hotspots)))
+    label_areas(ax, overall, {row.code: str(int(row.rank)) for row in top.itertuples()})
+    _name_list(figure, [f"{int(r.rank)}. {r.name}" for r in top.itertuples()])
+    images = [_embed(figure, guard, "Totaalscore per buurt; de top 10 genummerd, Gi*-hotspots "
+                     "omlijnd", _alt(ranked, hotspots))]
     emerging = emerging_areas(store, period)
     if emerging is not None:
         figure, ax = _map_figure()
-        handles = outline_areas(ax, emerging, EMERGING_COLOURS, "category", width=2.6)
-        draw_map(ax, overall.assign(score=float("nan")), "score", "Opkomende hotspots",
-                 outlines=terrains, extra=handles, missing_label="Buurt")
-        label_areas(ax, emerging[emerging["category"].isin(list(EMERGING_COLOURS))],
-                    dict(zip(emerging["code"], emerging["name"], strict=True)))
+        patterned = emerging[emerging["category"].isin(list(EMERGING_COLOURS))]
+        draw_map(ax, emerging, "category", "Patroon over de kwartalen", outlines=terrains,
+                 categories={**EMERGING_COLOURS, NO_PATTERN: QUIET},
+                 missing_label=NOT_ANALYSED)
+        label_areas(ax, patterned, {c: str(i) for i, c in enumerate(patterned["code"], 1)})
+        _name_list(figure, [f"{i}. {name}" for i, name in enumerate(patterned["name"], 1)])
         images.append(_embed(figure, guard, "Opkomende hotspots over de berekende kwartalen",
                              "Kaart van de buurten met een patroon over de kwartalen: " +
                              _pattern_alt(emerging)))
     return images
+
+
+def _name_list(figure: Figure, names: list[str]) -> None:
+    """The names of the numbered areas, beside the map under its legend."""
+    figure.text(0.745, 0.34, "\n".join(names[:12]), fontsize=7.5, va="top", ha="left",
+                linespacing=1.4)
 
 
 def _map_figure() -> tuple[Figure, plt.Axes]:
@@ -260,7 +273,8 @@ def _area_table(frame: pd.DataFrame, min_count: int, caption: str = "") -> Table
         "Rang": frame["rank"].astype(int), "Buurt": frame["name"],
         "Totaalscore": frame["score_text"], "Rang 5–95%": frame["interval_text"],
         "Verandering": frame["change_text"], "Thema sterkste factor": frame["strongest_theme"],
-        "Belangrijkste factoren": frame["drivers_text"],
+        "Belangrijkste factoren": frame["drivers_text"].map(
+            lambda text: "; ".join(text.split("; ")[:2])),
     })
     return html_table(shown, BRIEFING_NAME, min_count, caption=caption)
 

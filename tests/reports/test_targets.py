@@ -102,7 +102,7 @@ def test_xlsx_has_numbers_autofilter_and_frozen_header(demo_output):
     sheet = book["Alle cellen"]
     headers = [cell.value for cell in sheet[1]]
     assert sheet.auto_filter.ref == sheet.dimensions and sheet.freeze_panes == "A2"
-    row = [cell for cell in sheet[2]]
+    row = list(sheet[2])
     for header in (HEADERS["score"], HEADERS["priority"], HEADERS["spread"],
                    HEADERS["branch_factor"], HEADERS["area_rank"], HEADERS["rank"]):
         cell = row[headers.index(header)]
