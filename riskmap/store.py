@@ -220,13 +220,16 @@ class LoadRecord:
             self.notes[what] = self.notes.get(what, 0) + int(count)
 
     def summary(self) -> str:
-        """One line: rows read, kept and rejected by reason."""
-        text = f"{self.source} ({self.slice}): read {self.rows_read:,}, kept {self.rows_kept:,}"
+        """One Dutch line: rows read, kept and rejected by reason (``gelezen 8.173, opgenomen
+        8.156; afgewezen 17: ...``)."""
+        text = (f"{self.source} ({self.slice}): gelezen {fmt.integer(self.rows_read)}, opgenomen "
+                f"{fmt.integer(self.rows_kept)}")
         if self.rejects:
-            reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(self.rejects.items()))
-            text += f"; rejected {self.rows_rejected:,}: {reasons}"
+            reasons = ", ".join(f"{fmt.integer(n)} {why}" for why, n in sorted(self.rejects.items()))
+            text += f"; afgewezen {fmt.integer(self.rows_rejected)}: {reasons}"
         if self.notes:
-            text += "; notes: " + ", ".join(f"{n:,} {what}" for what, n in sorted(self.notes.items()))
+            text += "; bijzonderheden: " + ", ".join(
+                f"{fmt.integer(n)} {what}" for what, n in sorted(self.notes.items()))
         return text
 
 

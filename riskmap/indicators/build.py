@@ -316,6 +316,11 @@ def _store_build(store: Store, config: Config, period: Period,
         build_id = int(store.scalar("SELECT coalesce(max(build_id), 0) + 1 FROM builds"))
         for table in ("indicator_values", "scores", "released_cells"):
             store.con.execute(f"DELETE FROM {table} WHERE period = ?", [str(period)])
+        # results computed from the scores replaced here would no longer match them
+        for table, column in (("hotspots", "period"), ("predictions", "period"),
+                              ("emerging_hotspots", "last_period")):
+            store.con.execute(f"DELETE FROM {table} WHERE {column} = ? AND level IN "
+                              f"('buurt', 'wijk', 'bedrijventerrein')", [str(period)])
         store.con.execute("INSERT INTO builds VALUES (?, ?, ?, ?, ?)",
                           [build_id, str(period), datetime.now(), json.dumps(settings),
                            json.dumps(loads)])
@@ -325,7 +330,7 @@ def _store_build(store: Store, config: Config, period: Period,
                 store.insert("scores", result.scores.assign(period=str(period), build_id=build_id))
         store.insert("released_cells", release.cells[CELL_COLUMNS].assign(
             period=str(period), build_id=build_id))
-    log.info("built %s: %s", period, ", ".join(
+    log.debug("built %s: %s", period, ", ".join(
         f"{len(r.scores[r.scores['theme'] == OVERALL]) if not r.scores.empty else 0} {lv}"
         for lv, r in results.items()))
     return build_id

@@ -120,7 +120,7 @@ def _rankings(store: Store, config: Config, data: CombinedData, period: Period,
         try:
             out[method] = fit().reindex(codes)
         except RiskmapError as exc:
-            log.warning("backtest %s: no %s (%s)", period, method, exc)
+            log.warning("terugtoets %s: geen %s (%s)", period, method, exc)
             out[method] = pd.Series(np.nan, index=codes)
     return out
 
@@ -166,7 +166,7 @@ def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Pe
 
 
 def _log_summary(means: pd.DataFrame) -> None:
-    log.info("backtest means: %s", "; ".join(
+    log.debug("backtest means: %s", "; ".join(
         f"{row.method} precision@{row.k} {row.precision_at_k:.2f}, AUC {row.auc:.2f}"
         for row in means.itertuples()))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +59,20 @@ def _neighbours(areas: gpd.GeoDataFrame, level: str, codes: pd.Index) -> Neighbo
     if level in GRID_LEVELS:
         return band_neighbours(areas, BAND * GRID_LEVELS[level])
     return queen_neighbours(areas)
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Show only errors of the loggers ``names`` for the duration of a ``with`` block."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def hotspots_of(store: Store, config: Config, period: Period, variable: str | None = None,
@@ -126,8 +142,10 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
         raise InputError(f"emerging hotspots need at least {MIN_PERIODS} quarters; got "
                          f"{len(periods)} ({', '.join(map(str, periods))})")
     variable = variable or default_variable(level)
-    tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha, permutations)[0]
-              for q in periods]
+    with _quiet("riskmap.models.weights", "riskmap.models.hotspots"):
+        # the per-quarter Gi* runs repeat what the quarter's own hotspot run already reported
+        tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha,
+                              permutations)[0] for q in periods]
     long = pd.concat(tables, ignore_index=True)
     z = long.pivot(index="area_code", columns="period", values="z")
     hot = long.assign(hot=long["category"] == "hotspot").pivot(
@@ -145,7 +163,7 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
                           [level, variable, str(periods[0]), str(periods[-1])])
         run_id = _new_run(store, "emerging_hotspots", str(periods[-1]), settings, summary)
         store.insert("emerging_hotspots", result.assign(run_id=run_id))
-    log.info("emerging hotspots %s..%s: %s", periods[0], periods[-1],
+    log.debug("emerging hotspots %s..%s: %s", periods[0], periods[-1],
              ", ".join(f"{n} {c}" for c, n in summary["categories"].items()))
     return result.assign(run_id=run_id)
 

@@ -48,6 +48,7 @@ from sklearn.preprocessing import StandardScaler
 
 from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
+from riskmap.fmt import integer, number, percent
 from riskmap.indicators.build import OVERALL, score_level
 from riskmap.indicators.catalogue import Indicator, for_level
 from riskmap.indicators.scoring import normalise
@@ -266,9 +267,10 @@ class HitRateModel:
                                                   cv=splits, ensemble=False).fit(x, y)
         self.explainer_ = self._pipeline(self.strength_).fit(x, y)
         self.coefficients_ = pd.Series(self.explainer_[-1].coef_[0], index=self.features_)
-        log.info("hit-rate model on %d controles (%.0f%% with a finding), C=%g: grouped CV AUC "
-                 "%.2f, Brier %.3f", y.size, 100 * self.base_rate_, self.strength_,
-                 self.cv_auc_, self.cv_brier_)
+        log.info("trefkansmodel op %s controles (%s met een bevinding), C = %s: AUC bij "
+                 "kruisvalidatie per groep %s, Brier %s", integer(y.size),
+                 percent(self.base_rate_), number(self.strength_, 2), number(self.cv_auc_, 2),
+                 number(self.cv_brier_, 3))
         return self
 
     def _out_of_fold(self, strength: float, x: np.ndarray, y: np.ndarray,

@@ -21,7 +21,7 @@ from riskmap.indicators.values import UNAVAILABLE
 from riskmap.maps.areas import score_areas, themes_scored
 from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period
-from riskmap.reports.outputs import lineage_table
+from riskmap.reports.outputs import lineage_table, reasons_text
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
@@ -168,14 +168,10 @@ def lineage_rows(store: Store, period: Period) -> pd.DataFrame:
         "Regels gelezen": table["Regels gelezen"].map(lambda n: number(n, 0)),
         "Regels opgenomen": table["Regels opgenomen"].map(lambda n: number(n, 0)),
         "Regels afgewezen": table["Regels afgewezen"].map(lambda n: number(n, 0)),
-        "Redenen van afwijzing": table["Redenen van afwijzing"].map(_reasons),
-        "Bijzonderheden": table["Bijzonderheden"].map(_reasons),
+        "Redenen van afwijzing": table["Redenen van afwijzing"].map(
+            lambda text: reasons_text(text) or MISSING),
+        "Bijzonderheden": table["Bijzonderheden"].map(lambda text: reasons_text(text) or MISSING),
     })
-
-
-def _reasons(text: object) -> str:
-    reasons = json.loads(text) if isinstance(text, str) and text else {}
-    return "; ".join(f"{number(n, 0)} {why}" for why, n in reasons.items()) or MISSING
 
 
 def build_settings(store: Store, period: Period) -> dict[str, object]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata, resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 import matplotlib.pyplot as plt
@@ -25,7 +24,7 @@ from matplotlib.figure import Figure
 
 from riskmap.config import Config
 from riskmap.errors import RiskmapError
-from riskmap.fmt import long_date
+from riskmap.fmt import integer, long_date
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, figure_bytes, public_table, write_text
 from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
@@ -47,7 +46,7 @@ from riskmap.reports.content import (
     top_areas,
     trend_scores,
 )
-from riskmap.reports.outputs import period_folder, place_name
+from riskmap.reports.quarter import QuarterOutput
 from riskmap.reports.trust import (
     Section,
     attention_order,
@@ -56,9 +55,6 @@ from riskmap.reports.trust import (
     track_record_section,
 )
 from riskmap.store import Store
-
-if TYPE_CHECKING:
-    from riskmap.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +111,7 @@ class Image:
     data: str
     width: int
     height: int
+    alt: str = ""
 
 
 def html_table(frame: pd.DataFrame, where: str, min_count: int, counts: Sequence[str] = (),
@@ -134,12 +131,13 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100) -> Image:
-    """A figure checked, rendered and embedded; the figure is closed."""
+def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100, alt: str = "") -> Image:
+    """A figure checked, rendered and embedded (``alt``: its text for screen readers, default
+    the title); the figure is closed."""
     width, height = (round(float(v) * dpi) for v in figure.get_size_inches())
     data = figure_bytes(figure, guard, f"{REPORT_NAME} [{title}]", dpi=dpi)
     plt.close(figure)
-    return Image(title, base64.b64encode(data).decode("ascii"), width, height)
+    return Image(title, base64.b64encode(data).decode("ascii"), width, height, alt or title)
 
 
 def trend_images(store: Store, period: Period, ranked: pd.DataFrame,
@@ -221,7 +219,7 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
     context = {
         "title": f"Gebiedsanalyse ondermijning {place} – {period}",
         "data_date": long_date(period.end), "created": f"{datetime.now():%d-%m-%Y %H:%M}",
-        "version": _version(), "previous": str(period - 1), "toc": TOC,
+        "version": version(), "previous": str(period - 1), "toc": TOC,
         "summary": summary_lines(store, period, ranked, terrains),
         "top": html_table(top_areas(attention), where, min_count, caption=order),
         "trust": trust_parts(store, period, catalogue, config, guard),
@@ -238,35 +236,34 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
         "suppression": suppression_lines(store, period, min_count),
         "lineage": html_table(lineage_rows(store, period), where, min_count,
                               caption="Volledige SHA-256, paden en laadmomenten: bronnen.csv."),
-        "footer": f"gemaakt met riskmap {_version()} uit de build van {period}",
+        "footer": f"gemaakt met riskmap {version()} uit de build van {period}",
     }
-    return _template().render(**context)
+    return template().render(**context)
 
 
 def _images(maps: Iterable[StaticMap], guard: Guard) -> list[Image]:
     return [embed(m.figure, guard, m.title) for m in maps]
 
 
-def _template() -> jinja2.Template:
-    text = resources.files("riskmap.reports").joinpath("templates", REPORT_NAME).read_text(
+def template(name: str = REPORT_NAME) -> jinja2.Template:
+    """A report template of :mod:`riskmap.reports` (HTML-escaped rendering)."""
+    text = resources.files("riskmap.reports").joinpath("templates", name).read_text(
         encoding="utf-8")
     return jinja2.Environment(autoescape=True, trim_blocks=True,
                               lstrip_blocks=True).from_string(text)
 
 
-def _version() -> str:
+def version() -> str:
+    """The installed riskmap version (``onbekend`` in an uninstalled checkout)."""
     try:
         return metadata.version("riskmap")
     except metadata.PackageNotFoundError:
         return "onbekend"
 
 
-def write_report(project: Project, period: Period) -> Path:
+def write_report(q: QuarterOutput) -> Path:
     """Write ``gebiedsanalyse.html`` for a built quarter and return its path."""
-    with project.store(read_only=True) as store:
-        guard = project.guard(store)
-        html = report_html(store, period, project.catalogue(), place_name(project),
-                           project.config, guard)
-        path = write_text(html, period_folder(project, period) / REPORT_NAME, guard)
-    log.info("wrote %s (%d kB)", path, path.stat().st_size // 1024)
+    html = report_html(q.store, q.period, q.catalogue, q.place, q.config, q.guard)
+    path = write_text(html, q.folder / REPORT_NAME, q.guard)
+    log.info("%s geschreven (%s kB)", path, integer(path.stat().st_size // 1024))
     return path

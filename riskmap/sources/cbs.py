@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from importlib import resources
@@ -215,7 +216,7 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
                               .assign(table_id=table_id),
                               "region_names": names.assign(year=year)})
     statuses = values["status"].value_counts()
-    log.info("loaded CBS %s (%d): %s areas, %s values; %s geheim, %s ontbreekt (kept as missing)",
+    log.debug("CBS %s (%d) geladen: %s gebieden, %s waarden; %s geheim, %s ontbreekt (blijven leeg)",
              table_id, year, f"{record.rows_kept:,}", f"{len(values):,}",
              f"{statuses.get(cells.SECRET, 0):,}", f"{statuses.get(cells.MISSING, 0):,}")
     if not absent.empty:
@@ -240,20 +241,27 @@ def police_values(raw: Mapping[str, Any], codes: Callable[[str], bool]) -> pd.Da
                    None)
     if measure is None:
         raise InputError(f"CBS table {POLICE_TABLE}: no GeregistreerdeMisdrijven column")
-    rows = []
+    rows, skipped = [], Counter[str]()
     for record in _dataset(raw, POLICE_TABLE):
         code = str(record.get("WijkenEnBuurten", "")).strip().upper()
         title = kinds.get(str(record.get("SoortMisdrijf", "")).strip(), "")
         group = "misdrijven_totaal" if _TOTAL.search(title) else \
             "misdrijven_drugs" if _DRUGS.search(title) else None
         period = str(record.get("Perioden", ""))
-        if group is None or not codes(code) or not period[:4].isdigit():
+        why = ("andere soort misdrijf" if group is None else "ander gebied" if not codes(code)
+               else "geen jaar in Perioden" if not period[:4].isdigit() else None)
+        if why:
+            skipped[why] += 1
             continue
         value, status = cells.parse_cell(record.get(measure))
         rows.append((code, int(period[:4]), group, value, status))
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.groupby(["area_code", "year", "variable"], as_index=False).agg(
+    # drug trafficking and smuggling add up to one value per area and year: rows are used,
+    # not lost, so the load counts them as kept and names what was left out
+    frame = frame.groupby(["area_code", "year", "variable"], as_index=False).agg(
         value=("value", lambda v: v.sum(min_count=1)), status=("status", _summed_status))
+    frame.attrs.update(rows_used=len(rows), skipped=dict(skipped))
+    return frame
 
 
 def _summed_status(statuses: pd.Series) -> str:
@@ -281,8 +289,10 @@ def load_police(store: Store, config: Config, offline: bool = False,
     years = sorted(values["year"].unique())
     record = LoadRecord("police", POLICE_TABLE, api_table=f"{POLICE_CATALOG}/{POLICE_TABLE}",
                         path=cached, rows_read=len(_dataset(raw, POLICE_TABLE)),
-                        rows_kept=len(values), period_first=f"{years[0]}-01-01",
+                        rows_kept=values.attrs["rows_used"], period_first=f"{years[0]}-01-01",
                         period_last=f"{years[-1]}-12-31")
+    for why, count in values.attrs["skipped"].items():
+        record.reject(why, count)
     store.write_load(record, {"cbs_values": values.assign(table_id=POLICE_TABLE)})
     return record
 

@@ -90,15 +90,19 @@ def test_report_with_hotspots_and_model(project_copy, planted, demo_run):
     assert expected.eq(0.3).all() if chosen != "score" else expected.isna().all()
 
 
-def test_briefing_is_two_to_four_confidential_pages(demo_output):
+def test_briefing_is_a_short_tagged_confidential_pdf(demo_output):
     reader = PdfReader(demo_output / "briefing_driehoek.pdf")
-    assert 2 <= len(reader.pages) <= 4
-    assert reader.metadata["/Subject"] == "Vertrouwelijk"
+    assert 2 <= len(reader.pages) <= 5
+    root = reader.trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and "/StructTreeRoot" in root and root["/Lang"] == "nl"
+    assert reader.metadata["/Title"].startswith("Briefing driehoek")
     for page in reader.pages:
         text = page.extract_text()
         assert "VERTROUWELIJK" in text and re.search(r"pagina \d van \d", text)
     first = reader.pages[0].extract_text()
-    assert "Kernpunten" in first and "Hoogste risico: top 10 buurten" in first
+    assert first.index("Aandachtspunten") < first.index("Per fenomeen")
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Hoogste risico: top 10 buurten" in text and "Trackrecord van de rangorde" in text
 
 
 def test_static_maps_per_theme_as_png_and_pdf(demo_output):
