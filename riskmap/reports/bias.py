@@ -184,7 +184,7 @@ def _variant_cells(store: Store, period: Period, variant: pd.Series, min_count: 
     buurt = areas["level"] == "buurt"
     areas.loc[buurt, "score"] = areas.loc[buurt, "area_code"].map(variant)
     cells = ranked_cells(store, period, min_count, areas=areas.assign(expected=np.nan))
-    return cells.assign(pick=select_cells(cells, capacity))
+    return cells.assign(pick=select_cells(cells, capacity)["pick"])
 
 
 def _accuracy(store: Store, data: QuarterData, variant: Config, period: Period,
@@ -221,7 +221,7 @@ def bias_audit(store: Store, catalogue: list[Indicator], config: Config, period:
     context = buurt_context(store, period)
     capacity = audit_capacity(store, period)
     cells = ranked_cells(store, period, min_count)
-    cells = cells.assign(pick=select_cells(cells, capacity))
+    cells = cells.assign(pick=select_cells(cells, capacity)["pick"])
     by_score = _variant_cells(store, period, score, min_count, capacity)
     other = _variant_cells(store, period, without, min_count, capacity)
     poor = poorest_fifth(context)
