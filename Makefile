@@ -4,7 +4,7 @@ PYTHON  ?= python3
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench browser clean
+.PHONY: demo test lint bench browser pdflibs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,17 +12,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) pdflibs
 	$(BIN)/riskmap demo --out out/demo
 
 browser:
 	scripts/ensure-chromium
 
+pdflibs:
+	scripts/ensure-pdf-libs
+
 lint: $(STAMP)
 	$(BIN)/ruff check riskmap tests bench
 	$(BIN)/mypy riskmap
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser pdflibs lint
 	$(BIN)/pytest -q
 
 # national.py: 1M/3M/10M establishments on all buurten (~20 min; sources kept in bench/.data);

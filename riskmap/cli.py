@@ -1,4 +1,5 @@
-"""The ``riskmap`` command: a thin layer over :class:`riskmap.Project`.
+"""The ``riskmap`` command: a thin layer over :class:`riskmap.Project` and
+:func:`riskmap.pipeline.run_quarter`. Everything it prints is Dutch.
 
 Every user mistake (a wrong command, a missing project or file, bad input) prints one line and
 exits with code 2; nothing is half-written.
@@ -15,31 +16,41 @@ from typing import Any
 
 import click
 import duckdb
+import pandas as pd
 
 from riskmap import fmt
 from riskmap.docs import REFERENCES
 from riskmap.errors import RiskmapError
+from riskmap.fmt import integer, number
 from riskmap.indicators.privacy import public_table
 from riskmap.models.backtest import HEADERS, MEAN, backtest_table
 from riskmap.models.hotspots import CATEGORY_LABELS, METHODS, shown_hotspots
 from riskmap.models.variables import LEVELS
 from riskmap.periods import Period
-from riskmap.pipeline import run_demo
-from riskmap.project import Project
-from riskmap.reports.outputs import write_outputs
+from riskmap.pipeline import SKIPPED, QuarterRun, run_demo, run_quarter
+from riskmap.project import SCORE_LEVELS, Project
+from riskmap.reports.outputs import LINEAGE_HEADERS, reasons_text
 from riskmap.store import STORE_RECOVERY, LoadRecord
 
 log = logging.getLogger("riskmap")
 
 project_option = click.option(
     "--project", "-p", "project_dir", default=".", envvar="RISKMAP_PROJECT", show_default=True,
-    type=click.Path(file_okay=False, path_type=Path), help="Project folder (with riskmap.yaml).")
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Projectmap (met riskmap.yaml); standaard de huidige map of $RISKMAP_PROJECT.")
+period_option = click.option("--period", required=True,
+                             help="Kwartaal, bijvoorbeeld 2025Q3 (ook 2025-Q3 of 2025q3).")
+online_option = click.option(
+    "--online-map", is_flag=True,
+    help="Kaart met de PDOK BRT-Achtergrondkaart als ondergrond (vraagt netwerk). Standaard is "
+         "kaart.html offline: één bestand zonder netwerkaanvragen.")
 existing_file = click.Path(exists=False, dir_okay=False, path_type=Path)
 replace_option = click.option(
     "--vervang", "allow_shrink", is_flag=True,
     help="Bevestig dat deze lading de opgeslagen rijen mag vervangen door veel minder (of geen) "
          "rijen; zonder deze optie wordt zo'n lading geweigerd. Terug te draaien met "
          "`riskmap undo`.")
+level_choice = click.Choice(SCORE_LEVELS, case_sensitive=False)
 
 
 class _StderrHandler(logging.Handler):
@@ -110,11 +121,15 @@ class _LibraryHandler(logging.NullHandler):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors.")
-@click.option("--verbose", "-v", is_flag=True, help="Show debugging detail.")
-@click.version_option(package_name="riskmap")
+@click.option("--quiet", "-q", is_flag=True, help="Alleen waarschuwingen en fouten tonen.")
+@click.option("--verbose", "-v", is_flag=True, help="Ook details voor ontwikkelaars tonen.")
+@click.version_option(package_name="riskmap", message="%(prog)s, versie %(version)s")
 def cli(quiet: bool, verbose: bool) -> None:
-    """riskmap: where the risk of ondermijning is higher, per buurt, wijk and bedrijventerrein."""
+    """riskmap: waar het risico op ondermijning hoger is, per buurt, wijk en
+    bedrijventerrein.
+
+    Begin met `riskmap demo` of `riskmap init`; een kwartaal draai je met `riskmap kwartaal`.
+    """
     _setup_logging(quiet, verbose)
 
 
@@ -154,71 +169,88 @@ def _report(record: LoadRecord) -> None:
 
 @cli.command()
 @click.option("--out", "out", default="out/demo", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the demo project.")
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Map voor het demoproject.")
 def demo(out: Path) -> None:
-    """Generate the demo gemeente Havenwaard and run the whole pipeline on it."""
+    """Maak de demogemeente Havenwaard en draai er het hele kwartaal op."""
     log_file = _log_to_file(out / "logs")
     run = run_demo(out)
     for record in run.loads:
         _report(record)
-    _say(f"\nDemo project: {out.resolve()}")
-    _say(f"Sources (real formats): {(out / 'sources').resolve()}")
-    _say(f"Log of this run: {log_file.resolve()}")
+    if run.quarter is not None:
+        _stages(run.quarter)
+    _say(f"\nDemoproject: {out.resolve()}")
+    _say(f"Bronnen (echte formaten): {(out / 'sources').resolve()}")
+    _say(f"Logboek van deze run: {log_file.resolve()}")
     _paths(run.outputs)
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--gemeente", required=True, help="CBS gemeente code, e.g. GM0034.")
-@click.option("--year", default=2024, show_default=True, type=int, help="Boundary year.")
-@click.option("--naam", default=None, help="Name of the gemeente for reports.")
-def init(directory: Path, gemeente: str, year: int, naam: str | None) -> None:
-    """Create a project folder with a commented riskmap.yaml."""
-    project = Project.init(directory, gemeente.upper(), year, naam=naam)
-    _say(f"created project {project.root.resolve()} (edit riskmap.yaml, then `riskmap load ...`)")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--project", "-p", "project_dir", default=None,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Projectmap om te maken (of geef de map als argument).")
+@click.option("--gemeente", required=True, help="CBS-code van de gemeente, bijvoorbeeld GM0034.")
+@click.option("--year", default=2024, show_default=True, type=int,
+              help="Jaar van de wijk- en buurtkaart.")
+@click.option("--naam", default=None, help="Naam van de gemeente in rapporten.")
+def init(directory: Path | None, project_dir: Path | None, gemeente: str, year: int,
+         naam: str | None) -> None:
+    """Maak een projectmap met een riskmap.yaml vol uitleg."""
+    if directory and project_dir and directory != project_dir:
+        raise click.UsageError("geef de projectmap één keer: als argument of met -p")
+    target = directory or project_dir
+    if target is None:
+        raise click.UsageError("geef de projectmap: riskmap init -p MAP --gemeente GM....")
+    project = Project.init(target, gemeente.upper(), year, naam=naam)
+    _say(f"project gemaakt: {project.root.resolve()} (pas riskmap.yaml aan en laad dan de "
+         f"bronnen met `riskmap load ...`)")
 
 
 @cli.group()
 def load() -> None:
-    """Load a source into the project's store."""
+    """Laad een bron in de store van het project."""
 
 
 @load.command("boundaries")
 @click.argument("file", type=existing_file)
-@click.option("--layer", default=None, help="Layer to load (default: gemeenten, wijken, buurten).")
-@click.option("--year", default=None, type=int, help="Boundary year (default: from the file).")
+@click.option("--layer", default=None,
+              help="Laag om te laden (standaard: gemeenten, wijken en buurten).")
+@click.option("--year", default=None, type=int, help="Jaar van de indeling (standaard: uit het "
+                                                       "bestand).")
 @replace_option
 @project_option
 def load_boundaries(file: Path, layer: str | None, year: int | None, allow_shrink: bool,
                     project_dir: Path) -> None:
-    """CBS wijk- en buurtkaart (GeoPackage) or GeoJSON/GPKG with statcode/statnaam."""
+    """CBS wijk- en buurtkaart (GeoPackage) of GeoJSON/GPKG met statcode/statnaam."""
     _report(_project(project_dir).load_boundaries(file, layer=layer, year=year,
                                                   allow_shrink=allow_shrink))
 
 
 @load.command("bedrijventerreinen")
 @click.argument("file", type=existing_file)
-@click.option("--id-field", default=None, help="Id column of an own layer (default RIN_NUMMER).")
-@click.option("--name-field", default=None, help="Name column (default PLAN_NAAM).")
-@click.option("--layer", default=None, help="Layer in the file.")
+@click.option("--id-field", default=None, help="Kolom met de id van een eigen laag (standaard "
+                                               "RIN_NUMMER).")
+@click.option("--name-field", default=None, help="Kolom met de naam (standaard PLAN_NAAM).")
+@click.option("--layer", default=None, help="Laag in het bestand.")
 @replace_option
 @project_option
 def load_bedrijventerreinen(file: Path, id_field: str | None, name_field: str | None,
                             layer: str | None, allow_shrink: bool, project_dir: Path) -> None:
-    """IBIS bedrijventerreinen or an own polygon layer."""
+    """IBIS-bedrijventerreinen of een eigen laag met vlakken."""
     _report(_project(project_dir).load_bedrijventerreinen(file, id_field, name_field, layer,
                                                           allow_shrink=allow_shrink))
 
 
 @load.command("cbs")
-@click.option("--year", required=True, type=int, help="Statistics year, 2019..2024.")
-@click.option("--offline", is_flag=True, help="Read the cache only.")
+@click.option("--year", required=True, type=int, help="Jaar van de statistiek, 2019..2024.")
+@click.option("--offline", is_flag=True, help="Alleen uit de bewaarde antwoorden lezen.")
 @click.option("--police/--no-police", default=True, show_default=True,
-              help="Also load registered crime per buurt (47018NED).")
+              help="Ook de geregistreerde misdrijven per buurt laden (47018NED).")
 @replace_option
 @project_option
 def load_cbs(year: int, offline: bool, police: bool, allow_shrink: bool, project_dir: Path) -> None:
-    """CBS Kerncijfers wijken en buurten (and police crime per buurt) through cbsodata."""
+    """CBS Kerncijfers wijken en buurten (en politiecijfers per buurt) via cbsodata."""
     project = _project(project_dir)
     _report(project.load_cbs(year, offline=offline, allow_shrink=allow_shrink))
     if police:
@@ -227,27 +259,29 @@ def load_cbs(year: int, offline: bool, police: bool, allow_shrink: bool, project
 
 @load.command("kvk")
 @click.argument("file", type=existing_file)
-@click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@click.option("--mapping", default=None, type=existing_file,
+              help="YAML: sjabloonkolom: kolomkop in het bestand.")
 @click.option("--sbi", "sbi", default=None,
-              help="SBI version of the codes, 2008 or 2025 (default: from the extract).")
+              help="SBI-versie van de codes, 2008 of 2025 (standaard: uit het uittreksel).")
 @click.option("--format", "format_", default="auto", show_default=True,
-              help="auto, kvk-api (KVK API JSON or its flattened CSV) or sjabloon.")
+              help="auto, kvk-api (JSON van de KVK-API of de platte CSV ervan) of sjabloon.")
 @replace_option
 @project_option
 def load_kvk(file: Path, mapping: Path | None, sbi: str | None, format_: str, allow_shrink: bool,
              project_dir: Path) -> None:
-    """A business-register (KvK) extract (see `riskmap docs kvk`)."""
+    """Een uittreksel uit het handelsregister (KvK); zie `riskmap docs kvk`."""
     _report(_project(project_dir).load_kvk(file, mapping, sbi=sbi, format=format_,
                                            allow_shrink=allow_shrink))
 
 
 @load.command("bag")
 @click.argument("file", type=existing_file)
-@click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@click.option("--mapping", default=None, type=existing_file,
+              help="YAML: sjabloonkolom: kolomkop in het bestand.")
 @replace_option
 @project_option
 def load_bag(file: Path, mapping: Path | None, allow_shrink: bool, project_dir: Path) -> None:
-    """BAG addresses: NLExtract bagadres-full.csv, PDOK bag-light.gpkg or the template."""
+    """BAG-adressen: NLExtract bagadres-full.csv, PDOK bag-light.gpkg of het sjabloon."""
     _report(_project(project_dir).load_bag(file, mapping, allow_shrink=allow_shrink))
 
 
@@ -255,12 +289,13 @@ def load_bag(file: Path, mapping: Path | None, allow_shrink: bool, project_dir: 
 @click.argument("kind", type=click.Choice(["meldingen", "maatregelen", "bibob", "hennep",
                                           "controles"]))
 @click.argument("file", type=existing_file)
-@click.option("--mapping", default=None, type=existing_file, help="YAML: template column: header.")
+@click.option("--mapping", default=None, type=existing_file,
+              help="YAML: sjabloonkolom: kolomkop in het bestand.")
 @replace_option
 @project_option
 def load_register(kind: str, file: Path, mapping: Path | None, allow_shrink: bool,
                   project_dir: Path) -> None:
-    """A municipal register export (see docs/registers.md for the templates)."""
+    """Een export uit een gemeentelijk register (sjablonen: docs/registers.md)."""
     _report(_project(project_dir).load_register(kind, file, mapping, allow_shrink=allow_shrink))
 
 
@@ -273,23 +308,58 @@ def undo(load_id: int | None, project_dir: Path) -> None:
     done = _project(project_dir).undo(load_id)
     _say(f"lading {done['load_id']} ({done['source']} {done['slice']}) ongedaan gemaakt: "
          f"{fmt.integer(done['removed'])} rijen verwijderd, {fmt.integer(done['restored'])} "
-         f"teruggezet; bouw de kwartalen opnieuw met `riskmap build`")
+         f"teruggezet; bouw de kwartalen opnieuw met `riskmap kwartaal`")
 
 
 @cli.command()
-@click.option("--period", required=True, help="Quarter, e.g. 2025Q3.")
-@click.option("--online-map", is_flag=True, help="Use the PDOK basemap (needs a network).")
+@period_option
+@click.option("--from", "first", default=None,
+              help="Ook de kwartalen vanaf dit kwartaal berekenen die nog niet berekend zijn "
+                   "(opkomende hotspots vragen er vier), bijvoorbeeld 2024Q4.")
+@click.option("--capacity", default=None, type=click.IntRange(min=1),
+              help="Controles voor de doelenlijst (standaard targets.capacity uit riskmap.yaml).")
+@click.option("--exclude-recent", default=None, type=click.IntRange(min=0),
+              help="Gebieden met een controle in zoveel kwartalen overslaan (standaard "
+                   "targets.exclude_recent).")
+@online_option
+@project_option
+def kwartaal(period: str, first: str | None, capacity: int | None, exclude_recent: int | None,
+             online_map: bool, project_dir: Path) -> None:
+    """Het hele kwartaal in één keer: indicatoren, scores, hotspots, opkomende hotspots,
+    trefkansmodel en terugtoets, dan kaarten, gebiedsanalyse, briefing, doelenlijst en
+    exports. Opnieuw draaien geeft dezelfde uitvoer."""
+    run = run_quarter(_project(project_dir), Period.parse(period), first, offline=not online_map,
+                      capacity=capacity, exclude_recent=exclude_recent)
+    _stages(run)
+    _paths(run.outputs)
+
+
+def _stages(run: QuarterRun) -> None:
+    _say(f"Kwartaal {run.period}:")
+    for stage in run.stages:
+        mark = "–" if stage.status == SKIPPED else "✓"
+        _say(f"  {mark} {stage.name}: {stage.status}{f' – {stage.note}' if stage.note else ''}")
+
+
+@cli.command()
+@period_option
+@online_option
 @project_option
 def build(period: str, online_map: bool, project_dir: Path) -> None:
-    """Compute indicators and scores for a quarter and write its outputs."""
+    """Eerste stap van het kwartaal: indicatoren en scores berekenen en de tabellen en kaarten
+    schrijven. `riskmap kwartaal` doet dit en alle stappen erna."""
     project = _project(project_dir)
     quarter = Period.parse(period)
     results = project.build(quarter)
     for level, result in results.items():
         n = result.scores["theme"].eq("totaal").sum() if not result.scores.empty else 0
-        _say(f"{level}: {result.values['indicator'].nunique()} indicators, {n} areas scored")
-    for name, path in write_outputs(project, quarter, offline=not online_map).items():
-        _say(f"  {name:<10} {path.resolve()}")
+        _say(f"{level}: {result.values['indicator'].nunique()} indicatoren, {integer(n)} "
+             f"gebieden met een score")
+    paths = project.tables(quarter)
+    paths.update(project.map(quarter, offline=not online_map))
+    _paths(paths)
+    _say("Hotspots, modellen, rapporten en exports: `riskmap kwartaal --period "
+         f"{quarter}`.")
 
 
 def _paths(paths: dict[str, Path]) -> None:
@@ -297,99 +367,204 @@ def _paths(paths: dict[str, Path]) -> None:
     maps = [path for path in paths.values() if path.parent.name == "kaarten"]
     for name, path in paths.items():
         if path.parent.name != "kaarten":
-            _say(f"  {name:<16} {path.resolve()}")
+            _say(f"  {name:<17} {path.resolve()}")
     if maps:
-        _say(f"  {'kaarten':<16} {maps[0].parent.resolve()} ({len(maps)} files: PNG and PDF "
-             f"per map)")
+        _say(f"  {'kaarten':<17} {maps[0].parent.resolve()} ({len(maps)} bestanden: PNG en "
+             f"PDF per kaart)")
 
 
 @cli.command("map")
-@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (must be built).")
-@click.option("--offline", is_flag=True,
-              help="One HTML file that makes no network request (no basemap).")
+@period_option
+@online_option
+@click.option("--offline", is_flag=True, hidden=True,
+              help="Verouderd: offline is de standaard.")
 @project_option
-def map_command(period: str, offline: bool, project_dir: Path) -> None:
-    """Interactive map (kaart.html) and static maps per theme (PNG and PDF)."""
-    _paths(_project(project_dir).map(period, offline=offline))
+def map_command(period: str, online_map: bool, offline: bool, project_dir: Path) -> None:
+    """Interactieve kaart (kaart.html) en vaste kaarten per thema (PNG en PDF)."""
+    if online_map and offline:
+        raise click.UsageError("--online-map en --offline sluiten elkaar uit")
+    _paths(_project(project_dir).map(period, offline=not online_map))
 
 
 @cli.command()
-@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (must be built).")
-@click.option("--pdf", is_flag=True, help="Also write the driehoek briefing (PDF).")
+@period_option
+@click.option("--pdf", is_flag=True, help="Ook de briefing voor de driehoek (PDF) schrijven.")
 @project_option
 def report(period: str, pdf: bool, project_dir: Path) -> None:
-    """The quarterly gebiedsanalyse (one self-contained HTML file)."""
+    """De gebiedsanalyse van het kwartaal (één HTML-bestand)."""
     _paths(_project(project_dir).report(period, pdf=pdf))
 
 
 @cli.command()
-@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (must be built).")
-@click.option("--capacity", required=True, type=click.IntRange(min=1),
-              help="Controles (visits to establishments) available; a cell takes one per "
-                   "establishment.")
-@click.option("--exclude-recent", default=1, show_default=True, type=click.IntRange(min=0),
-              help="Skip areas with a controle in this many quarters up to PERIOD (0 = none).")
+@period_option
+@click.option("--capacity", default=None, type=click.IntRange(min=1),
+              help="Beschikbare controles (bezoeken aan vestigingen); een cel vraagt er één "
+                   "per vestiging. Standaard targets.capacity uit riskmap.yaml.")
+@click.option("--exclude-recent", default=None, type=click.IntRange(min=0),
+              help="Gebieden met een controle in zoveel kwartalen tot en met PERIOD overslaan "
+                   "(0 = geen; standaard targets.exclude_recent).")
 @project_option
-def targets(period: str, capacity: int, exclude_recent: int, project_dir: Path) -> None:
-    """Target list for integrale controles (CSV and XLSX, Dutch headers)."""
+def targets(period: str, capacity: int | None, exclude_recent: int | None,
+            project_dir: Path) -> None:
+    """Doelenlijst voor integrale controles (CSV en XLSX)."""
     _paths(_project(project_dir).targets(period, capacity, exclude_recent))
 
 
 @cli.command()
-@click.option("--period", required=True, help="Quarter, e.g. 2025Q3 (built, for buurt and wijk).")
-@click.option("--variable", default=None,
-              help="totaal, a theme or an indicator id; on the grid an event kind or signalen. "
-                   "Default: totaal (grid: signalen).")
-@click.option("--level", default="buurt", show_default=True, type=click.Choice(LEVELS))
-@click.option("--method", default="gi_star", show_default=True, type=click.Choice(METHODS))
-@click.option("--alpha", default=0.05, show_default=True,
-              type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              help="False discovery rate (Benjamini-Hochberg).")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Bestand voor het dashboard (standaard: output/dashboard.html).")
+@click.option("--tolerance", default=None, type=click.FloatRange(min=0),
+              help="Vereenvoudiging van de gebiedsgrenzen in meter (standaard 2; 20 boven 2.000 "
+                   "buurten).")
 @project_option
-def hotspots(period: str, variable: str | None, level: str, method: str, alpha: float,
-             project_dir: Path) -> None:
-    """Hot and cold spots (Gi* or local Moran, FDR-controlled): stored and printed."""
-    result = _project(project_dir).hotspots(period, variable, level, method, alpha)
-    counts = result["category"].map(CATEGORY_LABELS).value_counts()
-    _say(f"{result['variable'].iloc[0]} ({level}, {period}, {method}, FDR {alpha:g}): "
-         + ", ".join(f"{n} {label}" for label, n in counts.items()))
-    _say(_table(public_table(shown_hotspots(result), "riskmap hotspots")))
+def dashboard(out: Path | None, tolerance: float | None, project_dir: Path) -> None:
+    """Dashboard: één HTML-bestand over alle berekende kwartalen, werkt zonder netwerk."""
+    _paths({"dashboard": _project(project_dir).dashboard(out, tolerance)})
 
 
 @cli.command()
-@click.option("--from", "first", required=True, help="First quarter ranked, e.g. 2024Q2.")
-@click.option("--to", "last", required=True,
-              help="Last quarter ranked; the quarter after it must have controles.")
-@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Precision is measured in the top k areas.")
+@period_option
+@click.option("--variable", default=None,
+              help="totaal, een thema of een indicator-id; op het raster een soort "
+                   "gebeurtenis of signalen. Standaard: totaal (raster: signalen).")
 @click.option("--level", default="buurt", show_default=True,
-              type=click.Choice(["buurt", "wijk", "bedrijventerrein"]))
+              type=click.Choice(LEVELS, case_sensitive=False), help="Niveau.")
+@click.option("--method", default="gi_star", show_default=True, type=click.Choice(METHODS),
+              help="Methode.")
+@click.option("--alpha", default=0.05, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Toegestaan aandeel valse ontdekkingen (Benjamini-Hochberg).")
+@project_option
+def hotspots(period: str, variable: str | None, level: str, method: str, alpha: float,
+             project_dir: Path) -> None:
+    """Hot- en coldspots (Gi* of lokale Moran, met FDR-correctie): opgeslagen en getoond.
+    Een bestaande kaart.html van het kwartaal wordt bijgewerkt."""
+    project = _project(project_dir)
+    result = project.hotspots(period, variable, level, method, alpha)
+    counts = result["category"].map(CATEGORY_LABELS).value_counts()
+    _say(f"{result['variable'].iloc[0]} ({level}, {Period.parse(period)}, {method}, FDR "
+         f"{number(alpha, 2)}): " + ", ".join(f"{integer(n)} {label}"
+                                              for label, n in counts.items()))
+    _say(_table(public_table(shown_hotspots(result), "riskmap hotspots")))
+    _refresh_map(project, period)
+
+
+def _refresh_map(project: Project, period: str) -> None:
+    """Rewrite the quarter's kaart.html when there is one, so it shows the new layers."""
+    quarter = Period.parse(period)
+    if (project.output_dir / str(quarter) / "kaart.html").exists():
+        _paths(project.map(quarter))
+
+
+@cli.command()
+@click.option("--from", "first", default=None,
+              help="Eerste kwartaal (standaard: het eerste berekende).")
+@click.option("--to", "last", default=None, help="Laatste kwartaal (standaard: het laatste "
+                                                   "berekende).")
+@click.option("--level", default="buurt", show_default=True,
+              type=click.Choice(LEVELS, case_sensitive=False), help="Niveau.")
+@project_option
+def emerging(first: str | None, last: str | None, level: str, project_dir: Path) -> None:
+    """Opkomende hotspots over de berekende kwartalen (nieuw, aanhoudend, toenemend, ...)."""
+    project = _project(project_dir)
+    table = project.emerging_hotspots(first, last, level=level)
+    counts = table["category"].value_counts()
+    _say(f"Opkomende hotspots ({level}, {table['first_period'].iloc[0]} t/m "
+         f"{table['last_period'].iloc[0]}): " + ", ".join(
+             f"{integer(n)} {EMERGING_LABELS.get(c, c)}" for c, n in counts.items()))
+    _refresh_map(project, str(table["last_period"].iloc[0]))
+
+
+EMERGING_LABELS = {"new": "nieuw", "intensifying": "toenemend", "persistent": "aanhoudend",
+                   "sporadic": "sporadisch", "diminishing": "afnemend", "former": "voormalig",
+                   "no_pattern": "geen patroon"}
+
+
+@cli.command()
+@period_option
+@click.option("--level", default="buurt", show_default=True, type=level_choice, help="Niveau.")
+@project_option
+def predict(period: str, level: str, project_dir: Path) -> None:
+    """Kans dat een controle in het volgende kwartaal iets vindt, per gebied (trefkansmodel);
+    opgeslagen voor kaarten en doelenlijst."""
+    table = _project(project_dir).predict(period, level)
+    top = table.sort_values("probability", ascending=False).head(10)
+    shown = pd.DataFrame({"Code": top["code"], "Naam": top["name"],
+                          "Kans op bevinding": top["probability"].map(fmt.percent),
+                          "Waarom": top["explanation"].map("; ".join)})
+    _say(f"Trefkansmodel {Period.parse(period)} ({level}), hoogste tien:")
+    _say(_table(public_table(shown, "riskmap predict")))
+
+
+@cli.command()
+@click.option("--from", "first", required=True, help="Eerste gerangschikte kwartaal, "
+                                                       "bijvoorbeeld 2024Q2.")
+@click.option("--to", "last", required=True,
+              help="Laatste gerangschikte kwartaal; het kwartaal erna moet controles hebben.")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1),
+              help="De precisie wordt gemeten in de hoogste k gebieden.")
+@click.option("--level", default="buurt", show_default=True, type=level_choice, help="Niveau.")
 @project_option
 def backtest(first: str, last: str, k: int, level: str, project_dir: Path) -> None:
-    """Do score and hit-rate model of each quarter rank the areas where controles found
-    something in the next quarter? Table (CSV) and plot (PNG)."""
+    """Terugtoets: rangschikken score en trefkansmodel van elk kwartaal de gebieden waar
+    controles in het kwartaal erna iets vonden? Tabel (CSV) en grafiek (PNG)."""
     result = _project(project_dir).backtest(first, last, level, k)
     means = backtest_table(result.table[result.table["period"] == MEAN])
     shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]
-    _say(f"Mean over {first}..{last} (top {k}):")
+    _say(f"Gemiddeld over {Period.parse(first)} t/m {Period.parse(last)} (top {k}):")
     _say(_table(public_table(means[shown], "riskmap backtest")))
     _paths(result.outputs)
+
+
+@cli.command("track-record")
+@period_option
+@click.option("--k", default=10, show_default=True, type=click.IntRange(min=1),
+              help="De precisie wordt gemeten in de hoogste k gebieden.")
+@project_option
+def track_record(period: str, k: int, project_dir: Path) -> None:
+    """Trackrecord: toets de kwartalen vóór PERIOD (score, trefkansmodel, gecombineerde
+    rangorde en beide basislijnen) en kies de rangorde die de uitvoer van PERIOD gebruikt."""
+    table = _project(project_dir).track_record(period, k=k)
+    means = backtest_table(table[table["period"] == MEAN])
+    shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]
+    _say(f"Gemiddeld over de getoetste kwartalen vóór {Period.parse(period)} (top {k}):")
+    _say(_table(public_table(means[shown], "riskmap track-record")))
+
+
+@cli.command()
+@period_option
+@project_option
+def export(period: str, project_dir: Path) -> None:
+    """GeoPackage van het kwartaal (met QGIS-stijlen) en de historie over alle kwartalen
+    (Parquet en CSV, voor Power BI)."""
+    _paths(_project(project_dir).export(period))
+
+
+STATUS_HEADERS = {"events": {"kind": "Soort", "rows": "Regels", "first": "Eerste datum",
+                             "last": "Laatste datum"},
+                  "builds": {"period": "Kwartaal", "built_at": "Berekend op"},
+                  "tables": {"table": "Tabel", "rows": "Regels"}}
 
 
 @cli.command()
 @project_option
 def status(project_dir: Path) -> None:
-    """What is loaded: sources, rows, periods and lineage."""
+    """Wat er geladen is: bronnen, regels (gelezen = opgenomen + afgewezen), kwartalen en
+    herkomst."""
     info = _project(project_dir).status()
+    lineage = info["lineage"].assign(rejects=info["lineage"]["rejects"].map(reasons_text))
+    lineage = lineage.drop(columns=["path"]).rename(columns=LINEAGE_HEADERS)
+    for column in ("Regels gelezen", "Regels opgenomen", "Regels afgewezen"):
+        lineage[column] = lineage[column].map(integer)
     _say(f"Project {project_dir.resolve()}\n")
-    _say("Loads (lineage):")
-    _say(_table(info["lineage"]))
-    _say("\nRows per table:")
-    _say(_table(info["tables"]))
-    _say("\nRegister events:")
-    _say(_table(info["events"]))
-    _say("\nBuilt periods:")
-    _say(_table(info["builds"]))
+    _say("Ladingen (herkomst):")
+    _say(_table(lineage))
+    _say("\nRegels per tabel:")
+    _say(_table(info["tables"].rename(columns=STATUS_HEADERS["tables"])))
+    _say("\nGebeurtenissen uit registers:")
+    _say(_table(info["events"].rename(columns=STATUS_HEADERS["events"])))
+    _say("\nBerekende kwartalen:")
+    _say(_table(info["builds"].rename(columns=STATUS_HEADERS["builds"])))
     _say("\nTerug te draaien met `riskmap undo [LADING]` (nieuwste eerst):")
     undoable = info["undoable"].assign(loaded_at=info["undoable"]["loaded_at"].dt.floor("s"))
     _say(_table(undoable.rename(columns=UNDO_HEADERS)))
@@ -402,19 +577,19 @@ UNDO_HEADERS = {"load_id": "lading", "source": "bron", "slice": "deel", "loaded_
 @cli.command("docs")
 @click.argument("what", type=click.Choice(list(REFERENCES)))
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of printing.")
+              help="Naar dit bestand schrijven in plaats van tonen.")
 def docs_command(what: str, out: Path | None) -> None:
-    """Reference documentation generated from the catalogues (Markdown)."""
+    """Naslag die uit de catalogi wordt gemaakt (Markdown)."""
     text = REFERENCES[what]()
     if out:
         out.write_text(text, encoding="utf-8")
-        _say(f"wrote {out}")
+        _say(f"geschreven: {out}")
     else:
         click.echo(text, nl=False)
 
 
 def _table(frame: Any) -> str:
-    return "  (none)" if frame.empty else frame.to_string(index=False, max_colwidth=60)
+    return "  (geen)" if frame.empty else frame.to_string(index=False, max_colwidth=60)
 
 
 def main(argv: list[str] | None = None) -> None:

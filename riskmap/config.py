@@ -114,29 +114,40 @@ def _grid_sizes(value: Any) -> str | None:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("gemeente", None, "CBS code of the gemeente this project covers, e.g. GM0034.", _gemeente),
-    Option("naam", None, "Name of the gemeente as shown in reports (optional).", _text_or_null),
-    Option("boundary_year", 2024, "Year of the CBS wijk- en buurtkaart the areas come from.",
+    Option("gemeente", None, "CBS-code van de gemeente van dit project, bijvoorbeeld GM0034.", _gemeente),
+    Option("naam", None, "Naam van de gemeente zoals rapporten die tonen (mag leeg blijven).", _text_or_null),
+    Option("boundary_year", 2024, "Jaar van de CBS wijk- en buurtkaart waaruit de gebieden komen.",
            _int_range(2014, 2100)),
     Option("privacy.min_count", PRIVACY_MIN_COUNT,
-           "Counts below this are shown as '<N' in every output; never below 5.", _min_count),
+           "Aantallen hieronder staan in elke uitvoer als '<N'; nooit lager dan 5.", _min_count),
     Option("privacy.keep_coordinates", False,
-           "Keep exact coordinates of establishments and events in the store (default: no).",
+           "Exacte coördinaten van vestigingen en gebeurtenissen in de store bewaren (standaard: "
+           "nee).",
            _boolean),
-    Option("scoring.normalisation", "percentile", "Normalisation of indicators before weighting.",
+    Option("scoring.normalisation", "percentile", "Normalisatie van de indicatoren vóór het wegen.",
            _one_of(*NORMALISATIONS)),
-    Option("scoring.aggregation", "arithmetic", "How indicators combine into a theme score.",
+    Option("scoring.aggregation", "arithmetic", "Hoe indicatoren samen een themascore worden.",
            _one_of(*AGGREGATIONS)),
-    Option("scoring.draws", 200, "Uncertainty draws (perturbed weights and normalisations).",
+    Option("scoring.draws", 200,
+           "Aantal herberekeningen voor de onzekerheid (verstoorde gewichten en normalisaties).",
            _int_range(0, 100_000)),
     Option("scoring.weight_spread", 0.5,
-           "Relative spread of weights in the uncertainty draws (0.5 = weights x U(0.5, 1.5)).",
+           "Relatieve spreiding van de gewichten in die herberekeningen (0,5 = gewicht x "
+           "U(0,5; 1,5)).",
            _number_range(0.0, 1.0)),
-    Option("scoring.seed", 20250930, "Seed of every random step, so a build can be repeated.",
+    Option("scoring.seed", 20250930,
+           "Startgetal van elke toevalsstap, zodat een berekening precies te herhalen is.",
            _int_range(0, 2**32 - 1)),
     Option("scoring.theme_weights", dict.fromkeys(THEMES, 1.0),
-           "Weight of each theme in the overall score.", _theme_weights),
-    Option("grid.sizes", [100, 500], "CBS-aligned grid cell sizes (metres) records are assigned to.",
+           "Gewicht van elk thema in de totaalscore.", _theme_weights),
+    Option("targets.capacity", 40,
+           "Aantal controles (bezoeken aan vestigingen) waarvoor de doelenlijst plant.",
+           _int_range(1, 100_000)),
+    Option("targets.exclude_recent", 1,
+           "Gebieden met een controle in zoveel kwartalen tot en met het kwartaal overslaan "
+           "(0 = geen).", _int_range(0, 40)),
+    Option("grid.sizes", [100, 500],
+           "Celgroottes (meter) van het CBS-raster waaraan records worden toegewezen.",
            _grid_sizes),
     Option("plausibility.first_event_date", "2000-01-01",
            "Vroegste aannemelijke datum van een registergebeurtenis; eerdere rijen worden "
@@ -153,12 +164,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("loads.min_kept_share", 0.5,
            "Een lading die minder dan dit deel van de vervangen rijen overhoudt, vraagt om "
            "--vervang.", _number_range(0.0, 1.0)),
-    Option("paths.cache", "cache", "Folder (relative to the project) for cached API responses.",
+    Option("paths.cache", "cache", "Map (binnen het project) voor bewaarde CBS-antwoorden.",
            _text_or_null),
-    Option("paths.output", "output", "Folder (relative to the project) where outputs are written.",
+    Option("paths.output", "output", "Map (binnen het project) waar de uitvoer komt.",
            _text_or_null),
     Option("paths.catalogue", None,
-           "Own indicator catalogue (YAML); empty = the catalogue shipped with riskmap.",
+           "Eigen indicatorcatalogus (YAML); leeg = de catalogus die bij riskmap hoort.",
            _text_or_null),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
@@ -270,8 +281,8 @@ def read_yaml(path: Path, recovery: str = "") -> Any:
 
 def render_yaml(values: Mapping[str, Any]) -> str:
     """The text of a commented ``riskmap.yaml`` holding ``values`` (other options at default)."""
-    lines = ["# riskmap project configuration. Every option is documented; unknown keys are refused.",
-             ""]
+    lines = ["# Instellingen van dit riskmap-project. Elke optie staat hieronder met uitleg; een "
+             "onbekende optie wordt geweigerd.", ""]
     section = None
     for option in OPTIONS:
         value = values.get(option.key, option.default)

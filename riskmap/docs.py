@@ -65,6 +65,8 @@ def _indicator_section(indicator: Indicator) -> list[str]:
         f"| minimale noemer | {indicator.min_denominator:g} |",
         f"| gewicht | {indicator.weight:g}{OPTIONAL_NOTE if indicator.optional else ''} |",
         *_unavailable(indicator),
+        *([f"| vervangt | `{indicator.fallback_for}` waar die ontbreekt (te weinig inwoners of "
+           f"woningen) |"] if indicator.fallback_for else []),
         "",
     ]
 

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 from riskmap.errors import InputError
 
-_PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
+# 2025Q3, 2025-Q3, 2025 Q3 and 2025q3 (upper-cased before matching)
+_PERIOD = re.compile(r"^(\d{4})[-\s/]?Q([1-4])$")
 
 
 @dataclass(frozen=True, order=True)
@@ -27,12 +28,13 @@ class Period:
 
     @classmethod
     def parse(cls, text: str | Period) -> Period:
-        """Parse ``"YYYYQn"``; raise :class:`InputError` naming the allowed form."""
+        """Parse ``"2025Q3"`` (also ``"2025-Q3"``, ``"2025 Q3"``, ``"2025q3"``); raise
+        :class:`InputError` naming the allowed form."""
         if isinstance(text, Period):
             return text
         match = _PERIOD.match(str(text).strip().upper())
         if not match:
-            raise InputError(f"period {text!r} is not a quarter; write it like 2025Q3")
+            raise InputError(f"periode {text!r} is geen kwartaal; schrijf het als 2025Q3")
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
@@ -67,7 +69,7 @@ class Period:
         2024-10-01 .. 2025-09-30.
         """
         if months <= 0 or months % 3:
-            raise InputError(f"window of {months} months: use a positive multiple of 3")
+            raise InputError(f"venster van {months} maanden: gebruik een positief veelvoud van 3")
         return (self - (months // 3 - 1)).start, self.end
 
 
@@ -75,7 +77,7 @@ def quarters(first: str | Period, last: str | Period) -> list[Period]:
     """All quarters from ``first`` to ``last`` inclusive."""
     a, b = Period.parse(first), Period.parse(last)
     if b < a:
-        raise InputError(f"period range {a}..{b} runs backwards")
+        raise InputError(f"periode {a}..{b} loopt achteruit")
     out = [a]
     while out[-1] < b:
         out.append(out[-1] + 1)

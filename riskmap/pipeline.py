@@ -1,18 +1,36 @@
-"""End-to-end runs: the demo gemeente from generated sources to outputs."""
+"""End-to-end runs: the quarter in one call, and the demo gemeente from sources to outputs.
+
+:func:`run_quarter` is what ``riskmap kwartaal`` does: every stage of a quarter in dependency
+order (indicators and scores, hotspots, emerging hotspots, the track record — backtest of score,
+hit-rate model and combined ranking, and the choice of ranking — then tables, maps,
+gebiedsanalyse, briefing, target list, exports and the dashboard), so no output reports as
+missing what could have been computed. A stage that cannot run (too few quarters, no controles)
+is skipped with the reason, which the run returns and the outputs state. Running it again gives
+the same outputs.
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from riskmap._progress import progress
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
-from riskmap.errors import ProjectError
+from riskmap.errors import InputError, ProjectError, StoreError
+from riskmap.models.backtest import MEAN
+from riskmap.models.emerging import MIN_PERIODS
+from riskmap.models.ranking import RANKING_LABELS, stored_choice
+from riskmap.models.runs import built_quarters
 from riskmap.periods import Period, quarters
 from riskmap.project import PROJECT_FOLDERS, Project
-from riskmap.reports.outputs import write_outputs
+from riskmap.reports.briefing import write_briefing
+from riskmap.reports.exports import write_exports
+from riskmap.reports.gebiedsanalyse import write_report
+from riskmap.reports.outputs import write_maps, write_tables
+from riskmap.reports.targets import write_targets
 from riskmap.sources._demo_world import GEMEENTE, LAST_PERIOD, NAME, YEAR
 from riskmap.sources.demo import SEED, build_world, write_sources
 from riskmap.store import LoadRecord
@@ -22,8 +40,164 @@ log = logging.getLogger(__name__)
 REGISTER_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
 # Quarters built by the demo: the last four have full 12-month windows of register data.
 BUILT_QUARTERS = 4
-# Controles the demo's target list plans for: half of the demo's 80 controles per quarter.
-DEMO_CAPACITY = 40
+DONE, SKIPPED = "klaar", "overgeslagen"
+
+
+@dataclass
+class Stage:
+    """One stage of a quarter: its Dutch name, whether it ran, and what it did or why not."""
+
+    name: str
+    status: str
+    note: str = ""
+
+
+@dataclass
+class QuarterRun:
+    """What :func:`run_quarter` did: the stages in order and the files written, by name."""
+
+    period: Period
+    stages: list[Stage] = field(default_factory=list)
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+    def skipped(self) -> list[Stage]:
+        """The stages that could not run."""
+        return [stage for stage in self.stages if stage.status == SKIPPED]
+
+
+def _build(project: Project, period: Period, first: Period | None) -> str:
+    """Build ``period`` and the quarters from ``first`` that are not built yet."""
+    with project.store(read_only=True) as store:
+        built = set(built_quarters(store, "buurt"))
+    earlier = [q for q in quarters(first, period - 1) if q not in built] if first else []
+    for quarter in [*earlier, period]:
+        project.build(quarter)
+    extra = f" (en {', '.join(map(str, earlier))})" if earlier else ""
+    return f"{period}{extra} berekend"
+
+
+def _hotspots(project: Project, period: Period) -> str:
+    """Gi* of ``period`` and of the built quarters before it that have none yet, so the
+    dashboard can compare quarters."""
+    with project.store(read_only=True) as store:
+        done = set(store.query("SELECT DISTINCT period FROM hotspots WHERE level = 'buurt' AND "
+                               "method = 'gi_star' AND variable = 'totaal'")["period"])
+    earlier = [q for q in consecutive_built(project, period)[:-1] if str(q) not in done]
+    for quarter in earlier:
+        project.hotspots(quarter)
+    table = project.hotspots(period)
+    hot = int((table["category"] == "hotspot").sum())
+    cold = int((table["category"] == "coldspot").sum())
+    extra = f" (ook berekend voor {', '.join(map(str, earlier))})" if earlier else ""
+    return f"{hot} hotspots en {cold} coldspots onder de buurten{extra}"
+
+
+def consecutive_built(project: Project, period: Period) -> list[Period]:
+    """The built quarters that run without a gap up to and including ``period``."""
+    with project.store(read_only=True) as store:
+        built = set(built_quarters(store, "buurt"))
+    run: list[Period] = []
+    quarter = period
+    while quarter in built:
+        run.insert(0, quarter)
+        quarter = quarter - 1
+    return run
+
+
+def _emerging(project: Project, period: Period) -> str:
+    run = consecutive_built(project, period)
+    if len(run) < MIN_PERIODS:
+        raise _Skip(f"{len(run)} aaneengesloten kwartaal/kwartalen berekend t/m {period}; "
+                    f"opkomende hotspots vragen er {MIN_PERIODS} (gebruik --from "
+                    f"{period - (MIN_PERIODS - 1)})")
+    table = project.emerging_hotspots(run[0], period)
+    patterned = int((table["category"] != "no_pattern").sum())
+    return f"{run[0]} t/m {period}: {patterned} buurten met een patroon"
+
+
+def _has_controles(project: Project, period: Period) -> bool:
+    with project.store(read_only=True) as store:
+        return bool(store.scalar("SELECT count(*) FROM events WHERE kind = 'controles' AND "
+                                 "date <= ?", [period.end]))
+
+
+def _track_record(project: Project, period: Period) -> str:
+    if not _has_controles(project, period):
+        raise _Skip(f"geen controles geladen t/m {period}")
+    try:
+        table = project.track_record(period)
+    except (InputError, StoreError) as exc:
+        raise _Skip(str(exc)) from exc
+    with project.store(read_only=True) as store:
+        choice = stored_choice(store, period)
+    ranked = sorted({str(q) for q in table["period"]} - {MEAN})
+    return (f"{ranked[0]} t/m {ranked[-1]} getoetst aan de controles van het kwartaal erna; "
+            f"gebruikt: {RANKING_LABELS.get(choice.method, choice.method)}")
+
+
+class _Skip(Exception):  # noqa: N818 - a stage's way of saying why it cannot run
+    """Raised by a stage that cannot run; its message is the Dutch reason."""
+
+
+def _outputs(project: Project, period: Period, offline: bool, capacity: int | None,
+             exclude_recent: int | None) -> dict[str, Path]:
+    capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
+    with project.quarter_output(period) as q:
+        writers: list[Callable[[], dict[str, Path]]] = [
+            lambda: write_tables(q), lambda: write_maps(q, offline),
+            lambda: {"gebiedsanalyse": write_report(q)},
+            lambda: {"briefing": write_briefing(q)},
+            lambda: write_targets(q, capacity, exclude_recent), lambda: write_exports(q),
+            lambda: {"dashboard": project.dashboard()}]
+        paths: dict[str, Path] = {}
+        for write in progress(writers, "uitvoer schrijven"):
+            paths.update(write())
+    return paths
+
+
+def run_quarter(project: Project, period: str | Period, first: str | Period | None = None,
+                offline: bool = True, capacity: int | None = None,
+                exclude_recent: int | None = None) -> QuarterRun:
+    """Run every stage of a quarter, in dependency order, and write all its outputs.
+
+    Parameters
+    ----------
+    project
+        The project, with its sources loaded.
+    period
+        The quarter (``2025Q3``; also ``2025-Q3``, ``2025q3``).
+    first
+        Also build the quarters from ``first`` up to ``period`` that are not built yet, so
+        emerging hotspots (which need four quarters) can be computed.
+    offline
+        ``kaart.html`` without basemap and without any network request (the default).
+    capacity, exclude_recent
+        Of the target list (default: the project's ``targets.*`` options).
+
+    Returns
+    -------
+    QuarterRun
+        The stages (done, or skipped with the reason) and the files written.
+    """
+    quarter = Period.parse(period)
+    start = Period.parse(first) if first else None
+    stages: list[tuple[str, Callable[[], str]]] = [
+        ("indicatoren en scores", lambda: _build(project, quarter, start)),
+        ("hotspots", lambda: _hotspots(project, quarter)),
+        ("opkomende hotspots", lambda: _emerging(project, quarter)),
+        ("terugtoets en rangorde", lambda: _track_record(project, quarter)),
+    ]
+    run = QuarterRun(quarter)
+    for name, stage in progress(stages, f"kwartaal {quarter}"):
+        try:
+            run.stages.append(Stage(name, DONE, stage()))
+        except _Skip as reason:
+            run.stages.append(Stage(name, SKIPPED, str(reason)))
+        log.debug("%s: %s", name, run.stages[-1])
+    run.outputs = _outputs(project, quarter, offline, capacity, exclude_recent)
+    run.stages.append(Stage("uitvoer", DONE, f"{len(run.outputs)} bestanden in "
+                                             f"{project.output_dir / str(quarter)}"))
+    return run
 
 
 @dataclass
@@ -34,18 +208,19 @@ class DemoRun:
     period: Period
     loads: list[LoadRecord] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
+    quarter: QuarterRun | None = None
 
 
 def _clear_demo(out: Path) -> None:
     """Remove an earlier demo project in ``out`` (its logs stay); refuse any other project."""
     if not (out / CONFIG_NAME).exists():
         if out.exists() and any(p.name != "logs" for p in out.iterdir()):
-            raise ProjectError(f"{out}: folder is not empty and not a demo project; "
-                               f"choose another --out")
+            raise ProjectError(f"{out}: map is niet leeg en geen demoproject; kies een andere "
+                               f"--out")
         return
     if load_config(out).gemeente != GEMEENTE:
-        raise ProjectError(f"{out}: holds a real project ({load_config(out).gemeente}); "
-                           f"the demo will not overwrite it")
+        raise ProjectError(f"{out}: bevat een echt project ({load_config(out).gemeente}); de "
+                           f"demo overschrijft het niet")
     for name in (CONFIG_NAME, STORE_NAME, f"{STORE_NAME}.wal", KEY_NAME):
         (out / name).unlink(missing_ok=True)
     for folder in PROJECT_FOLDERS:
@@ -54,9 +229,8 @@ def _clear_demo(out: Path) -> None:
 
 
 def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
-    """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders, build
-    the last quarters, store hotspots, emerging hotspots and model predictions, and write the
-    outputs."""
+    """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders and
+    run the last quarter with :func:`run_quarter` (building the three quarters before it)."""
     out = Path(out)
     _clear_demo(out)
     world = build_world(seed)
@@ -71,14 +245,6 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
                   project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
     run.loads += [project.load_register(kind, paths[kind])
                   for kind in progress(REGISTER_KINDS, "registers laden")]
-    for period in progress(quarters(LAST_PERIOD - (BUILT_QUARTERS - 1), LAST_PERIOD),
-                           "kwartalen berekenen"):
-        project.build(period)
-    project.hotspots(LAST_PERIOD)
-    project.emerging_hotspots()
-    project.predict(LAST_PERIOD)
-    run.outputs = write_outputs(project, LAST_PERIOD)
-    run.outputs.update(project.map(LAST_PERIOD))
-    run.outputs.update(project.report(LAST_PERIOD, pdf=True))
-    run.outputs.update(project.targets(LAST_PERIOD, capacity=DEMO_CAPACITY))
+    run.quarter = run_quarter(project, LAST_PERIOD, first=LAST_PERIOD - (BUILT_QUARTERS - 1))
+    run.outputs = run.quarter.outputs
     return run

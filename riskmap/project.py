@@ -17,20 +17,25 @@ import pandas as pd
 
 from riskmap._lock import project_lock
 from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config, render_yaml
-from riskmap.errors import ProjectError, StoreError
+from riskmap.dashboard.page import write_dashboard
+from riskmap.errors import InputError, ProjectError, StoreError
 from riskmap.indicators.build import LevelResult, build_period
 from riskmap.indicators.catalogue import Indicator, load_catalogue
 from riskmap.indicators.privacy import Guard, log_raw_access, protected_values
+from riskmap.maps.areas import driver_list
 from riskmap.models.anomaly import anomalies, branch_mix, category_labels
 from riskmap.models.backtest import BacktestResult, backtest, write_backtest
 from riskmap.models.grid import grid_counts, public_grid_counts
 from riskmap.models.hotspots import withhold_small_windows
-from riskmap.models.runs import run_emerging, run_hotspots, run_predictions
+from riskmap.models.runs import run_emerging, run_hotspots, run_predictions, run_track_record
 from riskmap.models.variables import GRID_LEVELS, level_areas
 from riskmap.periods import Period
 from riskmap.reports.briefing import write_briefing
+from riskmap.reports.exports import history_table, write_exports
 from riskmap.reports.gebiedsanalyse import write_report
-from riskmap.reports.outputs import write_maps
+from riskmap.reports.outputs import write_maps, write_tables
+from riskmap.reports.profile import AreaProfile, area_profile
+from riskmap.reports.quarter import QuarterOutput
 from riskmap.reports.tables import scores_frame
 from riskmap.reports.targets import target_list, write_targets
 from riskmap.sources import bag, cbs, geometry, kvk, registers
@@ -39,7 +44,17 @@ from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
 
+DASHBOARD_NAME = "dashboard.html"
 PROJECT_FOLDERS = ("sources", "cache", "output", "logs")
+SCORE_LEVELS = ("buurt", "wijk", "bedrijventerrein")
+
+
+def area_level(level: str, allowed: tuple[str, ...] = SCORE_LEVELS) -> str:
+    """``level`` in lower case (``"Buurt"`` -> ``"buurt"``), checked against ``allowed``."""
+    name = str(level).strip().lower()
+    if name not in allowed:
+        raise InputError(f"niveau {level!r} bestaat niet; kies uit {{{', '.join(allowed)}}}")
+    return name
 
 
 class Project:
@@ -180,21 +195,27 @@ class Project:
         """Overall and theme scores of one level as a GeoDataFrame (one row per area).
 
         Columns: ``code, name, score, rank, rank_median, rank_low, rank_high, drivers, change,
-        rank_change, from_suppressed``, one ``score_<theme>`` column per theme, and geometry.
+        rank_change, from_suppressed``, one ``score_<theme>`` column per theme, and geometry;
+        ``drivers`` is a list of Dutch indicator labels. ``level`` is case-insensitive.
         """
+        level = area_level(level)
         period = Period.parse(period) if period else self.latest_period()
         with self.store(read_only=True) as store:
-            return scores_frame(store, period, level)
+            frame = scores_frame(store, period, level)
+        labels = {i.id: i.label for i in self.catalogue()}
+        frame["drivers"] = frame["drivers"].map(lambda d: driver_list(d, labels))
+        return frame
 
     def indicator_values(self, period: str | Period | None = None, level: str = "buurt",
                          raw: bool = False) -> pd.DataFrame:
-        """Indicator values of one level and period, in long form, protected like the files:
-        where ``suppressed`` is true the value, its indices and its sensitive counts are
-        missing (``reason`` says why).
+        """Indicator values of one level and period, in long form (``code`` is the area),
+        protected like the files: where ``suppressed`` is true the value, its indices and its
+        sensitive counts are missing (``reason`` says why).
 
         ``raw=True`` returns the stored values unprotected, for analysis inside the
         organisation only; each such request is logged (``logs/ruwe-waarden.log``).
         """
+        level = area_level(level)
         period = Period.parse(period) if period else self.latest_period()
         with self.store(read_only=True) as store:
             values = store.query("SELECT * EXCLUDE (build_id) FROM indicator_values "
@@ -202,8 +223,9 @@ class Project:
                                  [str(period), level])
         if raw:
             log_raw_access(self.root, f"indicator_values {period} {level}")
-            return values
-        return protected_values(values, self.catalogue())
+        else:
+            values = protected_values(values, self.catalogue())
+        return values.rename(columns={"area_code": "code"})
 
     def guard(self, store: Store) -> Guard:
         """The privacy guard for outputs of this project."""
@@ -223,30 +245,92 @@ class Project:
                              f"`riskmap build --period {quarter}` first")
         return quarter
 
+    @contextmanager
+    def quarter_output(self, period: str | Period | None = None) -> Iterator[QuarterOutput]:
+        """What the writers of a built quarter need (see :class:`QuarterOutput`), with the
+        store open read-only for the duration of a ``with`` block."""
+        quarter = self.built_period(period)
+        with self.store(read_only=True) as store:
+            yield QuarterOutput(store, self.config, self.catalogue(), self.guard(store), quarter)
+
+    def tables(self, period: str | Period | None = None) -> dict[str, Path]:
+        """Write ``scores.csv``, ``indicatoren.csv``, ``bronnen.csv`` and ``kwaliteit.md`` of a
+        built quarter; returns the paths by name."""
+        with self.quarter_output(period) as q:
+            return write_tables(q)
+
     def map(self, period: str | Period | None = None, offline: bool = True) -> dict[str, Path]:
         """Write the interactive map and the static maps of a quarter (see
         :func:`riskmap.reports.outputs.write_maps`); returns the paths by name."""
-        return write_maps(self, self.built_period(period), offline=offline)
+        with self.quarter_output(period) as q:
+            return write_maps(q, offline=offline)
 
     def report(self, period: str | Period | None = None, pdf: bool = False) -> dict[str, Path]:
         """Write the gebiedsanalyse (HTML) and, with ``pdf=True``, the driehoek briefing."""
-        quarter = self.built_period(period)
-        paths = {"gebiedsanalyse": write_report(self, quarter)}
-        if pdf:
-            paths["briefing"] = write_briefing(self, quarter)
+        with self.quarter_output(period) as q:
+            paths = {"gebiedsanalyse": write_report(q)}
+            if pdf:
+                paths["briefing"] = write_briefing(q)
         return paths
 
-    def targets(self, period: str | Period | None = None, capacity: int = 10,
-                exclude_recent: int = 1) -> dict[str, Path]:
+    def targets(self, period: str | Period | None = None, capacity: int | None = None,
+                exclude_recent: int | None = None) -> dict[str, Path]:
         """Write the target list for integrale controles as CSV and XLSX (see
         :mod:`riskmap.reports.targets`); ``capacity`` counts controles (visits to
-        establishments), one per establishment of a selected cell."""
-        return write_targets(self, self.built_period(period), capacity, exclude_recent)
+        establishments), one per establishment of a selected cell (default: the project's
+        ``targets.capacity``)."""
+        with self.quarter_output(period) as q:
+            return write_targets(q, *self.target_settings(capacity, exclude_recent))
 
-    def target_list(self, period: str | Period | None = None, capacity: int = 10,
-                    exclude_recent: int = 1) -> pd.DataFrame:
+    def target_list(self, period: str | Period | None = None, capacity: int | None = None,
+                    exclude_recent: int | None = None) -> pd.DataFrame:
         """The target list of :meth:`targets` as a DataFrame (Dutch headers, counts protected)."""
-        return target_list(self, self.built_period(period), capacity, exclude_recent)
+        with self.quarter_output(period) as q:
+            return target_list(q, *self.target_settings(capacity, exclude_recent))
+
+    def target_settings(self, capacity: int | None = None,
+                        exclude_recent: int | None = None) -> tuple[int, int]:
+        """Capacity and quarters to skip of a target list: the given values, else the
+        project's ``targets.capacity`` and ``targets.exclude_recent``."""
+        return (self.config["targets.capacity"] if capacity is None else capacity,
+                self.config["targets.exclude_recent"] if exclude_recent is None
+                else exclude_recent)
+
+    def export(self, period: str | Period | None = None) -> dict[str, Path]:
+        """Write the GeoPackage of a quarter (for QGIS) and the history table over all built
+        quarters (Parquet and CSV, for Power BI); see :mod:`riskmap.reports.exports`."""
+        with self.quarter_output(period) as q:
+            return write_exports(q)
+
+    # --- one area ---------------------------------------------------------------------------
+    def history(self, code: str) -> pd.DataFrame:
+        """Every indicator and score of one area over the built quarters, in long form, with
+        protected values (see :func:`riskmap.reports.exports.history_table`)."""
+        with self.store(read_only=True) as store:
+            table = history_table(store, self.catalogue(), codes=[code.strip().upper()])
+        if table.empty:
+            raise InputError(f"gebied {code!r}: geen scores of indicatoren berekend; controleer "
+                             f"de code of draai `riskmap kwartaal`")
+        return table
+
+    def profile(self, code: str, period: str | Period | None = None) -> AreaProfile:
+        """The profile of one area in a built quarter: scores, rank interval, drivers, hotspot
+        patterns, the model's chance, indicator values with their indices, and the score
+        history (see :func:`riskmap.reports.profile.area_profile`)."""
+        with self.quarter_output(period) as q:
+            return area_profile(q, code.strip().upper())
+
+    def dashboard(self, path: str | Path | None = None,
+                  tolerance: float | None = None) -> Path:
+        """Write the dashboard: one self-contained, offline HTML file over every built quarter
+        (default ``output/dashboard.html``; see :mod:`riskmap.dashboard`). ``tolerance``
+        simplifies the area outlines (metres; default 2, or 20 above 2,000 buurten)."""
+        target = Path(path) if path else self.output_dir / DASHBOARD_NAME
+        with self.store(read_only=True) as store:
+            return write_dashboard(store, self.catalogue(), self.config.gemeente,
+                                   str(self.config["naam"] or self.config.gemeente),
+                                   self.config["privacy.min_count"], target, self.guard(store),
+                                   tolerance)
 
     # --- hotspots and models ----------------------------------------------------------------
     def _analysis_period(self, period: str | Period | None, level: str) -> Period:
@@ -265,6 +349,7 @@ class Project:
         the variable's values stay in the store. On the grid, significant cells with fewer
         than 5 events around them are ``withheld``.
         """
+        level = area_level(level, (*SCORE_LEVELS, *GRID_LEVELS))
         quarter = self._analysis_period(period, level)
         with self.lock(), self.store() as store:
             table = run_hotspots(store, self.config, quarter, variable, level, method, alpha,
@@ -279,6 +364,7 @@ class Project:
                           level: str = "buurt", alpha: float = 0.05) -> gpd.GeoDataFrame:
         """Emerging hotspot categories over quarters (default: every built quarter), stored in
         table ``emerging_hotspots`` (see :func:`riskmap.models.runs.run_emerging`)."""
+        level = area_level(level, (*SCORE_LEVELS, *GRID_LEVELS))
         with self.lock(), self.store() as store:
             table = run_emerging(store, self.config, Period.parse(first) if first else None,
                                  Period.parse(last) if last else None, variable, level, alpha)
@@ -287,18 +373,35 @@ class Project:
 
     def predict(self, period: str | Period | None = None, level: str = "buurt") -> gpd.GeoDataFrame:
         """Each area's chance that a controle in the next quarter finds something, from the
-        hit-rate model fitted on the controles up to ``period``; stored in ``predictions``."""
+        hit-rate model fitted on the controles up to ``period``; stored in ``predictions``.
+        ``explanation`` lists the Dutch labels of the indicators that push the chance up."""
+        level = area_level(level)
         quarter = self.built_period(period)
         with self.lock(), self.store() as store:
             table = run_predictions(store, self.catalogue(), self.config, quarter, level)
             areas = store.areas(level)[["code", "name", "geometry"]].drop_duplicates("code")
+        labels = {i.id: i.label for i in self.catalogue()}
+        table = table.assign(explanation=table["explanation"].map(
+            lambda d: driver_list(d, labels)))
         return _with_areas(areas, table)
+
+    def track_record(self, period: str | Period | None = None, level: str = "buurt",
+                     k: int = 10) -> pd.DataFrame:
+        """Backtest the quarters before ``period``, store the result, the model's and the
+        combined ranking's chances, and the ranking the outputs of ``period`` use (see
+        :func:`riskmap.models.runs.run_track_record`); returns the backtest table."""
+        level = area_level(level)
+        quarter = self.built_period(period)
+        with self.lock(), self.store() as store:
+            return run_track_record(store, self.catalogue(), self.config, quarter, level, k)
 
     def backtest(self, first: str | Period, last: str | Period, level: str = "buurt",
                  k: int = 10) -> BacktestResult:
         """Backtest quarters ``first`` .. ``last`` against the controles of the quarter after
         each (see :mod:`riskmap.models.backtest`); writes a table (CSV) and a plot (PNG) to
-        ``output/terugtoets/``."""
+        ``output/terugtoets/``. (The track record the outputs show is
+        :meth:`track_record`'s.)"""
+        level = area_level(level)
         with self.store(read_only=True) as store:
             table = backtest(store, self.catalogue(), self.config, Period.parse(first),
                              Period.parse(last), level, k)
@@ -314,7 +417,8 @@ class Project:
             frame = anomalies(store, quarter, self.config["scoring.seed"],
                               self.config["privacy.min_count"])
             names = store.areas("bedrijventerrein").drop_duplicates("code").set_index("code")["name"]
-        frame.insert(1, "name", frame["area_code"].map(names))
+        frame = frame.rename(columns={"area_code": "code"})
+        frame.insert(1, "name", frame["code"].map(names))
         return frame
 
     def branch_mix(self, period: str | Period | None = None) -> pd.DataFrame:
@@ -361,10 +465,12 @@ class Project:
 
 
 def _with_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
-    """A result table joined to the names (where known) and geometries of its areas."""
+    """A result table joined to the names (where known) and geometries of its areas; the
+    area's code is ``code``, as in every table of the API."""
     keep = [c for c in ("code", "name", "geometry") if c in areas.columns]
-    joined = areas[keep].merge(table, left_on="code", right_on="area_code", how="right")
-    return gpd.GeoDataFrame(joined.drop(columns=["code"]), geometry="geometry", crs=areas.crs)
+    joined = areas[keep].merge(table.rename(columns={"area_code": "code"}), on="code",
+                               how="right")
+    return gpd.GeoDataFrame(joined, geometry="geometry", crs=areas.crs)
 
 
 def _nest(values: dict[str, Any]) -> dict[str, Any]:

@@ -29,10 +29,11 @@ from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 CRS = "EPSG:28992"
 # Tables loads write to; each has an archive_<table> holding the rows a load replaced.
-LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events")
+LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events",
+                 "region_names")
 # Loads per source whose replaced rows are kept, so that `riskmap undo` can bring them back.
 UNDO_DEPTH = 3
 # A load that would leave less than this share of the rows it replaces needs confirmation.
@@ -101,10 +102,11 @@ CREATE TABLE predictions (
 """
 
 # v3: archives of replaced rows (archive_<table>, with the id of the load that replaced them),
-# which loads each load retired, and which loads were undone.
+# which loads each load retired, and which loads were undone. (A table loads write to that a
+# later migration adds gets its archive in that migration.)
 _UNDO_TABLES = "".join(
     f"CREATE TABLE archive_{t} AS SELECT *, NULL::INTEGER AS replaced_by FROM {t} LIMIT 0;\n"
-    for t in LOADED_TABLES) + """
+    for t in ("areas", "cbs_values", "establishments", "addresses", "events")) + """
 CREATE TABLE retired_loads (load_id INTEGER NOT NULL, retired_load_id INTEGER NOT NULL);
 CREATE TABLE undone_loads (load_id INTEGER PRIMARY KEY, undone_at TIMESTAMP NOT NULL,
     rows_removed BIGINT, rows_restored BIGINT);
@@ -153,6 +155,27 @@ CREATE TABLE released_cells (
     build_id INTEGER NOT NULL);
 """
 
+# v6: each score says how much of its weight was present and why an area has none; the
+# backtest of each quarter's rankings is kept (the track record outputs show).
+_COVERAGE = """
+ALTER TABLE scores ADD COLUMN coverage DOUBLE;
+ALTER TABLE scores ADD COLUMN coverage_note VARCHAR;
+CREATE TABLE backtests (
+    level VARCHAR NOT NULL, period VARCHAR NOT NULL, evaluated VARCHAR NOT NULL,
+    method VARCHAR NOT NULL, k INTEGER NOT NULL, precision_at_k DOUBLE, auc DOUBLE,
+    areas INTEGER, positives INTEGER, chosen VARCHAR, run_id INTEGER NOT NULL);
+"""
+
+# v7: names of CBS regions outside the project's own areas (every gemeente, Nederland), for the
+# comparison with similar gemeenten; loaded with the CBS figures, so archived like them.
+_REGION_NAMES = """
+CREATE TABLE region_names (
+    code VARCHAR NOT NULL, year INTEGER NOT NULL, name VARCHAR NOT NULL,
+    load_id INTEGER NOT NULL);
+CREATE TABLE archive_region_names AS SELECT *, NULL::INTEGER AS replaced_by
+    FROM region_names LIMIT 0;
+"""
+
 # The migration that created the archive tables; later ones keep them in step.
 ARCHIVES_SINCE = 3
 MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
@@ -160,6 +183,8 @@ MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     # the BAG nummeraanduiding of an address, pseudonymised (NLExtract CSV, BAG GeoPackage)
     4: "ALTER TABLE addresses ADD COLUMN nummeraanduiding VARCHAR;",
     5: _MINIMISED,
+    6: _COVERAGE,
+    7: _REGION_NAMES,
 }
 
 
@@ -195,13 +220,16 @@ class LoadRecord:
             self.notes[what] = self.notes.get(what, 0) + int(count)
 
     def summary(self) -> str:
-        """One line: rows read, kept and rejected by reason."""
-        text = f"{self.source} ({self.slice}): read {self.rows_read:,}, kept {self.rows_kept:,}"
+        """One Dutch line: rows read, kept and rejected by reason (``gelezen 8.173, opgenomen
+        8.156; afgewezen 17: ...``)."""
+        text = (f"{self.source} ({self.slice}): gelezen {fmt.integer(self.rows_read)}, opgenomen "
+                f"{fmt.integer(self.rows_kept)}")
         if self.rejects:
-            reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(self.rejects.items()))
-            text += f"; rejected {self.rows_rejected:,}: {reasons}"
+            reasons = ", ".join(f"{fmt.integer(n)} {why}" for why, n in sorted(self.rejects.items()))
+            text += f"; afgewezen {fmt.integer(self.rows_rejected)}: {reasons}"
         if self.notes:
-            text += "; notes: " + ", ".join(f"{n:,} {what}" for what, n in sorted(self.notes.items()))
+            text += "; bijzonderheden: " + ", ".join(
+                f"{fmt.integer(n)} {what}" for what, n in sorted(self.notes.items()))
         return text
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,61 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real reference data not found at {REALDATA}")
     return REALDATA
+
+
+# --- headless Chromium with the network off (browser tests) ---------------------------------
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    """Debian's chromium; installed by ``scripts/ensure-chromium`` when missing (loudly)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        result = subprocess.run([str(REPO / "scripts" / "ensure-chromium")],
+                                capture_output=True, text=True, check=False)
+        found = shutil.which("chromium")
+        if result.returncode or found is None:
+            pytest.fail(f"chromium is needed for the browser tests and could not be installed:"
+                        f"\n{result.stderr}")
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else str(found)
+
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    folder = Path(os.environ.get("RISKMAP_SCREENSHOTS", REPO / "out" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A page with the network off: non-file requests are aborted and recorded."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, offline=True)
+    page = context.new_page()
+    page.attempted = []
+    page.errors = []
+
+    def block(route):
+        url = route.request.url
+        if url.startswith(("file:", "data:", "about:")):
+            route.continue_()
+        else:
+            page.attempted.append(url)
+            route.abort()
+
+    page.route("**/*", block)
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    context.close()

@@ -47,7 +47,7 @@ def test_missing_file_and_bad_period(capsys, project: Project):
     assert "bestaat-niet.csv: file not found" in _one_line_error(err)
     code, _, err = _run(capsys, "build", "--period", "2025-3", "-p", str(project.root))
     assert code == 2
-    assert "write it like 2025Q3" in _one_line_error(err)
+    assert "schrijf het als 2025Q3" in _one_line_error(err)
 
 
 def test_bad_input_file_is_one_line(capsys, project: Project, tmp_path: Path):
@@ -82,12 +82,12 @@ def test_docs_branches_lists_both_versions(capsys):
 
 def test_init_and_status(capsys, tmp_path: Path):
     code, out, _ = _run(capsys, "init", str(tmp_path / "almere"), "--gemeente", "gm0034")
-    assert code == 0 and "created project" in out
+    assert code == 0 and "project gemaakt" in out
     assert "gemeente: GM0034" in (tmp_path / "almere" / "riskmap.yaml").read_text(encoding="utf-8")
     code, _, err = _run(capsys, "init", str(tmp_path / "almere"), "--gemeente", "GM0034")
     assert code == 2 and "already exists" in _one_line_error(err)
     code, out, _ = _run(capsys, "status", "-p", str(tmp_path / "almere"))
-    assert code == 0 and "Loads (lineage):" in out
+    assert code == 0 and "Ladingen (herkomst):" in out
 
 
 def test_status_lists_loads(capsys, project: Project):

@@ -69,7 +69,7 @@ def test_lineage_records_file_fingerprint(tmp_path: Path):
     assert row["size"] == source.stat().st_size
     assert len(row["sha256"]) == 64
     assert row["rows_rejected"] == 2 and "onbekende SBI-code" in row["rejects"]
-    assert "rejected 2: 2 onbekende SBI-code" in record.summary()
+    assert "afgewezen 2: 2 onbekende SBI-code" in record.summary()
 
 
 def _load(store: Store, codes: list[str], **options: object) -> int:
@@ -158,4 +158,4 @@ def test_load_notes_are_kept_in_the_lineage(tmp_path: Path):
     with Store.open(tmp_path / "s.duckdb", create=True) as store:
         store.write_load(record, {})
         assert store.scalar("SELECT notes FROM loads") == '{"geen bedrijfsactiviteit (0002)": 2}'
-    assert record.summary().endswith("; notes: 2 geen bedrijfsactiviteit (0002)")
+    assert record.summary().endswith("; bijzonderheden: 2 geen bedrijfsactiviteit (0002)")

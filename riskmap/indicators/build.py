@@ -14,7 +14,8 @@ from scipy import stats
 
 from riskmap.config import Config
 from riskmap.errors import StoreError
-from riskmap.indicators.catalogue import INDICATOR_LEVELS, Indicator, for_level
+from riskmap.fmt import percent
+from riskmap.indicators.catalogue import INDICATOR_LEVELS, THEME_LABELS, Indicator, for_level
 from riskmap.indicators.privacy import PRIVACY_REASONS, suppression_summary
 from riskmap.indicators.release import CELL_COLUMNS, Release, apply_to_values, protect_release
 from riskmap.indicators.scoring import (
@@ -24,10 +25,13 @@ from riskmap.indicators.scoring import (
     overall_score,
     prepare,
     rank_descending,
+    substitute,
+    substituted,
     theme_scores,
+    themes_applicable,
     uncertainty,
 )
-from riskmap.indicators.values import indicator_values, scored_indicators
+from riskmap.indicators.values import SMALL_DENOMINATOR, indicator_values, scored_indicators
 from riskmap.periods import Period
 from riskmap.store import Store
 
@@ -49,11 +53,14 @@ class LevelResult:
 
 def design_for(catalogue: list[Indicator], level: str, available: list[str],
                theme_weights: dict[str, float]) -> Design:
-    """Directions, weights and theme membership of the indicators available at ``level``."""
+    """Directions, weights and theme membership of the indicators available at ``level``; a
+    fallback is in the design (in no theme) where its primary is."""
     indicators = [i for i in for_level(catalogue, level) if i.id in available]
+    primaries = {i.id for i in indicators if i.fallback_for is None}
+    indicators = [i for i in indicators if i.fallback_for is None or i.fallback_for in primaries]
     themes: dict[str, list[str]] = {}
     for indicator in indicators:
-        for theme in indicator.themes_at(level):
+        for theme in indicator.themes_at(level) if indicator.fallback_for is None else ():
             themes.setdefault(theme, []).append(indicator.id)
     themes = {t: m for t, m in themes.items() if theme_weights.get(t, 0) > 0}
     return Design(
@@ -61,31 +68,48 @@ def design_for(catalogue: list[Indicator], level: str, available: list[str],
         weights=pd.Series({i.id: i.weight for i in indicators}, dtype=float),
         themes=themes,
         theme_weights=pd.Series({t: theme_weights[t] for t in themes}, dtype=float),
+        fallbacks={i.id: i.fallback_for for i in indicators if i.fallback_for is not None},
     )
+
+
+def applicable_from(values: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Per area and indicator (fallbacks merged into their primaries): whether it applies, i.e.
+    its denominator is not too small there (see the module notes of
+    :mod:`riskmap.indicators.scoring`)."""
+    small = values.assign(small=values["reason"] == SMALL_DENOMINATOR).pivot(
+        index="area_code", columns="indicator", values="small")
+    small = small.reindex(columns=list(design.weights.index)).fillna(False).astype(bool)
+    return substitute(~small, design)
 
 
 def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, config: Config,
                 draws: int | None = None) -> pd.DataFrame:
-    """Theme and overall scores, ranks, rank intervals and drivers of one level (long form)."""
+    """Theme and overall scores, ranks, rank intervals, drivers and coverage of one level (long
+    form; ``coverage`` is the share of the weight present, ``coverage_note`` says in Dutch what
+    was there or why an area has no score)."""
     raw = values.pivot(index="area_code", columns="indicator", values="value")
     design = design_for(catalogue, level, scored_indicators(raw, catalogue),
                         config["scoring.theme_weights"])
     if not design.themes or len(raw) < 2:
         return pd.DataFrame()
     raw = raw[list(design.weights.index)]
+    applicable = applicable_from(values, design).reindex(raw.index).fillna(True).astype(bool)
     method = config["scoring.normalisation"]
     normalised = prepare(raw, design, method)
-    themes = theme_scores(normalised, design, config["scoring.aggregation"])
-    overall = overall_score(themes, design.theme_weights)
+    themes = theme_scores(normalised, design, config["scoring.aggregation"], applicable)
+    theme_applies = themes_applicable(applicable, design, raw.index)
+    overall = overall_score(themes, design.theme_weights, theme_applies)
     spread = config["scoring.weight_spread"]
     n_draws = config["scoring.draws"] if draws is None else draws
-    interval = uncertainty(raw, design, n_draws, spread, config["scoring.seed"])
-    hidden = values.assign(h=values["reason"].isin(PRIVACY_REASONS)).pivot(
-        index="area_code", columns="indicator", values="h").reindex_like(normalised)
+    interval = uncertainty(raw, design, n_draws, spread, config["scoring.seed"], applicable)
+    used = substituted(raw, design)
     # a driver never names a value the outputs hide
-    top = drivers(normalised.mask(hidden.fillna(False).astype(bool)), design)
+    top = _named_drivers(drivers(normalised.mask(_hidden(values, raw, design, used)), design),
+                         used, design)
     small = values[values["reason"].isin(PRIVACY_REASONS)].groupby("area_code")["indicator"] \
         .apply(set)
+    cover = coverage_notes(normalised, applicable, themes, theme_applies, overall, design,
+                           _missing_nouns(values, catalogue, design))
     scale = 100.0 if method in BOUNDED else 1.0
     frames = []
     for theme, score in [(OVERALL, overall), *themes.items()]:
@@ -94,11 +118,98 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
                               "score": (score * scale).to_numpy(),
                               "rank": rank_descending(score).to_numpy()})
         frame["from_suppressed"] = [bool(small.get(c, set()) & members) for c in score.index]
+        frame["coverage"] = cover[theme]["coverage"].to_numpy()
+        frame["coverage_note"] = cover[theme]["note"].to_numpy()
         if theme == OVERALL:
             frame = frame.join(interval, on="area_code")
             frame["drivers"] = [json.dumps(top.get(c, [])) for c in score.index]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True).assign(level=level)
+
+
+def _hidden(values: pd.DataFrame, raw: pd.DataFrame, design: Design,
+            used: pd.DataFrame) -> pd.DataFrame:
+    """Per area and scored indicator (fallbacks merged): whether the value that entered the
+    score is one the outputs hide (the fallback's where it stood in for its primary)."""
+    hidden = values.assign(h=values["reason"].isin(PRIVACY_REASONS)).pivot(
+        index="area_code", columns="indicator", values="h")
+    hidden = hidden.reindex(index=raw.index, columns=raw.columns).fillna(False).astype(bool)
+    for fallback, primary in design.fallbacks.items():
+        if primary in used.columns:
+            hidden[primary] = hidden[primary].where(~used[primary], hidden[fallback])
+    return hidden[list(used.columns)]
+
+
+def _named_drivers(top: pd.Series, used: pd.DataFrame, design: Design) -> pd.Series:
+    """Drivers, naming the fallback instead of its primary where the fallback's value was used."""
+    fallback_of = {primary: fallback for fallback, primary in design.fallbacks.items()}
+    return pd.Series({code: [fallback_of[d] if d in fallback_of and used.loc[code, d] else d
+                             for d in names] for code, names in top.items()}, dtype=object)
+
+
+def _missing_nouns(values: pd.DataFrame, catalogue: list[Indicator],
+                   design: Design) -> pd.Series:
+    """Per area, what the denominators that were too small count (public ones only)."""
+    nouns = {i.id: noun for i in catalogue if (noun := i.denominator_noun)}
+    small = values[(values["reason"] == SMALL_DENOMINATOR)
+                   & values["indicator"].isin(design.weights.index)]
+    return small.groupby("area_code")["indicator"].apply(
+        lambda ids: sorted({nouns[i] for i in ids if i in nouns}))
+
+
+def coverage_notes(normalised: pd.DataFrame, applicable: pd.DataFrame, themes: pd.DataFrame,
+                   theme_applies: pd.DataFrame | None, overall: pd.Series, design: Design,
+                   missing_nouns: pd.Series) -> dict[str, pd.DataFrame]:
+    """Per theme (and ``totaal``): each area's coverage (share of the weight present) and a
+    Dutch note: what was present, what did not apply, or why there is no score."""
+    present = normalised.notna()
+    weights = effective_weights(design).reindex(normalised.columns).fillna(0.0)
+    out: dict[str, pd.DataFrame] = {}
+    for theme, members in design.themes.items():
+        w = design.weights.reindex(list(members))
+        share = (present[list(members)] * w).sum(axis=1) / w.sum()
+        applies = applicable[list(members)].any(axis=1)
+        note = [_theme_note(s, a, ok) for s, a, ok in
+                zip(share, applies, themes[theme].notna(), strict=True)]
+        out[theme] = pd.DataFrame({"coverage": share, "note": note})
+    share = (present * weights).sum(axis=1)
+    applies = theme_applies if theme_applies is not None else themes.notna()
+    notes = []
+    for code in normalised.index:
+        scored = [t for t in themes.columns if pd.notna(themes.loc[code, t])]
+        not_applicable = [t for t in themes.columns if not applies.loc[code, t]]
+        nouns = missing_nouns.get(code, [])
+        notes.append(_overall_note(pd.notna(overall[code]), scored, not_applicable, nouns,
+                                   float(share[code]), len(themes.columns)))
+    out[OVERALL] = pd.DataFrame({"coverage": share, "note": notes})
+    return out
+
+
+def _theme_note(share: float, applies: bool, scored: bool) -> str:
+    if not applies:
+        return "niet van toepassing"
+    if not scored:
+        return f"te weinig gegevens ({percent(share)} van het gewicht)"
+    return f"{percent(share)} van het gewicht"
+
+
+def _overall_note(scored: bool, themes: list[str], not_applicable: list[str], nouns: list[str],
+                  share: float, total: int) -> str:
+    few = f"te weinig {_and(nouns)}" if nouns else ""
+    labels = _and([THEME_LABELS.get(t, t).lower() for t in themes]) or "geen"
+    if not scored:
+        why = f"geen score: {len(themes)} van {total} thema's met genoeg gegevens ({labels})"
+        return f"{why}; {few}" if few else why
+    text = f"{len(themes)} van {total} thema's, {percent(share)} van het gewicht"
+    if not_applicable:
+        skipped = _and([THEME_LABELS.get(t, t).lower() for t in not_applicable])
+        text += f"; niet van toepassing: {skipped}" + (f" ({few})" if few else "")
+    return text
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} en {words[-1]}" \
+        if words else ""
 
 
 def quality_report(values: pd.DataFrame, catalogue: list[Indicator], level: str,
@@ -205,6 +316,11 @@ def _store_build(store: Store, config: Config, period: Period,
         build_id = int(store.scalar("SELECT coalesce(max(build_id), 0) + 1 FROM builds"))
         for table in ("indicator_values", "scores", "released_cells"):
             store.con.execute(f"DELETE FROM {table} WHERE period = ?", [str(period)])
+        # results computed from the scores replaced here would no longer match them
+        for table, column in (("hotspots", "period"), ("predictions", "period"),
+                              ("emerging_hotspots", "last_period")):
+            store.con.execute(f"DELETE FROM {table} WHERE {column} = ? AND level IN "
+                              f"('buurt', 'wijk', 'bedrijventerrein')", [str(period)])
         store.con.execute("INSERT INTO builds VALUES (?, ?, ?, ?, ?)",
                           [build_id, str(period), datetime.now(), json.dumps(settings),
                            json.dumps(loads)])
@@ -214,7 +330,7 @@ def _store_build(store: Store, config: Config, period: Period,
                 store.insert("scores", result.scores.assign(period=str(period), build_id=build_id))
         store.insert("released_cells", release.cells[CELL_COLUMNS].assign(
             period=str(period), build_id=build_id))
-    log.info("built %s: %s", period, ", ".join(
+    log.debug("built %s: %s", period, ", ".join(
         f"{len(r.scores[r.scores['theme'] == OVERALL]) if not r.scores.empty else 0} {lv}"
         for lv, r in results.items()))
     return build_id

@@ -32,7 +32,11 @@ THEME_LABELS = {
 FLOWS = ("started", "ended", "churn", "short_lived")
 _REQUIRED = ("id", "label", "themes", "levels", "source", "numerator", "direction", "rationale")
 _ALLOWED = set(_REQUIRED) | {"denominator", "scale", "unit", "window", "min_denominator",
-                             "optional", "weight"}
+                             "optional", "weight", "fallback_for"}
+# What a denominator counts, in Dutch, for the reasons an area has no score; only public
+# denominators are named (a register count below the minimum is never described).
+DENOMINATOR_NOUNS = {"AantalInwoners": "inwoners", "Woningvoorraad": "woningen",
+                     "HuishoudensTotaal": "huishoudens"}
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,27 @@ class Indicator:
     rationale: str
     optional: bool = False
     weight: float = 1.0
+    fallback_for: str | None = None
 
     def themes_at(self, level: str) -> tuple[str, ...]:
         """The themes this indicator counts in at ``level``."""
         return tuple(t for t in self.themes if level in THEME_LEVELS.get(t, INDICATOR_LEVELS))
+
+    @property
+    def denominator_noun(self) -> str | None:
+        """What the denominator counts, in Dutch (``None`` for register counts and no denominator)."""
+        measure = self.denominator
+        if measure is None:
+            return None
+        if measure.kind == "cbs":
+            return DENOMINATOR_NOUNS.get(str(measure.params["cbs"]))
+        if measure.kind == "establishments":
+            spec = measure.params["establishments"] or {}
+            return "vestigingen in risicobranches" if spec.get("branches") else "vestigingen"
+        if measure.kind == "addresses":
+            spec = measure.params["addresses"] or {}
+            return "bedrijfspanden" if spec.get("business") else "adressen"
+        return None
 
     @property
     def is_count_based(self) -> bool:
@@ -190,7 +211,29 @@ def indicator_from(entry: dict[str, Any], source: str) -> Indicator:
         min_denominator=float(entry.get("min_denominator", 0)),
         rationale=str(entry["rationale"]), optional=bool(entry.get("optional", False)),
         weight=float(entry.get("weight", 1.0)),
+        fallback_for=str(entry["fallback_for"]) if entry.get("fallback_for") else None,
     )
+
+
+def check_fallbacks(indicators: list[Indicator], source: str) -> None:
+    """A fallback names a primary indicator that is no fallback itself, shares its themes and
+    weight, and is defined at no level the primary is not."""
+    by_id = {i.id: i for i in indicators}
+    for indicator in indicators:
+        if indicator.fallback_for is None:
+            continue
+        where = f"{source}: indicator {indicator.id!r}"
+        primary = by_id.get(indicator.fallback_for)
+        if primary is None or primary.fallback_for is not None:
+            raise ConfigError(f"{where}: fallback_for must name an indicator that is not a "
+                              f"fallback itself; got {indicator.fallback_for!r}")
+        if indicator.themes != primary.themes or indicator.weight != primary.weight:
+            raise ConfigError(f"{where}: a fallback has the themes and weight of "
+                              f"{primary.id!r} ({', '.join(primary.themes)}; {primary.weight:g})")
+        extra = set(indicator.levels) - set(primary.levels)
+        if extra:
+            raise ConfigError(f"{where}: level {sorted(extra)[0]!r} is not a level of "
+                              f"{primary.id!r}")
 
 
 def load_catalogue(path: str | Path | None = None) -> list[Indicator]:
@@ -207,6 +250,7 @@ def load_catalogue(path: str | Path | None = None) -> list[Indicator]:
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
         raise ConfigError(f"{file}: indicator id {duplicated[0]!r} occurs more than once")
+    check_fallbacks(indicators, str(file))
     return indicators
 
 

@@ -306,3 +306,51 @@ def write_pdf(figures: Sequence[Figure], path: Path, guard: Guard, title: str = 
         for figure in figures:
             pdf.savefig(figure)
     return path
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, guard: Guard) -> Path:
+    """Write a table as Parquet (for Power BI and the like) after the same checks as CSV."""
+    table = public_table(frame, str(path))
+    guard.check_text(table.to_csv(index=False), str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(path, index=False)
+    return path
+
+
+def write_layers(layers: Mapping[str, Any], styles: pd.DataFrame, path: Path,
+                 guard: Guard) -> Path:
+    """Write GeoDataFrames as the layers of one new GeoPackage, with a ``layer_styles`` table.
+
+    Every layer is checked like a table (no id, name, address or coordinate columns, no
+    pseudonym) and may hold areas only, never points. The file is written next to ``path`` and
+    moved into place, so a reader never sees half a GeoPackage.
+    """
+    import pyogrio  # noqa: PLC0415 - GDAL loads only when a GeoPackage is written
+
+    for name, layer in layers.items():
+        check_columns(layer, f"{path} [{name}]")
+        guard.check_text(pd.DataFrame(layer.drop(columns=layer.geometry.name)).to_csv(),
+                         f"{path} [{name}]")
+        if layer.geom_type.isin(["Point", "MultiPoint"]).any():
+            raise PrivacyError(f"{path} [{name}]: contains point geometries; only areas")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.deel.gpkg")
+    partial.unlink(missing_ok=True)
+    for name, layer in layers.items():
+        pyogrio.write_dataframe(layer, partial, layer=name, driver="GPKG", append=partial.exists())
+    if not styles.empty:
+        pyogrio.write_dataframe(styles, partial, layer="layer_styles", driver="GPKG",
+                                append=True, layer_options={"FID": "id"})
+    partial.replace(path)
+    return path
+
+
+def write_html_pdf(html: str, path: Path, guard: Guard) -> Path:
+    """Render an HTML page to a tagged, accessible PDF (PDF/UA-1, WeasyPrint) after checking
+    its text (embedded images are checked when they are made, see :func:`figure_bytes`)."""
+    from weasyprint import HTML  # noqa: PLC0415 - Pango loads only when a PDF is written
+
+    guard.check_text(html, str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    HTML(string=html).write_pdf(path, pdf_variant="pdf/ua-1")
+    return path

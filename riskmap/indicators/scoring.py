@@ -11,16 +11,24 @@ Theme score of area :math:`a` for theme :math:`t` with indicator set :math:`I_t`
 :math:`w_i`, over the indicators available for :math:`a` (:math:`A_a`):
 
 .. math:: T_{a,t} = \frac{\sum_{i \in I_t \cap A_a} w_i N_{a,i}}{\sum_{i \in I_t \cap A_a} w_i}
-   \quad\text{if}\quad \sum_{i \in I_t \cap A_a} w_i \ge \tfrac12 \sum_{i \in I_t} w_i
+   \quad\text{if}\quad \sum_{i \in I_t \cap A_a} w_i \ge \tfrac12 \sum_{i \in I_t \cap P_a} w_i
 
-and missing otherwise (never zero). Geometric aggregation applies the same weights to
-:math:`\log(1 + 99 N)` and maps back to [0, 1]. All inputs are rates or shares (intensive).
+and missing otherwise (never zero), where :math:`P_a` are the indicators that *apply* to
+:math:`a`: an indicator whose denominator is too small there (too few inhabitants, dwellings or
+establishments to measure it) does not apply, while one that applies but is unknown (a source
+not loaded, a CBS cell kept secret) counts against the coverage. A theme also needs
+:data:`MIN_INDICATORS` indicators present, and the overall score, the weighted mean of the theme
+scores under the same rule over the themes that apply, :data:`MIN_THEMES` themes. Where the
+primary indicator is missing, a *fallback* (the same signal on another base, e.g. per address
+instead of per inhabitant; see ``fallback_for`` in the catalogue) takes its place with its
+normalised value. Geometric aggregation applies the same weights to :math:`\log(1 + 99 N)` and
+maps back to [0, 1]. All inputs are rates or shares (intensive).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,6 +39,8 @@ from riskmap.errors import ConfigError
 NORMALISATIONS = ("percentile", "zscore", "minmax")
 AGGREGATIONS = ("arithmetic", "geometric")
 COVERAGE = 0.5
+MIN_INDICATORS = 2
+MIN_THEMES = 2
 MAX_WINSORISED = 5
 Z_CAP = 3.0
 UNCERTAINTY_COMBOS = (("percentile", "arithmetic"), ("minmax", "arithmetic"),
@@ -40,18 +50,24 @@ UNCERTAINTY_COMBOS = (("percentile", "arithmetic"), ("minmax", "arithmetic"),
 
 @dataclass(frozen=True)
 class Design:
-    """What goes into a score: indicator directions and weights, theme membership and weights."""
+    """What goes into a score: indicator directions and weights, theme membership and weights,
+    and the fallbacks (fallback id -> primary id; fallbacks are in no theme themselves)."""
 
     directions: pd.Series
     weights: pd.Series
     themes: Mapping[str, Sequence[str]]
     theme_weights: pd.Series
+    fallbacks: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for theme, members in self.themes.items():
             unknown = [m for m in members if m not in self.weights.index]
             if unknown:
                 raise ConfigError(f"theme {theme!r} names unknown indicator {unknown[0]!r}")
+        for fallback, primary in self.fallbacks.items():
+            if fallback not in self.weights.index or primary not in self.weights.index:
+                raise ConfigError(f"fallback {fallback!r} or its primary {primary!r} is not in "
+                                  f"the design")
 
 
 def winsorise(values: pd.Series, max_points: int = MAX_WINSORISED) -> tuple[pd.Series, int]:
@@ -108,17 +124,63 @@ def prepare(raw: pd.DataFrame, design: Design, method: str) -> pd.DataFrame:
     oriented = raw * design.directions.reindex(raw.columns)
     if method == "minmax":
         oriented = oriented.apply(lambda column: winsorise(column)[0])
-    return normalise(oriented, method)
+    return substitute(normalise(oriented, method), design)
+
+
+def substitute(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Fill each primary's missing cells from its fallback and drop the fallback columns.
+
+    Works on normalised values and on boolean masks (a cell is true where either is).
+    """
+    out = frame.copy()
+    for fallback, primary in design.fallbacks.items():
+        if fallback not in out.columns or primary not in out.columns:
+            continue
+        if out[primary].dtype == bool:
+            out[primary] = out[primary] | out[fallback]
+        else:
+            out[primary] = out[primary].fillna(out[fallback])
+    return out.drop(columns=[f for f in design.fallbacks if f in out.columns])
+
+
+def substituted(raw: pd.DataFrame, design: Design) -> pd.DataFrame:
+    """Where (areas x primaries) a fallback's value stands in for its missing primary."""
+    used = pd.DataFrame(False, index=raw.index,
+                        columns=[c for c in raw.columns if c not in design.fallbacks])
+    for fallback, primary in design.fallbacks.items():
+        if fallback in raw.columns and primary in used.columns:
+            used[primary] = raw[primary].isna() & raw[fallback].notna()
+    return used
+
+
+def _enough(present: np.ndarray, applicable: np.ndarray, weights: np.ndarray, coverage: float,
+            minimum: int) -> np.ndarray:
+    """Whether enough is present: ``coverage`` of the weight that applies, and either
+    ``coverage`` of all the weight (the rule where everything applies) or ``minimum`` items,
+    so that a score from few indicators never rests on one alone."""
+    available = present @ weights.T
+    needed = coverage * ((applicable | present) @ weights.T)
+    full = coverage * weights.sum(axis=-1)
+    count = present.sum(axis=1)
+    count = count[:, None] if available.ndim == 2 else count
+    return (available >= needed - 1e-12) & (available > 0) \
+        & ((available >= full - 1e-12) | (count >= minimum))
 
 
 def aggregate(normalised: pd.DataFrame, weights: pd.Series, method: str = "arithmetic",
-              coverage: float = COVERAGE) -> pd.Series:
-    """Weighted aggregate per row; missing when less than ``coverage`` of the weight is there."""
+              coverage: float = COVERAGE, applicable: pd.DataFrame | None = None,
+              minimum: int = 1) -> pd.Series:
+    """Weighted aggregate per row; missing when less than ``coverage`` of the weight of the
+    columns that apply (``applicable``; default all) is there, or, below ``coverage`` of all
+    the weight, fewer than ``minimum`` columns."""
     if method not in AGGREGATIONS:
         raise ConfigError(f"aggregation {method!r} unknown; choose one of {{{', '.join(AGGREGATIONS)}}}")
     w = weights.reindex(normalised.columns).to_numpy(float)
     x = normalised.to_numpy(float)
     present = ~np.isnan(x)
+    applies = np.ones_like(present) if applicable is None else \
+        applicable.reindex(index=normalised.index, columns=normalised.columns,
+                           fill_value=True).to_numpy(bool)
     if method == "geometric":
         if np.nanmin(x, initial=0) < 0 or np.nanmax(x, initial=0) > 1:
             raise ConfigError("geometric aggregation needs values in [0, 1]: use percentile or "
@@ -130,19 +192,34 @@ def aggregate(normalised: pd.DataFrame, weights: pd.Series, method: str = "arith
         score = total / available
     if method == "geometric":
         score = np.expm1(score) / 99
-    score[available < coverage * w.sum() - 1e-12] = np.nan
+    score[~_enough(present, applies, w, coverage, minimum)] = np.nan
     return pd.Series(score, index=normalised.index)
 
 
-def theme_scores(normalised: pd.DataFrame, design: Design, method: str = "arithmetic") -> pd.DataFrame:
-    """One score per theme (columns) per area (rows)."""
-    return pd.DataFrame({theme: aggregate(normalised[list(members)], design.weights, method)
+def theme_scores(normalised: pd.DataFrame, design: Design, method: str = "arithmetic",
+                 applicable: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One score per theme (columns) per area (rows); ``applicable`` as in :func:`aggregate`."""
+    return pd.DataFrame({theme: aggregate(normalised[list(members)], design.weights, method,
+                                          applicable=applicable, minimum=MIN_INDICATORS)
                          for theme, members in design.themes.items()}, index=normalised.index)
 
 
-def overall_score(themes: pd.DataFrame, theme_weights: pd.Series) -> pd.Series:
-    """Weighted mean of theme scores, with the same half-of-the-weight coverage rule."""
-    return aggregate(themes, theme_weights.reindex(themes.columns), "arithmetic")
+def themes_applicable(applicable: pd.DataFrame | None, design: Design,
+                      index: pd.Index) -> pd.DataFrame | None:
+    """Per area and theme: whether any of the theme's indicators applies."""
+    if applicable is None:
+        return None
+    return pd.DataFrame({theme: applicable.reindex(index=index, columns=list(members),
+                                                   fill_value=True).any(axis=1)
+                         for theme, members in design.themes.items()}, index=index)
+
+
+def overall_score(themes: pd.DataFrame, theme_weights: pd.Series,
+                  applicable: pd.DataFrame | None = None) -> pd.Series:
+    """Weighted mean of theme scores, with the coverage rule over the themes that apply and at
+    least :data:`MIN_THEMES` themes."""
+    return aggregate(themes, theme_weights.reindex(themes.columns), "arithmetic",
+                     applicable=applicable, minimum=MIN_THEMES)
 
 
 def rank_descending(scores: pd.Series) -> pd.Series:
@@ -178,11 +255,12 @@ def drivers(normalised: pd.DataFrame, design: Design, top: int = 3) -> pd.Series
 
 
 def uncertainty(raw: pd.DataFrame, design: Design, draws: int, spread: float,
-                seed: int) -> pd.DataFrame:
+                seed: int, applicable: pd.DataFrame | None = None) -> pd.DataFrame:
     """Rank uncertainty from ``draws`` re-scorings (Monte Carlo, seeded).
 
     Each draw picks a normalisation and aggregation from :data:`UNCERTAINTY_COMBOS` and
-    multiplies every indicator and theme weight by U(1 - spread, 1 + spread).
+    multiplies every indicator and theme weight by U(1 - spread, 1 + spread); the coverage rules
+    are those of the score (``applicable``: indicators that apply per area, fallbacks merged).
 
     Returns
     -------
@@ -193,18 +271,22 @@ def uncertainty(raw: pd.DataFrame, design: Design, draws: int, spread: float,
         return pd.DataFrame(index=raw.index.rename(None),
                             columns=["rank_median", "rank_low", "rank_high"], dtype=float)
     rng = np.random.default_rng(seed)
+    prepared = {m: prepare(raw, design, m) for m in {c[0] for c in UNCERTAINTY_COMBOS}}
+    columns = next(iter(prepared.values())).columns
+    applies = np.ones((raw.shape[0], len(columns)), dtype=bool) if applicable is None else \
+        applicable.reindex(index=raw.index, columns=columns, fill_value=True).to_numpy(bool)
     combos = rng.integers(len(UNCERTAINTY_COMBOS), size=draws)
-    indicator_mult = rng.uniform(1 - spread, 1 + spread, size=(draws, raw.shape[1]))
+    indicator_mult = rng.uniform(1 - spread, 1 + spread, size=(draws, len(columns)))
     theme_names = list(design.themes)
     theme_mult = rng.uniform(1 - spread, 1 + spread, size=(draws, len(theme_names)))
     scores = np.full((raw.shape[0], draws), np.nan)
-    prepared = {m: prepare(raw, design, m) for m in {c[0] for c in UNCERTAINTY_COMBOS}}
-    base_w = design.weights.reindex(raw.columns).to_numpy(float)
+    base_w = design.weights.reindex(columns).to_numpy(float)
     base_tw = design.theme_weights.reindex(theme_names).to_numpy(float)
     for index, (norm, agg) in enumerate(UNCERTAINTY_COMBOS):
         picked = np.flatnonzero(combos == index)
         if picked.size:
-            scores[:, picked] = _draw_scores(prepared[norm], agg, base_w * indicator_mult[picked],
+            scores[:, picked] = _draw_scores(prepared[norm], applies, agg,
+                                             base_w * indicator_mult[picked],
                                              base_tw * theme_mult[picked], design, theme_names)
     ranks = _rank_columns(scores)
     result = pd.DataFrame(np.nan, index=raw.index.rename(None),
@@ -217,8 +299,9 @@ def uncertainty(raw: pd.DataFrame, design: Design, draws: int, spread: float,
     return result
 
 
-def _draw_scores(normalised: pd.DataFrame, aggregation: str, weights: np.ndarray,
-                 theme_weights: np.ndarray, design: Design, theme_names: list[str]) -> np.ndarray:
+def _draw_scores(normalised: pd.DataFrame, applies: np.ndarray, aggregation: str,
+                 weights: np.ndarray, theme_weights: np.ndarray, design: Design,
+                 theme_names: list[str]) -> np.ndarray:
     """Overall scores (areas x draws) for a block of draws sharing a normalisation."""
     x = normalised.to_numpy(float)
     present = ~np.isnan(x)
@@ -227,21 +310,28 @@ def _draw_scores(normalised: pd.DataFrame, aggregation: str, weights: np.ndarray
     columns = {c: i for i, c in enumerate(normalised.columns)}
     theme_num = np.zeros((x.shape[0], weights.shape[0]))
     theme_den = np.zeros_like(theme_num)
+    theme_applies = np.zeros_like(theme_num)
+    theme_count = np.zeros_like(theme_num)
     for t, theme in enumerate(theme_names):
         idx = [columns[m] for m in design.themes[theme]]
         w = weights[:, idx]
-        available = present[:, idx] @ w.T
         with np.errstate(invalid="ignore", divide="ignore"):
-            score = (values[:, idx] @ w.T) / available
+            score = (values[:, idx] @ w.T) / (present[:, idx] @ w.T)
         if aggregation == "geometric":
             score = np.expm1(score) / 99
-        score[available < COVERAGE * w.sum(axis=1) - 1e-12] = np.nan
+        score[~_enough(present[:, idx], applies[:, idx], w, COVERAGE, MIN_INDICATORS)] = np.nan
         ok = ~np.isnan(score)
         theme_num += np.where(ok, score, 0) * theme_weights[:, t]
         theme_den += ok * theme_weights[:, t]
+        theme_count += ok
+        theme_applies += (applies[:, idx] | present[:, idx]).any(axis=1)[:, None] \
+            * theme_weights[:, t]
     with np.errstate(invalid="ignore", divide="ignore"):
         overall = theme_num / theme_den
-    overall[theme_den < COVERAGE * theme_weights.sum(axis=1) - 1e-12] = np.nan
+    enough = (theme_den >= COVERAGE * theme_applies - 1e-12) & (theme_den > 0) \
+        & ((theme_den >= COVERAGE * theme_weights.sum(axis=1)[None, :] - 1e-12)
+           | (theme_count >= MIN_THEMES))
+    overall[~enough] = np.nan
     return overall
 
 

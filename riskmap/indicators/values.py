@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from riskmap.fmt import integer
 from riskmap.indicators.business import addresses_measure, establishments_measure
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
 from riskmap.indicators.context import area_hectares, cbs_measure, unavailable_year
@@ -118,8 +119,8 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
                     indicator.id, level, frame.loc[unavailable.index[0], "reason"])
             else:
                 how = log.warning if report and not indicator.optional else log.debug
-                how("indicator %s has no values for %s in %s (source not loaded?)", indicator.id,
-                    level, period)
+                how("indicator %s heeft geen waarden voor %s in %s (bron niet geladen?)",
+                    indicator.id, level, period)
                 if indicator.optional:
                     continue
         frames.append(frame)
@@ -127,8 +128,8 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
         flags = pd.concat(frames).query("suppressed")["reason"].value_counts()
         if not flags.empty:
             say = log.info if report else log.debug
-            say("privacy: %s %s values in %s not shown: %s", f"{int(flags.sum()):,}", level,
-                period, ", ".join(f"{n} {why}" for why, n in flags.items()))
+            say("privacy: %s waarden (%s) in %s niet getoond: %s", integer(flags.sum()), level,
+                period, ", ".join(f"{integer(n)} {why}" for why, n in flags.items()))
     if not frames:
         return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",
                                      "numerator", "denominator", "suppressed", "reason"])

@@ -70,13 +70,18 @@ def score_areas(store: Store, period: Period, level: str, theme: str,
     return _with_texts(frame)
 
 
+def driver_list(drivers: object, labels: dict[str, str]) -> list[str]:
+    """A stored driver list (JSON of indicator ids) as a list of Dutch labels (``labels``:
+    indicator id -> label); empty when there is none."""
+    if not isinstance(drivers, str) or not drivers:
+        return []
+    return [labels.get(x, x) for x in json.loads(drivers)]
+
+
 def driver_text(drivers: object, catalogue: list[Indicator]) -> str:
     """A JSON list of indicator ids as a Dutch text of labels (``–`` when there is none)."""
-    if not isinstance(drivers, str):
-        return MISSING
-    labels = {i.id: i.label for i in catalogue}
-    ids = json.loads(drivers)
-    return "; ".join(labels.get(x, x) for x in ids) if ids else MISSING
+    found = driver_list(drivers, {i.id: i.label for i in catalogue})
+    return "; ".join(found) if found else MISSING
 
 
 def _with_texts(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -1,4 +1,11 @@
-"""Map classes and colours shared by interactive and static maps (mapclassify)."""
+"""Map classes and colours shared by interactive and static maps and QGIS styles (mapclassify).
+
+Every palette is colour-blind safe, and each kind of layer has its own, so a hotspot never
+looks like a high score: scores in ColorBrewer's sequential YlGnBu, register counts on the
+grid in YlOrBr, Gi* hot and cold spots in the ends of ColorBrewer's diverging PuOr-like pair
+(dark red and purple), emerging hotspots in the Okabe-Ito qualitative colours (see
+:mod:`riskmap.maps.patterns`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,11 @@ import mapclassify
 import numpy as np
 import pandas as pd
 
-PALETTE = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+from riskmap.fmt import number
+
+# ColorBrewer YlGnBu (5 classes) and YlOrBr (5 classes): sequential, colour-blind safe
+PALETTE = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
+COUNT_PALETTE = ["#ffffd4", "#fed98e", "#fe9929", "#d95f0e", "#993404"]
 MISSING_COLOUR = "#d9d9d9"
 MISSING_LABEL = "Geen score (te weinig gegevens)"
 
@@ -23,7 +34,7 @@ class Classes:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}".replace(".", ",")
+    return number(value, 0 if abs(value) >= 10 else 1)
 
 
 def _bins(present: pd.Series, k: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +63,26 @@ def _labels(present: pd.Series, bins: np.ndarray) -> list[str]:
     return [f"{lo}" if lo == hi else f"{lo}–{hi}" for lo, hi in zip(lowers, uppers, strict=True)]
 
 
-def classify(values: pd.Series, k: int = 5, scheme: str = "Quantiles") -> Classes:
+def _spread(palette: list[str], n: int) -> list[str]:
+    """``n`` colours from ``palette``, from its first to its last."""
+    return [palette[int(i)] for i in np.linspace(0, len(palette) - 1, n)]
+
+
+def bins_and_labels(values: pd.Series, palette: list[str] | None = None, k: int = 5,
+                    scheme: str = "Quantiles") -> list[tuple[float, float, str, str]]:
+    """The classes of :func:`classify` as ``(lower, upper, label, colour)``, lowest first."""
+    present = values.dropna().astype(float)
+    palette = palette or PALETTE
+    if present.nunique() < 2:
+        return [(float(v), float(v), _fmt(float(v)), palette[-1]) for v in present.unique()]
+    bins, _ = _bins(present, k, scheme)
+    lowers = [float(present.min()), *bins[:-1]]
+    return list(zip(lowers, bins.tolist(), _labels(present, bins),
+                    _spread(palette, len(bins)), strict=True))
+
+
+def classify(values: pd.Series, k: int = 5, scheme: str = "Quantiles",
+             palette: list[str] | None = None) -> Classes:
     """Classes of a numeric column; missing values are their own class, never binned.
 
     Parameters
@@ -64,18 +94,21 @@ def classify(values: pd.Series, k: int = 5, scheme: str = "Quantiles") -> Classe
     scheme
         A mapclassify classifier that takes ``k``, e.g. ``{"Quantiles", "NaturalBreaks",
         "EqualInterval"}``.
+    palette
+        Colours from low to high (default :data:`PALETTE`).
     """
+    palette = palette or PALETTE
     present = values.dropna().astype(float)
     colours = pd.Series(MISSING_COLOUR, index=values.index, dtype=object)
     legend: list[tuple[str, str]] = []
     if present.nunique() >= 2:
         bins, classes = _bins(present, k, scheme)
-        palette = [PALETTE[int(i)] for i in np.linspace(0, len(PALETTE) - 1, len(bins))]
-        colours.loc[present.index] = [palette[int(c)] for c in classes]
-        legend += list(zip(palette, _labels(present, bins), strict=True))
+        spread = _spread(palette, len(bins))
+        colours.loc[present.index] = [spread[int(c)] for c in classes]
+        legend += list(zip(spread, _labels(present, bins), strict=True))
     elif len(present):
-        colours.loc[present.index] = PALETTE[-1]
-        legend.append((PALETTE[-1], _fmt(float(present.iloc[0]))))
+        colours.loc[present.index] = palette[-1]
+        legend.append((palette[-1], _fmt(float(present.iloc[0]))))
     if values.isna().any():
         legend.append((MISSING_COLOUR, MISSING_LABEL))
     return Classes(colours, legend)

@@ -25,6 +25,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from riskmap.errors import InputError
+from riskmap.fmt import number
 from riskmap.maps.classes import categorical, classify
 
 PDOK_GREY = ("https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/grijs/EPSG:3857/"
@@ -51,6 +52,7 @@ class MapLayer:
     categories: dict[str, str] | None = None
     base: bool = False
     outline: str | None = None  # a colour: draw a thick dashed border (e.g. bedrijventerreinen)
+    palette: list[str] | None = None  # colours from low to high (default: the score palette)
 
     @property
     def class_name(self) -> str:
@@ -74,7 +76,8 @@ def display_geometry(areas: gpd.GeoDataFrame, tolerance: float = 2.0) -> gpd.Geo
 
 def _features(layer: MapLayer, tolerance: float) -> dict[str, object]:
     column = layer.areas[layer.colour_by]
-    classes = categorical(column, layer.categories) if layer.categories else classify(column)
+    classes = categorical(column, layer.categories) if layer.categories \
+        else classify(column, palette=layer.palette)
     props = pd.DataFrame({label: layer.areas[column].map(_text)
                           for column, label in layer.tooltip.items()})
     props["_kleur"] = classes.colours
@@ -91,7 +94,7 @@ def _text(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return "–"
     if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
+        return number(value)
     return html.escape(str(value))
 
 
@@ -156,9 +159,14 @@ def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> str:
     line = ({"color": layer.outline, "weight": 2.5, "dashArray": "6 4"} if layer.outline
             else {"color": "#555", "weight": 0.8})
     style = {**line, "fillOpacity": 0.75, "className": layer.class_name}
+    # a pattern overlay (hotspots) is a thick outline over a light fill in its own colour, so
+    # the score underneath stays visible and the two never look alike
+    pattern = bool(layer.categories) and not layer.base
     folium.GeoJson(
         data, name=layer.name,
-        style_function=lambda f: {**style, "fillColor": f["properties"]["_kleur"]},
+        style_function=lambda f: {**style, "fillColor": f["properties"]["_kleur"],
+                                  **({"color": f["properties"]["_kleur"], "weight": 3.5,
+                                      "fillOpacity": 0.3} if pattern else {})},
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#000"},
         tooltip=folium.GeoJsonTooltip(fields=list(layer.tooltip.values()), sticky=True),
     ).add_to(group)

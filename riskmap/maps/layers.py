@@ -15,6 +15,7 @@ from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import threshold
 from riskmap.maps.areas import SCORE_TOOLTIP, levels_scored, score_areas, themes_scored
+from riskmap.maps.classes import COUNT_PALETTE
 from riskmap.maps.interactive import MapLayer
 from riskmap.maps.patterns import (
     EMERGING_COLOURS,
@@ -135,4 +136,5 @@ def grid_layer(store: Store, period: Period, min_count: int) -> MapLayer | None:
                                                   "count": "Aantal signalen (12 mnd)"},
                     show=False, legend_title=f"Aantal; cellen met minder dan "
                                              f"{threshold(min_count)}, of ter bescherming "
-                                             f"daarvan, niet getekend")
+                                             f"daarvan, niet getekend",
+                    palette=COUNT_PALETTE)

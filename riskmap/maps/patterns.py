@@ -10,6 +10,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pandas as pd
 
+from riskmap.fmt import number
 from riskmap.maps.areas import latest_areas
 from riskmap.periods import Period
 from riskmap.store import Store
@@ -17,11 +18,13 @@ from riskmap.store import Store
 NOT_SIGNIFICANT = "Niet significant"
 NO_PATTERN = "Geen patroon"
 NOT_ANALYSED = "Niet geanalyseerd (geen score of geen buren)"
-HOTSPOT_COLOURS = {"Hotspot": "#b2182b", "Coldspot": "#2166ac"}
+# Gi*: the dark ends of a colour-blind-safe diverging pair (ColorBrewer RdBu red, PuOr purple)
+HOTSPOT_COLOURS = {"Hotspot": "#b2182b", "Coldspot": "#5e3c99"}
+# Okabe-Ito qualitative colours, distinguishable with every common colour-vision deficiency
 EMERGING_COLOURS = {
-    "Nieuwe hotspot": "#fdae61", "Toenemende hotspot": "#a50026",
-    "Aanhoudende hotspot": "#d73027", "Sporadische hotspot": "#fee08b",
-    "Afnemende hotspot": "#f4a582", "Voormalige hotspot": "#92c5de",
+    "Nieuwe hotspot": "#CC79A7", "Toenemende hotspot": "#D55E00",
+    "Aanhoudende hotspot": "#E69F00", "Sporadische hotspot": "#F0E442",
+    "Afnemende hotspot": "#56B4E9", "Voormalige hotspot": "#999999",
 }
 # Category words the models may use, in English or Dutch, and the label maps show.
 _EMERGING_WORDS = {
@@ -58,8 +61,7 @@ def emerging_label(category: object) -> str:
 def _detail(z: float, q: float) -> str:
     if pd.isna(z):
         return "–"
-    text = f"z = {z:.2f}" + (f"; q = {q:.3f}" if pd.notna(q) else "")
-    return text.replace(".", ",")
+    return f"z = {number(z, 2)}" + (f"; q = {number(q, 3)}" if pd.notna(q) else "")
 
 
 def hotspot_areas(store: Store, period: Period, level: str = "buurt") -> gpd.GeoDataFrame | None:

@@ -7,6 +7,7 @@ Each map has a title, a legend, a scale bar, a north arrow, the data date and th
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -15,6 +16,7 @@ matplotlib.use("Agg")
 import geopandas as gpd
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -60,15 +62,17 @@ def draw_map(ax: Axes, areas: gpd.GeoDataFrame, column: str, legend_title: str =
              outlines: gpd.GeoDataFrame | None = None, outline_label: str = "Bedrijventerrein",
              categories: dict[str, str] | None = None,
              background: gpd.GeoDataFrame | None = None, legend: bool = True,
-             missing_label: str = MISSING_LABEL) -> None:
+             missing_label: str = MISSING_LABEL, palette: list[str] | None = None,
+             extra: Sequence[Patch] = ()) -> None:
     """Draw a choropleth with scale bar, north arrow and (right of the map) legend on ``ax``.
 
     See :func:`static_map` for the parameters; ``legend=False`` leaves the legend out (for
-    small multiples that share one).
+    small multiples that share one); ``extra`` adds legend entries of what the caller drew
+    over the map (e.g. :func:`outline_areas`).
     """
     column_values = areas[column]
     classes = (categorical(column_values, categories, missing_label) if categories
-               else classify(column_values))
+               else classify(column_values, palette=palette))
     ax.set_anchor("W")
     drawn = [frame for frame in (background, areas, outlines) if frame is not None
              and not frame.empty]
@@ -83,6 +87,7 @@ def draw_map(ax: Axes, areas: gpd.GeoDataFrame, column: str, legend_title: str =
         outlines.boundary.plot(ax=ax, color="#1f3a93", linewidth=1.4, linestyle="--")
         handles.append(Patch(facecolor="none", edgecolor="#1f3a93", linestyle="--",
                              label=textwrap.fill(outline_label, LEGEND_WIDTH)))
+    handles += list(extra)
     if drawn:
         _frame(ax, tuple(gpd.GeoSeries(pd.concat([f.geometry for f in drawn])).total_bounds))
     ax.set_aspect("equal")
@@ -137,3 +142,30 @@ def static_map(areas: gpd.GeoDataFrame, column: str, title: str, data_date: str,
     fig.text(0.02, 0.02, f"Peildatum gegevens: {data_date} · Bron: riskmap", fontsize=7,
              color="#444")
     return fig
+
+
+def label_areas(ax: Axes, areas: gpd.GeoDataFrame, labels: dict[str, str],
+                size: float = 7.0) -> None:
+    """Write ``labels`` (code -> text, e.g. the rank and name of the top areas) on their
+    areas, at a point inside each, with a white halo so they read on any colour."""
+    for row in areas[areas["code"].isin(list(labels))].itertuples():
+        point = row.geometry.representative_point()
+        ax.annotate(labels[row.code], (point.x, point.y), ha="center",
+                    va="center", fontsize=size, fontweight="bold", color="#111",
+                    path_effects=[patheffects.withStroke(linewidth=2.6, foreground="white")],
+                    zorder=6)
+
+
+def outline_areas(ax: Axes, areas: gpd.GeoDataFrame, colours: dict[str, str], column: str,
+                  width: float = 2.2) -> list[Patch]:
+    """Draw the areas whose ``column`` is a key of ``colours`` as thick outlines in that
+    colour (over a choropleth); returns legend handles for the categories drawn."""
+    handles = []
+    for value, colour in colours.items():
+        chosen = areas[areas[column] == value]
+        if chosen.empty:
+            continue
+        chosen.boundary.plot(ax=ax, color=colour, linewidth=width, zorder=5)
+        handles.append(Patch(facecolor="none", edgecolor=colour, linewidth=width,
+                             label=textwrap.fill(value, LEGEND_WIDTH)))
+    return handles

@@ -92,7 +92,8 @@ class BranchMixAnomaly:
             raise InputError(f"an unusual branch mix needs at least {MIN_TERREINEN} "
                              f"bedrijventerreinen to compare; got {len(counts)}")
         if len(counts) < FEW_TERREINEN:
-            log.info("only %d bedrijventerreinen: branch-mix anomaly scores are indicative",
+            log.info("maar %d bedrijventerreinen: de afwijkingsscores van de branchemix zijn een "
+                     "aanwijzing, geen bevinding",
                      len(counts))
         logs = np.log(counts.to_numpy(float) + PSEUDO_COUNT)  # clr of shares = clr of counts
         clr = logs - logs.mean(axis=1, keepdims=True)
@@ -135,7 +136,7 @@ def anomalies(store: Store, period: Period, seed: int = 0, min_count: int = 5) -
     frame = pd.DataFrame({"establishments": counts.sum(axis=1), "score": model.scores_,
                           "unusual": model.unusual_,
                           "branches": model.explain(min_count=min_count)})
-    log.info("branch mix of %d bedrijventerreinen in %s: %d unusual", len(frame), period,
+    log.debug("branch mix of %d bedrijventerreinen in %s: %d unusual", len(frame), period,
              int(frame["unusual"].sum()))
     return frame.rename_axis("area_code").reset_index().sort_values(
         "score", ascending=False, ignore_index=True)

@@ -7,8 +7,12 @@ For each quarter :math:`t` the areas are ranked four ways, each with data up to 
   the uncertainty draws);
 * ``model``: the :class:`~riskmap.models.supervised.HitRateModel` fitted on the controles up to
   :math:`t`;
+* ``combined``: the score with recent findings and signals
+  (:mod:`riskmap.models.ranking`), fitted on the area-quarters up to :math:`t`;
 * ``last_quarter``: the number of controles with a finding in :math:`t` (a baseline);
-* ``random``: a random order (a baseline; its expected value is reported, not one draw).
+* ``random``: a random order (a baseline; its expected value is reported, not one draw);
+* ``chosen``: the one of score, model and combined that the quarters before had shown best
+  (:func:`riskmap.models.ranking.choose`): the track record of the ranking the outputs use.
 
 They are evaluated on the areas controlled in :math:`t + 1` (an area is positive when at least
 one of its controles found something). Areas without a score are ranked last.
@@ -39,19 +43,21 @@ from sklearn.metrics import roc_auc_score
 
 from riskmap.config import Config
 from riskmap.errors import InputError, RiskmapError
-from riskmap.indicators.build import OVERALL, score_level
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, write_csv, write_figure
+from riskmap.models.ranking import CombinedData, chosen_rows, fit_combined
 from riskmap.models.supervised import QuarterData, controle_outcomes, fit_hit_rate_model
 from riskmap.periods import Period, quarters
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
 
-METHODS = ("score", "model", "last_quarter", "random")
+METHODS = ("score", "model", "combined", "last_quarter", "random")
 METHOD_LABELS = {"score": "Totaalscore", "model": "Model (kans op bevinding)",
-                 "last_quarter": "Bevindingen vorig kwartaal",
-                 "random": "Willekeurig (verwachting)"}
+                 "combined": "Gecombineerd (score, bevindingen, signalen)",
+                 "last_quarter": "Vorig kwartaal (gebieden met bevindingen)",
+                 "random": "Willekeurig (verwachting)",
+                 "chosen": "Gebruikte rangorde (beste tot dan toe)"}
 HEADERS = {"period": "Kwartaal van de rangorde", "evaluated": "Kwartaal van de controles",
            "method": "Methode", "precision_at_k": "Precisie in top-k", "auc": "AUC",
            "areas": "Gecontroleerde gebieden", "positives": "Gebieden met bevinding", "k": "k"}
@@ -97,32 +103,39 @@ def _metrics(method: str, positive: np.ndarray, score: np.ndarray, k: int) -> tu
     return precision_at_k(positive, score, k), ranking_auc(positive, score)
 
 
-def _rankings(store: Store, catalogue: list[Indicator], config: Config, data: QuarterData,
-              period: Period, codes: pd.Index) -> dict[str, pd.Series]:
-    """Score, model chance and last quarter's findings of ``codes`` at the end of ``period``."""
-    scores = score_level(data.values(period), catalogue, data.level, config, draws=0)
-    overall = scores[scores["theme"] == OVERALL].set_index("area_code")["score"]
-    found = controle_outcomes(store, data.level, period)["found"]
-    out = {"score": overall.reindex(codes), "last_quarter": found.reindex(codes).fillna(0.0)}
-    try:
-        model = fit_hit_rate_model(store, data.level, period, data.features,
-                                   config["scoring.seed"])
-        out["model"] = model.predict_proba(data.features(period)).reindex(codes)
-    except RiskmapError as exc:
-        log.warning("backtest %s: no model (%s)", period, exc)
-        out["model"] = pd.Series(np.nan, index=codes)
+def _rankings(store: Store, config: Config, data: CombinedData, period: Period,
+              codes: pd.Index) -> dict[str, pd.Series]:
+    """Score, model and combined chances, and last quarter's findings of ``codes`` at the end
+    of ``period``."""
+    quarter = data.data
+    found = controle_outcomes(store, quarter.level, period)["found"]
+    out = {"score": quarter.overall(period).reindex(codes),
+           "last_quarter": found.reindex(codes).fillna(0.0)}
+    seed = config["scoring.seed"]
+    fits = {"model": lambda: fit_hit_rate_model(store, quarter.level, period, quarter.features,
+                                                seed).predict_proba(quarter.features(period)),
+            "combined": lambda: fit_combined(store, data, period, seed)
+            .predict_proba(data.features(period))}
+    for method, fit in fits.items():
+        try:
+            out[method] = fit().reindex(codes)
+        except RiskmapError as exc:
+            log.warning("terugtoets %s: geen %s (%s)", period, method, exc)
+            out[method] = pd.Series(np.nan, index=codes)
     return out
 
 
 def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Period,
-             last: Period, level: str = "buurt", k: int = 10) -> pd.DataFrame:
+             last: Period, level: str = "buurt", k: int = 10,
+             data: QuarterData | None = None) -> pd.DataFrame:
     """Precision at ``k`` and AUC of each ranking, per quarter ``first`` .. ``last``.
 
     Returns
     -------
     pd.DataFrame
         One row per quarter and method: ``period, evaluated, method, k, precision_at_k, auc,
-        areas, positives``, then one ``gemiddeld`` row per method (means over the quarters).
+        areas, positives, chosen`` (``chosen``: for the ``chosen`` rows, the ranking picked),
+        then one ``gemiddeld`` row per method (means over the quarters).
     """
     if k < 1:
         raise InputError(f"k must be at least 1; got {k}")
@@ -132,18 +145,19 @@ def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Pe
     if empty:
         raise InputError(f"no controles in {', '.join(empty)} to evaluate the quarter before "
                          f"on; choose quarters up to the one before the last controles")
-    data = QuarterData(store, catalogue, config, level)
+    combined = CombinedData(store, data or QuarterData(store, catalogue, config, level))
     rows = []
     for period, outcomes in evaluated.items():
         positive = (outcomes["found"] > 0).to_numpy()
-        ranked = _rankings(store, catalogue, config, data, period, outcomes.index)
+        ranked = _rankings(store, config, combined, period, outcomes.index)
         common = {"period": str(period), "evaluated": str(period + 1), "k": k,
                   "areas": len(outcomes), "positives": int(positive.sum())}
         for method in METHODS:
             score = ranked.get(method, pd.Series(np.nan, index=outcomes.index)).to_numpy(float)
             precision, auc = _metrics(method, positive, score, k)
             rows.append({**common, "method": method, "precision_at_k": precision, "auc": auc})
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).assign(chosen=None)
+    table = pd.concat([table, chosen_rows(table)], ignore_index=True)
     means = table.groupby("method", sort=False)[["precision_at_k", "auc"]].mean().reset_index()
     means = means.assign(period=MEAN, evaluated=MEAN, k=k)
     table = pd.concat([table, means], ignore_index=True)
@@ -152,14 +166,17 @@ def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Pe
 
 
 def _log_summary(means: pd.DataFrame) -> None:
-    log.info("backtest means: %s", "; ".join(
+    log.debug("backtest means: %s", "; ".join(
         f"{row.method} precision@{row.k} {row.precision_at_k:.2f}, AUC {row.auc:.2f}"
         for row in means.itertuples()))
 
 
 def backtest_table(table: pd.DataFrame) -> pd.DataFrame:
     """The backtest with Dutch headers and method names, rounded, for export."""
-    shown = table.assign(method=table["method"].map(METHOD_LABELS),
+    labels = [METHOD_LABELS[m] if m != "chosen" or not isinstance(c, str)
+              else f"{METHOD_LABELS[m]}: {METHOD_LABELS[c].lower()}"
+              for m, c in zip(table["method"], table["chosen"], strict=True)]
+    shown = table.assign(method=labels,
                          precision_at_k=table["precision_at_k"].round(3),
                          auc=table["auc"].round(3))
     return shown[list(HEADERS)].rename(columns=HEADERS)
@@ -169,11 +186,13 @@ def backtest_figure(table: pd.DataFrame) -> plt.Figure:
     """Precision at k and AUC per evaluated quarter, one line per method."""
     quarterly = table[table["period"] != MEAN]
     figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
-    for method in METHODS:
+    for method in (*METHODS, "chosen"):
         rows = quarterly[quarterly["method"] == method]
         for axis, column in zip(axes, ("precision_at_k", "auc"), strict=True):
             axis.plot(rows["evaluated"], rows[column], marker="o", label=METHOD_LABELS[method],
-                      linestyle="--" if method == "random" else "-")
+                      linestyle="--" if method == "random" else "-",
+                      linewidth=3 if method == "chosen" else 1.5, alpha=0.6 if method == "chosen"
+                      else 1.0)
     k = int(table["k"].iloc[0])
     axes[0].set_title(f"Precisie in de top-{k} gecontroleerde gebieden")
     axes[1].set_title("AUC (0,5 = niet beter dan willekeurig)")

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from riskmap.errors import InputError
+from riskmap.fmt import number
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,8 @@ class EmergingHotspots:
         if not z.index.equals(hot.index) or list(z.columns) != list(hot.columns):
             raise InputError("z-scores and hotspot flags must cover the same areas and quarters")
         if z.shape[1] < 5 and self.trend_alpha < 1 / 12:
-            log.info("%d quarters: no Mann-Kendall trend can reach p < %.2g, so no area can be "
-                     "intensifying or diminishing", z.shape[1], self.trend_alpha)
+            log.info("%d kwartalen: geen Mann-Kendall-trend kan p < %s halen, dus geen gebied "
+                     "kan toenemend of afnemend zijn", z.shape[1], number(self.trend_alpha, 2))
         trends = [mann_kendall(row) for row in z.to_numpy(float)]
         self.trend_tau_ = pd.Series([t for t, _ in trends], index=z.index, dtype=float)
         self.trend_p_ = pd.Series([p for _, p in trends], index=z.index, dtype=float)

@@ -93,8 +93,8 @@ def grid_from_boundaries(boundaries: gpd.GeoDataFrame | gpd.GeoSeries, size: int
     shapely.prepare(shape)
     keep = shapely.intersects(shape, boxes) & ~shapely.touches(shape, boxes)
     codes = cell_code(east[keep] + size / 2, north[keep] + size / 2, size)
-    log.info("grid of %s cells of %d m over %.0f ha", f"{int(keep.sum()):,}", size,
-             shape.area / 10_000)
+    log.debug("grid of %d cells of %d m over %.0f ha", int(keep.sum()), size,
+              shape.area / 10_000)
     return gpd.GeoDataFrame({"code": codes}, geometry=boxes[keep], crs=CRS)
 
 
@@ -119,7 +119,7 @@ def event_counts(store: Store, size: int, period: Period, kinds: Sequence[str] |
                         f"{' AND '.join(clauses)} GROUP BY ALL", params)
     unplaced = frame.loc[frame["code"].isna(), "n"].sum()
     if unplaced:
-        log.info("%d events without a %d m cell are not counted", int(unplaced), size)
+        log.info("%d gebeurtenissen zonder cel van %d m niet geteld", int(unplaced), size)
     return frame.dropna(subset=["code"]).set_index("code")["n"].astype(float).rename("count")
 
 
@@ -136,7 +136,7 @@ def grid_counts(store: Store, size: int, period: Period, kinds: Sequence[str] | 
     counts = event_counts(store, size, period, kinds, months)
     outside = counts.index.difference(pd.Index(grid["code"]))
     if len(outside):
-        log.info("%d events in %d cells outside the buurten's grid are not counted",
+        log.info("%d gebeurtenissen in %d cellen buiten het raster van de buurten niet geteld",
                  int(counts.loc[outside].sum()), len(outside))
     grid["count"] = counts.reindex(grid["code"]).fillna(0).to_numpy()
     return grid

@@ -21,6 +21,7 @@ from esda.getisord import G_Local
 from esda.moran import Moran_Local
 
 from riskmap.errors import InputError
+from riskmap.fmt import number
 from riskmap.indicators.privacy import threshold
 from riskmap.models.significance import (
     LocalSumTest,
@@ -47,7 +48,7 @@ CATEGORY_LABELS = {
 }
 COLUMNS = ["area_code", "value", "window_sum", "statistic", "z", "p_value", "q_value", "category",
            "neighbours"]
-SHOWN_HEADERS = {"area_code": "Code", "name": "Naam", "category": "Categorie", "z": "z",
+SHOWN_HEADERS = {"code": "Code", "name": "Naam", "category": "Categorie", "z": "z",
                  "q_value": "q (FDR)"}
 
 
@@ -244,13 +245,13 @@ def hotspot_table(values: pd.Series, neighbours: Neighbours, method: str = "gi_s
     table = estimator.to_frame()
     missing = values.index.difference(pd.Index(neighbours.codes))
     if len(missing):
-        log.warning("%d areas without a value left out of %s: %s", len(missing), method,
+        log.warning("%d gebieden zonder waarde niet meegenomen in %s: %s", len(missing), method,
                     ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else ""))
         rest = pd.DataFrame({"area_code": missing, "category": NO_VALUE})
         table = pd.concat([table, rest], ignore_index=True)
     table.attrs["permutations"] = estimator.permutations_
     flagged = table["category"].value_counts()
-    log.info("%s at FDR %.2g (%d permutations): %s", method, alpha, estimator.permutations_,
+    log.debug("%s at FDR %.2g (%d permutations): %s", method, alpha, estimator.permutations_,
              ", ".join(f"{n} {c}" for c, n in flagged.items()))
     return table.sort_values("area_code", ignore_index=True)
 
@@ -262,7 +263,7 @@ def withhold_small_windows(table: pd.DataFrame, min_count: int = 5) -> pd.DataFr
     small = table["window_sum"].lt(threshold(min_count)) & ~table["category"].isin(
         [NOT_SIGNIFICANT, NO_NEIGHBOURS, NO_VALUE])
     if small.any():
-        log.info("privacy: %d significant cells with fewer than %d records around them not shown",
+        log.info("privacy: %d significante cellen met minder dan %d registraties eromheen niet getoond",
                  int(small.sum()), threshold(min_count))
     return table.assign(category=table["category"].where(~small, WITHHELD))
 
@@ -270,12 +271,13 @@ def withhold_small_windows(table: pd.DataFrame, min_count: int = 5) -> pd.DataFr
 def shown_hotspots(table: pd.DataFrame) -> pd.DataFrame:
     """The significant areas of a hotspot table, strongest first, with Dutch headers and
     labels; the variable's values are left out (they may be small counts)."""
+    table = table.rename(columns={"area_code": "code"})
     significant = table[~table["category"].isin([NOT_SIGNIFICANT, NO_NEIGHBOURS, NO_VALUE,
                                                  WITHHELD])]
     order = significant.assign(strength=-significant["z"].abs()).sort_values(
-        ["strength", "area_code"])
+        ["strength", "code"])
     shown = order[[c for c in SHOWN_HEADERS if c in order.columns]].copy()
     shown["category"] = shown["category"].map(CATEGORY_LABELS)
-    shown["z"] = shown["z"].round(2)
-    shown["q_value"] = shown["q_value"].map(lambda q: f"{q:.3f}" if q >= 0.001 else "<0,001")
+    shown["z"] = shown["z"].map(lambda z: number(z, 2))
+    shown["q_value"] = shown["q_value"].map(lambda q: number(q, 3) if q >= 0.001 else "<0,001")
     return shown.rename(columns=SHOWN_HEADERS).reset_index(drop=True)

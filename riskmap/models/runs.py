@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +21,17 @@ import pandas as pd
 from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
 from riskmap.indicators.catalogue import Indicator
+from riskmap.models.backtest import MEAN, backtest
 from riskmap.models.emerging import MIN_PERIODS, EmergingHotspots
 from riskmap.models.hotspots import hotspot_table
-from riskmap.models.supervised import MODEL_NAME, predictions
+from riskmap.models.ranking import COMBINED_NAME, CombinedData, choose, combined_predictions
+from riskmap.models.supervised import (
+    MODEL_NAME,
+    QuarterData,
+    controle_outcomes,
+    controle_quarters,
+    predictions,
+)
 from riskmap.models.variables import GRID_LEVELS, check_level, default_variable, level_areas, variable_values
 from riskmap.models.weights import Neighbours, band_neighbours, queen_neighbours
 from riskmap.periods import Period, quarters
@@ -49,6 +59,20 @@ def _neighbours(areas: gpd.GeoDataFrame, level: str, codes: pd.Index) -> Neighbo
     if level in GRID_LEVELS:
         return band_neighbours(areas, BAND * GRID_LEVELS[level])
     return queen_neighbours(areas)
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Show only errors of the loggers ``names`` for the duration of a ``with`` block."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def hotspots_of(store: Store, config: Config, period: Period, variable: str | None = None,
@@ -118,8 +142,10 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
         raise InputError(f"emerging hotspots need at least {MIN_PERIODS} quarters; got "
                          f"{len(periods)} ({', '.join(map(str, periods))})")
     variable = variable or default_variable(level)
-    tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha, permutations)[0]
-              for q in periods]
+    with _quiet("riskmap.models.weights", "riskmap.models.hotspots"):
+        # the per-quarter Gi* runs repeat what the quarter's own hotspot run already reported
+        tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha,
+                              permutations)[0] for q in periods]
     long = pd.concat(tables, ignore_index=True)
     z = long.pivot(index="area_code", columns="period", values="z")
     hot = long.assign(hot=long["category"] == "hotspot").pivot(
@@ -137,7 +163,7 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
                           [level, variable, str(periods[0]), str(periods[-1])])
         run_id = _new_run(store, "emerging_hotspots", str(periods[-1]), settings, summary)
         store.insert("emerging_hotspots", result.assign(run_id=run_id))
-    log.info("emerging hotspots %s..%s: %s", periods[0], periods[-1],
+    log.debug("emerging hotspots %s..%s: %s", periods[0], periods[-1],
              ", ".join(f"{n} {c}" for c, n in summary["categories"].items()))
     return result.assign(run_id=run_id)
 
@@ -161,3 +187,51 @@ def run_predictions(store: Store, catalogue: list[Indicator], config: Config, pe
         run_id = _new_run(store, "predictions", str(period), settings, summary)
         store.insert("predictions", frame.assign(run_id=run_id))
     return frame.assign(run_id=run_id)
+
+
+# The track record covers at most this many quarters before the one it is for.
+TRACK_QUARTERS = 8
+
+
+def track_quarters(store: Store, period: Period, level: str) -> list[Period]:
+    """The quarters before ``period`` (at most :data:`TRACK_QUARTERS`) whose next quarter has
+    controles, from the first with register data on."""
+    first = max(controle_quarters(store)[0], period - TRACK_QUARTERS)
+    return [q for q in quarters(first, period - 1)
+            if not controle_outcomes(store, level, q + 1).empty]
+
+
+def run_track_record(store: Store, catalogue: list[Indicator], config: Config, period: Period,
+                     level: str = "buurt", k: int = 10) -> pd.DataFrame:
+    """Backtest the quarters before ``period`` (table ``backtests``), store the model's and the
+    combined ranking's chances for the quarter after ``period`` (table ``predictions``) and the
+    ranking chosen for ``period`` (``runs``). Returns the backtest table."""
+    data = QuarterData(store, catalogue, config, level)
+    periods = track_quarters(store, period, level)
+    if not periods:
+        raise InputError(f"no quarter before {period} whose next quarter has controles; a track "
+                         f"record needs controles in at least two quarters")
+    table = backtest(store, catalogue, config, periods[0], periods[-1], level, k, data)
+    choice = choose(table, period)
+    seed = config["scoring.seed"]
+    model_frame, model = predictions(store, catalogue, config, period, level, data)
+    frames = [model_frame.assign(model=MODEL_NAME),
+              combined_predictions(store, CombinedData(store, data), period, seed)
+              .assign(model=COMBINED_NAME)]
+    settings = {"level": level, "k": k, "quarters": [str(q) for q in periods], "seed": seed,
+                "strength": model.strength_}
+    summary = {"chosen": choice.method, "reason": choice.reason,
+               "means": table[table["period"] == MEAN].set_index("method")[
+                   ["precision_at_k", "auc"]].to_dict(orient="index")}
+    stored = table[table["period"] != MEAN].assign(level=level)
+    with store.transaction():
+        store.con.execute("DELETE FROM backtests WHERE level = ? AND period IN (SELECT "
+                          "unnest(?::VARCHAR[]))", [level, [str(q) for q in periods]])
+        store.con.execute("DELETE FROM predictions WHERE level = ? AND period = ? AND model IN "
+                          "(?, ?)", [level, str(period), MODEL_NAME, COMBINED_NAME])
+        run_id = _new_run(store, "track_record", str(period), settings, summary)
+        store.insert("backtests", stored.assign(run_id=run_id))
+        store.insert("predictions", pd.concat(frames, ignore_index=True).assign(
+            level=level, period=str(period), target_period=str(period + 1), run_id=run_id))
+    log.info("track record %s: %s chosen (%s)", period, choice.method, choice.reason)
+    return table

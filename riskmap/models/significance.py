@@ -123,12 +123,13 @@ def permutations_for(n: int, alpha: float, requested: int | None = None,
         if requested < 1:
             raise InputError(f"permutations must be at least 1; got {requested}")
         if requested < needed:
-            log.warning("%d permutations for %d areas: the smallest p-value, 2/%d, exceeds "
-                        "alpha/n = %.2g, so the FDR correction may flag nothing; use at least %d",
+            log.warning("%d permutaties voor %d gebieden: de kleinste p-waarde, 2/%d, is groter "
+                        "dan alfa/n = %.2g, dus na FDR-correctie kan niets significant zijn; "
+                        "gebruik er minstens %d",
                         requested, n, requested + 1, alpha / n, needed)
         return int(requested)
     if needed > cap:
-        log.warning("%d areas at alpha %.2g need %d permutations; capped at %d", n, alpha,
+        log.warning("%d gebieden bij alfa %.2g vragen %d permutaties; begrensd op %d", n, alpha,
                     needed, cap)
         return cap
     return needed

@@ -48,6 +48,8 @@ from sklearn.preprocessing import StandardScaler
 
 from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
+from riskmap.fmt import integer, number, percent
+from riskmap.indicators.build import OVERALL, score_level
 from riskmap.indicators.catalogue import Indicator, for_level
 from riskmap.indicators.scoring import normalise
 from riskmap.indicators.values import indicator_values, scored_indicators
@@ -62,6 +64,7 @@ MODEL_LEVELS = ("buurt", "wijk", "bedrijventerrein")
 STRENGTHS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 NEUTRAL = 0.5
 COVERAGE = 0.5
+MIN_TRAINING_QUARTERS = 2
 
 
 @dataclass
@@ -85,22 +88,46 @@ def area_features(values: pd.DataFrame, catalogue: list[Indicator], level: str) 
 
 
 class QuarterData:
-    """Indicator values and features of one level per quarter, computed once from the store's
-    sources with data up to each quarter's end only (whether or not it has been built)."""
+    """Indicator values, features and overall scores of one level per quarter, computed once,
+    with data up to each quarter's end only: the stored values of a built quarter (when built
+    with this catalogue), else computed from the store's sources."""
 
     def __init__(self, store: Store, catalogue: list[Indicator], config: Config,
                  level: str) -> None:
         self.store, self.catalogue, self.config, self.level = store, catalogue, config, level
         self._values: dict[Period, pd.DataFrame] = {}
         self._features: dict[Period, pd.DataFrame] = {}
+        self._overall: dict[Period, pd.Series] = {}
 
     def values(self, period: Period) -> pd.DataFrame:
         """Indicator values of ``period`` in long form."""
         if period not in self._values:
-            self._values[period] = indicator_values(self.store, self.catalogue, period,
-                                                    self.level, self.config["privacy.min_count"],
-                                                    report=False)
+            stored = self._stored_values(period)
+            self._values[period] = stored if stored is not None else indicator_values(
+                self.store, self.catalogue, period, self.level, self.config["privacy.min_count"],
+                report=False)
         return self._values[period]
+
+    def _stored_values(self, period: Period) -> pd.DataFrame | None:
+        """The values of the latest build of ``period`` if it holds this catalogue's indicators."""
+        stored = self.store.query(
+            "SELECT area_code, level, period, indicator, value, numerator, denominator, "
+            "suppressed, reason FROM indicator_values WHERE period = ? AND level = ? AND "
+            "build_id = (SELECT max(build_id) FROM builds WHERE period = ?)",
+            [str(period), self.level, str(period)])
+        expected = {i.id for i in for_level(self.catalogue, self.level)}
+        required = {i.id for i in for_level(self.catalogue, self.level) if not i.optional}
+        found = set(stored["indicator"])
+        return stored if not stored.empty and required <= found <= expected else None
+
+    def overall(self, period: Period) -> pd.Series:
+        """The overall score per area of ``period`` (as a build computes it, without draws)."""
+        if period not in self._overall:
+            scores = score_level(self.values(period), self.catalogue, self.level, self.config,
+                                 draws=0)
+            self._overall[period] = scores[scores["theme"] == OVERALL].set_index(
+                "area_code")["score"] if not scores.empty else pd.Series(dtype=float)
+        return self._overall[period]
 
     def features(self, period: Period) -> pd.DataFrame:
         """Features of ``period`` (see :func:`area_features`)."""
@@ -139,7 +166,7 @@ def training_set(store: Store, level: str, last: Period,
     quarter with register data only provides features, never outcomes; controles whose previous
     quarter has less than half of the indicators (a source not loaded yet) are not used.
     """
-    groups_of = _groups(store, level)
+    groups_of = area_groups(store, level)
     frames, found, groups, used = [], [], [], []
     for quarter in [q for q in controle_quarters(store) if q <= last][1:]:
         rows = store.query(f"SELECT {level} AS area_code, outcome = ? AS found FROM events WHERE "
@@ -157,15 +184,22 @@ def training_set(store: Store, level: str, last: Period,
         found.append(rows["found"].astype(bool))
         groups.append(rows["area_code"].map(groups_of))
         used.append(quarter)
-    if not frames:
-        raise StoreError(f"{store.path}: no controles up to {last} with a quarter of data "
-                         f"before them")
+    check_training_quarters(store, last, len(used))
     return TrainingSet(pd.concat(frames, ignore_index=True),
                        pd.concat(found, ignore_index=True),
                        pd.concat(groups, ignore_index=True), used)
 
 
-def _groups(store: Store, level: str) -> pd.Series:
+def check_training_quarters(store: Store, last: Period, found: int) -> None:
+    """Refuse to fit on fewer than :data:`MIN_TRAINING_QUARTERS` quarters of outcomes: one
+    quarter of a few dozen controles gives coefficients of any sign."""
+    if found < MIN_TRAINING_QUARTERS:
+        raise StoreError(f"{store.path}: controles with a quarter of data before them in "
+                         f"{found} quarter(s) up to {last}; a model needs "
+                         f"{MIN_TRAINING_QUARTERS}")
+
+
+def area_groups(store: Store, level: str) -> pd.Series:
     """Cross-validation group per area: its wijk for buurten, else the area itself."""
     column = "wijk" if level == "buurt" else "code"
     frame = store.query(f"SELECT code, {column} AS grp FROM areas WHERE level = ?", [level])
@@ -233,9 +267,10 @@ class HitRateModel:
                                                   cv=splits, ensemble=False).fit(x, y)
         self.explainer_ = self._pipeline(self.strength_).fit(x, y)
         self.coefficients_ = pd.Series(self.explainer_[-1].coef_[0], index=self.features_)
-        log.info("hit-rate model on %d controles (%.0f%% with a finding), C=%g: grouped CV AUC "
-                 "%.2f, Brier %.3f", y.size, 100 * self.base_rate_, self.strength_,
-                 self.cv_auc_, self.cv_brier_)
+        log.info("trefkansmodel op %s controles (%s met een bevinding), C = %s: AUC bij "
+                 "kruisvalidatie per groep %s, Brier %s", integer(y.size),
+                 percent(self.base_rate_), number(self.strength_, 2), number(self.cv_auc_, 2),
+                 number(self.cv_brier_, 3))
         return self
 
     def _out_of_fold(self, strength: float, x: np.ndarray, y: np.ndarray,
@@ -274,7 +309,8 @@ def fit_hit_rate_model(store: Store, level: str, last: Period,
 
 
 def predictions(store: Store, catalogue: list[Indicator], config: Config, period: Period,
-                level: str = "buurt") -> tuple[pd.DataFrame, HitRateModel]:
+                level: str = "buurt",
+                data: QuarterData | None = None) -> tuple[pd.DataFrame, HitRateModel]:
     """Chance of a finding for a controle in the quarter after ``period``, per area.
 
     The model learns from controles up to ``period``; the areas' features are those at the
@@ -285,7 +321,7 @@ def predictions(store: Store, catalogue: list[Indicator], config: Config, period
     predictions, model
         ``area_code, probability, rank, explanation`` per area, and the fitted model.
     """
-    data = QuarterData(store, catalogue, config, level)
+    data = data or QuarterData(store, catalogue, config, level)
     model = fit_hit_rate_model(store, level, period, data.features, config["scoring.seed"])
     features = data.features(period)
     frame = pd.DataFrame({"probability": model.predict_proba(features),

@@ -17,6 +17,7 @@ from libpysal.weights import DistanceBand, Queen, W
 from scipy import sparse
 
 from riskmap.errors import InputError
+from riskmap.fmt import integer, number
 from riskmap.store import CRS
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,13 @@ class Neighbours:
 
     def describe(self, what: str) -> str:
         """One line: areas, mean neighbours, islands and disconnected parts."""
-        text = (f"{what}: {self.codes.size:,} areas, {self.cardinality.mean():.1f} neighbours "
-                f"on average")
+        text = (f"{what}: {integer(self.codes.size)} gebieden, gemiddeld "
+                f"{number(self.cardinality.mean())} buren")
         if self.islands:
             shown = ", ".join(self.islands[:5]) + (" ..." if len(self.islands) > 5 else "")
-            text += f"; {len(self.islands)} without neighbours ({shown})"
+            text += f"; {len(self.islands)} zonder buren ({shown})"
         if self.components > 1:
-            text += f"; {self.components} disconnected parts"
+            text += f"; {self.components} losse delen"
         return text
 
 
@@ -96,7 +97,7 @@ def queen_neighbours(areas: gpd.GeoDataFrame) -> Neighbours:
     frame = areas.reset_index(drop=True)
     weights = Queen.from_dataframe(frame, use_index=False, silence_warnings=True)
     result = Neighbours.from_weights(weights, frame["code"].to_numpy())
-    _report(result, "Queen contiguity")
+    _report(result, "Buren (gedeelde grens)")
     return result
 
 
@@ -109,7 +110,7 @@ def band_neighbours(areas: gpd.GeoDataFrame, threshold: float) -> Neighbours:
     points = np.column_stack([frame.centroid.x, frame.centroid.y])
     weights = DistanceBand(points, threshold=threshold, binary=True, silence_warnings=True)
     result = Neighbours.from_weights(weights, frame["code"].to_numpy())
-    _report(result, f"distance band {threshold:,.0f} m")
+    _report(result, f"Buren binnen {integer(threshold)} m")
     return result
 
 

@@ -1,245 +1,318 @@
-"""The driehoek briefing: a short PDF (A4, 3–4 pages) marked confidential on every page.
+"""The driehoek briefing: a short, accessible PDF (A4, about four pages), confidential on every
+page.
 
-Page 1: key messages and the top 10 buurten. Page 2: the overall map and the hotspots.
-Page 3: the themes as small multiples. Page 4: bedrijventerreinen, caveats and sources.
-Pages are matplotlib figures written by :func:`~riskmap.indicators.privacy.write_pdf`, which
-checks every page's text first.
+Written for the mayor, police and public prosecutor: *aandachtspunten* first (where, what is
+new, what rose), then what to discuss and decide, a paragraph per phenomenon with its trend, a
+map with the top areas named and the hotspots outlined, the top 10 with the theme of its
+strongest factor beside the factors themselves, the ranking's track record (the backtest), and
+the caveats. The PDF is rendered from an HTML template by WeasyPrint as PDF/UA-1: tagged, with
+its language, title and alternative texts for the maps, so screen readers can read it.
 """
 
 from __future__ import annotations
 
 import logging
-import textwrap
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch, Rectangle
-from matplotlib.transforms import Bbox
 
-from riskmap.fmt import long_date
+from riskmap.errors import RiskmapError
+from riskmap.fmt import integer, long_date, number, signed
 from riskmap.indicators.build import OVERALL
-from riskmap.indicators.catalogue import Indicator
-from riskmap.indicators.privacy import Guard, public_table, write_pdf
-from riskmap.maps.areas import latest_areas, score_areas, themes_scored
-from riskmap.maps.classes import MISSING_COLOUR, PALETTE
-from riskmap.maps.layers import theme_title
+from riskmap.indicators.catalogue import THEME_LABELS, Indicator
+from riskmap.indicators.privacy import Guard, write_html_pdf
+from riskmap.maps.areas import driver_list, latest_areas, score_areas, themes_scored
+from riskmap.maps.classes import PALETTE
+from riskmap.maps.figures import QUIET
 from riskmap.maps.patterns import (
+    EMERGING_COLOURS,
     HOTSPOT_COLOURS,
+    NO_PATTERN,
     NOT_ANALYSED,
-    NOT_SIGNIFICANT,
+    emerging_areas,
     hotspot_areas,
 )
-from riskmap.maps.static import CONFIDENTIAL, draw_map
+from riskmap.maps.static import draw_map, label_areas, outline_areas
+from riskmap.models.backtest import METHOD_LABELS
+from riskmap.models.ranking import RANKING_LABELS, stored_track_record
 from riskmap.periods import Period
+from riskmap.reports.bias import bias_audit
 from riskmap.reports.content import (
     COUNTS,
     ranked_areas,
     risers,
     source_labels,
-    summary_lines,
     suppression_lines,
     terrain_table,
-    top_areas,
 )
-from riskmap.reports.gebiedsanalyse import CAVEATS
-from riskmap.reports.outputs import lineage_table, period_folder, place_name
+from riskmap.reports.gebiedsanalyse import CAVEATS, Image, Table, embed, html_table, template
+from riskmap.reports.outputs import lineage_table
+from riskmap.reports.quarter import QuarterOutput
+from riskmap.reports.targets import target_cells
+from riskmap.reports.trust import attention_order, poorest_lines, track_record_section
 from riskmap.store import Store
-
-if TYPE_CHECKING:
-    from riskmap.project import Project
 
 log = logging.getLogger(__name__)
 
 BRIEFING_NAME = "briefing_driehoek.pdf"
-A4 = (8.27, 11.69)
-LEFT, RIGHT = 0.07, 0.93
-CONFIDENTIAL_RED = "#b00020"
+TEMPLATE = "briefing.html"
+TOP = 10
+MAP_SIZE = (7.0, 4.6)
+BIG_CHANGE = 5.0  # points of a theme score that count as a clear rise or fall
 
 
-class Page:
-    """An A4 page with a confidential header and footer and a text cursor running down it."""
+@dataclass
+class Paragraph:
+    """A phenomenon's paragraph: its title and text."""
 
-    def __init__(self, title: str, heading: str, number: int, total: int) -> None:
-        self.figure = plt.figure(figsize=A4, dpi=100)
-        self.y = 0.90
-        self.figure.patches.append(Rectangle((0, 0.972), 1, 0.028, transform=self.figure.transFigure,
-                                             color=CONFIDENTIAL_RED))
-        self.figure.text(0.5, 0.986, f"{CONFIDENTIAL.upper()} – alleen voor de driehoek",
-                         ha="center", va="center", color="white", fontsize=9, fontweight="bold")
-        self.figure.text(LEFT, 0.945, title, fontsize=9, color="#5b6673", va="center")
-        self.figure.text(LEFT, 0.92, heading, fontsize=15, fontweight="bold", va="center")
-        self.figure.text(LEFT, 0.025, f"{CONFIDENTIAL} · niet verder verspreiden", fontsize=7.5,
-                         color=CONFIDENTIAL_RED)
-        self.figure.text(RIGHT, 0.025, f"pagina {number} van {total}", fontsize=7.5,
-                         ha="right", color="#5b6673")
-
-    def heading(self, text: str) -> None:
-        """A section heading at the cursor."""
-        self.y -= 0.015
-        self.figure.text(LEFT, self.y, text, fontsize=11.5, fontweight="bold", va="top")
-        self.y -= 0.028
-
-    def bullets(self, lines: list[str], size: float = 9.5, width: int = 100) -> None:
-        """Wrapped bullet points at the cursor."""
-        for line in lines:
-            wrapped = textwrap.wrap(line, width)
-            self.figure.text(LEFT, self.y, "•", fontsize=size, va="top")
-            self.figure.text(LEFT + 0.02, self.y, "\n".join(wrapped), fontsize=size, va="top",
-                             linespacing=1.35)
-            self.y -= 0.0185 * len(wrapped) * size / 9.5 + 0.006
-
-    def note(self, text: str, size: float = 7.5) -> None:
-        """A small note at the cursor."""
-        self.figure.text(LEFT, self.y, text, fontsize=size, va="top", color="#5b6673")
-        self.y -= 0.02
-
-    def table(self, frame: pd.DataFrame, widths: list[float], size: float = 7.5) -> None:
-        """A table at the cursor; headers and cells are wrapped to their column widths."""
-        chars = [max(6, int(w * (RIGHT - LEFT) * A4[0] * 72 / (size * 0.56))) for w in widths]
-        header = [textwrap.fill(str(c), n) for c, n in zip(frame.columns, chars, strict=True)]
-        cells = [[textwrap.fill(str(v), n) for v, n in zip(row, chars, strict=True)]
-                 for row in frame.itertuples(index=False)]
-        line = size * 1.45 / 72 / A4[1]  # one text line in figure height
-        heights = [line * (max(h.count("\n") for h in header) + 1) + 0.008]
-        heights += [line * (max(c.count("\n") for c in row) + 1) + 0.008 for row in cells]
-        total = sum(heights)
-        ax = self.figure.add_axes((LEFT, self.y - total, RIGHT - LEFT, total))
-        ax.set_axis_off()
-        table = ax.table(cellText=cells, colLabels=header, colWidths=widths, cellLoc="left",
-                         bbox=Bbox.from_bounds(0, 0, 1, 1))
-        table.auto_set_font_size(False)
-        table.set_fontsize(size)
-        for (row, _col), cell in table.get_celld().items():
-            cell.set_height(heights[row] / total)
-            cell.set_edgecolor("#d8dde3")
-            cell.set_linewidth(0.5)
-            if row == 0:
-                cell.set_facecolor("#eef1f6")
-                cell.get_text().set_fontweight("bold")
-        self.y -= total + 0.015
+    title: str
+    text: str
 
 
-def _page_one(page: Page, summary: list[str], ranked: pd.DataFrame, min_count: int) -> None:
-    page.heading("Kernpunten")
-    page.bullets(summary)
-    page.bullets(["Een patroon is geen bewijs: een hoge score zegt niet dat er ondermijning "
-                  "plaatsvindt en niets over personen, adressen of bedrijven."])
-    columns = {"Rang": "Rang", "Buurt": "Buurt", "Totaalscore": "Totaalscore",
-               "Rang 5–95%": "Rang 5–95%", "Verandering": "Verandering",
-               "Hoogste thema": "Hoogste thema"}
-    widths = [0.06, 0.18, 0.11, 0.1, 0.3, 0.25]
-    page.heading("Hoogste risico: top 10 buurten")
-    top = top_areas(ranked)[list(columns)].rename(columns=columns)
-    page.table(public_table(top, BRIEFING_NAME, (), min_count), widths)
-    page.heading("Grootste stijgers (top 5)")
-    rising = risers(ranked, 5)[list(columns)].rename(columns=columns)
-    if rising.empty:
-        page.bullets(["Geen buurt steeg sinds het vorige kwartaal."])
-    else:
-        page.table(public_table(rising, BRIEFING_NAME, (), min_count), widths)
-    page.note("* score mede berekend uit gegevens die wegens privacy niet getoond worden.")
+def _names(frame: pd.DataFrame, n: int = 3) -> str:
+    names = frame["name"].head(n).tolist()
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
 
 
-def _page_two(page: Page, store: Store, period: Period, catalogue: list[Indicator]) -> None:
-    terrains = latest_areas(store, "bedrijventerrein")
-    page.heading("Totaalscore per buurt")
-    ax = page.figure.add_axes((LEFT, page.y - 0.37, 0.62, 0.37))
-    draw_map(ax, score_areas(store, period, "buurt", OVERALL, catalogue), "score",
-             "Score (0–100)", outlines=terrains)
-    page.y -= 0.40
-    hotspots = hotspot_areas(store, period)
-    page.heading("Hotspots (Gi*) van de totaalscore")
-    if hotspots is None:
-        page.bullets([f"Niet beschikbaar: de hotspotanalyse is nog niet berekend voor {period}."])
-        return
-    ax = page.figure.add_axes((LEFT, page.y - 0.32, 0.62, 0.32))
-    draw_map(ax, hotspots, "category", "Gi*, na FDR-correctie",
-             categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: "#f2f2f2"},
-             missing_label=NOT_ANALYSED)
-    page.y -= 0.34
+def strongest_theme(drivers: object, catalogue: list[Indicator]) -> str:
+    """The theme of an area's strongest factor (its first driver), so the theme shown and the
+    factors beside it never disagree; ``–`` without drivers."""
+    by_id = {i.id: i for i in catalogue}
+    ids = [d for d in driver_list(drivers, {i.id: i.id for i in catalogue}) if d in by_id]
+    return THEME_LABELS.get(by_id[ids[0]].themes[0], "–") if ids else "–"
 
 
-def _page_three(page: Page, store: Store, period: Period, catalogue: list[Indicator]) -> None:
-    page.heading("Thema's (kleur: vijf klassen van laag naar hoog per thema)")
-    buurten = latest_areas(store, "bedrijventerrein")
-    panels = [(theme_title(t), score_areas(store, period, "buurt", t, catalogue), None)
-              for t in themes_scored(store, period, "buurt")]
-    if "gelegenheid" in themes_scored(store, period, "bedrijventerrein"):
-        panels.append((f"{theme_title('gelegenheid')} (bedrijventerreinen)",
-                       score_areas(store, period, "bedrijventerrein", "gelegenheid", catalogue),
-                       latest_areas(store, "buurt")))
-    width, height, gap = 0.4, 0.2, 0.058
-    page.y -= 0.02
-    for i, (title, areas, background) in enumerate(panels[:6]):
-        row, col = divmod(i, 2)
-        top = page.y - row * (height + gap)
-        ax = page.figure.add_axes((LEFT + col * (width + 0.06), top - height, width, height))
-        draw_map(ax, areas, "score", outlines=None if background is not None else buurten,
-                 background=background, legend=False)
-        ax.set_title(title, fontsize=9.5, loc="left")
-    handles = [Patch(facecolor=c, edgecolor="#666", label=label) for c, label in
-               zip([*PALETTE, MISSING_COLOUR], ["laagste 20%", "", "", "", "hoogste 20%",
-                                                "geen score"], strict=True)]
-    handles.append(Patch(facecolor="none", edgecolor="#1f3a93", linestyle="--",
-                         label="bedrijventerrein"))
-    page.figure.legend(handles=handles, loc="upper center", ncols=7, fontsize=7.5,
-                       frameon=False, bbox_to_anchor=(0.5, 0.075))
-
-
-def _page_four(page: Page, store: Store, period: Period, catalogue: list[Indicator],
-               min_count: int) -> None:
-    terrains = terrain_table(store, period, catalogue)
-    page.heading("Bedrijventerreinen")
-    if terrains.empty:
-        page.bullets(["Geen bedrijventerreinen met een score."])
-    else:
-        shown = terrains[["Rang", "Bedrijventerrein", "Totaalscore", "Gelegenheid",
-                          "Verandering", *COUNTS]]
-        page.table(public_table(shown, BRIEFING_NAME, COUNTS, min_count),
-                   [0.06, 0.25, 0.1, 0.11, 0.24, 0.11, 0.13])
-    page.heading("Kanttekeningen")
-    page.bullets(CAVEATS, size=8.5, width=110)
-    page.heading("Privacy")
-    page.bullets(suppression_lines(store, period, min_count), size=8.5, width=110)
-    lineage = lineage_table(store, period)
-    page.heading("Bronnen")
-    page.bullets([f"{len(lineage)} ladingen: " + ", ".join(source_labels(lineage["Bron"])) +
-                  f". Volledige herkomst (bestanden, SHA-256, regels) in bronnen.csv en de "
-                  f"gebiedsanalyse van {period}."], size=8.5, width=110)
-
-
-def briefing_pages(store: Store, period: Period, catalogue: list[Indicator], place: str,
-                   min_count: int) -> list[Figure]:
-    """The pages of the briefing as figures (the caller closes them)."""
-    title = f"Briefing driehoek · Ondermijning {place} · {period} · peildatum " \
-            f"{long_date(period.end)}"
-    total = 4
-    pages = [Page(title, heading, n, total) for n, heading in enumerate(
-        ["Risico op ondermijning: stand van zaken", "Kaarten", "Thema's",
-         "Bedrijventerreinen en kanttekeningen"], start=1)]
+def ranked_with_themes(store: Store, period: Period, catalogue: list[Indicator]) -> pd.DataFrame:
+    """Buurten by rank with ``strongest_theme`` (see :func:`strongest_theme`)."""
     ranked = ranked_areas(store, period, "buurt", catalogue)
-    summary = summary_lines(store, period, ranked, terrain_table(store, period, catalogue))
-    _page_one(pages[0], summary, ranked, min_count)
-    _page_two(pages[1], store, period, catalogue)
-    _page_three(pages[2], store, period, catalogue)
-    _page_four(pages[3], store, period, catalogue, min_count)
-    return [page.figure for page in pages]
+    drivers = store.query("SELECT area_code AS code, drivers FROM scores WHERE period = ? AND "
+                          "level = 'buurt' AND theme = ?", [str(period), OVERALL])
+    by_code = drivers.set_index("code")["drivers"]
+    ranked["strongest_theme"] = ranked["code"].map(
+        lambda c: strongest_theme(by_code.get(c), catalogue))
+    return ranked
 
 
-def write_briefing(project: Project, period: Period) -> Path:
-    """Write ``briefing_driehoek.pdf`` for a built quarter and return its path."""
-    with project.store(read_only=True) as store:
-        guard: Guard = project.guard(store)
-        figures = briefing_pages(store, period, project.catalogue(), place_name(project),
-                                 project.config["privacy.min_count"])
-        try:
-            path = write_pdf(figures, period_folder(project, period) / BRIEFING_NAME, guard,
-                             title=f"Briefing driehoek {place_name(project)} {period}")
-        finally:
-            for figure in figures:
-                plt.close(figure)
-    log.info("wrote %s (%d pages)", path, len(figures))
+def attention_lines(store: Store, period: Period, ranked: pd.DataFrame,
+                    terrains: pd.DataFrame) -> list[str]:
+    """The points that need the driehoek's attention, most important first."""
+    lines = []
+    if not ranked.empty:
+        first = ranked.iloc[0]
+        lines.append(f"Het hoogste risico ligt in {first['name']} (score {number(first['score'])},"
+                     f" vooral {first['strongest_theme'].lower()}), gevolgd door "
+                     f"{_names(ranked.iloc[1:], 2)}.")
+    hotspots = hotspot_areas(store, period)
+    if hotspots is not None:
+        hot = hotspots[hotspots["category"] == "Hotspot"].merge(
+            ranked[["code", "rank"]], on="code", how="left").sort_values("rank")
+        if not hot.empty:
+            lines.append(f"{len(hot)} buurten vormen samen een hotspot: hoge scores liggen daar "
+                         f"naast elkaar, meer dan toeval verklaart ({_names(hot, 5)}).")
+    emerging = emerging_areas(store, period)
+    if emerging is not None:
+        for label, why in (("Nieuwe hotspot", "is nieuw een hotspot"),
+                           ("Toenemende hotspot", "is een hotspot die sterker wordt"),
+                           ("Aanhoudende hotspot", "is al kwartalen een hotspot")):
+            found = emerging[emerging["category"] == label]
+            if not found.empty:
+                verb = why if len(found) == 1 else why.replace("is ", "zijn ", 1).replace(
+                    "een hotspot die sterker wordt", "hotspots die sterker worden").replace(
+                    "een hotspot", "hotspots")
+                lines.append(f"{_names(found, 4)} {verb}.")
+    rising = ranked[ranked["change"] > 0].sort_values("change", ascending=False)
+    if not rising.empty:
+        best = rising.iloc[0]
+        lines.append(f"Grootste stijger sinds {period - 1}: {best['name']} "
+                     f"({signed(best['change'])} punten, nu rang {int(best['rank'])}).")
+    if not terrains.empty:
+        lines.append(f"Bedrijventerrein met de hoogste score: "
+                     f"{terrains.iloc[0]['Bedrijventerrein']} ({terrains.iloc[0]['Totaalscore']}).")
+    return lines
+
+
+def decision_lines(q: QuarterOutput, ranked: pd.DataFrame) -> list[str]:
+    """What the driehoek may discuss and decide: the proposed controles and the duiding."""
+    capacity, exclude = q.config["targets.capacity"], q.config["targets.exclude_recent"]
+    cells = target_cells(q.store, q.period, capacity, q.min_count, exclude)
+    picked = cells[cells["pick"].notna()].sort_values("pick")
+    lines = []
+    if not picked.empty:
+        areas = list(dict.fromkeys(picked["name"]))
+        lines.append(f"Integrale controles: de doelenlijst stelt {integer(len(picked))} "
+                     f"combinaties van gebied en risicobranche voor binnen {integer(capacity)} "
+                     f"controles, te beginnen in {', '.join(areas[:3])} (doelenlijst.xlsx).")
+    top = ranked.head(3)
+    if not top.empty:
+        lines.append(f"Duiding van {_names(top)} met wijkagent, regisseur en partners: past het "
+                     f"beeld bij wat zij zien?")
+    return lines
+
+
+def theme_paragraphs(store: Store, period: Period, catalogue: list[Indicator]) -> list[Paragraph]:
+    """Per phenomenon (theme): where it is highest and how it moved since last quarter."""
+    out = []
+    for theme in themes_scored(store, period, "buurt"):
+        areas = score_areas(store, period, "buurt", theme, catalogue)
+        scored = areas[areas["score"].notna()].sort_values(["score", "code"],
+                                                           ascending=[False, True])
+        if scored.empty:
+            continue
+        text = f"Het hoogst in {_names(scored)}."
+        change = scored.dropna(subset=["change"]).sort_values("change", ascending=False)
+        if change.empty:
+            text += f" Geen vergelijking met {period - 1}: dat kwartaal is niet berekend."
+        else:
+            up = int((change["change"] > BIG_CHANGE).sum())
+            down = int((change["change"] < -BIG_CHANGE).sum())
+            text += (f" Sinds {period - 1} stegen {up} buurten en daalden er {down} meer dan "
+                     f"{integer(BIG_CHANGE)} punten")
+            best = change.iloc[0]
+            text += (f"; de sterkste stijger is {best['name']} ({signed(best['change'])})."
+                     if best["change"] > BIG_CHANGE else ".")
+        out.append(Paragraph(THEME_LABELS.get(theme, theme), text))
+    return out
+
+
+def _map_images(store: Store, period: Period, catalogue: list[Indicator], ranked: pd.DataFrame,
+                guard: Guard) -> list[Image]:
+    top = ranked.head(TOP)
+    terrains = latest_areas(store, "bedrijventerrein")
+    overall = score_areas(store, period, "buurt", OVERALL, catalogue)
+    figure, ax = _map_figure()
+    hotspots = hotspot_areas(store, period)
+    handles = outline_areas(ax, hotspots, HOTSPOT_COLOURS, "category") \
+        if hotspots is not None else []
+    draw_map(ax, overall, "score", "Totaalscore (0–100)", outlines=terrains, palette=PALETTE,
+             extra=handles)
+    label_areas(ax, overall, {row.code: str(int(row.rank)) for row in top.itertuples()})
+    _name_list(figure, [f"{int(r.rank)}. {r.name}" for r in top.itertuples()])
+    images = [_embed(figure, guard, "Totaalscore per buurt; de top 10 genummerd, Gi*-hotspots "
+                     "omlijnd", _alt(ranked, hotspots))]
+    emerging = emerging_areas(store, period)
+    if emerging is not None:
+        figure, ax = _map_figure()
+        patterned = emerging[emerging["category"].isin(list(EMERGING_COLOURS))]
+        draw_map(ax, emerging, "category", "Patroon over de kwartalen", outlines=terrains,
+                 categories={**EMERGING_COLOURS, NO_PATTERN: QUIET},
+                 missing_label=NOT_ANALYSED)
+        label_areas(ax, patterned, {c: str(i) for i, c in enumerate(patterned["code"], 1)})
+        _name_list(figure, [f"{i}. {name}" for i, name in enumerate(patterned["name"], 1)])
+        images.append(_embed(figure, guard, "Opkomende hotspots over de berekende kwartalen",
+                             "Kaart van de buurten met een patroon over de kwartalen: " +
+                             _pattern_alt(emerging)))
+    return images
+
+
+def _name_list(figure: Figure, names: list[str]) -> None:
+    """The names of the numbered areas, beside the map under its legend."""
+    figure.text(0.745, 0.34, "\n".join(names[:12]), fontsize=7.5, va="top", ha="left",
+                linespacing=1.4)
+
+
+def _map_figure() -> tuple[Figure, plt.Axes]:
+    figure = plt.figure(figsize=MAP_SIZE, dpi=150)
+    return figure, figure.add_axes((0.0, 0.02, 0.72, 0.96))
+
+
+def _embed(figure: Figure, guard: Guard, title: str, alt: str) -> Image:
+    return embed(figure, guard, title, dpi=150, alt=alt)
+
+
+def _alt(ranked: pd.DataFrame, hotspots: pd.DataFrame | None) -> str:
+    text = "Kaart van de totaalscore per buurt. Hoogste tien: " + ", ".join(
+        f"{int(r.rank)}. {r.name}" for r in ranked.head(TOP).itertuples()) + "."
+    if hotspots is not None:
+        hot = hotspots.loc[hotspots["category"] == "Hotspot", "name"].tolist()
+        text += f" Hotspots: {', '.join(hot) or 'geen'}."
+    return text
+
+
+def _pattern_alt(emerging: pd.DataFrame) -> str:
+    found = emerging[emerging["category"].isin(list(EMERGING_COLOURS))]
+    return "; ".join(f"{r.name}: {r.category.lower()}" for r in found.itertuples()) or "geen"
+
+
+def track_record(q: QuarterOutput) -> tuple[list[str], Table]:
+    """The ranking's track record (see :func:`riskmap.reports.trust.track_record_section`) and
+    the bias audit's line on the poorest fifth of buurten; the table holds each ranking's mean
+    over the quarters tested."""
+    lines = list(track_record_section(q.store, q.period).lines)
+    try:
+        lines.append(poorest_lines(bias_audit(q.store, q.catalogue, q.config, q.period),
+                                   q.min_count)[0])
+    except RiskmapError as exc:
+        lines.append(f"Biastoets: niet beschikbaar – {exc}.")
+    table = stored_track_record(q.store, q.period)
+    if table.empty:
+        return lines, Table([])
+    k = int(table["k"].iloc[0])
+    means = table.groupby("method", sort=False)[["precision_at_k", "auc"]].mean()
+    shown = pd.DataFrame({
+        "Rangorde": [METHOD_LABELS[m] for m in means.index],
+        f"Precisie in top-{k}": [number(v, 2) for v in means["precision_at_k"]],
+        "AUC (0,5 = toeval)": [number(v, 2) for v in means["auc"]],
+    })
+    return lines, html_table(shown, BRIEFING_NAME, q.min_count)
+
+
+def caveat_lines(store: Store, period: Period, min_count: int) -> list[str]:
+    """Caveats, privacy and sources in one list."""
+    lineage = lineage_table(store, period)
+    sources = (f"Bronnen: {len(lineage)} ladingen ({', '.join(source_labels(lineage['Bron']))})"
+               f"; volledige herkomst in bronnen.csv en de gebiedsanalyse van {period}.")
+    return [*CAVEATS[1:], *suppression_lines(store, period, min_count)[1:], sources]
+
+
+def _area_table(frame: pd.DataFrame, min_count: int, caption: str = "") -> Table:
+    shown = pd.DataFrame({
+        "Rang": frame["rank"].astype(int), "Buurt": frame["name"],
+        "Totaalscore": frame["score_text"], "Rang 5–95%": frame["interval_text"],
+        "Verandering": frame["change_text"], "Thema sterkste factor": frame["strongest_theme"],
+        "Belangrijkste factoren": frame["drivers_text"].map(
+            lambda text: "; ".join(text.split("; ")[:2])),
+    })
+    return html_table(shown, BRIEFING_NAME, min_count, caption=caption)
+
+
+def briefing_html(q: QuarterOutput) -> str:
+    """The briefing of a built quarter as one HTML page (images embedded)."""
+    ranked = ranked_with_themes(q.store, q.period, q.catalogue)
+    attention, choice = attention_order(ranked, q.store, q.period)
+    terrains = terrain_table(q.store, q.period, q.catalogue)
+    note = (f"Volgorde: {RANKING_LABELS[choice.method]} (de rangorde die in de terugtoets het "
+            f"best voorspelde). * Score mede berekend uit gegevens die wegens privacy niet "
+            f"getoond worden.")
+    rising = ranked[ranked["code"].isin(risers(ranked, 5)["Code"])].sort_values(
+        "change", ascending=False)
+    lines, track_table = track_record(q)
+    terrain_columns = ["Rang", "Bedrijventerrein", "Totaalscore", "Gelegenheid", "Verandering",
+                       *COUNTS]
+    context = {
+        "title": f"Briefing driehoek – ondermijning {q.place} – {q.period}",
+        "heading": f"Ondermijning in {q.place}: {q.period}",
+        "subtitle": f"Briefing voor de driehoek · peildatum {long_date(q.period.end)}",
+        "author": f"Gemeente {q.place} (riskmap)",
+        "attention": attention_lines(q.store, q.period, attention, terrains),
+        "decisions": decision_lines(q, ranked),
+        "themes": theme_paragraphs(q.store, q.period, q.catalogue),
+        "maps": _map_images(q.store, q.period, q.catalogue, ranked, q.guard),
+        "top": _area_table(attention.head(TOP), q.min_count, note),
+        "risers": _area_table(rising, q.min_count), "previous": str(q.period - 1),
+        "terrains": html_table(terrains[terrain_columns] if not terrains.empty else terrains,
+                               BRIEFING_NAME, q.min_count, COUNTS),
+        "track_record": lines, "track_table": track_table,
+        "caveats": caveat_lines(q.store, q.period, q.min_count),
+    }
+    return template(TEMPLATE).render(**context)
+
+
+def write_briefing(q: QuarterOutput) -> Path:
+    """Write ``briefing_driehoek.pdf`` (PDF/UA-1, tagged) for a built quarter; returns its
+    path."""
+    path = write_html_pdf(briefing_html(q), q.folder / BRIEFING_NAME, q.guard)
+    log.info("%s geschreven", path)
     return path

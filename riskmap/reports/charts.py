@@ -12,7 +12,12 @@ from matplotlib.figure import Figure
 
 from riskmap.maps.static import CONFIDENTIAL
 
-COLOURS = [plt.get_cmap("tab10")(i) for i in range(10)]
+# Okabe-Ito: eight colours told apart with every common colour-vision deficiency; with more
+# lines than colours, the marker and line style tell the lines apart as well
+COLOURS = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+           "#CC79A7"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+STYLES = ["-", "--", ":", "-."]
 
 
 def trend_chart(trends: pd.DataFrame, codes: list[str], names: dict[str, str], title: str,
@@ -37,7 +42,8 @@ def trend_chart(trends: pd.DataFrame, codes: list[str], names: dict[str, str], t
     wide = trends.pivot_table(index="period", columns="code", values="score").reindex(periods)
     fig, ax = plt.subplots(figsize=figsize, dpi=110)
     for i, code in enumerate(c for c in codes if c in wide.columns):
-        ax.plot(range(len(periods)), wide[code], marker="o", linewidth=1.6, markersize=4,
+        ax.plot(range(len(periods)), wide[code], marker=MARKERS[i % len(MARKERS)],
+                linestyle=STYLES[i // len(COLOURS) % len(STYLES)], linewidth=1.6, markersize=4.5,
                 color=COLOURS[i % len(COLOURS)], label=f"{names.get(code, code)} ({code})")
     ax.set_xticks(range(len(periods)), periods)
     ax.set_ylabel("Totaalscore (0–100)")

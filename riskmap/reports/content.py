@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmap.fmt import MISSING, number
+from riskmap.fmt import MISSING, number, percent
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
@@ -21,13 +21,14 @@ from riskmap.indicators.values import UNAVAILABLE
 from riskmap.maps.areas import score_areas, themes_scored
 from riskmap.maps.patterns import EMERGING_COLOURS, emerging_areas, hotspot_areas
 from riskmap.periods import Period
-from riskmap.reports.outputs import lineage_table
+from riskmap.reports.outputs import lineage_table, reasons_text
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
 
 COUNTS = ("Aantal vestigingen", "Aantal in risicobranches")
 SUPPRESSED_MARK = "*"
+CHANCE = "Kans op bevinding"
 SOURCES = {"boundaries": "CBS wijk- en buurtkaart", "bedrijventerreinen": "bedrijventerreinen",
            "cbs": "CBS Kerncijfers wijken en buurten", "police": "politie (misdrijven per buurt)",
            "kvk": "KvK-handelsregister", "bag": "BAG-adressen"}
@@ -57,12 +58,16 @@ def ranked_areas(store: Store, period: Period, level: str,
 
 
 def _area_rows(frame: pd.DataFrame, label: str) -> pd.DataFrame:
-    return pd.DataFrame({
+    rows = pd.DataFrame({
         "Rang": frame["rank"].astype(int), label: frame["name"], "Code": frame["code"],
         "Totaalscore": frame["score_text"], "Rang 5–95%": frame["interval_text"],
         "Verandering": frame["change_text"],
         "Hoogste thema": frame["top_theme"], "Belangrijkste factoren": frame["drivers_text"],
     })
+    if "chance" in frame:  # ordered by a model's chance of a finding (see reports.trust)
+        rows.insert(3, CHANCE, frame["chance"].map(lambda p: percent(p) if pd.notna(p)
+                                                   else MISSING))
+    return rows
 
 
 def top_areas(ranked: pd.DataFrame, n: int = 10, label: str = "Buurt") -> pd.DataFrame:
@@ -163,14 +168,10 @@ def lineage_rows(store: Store, period: Period) -> pd.DataFrame:
         "Regels gelezen": table["Regels gelezen"].map(lambda n: number(n, 0)),
         "Regels opgenomen": table["Regels opgenomen"].map(lambda n: number(n, 0)),
         "Regels afgewezen": table["Regels afgewezen"].map(lambda n: number(n, 0)),
-        "Redenen van afwijzing": table["Redenen van afwijzing"].map(_reasons),
-        "Bijzonderheden": table["Bijzonderheden"].map(_reasons),
+        "Redenen van afwijzing": table["Redenen van afwijzing"].map(
+            lambda text: reasons_text(text) or MISSING),
+        "Bijzonderheden": table["Bijzonderheden"].map(lambda text: reasons_text(text) or MISSING),
     })
-
-
-def _reasons(text: object) -> str:
-    reasons = json.loads(text) if isinstance(text, str) and text else {}
-    return "; ".join(f"{number(n, 0)} {why}" for why, n in reasons.items()) or MISSING
 
 
 def build_settings(store: Store, period: Period) -> dict[str, object]:

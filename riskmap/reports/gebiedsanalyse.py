@@ -16,18 +16,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata, resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import jinja2
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from riskmap.fmt import long_date
+from riskmap.config import Config
+from riskmap.errors import RiskmapError
+from riskmap.fmt import integer, long_date
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, figure_bytes, public_table, write_text
 from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
+from riskmap.models.ranking import RANKING_LABELS
 from riskmap.periods import Period
+from riskmap.reports.bias import bias_audit
 from riskmap.reports.charts import trend_chart
 from riskmap.reports.content import (
     COUNTS,
@@ -43,11 +46,15 @@ from riskmap.reports.content import (
     top_areas,
     trend_scores,
 )
-from riskmap.reports.outputs import period_folder, place_name
+from riskmap.reports.quarter import QuarterOutput
+from riskmap.reports.trust import (
+    Section,
+    attention_order,
+    bias_section,
+    coverage_section,
+    track_record_section,
+)
 from riskmap.store import Store
-
-if TYPE_CHECKING:
-    from riskmap.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +64,9 @@ NUMERIC = re.compile(r"^[−+\-<]?[\d.,]+%?\*?$")
 TOC = [("samenvatting", "Samenvatting"), ("top", "Top 10 buurten"),
        ("stijgers", "Grootste stijgers"), ("kaarten", "Kaarten per thema"),
        ("bedrijventerreinen", "Bedrijventerreinen"), ("trends", "Ontwikkeling"),
-       ("hotspots", "Hotspots"), ("werkwijze", "Werkwijze en kanttekeningen"),
+       ("hotspots", "Hotspots"), ("dekking", "Dekking van de scores"),
+       ("terugtoets", "Terugtoets"), ("bias", "Biastoets"),
+       ("werkwijze", "Werkwijze en kanttekeningen"),
        ("privacy", "Privacy"), ("herkomst", "Herkomst van de gegevens")]
 CAVEATS = [
     "Een patroon is geen bewijs: de scores wijzen waar het risico hoger is, niet waar "
@@ -84,6 +93,17 @@ class Table:
 
 
 @dataclass
+class Part:
+    """A :class:`~riskmap.reports.trust.Section` as the template shows it."""
+
+    id: str
+    title: str
+    lines: list[str]
+    table: Table
+    images: list[Image]
+
+
+@dataclass
 class Image:
     """An embedded PNG (base64) with its Dutch title and pixel size."""
 
@@ -91,6 +111,7 @@ class Image:
     data: str
     width: int
     height: int
+    alt: str = ""
 
 
 def html_table(frame: pd.DataFrame, where: str, min_count: int, counts: Sequence[str] = (),
@@ -110,12 +131,13 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100) -> Image:
-    """A figure checked, rendered and embedded; the figure is closed."""
+def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100, alt: str = "") -> Image:
+    """A figure checked, rendered and embedded (``alt``: its text for screen readers, default
+    the title); the figure is closed."""
     width, height = (round(float(v) * dpi) for v in figure.get_size_inches())
     data = figure_bytes(figure, guard, f"{REPORT_NAME} [{title}]", dpi=dpi)
     plt.close(figure)
-    return Image(title, base64.b64encode(data).decode("ascii"), width, height)
+    return Image(title, base64.b64encode(data).decode("ascii"), width, height, alt or title)
 
 
 def trend_images(store: Store, period: Period, ranked: pd.DataFrame,
@@ -152,8 +174,9 @@ def method_lines(store: Store, period: Period, catalogue: list[Indicator]) -> li
         f"bedrijventerrein; registerindicatoren tellen over 12 of 24 maanden tot de peildatum.",
         f"Elke indicator is genormaliseerd ({normalisation}, uitschieters begrensd), per thema "
         f"gewogen gemiddeld tot een themascore van 0 tot 100; de totaalscore is het gewogen "
-        f"gemiddelde van de thema's. Een thema zonder de helft van zijn gewicht aan gegevens "
-        f"ontbreekt (nooit 0).",
+        f"gemiddelde van de thema's. Een thema zonder de helft van het gewicht van zijn "
+        f"indicatoren die in het gebied van toepassing zijn ontbreekt (nooit 0); waar weinig "
+        f"mensen wonen telt dezelfde maat per adres of vestiging (zie Dekking).",
         f"Onzekerheid: de scores zijn {draws} keer opnieuw berekend met verstoorde gewichten en "
         f"andere normalisaties; 'Rang 5–95%' is de band waarin de rang dan valt.",
         "Belangrijkste factoren: de drie indicatoren die het meest bijdragen aan de totaalscore "
@@ -163,20 +186,43 @@ def method_lines(store: Store, period: Period, catalogue: list[Indicator]) -> li
     ]
 
 
+def trust_parts(store: Store, period: Period, catalogue: list[Indicator], config: Config,
+                guard: Guard) -> list[Part]:
+    """Coverage, track record and bias audit as report parts."""
+    min_count = config["privacy.min_count"]
+    try:
+        bias = bias_section(bias_audit(store, catalogue, config, period), min_count)
+    except RiskmapError as exc:
+        bias = Section("Biastoets", [f"Biastoets: niet beschikbaar – {exc}."])
+    parts = []
+    for key, section in (("dekking", coverage_section(store, period)),
+                         ("terugtoets", track_record_section(store, period)), ("bias", bias)):
+        images = [embed(section.figure, guard, section.title)] if section.figure else []
+        parts.append(Part(key, section.title, section.lines,
+                          html_table(section.table, REPORT_NAME, min_count, section.counts,
+                                     caption=section.caption, empty="Geen."), images))
+    return parts
+
+
 def report_html(store: Store, period: Period, catalogue: list[Indicator], place: str,
-                min_count: int, guard: Guard) -> str:
+                config: Config, guard: Guard) -> str:
     """The gebiedsanalyse of ``period`` as one HTML page."""
+    min_count = config["privacy.min_count"]
     ranked = ranked_areas(store, period, "buurt", catalogue)
+    attention, choice = attention_order(ranked, store, period)
     terrains = terrain_table(store, period, catalogue)
     where = REPORT_NAME
     note = "* score mede berekend uit gegevens die wegens privacy niet getoond worden."
+    order = (f"Volgorde: {RANKING_LABELS[choice.method]} (de rangorde die in de terugtoets het "
+             f"best voorspelde; zie Terugtoets). {note}")
     charts, trend_notes = trend_images(store, period, ranked, terrains, guard)
     context = {
         "title": f"Gebiedsanalyse ondermijning {place} – {period}",
         "data_date": long_date(period.end), "created": f"{datetime.now():%d-%m-%Y %H:%M}",
-        "version": _version(), "previous": str(period - 1), "toc": TOC,
+        "version": version(), "previous": str(period - 1), "toc": TOC,
         "summary": summary_lines(store, period, ranked, terrains),
-        "top": html_table(top_areas(ranked), where, min_count, caption=note),
+        "top": html_table(top_areas(attention), where, min_count, caption=order),
+        "trust": trust_parts(store, period, catalogue, config, guard),
         "risers": html_table(risers(ranked), where, min_count, caption=note,
                              empty=f"Geen buurt steeg sinds {period - 1}."),
         "terrains": html_table(terrains, where, min_count, COUNTS, caption=note,
@@ -190,35 +236,34 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
         "suppression": suppression_lines(store, period, min_count),
         "lineage": html_table(lineage_rows(store, period), where, min_count,
                               caption="Volledige SHA-256, paden en laadmomenten: bronnen.csv."),
-        "footer": f"gemaakt met riskmap {_version()} uit de build van {period}",
+        "footer": f"gemaakt met riskmap {version()} uit de build van {period}",
     }
-    return _template().render(**context)
+    return template().render(**context)
 
 
 def _images(maps: Iterable[StaticMap], guard: Guard) -> list[Image]:
     return [embed(m.figure, guard, m.title) for m in maps]
 
 
-def _template() -> jinja2.Template:
-    text = resources.files("riskmap.reports").joinpath("templates", REPORT_NAME).read_text(
+def template(name: str = REPORT_NAME) -> jinja2.Template:
+    """A report template of :mod:`riskmap.reports` (HTML-escaped rendering)."""
+    text = resources.files("riskmap.reports").joinpath("templates", name).read_text(
         encoding="utf-8")
     return jinja2.Environment(autoescape=True, trim_blocks=True,
                               lstrip_blocks=True).from_string(text)
 
 
-def _version() -> str:
+def version() -> str:
+    """The installed riskmap version (``onbekend`` in an uninstalled checkout)."""
     try:
         return metadata.version("riskmap")
     except metadata.PackageNotFoundError:
         return "onbekend"
 
 
-def write_report(project: Project, period: Period) -> Path:
+def write_report(q: QuarterOutput) -> Path:
     """Write ``gebiedsanalyse.html`` for a built quarter and return its path."""
-    with project.store(read_only=True) as store:
-        guard = project.guard(store)
-        html = report_html(store, period, project.catalogue(), place_name(project),
-                           project.config["privacy.min_count"], guard)
-        path = write_text(html, period_folder(project, period) / REPORT_NAME, guard)
-    log.info("wrote %s (%d kB)", path, path.stat().st_size // 1024)
+    html = report_html(q.store, q.period, q.catalogue, q.place, q.config, q.guard)
+    path = write_text(html, q.folder / REPORT_NAME, q.guard)
+    log.info("%s geschreven (%s kB)", path, integer(path.stat().st_size // 1024))
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from riskmap.fmt import number
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import NOT_SHOWN, PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
 from riskmap.indicators.values import SMALL_DENOMINATOR, UNAVAILABLE
@@ -19,7 +20,7 @@ REMARKS = {SMALL_COUNT: "niet getoond: aantal kleiner dan {n}",
 
 
 def _number(value: float, decimals: int = 1) -> str:
-    return NOT_SHOWN if pd.isna(value) else f"{value:.{decimals}f}".replace(".", ",")
+    return NOT_SHOWN if pd.isna(value) else number(value, decimals)
 
 
 def indicator_table(store: Store, period: Period, catalogue: list[Indicator],

@@ -1,45 +1,44 @@
-"""The standard outputs of a built quarter: scores table, interactive map, static map, lineage
-and quality report. Everything is written through :mod:`riskmap.indicators.privacy`."""
+"""The standard outputs of a built quarter: tables (scores, indicators, lineage, quality) and
+maps (interactive and static). Everything is written through :mod:`riskmap.indicators.privacy`."""
 
 from __future__ import annotations
 
 import json
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from riskmap.fmt import integer, number
 from riskmap.indicators.build import quality_report
-from riskmap.indicators.catalogue import THEME_LABELS, Indicator
-from riskmap.indicators.privacy import Guard, write_csv, write_figure, write_text
+from riskmap.indicators.catalogue import THEME_LABELS
+from riskmap.indicators.privacy import write_csv, write_figure, write_text
 from riskmap.indicators.release import loss_summary
 from riskmap.maps.figures import pattern_maps, theme_maps
 from riskmap.maps.interactive import map_from_layers
 from riskmap.maps.layers import layers_from_store
 from riskmap.periods import Period
 from riskmap.reports.indicator_table import indicator_table
+from riskmap.reports.quarter import QuarterOutput
 from riskmap.reports.tables import LEVEL_LABELS, scores_table
 from riskmap.store import Store
-
-if TYPE_CHECKING:
-    from riskmap.project import Project
 
 LINEAGE_HEADERS = {"load_id": "Lading", "source": "Bron", "slice": "Deel", "path": "Bestand",
                    "api_table": "CBS-tabel", "size": "Grootte (bytes)", "sha256": "SHA-256",
                    "rows_read": "Regels gelezen", "rows_kept": "Regels opgenomen",
                    "rows_rejected": "Regels afgewezen", "rejects": "Redenen van afwijzing",
                    "notes": "Bijzonderheden", "loaded_at": "Geladen op"}
-
-
-def period_folder(project: Project, period: Period) -> Path:
-    """The output folder of one quarter."""
-    return project.output_dir / str(period)
+REASONS_HEADER = LINEAGE_HEADERS["rejects"]
+NOTES_HEADER = LINEAGE_HEADERS["notes"]
 
 
 def lineage_table(store: Store, period: Period) -> pd.DataFrame:
-    """The loads the latest build of ``period`` was made from, with Dutch headers."""
+    """The loads the latest build of ``period`` was made from, with Dutch headers.
+
+    The reasons of rejection stay as stored (JSON: reason -> rows); :func:`reasons_text`
+    writes them out.
+    """
     row = store.query("SELECT load_ids FROM builds WHERE period = ? ORDER BY build_id DESC "
                       "LIMIT 1", [str(period)])
     ids = json.loads(row["load_ids"].iloc[0]) if not row.empty else []
@@ -48,85 +47,76 @@ def lineage_table(store: Store, period: Period) -> pd.DataFrame:
     return lineage[list(LINEAGE_HEADERS)].rename(columns=LINEAGE_HEADERS)
 
 
-def place_name(project: Project) -> str:
-    """The name of the gemeente as reports show it (its CBS code when no name is set)."""
-    return str(project.config["naam"] or project.config.gemeente)
+def reasons_text(text: object) -> str:
+    """Stored reasons of rejection or notes of a load (JSON: reason -> rows) as Dutch text:
+    ``6 buiten de gemeente; 8 dubbele regel``; empty when there are none."""
+    reasons = json.loads(text) if isinstance(text, str) and text else {}
+    return "; ".join(f"{integer(n)} {why}" for why, n in reasons.items())
 
 
-def map_html(store: Store, period: Period, catalogue: list[Indicator], min_count: int,
-             place: str, offline: bool = True) -> str:
+def sources_table(store: Store, period: Period) -> pd.DataFrame:
+    """The lineage of ``period`` for ``bronnen.csv``: one row per load, reasons and notes as
+    text."""
+    table = lineage_table(store, period)
+    return table.assign(**{header: table[header].map(reasons_text)
+                           for header in (REASONS_HEADER, NOTES_HEADER)})
+
+
+def map_html(q: QuarterOutput, offline: bool = True) -> str:
     """The interactive map of a quarter: all layers the store has results for."""
-    content = layers_from_store(store, period, catalogue, min_count)
-    return map_from_layers(content.layers, f"Risico op ondermijning – {place}",
-                           f"{period} · Vertrouwelijk", offline=offline, notes=content.notes)
+    content = layers_from_store(q.store, q.period, q.catalogue, q.min_count)
+    return map_from_layers(content.layers, f"Risico op ondermijning – {q.place}",
+                           f"{q.period} · Vertrouwelijk", offline=offline, notes=content.notes)
 
 
-def write_outputs(project: Project, period: Period, offline: bool = True) -> dict[str, Path]:
-    """Write ``scores.csv``, ``indicatoren.csv``, ``kaart.html``, ``kaart.png``, ``bronnen.csv``
-    and the quality report for a built quarter; returns the paths by name."""
-    folder = period_folder(project, period)
-    catalogue = project.catalogue()
-    min_count = project.config["privacy.min_count"]
-    name = place_name(project)
-    with project.store(read_only=True) as store:
-        guard = project.guard(store)
-        paths = {
-            "scores": write_csv(scores_table(store, period, catalogue, min_count),
-                                folder / "scores.csv", guard),
-            "indicatoren": write_csv(indicator_table(store, period, catalogue, min_count),
-                                     folder / "indicatoren.csv", guard),
-            "bronnen": write_csv(lineage_table(store, period), folder / "bronnen.csv", guard),
-        }
-        html = map_html(store, period, catalogue, min_count, name, offline)
-        paths["kaart"] = write_text(html, folder / "kaart.html", guard)
-        overall = next(theme_maps(store, period, catalogue, name))
-        paths["kaart_png"] = write_figure(overall.figure, folder / "kaart.png", guard)
-        plt.close(overall.figure)
-        paths["kwaliteit"] = write_quality(store, period, catalogue, project, folder / "kwaliteit.md",
-                                           guard)
-    return paths
+def write_tables(q: QuarterOutput) -> dict[str, Path]:
+    """Write ``scores.csv``, ``indicatoren.csv``, ``bronnen.csv`` and ``kwaliteit.md`` of a built
+    quarter; returns the paths by name."""
+    return {
+        "scores": write_csv(scores_table(q.store, q.period, q.catalogue, q.min_count),
+                            q.folder / "scores.csv", q.guard),
+        "indicatoren": write_csv(indicator_table(q.store, q.period, q.catalogue, q.min_count),
+                                 q.folder / "indicatoren.csv", q.guard),
+        "bronnen": write_csv(sources_table(q.store, q.period), q.folder / "bronnen.csv", q.guard),
+        "kwaliteit": write_quality(q, q.folder / "kwaliteit.md"),
+    }
 
 
-def write_maps(project: Project, period: Period, offline: bool = True) -> dict[str, Path]:
-    """Write the interactive map ``kaart.html`` and the static maps (PNG and PDF) of every
-    theme and hotspot pattern to ``kaarten/``; returns the paths by name.
+def write_maps(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
+    """Write the interactive map ``kaart.html``, the overall map ``kaart.png`` and the static
+    maps (PNG and PDF) of every theme and hotspot pattern to ``kaarten/``; returns the paths by
+    name.
 
-    ``offline`` makes ``kaart.html`` free of any network request (no basemap); otherwise it
-    shows the PDOK BRT-Achtergrondkaart (grijs).
+    ``offline`` (the default) makes ``kaart.html`` free of any network request (no basemap);
+    otherwise it shows the PDOK BRT-Achtergrondkaart (grijs).
     """
-    folder = period_folder(project, period)
-    catalogue = project.catalogue()
-    name = place_name(project)
-    with project.store(read_only=True) as store:
-        guard = project.guard(store)
-        html = map_html(store, period, catalogue, project.config["privacy.min_count"], name,
-                        offline)
-        paths = {"kaart": write_text(html, folder / "kaart.html", guard)}
-        for static in chain(theme_maps(store, period, catalogue, name),
-                            pattern_maps(store, period, name)):
-            for suffix in ("png", "pdf"):
-                path = folder / "kaarten" / f"{static.stem}.{suffix}"
-                paths[f"{static.stem}_{suffix}"] = write_figure(static.figure, path, guard)
-            plt.close(static.figure)
+    paths = {"kaart": write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)}
+    for static in chain(theme_maps(q.store, q.period, q.catalogue, q.place),
+                        pattern_maps(q.store, q.period, q.place)):
+        if static.stem == "kaart_totaal":
+            paths["kaart_png"] = write_figure(static.figure, q.folder / "kaart.png", q.guard)
+        for suffix in ("png", "pdf"):
+            path = q.folder / "kaarten" / f"{static.stem}.{suffix}"
+            paths[f"{static.stem}_{suffix}"] = write_figure(static.figure, path, q.guard)
+        plt.close(static.figure)
     return paths
 
 
-def write_quality(store: Store, period: Period, catalogue: list[Indicator], project: Project,
-                  path: Path, guard: Guard) -> Path:
+def write_quality(q: QuarterOutput, path: Path) -> Path:
     """The quality report of a build: correlations, effective weights, distributions and
-    suppressions per level (Markdown)."""
-    labels = {i.id: i.label for i in catalogue}
-    lines = [f"# Kwaliteitsrapport {period}", ""]
+    suppressions per level (Markdown, numbers in Dutch)."""
+    labels = {i.id: i.label for i in q.catalogue}
+    lines = [f"# Kwaliteitsrapport {q.period}", ""]
     for level in ("buurt", "wijk", "bedrijventerrein"):
-        values = store.query("SELECT * FROM indicator_values WHERE period = ? AND level = ?",
-                             [str(period), level])
+        values = q.store.query("SELECT * FROM indicator_values WHERE period = ? AND level = ?",
+                               [str(q.period), level])
         if values.empty:
             continue
-        report = quality_report(values, catalogue, level, project.config)
+        report = quality_report(values, q.catalogue, level, q.config)
         lines += [f"## {LEVEL_LABELS[level]}", "", "### Correlaties boven 0,9 binnen een thema", ""]
         pairs = report["correlations"]
         lines += [f"- {THEME_LABELS[r.theme]}: {labels[r.indicator_a]} ~ {labels[r.indicator_b]} "
-                  f"(Spearman {r.spearman:.2f})" for r in pairs.itertuples()] or ["- geen"]
+                  f"(Spearman {number(r.spearman, 2)})" for r in pairs.itertuples()] or ["- geen"]
         lines += ["", "### Effectieve gewichten en verdeling", "",
                   "| Indicator | Effectief gewicht | Scheefheid | Kurtosis | Ontbrekend |",
                   "|---|---:|---:|---:|---:|"]
@@ -134,15 +124,16 @@ def write_quality(store: Store, period: Period, catalogue: list[Indicator], proj
             if not report["weights"].empty else pd.Series(dtype=float)
         for row in report["distribution"].itertuples():
             lines.append(f"| {labels.get(row.indicator, row.indicator)} | "
-                         f"{weights.get(row.indicator, 0):.3f} | {row.skewness:.2f} | "
-                         f"{row.kurtosis:.2f} | {row.missing} |")
+                         f"{number(weights.get(row.indicator, 0), 3)} | "
+                         f"{number(row.skewness, 2)} | {number(row.kurtosis, 2)} | "
+                         f"{integer(row.missing)} |")
         lines += ["", "### Niet getoonde waarden (privacy en kleine noemers)", ""]
         suppressed = report["suppressed"]
-        lines += [f"- {labels.get(r.indicator, r.indicator)}: {r.count} ({r.reason})"
+        lines += [f"- {labels.get(r.indicator, r.indicator)}: {integer(r.count)} ({r.reason})"
                   for r in suppressed.itertuples()] or ["- geen"]
         lines.append("")
-    lines += release_lines(store, period)
-    return write_text("\n".join(lines), path, guard)
+    lines += release_lines(q.store, q.period)
+    return write_text("\n".join(lines), path, q.guard)
 
 
 def release_lines(store: Store, period: Period) -> list[str]:
@@ -154,6 +145,6 @@ def release_lines(store: Store, period: Period) -> list[str]:
     lines = ["## Bescherming van de cijfers uit de eigen registers", "",
              "| Indeling | Getoond | Klein aantal | Kleine groep | Ter bescherming |",
              "|---|---:|---:|---:|---:|"]
-    lines += [f"| {grouping} | {' | '.join(str(int(n)) for n in row)} |"
+    lines += [f"| {grouping} | {' | '.join(integer(n) for n in row)} |"
               for grouping, row in table.iterrows()]
     return [*lines, ""]

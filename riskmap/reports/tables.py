@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from riskmap.errors import StoreError
+from riskmap.fmt import number
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
 from riskmap.indicators.privacy import NOT_SHOWN, threshold
 from riskmap.indicators.values import SMALL_COUNT
+from riskmap.maps.areas import driver_list
 from riskmap.periods import Period
 from riskmap.store import Store
 
@@ -34,7 +34,7 @@ def value_labels(values: pd.DataFrame, catalogue: list[Indicator], min_count: in
     """
     labels = {i.id: i.label for i in catalogue}
     shown = values.copy()
-    text = shown["value"].map(lambda v: NOT_SHOWN if pd.isna(v) else f"{v:.1f}".replace(".", ","))
+    text = shown["value"].map(lambda v: NOT_SHOWN if pd.isna(v) else number(v))
     text = text.where(shown["reason"] != SMALL_COUNT, f"aantal <{threshold(min_count)}")
     text = text.where(~(shown["suppressed"] & (shown["reason"] != SMALL_COUNT)), NOT_SHOWN)
     wide = shown.assign(text=text).pivot(index="area_code", columns="indicator", values="text")
@@ -45,8 +45,7 @@ def value_labels(values: pd.DataFrame, catalogue: list[Indicator], min_count: in
 def driver_labels(drivers: pd.Series, catalogue: list[Indicator]) -> pd.Series:
     """Driver lists (JSON of indicator ids) as a readable Dutch text."""
     labels = {i.id: i.label for i in catalogue}
-    return drivers.map(lambda d: "; ".join(labels.get(x, x) for x in json.loads(d))
-                       if isinstance(d, str) else "")
+    return drivers.map(lambda d: "; ".join(driver_list(d, labels)))
 
 
 def scores_table(store: Store, period: Period, catalogue: list[Indicator],

@@ -5,10 +5,12 @@ establishments of that branch active there at the end of the quarter. Each cell 
 
 .. math:: p = r_{\text{gebied}} \times f_{\text{branche}}
 
-where :math:`r` is the model's expected hit rate of the area when the store holds predictions
-for the quarter, and otherwise the area's overall score / 100 (when the model covers only some
-areas, e.g. buurten and not bedrijventerreinen, the others' score / 100 is rescaled to the mean
-of the model's rates over the areas that have both), and :math:`f` is how much more
+where :math:`r` comes from the ranking the quarter's track record chose
+(:func:`riskmap.models.ranking.stored_choice`): the expected hit rate of the hit-rate model or of
+the combined ranking where that one did best in the backtest, else the area's overall score /
+100 (when the model covers only some areas, e.g. buurten and not bedrijventerreinen, the others'
+score / 100 is rescaled to the mean of the model's rates over the areas that have both); without
+a stored track record, the score. :math:`f` is how much more
 often controles in that branch found something than controles in general (last 8 quarters,
 whole gemeente, shrunk towards 1 with one pseudo-controle per outcome; 1 when the branch had fewer
 controles than the privacy minimum).
@@ -30,23 +32,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from openpyxl import load_workbook
 
 from riskmap.branches import risk_branches
 from riskmap.errors import InputError
-from riskmap.fmt import number
+from riskmap.fmt import integer, number, percent, short_date
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.privacy import hidden_text, public_table, threshold, write_csv, write_xlsx
+from riskmap.models.ranking import RANKING_LABELS, Choice, chosen_values, stored_choice
 from riskmap.periods import Period
+from riskmap.reports.quarter import QuarterOutput
 from riskmap.reports.tables import LEVEL_LABELS
 from riskmap.store import Store
-
-if TYPE_CHECKING:
-    from riskmap.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,16 @@ HEADERS = {
     "pick": "Keuze", "rank": "Rang", "level": "Niveau", "area_code": "Code", "name": "Gebied",
     "branch_label": "Branche", "establishments": "Aantal vestigingen",
     "hit_rate": "Controles met bevinding in gebied (12 mnd, %)", "score": "Totaalscore gebied",
-    "area_rank": "Rang gebied", "expected": "Verwachte trefkans gebied (model)",
+    "area_rank": "Rang gebied", "expected": "Verwachte trefkans gebied (gekozen rangorde, %)",
     "branch_factor": "Factor branche", "priority": "Prioriteit (100 = hoogste)",
+    "spread": "Prioriteit na spreiding",
     "last": "Laatst gecontroleerd (gebied)",
     "status": "Status",
 }
+# Excel number formats of the numeric columns (Excel shows them with the user's separators).
+NUMBER_FORMATS = {HEADERS["score"]: "0.0", HEADERS["expected"]: "0", HEADERS["branch_factor"]:
+                  "0.00", HEADERS["priority"]: "0.0", HEADERS["spread"]: "0.0",
+                  **dict.fromkeys(COUNT_COLUMNS, "#,##0")}
 
 
 def _area_column() -> str:
@@ -117,22 +123,25 @@ def _area_scores(store: Store, period: Period) -> pd.DataFrame:
         "ON a.code = s.area_code WHERE s.period = ? AND s.theme = ? AND s.level IN "
         "('buurt', 'bedrijventerrein') QUALIFY row_number() OVER (PARTITION BY s.area_code "
         "ORDER BY a.year DESC) = 1", [str(period), OVERALL])
-    predictions = store.query(
-        "SELECT area_code, avg(probability) AS expected FROM predictions WHERE period = ? "
-        "GROUP BY area_code", [str(period)])
-    return scores.merge(predictions, on="area_code", how="left")
+    method = stored_choice(store, period).method
+    expected = pd.Series(dtype=float) if method == "score" else \
+        chosen_values(store, period, method)
+    return scores.assign(expected=scores["area_code"].map(expected))
 
 
-def ranked_cells(store: Store, period: Period, min_count: int,
-                 exclude_recent: int = 1) -> pd.DataFrame:
+def ranked_cells(store: Store, period: Period, min_count: int, exclude_recent: int = 1,
+                 areas: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every area × branch cell with establishments, ranked by priority (highest first).
 
     Columns: ``area_code, name, level, branch, establishments, hit_rate, last, score,
     area_rank, expected, branch_factor, priority, recent, rank``; ``hit_rate`` is the area's
     protected share of controles with findings (text), ``last`` the latest quarter with a
-    controle anywhere in the area (last 4 quarters).
+    controle anywhere in the area (last 4 quarters). ``areas`` (``area_code, level, score,
+    rank, name, expected``) replaces the stored scores and the chosen ranking, e.g. to see what
+    another ranking would select.
     """
-    cells = branch_cells(store, period).merge(_area_scores(store, period), on="area_code")
+    areas = _area_scores(store, period) if areas is None else areas
+    cells = branch_cells(store, period).merge(areas, on="area_code")
     history = control_history(store, period, HISTORY_QUARTERS)
     cells["last"] = cells["area_code"].map(history.groupby("area_code")["last"].max())
     cells["hit_rate"] = cells["area_code"].map(area_hit_rates(store, period, min_count))
@@ -177,17 +186,25 @@ def recently_controlled(store: Store, period: Period, quarters: int) -> set[str]
     return set(rows["area_code"].dropna())
 
 
-def select_cells(cells: pd.DataFrame, capacity: int) -> pd.Series:
-    """The pick order (1, 2, ...) of the selected cells, ``NA`` for the others.
+def select_cells(cells: pd.DataFrame, capacity: int) -> pd.DataFrame:
+    """The pick order of the selected cells and every cell's priority after spreading.
 
     Greedy within ``capacity`` visits: the cell with the highest adjusted priority whose
     establishments still fit is picked; each pick multiplies the priority of the remaining cells
     in the same area, and in the same branch, by :data:`SPREAD`. Cells in recently controlled
     areas or with priority 0 are never picked.
+
+    Returns
+    -------
+    pd.DataFrame
+        Indexed like ``cells``: ``pick`` (1, 2, ... for the selected cells, ``NA`` for the
+        others) and ``spread``, the priority after spreading: at the moment of the pick for a
+        selected cell, when the capacity ran out for the others (``NaN`` for skipped cells).
     """
     picks = pd.Series(pd.NA, index=cells.index, dtype="Int64")
-    adjusted = cells["priority"].where(~cells["recent"] & (cells["priority"] > 0), 0.0)
-    adjusted = adjusted.astype(float)
+    eligible = ~cells["recent"] & (cells["priority"] > 0)
+    adjusted = cells["priority"].where(eligible, 0.0).astype(float)
+    spread = adjusted.where(eligible)
     remaining, order = capacity, 0
     while True:
         fits = adjusted.where((adjusted > 0) & (cells["establishments"] <= remaining), 0.0)
@@ -196,11 +213,14 @@ def select_cells(cells: pd.DataFrame, capacity: int) -> pd.Series:
         best = fits.idxmax()
         order += 1
         picks[best] = order
+        spread[best] = adjusted[best]
         remaining -= int(cells.loc[best, "establishments"])
         adjusted[best] = 0.0
         adjusted[cells["area_code"] == cells.loc[best, "area_code"]] *= SPREAD
         adjusted[cells["branch"] == cells.loc[best, "branch"]] *= SPREAD
-    return picks
+    waiting = eligible & picks.isna()
+    spread[waiting] = adjusted[waiting]
+    return pd.DataFrame({"pick": picks, "spread": spread})
 
 
 def target_cells(store: Store, period: Period, capacity: int, min_count: int,
@@ -228,10 +248,11 @@ def target_cells(store: Store, period: Period, capacity: int, min_count: int,
     cells = ranked_cells(store, period, min_count, exclude_recent)
     if cells.empty:
         raise InputError(f"{period}: no scored area has establishments in a risk branch")
-    cells["pick"] = select_cells(cells, capacity)
-    log.info("targets %s: %d cells, %d selected (capacity %d visits, %d areas skipped as "
-             "recently controlled)", period, len(cells), int(cells["pick"].notna().sum()), capacity,
-             cells.loc[cells["recent"], "area_code"].nunique())
+    cells[["pick", "spread"]] = select_cells(cells, capacity)
+    log.info("doelenlijst %s: %s cellen, %s gekozen (capaciteit %s bezoeken, %s gebieden "
+             "overgeslagen als recent gecontroleerd)", period, integer(len(cells)),
+             integer(cells["pick"].notna().sum()), integer(capacity),
+             integer(cells.loc[cells["recent"], "area_code"].nunique()))
     return cells
 
 
@@ -243,14 +264,15 @@ def targets_table(cells: pd.DataFrame, period: Period, exclude_recent: int) -> p
     first = period - (exclude_recent - 1)
     skipped = str(period) if exclude_recent == 1 else f"{first}–{period}"
     labels = {key: branch.label for key, branch in risk_branches().items()}
+    top = cells["priority"].max()
     out = cells.assign(
         level=cells["level"].map(LEVEL_LABELS), branch_label=cells["branch"].map(labels),
         area_rank=cells["area_rank"].astype("Int64"),
-        score=cells["score"].map(number),
-        expected=cells["expected"].map(lambda p: "niet beschikbaar" if pd.isna(p)
-                                       else f"{number(100 * p, 0)}%"),
-        branch_factor=cells["branch_factor"].map(lambda f: number(f, 2)),
-        priority=(100 * cells["priority"] / cells["priority"].max()).map(number),
+        score=cells["score"].round(1),
+        expected=(100 * cells["expected"]).round(0),
+        branch_factor=cells["branch_factor"].round(2),
+        priority=(100 * cells["priority"] / top).round(1),
+        spread=(100 * cells["spread"] / top).round(1),
         last=cells["last"].fillna("–"),
         status=[_status(pick, recent, skipped) for pick, recent in
                 zip(cells["pick"], cells["recent"], strict=True)])
@@ -263,16 +285,33 @@ def _status(pick: object, recent: bool, skipped: str) -> str:
         return "geselecteerd"
     if recent:
         return f"overgeslagen: gebied gecontroleerd in {skipped}"
-    return "niet geselecteerd (buiten capaciteit)"
+    return "niet gekozen (past niet meer in de capaciteit)"
 
 
-def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model: bool,
-                  used: int, min_count: int) -> list[str]:
-    """The Dutch explanation that goes with a target list (``used``: visits selected)."""
-    base = ("de verwachte trefkans van het gebied volgens het model (voor gebieden zonder "
-            "voorspelling: de totaalscore / 100, herschaald naar het gemiddelde van de "
-            "modelkansen)" if has_model else
-            "de totaalscore van het gebied / 100 (er is nog geen model met trefkansen)")
+def capacity_line(cells: pd.DataFrame, capacity: int) -> str:
+    """How the capacity was used: visits in the selection, what is left and why it stays
+    unused (``cells`` from :func:`target_cells`)."""
+    picked = cells["pick"].notna()
+    used = int(cells.loc[picked, "establishments"].sum())
+    left = capacity - used
+    text = (f"Capaciteit: {integer(used)} van de {integer(capacity)} controles ingepland "
+            f"({percent(used / capacity)}) in {integer(picked.sum())} cellen")
+    if left <= 0:
+        return text + "; de capaciteit is volledig gebruikt."
+    waiting = cells.loc[~picked & ~cells["recent"] & (cells["priority"] > 0), "establishments"]
+    if waiting.empty:
+        return text + f"; {integer(left)} blijven over: er is geen andere cel om te kiezen."
+    return (text + f"; {integer(left)} blijven over: de kleinste overgebleven cel vraagt "
+            f"{integer(waiting.min())} bezoeken.")
+
+
+def targets_notes(period: Period, capacity: int, exclude_recent: int, choice: Choice,
+                  usage: str, min_count: int) -> list[str]:
+    """The Dutch explanation that goes with a target list (``usage``: :func:`capacity_line`)."""
+    base = (f"de verwachte trefkans van het gebied volgens {RANKING_LABELS[choice.method]} "
+            f"(voor gebieden zonder voorspelling: de totaalscore / 100, herschaald naar het "
+            f"gemiddelde van de voorspelde kansen)" if choice.method != "score" else
+            "de totaalscore van het gebied / 100")
     first = period - (exclude_recent - 1)
     skipped = ("Er zijn geen recent gecontroleerde gebieden overgeslagen." if not exclude_recent
                else f"Gebieden met een controle in {period} zijn overgeslagen."
@@ -280,7 +319,8 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model:
                f"{exclude_recent} kwartalen ({first} t/m {period}) zijn overgeslagen.")
     return [
         f"Doelenlijst integrale controles {period}: cellen van gebied (bedrijventerrein, anders "
-        f"buurt) × risicobranche met actieve vestigingen op {period.end:%d-%m-%Y}.",
+        f"buurt) × risicobranche met actieve vestigingen op {short_date(period.end)}.",
+        f"Gebruikte rangorde: {RANKING_LABELS[choice.method]}, want {choice.reason}.",
         f"Prioriteit = {base} × factor branche. De factor branche is hoe vaak controles in die "
         f"branche iets vonden ten opzichte van alle controles (laatste {BRANCH_QUARTERS} "
         f"kwartalen, hele gemeente; 1 bij te weinig controles).",
@@ -288,7 +328,10 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model:
         f"een cel vraagt een bezoek per vestiging): steeds de cel met de hoogste prioriteit die "
         f"nog past; elke keuze halveert de prioriteit van andere cellen in hetzelfde gebied en "
         f"in dezelfde branche, zodat de inzet gespreid wordt. {skipped}",
-        f"De selectie vraagt {used} controles; de capaciteit is {capacity}.",
+        "Daarom volgt de keuze niet precies de rang: 'Prioriteit na spreiding' is de prioriteit "
+        "op het moment van kiezen (bij niet gekozen cellen: toen de capaciteit op was), naast "
+        "de oorspronkelijke 'Prioriteit'.",
+        usage,
         "Het aantal vestigingen komt uit het openbare Handelsregister en staat er precies. "
         "Controles met bevinding staan per gebied (bedrijventerrein, anders buurt) als "
         f"percentage, beschermd zoals alle cijfers uit de eigen registers: <{threshold(min_count)} "
@@ -298,34 +341,48 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, has_model:
     ]
 
 
-def target_list(project: Project, period: Period, capacity: int,
-                exclude_recent: int = 1) -> pd.DataFrame:
+def target_list(q: QuarterOutput, capacity: int, exclude_recent: int = 1) -> pd.DataFrame:
     """The target list as shown to others (counts below the minimum read ``<5``)."""
-    min_count = project.config["privacy.min_count"]
-    with project.store(read_only=True) as store:
-        cells = target_cells(store, period, capacity, min_count, exclude_recent)
-    return public_table(targets_table(cells, period, exclude_recent), "doelenlijst",
-                        COUNT_COLUMNS, min_count)
+    cells = target_cells(q.store, q.period, capacity, q.min_count, exclude_recent)
+    return public_table(targets_table(cells, q.period, exclude_recent), "doelenlijst",
+                        COUNT_COLUMNS, q.min_count)
 
 
-def write_targets(project: Project, period: Period, capacity: int,
-                  exclude_recent: int = 1) -> dict[str, Path]:
-    """Write ``doelenlijst.csv`` and ``doelenlijst.xlsx`` (selection, all cells, explanation)."""
-    folder = project.output_dir / str(period)
-    min_count = project.config["privacy.min_count"]
-    with project.store(read_only=True) as store:
-        guard = project.guard(store)
-        cells = target_cells(store, period, capacity, min_count, exclude_recent)
-        table = targets_table(cells, period, exclude_recent)
-        used = int(cells.loc[cells["pick"].notna(), "establishments"].sum())
-        notes = pd.DataFrame({"Toelichting": targets_notes(
-            period, capacity, exclude_recent, bool(cells["expected"].notna().any()), used,
-            min_count)})
-        selected = table[table["Status"] == "geselecteerd"]
-        return {
-            "doelenlijst": write_csv(table, folder / "doelenlijst.csv", guard, COUNT_COLUMNS,
-                                     min_count),
-            "doelenlijst_xlsx": write_xlsx({"Selectie": selected, "Alle cellen": table,
-                                            "Toelichting": notes}, folder / "doelenlijst.xlsx",
-                                           guard, COUNT_COLUMNS, min_count),
-        }
+def _format_workbook(path: Path) -> None:
+    """Autofilter, a frozen header and number formats on every table sheet."""
+    book = load_workbook(path)
+    for sheet in book.worksheets:
+        headers = [cell.value for cell in sheet[1]]
+        if NUMBER_FORMATS.keys().isdisjoint(headers):
+            continue
+        sheet.auto_filter.ref = sheet.dimensions
+        sheet.freeze_panes = "A2"
+        for column, header in enumerate(headers, start=1):
+            if header in NUMBER_FORMATS:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+                    cell.number_format = NUMBER_FORMATS[header]
+    book.save(path)
+
+
+def write_targets(q: QuarterOutput, capacity: int, exclude_recent: int = 1) -> dict[str, Path]:
+    """Write ``doelenlijst.csv`` and ``doelenlijst.xlsx`` (selection, all cells, explanation).
+
+    In the workbook numbers are numbers, with an autofilter and a frozen header on the table
+    sheets.
+    """
+    cells = target_cells(q.store, q.period, capacity, q.min_count, exclude_recent)
+    table = targets_table(cells, q.period, exclude_recent)
+    usage = capacity_line(cells, capacity)
+    log.info(usage)
+    notes = pd.DataFrame({"Toelichting": targets_notes(
+        q.period, capacity, exclude_recent, stored_choice(q.store, q.period), usage,
+        q.min_count)})
+    selected = table[table["Status"] == "geselecteerd"]
+    xlsx = write_xlsx({"Selectie": selected, "Alle cellen": table, "Toelichting": notes},
+                      q.folder / "doelenlijst.xlsx", q.guard, COUNT_COLUMNS, q.min_count)
+    _format_workbook(xlsx)
+    return {
+        "doelenlijst": write_csv(table, q.folder / "doelenlijst.csv", q.guard, COUNT_COLUMNS,
+                                 q.min_count),
+        "doelenlijst_xlsx": xlsx,
+    }

@@ -47,7 +47,7 @@ def cached_fetch(folder: Path, name: str, request: Mapping[str, Any],
         response = fetch()
     except OSError as exc:  # requests' ConnectionError and HTTPError derive from OSError
         if path.exists():
-            log.warning("network request for %s failed (%s); using the cached copy %s",
+            log.warning("netwerkaanvraag voor %s mislukt (%s); de bewaarde kopie %s wordt gebruikt",
                         name, exc, path)
             return read_cache(path), path
         raise OfflineError(f"cannot reach the network for {name} and nothing is cached "

@@ -11,6 +11,7 @@ import pandas as pd
 
 from riskmap.config import Config, read_yaml
 from riskmap.errors import InputError
+from riskmap.fmt import integer
 from riskmap.sources._io import normalise_header, refuse_repeated_headers
 from riskmap.sources._places import AreaIndex, address_keys, coordinates_from_frame
 from riskmap.sources._pseudo import Pseudonymiser, store_key
@@ -83,7 +84,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     placed = coordinates_from_frame(frame)
     for note, count in placed.notes.items():
         if note not in {"geen coördinaten", "ongeldige coördinaten"}:
-            log.info("%s: %s rows: %s", record.source, f"{count:,}", note)
+            log.info("%s: %s regels: %s", record.source, integer(count), note)
     areas, stats = area_index(store, config).assign(placed.x, placed.y)
     areas.index = frame.index
     has_address = set(ADDRESS_COLUMNS) <= set(frame.columns)
@@ -105,7 +106,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     record.reject("coördinaten buiten Nederland", int(outside.sum()))
     record.reject("buiten de gemeente", stats.get("buiten de gemeente", 0))
     if stats.get("in twee buurten (eerste gekozen)"):
-        log.info("%s: %s points in two buurten (overlap); the first was taken", record.source,
+        log.info("%s: %s punten in twee buurten (overlap); de eerste is gekozen", record.source,
                  stats["in twee buurten (eerste gekozen)"])
     return areas, inside
 
@@ -193,4 +194,4 @@ def finish(record: LoadRecord, kept: int, extra: Mapping[str, int] | None = None
     record.rows_kept = kept
     for note, count in (extra or {}).items():
         if count:
-            log.info("%s: %s rows: %s", record.source, f"{count:,}", note)
+            log.info("%s: %s regels: %s", record.source, integer(count), note)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from importlib import resources
@@ -36,6 +37,7 @@ POLICE_TABLE = "47018NED"
 POLICE_CATALOG = "dataderden.cbs.nl"
 OPEN_CATALOG = "opendata.cbs.nl"
 NATIONAL = "NL00"  # Nederland in Kerncijfers wijken en buurten and in the police's buurt tables
+GEMEENTE_CODE = re.compile(r"^GM\d{4}$")
 
 Fetcher = Callable[[str, str, str], dict[str, list[dict[str, Any]]]]
 
@@ -85,6 +87,21 @@ def region_filter(gemeente: str) -> str:
     number = gemeente[2:]
     parts = [f"startswith(WijkenEnBuurten,'{p}{number}')" for p in ("GM", "WK", "BU")]
     return " or ".join([*parts, f"startswith(WijkenEnBuurten,'{NATIONAL}')"])
+
+
+def kerncijfers_filter(gemeente: str) -> str:
+    """OData filter for Kerncijfers: the gemeente's own rows, the national row and every other
+    gemeente's row (to compare the gemeente with similar gemeenten)."""
+    return f"{region_filter(gemeente)} or startswith(WijkenEnBuurten,'GM')"
+
+
+def region_names(raw: Mapping[str, Any], codes: Callable[[str], bool]) -> pd.DataFrame:
+    """Names of the regions of a Kerncijfers response (``code, name``), from its
+    ``WijkenEnBuurten`` dimension (``Key``, ``Title``) as cbsodata returns it."""
+    rows = {str(d.get("Key", "")).strip().upper(): str(d.get("Title") or "").strip()
+            for d in raw.get("WijkenEnBuurten") or []}
+    frame = pd.DataFrame(list(rows.items()), columns=["code", "name"])
+    return frame[frame["code"].map(codes) & (frame["name"] != "")].reset_index(drop=True)
 
 
 def fetch_with_cbsodata(table_id: str, filters: str, catalog: str) -> dict[str, Any]:
@@ -176,12 +193,16 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
         raise InputError(f"CBS year {year} not supported; choose one of "
                          f"{', '.join(map(str, KERNCIJFERS))}")
     table_id = KERNCIJFERS[year]
-    filters = region_filter(config.gemeente)
+    filters = kerncijfers_filter(config.gemeente)
     request = {"catalog": OPEN_CATALOG, "table": table_id, "filter": filters}
     raw, cached = cached_fetch(cache_folder(config), table_id, request,
                                lambda: fetch(table_id, filters, OPEN_CATALOG), offline)
     own = _own_codes(config.gemeente)
-    values = long_values(raw, table_id, year, lambda c: own(c) or c == NATIONAL)
+
+    def wanted(code: str) -> bool:
+        return own(code) or code == NATIONAL or bool(GEMEENTE_CODE.match(code))
+
+    values = long_values(raw, table_id, year, wanted)
     if values.empty:
         raise InputError(f"CBS table {table_id}: no rows for {config.gemeente} in the response")
     _warn_without_national(values, table_id)
@@ -190,10 +211,12 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
                         path=cached, rows_read=len(_dataset(raw, table_id)),
                         rows_kept=values["area_code"].nunique(), period_first=f"{year}-01-01",
                         period_last=f"{year}-12-31")
+    names = region_names(raw, lambda c: c == NATIONAL or bool(GEMEENTE_CODE.match(c)))
     store.write_load(record, {"cbs_values": pd.concat([values, absent], ignore_index=True)
-                              .assign(table_id=table_id)})
+                              .assign(table_id=table_id),
+                              "region_names": names.assign(year=year)})
     statuses = values["status"].value_counts()
-    log.info("loaded CBS %s (%d): %s areas, %s values; %s geheim, %s ontbreekt (kept as missing)",
+    log.debug("CBS %s (%d) geladen: %s gebieden, %s waarden; %s geheim, %s ontbreekt (blijven leeg)",
              table_id, year, f"{record.rows_kept:,}", f"{len(values):,}",
              f"{statuses.get(cells.SECRET, 0):,}", f"{statuses.get(cells.MISSING, 0):,}")
     if not absent.empty:
@@ -218,20 +241,27 @@ def police_values(raw: Mapping[str, Any], codes: Callable[[str], bool]) -> pd.Da
                    None)
     if measure is None:
         raise InputError(f"CBS table {POLICE_TABLE}: no GeregistreerdeMisdrijven column")
-    rows = []
+    rows, skipped = [], Counter[str]()
     for record in _dataset(raw, POLICE_TABLE):
         code = str(record.get("WijkenEnBuurten", "")).strip().upper()
         title = kinds.get(str(record.get("SoortMisdrijf", "")).strip(), "")
         group = "misdrijven_totaal" if _TOTAL.search(title) else \
             "misdrijven_drugs" if _DRUGS.search(title) else None
         period = str(record.get("Perioden", ""))
-        if group is None or not codes(code) or not period[:4].isdigit():
+        why = ("andere soort misdrijf" if group is None else "ander gebied" if not codes(code)
+               else "geen jaar in Perioden" if not period[:4].isdigit() else None)
+        if why:
+            skipped[why] += 1
             continue
         value, status = cells.parse_cell(record.get(measure))
         rows.append((code, int(period[:4]), group, value, status))
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.groupby(["area_code", "year", "variable"], as_index=False).agg(
+    # drug trafficking and smuggling add up to one value per area and year: rows are used,
+    # not lost, so the load counts them as kept and names what was left out
+    frame = frame.groupby(["area_code", "year", "variable"], as_index=False).agg(
         value=("value", lambda v: v.sum(min_count=1)), status=("status", _summed_status))
+    frame.attrs.update(rows_used=len(rows), skipped=dict(skipped))
+    return frame
 
 
 def _summed_status(statuses: pd.Series) -> str:
@@ -259,8 +289,10 @@ def load_police(store: Store, config: Config, offline: bool = False,
     years = sorted(values["year"].unique())
     record = LoadRecord("police", POLICE_TABLE, api_table=f"{POLICE_CATALOG}/{POLICE_TABLE}",
                         path=cached, rows_read=len(_dataset(raw, POLICE_TABLE)),
-                        rows_kept=len(values), period_first=f"{years[0]}-01-01",
+                        rows_kept=values.attrs["rows_used"], period_first=f"{years[0]}-01-01",
                         period_last=f"{years[-1]}-12-31")
+    for why, count in values.attrs["skipped"].items():
+        record.reject(why, count)
     store.write_load(record, {"cbs_values": values.assign(table_id=POLICE_TABLE)})
     return record
 

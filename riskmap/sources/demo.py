@@ -28,6 +28,7 @@ from riskmap.sources._demo_activity import (
     build_events,
     buurt_statistics,
 )
+from riskmap.sources._demo_gemeenten import URBANITY, other_gemeenten
 from riskmap.sources._demo_world import (
     BASINS,
     GEMEENTE,
@@ -45,12 +46,15 @@ from riskmap.sources.cbs import (
     OPEN_CATALOG,
     POLICE_CATALOG,
     POLICE_TABLE,
+    kerncijfers_filter,
     region_filter,
 )
 from riskmap.store import CRS
 
 SEED = 20250930
 _TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
+# CBS urbanity class of the demo gemeente (1 zeer sterk .. 5 niet stedelijk): a port town.
+DEMO_URBANITY = 3
 
 # The 2024 (85984NED) keys of the variables the demo publishes, with CBS's titles and units, and
 # the publication rules CBS states in their descriptions (the loader reads those rules).
@@ -79,6 +83,7 @@ CBS_KEYS = {
     "BedrijfsvestigingenTotaal": ("BedrijfsvestigingenTotaal_102", "Bedrijfsvestigingen totaal",
                                   "aantal"),
     "OppervlakteLand": ("OppervlakteLand_123", "Oppervlakte land", "ha"),
+    "BuitenEuropa": ("BuitenEuropa_19", "Buiten Europa", "aantal"),
 }
 RATES = {"GemiddeldeWOZWaardeVanWoningen": "Woningvoorraad", "OnbewoondeWoningen": "Woningvoorraad",
          "InBezitWoningcorporatie": "Woningvoorraad", "InBezitOverigeVerhuurders": "Woningvoorraad",
@@ -90,7 +95,8 @@ NATIONAL_VALUES = {"AantalInwoners": 17_942_942, "k_15Tot25Jaar": 2_218_000,
                    "InBezitWoningcorporatie": 28, "InBezitOverigeVerhuurders": 14,
                    "HuishoudensMetEenLaagInkomen": 7.5,
                    "PersonenPerSoortUitkeringBijstand": 404_000,
-                   "BedrijfsvestigingenTotaal": 2_430_000, "OppervlakteLand": 3_367_000}
+                   "BedrijfsvestigingenTotaal": 2_430_000, "OppervlakteLand": 3_367_000,
+                   "BuitenEuropa": 2_600_000}
 
 
 def build_world(seed: int = SEED) -> World:
@@ -101,6 +107,7 @@ def build_world(seed: int = SEED) -> World:
     buurten["risk"] = plant_risk(buurten, rng)
     stats = buurt_statistics(buurten, buurten["risk"].to_numpy(), rng)
     buurten = buurten.merge(stats, on="code")
+    buurten["BuitenEuropa"] = _origin_outside_europe(buurten, np.random.default_rng(seed + 3))
     n_business = (buurten["kind"].map({"centrum": 200, "wonen": 40, "haven": 160,
                                        "industrie": 140, "buitengebied": 30}).to_numpy())
     addresses = build_addresses(buurten, terreinen, stats, n_business, rng)
@@ -111,6 +118,16 @@ def build_world(seed: int = SEED) -> World:
     police = _police(buurten, establishments, rng)
     gemeente = shapely.union_all(wijken.geometry.values)
     return World(gemeente, wijken, buurten, terreinen, addresses, establishments, events, police)
+
+
+def _origin_outside_europe(buurten: gpd.GeoDataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Inhabitants with a migration background outside Europe (CBS rounds to 5): more where
+    more people live on bijstand, as in Dutch cities; the hidden risk does not enter. Drawn from
+    its own generator, so the rest of the world stays the same."""
+    pop = buurten["AantalInwoners"].to_numpy(float)
+    bijstand = buurten["PersonenPerSoortUitkeringBijstand"].to_numpy(float) / np.maximum(pop, 1)
+    share = np.clip(0.04 + 4.0 * bijstand + 0.05 * rng.standard_normal(len(pop)), 0.01, 0.7)
+    return 5 * np.round(pop * share / 5)
 
 
 def _event_zones(buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame, addresses: pd.DataFrame,
@@ -144,13 +161,17 @@ def _police(buurten: gpd.GeoDataFrame, est: pd.DataFrame, rng: np.random.Generat
 
 
 def hidden_risk(seed: int = SEED) -> pd.DataFrame:
-    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``).
+    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``), and
+    per buurt ``activity_risk``: the mean planted risk of its establishments, which includes
+    the risk of a bedrijventerrein in it and is what its events and controle findings follow.
 
     For tests and evaluation only: nothing in the pipeline reads it.
     """
     world = build_world(seed)
+    activity = world.establishments.groupby("buurt")["risk"].mean()
     buurten = pd.DataFrame({"code": world.buurten["code"], "level": "buurt",
-                            "risk": world.buurten["risk"]})
+                            "risk": world.buurten["risk"],
+                            "activity_risk": world.buurten["code"].map(activity).to_numpy()})
     terreinen = pd.DataFrame({"code": "BT" + world.terreinen["rin"].astype(str),
                               "level": "bedrijventerrein", "risk": world.terreinen["risk"]})
     frame = pd.concat([buurten, terreinen], ignore_index=True)
@@ -322,9 +343,10 @@ def _kerncijfers_rows(world: World) -> pd.DataFrame:
     wijk_rows["name"] = wijk_rows["code"].map(world.wijken.set_index("code")["name"])
     wijk_rows["soort"] = "Wijk"
     gm = _aggregate(rows.assign(gm=GEMEENTE), "gm")
-    gm["name"], gm["soort"] = NAME, "Gemeente"
+    gm["name"], gm["soort"], gm[URBANITY] = NAME, "Gemeente", DEMO_URBANITY
+    others = other_gemeenten(gm.iloc[0], [k for k in CBS_KEYS if k not in RATES], RATES, SEED + 5)
     nl = pd.DataFrame([{"code": NATIONAL, "name": "Nederland", "soort": "Land", **NATIONAL_VALUES}])
-    return pd.concat([nl, gm, wijk_rows, rows.drop(columns="wijk")], ignore_index=True)
+    return pd.concat([nl, gm, others, wijk_rows, rows.drop(columns="wijk")], ignore_index=True)
 
 
 def _aggregate(rows: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -363,26 +385,34 @@ def _write_cbs_cache(world: World, folder: Path) -> None:
         {"ID": 2, "Type": "Topic", "Key": "SoortRegio_2", "Title": "Soort regio", "Unit": "omschrijving"},
         {"ID": 3, "Type": "Topic", "Key": "Codering_3", "Title": "Codering", "Unit": "code"},
     ]
-    for i, (name, (key, title, unit)) in enumerate(CBS_KEYS.items(), start=4):
+    keys = {**CBS_KEYS, URBANITY: ("MateVanStedelijkheid_127", "Mate van stedelijkheid", "code")}
+    for i, (name, (key, title, unit)) in enumerate(keys.items(), start=4):
         properties.append({"odata.type": "Cbs.OData.Topic", "ID": i, "Position": i,
                            "ParentID": None, "Type": "Topic", "Key": key, "Title": title,
                            "Description": RULES.get(name, ""), "Unit": unit,
-                           "Datatype": "Long" if unit == "aantal" else "Double"})
+                           "Datatype": "Long" if unit in {"aantal", "code"} else "Double"})
     data = []
     for i, row in enumerate(rows.itertuples(index=False)):
         record: dict[str, Any] = {"ID": i, "WijkenEnBuurten": f"{row.code:<10}",
-                                  "Gemeentenaam_1": f"{NAME:<40}" if row.code != NATIONAL else
-                                  f"{'Nederland':<40}", "SoortRegio_2": f"{row.soort:<10}",
+                                  "Gemeentenaam_1": f"{_municipality(row):<40}",
+                                  "SoortRegio_2": f"{row.soort:<10}",
                                   "Codering_3": f"{row.code:<10}"}
-        record.update({key: _untyped(getattr(row, name)) for name, (key, _, _) in CBS_KEYS.items()})
+        record.update({key: _untyped(getattr(row, name)) for name, (key, _, _) in keys.items()})
         data.append(record)
     response = {"TableInfos": [{"ID": 0, "Identifier": table, "Title": f"Kerncijfers wijken en "
                                 f"buurten {YEAR}", "Period": str(YEAR), "Catalog": "CBS"}],
                 "DataProperties": properties, "CategoryGroups": [], "UntypedDataSet": data,
                 "WijkenEnBuurten": _odata_dimension(rows["code"].tolist(), rows["name"].tolist())}
-    request = {"catalog": OPEN_CATALOG, "table": table, "filter": region_filter(GEMEENTE)}
+    request = {"catalog": OPEN_CATALOG, "table": table, "filter": kerncijfers_filter(GEMEENTE)}
     write_cache(cache_path(folder, table, request), request, response)
     _write_police_cache(world, folder)
+
+
+def _municipality(row: Any) -> str:
+    """The ``Gemeentenaam`` of a Kerncijfers row: the gemeente the region lies in."""
+    if row.code == NATIONAL:
+        return "Nederland"
+    return str(row.name) if row.soort == "Gemeente" else NAME
 
 
 def _write_police_cache(world: World, folder: Path) -> None:

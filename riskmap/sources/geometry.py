@@ -64,10 +64,10 @@ def to_rd(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     if frame.crs is None:
         minx, miny, maxx, maxy = raw_bounds
         if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
-            log.warning("%s has no CRS and lon/lat values; reading it as EPSG:4326", path)
+            log.warning("%s heeft geen CRS en lengte/breedte-waarden; gelezen als EPSG:4326", path)
             frame = frame.set_crs("EPSG:4326")
         else:
-            log.warning("%s has no CRS; reading it as EPSG:28992 (RD New)", path)
+            log.warning("%s heeft geen CRS; gelezen als EPSG:28992 (RD New)", path)
             frame = frame.set_crs(CRS)
     if frame.crs.to_epsg() != 28992:
         try:
@@ -223,7 +223,7 @@ def load_boundaries(store: Store, config: Config, path: str | Path, layer: str |
     marks = ",".join("?" * len(levels))
     store.write_load(record, {"areas": rows},
                      delete={"areas": (f"year = ? AND level IN ({marks})", [boundary_year, *levels])})
-    log.info("loaded %s areas (%s) for %d", f"{len(areas):,}",
+    log.debug("loaded %s areas (%s) for %d", f"{len(areas):,}",
              ", ".join(f"{(areas['level'] == lv).sum()} {lv}" for lv in levels), boundary_year)
     return record
 
@@ -349,6 +349,6 @@ def _inside_gemeente(store: Store, config: Config, frame: gpd.GeoDataFrame,
     if "gem_codes" in frame.columns:
         number = config.gemeente[2:]
         return frame.loc[frame["gem_codes"].astype(str).str.contains(number, regex=False)]
-    log.warning("%s: no gemeente boundary loaded and no GEM_CODES column; keeping all terreinen",
+    log.warning("%s: geen gemeentegrens geladen en geen kolom GEM_CODES; alle terreinen blijven",
                 path)
     return frame

@@ -62,3 +62,25 @@ def test_duplicate_ids_refused(tmp_path: Path):
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(ConfigError, match="'laag_inkomen' occurs more than once"):
         load_catalogue(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"fallback_for": "geen_indicator"}, "fallback_for must name an indicator"),
+    ({"fallback_for": "hennep_adressen"}, "fallback_for must name an indicator that is not a "
+                                          "fallback itself"),
+    ({"fallback_for": "hennep"}, "a fallback has the themes and weight of 'hennep'"),
+])
+def test_invalid_fallbacks_are_refused(tmp_path: Path, change: dict, message: str):
+    with pytest.raises(ConfigError, match=f"indicator 'laag_inkomen'.*{message}"):
+        load_catalogue(_with(tmp_path, change))
+
+
+def test_shipped_fallbacks_share_their_primary_and_count_per_address_or_establishment():
+    catalogue = {i.id: i for i in load_catalogue()}
+    fallbacks = [i for i in catalogue.values() if i.fallback_for]
+    assert len(fallbacks) >= 8
+    for fallback in fallbacks:
+        primary = catalogue[fallback.fallback_for]
+        assert fallback.themes == primary.themes and fallback.weight == primary.weight
+        assert fallback.denominator_noun in {"adressen", "vestigingen"}
+        assert "kwetsbaarheid" not in fallback.themes  # residents only: no stand-in

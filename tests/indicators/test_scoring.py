@@ -19,7 +19,10 @@ from riskmap.indicators.scoring import (
     overall_score,
     prepare,
     rank_descending,
+    substitute,
+    substituted,
     theme_scores,
+    themes_applicable,
     uncertainty,
     winsorise,
 )
@@ -73,6 +76,56 @@ def test_coverage_needs_half_the_weight():
     result = aggregate(frame, weights)
     assert result.iloc[0] == 1.0  # 2 of 4 weight available: exactly half is enough
     assert math.isnan(result.iloc[1])  # 1 of 4: missing
+
+
+def test_indicators_that_do_not_apply_do_not_count_against_coverage():
+    frame = pd.DataFrame({"a": [0.4, 0.4, 0.4], "b": [0.8, 0.8, NAN], "c": [NAN, NAN, NAN],
+                          "d": [NAN, NAN, NAN]})
+    weights = pd.Series({"a": 1.0, "b": 1.0, "c": 1.0, "d": 1.0})
+    applies = pd.DataFrame({"a": True, "b": True, "c": [True, False, False],
+                            "d": [True, False, False]}, index=frame.index)
+    result = aggregate(frame, weights, applicable=applies, minimum=2)
+    assert result.iloc[0] == pytest.approx(0.6)  # half of all the weight: the old rule holds
+    assert result.iloc[1] == pytest.approx(0.6)  # c and d do not apply: 2 of 2 present
+    assert math.isnan(result.iloc[2])  # 1 of 2 applicable present, but a score from one alone
+
+
+def test_a_fallback_stands_in_only_where_its_primary_is_missing():
+    raw = pd.DataFrame({"p": [1.0, 2.0, NAN, NAN], "f": [40.0, 10.0, 30.0, NAN],
+                        "q": [3.0, 2.0, 1.0, 0.0]}, index=list("ABCD"))
+    design = Design(directions=pd.Series({"p": 1.0, "f": 1.0, "q": 1.0}),
+                    weights=pd.Series({"p": 1.0, "f": 1.0, "q": 1.0}),
+                    themes={"t": ["p", "q"]}, theme_weights=pd.Series({"t": 1.0}),
+                    fallbacks={"f": "p"})
+    n = prepare(raw, design, "percentile")
+    assert list(n.columns) == ["p", "q"]  # the fallback is no column of its own: nothing twice
+    np.testing.assert_allclose(n["p"], [0.0, 1.0, 0.5, NAN])  # C: f's percentile (30 of 10..40)
+    assert substituted(raw, design)["p"].tolist() == [False, False, True, False]
+    mask = substitute(pd.DataFrame({"p": [False, True], "f": [True, False], "q": True}), design)
+    assert mask["p"].tolist() == [True, True]
+    applies = themes_applicable(mask, design, mask.index)
+    assert applies is not None and applies["t"].all()
+
+
+def test_overall_needs_two_themes_when_others_do_not_apply():
+    themes = pd.DataFrame({"t1": [0.5, 0.5], "t2": [0.7, NAN], "t3": [NAN, NAN]})
+    applies = pd.DataFrame({"t1": True, "t2": True, "t3": False}, index=themes.index)
+    result = overall_score(themes, pd.Series({"t1": 1.0, "t2": 1.0, "t3": 1.0}), applies)
+    assert result.iloc[0] == pytest.approx(0.6)
+    assert math.isnan(result.iloc[1])
+
+
+def test_uncertainty_follows_the_coverage_rules():
+    raw = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 1.0, NAN], "c": [1.0, 3.0, NAN]},
+                       index=list("XYZ"))
+    design = Design(directions=pd.Series({"a": 1.0, "b": 1.0, "c": 1.0}),
+                    weights=pd.Series({"a": 1.0, "b": 1.0, "c": 1.0}),
+                    themes={"t1": ["a"], "t2": ["b"], "t3": ["c"]},
+                    theme_weights=pd.Series({"t1": 1.0, "t2": 1.0, "t3": 1.0}))
+    applies = pd.DataFrame({"a": True, "b": [True, True, False], "c": [True, True, False]},
+                           index=raw.index)
+    result = uncertainty(raw, design, draws=20, spread=0.5, seed=1, applicable=applies)
+    assert result["rank_median"].notna().tolist() == [True, True, False]  # Z: one theme only
 
 
 def test_geometric_aggregation_by_hand():

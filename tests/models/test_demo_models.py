@@ -13,6 +13,7 @@ import pytest
 
 from riskmap.cli import main
 from riskmap.models.hotspots import GetisOrdHotspots
+from riskmap.models.ranking import COMBINED_NAME
 from riskmap.models.supervised import MODEL_NAME
 from riskmap.models.weights import queen_neighbours
 from riskmap.pipeline import DemoRun
@@ -72,15 +73,17 @@ def test_demo_stores_emerging_hotspots_and_predictions(demo_run: DemoRun):
                                          "sporadic", "former", "no_pattern"}
     persistent = set(emerging.loc[emerging["category"] == "persistent", "area_code"])
     assert len(persistent & _planted()) >= 5
-    predictions = _query(demo_run, "SELECT * FROM predictions WHERE period = ?", [PERIOD])
-    assert len(predictions) == 69 and (predictions["model"] == MODEL_NAME).all()
+    stored = _query(demo_run, "SELECT * FROM predictions WHERE period = ?", [PERIOD])
+    assert set(stored["model"]) == {MODEL_NAME, COMBINED_NAME}
+    predictions = stored[stored["model"] == MODEL_NAME]
+    assert len(predictions) == 69 and (stored["model"] == COMBINED_NAME).sum() == 69
     assert predictions["probability"].between(0, 1).all()
     assert (predictions["target_period"] == "2025Q4").all()
     risk = hidden_risk().set_index("code")["risk"]
     rho = predictions.set_index("area_code")["probability"].corr(risk, method="spearman")
     assert rho > 0.3
     runs = _query(demo_run, "SELECT kind, load_ids FROM runs")
-    assert {"hotspots", "emerging_hotspots", "predictions"} <= set(runs["kind"])
+    assert {"hotspots", "emerging_hotspots", "track_record"} <= set(runs["kind"])
     assert runs["load_ids"].str.len().gt(2).all()
 
 
@@ -139,13 +142,13 @@ def test_cli_backtest_writes_table_and_plot(capsys, project_copy: Path):
     table = pd.read_csv(csv, sep=";", decimal=",", encoding="utf-8-sig")
     assert list(table.columns[:5]) == ["Kwartaal van de rangorde", "Kwartaal van de controles",
                                        "Methode", "Precisie in top-k", "AUC"]
-    assert len(table) == 2 * 4 + 4
+    assert len(table) == 2 * 6 + 6  # score, model, combined, 2 baselines, chosen; means
     counts = table["Gecontroleerde gebieden"].dropna().astype(str)
     assert counts.str.fullmatch(r"<5|\d+|–").all()
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--from", "2025Q2", "--to", "2024Q3"], "runs backwards"),
+    (["--from", "2025Q2", "--to", "2024Q3"], "loopt achteruit"),
     (["--from", "2025Q2", "--to", "2025Q3"], "no controles in 2025Q4"),
 ])
 def test_cli_backtest_bad_range_is_one_line(capsys, project_copy: Path, args, message):
@@ -164,3 +167,10 @@ def test_grid_counts_and_anomalies_go_through_privacy(demo_run: DemoRun):
     assert len(terreinen) == 4 and terreinen["name"].notna().all()
     assert terreinen["score"].between(0, 1).all()
     assert terreinen["establishments"].astype(str).str.fullmatch(r"<5|\d+(\.\d{3})*").all()
+
+
+def test_cli_track_record_on_an_unbuilt_quarter_is_one_line(capsys, project_copy: Path):
+    code, _, err = _run_cli(capsys, "-q", "track-record", "--period", "2019Q1", "-p",
+                            str(project_copy))
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "2019Q1 has not been built" in lines[0]

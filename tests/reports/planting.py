@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from riskmap.models.ranking import COMBINED_NAME
+from riskmap.models.supervised import MODEL_NAME
 from riskmap.periods import Period
 from riskmap.project import Project
 
@@ -28,10 +30,10 @@ def plant_patterns(project: Project, period: str) -> list[str]:
             "last_period": period, "area_code": list(codes[:3]),
             "category": ["new", "persistent", "intensifying"], "trend_tau": 0.5,
             "trend_p": 0.01, "run_id": 1})
-        predictions = pd.DataFrame({"level": "buurt", "period": period,
-                                    "target_period": str(Period.parse(period) + 1),
-                                    "area_code": all_codes, "probability": 0.3,
-                                    "explanation": "[]", "model": "test", "run_id": 1})
+        predictions = pd.concat([pd.DataFrame({
+            "level": "buurt", "period": period, "target_period": str(Period.parse(period) + 1),
+            "area_code": all_codes, "probability": 0.3, "explanation": "[]", "model": model,
+            "run_id": 1}) for model in (MODEL_NAME, COMBINED_NAME)], ignore_index=True)
         with store.transaction():
             store.con.execute("DELETE FROM hotspots WHERE period = ?", [period])
             store.con.execute("DELETE FROM emerging_hotspots WHERE last_period = ?", [period])

@@ -1,16 +1,11 @@
 """The offline map and the gebiedsanalyse in headless Chromium, with the network off.
 
-Every request that is not a local file or inline data is aborted and recorded; the tests assert
-none was attempted. Screenshots go to ``out/screenshots/`` (or ``$RISKMAP_SCREENSHOTS``).
+Every request that is not a local file or inline data is aborted and recorded (the ``page``
+fixture in ``tests/conftest.py``); the tests assert none was attempted. Screenshots go to
+``out/screenshots/`` (or ``$RISKMAP_SCREENSHOTS``).
 """
 
 from __future__ import annotations
-
-import os
-import shutil
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,63 +13,6 @@ from riskmap.maps.interactive import layer_class
 from riskmap.maps.layers import GRID_LAYER, grid_layer
 
 pytestmark = pytest.mark.browser
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
-
-
-def _chromium() -> str:
-    """Debian's chromium; installed by ``scripts/ensure-chromium`` when missing (loudly)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        result = subprocess.run([str(REPO / "scripts" / "ensure-chromium")],
-                                capture_output=True, text=True, check=False)
-        found = shutil.which("chromium")
-        if result.returncode or found is None:
-            pytest.fail(f"chromium is needed for the browser tests and could not be installed:"
-                        f"\n{result.stderr}")
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else str(found)
-
-
-@pytest.fixture(scope="module")
-def screenshots() -> Path:
-    folder = Path(os.environ.get("RISKMAP_SCREENSHOTS", REPO / "out" / "screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A page with the network off: non-file requests are aborted and recorded."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, offline=True)
-    page = context.new_page()
-    page.attempted = []
-    page.errors = []
-
-    def block(route):
-        url = route.request.url
-        if url.startswith(("file:", "data:", "about:")):
-            route.continue_()
-        else:
-            page.attempted.append(url)
-            route.abort()
-
-    page.route("**/*", block)
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    yield page
-    context.close()
-
 
 def _area_counts(demo_run) -> dict[str, int]:
     with demo_run.project.store(read_only=True) as store:

@@ -47,9 +47,9 @@ def test_missing_model_results_are_named_not_drawn(demo_run):
 
 
 def test_hotspot_layers_draw_only_significant_buurten(project_copy, planted, demo_run):
-    with project_copy.store(read_only=True) as store:
-        content = layers_from_store(store, demo_run.period, project_copy.catalogue(), 5)
-        html = map_html(store, demo_run.period, project_copy.catalogue(), 5, "Havenwaard")
+    with project_copy.quarter_output(demo_run.period) as q:
+        content = layers_from_store(q.store, q.period, q.catalogue, 5)
+        html = map_html(q)
     layers = {layer.name: layer for layer in content.layers}
     hot = layers["Hotspots (Gi*)"].areas
     assert sorted(hot["code"]) == sorted(planted)

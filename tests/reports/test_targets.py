@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from riskmap.cli import main
 from riskmap.errors import InputError
@@ -26,7 +30,7 @@ def _cells(**columns) -> pd.DataFrame:
 
 
 def test_selection_spreads_over_areas_and_branches():
-    picks = select_cells(_cells(), capacity=6)
+    picks = select_cells(_cells(), capacity=6)["pick"]
     chosen = _cells()[picks.notna()]
     assert len(chosen) == 3
     # by priority alone all three picks would be in area A; spreading takes another area and
@@ -38,7 +42,7 @@ def test_selection_spreads_over_areas_and_branches():
 
 def test_selection_stays_within_capacity_and_skips_cells_that_do_not_fit():
     cells = _cells(establishments=[9, 1, 1, 1, 1, 1])
-    picks = select_cells(cells, capacity=4)
+    picks = select_cells(cells, capacity=4)["pick"]
     assert cells.loc[picks.notna(), "establishments"].sum() <= 4
     assert pd.isna(picks.iloc[0])  # 9 visits do not fit in 4
 
@@ -46,9 +50,21 @@ def test_selection_stays_within_capacity_and_skips_cells_that_do_not_fit():
 def test_recently_controlled_and_zero_priority_cells_are_never_picked():
     cells = _cells(recent=[True, True, True, False, False, False],
                    priority=[0.9, 0.85, 0.8, 0.5, 0.0, 0.4])
-    picks = select_cells(cells, capacity=100)
+    selected = select_cells(cells, capacity=100)
+    picks = selected["pick"]
     assert set(cells.loc[picks.notna(), "area_code"]) == {"B", "C"}
     assert pd.isna(picks.iloc[4])
+    assert selected["spread"].iloc[:3].isna().all()  # skipped cells have no spread priority
+
+
+def test_priority_after_spreading_is_what_the_pick_saw():
+    selected = select_cells(_cells(), capacity=6)
+    first, second = (selected["pick"] == 1).idxmax(), (selected["pick"] == 2).idxmax()
+    assert selected.loc[first, "spread"] == 0.9  # the first pick sees its own priority
+    # every pick halves the others in its area and its branch, so later picks saw less
+    assert selected.loc[second, "spread"] < _cells().loc[second, "priority"]
+    waiting = selected["pick"].isna()
+    assert (selected.loc[waiting, "spread"] <= _cells().loc[waiting, "priority"]).all()
 
 
 def test_demo_target_cells_rank_by_priority_and_respect_exclusion(demo_run):
@@ -78,7 +94,30 @@ def test_written_target_list_has_dutch_headers_counts_through_privacy(demo_outpu
     assert list(sheets) == ["Selectie", "Alle cellen", "Toelichting"]
     assert (sheets["Selectie"]["Status"] == "geselecteerd").all()
     assert len(sheets["Alle cellen"]) == len(csv)
-    assert any("geen bewijs" in text for text in sheets["Toelichting"]["Toelichting"])
+    notes = sheets["Toelichting"]["Toelichting"]
+    assert any("geen bewijs" in text for text in notes)
+    # the list says which ranking set the priority, and why (the track record)
+    assert any(text.startswith("Gebruikte rangorde: ") and "AUC" in text for text in notes)
+    assert any(re.match(r"Capaciteit: \d+ van de 40 controles ingepland \(\d+%\)", text)
+               for text in notes)
+
+
+def test_xlsx_has_numbers_autofilter_and_frozen_header(demo_output):
+    book = load_workbook(demo_output / "doelenlijst.xlsx")
+    sheet = book["Alle cellen"]
+    headers = [cell.value for cell in sheet[1]]
+    assert sheet.auto_filter.ref == sheet.dimensions and sheet.freeze_panes == "A2"
+    row = list(sheet[2])
+    for header in (HEADERS["score"], HEADERS["priority"], HEADERS["spread"],
+                   HEADERS["branch_factor"], HEADERS["area_rank"], HEADERS["rank"]):
+        cell = row[headers.index(header)]
+        assert cell.data_type == "n" and isinstance(cell.value, int | float), header
+    assert row[headers.index(HEADERS["priority"])].number_format == "0.0"
+    # establishments per cell are public (trade register): exact whole numbers
+    column = get_column_letter(headers.index(HEADERS["establishments"]) + 1)
+    assert all(isinstance(c.value, int) and c.value >= 1 for c in sheet[column][1:])
+    # the priority after spreading sits beside the original; the pick order explains the ranks
+    assert headers.index(HEADERS["spread"]) == headers.index(HEADERS["priority"]) + 1
 
 
 def test_capacity_must_be_positive(demo_run):

@@ -1,0 +1,1 @@
+"""The dashboard: one self-contained, offline HTML file over every built quarter."""

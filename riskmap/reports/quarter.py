@@ -1,0 +1,62 @@
+"""What every writer of a quarter's outputs needs, handed over by the caller.
+
+Writers take a :class:`QuarterOutput` (an open store, the project's settings, the catalogue and
+the privacy guard) instead of a project, so data flows one way: the project (or the pipeline)
+opens the store and calls the writers; no writer imports :mod:`riskmap.project`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskmap.config import Config
+from riskmap.indicators.catalogue import Indicator
+from riskmap.indicators.privacy import Guard
+from riskmap.periods import Period
+from riskmap.store import Store
+
+
+@dataclass(frozen=True)
+class QuarterOutput:
+    """A built quarter as the writers see it.
+
+    Parameters
+    ----------
+    store
+        The project's store, open (read-only is enough) while the writers run.
+    config
+        The project's configuration.
+    catalogue
+        The project's indicator catalogue.
+    guard
+        The privacy guard every output file is checked with.
+    period
+        The quarter whose outputs are written.
+    """
+
+    store: Store
+    config: Config
+    catalogue: list[Indicator]
+    guard: Guard
+    period: Period
+
+    @property
+    def folder(self) -> Path:
+        """The output folder of the quarter (``output/2025Q3``)."""
+        return self.config.path("paths.output") / str(self.period)
+
+    @property
+    def output_root(self) -> Path:
+        """The project's output folder (holding one folder per quarter)."""
+        return self.config.path("paths.output")
+
+    @property
+    def place(self) -> str:
+        """The name of the gemeente as outputs show it (its CBS code when no name is set)."""
+        return str(self.config["naam"] or self.config.gemeente)
+
+    @property
+    def min_count(self) -> int:
+        """The privacy minimum for counts."""
+        return int(self.config["privacy.min_count"])
