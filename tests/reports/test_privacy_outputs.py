@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import pytest
 from html_parts import geojson, parse
@@ -78,8 +79,8 @@ def secrets(demo_run: DemoRun) -> Secrets:
         for key in ("zaaknummer", "dossiernummer", "controlenummer"):
             if key in columns:
                 case_ids |= set(frame[columns[key]].dropna())
-        x = next((columns[c] for c in ("x rd", "x_rd") if c in columns), None)
-        y = next((columns[c] for c in ("y rd", "y_rd") if c in columns), None)
+        x = next((columns[c] for c in ("x rd", "x_rd", "x") if c in columns), None)
+        y = next((columns[c] for c in ("y rd", "y_rd", "y") if c in columns), None)
         if x and y:
             points.append(pd.DataFrame({"x": _number(frame[x]), "y": _number(frame[y])}))
     rd = pd.concat(points).dropna().round(1).drop_duplicates()
@@ -113,7 +114,7 @@ def files(output_folders: list[Path]) -> list[Path]:
     found = [p for folder in output_folders if folder.exists()
              for p in sorted(folder.rglob("*")) if p.is_file()]
     kinds = {p.suffix for p in found}
-    assert {".csv", ".xlsx", ".html", ".pdf", ".png", ".md"} <= kinds
+    assert {".csv", ".xlsx", ".html", ".pdf", ".png", ".md", ".gpkg", ".parquet"} <= kinds
     return found
 
 
@@ -128,6 +129,8 @@ def _text(path: Path) -> str:
         reader = PdfReader(path)
         meta = " ".join(str(v) for v in (reader.metadata or {}).values())
         return meta + "\n" + "\n".join(page.extract_text() for page in reader.pages)
+    if path.suffix in {".gpkg", ".parquet"}:
+        return "\n".join(table.to_csv(sep="\t", index=False) for table in _tables(path, ""))
     assert path.suffix == ".png", f"unexpected output type {path}"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return ""
@@ -143,6 +146,11 @@ def _tables(path: Path, text: str) -> list[pd.DataFrame]:
                   if len(t) > 1 and all(len(r) == len(t[0]) for r in t)]
         props = [pd.DataFrame([f["properties"] for f in c["features"]]) for c in geojson(text)]
         return tables + [p for p in props if not p.empty]
+    if path.suffix == ".gpkg":  # layers' attributes, and QGIS's layer_styles table
+        return [pyogrio.read_dataframe(path, layer=name, read_geometry=False)
+                for name, _ in pyogrio.list_layers(path)]
+    if path.suffix == ".parquet":
+        return [pd.read_parquet(path).astype(str)]
     return []
 
 
@@ -157,7 +165,7 @@ def _bad_count(value: object) -> bool:
 
 def _is_capacity(text: str, match: re.Match[str]) -> bool:
     """A number the user chose (the target list's capacity), not a count from the data."""
-    return "capaciteit" in text[max(0, match.start() - 25):match.start()]
+    return "capaciteit" in text[max(0, match.start() - 25):match.start()].lower()
 
 
 def _pdf_table_counts(text: str) -> list[str]:
@@ -236,6 +244,8 @@ def test_no_coordinates_of_establishments_events_or_addresses(files, secrets):
         for collection in geojson(text) if path.suffix == ".html" else []:
             kinds = {f["geometry"]["type"] for f in collection["features"]}
             assert kinds <= {"Polygon", "MultiPolygon"}, f"{path}: {kinds}"
+        for name, kind in pyogrio.list_layers(path) if path.suffix == ".gpkg" else []:
+            assert kind in {"Polygon", "MultiPolygon", None}, f"{path} [{name}]: {kind}"
 
 
 def test_no_trade_names_postcodes_or_case_numbers(files, secrets):

@@ -77,8 +77,8 @@ def test_nlextract_csv_loads_without_mapping_and_keeps_every_flat(project: Proje
     assert stored["id"].nunique() == 7  # the three flats are three addresses
     assert stored["nummeraanduiding"].notna().all() and stored["nummeraanduiding"].nunique() == 7
     assert not stored["nummeraanduiding"].str.contains("9999200").any()  # pseudonymised
-    assert sorted(stored["use"].dropna()) == ["kantoorfunctie,woonfunctie", "ligplaats",
-                                              "winkelfunctie"] + ["woonfunctie"] * 3
+    # only the kind of use is stored (a mixed or business use is "overig"): see use_class
+    assert sorted(stored["use"].dropna()) == ["ligplaats", "overig", "overig"] + ["woonfunctie"] * 3
     assert stored["use"].isna().sum() == 1  # the nevenadres places records, counts no object
     houseboat = stored[stored["use"] == "ligplaats"]
     assert houseboat["buurt"].notna().all()  # in the water part of a harbour buurt
@@ -94,7 +94,7 @@ def test_bag2_header_lists_and_ligplaats_without_use(project: Project, tmp_path:
     record = project.load_bag(_nlextract(tmp_path / "bagadres-full.csv", rows, HEADER_V2))
     assert record.rows_kept == 7
     uses = set(_addresses(project)["use"].dropna())
-    assert uses == {"kantoorfunctie,woonfunctie", "ligplaats", "winkelfunctie", "woonfunctie"}
+    assert uses == {"ligplaats", "overig", "woonfunctie"}
 
 
 def test_bag_ids_restore_leading_zeros():
@@ -142,8 +142,7 @@ def test_bag_geopackage_within_the_gemeente(project: Project, tmp_path: Path):
     assert record.rows_kept == 4
     stored = _addresses(project)
     assert stored["id"].nunique() == 4 and stored["nummeraanduiding"].nunique() == 4
-    assert sorted(stored["use"]) == ["industriefunctie,kantoorfunctie", "ligplaats",
-                                     "woonfunctie", "woonfunctie"]
+    assert sorted(stored["use"]) == ["ligplaats", "overig", "woonfunctie", "woonfunctie"]
     assert stored.loc[stored["use"] == "ligplaats", "buurt"].notna().all()
 
 

@@ -17,7 +17,7 @@ from riskmap.sources._pseudo import ENV_KEY, FINGERPRINT, KeyProblemError, finge
 @pytest.fixture
 def loaded(project: Project, demo_sources: Path) -> Project:
     """A project with BAG addresses loaded (pseudonymised with its key)."""
-    project.load_bag(demo_sources / "bag_verblijfsobjecten.csv")
+    project.load_bag(demo_sources / "bagadres-full.csv")
     return project
 
 
@@ -60,7 +60,7 @@ def test_a_different_key_in_the_environment_stops_the_load(capsys, loaded: Proje
                                                            demo_sources: Path, monkeypatch):
     monkeypatch.setenv(ENV_KEY, "c" * 64)
     code, line = _load_kvk(capsys, loaded, demo_sources)
-    assert code == 2 and line.startswith(f"riskmap: error: {ENV_KEY}") and "andere sleutel" in line
+    assert code == 2 and line.startswith(f"riskmap: fout: {ENV_KEY}") and "andere sleutel" in line
 
 
 def test_a_binary_key_stops_the_load(capsys, loaded: Project, demo_sources: Path):
