@@ -427,7 +427,7 @@ def test_implausible_rows_are_counted_and_undo_restores_exactly(
     meldingen.loc[:49, "Datum"] = "2099-01-01"
     out = _ok(capsys, "load", "register", "meldingen",
               str(_write(meldingen, tmp_path / "m.csv")), "-p", str(project))
-    assert "kept 902; rejected 50: 50 datum buiten 2000-01-01.." in out
+    assert "opgenomen 902; afgewezen 50: 50 datum buiten 2000-01-01.." in out
     with Store.open(project / "riskmap.duckdb", read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM events WHERE kind = 'meldingen'") == 902
     shrunk = _write(_csv(project, "bagadres-full.csv").iloc[:1000], tmp_path / "bag.csv")

@@ -167,7 +167,7 @@ def _areas_of_level(raw: gpd.GeoDataFrame, level: str, path: Path,
         "name": "first", "gemeente": "first", "wijk": "first", "_water_ha": "sum",
         "_land_ha": "sum"}).reset_index()
     dissolved["level"] = level
-    dissolved.attrs["dropped"] = len(raw) - len(frame)
+    dissolved.attrs["dropped"], dissolved.attrs["used"] = len(raw) - len(frame), len(frame)
     return dissolved
 
 
@@ -213,9 +213,12 @@ def load_boundaries(store: Store, config: Config, path: str | Path, layer: str |
     if "gemeente" not in set(areas["level"]):
         areas = pd.concat([areas, _gemeente_from(areas)], ignore_index=True)
     levels = sorted(set(areas["level"]))
+    used = int(sum(f.attrs["used"] for f in frames))
     record = LoadRecord("boundaries", f"{boundary_year}:{'+'.join(levels)}", path=path,
-                        rows_read=read, rows_kept=len(areas), boundary_year=boundary_year)
+                        rows_read=read, rows_kept=used, boundary_year=boundary_year)
     record.reject("andere gemeente of geen code", int(sum(f.attrs["dropped"] for f in frames)))
+    # land and water parts of one area are two features with the same code: both are used
+    record.note("waterdeel samengevoegd met zijn gebied", used - sum(len(f) for f in frames))
     rows = _area_rows(areas, boundary_year, _water_attributes(areas), areas["_land_ha"])
     waterbuurten = int(rows["attributes"].str.contains('"waterbuurt"', na=False).sum())
     if waterbuurten:

@@ -105,7 +105,7 @@ def test_cli_hotspots_prints_and_stores(capsys, project_copy: Path):
     code, out, _ = _run_cli(capsys, "-q", "hotspots", "--period", PERIOD, "--variable", "drugs",
                             "-p", str(project_copy))
     assert code == 0
-    assert out.startswith("drugs (buurt, 2025Q3, gi_star, FDR 0.05)")
+    assert out.startswith("drugs (buurt, 2025Q3, gi_star, FDR 0,05)")
     assert "Categorie" in out and "hotspot" in out
     with Store.open(project_copy / "riskmap.duckdb", read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM hotspots WHERE variable = 'drugs'") == 69
@@ -123,7 +123,7 @@ def test_cli_hotspots_on_the_grid_shows_no_counts(capsys, project_copy: Path):
 @pytest.mark.parametrize(("args", "message"), [
     (["--period", PERIOD, "--variable", "geen_indicator"], "variable 'geen_indicator' unknown"),
     (["--period", "2019Q1"], "2019Q1 has not been built"),
-    (["--period", "2025-3"], "is not a quarter"),
+    (["--period", "2025-3"], "is geen kwartaal"),
 ])
 def test_cli_hotspots_bad_input_is_one_line(capsys, project_copy: Path, args, message):
     code, _, err = _run_cli(capsys, "-q", "hotspots", *args, "-p", str(project_copy))

@@ -54,7 +54,7 @@ def test_four_quarters_cannot_show_a_trend(riskmap_log):
     z = pd.DataFrame({"a": [2.0, 3.0, 4.0, 5.0]}, index=periods).T
     fit = EmergingHotspots().fit(z, hot)
     assert fit.categories_["a"] == "persistent"
-    assert "no Mann-Kendall trend can reach" in riskmap_log.text
+    assert "geen Mann-Kendall-trend kan p < 0,05 halen" in riskmap_log.text
 
 
 def test_too_few_quarters_are_refused():

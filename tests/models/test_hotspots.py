@@ -101,7 +101,7 @@ def test_islands_are_reported_and_not_tested():
     weights = W({0: [1], 1: [0, 2], 2: [1, 3], 3: [2], 4: []}, silence_warnings=True)
     neighbours = Neighbours.from_weights(weights, ["a", "b", "c", "d", "e"])
     assert neighbours.islands == ["e"]
-    assert "1 without neighbours (e)" in neighbours.describe("test")
+    assert "1 zonder buren (e)" in neighbours.describe("test")
     fit = GetisOrdHotspots(seed=1).fit(np.array([1.0, 2, 3, 4, 5]), neighbours)
     assert fit.categories_[4] == "no_neighbours"
     assert np.isnan(fit.p_values_[4]) and np.isnan(fit.q_values_[4])
@@ -120,7 +120,7 @@ def test_hotspot_table_keeps_areas_without_a_value(riskmap_log):
     table = hotspot_table(values, neighbours, seed=1)
     assert len(table) == SIDE * SIDE + 1
     assert table.set_index("area_code").loc["extra", "category"] == "no_value"
-    assert "1 areas without a value" in riskmap_log.text
+    assert "1 gebieden zonder waarde niet meegenomen" in riskmap_log.text
 
 
 @pytest.mark.parametrize(("values", "message"), [

@@ -72,7 +72,7 @@ def test_permutations_let_bh_reject_and_respect_the_cap(riskmap_log):
         assert 2 / (p + 1) <= alpha / n and p >= n / alpha
     assert permutations_for(5, 0.05) == 999
     assert permutations_for(10_000, 0.05) == 99_999
-    assert "capped" in riskmap_log.text
+    assert "begrensd op 99999" in riskmap_log.text
     assert permutations_for(69, 0.05, requested=99) == 99
     assert "may flag nothing" in riskmap_log.text
     with pytest.raises(InputError, match="alpha must lie between 0 and 1"):
