@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from riskmap.areatypes import area_sql
 from riskmap.branches import risk_branches
 from riskmap.periods import Period
 from riskmap.sbi import sbi_prefixes
@@ -73,8 +74,9 @@ def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[s
 
 def count_by_area(store: Store, table: str, column: str, conditions: list[str],
             params: dict[str, Any], codes: Sequence[str]) -> pd.Series:
-    where = " AND ".join([*conditions, f"{column} IS NOT NULL"])
-    sql = f"SELECT {column} AS area, count(*) AS n FROM {table} WHERE {where} GROUP BY 1"
+    area = area_sql(column)
+    where = " AND ".join([*conditions, f"{area} IS NOT NULL"])
+    sql = f"SELECT {area} AS area, count(*) AS n FROM {table} WHERE {where} GROUP BY 1"
     used = {k: v for k, v in params.items() if f"${k}" in sql}
     frame = store.con.execute(sql, used).df()
     return frame.set_index("area")["n"].reindex(codes).fillna(0).astype(float)
