@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from riskmap.areatypes import CBS_LEVELS, area_types, scored_levels
-from riskmap.branches import risk_branches
+from riskmap.branches import risk_branches, sbi_groups
 from riskmap.config import THEMES, read_yaml
 from riskmap.errors import ConfigError
+from riskmap.indicators.business import CHANGE_KINDS
 from riskmap.sbi import config_file, sbi_prefixes
 from riskmap.sources.cbs import known_variables
 from riskmap.sources.registers import register_kinds
@@ -39,7 +40,7 @@ def theme_levels(theme: str) -> tuple[str, ...]:
     areas only) and every analysis-area type that lists it."""
     cbs = () if theme in AREA_ONLY_THEMES else CBS_LEVELS
     return (*cbs, *(k for k, t in area_types().items() if theme in t.themes))
-FLOWS = ("started", "ended", "churn", "short_lived")
+FLOWS = ("started", "ended", "churn", "short_lived", "succession")
 _REQUIRED = ("id", "label", "themes", "levels", "source", "numerator", "direction", "rationale")
 _ALLOWED = set(_REQUIRED) | {"denominator", "scale", "unit", "window", "min_denominator",
                              "optional", "weight", "fallback_for"}
@@ -116,7 +117,8 @@ def _check_cbs(params: dict[str, Any], where: str) -> None:
 
 
 def _check_establishments(params: dict[str, Any], where: str) -> None:
-    allowed = {"branches", "sbi", "legal_form", "staff", "flow", "shared_address"}
+    allowed = {"branches", "sbi", "legal_form", "staff", "flow", "shared_address", "groups",
+               "other", "shared_same", "changed"}
     spec = params["establishments"] or {}
     unknown = set(spec) - allowed
     if unknown:
@@ -130,6 +132,18 @@ def _check_establishments(params: dict[str, Any], where: str) -> None:
                               f"{', '.join(risk_branches())}")
     if spec.get("sbi"):
         sbi_prefixes(spec["sbi"], where)
+    other = spec.get("other") or {}
+    if set(other) - {"branches", "outside"}:
+        raise ConfigError(f"{where}: other takes branches and/or outside")
+    groups = [*(spec.get("groups") or []), *(other.get("outside") or [])]
+    unknown_groups = [g for g in groups if g not in sbi_groups()]
+    if unknown_groups:
+        raise ConfigError(f"{where}: unknown SBI group {unknown_groups[0]!r}; groups: "
+                          f"{', '.join(sbi_groups())}")
+    changes = [c for c in spec.get("changed") or [] if c not in CHANGE_KINDS]
+    if changes:
+        raise ConfigError(f"{where}: changed takes {{{', '.join(CHANGE_KINDS)}}}, got "
+                          f"{changes[0]!r}")
     if spec.get("flow") not in (None, *FLOWS):
         raise ConfigError(f"{where}: flow must be one of {{{', '.join(FLOWS)}}}")
 
@@ -155,7 +169,7 @@ def _check_events(params: dict[str, Any], where: str) -> None:
 
 
 def _check_addresses(params: dict[str, Any], where: str) -> None:
-    unknown = set(params["addresses"] or {}) - {"business", "vacant"}
+    unknown = set(params["addresses"] or {}) - {"business", "vacant", "dwelling"}
     if unknown:
         raise ConfigError(f"{where}: unknown addresses filter {sorted(unknown)}")
 
