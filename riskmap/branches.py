@@ -114,6 +114,12 @@ def risk_branches(path: str | None = None) -> dict[str, Branch]:
     return branch_definitions(path).branches
 
 
+def sbi_groups() -> dict[str, Branch]:
+    """The SBI groups of the themes witwassen and zorg (``config/sbi_groups.yaml``), defined and
+    checked like the risk branches."""
+    return branch_definitions(str(config_file("sbi_groups.yaml"))).branches
+
+
 def _membership(code: str, version: int, branches: dict[str, Branch]) -> str | None:
     """The branch a whole class is in; ``"deels: ..."`` when only some subclasses are."""
     whole = [b.key for b in branches.values() if code.startswith(b.prefixes[version])]

@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from riskmap import fmt
+from riskmap.areatypes import area_types
 from riskmap.docs import REFERENCES
 from riskmap.errors import RiskmapError
 from riskmap.fmt import integer, number
@@ -227,19 +228,28 @@ def load_boundaries(file: Path, layer: str | None, year: int | None, allow_shrin
                                                   allow_shrink=allow_shrink))
 
 
-@load.command("bedrijventerreinen")
-@click.argument("file", type=existing_file)
-@click.option("--id-field", default=None, help="Kolom met de id van een eigen laag (standaard "
-                                               "RIN_NUMMER).")
-@click.option("--name-field", default=None, help="Kolom met de naam (standaard PLAN_NAAM).")
-@click.option("--layer", default=None, help="Laag in het bestand.")
-@replace_option
-@project_option
-def load_bedrijventerreinen(file: Path, id_field: str | None, name_field: str | None,
-                            layer: str | None, allow_shrink: bool, project_dir: Path) -> None:
-    """IBIS-bedrijventerreinen of een eigen laag met vlakken."""
-    _report(_project(project_dir).load_bedrijventerreinen(file, id_field, name_field, layer,
-                                                          allow_shrink=allow_shrink))
+def _area_command(level: str) -> None:
+    """``riskmap load <bron> FILE`` for one analysis-area type of ``config/area_types.yaml``."""
+    area_type = area_types()[level]
+
+    @load.command(area_type.source, help=f"{area_type.plural}: vlakkenlaag met id en naam "
+                                        f"({area_type.note})")
+    @click.argument("file", type=existing_file)
+    @click.option("--id-field", default=None, help=f"Kolom met de id (standaard "
+                                                   f"{area_type.id_field}).")
+    @click.option("--name-field", default=None, help=f"Kolom met de naam (standaard "
+                                                     f"{area_type.name_field}).")
+    @click.option("--layer", default=None, help="Laag in het bestand.")
+    @replace_option
+    @project_option
+    def command(file: Path, id_field: str | None, name_field: str | None, layer: str | None,
+                allow_shrink: bool, project_dir: Path) -> None:
+        _report(_project(project_dir).load_areas(level, file, id_field, name_field, layer,
+                                                 allow_shrink=allow_shrink))
+
+
+for _level in area_types():
+    _area_command(_level)
 
 
 @load.command("cbs")

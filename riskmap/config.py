@@ -29,8 +29,9 @@ THEMES = (
     "vastgoed",
     "kwetsbaarheid",
     "gelegenheid",
+    "witwassen",
+    "zorg",
 )
-LEVELS = ("gemeente", "wijk", "buurt", "bedrijventerrein")
 NORMALISATIONS = ("percentile", "zscore", "minmax")
 AGGREGATIONS = ("arithmetic", "geometric")
 PRIVACY_MIN_COUNT = 5

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 from riskmap import fmt
-from riskmap.branches import Branch, branch_definitions
+from riskmap.branches import Branch, BranchDefinitions, branch_definitions
 from riskmap.config import OPTIONS
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator, Measure, load_catalogue
-from riskmap.sbi import PLACEHOLDERS, VERSIONS, sbi_list
+from riskmap.sbi import PLACEHOLDERS, VERSIONS, config_file, sbi_list
 from riskmap.sources.cbs import KERNCIJFERS, known_variables
 from riskmap.sources.kvk import CONVERSION
 from riskmap.sources.kvk_formats import FORMATS, HEADER_ALIASES, TEMPLATE
@@ -123,9 +123,32 @@ def branch_reference() -> str:
               "Eurostat-correspondentie NACE Rev. 2 → Rev. 2.1 op klasseniveau; een regel geldt "
               "voor de koppelingen tussen de SBI 2008-codes en de SBI 2025-codes (en alles wat "
               "daarmee begint).", "", "| SBI 2008 | SBI 2025 | regel |", "|---|---|---|"]
-    lines += [f"| {', '.join(r.sbi2008)} | {', '.join(r.sbi2025)} | {r.rule} |"
-              for r in definitions.splits]
-    return "\n".join(lines) + "\n"
+    lines += _split_rows(definitions)
+    return "\n".join(lines + _group_lines()) + "\n"
+
+
+def _split_rows(definitions: BranchDefinitions) -> list[str]:
+    return [f"| {', '.join(r.sbi2008)} | {', '.join(r.sbi2025)} | {r.rule} |"
+            for r in definitions.splits]
+
+
+def _group_lines() -> list[str]:
+    """The SBI groups of the themes witwassen and zorg (``config/sbi_groups.yaml``)."""
+    definitions = branch_definitions(str(config_file("sbi_groups.yaml")))
+    lines = ["", "# SBI-groepen voor witwassen en zorg", "",
+             "De thema's witwassen en zorg tellen vestigingen in groepen die net zo zijn "
+             "vastgelegd en gecontroleerd als de risicobranches (`config/sbi_groups.yaml`): in "
+             "beide versies, disjunct, met een regel voor elke klasse die over een groepsgrens "
+             "splitst. Ze overlappen de risicobranches wel (een café is horeca én kasintensief).",
+             "", "| groep | SBI 2008 | SBI 2025 |", "|---|---|---|"]
+    lines += [f"| {g.label} | {', '.join(g.prefixes[2008])} | {', '.join(g.prefixes[2025])} |"
+              for g in definitions.branches.values()]
+    for group in definitions.branches.values():
+        lines += ["", f"## {group.label}", "", group.note, ""]
+        lines += [f"- **SBI {v}:** {_codes_with_titles(group, v)}" for v in VERSIONS]
+    lines += ["", "## Splitsingsregels van de groepen", "", "| SBI 2008 | SBI 2025 | regel |",
+              "|---|---|---|", *_split_rows(definitions)]
+    return lines
 
 
 def kvk_reference() -> str:

@@ -239,6 +239,7 @@ def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     run = DemoRun(project, LAST_PERIOD)
     run.loads += [project.load_boundaries(paths["boundaries"]),
                   project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
+                  project.load_areas("vakantiepark", paths["vakantieparken"]),
                   project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
                   project.load_bag(paths["bag"]),
                   # last year's extract (SBI 2008), then this year's (SBI 2025) replacing it

@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from riskmap._lock import project_lock
+from riskmap.areatypes import analysis_levels, scored_levels
 from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config, render_yaml
 from riskmap.dashboard.page import write_dashboard
 from riskmap.errors import InputError, ProjectError, StoreError
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 DASHBOARD_NAME = "dashboard.html"
 PROJECT_FOLDERS = ("sources", "cache", "output", "logs")
-SCORE_LEVELS = ("buurt", "wijk", "bedrijventerrein")
+SCORE_LEVELS = scored_levels()
 
 
 def area_level(level: str, allowed: tuple[str, ...] = SCORE_LEVELS) -> str:
@@ -134,13 +135,22 @@ class Project:
         with self._loading(allow_shrink) as store:
             return geometry.load_boundaries(store, self.config, path, layer=layer, year=year)
 
+    def load_areas(self, level: str, path: str | Path, id_field: str | None = None,
+                   name_field: str | None = None, layer: str | None = None,
+                   allow_shrink: bool = False) -> LoadRecord:
+        """Load the polygons of an analysis-area type, e.g. ``"vakantiepark"`` (see
+        :func:`geometry.load_analysis_areas` and ``config/area_types.yaml``)."""
+        level = area_level(level, analysis_levels())
+        with self._loading(allow_shrink) as store:
+            return geometry.load_analysis_areas(store, self.config, level, path, id_field,
+                                                name_field, layer)
+
     def load_bedrijventerreinen(self, path: str | Path, id_field: str | None = None,
                                 name_field: str | None = None,
                                 layer: str | None = None, allow_shrink: bool = False) -> LoadRecord:
-        """Load bedrijventerreinen (IBIS or an own layer)."""
-        with self._loading(allow_shrink) as store:
-            return geometry.load_bedrijventerreinen(store, self.config, path, id_field,
-                                                    name_field, layer)
+        """Load bedrijventerreinen (IBIS or an own layer): :meth:`load_areas`."""
+        return self.load_areas("bedrijventerrein", path, id_field, name_field, layer,
+                               allow_shrink)
 
     def load_cbs(self, year: int, offline: bool = False, allow_shrink: bool = False) -> LoadRecord:
         """Load CBS Kerncijfers wijken en buurten of ``year`` through cbsodata."""

@@ -29,11 +29,11 @@ from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 CRS = "EPSG:28992"
 # Tables loads write to; each has an archive_<table> holding the rows a load replaced.
 LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events",
-                 "region_names")
+                 "region_names", "establishment_changes")
 # Loads per source whose replaced rows are kept, so that `riskmap undo` can bring them back.
 UNDO_DEPTH = 3
 # A load that would leave less than this share of the rows it replaces needs confirmation.
@@ -176,6 +176,23 @@ CREATE TABLE archive_region_names AS SELECT *, NULL::INTEGER AS replaced_by
     FROM region_names LIMIT 0;
 """
 
+# v8: analysis-area types (riskmap.areatypes): a point's analysis areas in one list column
+# instead of a column per type, the bedrijventerrein codes moved into it (archives too); the
+# pseudonymised trade name of an establishment, and the changes of owner, name or main activity
+# seen between successive KvK extracts (written by the KvK load, so archived like it).
+_POINT_TABLES = ("establishments", "addresses", "events")
+_ANALYSIS_AREAS = "".join(
+    f"ALTER TABLE {p}{t} ADD COLUMN analysis_areas VARCHAR[];\n"
+    f"UPDATE {p}{t} SET analysis_areas = [bedrijventerrein] WHERE bedrijventerrein IS NOT NULL;\n"
+    f"ALTER TABLE {p}{t} DROP COLUMN bedrijventerrein;\n"
+    for t in _POINT_TABLES for p in ("", "archive_")) + """
+ALTER TABLE establishments ADD COLUMN name_key VARCHAR;
+CREATE TABLE establishment_changes (
+    id VARCHAR NOT NULL, kind VARCHAR NOT NULL, seen DATE NOT NULL, load_id INTEGER NOT NULL);
+CREATE TABLE archive_establishment_changes AS SELECT *, NULL::INTEGER AS replaced_by
+    FROM establishment_changes LIMIT 0;
+"""
+
 # The migration that created the archive tables; later ones keep them in step.
 ARCHIVES_SINCE = 3
 MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
@@ -185,6 +202,7 @@ MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     5: _MINIMISED,
     6: _COVERAGE,
     7: _REGION_NAMES,
+    8: _ANALYSIS_AREAS,
 }
 
 
@@ -608,7 +626,8 @@ class Store:
                 "OR t IN (SELECT kvk FROM establishments) OR t IN (SELECT address FROM establishments) "
                 "OR t IN (SELECT id FROM addresses) OR t IN (SELECT nummeraanduiding FROM addresses) "
                 "OR t IN (SELECT id FROM events) "
-                "OR t IN (SELECT address FROM events)").fetchall()
+                "OR t IN (SELECT address FROM events) "
+                "OR t IN (SELECT name_key FROM establishments)").fetchall()
         finally:
             self.con.unregister("_tokens")
         return {row[0] for row in found}

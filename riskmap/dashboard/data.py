@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from riskmap.areatypes import analysis_levels, level_label
 from riskmap.errors import StoreError
 from riskmap.fmt import long_date
 from riskmap.indicators.build import OVERALL
@@ -42,8 +43,8 @@ from . import charts, texts
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("gemeente", "wijk", "buurt", "bedrijventerrein")
-SCORED_LEVELS = ("wijk", "buurt", "bedrijventerrein")
+LEVELS = ("gemeente", "wijk", "buurt", *analysis_levels())
+SCORED_LEVELS = ("wijk", "buurt", *analysis_levels())
 REASON_MARKS = {SMALL_COUNT: "k", SMALL_DENOMINATOR: "n"}
 HOTSPOTS = ["Hotspot", "Coldspot", "Niet significant"]
 EMERGING = ["Nieuwe hotspot", "Toenemende hotspot", "Aanhoudende hotspot", "Sporadische hotspot",
@@ -266,7 +267,8 @@ def dashboard_data(store: Store, catalogue: list[Indicator], gemeente: str, plac
     meta = {
         "place": place, "gemeente": gemeente, "generated": long_date(pd.Timestamp.now().date()),
         "periods": [str(p) for p in periods], "latest": str(latest),
-        "levels": [{"id": lv, "label": texts.LEVEL_LABELS[lv], "plural": texts.LEVEL_PLURALS[lv],
+        "analysis": list(analysis_levels()),
+        "levels": [{"id": lv, "label": level_label(lv), "plural": level_label(lv, plural=True),
                     "areas": len(areas[lv])} for lv in LEVELS if lv in areas],
         "themes": themes, "indicators": indicator_meta, "decimals": decimals,
         "bounded": bounded, "hotspots": HOTSPOTS, "emerging": EMERGING,

@@ -22,14 +22,17 @@ THEME_DESCRIPTIONS = {
     "kwetsbaarheid": "Sociaaleconomische kwetsbaarheid van bewoners (CBS): laag inkomen, "
                      "bijstand, jongeren, woningwaarde, verhuizingen. Geen signaal van "
                      "criminaliteit, wel van ontvankelijkheid voor werving.",
-    "gelegenheid": "Gelegenheidsstructuren op bedrijventerreinen: opslag en transport, "
-                   "bedrijfspanden zonder actieve vestiging, eenmanszaken, veel wisselingen van "
-                   "bedrijven en controles met bevindingen.",
+    "gelegenheid": "Gelegenheidsstructuren op bedrijventerreinen en vakantieparken: opslag en "
+                   "transport, bedrijfspanden zonder actieve vestiging, eenmanszaken, veel "
+                   "wisselingen van bedrijven en controles met bevindingen; op vakantieparken "
+                   "permanente bewoning, hennep en meldingen.",
+    "witwassen": "Witwassen: meldingen, kasintensieve branches en branches met veel omzet en "
+                 "weinig zicht, vestigingen die van eigenaar, naam of activiteit wisselen, "
+                 "opvolging op één adres, veel inschrijvingen op één adres en kortlevende "
+                 "vestigingen in risicobranches.",
+    "zorg": "Zorgfraude: zorgvestigingen (SBI 86–88) met nevenactiviteiten in risicobranches of "
+            "zonder zorg, veel zorginschrijvingen op één adres en kortlevende zorgvestigingen.",
 }
-LEVEL_LABELS = {"gemeente": "Gemeente", "wijk": "Wijk", "buurt": "Buurt",
-                "bedrijventerrein": "Bedrijventerrein"}
-LEVEL_PLURALS = {"gemeente": "Gemeenten", "wijk": "Wijken", "buurt": "Buurten",
-                 "bedrijventerrein": "Bedrijventerreinen"}
 SOURCE_LABELS = {"cbs": "CBS", "police": "Politie (via CBS)", "kvk": "KvK-handelsregister",
                  "bag": "BAG", "registers": "Eigen registers gemeente"}
 METHOD_LINES = [

@@ -319,8 +319,8 @@ def _store_build(store: Store, config: Config, period: Period,
         # results computed from the scores replaced here would no longer match them
         for table, column in (("hotspots", "period"), ("predictions", "period"),
                               ("emerging_hotspots", "last_period")):
-            store.con.execute(f"DELETE FROM {table} WHERE {column} = ? AND level IN "
-                              f"('buurt', 'wijk', 'bedrijventerrein')", [str(period)])
+            store.con.execute(f"DELETE FROM {table} WHERE {column} = ? AND level IN (SELECT "
+                              f"unnest(?))", [str(period), list(INDICATOR_LEVELS)])
         store.con.execute("INSERT INTO builds VALUES (?, ?, ?, ?, ?)",
                           [build_id, str(period), datetime.now(), json.dumps(settings),
                            json.dumps(loads)])

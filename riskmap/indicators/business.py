@@ -12,12 +12,22 @@ from typing import Any
 
 import pandas as pd
 
-from riskmap.branches import risk_branches
+from riskmap.areatypes import area_sql
+from riskmap.branches import risk_branches, sbi_groups
 from riskmap.periods import Period
-from riskmap.sbi import sbi_prefixes
+from riskmap.sbi import VERSIONS, sbi_prefixes
 from riskmap.store import Store
 
 ACTIVE = "start_date <= $end AND (end_date IS NULL OR end_date > $end)"
+# Started in the window at an address where another establishment ended in the year before
+# (or the three months after) its start: a successor, which is what a change of owner looks
+# like in one extract (the KvK gives a business that changes hands a new number).
+SUCCESSION = ("start_date BETWEEN $first AND $end AND address IS NOT NULL AND EXISTS (SELECT 1 "
+              "FROM establishments p WHERE p.address = establishments.address AND p.id <> "
+              "establishments.id AND p.end_date BETWEEN establishments.start_date - INTERVAL 1 "
+              "YEAR AND establishments.start_date + INTERVAL 3 MONTH)")
+# Changes between successive KvK extracts (table establishment_changes).
+CHANGE_KINDS = ("eigenaar", "naam", "activiteit")
 
 
 def branch_keys(branches: Any) -> list[str]:
@@ -35,10 +45,58 @@ def sbi_condition(spec: Any) -> tuple[str, dict[str, str]]:
     return "(" + (" OR ".join(clauses) or "false") + ")", params
 
 
-def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    """SQL conditions and named parameters for an establishments measure."""
+def _prefix_pattern(prefixes: Sequence[str], listed: bool = False) -> str:
+    """A regular expression matching a code (or, ``listed``, any code of a comma-separated list)
+    that starts with one of ``prefixes``."""
+    alternatives = "|".join(prefixes) or "$^"
+    return f"(^|,)({alternatives})" if listed else f"^({alternatives})"
+
+
+def _versioned(column: str, name: str, prefixes: Mapping[int, Sequence[str]],
+               listed: bool = False) -> tuple[str, dict[str, str]]:
+    """SQL: ``column`` (read in each establishment's SBI version) matches the prefixes."""
+    clauses = [f"(sbi_version = {v} AND regexp_matches({column}, ${name}{v}))" for v in VERSIONS]
+    params = {f"{name}{v}": _prefix_pattern(prefixes.get(v, ()), listed) for v in VERSIONS}
+    return "(" + " OR ".join(clauses) + ")", params
+
+
+def _group_prefixes(keys: Any) -> dict[int, list[str]]:
+    groups = sbi_groups()
+    return {v: [p for k in keys for p in groups[str(k)].prefixes[v]] for v in VERSIONS}
+
+
+def activity_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions on the activities of establishments: SBI groups of the main activity
+    (``groups``), and the nevenactiviteiten (``other``: in a risk branch, ``branches``, or none
+    in the groups named by ``outside``; both given: either)."""
     conditions: list[str] = []
     params: dict[str, Any] = {}
+    if spec.get("groups"):
+        condition, found = _versioned("sbi", "grp", _group_prefixes(spec["groups"]))
+        conditions.append(condition)
+        params.update(found)
+    other = spec.get("other") or {}
+    either = []
+    if other.get("branches"):
+        keys = branch_keys(other["branches"])
+        prefixes = {v: [p for k in keys for p in risk_branches()[k].prefixes[v]]
+                    for v in VERSIONS}
+        condition, found = _versioned("sbi_other", "nevrisk", prefixes, listed=True)
+        either.append(f"(sbi_other IS NOT NULL AND {condition})")
+        params.update(found)
+    if other.get("outside"):
+        condition, found = _versioned("sbi_other", "nevout", _group_prefixes(other["outside"]),
+                                      listed=True)
+        either.append(f"(sbi_other IS NOT NULL AND NOT {condition})")
+        params.update(found)
+    if either:
+        conditions.append("(" + " OR ".join(either) + ")")
+    return conditions, params
+
+
+def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions and named parameters for an establishments measure."""
+    conditions, params = activity_conditions(spec)
     flow = spec.get("flow")
     if flow == "started":
         conditions.append("start_date BETWEEN $first AND $end")
@@ -49,6 +107,8 @@ def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[s
     elif flow == "short_lived":
         conditions.append("end_date BETWEEN $first AND $end "
                           "AND end_date < start_date + INTERVAL 2 YEAR")
+    elif flow == "succession":
+        conditions.append(SUCCESSION)
     else:
         conditions.append(ACTIVE)
     if spec.get("branches"):
@@ -64,8 +124,15 @@ def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[s
     if "staff" in spec:
         conditions.append("staff = $staff")
         params["staff"] = int(spec["staff"])
+    if spec.get("changed"):
+        conditions.append("id IN (SELECT id FROM establishment_changes WHERE kind IN "
+                          "(SELECT unnest($changes)) AND seen BETWEEN $first AND $end)")
+        params["changes"] = [str(c) for c in spec["changed"]]
     if spec.get("shared_address"):
-        conditions.append(f"address IN (SELECT address FROM establishments WHERE {ACTIVE} "
+        # with shared_same, only establishments of the same activities count on the address
+        same = activity_conditions(spec)[0] if spec.get("shared_same") else []
+        conditions.append(f"address IN (SELECT address FROM establishments WHERE "
+                          f"{' AND '.join([ACTIVE, *same])} "
                           "AND address IS NOT NULL GROUP BY address HAVING count(*) >= $shared)")
         params["shared"] = int(spec["shared_address"])
     return conditions, params
@@ -73,8 +140,9 @@ def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[s
 
 def count_by_area(store: Store, table: str, column: str, conditions: list[str],
             params: dict[str, Any], codes: Sequence[str]) -> pd.Series:
-    where = " AND ".join([*conditions, f"{column} IS NOT NULL"])
-    sql = f"SELECT {column} AS area, count(*) AS n FROM {table} WHERE {where} GROUP BY 1"
+    area = area_sql(column)
+    where = " AND ".join([*conditions, f"{area} IS NOT NULL"])
+    sql = f"SELECT {area} AS area, count(*) AS n FROM {table} WHERE {where} GROUP BY 1"
     used = {k: v for k, v in params.items() if f"${k}" in sql}
     frame = store.con.execute(sql, used).df()
     return frame.set_index("area")["n"].reindex(codes).fillna(0).astype(float)
@@ -91,7 +159,8 @@ def establishments_measure(store: Store, spec: Mapping[str, Any], level: str, pe
 
 def addresses_measure(store: Store, spec: Mapping[str, Any], level: str, period: Period,
                       codes: Sequence[str]) -> pd.Series:
-    """Number of BAG addresses per area: business premises, optionally only vacant ones.
+    """Number of BAG addresses per area: all, dwellings (``dwelling``), or business premises,
+    optionally only vacant ones.
 
     A business premises has a use other than only housing; ligplaatsen and standplaatsen (mostly
     houseboats and caravans, the BAG records no use for them) are not counted as such.
@@ -100,6 +169,8 @@ def addresses_measure(store: Store, spec: Mapping[str, Any], level: str, period:
     conditions = []
     if spec.get("business"):
         conditions.append("use NOT IN ('woonfunctie', 'ligplaats', 'standplaats')")
+    if spec.get("dwelling"):
+        conditions.append("use = 'woonfunctie'")
     if spec.get("vacant"):
         conditions.append(f"id NOT IN (SELECT address FROM establishments WHERE {ACTIVE} "
                           "AND address IS NOT NULL)")

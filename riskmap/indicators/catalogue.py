@@ -12,24 +12,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from riskmap.branches import risk_branches
+from riskmap.areatypes import CBS_LEVELS, area_types, scored_levels
+from riskmap.branches import risk_branches, sbi_groups
 from riskmap.config import THEMES, read_yaml
 from riskmap.errors import ConfigError
+from riskmap.indicators.business import CHANGE_KINDS
 from riskmap.sbi import config_file, sbi_prefixes
 from riskmap.sources.cbs import known_variables
 from riskmap.sources.registers import register_kinds
 
-INDICATOR_LEVELS = ("buurt", "wijk", "bedrijventerrein")
+INDICATOR_LEVELS = scored_levels()
 SOURCES = ("cbs", "police", "kvk", "bag", "registers")
 DIRECTIONS = {"higher": 1, "lower": -1}
-THEME_LEVELS: dict[str, tuple[str, ...]] = {"gelegenheid": ("bedrijventerrein",)}
+# Themes scored on analysis areas only (config/area_types.yaml says on which), never on buurten.
+AREA_ONLY_THEMES = ("gelegenheid",)
 THEME_LABELS = {
     "drugs": "Drugs", "criminogene_branches": "Criminogene branches",
     "mensenhandel": "Mensenhandel en uitbuiting", "vastgoed": "Vastgoed en adresfraude",
     "kwetsbaarheid": "Kwetsbaarheid", "gelegenheid": "Gelegenheidsstructuren",
+    "witwassen": "Witwassen", "zorg": "Zorg(fraude)",
     "totaal": "Totaalscore",
 }
-FLOWS = ("started", "ended", "churn", "short_lived")
+
+
+def theme_levels(theme: str) -> tuple[str, ...]:
+    """The levels a theme is scored at: buurt and wijk (unless the theme is one of analysis
+    areas only) and every analysis-area type that lists it."""
+    cbs = () if theme in AREA_ONLY_THEMES else CBS_LEVELS
+    return (*cbs, *(k for k, t in area_types().items() if theme in t.themes))
+FLOWS = ("started", "ended", "churn", "short_lived", "succession")
 _REQUIRED = ("id", "label", "themes", "levels", "source", "numerator", "direction", "rationale")
 _ALLOWED = set(_REQUIRED) | {"denominator", "scale", "unit", "window", "min_denominator",
                              "optional", "weight", "fallback_for"}
@@ -70,7 +81,7 @@ class Indicator:
 
     def themes_at(self, level: str) -> tuple[str, ...]:
         """The themes this indicator counts in at ``level``."""
-        return tuple(t for t in self.themes if level in THEME_LEVELS.get(t, INDICATOR_LEVELS))
+        return tuple(t for t in self.themes if level in theme_levels(t))
 
     @property
     def denominator_noun(self) -> str | None:
@@ -106,7 +117,8 @@ def _check_cbs(params: dict[str, Any], where: str) -> None:
 
 
 def _check_establishments(params: dict[str, Any], where: str) -> None:
-    allowed = {"branches", "sbi", "legal_form", "staff", "flow", "shared_address"}
+    allowed = {"branches", "sbi", "legal_form", "staff", "flow", "shared_address", "groups",
+               "other", "shared_same", "changed"}
     spec = params["establishments"] or {}
     unknown = set(spec) - allowed
     if unknown:
@@ -120,6 +132,18 @@ def _check_establishments(params: dict[str, Any], where: str) -> None:
                               f"{', '.join(risk_branches())}")
     if spec.get("sbi"):
         sbi_prefixes(spec["sbi"], where)
+    other = spec.get("other") or {}
+    if set(other) - {"branches", "outside"}:
+        raise ConfigError(f"{where}: other takes branches and/or outside")
+    groups = [*(spec.get("groups") or []), *(other.get("outside") or [])]
+    unknown_groups = [g for g in groups if g not in sbi_groups()]
+    if unknown_groups:
+        raise ConfigError(f"{where}: unknown SBI group {unknown_groups[0]!r}; groups: "
+                          f"{', '.join(sbi_groups())}")
+    changes = [c for c in spec.get("changed") or [] if c not in CHANGE_KINDS]
+    if changes:
+        raise ConfigError(f"{where}: changed takes {{{', '.join(CHANGE_KINDS)}}}, got "
+                          f"{changes[0]!r}")
     if spec.get("flow") not in (None, *FLOWS):
         raise ConfigError(f"{where}: flow must be one of {{{', '.join(FLOWS)}}}")
 
@@ -145,7 +169,7 @@ def _check_events(params: dict[str, Any], where: str) -> None:
 
 
 def _check_addresses(params: dict[str, Any], where: str) -> None:
-    unknown = set(params["addresses"] or {}) - {"business", "vacant"}
+    unknown = set(params["addresses"] or {}) - {"business", "vacant", "dwelling"}
     if unknown:
         raise ConfigError(f"{where}: unknown addresses filter {sorted(unknown)}")
 
@@ -251,7 +275,17 @@ def load_catalogue(path: str | Path | None = None) -> list[Indicator]:
     if duplicated:
         raise ConfigError(f"{file}: indicator id {duplicated[0]!r} occurs more than once")
     check_fallbacks(indicators, str(file))
+    check_area_types()
     return indicators
+
+
+def check_area_types() -> None:
+    """Every theme an analysis-area type lists is a known theme."""
+    for area_type in area_types().values():
+        bad = [t for t in area_type.themes if t not in THEMES]
+        if bad:
+            raise ConfigError(f"area_types.yaml: gebiedssoort {area_type.key!r} heeft onbekend "
+                              f"thema {bad[0]!r}; thema's: {', '.join(THEMES)}")
 
 
 def for_level(catalogue: list[Indicator], level: str) -> list[Indicator]:

@@ -1,7 +1,7 @@
 r"""Secondary (complementary) cell suppression over linked count tables, by linear programming.
 
 The published counts of a quarter are cells over *atoms*: the finest pieces of the events an
-attacker could tell apart (an event class in one buurt × bedrijventerrein × grid cell × branch).
+attacker could tell apart (an event class in one buurt × analysis areas × grid cell × branch).
 Cell :math:`c` counts :math:`v_c = A_c z` events, with :math:`z \ge 0` the atoms' true counts.
 An attacker knows every published cell exactly, every atom is non-negative, and of every hidden
 cell whether it is a small count (shown as ``<5``: :math:`0 \le A_c z \le m-1`) or not

@@ -2,11 +2,13 @@
 
 Every sensitive count an output shows, or lets an attacker compute (a rate times its public
 denominator, an index times the gemeente's total), is a *cell*: a series of register events
-(kind, filters, window) counted over one grouping — buurt, wijk, gemeente, bedrijventerrein,
-all bedrijventerreinen together, or a 500 m grid cell. Cells are sums of *atoms* (an event class
-in one buurt × bedrijventerrein × grid cell), which gives every linear relation between them:
-buurt ⊂ wijk ⊂ gemeente, terrains across buurten, grid cells across areas. The target list shows
-the controles of an area through its indicator value (already a cell here), not per branch.
+(kind, filters, window) counted over one grouping — buurt, wijk, gemeente, an analysis area of
+each type (bedrijventerrein, vakantiepark, ...: :mod:`riskmap.areatypes`), all areas of a type
+together, or a 500 m grid cell. Cells are sums of *atoms* (an event class in one buurt × analysis
+area of every type × grid cell), which gives every linear relation between them: buurt ⊂ wijk ⊂
+gemeente, analysis areas across buurten (and across each other), grid cells across areas. The
+target list shows the controles of an area through its indicator value (already a cell here),
+not per branch.
 
 Primary rules (:mod:`riskmap.indicators.privacy`): a count below the minimum, or one about a
 group of fewer than the minimum establishments or addresses, is hidden. Complementary cells
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types, split_areas
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
 from riskmap.indicators.protection import complementary_suppression
@@ -37,10 +40,14 @@ log = logging.getLogger(__name__)
 
 UNPUBLISHED = "niet gepubliceerd"
 GRID_SIZE = 500
-TOTALS = {"buurt": "gemeente", "wijk": "gemeente", "bedrijventerrein": "bedrijventerreinen"}
+# The total each level's cells add up to (an analysis-area type: all its areas together).
+TOTALS = {"buurt": "gemeente", "wijk": "gemeente",
+          **{t.key: t.source for t in area_types().values()}}
 # Hiding a wide cell costs more information than hiding a narrow one.
-COSTS = {"buurt": 1.0, "bedrijventerrein": 1.0, "raster500": 1.0,
-         "wijk": 4.0, "gemeente": 50.0, "bedrijventerreinen": 50.0}
+COSTS = {"buurt": 1.0, "raster500": 1.0, "wijk": 4.0, "gemeente": 50.0,
+         **{t.key: 1.0 for t in area_types().values()},
+         **{t.source: 50.0 for t in area_types().values()}}
+AREA_LEVELS = ("buurt", "wijk", *analysis_levels())
 CELL_COLUMNS = ["series", "grouping", "area_code", "shown", "reason"]
 
 
@@ -95,14 +102,15 @@ def _mask(events: pd.DataFrame, key: str, period: Period) -> np.ndarray:
 
 
 def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Atoms (event class × buurt × terrain × grid cell) with their counts, and the classes ×
-    series membership. Every place with a BAG address gets atoms, also empty ones."""
+    """Atoms (event class × buurt × analysis areas × grid cell) with their counts, and the
+    classes × series membership. Every place with a BAG address gets atoms, also empty ones."""
     longest = max(json.loads(k)["window"] for k in keys)
     first, end = period.window(longest)
-    events = store.query(
+    types = list(analysis_levels())
+    events = _with_area_types(store.query(
         "SELECT kind, date, category, branch, outcome, source, object, buurt, wijk, "
-        "bedrijventerrein, cell500 FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL",
-        [first, end])
+        "analysis_areas, cell500 FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL",
+        [first, end]))
     events["date"] = pd.to_datetime(events["date"]).dt.date
     masks = np.column_stack([_mask(events, k, period) for k in keys]) if len(events) \
         else np.zeros((0, len(keys)), dtype=bool)
@@ -111,16 +119,17 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     classes, events["cls"] = np.unique(masks, axis=0, return_inverse=True) if len(events) \
         else (np.zeros((0, len(keys)), dtype=bool), [])
     gridded = classes[:, keys.index(GRID)]
+    geo = ["buurt", "wijk", *types, "cell500"]
     places = pd.concat([
-        store.query("SELECT DISTINCT buurt, wijk, bedrijventerrein, cell500 FROM addresses "
-                    "WHERE buurt IS NOT NULL"),
-        events[["buurt", "wijk", "bedrijventerrein", "cell500"]]]).drop_duplicates()
+        _with_area_types(store.query("SELECT DISTINCT buurt, wijk, analysis_areas, cell500 FROM "
+                                     "addresses WHERE buurt IS NOT NULL"))[geo],
+        events[geo]]).drop_duplicates()
     frames = [(places if gridded[cls] else places.assign(cell500=None)).drop_duplicates()
               .assign(cls=cls) for cls in range(len(classes))]
     atoms = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["buurt", "wijk", "bedrijventerrein", "cell500", "cls"])
+        columns=[*geo, "cls"])
     events.loc[~gridded[events["cls"]], "cell500"] = None
-    geo = ["cls", "buurt", "wijk", "bedrijventerrein", "cell500"]
+    geo = ["cls", *geo]
     counts = events.groupby(geo, dropna=False).size().rename("count").reset_index()
     atoms = atoms.astype(object).where(atoms.notna(), None)
     counts = counts.astype(object).where(counts.notna(), None)
@@ -128,13 +137,20 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     return atoms, classes
 
 
+def _with_area_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with one column per analysis-area type instead of the ``analysis_areas`` list."""
+    return pd.concat([frame.drop(columns=AREA_COLUMN).reset_index(drop=True),
+                      split_areas(frame[AREA_COLUMN]).reset_index(drop=True)], axis=1)
+
+
 def _cell_keys(atoms: pd.DataFrame, grouping: str, gemeente: str) -> pd.Series:
-    if grouping in {"buurt", "wijk", "bedrijventerrein"}:
+    if grouping in AREA_LEVELS:
         return atoms[grouping]
     if grouping == "gemeente":
         return pd.Series(gemeente, index=atoms.index)
-    if grouping == "bedrijventerreinen":
-        return pd.Series("alle", index=atoms.index).where(atoms["bedrijventerrein"].notna())
+    for area_type in area_types().values():
+        if grouping == area_type.source:
+            return pd.Series("alle", index=atoms.index).where(atoms[area_type.key].notna())
     return atoms["cell500"]
 
 
@@ -185,8 +201,8 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
 def _groups(store: Store, cells: pd.DataFrame) -> np.ndarray:
     """The size of the group each cell describes: the BAG addresses in its area or grid cell."""
     sizes: dict[tuple[str, str], float] = {}
-    for grouping, column in (("buurt", "buurt"), ("wijk", "wijk"),
-                             ("bedrijventerrein", "bedrijventerrein"), ("raster500", "cell500")):
+    columns = [(level, area_sql(level)) for level in AREA_LEVELS] + [("raster500", "cell500")]
+    for grouping, column in columns:
         frame = store.query(f"SELECT {column} AS code, count(*) AS n FROM addresses "
                             f"WHERE {column} IS NOT NULL GROUP BY 1")
         sizes.update({(grouping, c): float(n) for c, n in zip(frame["code"], frame["n"],
@@ -205,7 +221,7 @@ def _released(cells: pd.DataFrame, values: Mapping[str, pd.DataFrame],
         visible = frame[frame["reason"].isna() | (frame["reason"] == SMALL_COUNT)]
         for indicator, area in zip(visible["indicator"], visible["area_code"], strict=True):
             shown.update((key, level, area) for key in indicator_series(by_id[indicator]))
-    level = cells["grouping"].isin(["buurt", "wijk", "bedrijventerrein"])
+    level = cells["grouping"].isin(list(AREA_LEVELS))
     keys = zip(cells["series"], cells["grouping"], cells["area_code"], strict=True)
     return np.array([not lv or k in shown for lv, k in zip(level, keys, strict=True)])
 

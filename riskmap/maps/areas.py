@@ -12,6 +12,7 @@ import logging
 import geopandas as gpd
 import pandas as pd
 
+from riskmap.areatypes import scored_levels
 from riskmap.fmt import MISSING, number, signed
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import Indicator
@@ -35,10 +36,10 @@ def latest_areas(store: Store, level: str) -> gpd.GeoDataFrame:
 
 
 def levels_scored(store: Store, period: Period) -> list[str]:
-    """The levels that have scores for ``period``, in the order buurt, wijk, bedrijventerrein."""
+    """The levels that have scores for ``period``, in the order buurt, wijk, analysis areas."""
     found = set(store.query("SELECT DISTINCT level FROM scores WHERE period = ?",
                             [str(period)])["level"])
-    return [level for level in ("buurt", "wijk", "bedrijventerrein") if level in found]
+    return [level for level in scored_levels() if level in found]
 
 
 def themes_scored(store: Store, period: Period, level: str) -> list[str]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pandas as pd
 from matplotlib.figure import Figure
 
+from riskmap.areatypes import analysis_levels, level_label
 from riskmap.fmt import long_date
 from riskmap.indicators.build import OVERALL
-from riskmap.indicators.catalogue import Indicator
+from riskmap.indicators.catalogue import AREA_ONLY_THEMES, Indicator
 from riskmap.maps.areas import latest_areas, levels_scored, score_areas, themes_scored
 from riskmap.maps.layers import theme_title
 from riskmap.maps.patterns import (
@@ -43,27 +45,31 @@ class StaticMap:
 
 def theme_maps(store: Store, period: Period, catalogue: list[Indicator], place: str,
                figsize: tuple[float, float] = (8.27, 6.2)) -> Iterator[StaticMap]:
-    """The overall score and each theme per buurt, bedrijventerreinen outlined.
+    """The overall score and each theme per buurt, analysis areas outlined.
 
-    The theme ``gelegenheid`` exists for bedrijventerreinen only: it is drawn on them, over the
-    buurten in grey.
+    Themes of analysis areas only (``gelegenheid``) are drawn per area type, over the buurten in
+    grey.
     """
     date = long_date(period.end)
     levels = levels_scored(store, period)
-    terrains = latest_areas(store, "bedrijventerrein") if "bedrijventerrein" in levels else None
+    types = [lv for lv in analysis_levels() if lv in levels]
+    outlines = pd.concat([latest_areas(store, lv) for lv in types]) if types else None
+    label = " / ".join(level_label(lv) for lv in types)
     if "buurt" in levels:
         for theme in [OVERALL, *themes_scored(store, period, "buurt")]:
             title = f"{theme_title(theme)} per buurt – {place}, {period}"
             areas = score_areas(store, period, "buurt", theme, catalogue)
             yield StaticMap(f"kaart_{theme}", title, static_map(
-                areas, "score", title, date, legend_title="Score (0–100)", outlines=terrains,
-                figsize=figsize))
-    if terrains is not None and "gelegenheid" in themes_scored(store, period, "bedrijventerrein"):
-        title = f"{theme_title('gelegenheid')} per bedrijventerrein – {place}, {period}"
-        areas = score_areas(store, period, "bedrijventerrein", "gelegenheid", catalogue)
-        yield StaticMap("kaart_gelegenheid", title, static_map(
-            areas, "score", title, date, legend_title="Score (0–100)",
-            background=latest_areas(store, "buurt"), figsize=figsize))
+                areas, "score", title, date, legend_title="Score (0–100)", outlines=outlines,
+                outline_label=label or "Bedrijventerrein", figsize=figsize))
+    for level in types:
+        for theme in [t for t in themes_scored(store, period, level) if t in AREA_ONLY_THEMES]:
+            title = f"{theme_title(theme)} per {level_label(level).lower()} – {place}, {period}"
+            areas = score_areas(store, period, level, theme, catalogue)
+            name = f"kaart_{theme}" if level == types[0] else f"kaart_{theme}_{level}"
+            yield StaticMap(name, title, static_map(
+                areas, "score", title, date, legend_title="Score (0–100)",
+                background=latest_areas(store, "buurt"), figsize=figsize))
 
 
 def pattern_maps(store: Store, period: Period, place: str,

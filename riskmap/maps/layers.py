@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from riskmap.areatypes import analysis_levels, level_label
 from riskmap.indicators.build import OVERALL
-from riskmap.indicators.catalogue import THEME_LABELS, Indicator
+from riskmap.indicators.catalogue import AREA_ONLY_THEMES, THEME_LABELS, Indicator
 from riskmap.indicators.privacy import threshold
 from riskmap.maps.areas import SCORE_TOOLTIP, levels_scored, score_areas, themes_scored
 from riskmap.maps.classes import COUNT_PALETTE
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 NOT_AVAILABLE = "niet beschikbaar"
 GRID_SIZE = 500
 GRID_LAYER = "Signalen per 500 m-cel (12 mnd)"
-TERRAIN_OUTLINE = "#1f3a93"
+# outline colours of the analysis-area types, in their order (bedrijventerreinen first)
+AREA_OUTLINES = ("#1f3a93", "#8c2d04", "#006d2c", "#54278f")
 
 
 @dataclass
@@ -51,7 +53,8 @@ def theme_title(theme: str) -> str:
 
 
 def score_layers(store: Store, period: Period, catalogue: list[Indicator]) -> list[MapLayer]:
-    """Overall and theme scores per buurt and wijk (base layers) and per bedrijventerrein."""
+    """Overall and theme scores per buurt and wijk (base layers) and per analysis area
+    (bedrijventerrein, vakantiepark, ...)."""
     levels = levels_scored(store, period)
     layers: list[MapLayer] = []
     if "buurt" in levels:
@@ -66,15 +69,14 @@ def score_layers(store: Store, period: Period, catalogue: list[Indicator]) -> li
                                score_areas(store, period, "wijk", OVERALL, catalogue), "score",
                                SCORE_TOOLTIP, show="buurt" not in levels, base=True,
                                legend_title="Totaalscore (0–100)"))
-    if "bedrijventerrein" in levels:
-        themes = [t for t in themes_scored(store, period, "bedrijventerrein")
-                  if t == "gelegenheid"]
+    for level in [lv for lv in analysis_levels() if lv in levels]:
+        themes = [t for t in themes_scored(store, period, level) if t in AREA_ONLY_THEMES]
         for theme in [OVERALL, *themes]:
             layers.append(MapLayer(
-                f"Bedrijventerreinen – {theme_title(theme).lower()}",
-                score_areas(store, period, "bedrijventerrein", theme, catalogue), "score",
+                f"{level_label(level, plural=True)} – {theme_title(theme).lower()}",
+                score_areas(store, period, level, theme, catalogue), "score",
                 SCORE_TOOLTIP, show=theme == OVERALL, legend_title="Score (0–100)",
-                outline=TERRAIN_OUTLINE))
+                outline=AREA_OUTLINES[analysis_levels().index(level) % len(AREA_OUTLINES)]))
     return layers
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
+from riskmap.areatypes import area_sql
 from riskmap.branches import risk_branches
 from riskmap.errors import InputError
 from riskmap.periods import Period
@@ -53,10 +54,11 @@ def category_labels() -> dict[str, str]:
 
 def branch_mix(store: Store, period: Period) -> pd.DataFrame:
     """Active establishments at the end of ``period`` per bedrijventerrein (rows) and category."""
-    frame = store.query("SELECT bedrijventerrein AS area_code, coalesce(branch, 'sectie_' || "
-                        "coalesce(section, 'onbekend')) AS category FROM establishments WHERE "
-                        "bedrijventerrein IS NOT NULL AND start_date <= ? AND "
-                        "(end_date IS NULL OR end_date > ?)", [period.end, period.end])
+    area = area_sql("bedrijventerrein")
+    frame = store.query(f"SELECT {area} AS area_code, coalesce(branch, 'sectie_' || "
+                        f"coalesce(section, 'onbekend')) AS category FROM establishments WHERE "
+                        f"{area} IS NOT NULL AND start_date <= ? AND "
+                        f"(end_date IS NULL OR end_date > ?)", [period.end, period.end])
     return pd.crosstab(frame["area_code"], frame["category"]).rename_axis(index=None, columns=None)
 
 

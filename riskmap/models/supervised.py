@@ -46,6 +46,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from riskmap.areatypes import scored_levels
 from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
 from riskmap.fmt import integer, number, percent
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "hit_rate_logistic"
 FOUND = "ja"
-MODEL_LEVELS = ("buurt", "wijk", "bedrijventerrein")
+MODEL_LEVELS = scored_levels()
 STRENGTHS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 NEUTRAL = 0.5
 COVERAGE = 0.5

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from riskmap.areatypes import analysis_levels
 from riskmap.config import Config
 from riskmap.indicators.build import OVERALL, score_level
 from riskmap.indicators.business import ACTIVE
@@ -45,7 +46,7 @@ from riskmap.models.backtest import precision_at_k, ranking_auc
 from riskmap.models.ranking import chosen_values, stored_choice, stored_track_record
 from riskmap.models.supervised import FOUND, QuarterData, controle_outcomes
 from riskmap.periods import Period
-from riskmap.reports.targets import ranked_cells, select_cells
+from riskmap.reports.targets import ranked_cells, select_cells, target_area
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,7 @@ def audit_capacity(store: Store, period: Period) -> int:
 def visits_per_buurt(store: Store, period: Period, cells: pd.DataFrame) -> pd.Series:
     """The selected visits (establishments of the picked cells) per buurt."""
     rows = store.con.execute(
-        f"SELECT coalesce(bedrijventerrein, buurt) AS area_code, buurt, branch FROM establishments "
+        f"SELECT {target_area()} AS area_code, buurt, branch FROM establishments "
         f"WHERE {ACTIVE} AND buurt IS NOT NULL", {"end": period.end}).df()
     picked = cells.loc[cells["pick"].notna(), ["area_code", "branch"]]
     return rows.merge(picked, on=["area_code", "branch"]).groupby("buurt").size()
@@ -178,9 +179,9 @@ def _variant_cells(store: Store, period: Period, variant: pd.Series, min_count: 
                    capacity: int) -> pd.DataFrame:
     areas = store.query(
         "SELECT s.area_code, s.level, s.score, s.rank, a.name FROM scores s JOIN areas a ON "
-        "a.code = s.area_code WHERE s.period = ? AND s.theme = ? AND s.level IN ('buurt', "
-        "'bedrijventerrein') QUALIFY row_number() OVER (PARTITION BY s.area_code ORDER BY "
-        "a.year DESC) = 1", [str(period), OVERALL])
+        "a.code = s.area_code WHERE s.period = ? AND s.theme = ? AND s.level IN (SELECT "
+        "unnest(?)) QUALIFY row_number() OVER (PARTITION BY s.area_code ORDER BY "
+        "a.year DESC) = 1", [str(period), OVERALL, ["buurt", *analysis_levels()]])
     buurt = areas["level"] == "buurt"
     areas.loc[buurt, "score"] = areas.loc[buurt, "area_code"].map(variant)
     cells = ranked_cells(store, period, min_count, areas=areas.assign(expected=np.nan))

@@ -12,6 +12,7 @@ its language, title and alternative texts for the maps, so screen readers can re
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from riskmap.areatypes import analysis_levels, level_label
 from riskmap.errors import RiskmapError
 from riskmap.fmt import integer, long_date, number, signed
 from riskmap.indicators.build import OVERALL
@@ -42,11 +44,11 @@ from riskmap.periods import Period
 from riskmap.reports.bias import bias_audit
 from riskmap.reports.content import (
     COUNTS,
+    area_tables,
     ranked_areas,
     risers,
     source_labels,
     suppression_lines,
-    terrain_table,
 )
 from riskmap.reports.gebiedsanalyse import CAVEATS, Image, Table, embed, html_table, template
 from riskmap.reports.outputs import lineage_table
@@ -97,7 +99,7 @@ def ranked_with_themes(store: Store, period: Period, catalogue: list[Indicator])
 
 
 def attention_lines(store: Store, period: Period, ranked: pd.DataFrame,
-                    terrains: pd.DataFrame) -> list[str]:
+                    terrains: Mapping[str, pd.DataFrame]) -> list[str]:
     """The points that need the driehoek's attention, most important first."""
     lines = []
     if not ranked.empty:
@@ -128,9 +130,11 @@ def attention_lines(store: Store, period: Period, ranked: pd.DataFrame,
         best = rising.iloc[0]
         lines.append(f"Grootste stijger sinds {period - 1}: {best['name']} "
                      f"({signed(best['change'])} punten, nu rang {int(best['rank'])}).")
-    if not terrains.empty:
-        lines.append(f"Bedrijventerrein met de hoogste score: "
-                     f"{terrains.iloc[0]['Bedrijventerrein']} ({terrains.iloc[0]['Totaalscore']}).")
+    for level, table in terrains.items():
+        if not table.empty:
+            label = level_label(level)
+            lines.append(f"{label} met de hoogste score: {table.iloc[0][label]} "
+                         f"({table.iloc[0]['Totaalscore']}).")
     return lines
 
 
@@ -180,7 +184,8 @@ def theme_paragraphs(store: Store, period: Period, catalogue: list[Indicator]) -
 def _map_images(store: Store, period: Period, catalogue: list[Indicator], ranked: pd.DataFrame,
                 guard: Guard) -> list[Image]:
     top = ranked.head(TOP)
-    terrains = latest_areas(store, "bedrijventerrein")
+    kept = [latest_areas(store, level) for level in analysis_levels()]
+    terrains = pd.concat(kept) if kept else None
     overall = score_areas(store, period, "buurt", OVERALL, catalogue)
     figure, ax = _map_figure()
     hotspots = hotspot_areas(store, period)
@@ -282,15 +287,16 @@ def briefing_html(q: QuarterOutput) -> str:
     """The briefing of a built quarter as one HTML page (images embedded)."""
     ranked = ranked_with_themes(q.store, q.period, q.catalogue)
     attention, choice = attention_order(ranked, q.store, q.period)
-    terrains = terrain_table(q.store, q.period, q.catalogue)
+    terrains = area_tables(q.store, q.period, q.catalogue)
     note = (f"Volgorde: {RANKING_LABELS[choice.method]} (de rangorde die in de terugtoets het "
             f"best voorspelde). * Score mede berekend uit gegevens die wegens privacy niet "
             f"getoond worden.")
     rising = ranked[ranked["code"].isin(risers(ranked, 5)["Code"])].sort_values(
         "change", ascending=False)
     lines, track_table = track_record(q)
-    terrain_columns = ["Rang", "Bedrijventerrein", "Totaalscore", "Gelegenheid", "Verandering",
-                       *COUNTS]
+    def columns(level: str) -> list[str]:
+        return ["Rang", level_label(level), "Totaalscore", "Gelegenheid", "Verandering", *COUNTS]
+
     context = {
         "title": f"Briefing driehoek – ondermijning {q.place} – {q.period}",
         "heading": f"Ondermijning in {q.place}: {q.period}",
@@ -302,8 +308,9 @@ def briefing_html(q: QuarterOutput) -> str:
         "maps": _map_images(q.store, q.period, q.catalogue, ranked, q.guard),
         "top": _area_table(attention.head(TOP), q.min_count, note),
         "risers": _area_table(rising, q.min_count), "previous": str(q.period - 1),
-        "terrains": html_table(terrains[terrain_columns] if not terrains.empty else terrains,
-                               BRIEFING_NAME, q.min_count, COUNTS),
+        "area_tables": [(level_label(level, plural=True),
+                         html_table(table[columns(level)], BRIEFING_NAME, q.min_count, COUNTS))
+                        for level, table in terrains.items() if not table.empty],
         "track_record": lines, "track_table": track_table,
         "caveats": caveat_lines(q.store, q.period, q.min_count),
     }

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from riskmap.areatypes import analysis_levels, area_sql, area_types, level_label
 from riskmap.fmt import MISSING, number, percent
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.business import ACTIVE
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 COUNTS = ("Aantal vestigingen", "Aantal in risicobranches")
 SUPPRESSED_MARK = "*"
 CHANCE = "Kans op bevinding"
-SOURCES = {"boundaries": "CBS wijk- en buurtkaart", "bedrijventerreinen": "bedrijventerreinen",
+SOURCES = {"boundaries": "CBS wijk- en buurtkaart",
+           **{t.source: t.plural.lower() for t in area_types().values()},
            "cbs": "CBS Kerncijfers wijken en buurten", "police": "politie (misdrijven per buurt)",
            "kvk": "KvK-handelsregister", "bag": "BAG-adressen"}
 REASONS = {"klein aantal": "aantal onder de privacygrens",
@@ -82,17 +85,20 @@ def risers(ranked: pd.DataFrame, n: int = 10, label: str = "Buurt") -> pd.DataFr
     return _area_rows(rising.head(n), label)
 
 
-def terrain_table(store: Store, period: Period, catalogue: list[Indicator]) -> pd.DataFrame:
-    """Bedrijventerreinen: scores, change, drivers and establishment counts (raw counts)."""
-    ranked = ranked_areas(store, period, "bedrijventerrein", catalogue)
+def terrain_table(store: Store, period: Period, catalogue: list[Indicator],
+                  level: str = "bedrijventerrein") -> pd.DataFrame:
+    """Analysis areas of ``level`` (bedrijventerreinen by default): scores, change, drivers, the
+    score of the theme of analysis areas (gelegenheid) and establishment counts (raw counts)."""
+    ranked = ranked_areas(store, period, level, catalogue)
     if ranked.empty:
         return pd.DataFrame()
+    area = area_sql(level)
     rows = store.con.execute(
-        f"SELECT bedrijventerrein AS code, branch IS NOT NULL AS risk FROM establishments "
-        f"WHERE {ACTIVE} AND bedrijventerrein IS NOT NULL", {"end": period.end}).df()
+        f"SELECT {area} AS code, branch IS NOT NULL AS risk FROM establishments "
+        f"WHERE {ACTIVE} AND {area} IS NOT NULL", {"end": period.end}).df()
     counts = rows.groupby("code").agg(total=("risk", "size"), risk=("risk", "sum"))
-    table = _area_rows(ranked, "Bedrijventerrein").drop(columns="Hoogste thema")
-    gelegenheid = score_areas(store, period, "bedrijventerrein", "gelegenheid",
+    table = _area_rows(ranked, level_label(level)).drop(columns="Hoogste thema")
+    gelegenheid = score_areas(store, period, level, "gelegenheid",
                               catalogue).set_index("code")["score"]
     table.insert(4, "Gelegenheid", ranked["code"].map(gelegenheid).map(number))
     table[COUNTS[0]] = ranked["code"].map(counts["total"]).fillna(0).astype(int)
@@ -100,8 +106,14 @@ def terrain_table(store: Store, period: Period, catalogue: list[Indicator]) -> p
     return table
 
 
+def area_tables(store: Store, period: Period,
+                catalogue: list[Indicator]) -> dict[str, pd.DataFrame]:
+    """:func:`terrain_table` of every analysis-area type, by level."""
+    return {level: terrain_table(store, period, catalogue, level) for level in analysis_levels()}
+
+
 def trend_scores(store: Store, period: Period, quarters: int = 4) -> pd.DataFrame:
-    """Overall scores of buurten and bedrijventerreinen in the last ``quarters`` quarters.
+    """Overall scores of buurten and analysis areas in the last ``quarters`` quarters.
 
     Columns: ``period, level, code, score, rank``; only quarters that were built appear.
     """
@@ -109,8 +121,8 @@ def trend_scores(store: Store, period: Period, quarters: int = 4) -> pd.DataFram
     marks = ",".join("?" * len(periods))
     return store.query(
         f"SELECT period, level, area_code AS code, score, rank FROM scores WHERE theme = ? "
-        f"AND level IN ('buurt', 'bedrijventerrein') AND period IN ({marks}) "
-        f"ORDER BY period, level, code", [OVERALL, *periods])
+        f"AND level IN (SELECT unnest(?)) AND period IN ({marks}) "
+        f"ORDER BY period, level, code", [OVERALL, ["buurt", *analysis_levels()], *periods])
 
 
 def suppression_lines(store: Store, period: Period, min_count: int) -> list[str]:
@@ -205,13 +217,15 @@ def pattern_lines(store: Store, period: Period) -> list[str]:
 
 
 def summary_lines(store: Store, period: Period, ranked: pd.DataFrame,
-                  terrains: pd.DataFrame) -> list[str]:
-    """The key messages of the quarter, in Dutch."""
+                  terrains: Mapping[str, pd.DataFrame]) -> list[str]:
+    """The key messages of the quarter, in Dutch (``terrains``: :func:`area_tables`)."""
     levels = store.query("SELECT level, count(*) AS n FROM scores WHERE period = ? AND theme = ? "
                          "AND score IS NOT NULL GROUP BY level", [str(period), OVERALL])
     n = dict(zip(levels["level"], levels["n"], strict=True))
-    lines = [f"Voor {period} hebben {n.get('buurt', 0)} buurten, {n.get('wijk', 0)} wijken en "
-             f"{n.get('bedrijventerrein', 0)} bedrijventerreinen een risicoscore."]
+    areas = [f"{n.get('buurt', 0)} buurten", f"{n.get('wijk', 0)} wijken",
+             *(f"{n.get(lv, 0)} {level_label(lv, plural=True).lower()}"
+               for lv in analysis_levels() if lv == "bedrijventerrein" or n.get(lv))]
+    lines = [f"Voor {period} hebben {', '.join(areas[:-1])} en {areas[-1]} een risicoscore."]
     if not ranked.empty:
         top = ranked.head(3)
         first = top.iloc[0]
@@ -228,7 +242,9 @@ def summary_lines(store: Store, period: Period, ranked: pd.DataFrame,
             lines.append(f"Rangen zijn onzeker: in de top 10 is het 5–95%-interval gemiddeld "
                          f"{number(width, 0)} plaatsen breed; kleine verschillen in rang "
                          f"betekenen weinig.")
-    if not terrains.empty:
-        lines.append(f"Bedrijventerrein met de hoogste score: {terrains.iloc[0]['Bedrijventerrein']}"
-                     f" ({terrains.iloc[0]['Totaalscore']}).")
+    for level, table in terrains.items():
+        if not table.empty:
+            label = level_label(level)
+            lines.append(f"{label} met de hoogste score: {table.iloc[0][label]}"
+                         f" ({table.iloc[0]['Totaalscore']}).")
     return lines + pattern_lines(store, period)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata, resources
@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from riskmap.areatypes import analysis_levels, area_types, level_label
 from riskmap.config import Config
 from riskmap.errors import RiskmapError
 from riskmap.fmt import integer, long_date
@@ -34,6 +35,7 @@ from riskmap.reports.bias import bias_audit
 from riskmap.reports.charts import trend_chart
 from riskmap.reports.content import (
     COUNTS,
+    area_tables,
     availability_lines,
     build_settings,
     lineage_rows,
@@ -42,7 +44,6 @@ from riskmap.reports.content import (
     risers,
     summary_lines,
     suppression_lines,
-    terrain_table,
     top_areas,
     trend_scores,
 )
@@ -63,7 +64,7 @@ MAP_SIZE = (6.4, 4.8)
 NUMERIC = re.compile(r"^[−+\-<]?[\d.,]+%?\*?$")
 TOC = [("samenvatting", "Samenvatting"), ("top", "Top 10 buurten"),
        ("stijgers", "Grootste stijgers"), ("kaarten", "Kaarten per thema"),
-       ("bedrijventerreinen", "Bedrijventerreinen"), ("trends", "Ontwikkeling"),
+       *((t.source, t.plural) for t in area_types().values()), ("trends", "Ontwikkeling"),
        ("hotspots", "Hotspots"), ("dekking", "Dekking van de scores"),
        ("terugtoets", "Terugtoets"), ("bias", "Biastoets"),
        ("werkwijze", "Werkwijze en kanttekeningen"),
@@ -141,8 +142,9 @@ def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100, alt: str = "
 
 
 def trend_images(store: Store, period: Period, ranked: pd.DataFrame,
-                 terrains: pd.DataFrame, guard: Guard) -> tuple[list[Image], list[str]]:
-    """Charts of the last four quarters (top 10, risers, bedrijventerreinen) and notes."""
+                 terrains: Mapping[str, pd.DataFrame],
+                 guard: Guard) -> tuple[list[Image], list[str]]:
+    """Charts of the last four quarters (top 10, risers, each analysis-area type) and notes."""
     trends = trend_scores(store, period)
     if trends["period"].nunique() < 2:
         return [], [f"Ontwikkeling: niet beschikbaar – minder dan twee kwartalen berekend t/m "
@@ -153,9 +155,11 @@ def trend_images(store: Store, period: Period, ranked: pd.DataFrame,
     rising = ranked[ranked["change"] > 0].sort_values("change", ascending=False)
     if not rising.empty:
         charts.append(("Totaalscore van de vijf grootste stijgers", rising.head(5)["code"].tolist()))
-    if not terrains.empty:
-        names.update(zip(terrains["Code"], terrains["Bedrijventerrein"], strict=True))
-        charts.append(("Totaalscore van de bedrijventerreinen", terrains["Code"].tolist()))
+    for level, table in terrains.items():
+        if not table.empty:
+            names.update(zip(table["Code"], table[level_label(level)], strict=True))
+            charts.append((f"Totaalscore van de {level_label(level, plural=True).lower()}",
+                           table["Code"].tolist()))
     images = [embed(trend_chart(trends, codes, names, f"{title}, {first} t/m {period}"), guard,
                     title) for title, codes in charts]
     return images, []
@@ -170,8 +174,9 @@ def method_lines(store: Store, period: Period, catalogue: list[Indicator]) -> li
     draws = settings.get("scoring.draws", 200)
     return [
         f"{len(catalogue)} indicatoren uit CBS Kerncijfers wijken en buurten, politiecijfers, "
-        f"het KvK-handelsregister, de BAG en gemeentelijke registers, per buurt, wijk en "
-        f"bedrijventerrein; registerindicatoren tellen over 12 of 24 maanden tot de peildatum.",
+        f"het KvK-handelsregister, de BAG en gemeentelijke registers, per buurt, wijk, "
+        f"{' en '.join(level_label(lv).lower() for lv in analysis_levels())}; "
+        f"registerindicatoren tellen over 12 of 24 maanden tot de peildatum.",
         f"Elke indicator is genormaliseerd ({normalisation}, uitschieters begrensd), per thema "
         f"gewogen gemiddeld tot een themascore van 0 tot 100; de totaalscore is het gewogen "
         f"gemiddelde van de thema's. Een thema zonder de helft van het gewicht van zijn "
@@ -210,7 +215,7 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
     min_count = config["privacy.min_count"]
     ranked = ranked_areas(store, period, "buurt", catalogue)
     attention, choice = attention_order(ranked, store, period)
-    terrains = terrain_table(store, period, catalogue)
+    terrains = area_tables(store, period, catalogue)
     where = REPORT_NAME
     note = "* score mede berekend uit gegevens die wegens privacy niet getoond worden."
     order = (f"Volgorde: {RANKING_LABELS[choice.method]} (de rangorde die in de terugtoets het "
@@ -225,8 +230,11 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
         "trust": trust_parts(store, period, catalogue, config, guard),
         "risers": html_table(risers(ranked), where, min_count, caption=note,
                              empty=f"Geen buurt steeg sinds {period - 1}."),
-        "terrains": html_table(terrains, where, min_count, COUNTS, caption=note,
-                               empty="Geen bedrijventerreinen met een score."),
+        "area_sections": [
+            (area_types()[level].source, level_label(level, plural=True),
+             html_table(table, where, min_count, COUNTS, caption=note,
+                        empty=f"Geen {level_label(level, plural=True).lower()} met een score."))
+            for level, table in terrains.items()],
         "theme_maps": _images(theme_maps(store, period, catalogue, place, MAP_SIZE), guard),
         "trend_charts": charts, "trend_notes": trend_notes,
         "pattern_notes": pattern_lines(store, period),

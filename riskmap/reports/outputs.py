@@ -10,6 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from riskmap.areatypes import scored_levels
 from riskmap.fmt import integer, number
 from riskmap.indicators.build import quality_report
 from riskmap.indicators.catalogue import THEME_LABELS
@@ -107,7 +108,7 @@ def write_quality(q: QuarterOutput, path: Path) -> Path:
     suppressions per level (Markdown, numbers in Dutch)."""
     labels = {i.id: i.label for i in q.catalogue}
     lines = [f"# Kwaliteitsrapport {q.period}", ""]
-    for level in ("buurt", "wijk", "bedrijventerrein"):
+    for level in scored_levels():
         values = q.store.query("SELECT * FROM indicator_values WHERE period = ? AND level = ?",
                                [str(q.period), level])
         if values.empty:

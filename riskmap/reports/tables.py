@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from riskmap.areatypes import level_label, scored_levels
 from riskmap.errors import StoreError
 from riskmap.fmt import number
 from riskmap.indicators.build import OVERALL
@@ -16,8 +17,7 @@ from riskmap.maps.areas import driver_list
 from riskmap.periods import Period
 from riskmap.store import Store
 
-LEVEL_LABELS = {"buurt": "Buurt", "wijk": "Wijk", "bedrijventerrein": "Bedrijventerrein",
-                "gemeente": "Gemeente"}
+LEVEL_LABELS = {level: level_label(level) for level in ("gemeente", *scored_levels())}
 SCORE_HEADERS = {
     "level": "Niveau", "code": "Code", "name": "Naam", "score": "Totaalscore", "rank": "Rang",
     "rank_median": "Rang (mediaan onzekerheid)", "rank_low": "Rang 5%", "rank_high": "Rang 95%",
@@ -56,7 +56,7 @@ def scores_table(store: Store, period: Period, catalogue: list[Indicator],
                          "s.theme ORDER BY a.year DESC) = 1", [str(period)])
     values = store.query("SELECT * FROM indicator_values WHERE period = ?", [str(period)])
     frames = []
-    for level in ("buurt", "wijk", "bedrijventerrein"):
+    for level in scored_levels():
         part = scores[scores["level"] == level]
         if part.empty:
             continue

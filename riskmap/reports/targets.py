@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import load_workbook
 
+from riskmap.areatypes import AREA_COLUMN, analysis_levels, level_label
 from riskmap.branches import risk_branches
 from riskmap.errors import InputError
 from riskmap.fmt import integer, number, percent, short_date
@@ -74,8 +75,15 @@ NUMBER_FORMATS = {HEADERS["score"]: "0.0", HEADERS["expected"]: "0", HEADERS["br
                   **dict.fromkeys(COUNT_COLUMNS, "#,##0")}
 
 
-def _area_column() -> str:
-    return "coalesce(bedrijventerrein, buurt)"
+def target_area() -> str:
+    """The area of a cell: the first analysis area a point lies in (types in configuration
+    order), else its buurt."""
+    return f"coalesce({AREA_COLUMN}[1], buurt)"
+
+
+def _areas_text() -> str:
+    """``bedrijventerrein of vakantiepark`` (the analysis-area types, in Dutch)."""
+    return " of ".join(level_label(level).lower() for level in analysis_levels())
 
 
 def branch_cells(store: Store, period: Period) -> pd.DataFrame:
@@ -84,8 +92,8 @@ def branch_cells(store: Store, period: Period) -> pd.DataFrame:
     Columns: ``area_code, branch, establishments`` (a count; not yet through privacy).
     """
     rows = store.con.execute(
-        f"SELECT {_area_column()} AS area_code, branch FROM establishments "
-        f"WHERE {ACTIVE} AND {_area_column()} IS NOT NULL AND branch IS NOT NULL",
+        f"SELECT {target_area()} AS area_code, branch FROM establishments "
+        f"WHERE {ACTIVE} AND {target_area()} IS NOT NULL AND branch IS NOT NULL",
         {"end": period.end}).df()
     return (rows.groupby(["area_code", "branch"]).size().rename("establishments")
             .reset_index())
@@ -98,7 +106,7 @@ def control_history(store: Store, period: Period, quarters: int) -> pd.DataFrame
     """
     first = (period - (quarters - 1)).start
     rows = store.query(
-        f"SELECT {_area_column()} AS area_code, branch, date, outcome FROM events "
+        f"SELECT {target_area()} AS area_code, branch, date, outcome FROM events "
         f"WHERE kind = 'controles' AND date BETWEEN ? AND ?", [first, period.end])
     rows["hit"] = rows["outcome"].astype(str).str.lower().eq("ja")
     rows["quarter"] = [str(Period.of(d)) for d in pd.to_datetime(rows["date"]).dt.date]
@@ -121,8 +129,8 @@ def _area_scores(store: Store, period: Period) -> pd.DataFrame:
     scores = store.query(
         "SELECT s.area_code, s.level, s.score, s.rank, a.name FROM scores s JOIN areas a "
         "ON a.code = s.area_code WHERE s.period = ? AND s.theme = ? AND s.level IN "
-        "('buurt', 'bedrijventerrein') QUALIFY row_number() OVER (PARTITION BY s.area_code "
-        "ORDER BY a.year DESC) = 1", [str(period), OVERALL])
+        "(SELECT unnest(?)) QUALIFY row_number() OVER (PARTITION BY s.area_code "
+        "ORDER BY a.year DESC) = 1", [str(period), OVERALL, ["buurt", *analysis_levels()]])
     method = stored_choice(store, period).method
     expected = pd.Series(dtype=float) if method == "score" else \
         chosen_values(store, period, method)
@@ -158,8 +166,8 @@ def ranked_cells(store: Store, period: Period, min_count: int, exclude_recent: i
 def area_hit_rates(store: Store, period: Period, min_count: int) -> pd.Series:
     """Per area: the share of controles with findings (12 months) as shown, or why not."""
     values = store.query("SELECT area_code, value, suppressed, reason FROM indicator_values "
-                         "WHERE period = ? AND indicator = ? AND level IN ('buurt', "
-                         "'bedrijventerrein')", [str(period), HIT_RATE])
+                         "WHERE period = ? AND indicator = ? AND level IN (SELECT unnest(?))",
+                         [str(period), HIT_RATE, ["buurt", *analysis_levels()]])
     text = [hidden_text(reason, min_count) if hidden else number(value)
             for value, hidden, reason in zip(values["value"], values["suppressed"],
                                              values["reason"], strict=True)]
@@ -181,7 +189,7 @@ def recently_controlled(store: Store, period: Period, quarters: int) -> set[str]
     if quarters <= 0:
         return set()
     first = (period - (quarters - 1)).start
-    rows = store.query(f"SELECT DISTINCT {_area_column()} AS area_code FROM events "
+    rows = store.query(f"SELECT DISTINCT {target_area()} AS area_code FROM events "
                        f"WHERE kind = 'controles' AND date BETWEEN ? AND ?", [first, period.end])
     return set(rows["area_code"].dropna())
 
@@ -318,7 +326,7 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, choice: Ch
                if exclude_recent == 1 else f"Gebieden met een controle in de laatste "
                f"{exclude_recent} kwartalen ({first} t/m {period}) zijn overgeslagen.")
     return [
-        f"Doelenlijst integrale controles {period}: cellen van gebied (bedrijventerrein, anders "
+        f"Doelenlijst integrale controles {period}: cellen van gebied ({_areas_text()}, anders "
         f"buurt) × risicobranche met actieve vestigingen op {short_date(period.end)}.",
         f"Gebruikte rangorde: {RANKING_LABELS[choice.method]}, want {choice.reason}.",
         f"Prioriteit = {base} × factor branche. De factor branche is hoe vaak controles in die "
@@ -333,7 +341,7 @@ def targets_notes(period: Period, capacity: int, exclude_recent: int, choice: Ch
         "de oorspronkelijke 'Prioriteit'.",
         usage,
         "Het aantal vestigingen komt uit het openbare Handelsregister en staat er precies. "
-        "Controles met bevinding staan per gebied (bedrijventerrein, anders buurt) als "
+        f"Controles met bevinding staan per gebied ({_areas_text()}, anders buurt) als "
         f"percentage, beschermd zoals alle cijfers uit de eigen registers: <{threshold(min_count)} "
         "bij een klein aantal, – waar het getal een klein aantal elders zou verraden.",
         "Een hoge prioriteit is een aanwijzing om te kijken, geen bewijs dat er iets mis is bij "

@@ -82,6 +82,7 @@ class World:
     establishments: pd.DataFrame
     events: dict[str, pd.DataFrame]
     police: pd.DataFrame
+    parks: gpd.GeoDataFrame | None = None
 
 
 def _sector(a0: float, a1: float, radius: float = 9_000.0) -> Polygon:

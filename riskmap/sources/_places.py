@@ -12,7 +12,7 @@ exactly the result of the plain per-row computation, which the tests check.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,6 +23,7 @@ import shapely
 from pyproj import Transformer
 from scipy import ndimage
 
+from riskmap.areatypes import AREA_COLUMN, area_lists
 from riskmap.sources._io import blank, parse_numbers
 
 RD_X = (0.0, 300_000.0)
@@ -319,19 +320,23 @@ class PolygonLookup:
 
 
 class AreaIndex:
-    """Assigns points to buurten (and their wijk), bedrijventerreinen and grid cells."""
+    """Assigns points to buurten (and their wijk), analysis areas and grid cells.
 
-    def __init__(self, buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame | None = None,
+    ``analysis_areas`` maps an area type (:mod:`riskmap.areatypes`) to its polygons (with a
+    ``code`` column); each point gets the list of the areas it lies in, at most one per type.
+    """
+
+    def __init__(self, buurten: gpd.GeoDataFrame,
+                 analysis_areas: Mapping[str, gpd.GeoDataFrame] | None = None,
                  grid_sizes: tuple[int, ...] = (100, 500),
                  raster_min_points: int = RASTER_MIN_POINTS) -> None:
         self._buurt_codes = buurten["code"].to_numpy(object)
         self._wijk_codes = buurten["wijk"].to_numpy(object)
         self._buurten = PolygonLookup(buurten.geometry.values, raster_min_points)
-        self._bt_codes = np.array([], dtype=object)
-        self._terreinen: PolygonLookup | None = None
-        if terreinen is not None and not terreinen.empty:
-            self._bt_codes = terreinen["code"].to_numpy(object)
-            self._terreinen = PolygonLookup(terreinen.geometry.values, raster_min_points)
+        self._areas = {key: (frame["code"].to_numpy(object),
+                             PolygonLookup(frame.geometry.values, raster_min_points))
+                       for key, frame in (analysis_areas or {}).items()
+                       if frame is not None and not frame.empty}
         self.grid_sizes = grid_sizes
 
     def buurt_index(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
@@ -348,11 +353,11 @@ class AreaIndex:
             "buurt": np.where(inside, self._buurt_codes[buurt_idx.clip(0)], None),
             "wijk": np.where(inside, self._wijk_codes[buurt_idx.clip(0)], None),
         })
-        if self._terreinen is not None:
-            bt_idx, _ = self._terreinen.first_hit(x, y)
-            out["bedrijventerrein"] = np.where(bt_idx >= 0, self._bt_codes[bt_idx.clip(0)], None)
-        else:
-            out["bedrijventerrein"] = None
+        found = {}
+        for key, (codes, lookup) in self._areas.items():
+            idx, _ = lookup.first_hit(x, y)
+            found[key] = np.where(idx >= 0, codes[idx.clip(0)], None)
+        out[AREA_COLUMN] = area_lists(found, len(x))
         for size in (100, 500):
             out[f"cell{size}"] = cell_codes(x, y, size) if size in self.grid_sizes else None
         has_xy = ~(np.isnan(x) | np.isnan(y))

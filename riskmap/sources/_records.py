@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmap.areatypes import AREA_COLUMN, analysis_levels
 from riskmap.config import Config, read_yaml
 from riskmap.errors import InputError
 from riskmap.fmt import integer
@@ -19,7 +20,7 @@ from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
 
-AREA_COLUMNS = ["buurt", "wijk", "bedrijventerrein", "cell100", "cell500", "x", "y"]
+AREA_COLUMNS = ["buurt", "wijk", AREA_COLUMN, "cell100", "cell500", "x", "y"]
 ADDRESS_COLUMNS = ("postcode", "huisnummer")
 # Register kinds the map's 500 m grid counts (riskmap.indicators.release.GRID_KINDS).
 GRID_KINDS = ("meldingen", "maatregelen", "bibob", "hennep")
@@ -64,13 +65,14 @@ def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.Da
 
 
 def area_index(store: Store, config: Config) -> AreaIndex:
-    """An :class:`AreaIndex` over the buurten and bedrijventerreinen of their latest years."""
+    """An :class:`AreaIndex` over the buurten and each analysis-area type, of their latest
+    years."""
     store.require_areas("buurt")
     year = store.scalar("SELECT max(year) FROM areas WHERE level = 'buurt'")
     buurten = store.areas("buurt", year)
-    terreinen = store.areas("bedrijventerrein", store.scalar(
-        "SELECT max(year) FROM areas WHERE level = 'bedrijventerrein'"))
-    return AreaIndex(buurten, terreinen, tuple(config["grid.sizes"]))
+    analysis = {key: store.areas(key, store.scalar(
+        "SELECT max(year) FROM areas WHERE level = ?", [key])) for key in analysis_levels()}
+    return AreaIndex(buurten, analysis, tuple(config["grid.sizes"]))
 
 
 def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord,
@@ -119,15 +121,20 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
     store.con.register("_wanted", wanted)
     try:
         hits = store.query(
-            "SELECT w.pos, a.buurt, a.wijk, a.bedrijventerrein, a.cell100, a.cell500 "
+            "SELECT w.pos, a.buurt, a.wijk, a.analysis_areas, a.cell100, a.cell500 "
             "FROM _wanted w JOIN addresses a ON a.id = w.address "
             "QUALIFY row_number() OVER (PARTITION BY w.pos ORDER BY a.rowid) = 1")
     finally:
         store.con.unregister("_wanted")
     hits = hits[hits["buurt"].notna()]
     at = areas.index[rows[hits["pos"].to_numpy()]]
-    for column in ("buurt", "wijk", "bedrijventerrein", "cell100", "cell500"):
+    for column in ("buurt", "wijk", "cell100", "cell500"):
         areas.loc[at, column] = hits[column].to_numpy(object)
+    # DuckDB gives an area list as an array: keep lists, None where the address is in no area
+    lists = areas[AREA_COLUMN].tolist()
+    for position, value in zip(areas.index.get_indexer(at), hits[AREA_COLUMN], strict=True):
+        lists[position] = list(value) if isinstance(value, list | np.ndarray) else None
+    areas[AREA_COLUMN] = pd.Series(lists, index=areas.index, dtype=object)
     found = np.zeros(len(areas), dtype=bool)
     found[rows[hits["pos"].to_numpy()]] = True
     return found

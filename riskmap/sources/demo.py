@@ -23,12 +23,23 @@ from pyproj import Transformer
 from riskmap.branches import branch_of
 from riskmap.sources._cache import cache_path, write_cache
 from riskmap.sources._demo_activity import (
+    WORDS,
     build_addresses,
     build_establishments,
     build_events,
     buurt_statistics,
 )
 from riskmap.sources._demo_gemeenten import URBANITY, other_gemeenten
+from riskmap.sources._demo_themes import (
+    SBI2025_EXTRA,
+    build_parks,
+    earlier_registration,
+    park_addresses,
+    park_establishments,
+    park_events,
+    zorg_establishments,
+    zorg_risk,
+)
 from riskmap.sources._demo_world import (
     BASINS,
     GEMEENTE,
@@ -117,7 +128,34 @@ def build_world(seed: int = SEED) -> World:
     events = build_events(zones, addresses, establishments, rng)
     police = _police(buurten, establishments, rng)
     gemeente = shapely.union_all(wijken.geometry.values)
-    return World(gemeente, wijken, buurten, terreinen, addresses, establishments, events, police)
+    world = World(gemeente, wijken, buurten, terreinen, addresses, establishments, events, police)
+    return _add_theme_parts(world, np.random.default_rng(seed + 7))
+
+
+def _add_theme_parts(world: World, rng: np.random.Generator) -> World:
+    """The vakantieparken, the zorg establishments and the earlier registrations (see
+    :mod:`riskmap.sources._demo_themes`), added after the rest from their own generator."""
+    world.buurten["zorg_risk"] = zorg_risk(world.buurten)
+    world.parks = build_parks(world.terreinen, rng)
+    on_parks = park_addresses(world.parks, world.buurten, rng)
+    world.addresses = pd.concat([world.addresses, on_parks.drop(columns=["park", "park_risk"])],
+                                ignore_index=True)
+    extra = pd.concat([zorg_establishments(world.buurten, world.addresses, rng),
+                       park_establishments(on_parks, rng)], ignore_index=True)
+    est = world.establishments.assign(extra=False)
+    first = len(est)
+    extra["extra"] = True
+    extra["vestigingsnummer"] = [f"{100000000000 + 7919 * (first + i):012d}"
+                                 for i in range(len(extra))]
+    extra["kvk_nummer"] = [f"{70000000 + 104729 * i % 9999999:08d}" for i in range(len(extra))]
+    extra["handelsnaam"] = [f"{'Zorg' if k == 'zorg' else 'Park'} {WORDS[i % len(WORDS)]} {i}"
+                            for i, k in enumerate(extra["kind"])]
+    extra["sbi2025"] = extra["sbi"].map(SBI2025_EXTRA)
+    est = pd.concat([est, extra], ignore_index=True)
+    world.establishments = pd.concat([est, earlier_registration(est, rng)], axis=1)
+    for kind, frame in park_events(on_parks, rng).items():
+        world.events[kind] = pd.concat([world.events[kind], frame], ignore_index=True)
+    return world
 
 
 def _origin_outside_europe(buurten: gpd.GeoDataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -161,9 +199,10 @@ def _police(buurten: gpd.GeoDataFrame, est: pd.DataFrame, rng: np.random.Generat
 
 
 def hidden_risk(seed: int = SEED) -> pd.DataFrame:
-    """The planted risk per buurt and bedrijventerrein (``code, level, risk, planted``), and
-    per buurt ``activity_risk``: the mean planted risk of its establishments, which includes
-    the risk of a bedrijventerrein in it and is what its events and controle findings follow.
+    """The planted risk per buurt, bedrijventerrein and vakantiepark (``code, level, risk,
+    planted``), and per buurt ``activity_risk``: the mean planted risk of its establishments,
+    which includes the risk of a bedrijventerrein in it and is what its events and controle
+    findings follow, and ``zorg_risk``: the separate field the zorg establishments follow.
 
     For tests and evaluation only: nothing in the pipeline reads it.
     """
@@ -171,10 +210,13 @@ def hidden_risk(seed: int = SEED) -> pd.DataFrame:
     activity = world.establishments.groupby("buurt")["risk"].mean()
     buurten = pd.DataFrame({"code": world.buurten["code"], "level": "buurt",
                             "risk": world.buurten["risk"],
-                            "activity_risk": world.buurten["code"].map(activity).to_numpy()})
+                            "activity_risk": world.buurten["code"].map(activity).to_numpy(),
+                            "zorg_risk": world.buurten["zorg_risk"]})
     terreinen = pd.DataFrame({"code": "BT" + world.terreinen["rin"].astype(str),
                               "level": "bedrijventerrein", "risk": world.terreinen["risk"]})
-    frame = pd.concat([buurten, terreinen], ignore_index=True)
+    parks = pd.DataFrame({"code": "VP" + world.parks["id"].astype(str), "level": "vakantiepark",
+                          "risk": world.parks["risk"]}) if world.parks is not None else None
+    frame = pd.concat([buurten, terreinen, parks], ignore_index=True)
     frame["planted"] = frame["risk"] >= 0.5
     return frame
 
@@ -186,6 +228,7 @@ def write_sources(world: World, folder: Path) -> dict[str, Path]:
     paths = {
         "boundaries": _write_boundaries(world, folder / f"wijkenbuurten_{YEAR}.gpkg"),
         "bedrijventerreinen": _write_terreinen(world, folder / "ibis_bedrijventerreinen.gpkg"),
+        "vakantieparken": _write_parks(world, folder / "vakantieparken.gpkg"),
         "bag": _write_bag(world, folder / "bagadres-full.csv"),
         **_write_kvk(world, folder),
     }
@@ -224,6 +267,17 @@ def _write_terreinen(world: World, path: Path) -> Path:
         "WLOC_TYPE": t["wloc"]}, geometry=t.geometry, crs=CRS)
     path.unlink(missing_ok=True)
     frame.to_file(path, layer="bedrijventerreinen", driver="GPKG", engine="pyogrio")
+    return path
+
+
+def _write_parks(world: World, path: Path) -> Path:
+    """The vakantieparken as a gemeente's own layer: ``id``, ``naam`` and the polygons."""
+    parks = world.parks if world.parks is not None else gpd.GeoDataFrame(
+        {"id": [], "name": []}, geometry=[], crs=CRS)
+    frame = gpd.GeoDataFrame({"id": parks["id"], "naam": parks["name"]},
+                             geometry=parks.geometry, crs=CRS)
+    path.unlink(missing_ok=True)
+    frame.to_file(path, layer="vakantieparken", driver="GPKG", engine="pyogrio")
     return path
 
 
@@ -273,21 +327,25 @@ def _kvk_extract(world: World, as_of: date, version: int) -> pd.DataFrame:
     """The KvK extract taken on ``as_of``: establishments started by then, their end only if it
     had passed, and SBI codes in ``version`` (what the KvK registered on that day)."""
     e = world.establishments.reset_index(drop=True)
-    quirks = _kvk_quirks(len(e))
+    extra = e["extra"].fillna(False).to_numpy(bool) if "extra" in e else np.zeros(len(e), bool)
+    quirks = _kvk_quirks(int((~extra).sum())).reindex(range(len(e)), fill_value=False)
     x, y = e["x"].round(1).to_numpy(), e["y"].round(1).to_numpy()
     x, y = np.where(quirks["swap"], y, x), np.where(quirks["swap"], x, y)
     x = np.where(quirks["outside"], x - 30_000, x)
-    codes = e["sbi"] if version == 2008 else e["sbi2025"]
+    before = version == 2008 and "sbi_before" in e
+    sbi = e["sbi_before"].fillna(e["sbi"]) if before else e["sbi"]
+    codes = sbi if version == 2008 else e["sbi2025"]
     codes = codes.where(~(codes.str.startswith("01") & quirks["lost_zero"]), codes.str.lstrip("0"))
     in_branch = branch_of(e["sbi"], 2008).notna()
     codes = codes.where(~(quirks["placeholder"] & ~in_branch),
                         np.where(np.arange(len(e)) % 2 == 0, "0002", "0001"))
     end = pd.to_datetime(e["end"])
     frame = pd.DataFrame({
-        "Vestigingsnummer": e["vestigingsnummer"], "KvK-nummer": e["kvk_nummer"],
-        "Handelsnaam": e["handelsnaam"], "SBI hoofdactiviteit": codes.where(
-            ~quirks["unknown_sbi"], "99999"),
-        "SBI nevenactiviteiten": "", "Datum aanvang": _kvk_dates(e["start"], quirks),
+        "Vestigingsnummer": e["vestigingsnummer"],
+        "KvK-nummer": e["kvk_before"].fillna(e["kvk_nummer"]) if before else e["kvk_nummer"],
+        "Handelsnaam": e["name_before"].fillna(e["handelsnaam"]) if before else e["handelsnaam"],
+        "SBI hoofdactiviteit": codes.where(~quirks["unknown_sbi"], "99999"),
+        "SBI nevenactiviteiten": _other_codes(e, version), "Datum aanvang": _kvk_dates(e["start"], quirks),
         "Datum einde": end.dt.strftime("%d-%m-%Y").where(end.dt.date <= as_of, "").fillna(""),
         "Rechtsvorm": e["legal_form"], "Werkzame personen": e["staff"],
         "Straat": "Kadeweg", "Postcode": e["postcode"], "Huisnummer": e["huisnummer"],
@@ -300,6 +358,14 @@ def _kvk_extract(world: World, as_of: date, version: int) -> pd.DataFrame:
     started = pd.to_datetime(e["start"]).dt.date <= as_of
     frame = pd.concat([frame, frame[quirks["duplicate"]]]).sort_index(kind="stable")
     return frame[started.reindex(frame.index).to_numpy()]
+
+
+def _other_codes(e: pd.DataFrame, version: int) -> pd.Series:
+    """The nevenactiviteiten in the extract's SBI version ("" where none)."""
+    if "sbi_other" not in e:
+        return pd.Series("", index=e.index)
+    other = e["sbi_other"]
+    return (other if version == 2008 else other.map(SBI2025_EXTRA)).fillna("")
 
 
 def _write_kvk(world: World, folder: Path) -> dict[str, Path]:

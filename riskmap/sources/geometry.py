@@ -1,4 +1,5 @@
-"""Area boundaries: the CBS wijk- en buurtkaart and bedrijventerreinen (IBIS or an own layer).
+"""Area boundaries: the CBS wijk- en buurtkaart and analysis areas (bedrijventerreinen from IBIS
+or an own layer, vakantieparken, ...: see :mod:`riskmap.areatypes`).
 
 Everything is stored in EPSG:28992; a layer in WGS84, or without a CRS but with lon/lat values,
 is converted. The wijk- en buurtkaart splits an area into a land part (``water = 'NEE'``) and a
@@ -23,6 +24,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from riskmap.areatypes import area_types
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.sources._io import blank, parse_numbers, read_layer
@@ -289,30 +291,35 @@ def _area_rows(areas: gpd.GeoDataFrame, year: int, attributes: pd.Series | None 
 IBIS_FIELDS = ("rin_nummer", "plan_naam", "gem_codes", "ha_bruto", "ha_netto", "wloc_type")
 
 
-def load_bedrijventerreinen(store: Store, config: Config, path: str | Path,
-                            id_field: str | None = None, name_field: str | None = None,
-                            layer: str | None = None, year: int | None = None) -> LoadRecord:
-    """Load bedrijventerreinen: IBIS fields by default, or an own layer's id and name fields.
+def load_analysis_areas(store: Store, config: Config, level: str, path: str | Path,
+                        id_field: str | None = None, name_field: str | None = None,
+                        layer: str | None = None, year: int | None = None) -> LoadRecord:
+    """Load the polygons of an analysis-area type (:mod:`riskmap.areatypes`): bedrijventerreinen
+    (IBIS fields by default), vakantieparken, or any configured type, from the type's default id
+    and name fields or the ones given.
 
-    Terreinen are kept when they overlap the gemeente (or, without boundaries, when
-    ``GEM_CODES`` names it). Codes are ``BT`` + the id (IBIS ``RIN_NUMMER``). The year is
+    Areas are kept when they overlap the gemeente (or, without boundaries, when ``GEM_CODES``
+    names it). Codes are the type's prefix + the id (``BT`` + IBIS ``RIN_NUMMER``). The year is
     ``year``, else the layer's ``JAAR`` (a file with several years gives its latest), else the
-    project's boundary year.
+    project's boundary year. Establishments, addresses and events are placed in the areas loaded
+    when they are loaded; a layer loaded after them is named in a warning (load them again).
     """
+    area_type = area_types()[level]
     path = Path(path)
     raw = to_rd(read_layer(path, layer), path)
-    id_col = _field(raw, id_field, "rin_nummer", path, "--id-field")
-    name_col = _field(raw, name_field, "plan_naam", path, "--name-field")
-    record = LoadRecord("bedrijventerreinen", "", path=path, rows_read=len(raw))
+    id_col = _field(raw, id_field, area_type.id_field, path, "--id-field")
+    name_col = _field(raw, name_field, area_type.name_field, path, "--name-field")
+    record = LoadRecord(area_type.source, "", path=path, rows_read=len(raw))
     boundary_year = year or _file_year(raw) or int(config["boundary_year"])
     if not year and _file_year(raw):
         years = parse_numbers(raw["jaar"].astype(str))
         older = years.notna() & years.ne(boundary_year)
-        record.reject("ander IBIS-jaar", int(older.sum()))
+        record.reject("ander jaar in de laag", int(older.sum()))
         raw = raw.loc[~older]
     frame = raw.loc[~blank(raw[id_col])].copy()
     record.reject("geen id", len(raw) - len(frame))
-    frame["code"] = "BT" + frame[id_col].astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    frame["code"] = area_type.prefix + frame[id_col].astype(str).str.strip() \
+        .str.replace(r"\.0$", "", regex=True)
     frame["name"] = frame[name_col].astype(str).str.strip()
     frame = frame.set_geometry(shapely.make_valid(frame.geometry.values))
     frame = _inside_gemeente(store, config, frame, path)
@@ -320,17 +327,37 @@ def load_bedrijventerreinen(store: Store, config: Config, path: str | Path,
     duplicated = frame["code"].duplicated()
     record.reject("dubbel id", int(duplicated.sum()))
     frame = frame.loc[~duplicated]
-    frame["level"], frame["gemeente"], frame["wijk"] = "bedrijventerrein", config.gemeente, None
-    extra = [c for c in ("ha_netto", "wloc_type", "gem_codes") if c in frame.columns]
+    frame["level"], frame["gemeente"], frame["wijk"] = level, config.gemeente, None
+    extra = [c for c in area_type.attributes if c in frame.columns]
     attributes = frame[extra].astype(str).apply(lambda r: json.dumps(r.to_dict()), axis=1) \
         if extra else None
-    area_ha = parse_numbers(frame["ha_bruto"]).fillna(frame.geometry.area / 10_000) \
-        if "ha_bruto" in frame.columns else None
+    size = area_type.area_field
+    area_ha = parse_numbers(frame[size]).fillna(frame.geometry.area / 10_000) \
+        if size and size in frame.columns else None
     record.slice, record.rows_kept, record.boundary_year = str(boundary_year), len(frame), boundary_year
     rows = _area_rows(frame, boundary_year, attributes, area_ha)
     store.write_load(record, {"areas": rows}, delete={
-        "areas": ("level = 'bedrijventerrein' AND year = ?", [boundary_year])})
+        "areas": ("level = ? AND year = ?", [level, boundary_year])})
+    _warn_placed_before(store, area_type.plural.lower(), path)
     return record
+
+
+def _warn_placed_before(store: Store, what: str, path: Path) -> None:
+    """Points are placed in analysis areas when they are loaded: name the loads that came
+    before this layer and are therefore not placed in it."""
+    earlier = store.query("SELECT DISTINCT source FROM loads WHERE active AND (source IN "
+                          "('kvk', 'bag') OR source LIKE 'register:%') ORDER BY 1")
+    if not earlier.empty:
+        log.warning("%s: eerder geladen %s zijn niet in deze %s geplaatst; laad ze opnieuw om ze "
+                    "mee te tellen", path, ", ".join(earlier["source"]), what)
+
+
+def load_bedrijventerreinen(store: Store, config: Config, path: str | Path,
+                            id_field: str | None = None, name_field: str | None = None,
+                            layer: str | None = None, year: int | None = None) -> LoadRecord:
+    """Load bedrijventerreinen: :func:`load_analysis_areas` for that type."""
+    return load_analysis_areas(store, config, "bedrijventerrein", path, id_field, name_field,
+                               layer, year)
 
 
 def _field(frame: pd.DataFrame, given: str | None, default: str, path: Path, flag: str) -> str:

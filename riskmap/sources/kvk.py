@@ -64,6 +64,7 @@ from riskmap.sources._records import (
     reject_out_of_range,
     reject_where,
 )
+from riskmap.sources.kvk_changes import changes_with_earlier, extract_date
 from riskmap.sources.kvk_formats import read_extract
 from riskmap.store import LoadRecord, Store
 
@@ -281,8 +282,19 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
         "end_date": frame["end_date"].dt.date,
         "legal_form": _column(frame, "rechtsvorm").str.strip().replace("", None),
         "staff": frame["staff"].round().astype("Int64"),
+        "name_key": pseudo.series(_names(frame), "handelsnaam"),
     })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
+    changes = changes_with_earlier(store, rows, extract_date(frame))
     finish(record, len(rows), record.notes)
-    store.write_load(record, {"establishments": rows})
+    record.note("wijzigingen van eigenaar, naam of activiteit t.o.v. eerdere uittreksels",
+                len(changes))
+    store.write_load(record, {"establishments": rows, "establishment_changes": changes})
     return record
+
+
+def _names(frame: pd.DataFrame) -> pd.Series:
+    """Trade names normalised for comparison (case, spaces), None where blank; only their keyed
+    hash is stored."""
+    names = _column(frame, "handelsnaam").str.strip().str.lower().str.split().str.join(" ")
+    return names.where(~blank(names), None)

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 FORMATS = ("auto", "kvk-api", "sjabloon")
 TEMPLATE = ("vestigingsnummer", "kvk_nummer", "sbi_hoofdactiviteit", "sbi_nevenactiviteiten",
             "datum_aanvang", "datum_einde", "rechtsvorm", "werkzame_personen", "postcode",
-            "huisnummer", "huisletter", "toevoeging", "x_rd", "y_rd", "lat", "lon", "peildatum")
+            "huisnummer", "huisletter", "toevoeging", "x_rd", "y_rd", "lat", "lon", "peildatum",
+            "handelsnaam")
 # Headers (normalised) that other exports use for a template column, most specific first.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "vestigingsnummer": ("vestigingsnr", "vestiging_nummer", "vestigingnummer", "vestiging_nr"),
@@ -65,6 +66,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "y_rd": ("rd_y", "y_coordinaat", "ycoordinaat", "rijksdriehoeky", "y"),
     "lat": ("latitude", "breedtegraad", "gpslatitude"),
     "lon": ("longitude", "lengtegraad", "gpslongitude", "lng"),
+    "handelsnaam": ("eerste_handelsnaam", "eerstehandelsnaam", "handelsnaam_vestiging",
+                    "naam_vestiging", "vestigingsnaam"),
     "peildatum": ("datum_peil", "extractdatum", "datum_extract", "datum_uittreksel",
                   "uittrekseldatum", "selectiedatum"),
 }
@@ -260,7 +263,8 @@ def _api_row(record: Mapping[str, Any], notes: dict[str, int]) -> dict[str, str]
             "datum_aanvang": _text(dates.get("datumaanvang")),
             "datum_einde": _text(dates.get("datumeinde")),
             "rechtsvorm": _text(vest.get("rechtsvorm") or owner.get("rechtsvorm")),
-            "werkzame_personen": _text(pick("totaalwerkzamepersonen")), **address}
+            "werkzame_personen": _text(pick("totaalwerkzamepersonen")),
+            "handelsnaam": _text(pick("eerstehandelsnaam")), **address}
 
 
 def _api_frame(records: list[dict[str, Any]], path: Path) -> tuple[pd.DataFrame, dict[str, int]]:

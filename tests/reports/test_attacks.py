@@ -27,6 +27,7 @@ from html_parts import geojson
 from openpyxl import load_workbook
 from scipy import sparse
 
+from riskmap.areatypes import area_sql
 from riskmap.branches import branch_of
 from riskmap.errors import PrivacyError
 from riskmap.indicators.privacy import PRIVACY_REASONS
@@ -105,9 +106,11 @@ def model(demo_run: DemoRun, published) -> dict:
     series = _event_series(published["catalogue"])
     keys = list(series)
     with demo_run.project.store(read_only=True) as store:
-        events = store.query("SELECT * FROM events WHERE buurt IS NOT NULL")
-        places = store.query("SELECT DISTINCT buurt, wijk, bedrijventerrein, cell500 "
-                             "FROM addresses")
+        terrein = area_sql("bedrijventerrein")
+        events = store.query(f"SELECT *, {terrein} AS bedrijventerrein FROM events "
+                             f"WHERE buurt IS NOT NULL")
+        places = store.query(f"SELECT DISTINCT buurt, wijk, {terrein} AS bedrijventerrein, "
+                             f"cell500 FROM addresses")
     events["date"] = pd.to_datetime(events["date"]).dt.date
     member = np.column_stack([_in_series(events, *series[k], period) for k in keys])
     events, member = events[member.any(axis=1)], member[member.any(axis=1)]
@@ -289,7 +292,8 @@ def test_a_copy_of_the_store_links_few_events_to_one_address(demo_run):
     kvk = pd.read_csv(root / "sources" / "kvk_vestigingen.csv", sep=";", dtype=str,
                       encoding="cp1252")
     with demo_run.project.store(read_only=True) as store:
-        events = store.query("SELECT * FROM events")
+        events = store.query(f"SELECT *, {area_sql('bedrijventerrein')} AS bedrijventerrein "
+                             f"FROM events")
         addresses = store.query("SELECT * FROM addresses")
         areas = store.areas()
     points = gpd.GeoDataFrame(bag, geometry=gpd.points_from_xy(x, y), crs=areas.crs)

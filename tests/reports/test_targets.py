@@ -73,7 +73,7 @@ def test_demo_target_cells_rank_by_priority_and_respect_exclusion(demo_run):
     with demo_run.project.store(read_only=True) as store:
         cells = target_cells(store, demo_run.period, capacity=40, min_count=5, exclude_recent=1)
         recent = store.query(
-            "SELECT DISTINCT coalesce(bedrijventerrein, buurt) AS a FROM events "
+            "SELECT DISTINCT coalesce(analysis_areas[1], buurt) AS a FROM events "
             "WHERE kind = 'controles' AND date BETWEEN ? AND ?",
             [demo_run.period.start, demo_run.period.end])["a"]
     assert cells["priority"].is_monotonic_decreasing

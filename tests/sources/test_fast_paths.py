@@ -79,8 +79,8 @@ def test_area_index_same_with_and_without_raster():
                                geometry=[shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10)])
     terreinen = gpd.GeoDataFrame({"code": ["BT7"]}, geometry=[shapely.box(15, 0, 20, 5)])
     x, y = hard_points(buurten.geometry.values, np.random.default_rng(1), 5_000)
-    fast = AreaIndex(buurten, terreinen, raster_min_points=0).assign(x, y)
-    plain = AreaIndex(buurten, terreinen, raster_min_points=10**9).assign(x, y)
+    fast = AreaIndex(buurten, {"bedrijventerrein": terreinen}, raster_min_points=0).assign(x, y)
+    plain = AreaIndex(buurten, {"bedrijventerrein": terreinen}, raster_min_points=10**9).assign(x, y)
     pd.testing.assert_frame_equal(fast[0], plain[0])
     assert fast[1] == plain[1]
 

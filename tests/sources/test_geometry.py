@@ -157,6 +157,6 @@ def test_ibis_year_from_jaar_keeps_the_latest(project: Project, tmp_path: Path):
                       "WLOC_TYPE": "Zeehaventerrein"}, geometry=[site, site], crs=28992) \
         .to_file(path, layer="bedrijventerreinen", engine="pyogrio")
     record = project.load_bedrijventerreinen(path)
-    assert record.boundary_year == 2023 and record.rejects == {"ander IBIS-jaar": 1}
+    assert record.boundary_year == 2023 and record.rejects == {"ander jaar in de laag": 1}
     with project.store(read_only=True) as store:
         assert store.scalar("SELECT year FROM areas WHERE code = 'BT9999101'") == 2023

@@ -45,10 +45,10 @@ def test_points_outside_and_in_two_overlapping_buurten():
     buurten = gpd.GeoDataFrame({"code": ["BU1", "BU2"], "wijk": ["WK1", "WK1"]},
                                geometry=[shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10)])
     terreinen = gpd.GeoDataFrame({"code": ["BT7"]}, geometry=[shapely.box(15, 0, 20, 5)])
-    index = AreaIndex(buurten, terreinen)
+    index = AreaIndex(buurten, {"bedrijventerrein": terreinen})
     areas, stats = index.assign(np.array([1.0, 9.0, 16.0, 50.0]), np.array([1.0, 1.0, 1.0, 1.0]))
     assert areas["buurt"].tolist()[:3] == ["BU1", "BU1", "BU2"]
     assert areas["buurt"].isna().tolist() == [False, False, False, True]
-    assert areas["bedrijventerrein"].notna().tolist() == [False, False, True, False]
-    assert areas["bedrijventerrein"].iloc[2] == "BT7"
+    assert areas["analysis_areas"].notna().tolist() == [False, False, True, False]
+    assert areas["analysis_areas"].iloc[2] == ["BT7"]
     assert stats == {"buiten de gemeente": 1, "in twee buurten (eerste gekozen)": 1}
