@@ -11,6 +11,7 @@ living, churn, hennep and meldingen on it.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,7 +42,7 @@ def build_parks(terreinen: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.Ge
     """The vakantieparken: boxes in the buitengebied, clear of the bedrijventerreinen."""
     shapes = wijk_shapes()
     taken = shapely.union_all(terreinen.geometry.values).buffer(300)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for park_id, name, suffix, risk in PARKS:
         area = shapes[suffix].buffer(-400).difference(taken)
         while True:
