@@ -283,6 +283,6 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
         "staff": frame["staff"].round().astype("Int64"),
     })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
-    finish(record, len(rows), record.notes)
+    finish(record, len(rows))  # the notes are in the summary
     store.write_load(record, {"establishments": rows})
     return record
