@@ -149,7 +149,7 @@ def test_cli_backtest_writes_table_and_plot(capsys, project_copy: Path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--from", "2025Q2", "--to", "2024Q3"], "loopt achteruit"),
-    (["--from", "2025Q2", "--to", "2025Q3"], "no controles in 2025Q4"),
+    (["--from", "2025Q2", "--to", "2025Q3"], "geen controles in 2025Q4 om het kwartaal ervoor"),
 ])
 def test_cli_backtest_bad_range_is_one_line(capsys, project_copy: Path, args, message):
     code, _, err = _run_cli(capsys, "-q", "backtest", *args, "-p", str(project_copy))
