@@ -122,7 +122,7 @@ def test_xlsx_has_numbers_autofilter_and_frozen_header(demo_output):
 
 def test_capacity_must_be_positive(demo_run):
     with demo_run.project.store(read_only=True) as store, \
-            pytest.raises(InputError, match=r"capacity must be at least 1"):
+            pytest.raises(InputError, match=r"de capaciteit moet minstens 1 controle zijn, niet 0"):
         target_cells(store, demo_run.period, capacity=0, min_count=5)
 
 
