@@ -133,7 +133,8 @@ def test_cli_targets_on_an_unbuilt_quarter_is_one_line(demo_run, capsys):
               str(demo_run.project.root)])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert "2020Q1 has not been built" in err and "Traceback" not in err
+    assert "2020Q1 is nog niet berekend; draai eerst `riskmap kwartaal --period 2020Q1`" in err
+    assert "Traceback" not in err
 
 
 def test_cli_targets_writes_both_files(project_copy, demo_run, capsys):
