@@ -121,9 +121,9 @@ def test_cli_hotspots_on_the_grid_shows_no_counts(capsys, project_copy: Path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--period", PERIOD, "--variable", "geen_indicator"], "variable 'geen_indicator' unknown"),
+    (["--period", PERIOD, "--variable", "geen_indicator"], "variabele 'geen_indicator' onbekend voor buurt"),
     (["--period", "2019Q1"], "2019Q1 is nog niet berekend"),
-    (["--period", "2025-3"], "is not a quarter"),
+    (["--period", "2025-3"], "periode '2025-3' is geen kwartaal; schrijf het als 2025Q3"),
 ])
 def test_cli_hotspots_bad_input_is_one_line(capsys, project_copy: Path, args, message):
     code, _, err = _run_cli(capsys, "-q", "hotspots", *args, "-p", str(project_copy))
