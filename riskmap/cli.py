@@ -18,7 +18,7 @@ import click
 import duckdb
 import pandas as pd
 
-from riskmap import fmt
+from riskmap import _click_nl, fmt
 from riskmap.areatypes import area_types
 from riskmap.docs import REFERENCES
 from riskmap.errors import RiskmapError
@@ -34,18 +34,20 @@ from riskmap.reports.outputs import LINEAGE_HEADERS, reasons_text
 from riskmap.store import STORE_RECOVERY, LoadRecord
 
 log = logging.getLogger("riskmap")
+_click_nl.install()
 
 project_option = click.option(
     "--project", "-p", "project_dir", default=".", envvar="RISKMAP_PROJECT", show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Projectmap (met riskmap.yaml); standaard de huidige map of $RISKMAP_PROJECT.")
-period_option = click.option("--period", required=True,
+period_option = click.option("--period", required=True, metavar="KWARTAAL",
                              help="Kwartaal, bijvoorbeeld 2025Q3 (ook 2025-Q3 of 2025q3).")
 online_option = click.option(
     "--online-map", is_flag=True,
     help="Kaart met de PDOK BRT-Achtergrondkaart als ondergrond (vraagt netwerk). Standaard is "
          "kaart.html offline: één bestand zonder netwerkaanvragen.")
 existing_file = click.Path(exists=False, dir_okay=False, path_type=Path)
+file_argument = click.argument("file", type=existing_file, metavar="BESTAND")
 replace_option = click.option(
     "--vervang", "allow_shrink", is_flag=True,
     help="Bevestig dat deze lading de opgeslagen rijen mag vervangen door veel minder (of geen) "
@@ -121,7 +123,7 @@ class _LibraryHandler(logging.NullHandler):
     print them to the console."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_click_nl.Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--quiet", "-q", is_flag=True, help="Alleen waarschuwingen en fouten tonen.")
 @click.option("--verbose", "-v", is_flag=True, help="Ook details voor ontwikkelaars tonen.")
 @click.version_option(package_name="riskmap", message="%(prog)s, versie %(version)s")
@@ -187,7 +189,8 @@ def demo(out: Path) -> None:
 
 
 @cli.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path),
+                metavar="[MAP]")
 @click.option("--project", "-p", "project_dir", default=None,
               type=click.Path(file_okay=False, path_type=Path),
               help="Projectmap om te maken (of geef de map als argument).")
@@ -210,11 +213,11 @@ def init(directory: Path | None, project_dir: Path | None, gemeente: str, year: 
 
 @cli.group()
 def load() -> None:
-    """Laad een bron in de store van het project."""
+    """Laad een bron in de opslag van het project."""
 
 
 @load.command("boundaries")
-@click.argument("file", type=existing_file)
+@file_argument
 @click.option("--layer", default=None,
               help="Laag om te laden (standaard: gemeenten, wijken en buurten).")
 @click.option("--year", default=None, type=int, help="Jaar van de indeling (standaard: uit het "
@@ -234,7 +237,7 @@ def _area_command(level: str) -> None:
 
     @load.command(area_type.source, help=f"{area_type.plural}: vlakkenlaag met id en naam "
                                         f"({area_type.note})")
-    @click.argument("file", type=existing_file)
+    @file_argument
     @click.option("--id-field", default=None, help=f"Kolom met de id (standaard "
                                                    f"{area_type.id_field}).")
     @click.option("--name-field", default=None, help=f"Kolom met de naam (standaard "
@@ -268,7 +271,7 @@ def load_cbs(year: int, offline: bool, police: bool, allow_shrink: bool, project
 
 
 @load.command("kvk")
-@click.argument("file", type=existing_file)
+@file_argument
 @click.option("--mapping", default=None, type=existing_file,
               help="YAML: sjabloonkolom: kolomkop in het bestand.")
 @click.option("--sbi", "sbi", default=None,
@@ -285,7 +288,7 @@ def load_kvk(file: Path, mapping: Path | None, sbi: str | None, format_: str, al
 
 
 @load.command("bag")
-@click.argument("file", type=existing_file)
+@file_argument
 @click.option("--mapping", default=None, type=existing_file,
               help="YAML: sjabloonkolom: kolomkop in het bestand.")
 @replace_option
@@ -298,7 +301,7 @@ def load_bag(file: Path, mapping: Path | None, allow_shrink: bool, project_dir: 
 @load.command("register")
 @click.argument("kind", type=click.Choice(["meldingen", "maatregelen", "bibob", "hennep",
                                           "controles"]))
-@click.argument("file", type=existing_file)
+@file_argument
 @click.option("--mapping", default=None, type=existing_file,
               help="YAML: sjabloonkolom: kolomkop in het bestand.")
 @replace_option
@@ -323,7 +326,7 @@ def undo(load_id: int | None, project_dir: Path) -> None:
 
 @cli.command()
 @period_option
-@click.option("--from", "first", default=None,
+@click.option("--from", "first", default=None, metavar="KWARTAAL",
               help="Ook de kwartalen vanaf dit kwartaal berekenen die nog niet berekend zijn "
                    "(opkomende hotspots vragen er vier), bijvoorbeeld 2024Q4.")
 @click.option("--capacity", default=None, type=click.IntRange(min=1),
@@ -411,7 +414,7 @@ def report(period: str, pdf: bool, project_dir: Path) -> None:
               help="Beschikbare controles (bezoeken aan vestigingen); een cel vraagt er één "
                    "per vestiging. Standaard targets.capacity uit riskmap.yaml.")
 @click.option("--exclude-recent", default=None, type=click.IntRange(min=0),
-              help="Gebieden met een controle in zoveel kwartalen tot en met PERIOD overslaan "
+              help="Gebieden met een controle in zoveel kwartalen tot en met --period overslaan "
                    "(0 = geen; standaard targets.exclude_recent).")
 @project_option
 def targets(period: str, capacity: int | None, exclude_recent: int | None,
@@ -441,9 +444,9 @@ def dashboard(out: Path | None, tolerance: float | None, project_dir: Path) -> N
               type=click.Choice(LEVELS, case_sensitive=False), help="Niveau.")
 @click.option("--method", default="gi_star", show_default=True, type=click.Choice(METHODS),
               help="Methode.")
-@click.option("--alpha", default=0.05, show_default=True,
+@click.option("--alpha", default=0.05,
               type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              help="Toegestaan aandeel valse ontdekkingen (Benjamini-Hochberg).")
+              help="Toegestaan aandeel valse ontdekkingen (Benjamini-Hochberg); standaard 0,05.")
 @project_option
 def hotspots(period: str, variable: str | None, level: str, method: str, alpha: float,
              project_dir: Path) -> None:
@@ -467,10 +470,10 @@ def _refresh_map(project: Project, period: str) -> None:
 
 
 @cli.command()
-@click.option("--from", "first", default=None,
+@click.option("--from", "first", default=None, metavar="KWARTAAL",
               help="Eerste kwartaal (standaard: het eerste berekende).")
-@click.option("--to", "last", default=None, help="Laatste kwartaal (standaard: het laatste "
-                                                   "berekende).")
+@click.option("--to", "last", default=None, metavar="KWARTAAL",
+              help="Laatste kwartaal (standaard: het laatste berekende).")
 @click.option("--level", default="buurt", show_default=True,
               type=click.Choice(LEVELS, case_sensitive=False), help="Niveau.")
 @project_option
@@ -507,9 +510,9 @@ def predict(period: str, level: str, project_dir: Path) -> None:
 
 
 @cli.command()
-@click.option("--from", "first", required=True, help="Eerste gerangschikte kwartaal, "
+@click.option("--from", "first", required=True, metavar="KWARTAAL", help="Eerste gerangschikte kwartaal, "
                                                        "bijvoorbeeld 2024Q2.")
-@click.option("--to", "last", required=True,
+@click.option("--to", "last", required=True, metavar="KWARTAAL",
               help="Laatste gerangschikte kwartaal; het kwartaal erna moet controles hebben.")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(min=1),
               help="De precisie wordt gemeten in de hoogste k gebieden.")
@@ -532,8 +535,9 @@ def backtest(first: str, last: str, k: int, level: str, project_dir: Path) -> No
               help="De precisie wordt gemeten in de hoogste k gebieden.")
 @project_option
 def track_record(period: str, k: int, project_dir: Path) -> None:
-    """Trackrecord: toets de kwartalen vóór PERIOD (score, trefkansmodel, gecombineerde
-    rangorde en beide basislijnen) en kies de rangorde die de uitvoer van PERIOD gebruikt."""
+    """Trackrecord: toets de kwartalen vóór --period (score, trefkansmodel, gecombineerde
+    rangorde en beide basislijnen) en kies de rangorde die de uitvoer van dat kwartaal
+    gebruikt."""
     table = _project(project_dir).track_record(period, k=k)
     means = backtest_table(table[table["period"] == MEAN])
     shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from riskmap.errors import ConfigError, ProjectError
+from riskmap.fmt import integer, number
 
 CONFIG_NAME = "riskmap.yaml"
 STORE_NAME = "riskmap.duckdb"
@@ -49,7 +50,7 @@ class Option:
 
 def _one_of(*allowed: str) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
-        return None if value in allowed else f"must be one of {{{', '.join(allowed)}}}"
+        return None if value in allowed else f"moet een van {{{', '.join(allowed)}}} zijn"
 
     return check
 
@@ -57,7 +58,7 @@ def _one_of(*allowed: str) -> Callable[[Any], str | None]:
 def _int_range(low: int, high: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-        return None if ok else f"must be a whole number from {low} to {high}"
+        return None if ok else f"moet een geheel getal van {integer(low)} tot en met {integer(high)} zijn"
 
     return check
 
@@ -65,38 +66,40 @@ def _int_range(low: int, high: int) -> Callable[[Any], str | None]:
 def _number_range(low: float, high: float) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if ok and low <= value <= high else f"must be a number from {low} to {high}"
+        if ok and low <= value <= high:
+            return None
+        return f"moet een getal van {number(low)} tot en met {number(high)} zijn"
 
     return check
 
 
 def _gemeente(value: Any) -> str | None:
     ok = isinstance(value, str) and re.fullmatch(r"GM\d{4}", value)
-    return None if ok else "must be a CBS gemeente code like GM0034"
+    return None if ok else "moet een CBS-gemeentecode zijn zoals GM0034"
 
 
 def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be true or false"
+    return None if isinstance(value, bool) else "moet true of false zijn"
 
 
 def _text_or_null(value: Any) -> str | None:
-    return None if value is None or isinstance(value, str) else "must be text or empty"
+    return None if value is None or isinstance(value, str) else "moet tekst zijn of leeg blijven"
 
 
 def _theme_weights(value: Any) -> str | None:
     if not isinstance(value, dict):
-        return "must be a mapping of theme to weight"
+        return "moet een mapping van thema naar gewicht zijn"
     for theme, weight in value.items():
         if theme not in THEMES:
-            return f"has unknown theme {theme!r}; themes are {{{', '.join(THEMES)}}}"
+            return f"heeft onbekend thema {theme!r}; thema's zijn {{{', '.join(THEMES)}}}"
         if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
-            return f"weight of {theme!r} must be a number >= 0"
+            return f"gewicht van {theme!r} moet een getal >= 0 zijn"
     return None
 
 
 def _min_count(value: Any) -> str | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= PRIVACY_MIN_COUNT
-    return None if ok else f"must be a whole number >= {PRIVACY_MIN_COUNT} (never weaker)"
+    return None if ok else f"moet een geheel getal >= {PRIVACY_MIN_COUNT} zijn (nooit zwakker)"
 
 
 def _date(value: Any) -> str | None:
@@ -105,13 +108,13 @@ def _date(value: Any) -> str | None:
     try:
         date.fromisoformat(str(value))
     except ValueError:
-        return "must be a date written jjjj-mm-dd"
+        return "moet een datum zijn geschreven als jjjj-mm-dd"
     return None
 
 
 def _grid_sizes(value: Any) -> str | None:
     ok = isinstance(value, list) and value and all(v in (100, 500) for v in value)
-    return None if ok else "must be a list drawn from [100, 500] (CBS grid sizes in metres)"
+    return None if ok else "moet een lijst zijn met waarden uit [100, 500] (CBS-celgroottes in meter)"
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -228,15 +231,15 @@ def config_from_mapping(data: Mapping[str, Any], root: Path, source: str = CONFI
     flat = _flatten(data)
     unknown = sorted(set(flat) - set(_BY_KEY))
     if unknown:
-        raise ConfigError(f"{source}: unknown option {unknown[0]!r}; known options: "
+        raise ConfigError(f"{source}: onbekende optie {unknown[0]!r}; bekende opties: "
                           f"{', '.join(_BY_KEY)}")
     values = {o.key: o.default for o in OPTIONS} | flat
     for key, value in values.items():
         if key == "gemeente" and value is None:
-            raise ConfigError(f"{source}: 'gemeente' is required (a CBS code like GM0034)")
+            raise ConfigError(f"{source}: 'gemeente' is verplicht (een CBS-code zoals GM0034)")
         problem = _BY_KEY[key].validate(value)
         if problem:
-            raise ConfigError(f"{source}: option {key!r} {problem} (got {value!r})")
+            raise ConfigError(f"{source}: optie {key!r} {problem} (nu {value!r})")
     weights = values["scoring.theme_weights"]
     values["scoring.theme_weights"] = {t: float(weights.get(t, 0.0)) for t in THEMES}
     return Config(root=root, values=values)
@@ -247,11 +250,11 @@ def load_config(project: str | Path) -> Config:
     root = Path(project)
     path = root / CONFIG_NAME
     if not path.is_file():
-        raise ProjectError(f"{root}: not a riskmap project (no {CONFIG_NAME}); "
-                           f"create one with `riskmap init {root} --gemeente GM....`")
+        raise ProjectError(f"{root}: geen riskmap-project (geen {CONFIG_NAME}); "
+                           f"maak er een met `riskmap init -p {root} --gemeente GM....`")
     data = read_yaml(path, CONFIG_RECOVERY)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of options at the top level; "
+        raise ConfigError(f"{path}: verwacht opties (sleutel: waarde) op het hoogste niveau; "
                           f"{CONFIG_RECOVERY}")
     return config_from_mapping(data, root.resolve(), source=str(path))
 

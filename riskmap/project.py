@@ -80,7 +80,7 @@ class Project:
         """
         root = Path(path)
         if (root / CONFIG_NAME).exists():
-            raise ProjectError(f"{root / CONFIG_NAME}: already exists; not overwritten")
+            raise ProjectError(f"{root / CONFIG_NAME}: bestaat al; niet overschreven")
         values = {"gemeente": gemeente, "naam": naam, "boundary_year": year, **options}
         config_from_mapping(_nest(values), root)
         root.mkdir(parents=True, exist_ok=True)
@@ -198,7 +198,8 @@ class Project:
         with self.store(read_only=True) as store:
             period = store.scalar("SELECT max(period) FROM builds")
         if period is None:
-            raise StoreError(f"{self.root}: nothing built yet; run `riskmap build --period ...`")
+            raise StoreError(f"{self.root}: nog geen kwartaal berekend; draai "
+                             f"`riskmap kwartaal --period ...`")
         return Period.parse(period)
 
     def scores(self, period: str | Period | None = None, level: str = "buurt") -> gpd.GeoDataFrame:
@@ -251,8 +252,8 @@ class Project:
             built = store.query("SELECT count(*) AS n FROM builds WHERE period = ?",
                                 [str(quarter)])["n"].iloc[0]
         if not built:
-            raise StoreError(f"{self.root}: {quarter} has not been built; run "
-                             f"`riskmap build --period {quarter}` first")
+            raise StoreError(f"{self.root}: {quarter} is nog niet berekend; draai eerst "
+                             f"`riskmap kwartaal --period {quarter}`")
         return quarter
 
     @contextmanager

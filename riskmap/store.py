@@ -282,7 +282,8 @@ class Store:
         """
         path = Path(path)
         if not path.exists() and not create:
-            raise ProjectError(f"{path}: no store here; run `riskmap init` or a load first")
+            raise ProjectError(f"{path}: hier is geen opslag; maak een project met `riskmap init "
+                               f"-p MAP --gemeente GM....` en laad een bron")
         new = not path.exists()
         read_only = read_only and not new
         mask = os.umask(0o077)  # a new store (and its WAL) is readable by its owner only
@@ -322,8 +323,8 @@ class Store:
     def _migrate(self) -> None:
         version = self._version()
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: store schema {version} is newer than this riskmap "
-                             f"({SCHEMA_VERSION}); upgrade riskmap")
+            raise StoreError(f"{self.path}: het schema van de opslag ({version}) is nieuwer dan deze "
+                             f"riskmap ({SCHEMA_VERSION}); werk riskmap bij")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 step = MIGRATIONS[target]
@@ -612,8 +613,8 @@ class Store:
     def require_areas(self, level: str = "buurt") -> None:
         """Raise :class:`StoreError` when no areas of ``level`` are loaded."""
         if not self.scalar("SELECT count(*) FROM areas WHERE level = ?", [level]):
-            raise StoreError(f"{self.path}: no {level} boundaries loaded; "
-                             f"run `riskmap load boundaries FILE` first")
+            raise StoreError(f"{self.path}: geen grenzen van niveau {level} geladen; laad ze eerst met "
+                             f"`riskmap load boundaries BESTAND`")
 
     def pseudonyms_among(self, tokens: set[str]) -> set[str]:
         """Those of ``tokens`` that are pseudonymised ids held in the store."""

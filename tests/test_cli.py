@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+import click
 import pytest
 
-from riskmap.cli import main
+from riskmap.cli import cli, main
 from riskmap.project import Project
 
 
@@ -26,7 +27,38 @@ def _one_line_error(err: str) -> str:
 def test_wrong_command(capsys):
     code, _, err = _run(capsys, "bouw", "--period", "2025Q3")
     assert code == 2
-    assert "No such command 'bouw'" in _one_line_error(err)
+    assert _one_line_error(err) == "riskmap: fout: Onbekende opdracht 'bouw'."
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["kwartaal"], "Ontbrekende optie '--period'."),
+    (["kwartaal", "--period", "2025Q3", "--capacity", "x"],
+     "Ongeldige waarde voor '--capacity': 'x' is geen geldig getal."),
+    (["hotspot"], "Onbekende opdracht 'hotspot'. Bedoelde u 'hotspots'?"),
+    (["load", "kvk"], "Ontbrekend argument 'BESTAND'."),
+    (["status", "--foo"], "Onbekende optie '--foo'."),
+])
+def test_click_speaks_dutch(capsys, args: list[str], message: str):
+    code, _, err = _run(capsys, *args)
+    assert code == 2 and _one_line_error(err) == f"riskmap: fout: {message}"
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        found += (_commands(command, (*path, name)) if isinstance(command, click.Group)
+                  else [(*path, name)])
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(cli), ids=" ".join)
+def test_help_is_dutch(capsys, path: tuple[str, ...]):
+    code, out, _ = _run(capsys, *path, "--help")
+    assert code == 0 and out.startswith(f"Gebruik: riskmap {' '.join(path)}".rstrip() + " [OPTIES]")
+    assert "Toon deze hulp en stop." in out
+    english = ["Usage", "Options", "Commands", "Show ", "[required]", "default:", "TEXT",
+               "INTEGER", "FLOAT", "DIRECTORY", "FILE", "PATH", "PERIOD", " store "]
+    assert [word for word in english if word in out] == []
 
 
 def test_wrong_option_value(capsys):
@@ -38,13 +70,13 @@ def test_wrong_option_value(capsys):
 def test_missing_project(capsys, tmp_path: Path):
     code, _, err = _run(capsys, "status", "--project", str(tmp_path / "nergens"))
     assert code == 2
-    assert "not a riskmap project" in _one_line_error(err)
+    assert "geen riskmap-project (geen riskmap.yaml)" in _one_line_error(err)
 
 
 def test_missing_file_and_bad_period(capsys, project: Project):
     code, _, err = _run(capsys, "load", "kvk", "bestaat-niet.csv", "-p", str(project.root))
     assert code == 2
-    assert "bestaat-niet.csv: file not found" in _one_line_error(err)
+    assert "bestaat-niet.csv: bestand niet gevonden" in _one_line_error(err)
     code, _, err = _run(capsys, "build", "--period", "2025-3", "-p", str(project.root))
     assert code == 2
     assert "schrijf het als 2025Q3" in _one_line_error(err)
@@ -55,7 +87,7 @@ def test_bad_input_file_is_one_line(capsys, project: Project, tmp_path: Path):
     path.write_text("zaaknummer;datum\nM1;2025-01-01\n", encoding="utf-8")
     code, _, err = _run(capsys, "load", "register", "meldingen", str(path), "-p", str(project.root))
     assert code == 2
-    assert "meldingen.csv: missing column(s) categorie" in _one_line_error(err)
+    assert "meldingen.csv: kolom(men) ontbreken: categorie" in _one_line_error(err)
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
@@ -85,7 +117,7 @@ def test_init_and_status(capsys, tmp_path: Path):
     assert code == 0 and "project gemaakt" in out
     assert "gemeente: GM0034" in (tmp_path / "almere" / "riskmap.yaml").read_text(encoding="utf-8")
     code, _, err = _run(capsys, "init", str(tmp_path / "almere"), "--gemeente", "GM0034")
-    assert code == 2 and "already exists" in _one_line_error(err)
+    assert code == 2 and "riskmap.yaml: bestaat al; niet overschreven" in _one_line_error(err)
     code, out, _ = _run(capsys, "status", "-p", str(tmp_path / "almere"))
     assert code == 0 and "Ladingen (herkomst):" in out
 

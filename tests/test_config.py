@@ -23,12 +23,17 @@ def test_every_option_documented_and_rendered():
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"gemeente": "GM0034", "privacy": {"min_count": 3}}, "never weaker"),
-    ({"gemeente": "GM0034", "scoring": {"normalisation": "rank"}}, "percentile, zscore, minmax"),
-    ({"gemeente": "GM0034", "scoring": {"theme_weights": {"fraude": 1}}}, "unknown theme"),
-    ({"gemeente": "0034"}, "CBS gemeente code"),
-    ({"gemeente": "GM0034", "scorng": {"draws": 10}}, "unknown option 'scorng.draws'"),
-    ({}, "'gemeente' is required"),
+    ({"gemeente": "GM0034", "privacy": {"min_count": 3}},
+     r"optie 'privacy.min_count' moet een geheel getal >= 5 zijn \(nooit zwakker\) \(nu 3\)"),
+    ({"gemeente": "GM0034", "scoring": {"normalisation": "rank"}},
+     r"moet een van \{percentile, zscore, minmax\} zijn"),
+    ({"gemeente": "GM0034", "scoring": {"theme_weights": {"fraude": 1}}},
+     "heeft onbekend thema 'fraude'"),
+    ({"gemeente": "0034"}, "moet een CBS-gemeentecode zijn zoals GM0034"),
+    ({"gemeente": "GM0034", "scoring": {"draws": 1_000_000}},
+     r"moet een geheel getal van 0 tot en met 100\.000 zijn"),
+    ({"gemeente": "GM0034", "scorng": {"draws": 10}}, "onbekende optie 'scorng.draws'"),
+    ({}, "'gemeente' is verplicht"),
 ])
 def test_invalid_options_are_refused(tmp_path: Path, data, message):
     with pytest.raises(ConfigError, match=message):
@@ -36,7 +41,8 @@ def test_invalid_options_are_refused(tmp_path: Path, data, message):
 
 
 def test_load_config_errors(tmp_path: Path):
-    with pytest.raises(ProjectError, match="not a riskmap project"):
+    with pytest.raises(ProjectError, match=r"geen riskmap-project \(geen riskmap\.yaml\); maak er een "
+                                           r"met `riskmap init -p "):
         load_config(tmp_path)
     (tmp_path / "riskmap.yaml").write_text("gemeente: [GM0034\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="regel 2, kolom 1: geen geldige YAML"):
@@ -48,5 +54,6 @@ def test_unreadable_config_says_how_to_recover(tmp_path: Path):
     with pytest.raises(ConfigError, match=r"riskmap.yaml: geen tekstbestand .* herstel: "):
         load_config(tmp_path)
     (tmp_path / "riskmap.yaml").write_text("- GM0034\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"expected a mapping of options.*herstel: "):
+    with pytest.raises(ConfigError, match=r"verwacht opties \(sleutel: waarde\) op het hoogste "
+                                          r"niveau; herstel: "):
         load_config(tmp_path)

@@ -22,7 +22,7 @@ def test_new_store_has_schema_and_crs(tmp_path: Path):
     with Store.open(tmp_path / "s.duckdb", create=True) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.scalar("SELECT value FROM meta WHERE key='crs'") == "EPSG:28992"
-    with pytest.raises(ProjectError, match="no store here"):
+    with pytest.raises(ProjectError, match="hier is geen opslag; maak een project met `riskmap init -p MAP"):
         Store.open(tmp_path / "missing.duckdb")
 
 

@@ -107,7 +107,7 @@ def geo_json(areas: pd.DataFrame, tolerance: float) -> str:
     kinds = shapely.get_type_id(shapes.values)
     polygons = np.isin(kinds, [3, 6]) & ~shapely.is_empty(shapes.values)
     if not polygons.all():
-        log.warning("dashboard: %d areas without a drawable polygon left off the map",
+        log.warning("dashboard: %d gebieden zonder tekenbare grens niet op de kaart",
                     int((~polygons).sum()))
     geometry = [g if ok else "null" for g, ok in
                 zip(shapely.to_geojson(shapes.values).tolist(), polygons, strict=True)]
@@ -283,6 +283,6 @@ def dashboard_data(store: Store, catalogue: list[Indicator], gemeente: str, plac
              for name, frame in (("indicators", indicators), ("scores", scores),
                                  ("patterns", patterns))}
     data.quarters = {str(p): quarter_json(str(p), areas, parts, ids, decimals) for p in periods}
-    log.info("dashboard data: %d quarters, %s", len(periods),
+    log.debug("dashboardgegevens: %d kwartalen, %s", len(periods),
              ", ".join(f"{len(frame)} {level}" for level, frame in areas.items()))
     return data

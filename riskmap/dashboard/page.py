@@ -15,6 +15,7 @@ from pathlib import Path
 import xstatic.pkg.leaflet as xleaflet
 from jinja2 import Environment
 
+from riskmap.fmt import integer
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, write_text
 from riskmap.store import Store
@@ -77,5 +78,5 @@ def write_dashboard(store: Store, catalogue: list[Indicator], gemeente: str, pla
     :func:`riskmap.dashboard.data.dashboard_data` for the arguments)."""
     data = dashboard_data(store, catalogue, gemeente, place, min_count, tolerance)
     written = write_dashboard_html(data, path, guard)
-    log.info("wrote %s (%s kB)", path, f"{path.stat().st_size // 1024:,}")
+    log.debug("%s geschreven (%s kB)", path, integer(path.stat().st_size // 1024))
     return written

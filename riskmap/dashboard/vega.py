@@ -54,7 +54,7 @@ def _bundle() -> str:
         text = path.read_text(encoding="utf-8")
         if BUNDLE_MARK in text:
             return text
-    log.info("building the Vega-Lite script bundle (once per version): %s", name)
+    log.debug("Vega-Lite-scriptbundel gemaakt (eenmaal per versie): %s", name)
     text = vl_convert.javascript_bundle(SNIPPET, vl_version=version)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

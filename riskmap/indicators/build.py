@@ -283,7 +283,8 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
         results[level] = LevelResult(level, values, scores,
                                      quality_report(values, catalogue, level, config))
     if not results:
-        raise StoreError(f"{store.path}: nothing to build for {period}; load sources first")
+        raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
+                         f"(riskmap load ...)")
     _store_build(store, config, period, results, release)
     return results
 

@@ -17,6 +17,7 @@ from riskmap.branches import risk_branches, sbi_groups
 from riskmap.config import THEMES, read_yaml
 from riskmap.errors import ConfigError
 from riskmap.indicators.business import CHANGE_KINDS
+from riskmap.fmt import number
 from riskmap.sbi import config_file, sbi_prefixes
 from riskmap.sources.cbs import known_variables
 from riskmap.sources.registers import register_kinds
@@ -109,11 +110,11 @@ def _check_cbs(params: dict[str, Any], where: str) -> None:
     known = known_variables()
     for key in ("cbs", "percent_of", "mean_of"):
         if key in params and params[key] not in known:
-            raise ConfigError(f"{where}: unknown CBS variable {params[key]!r}; known: "
+            raise ConfigError(f"{where}: onbekende CBS-variabele {params[key]!r}; bekend: "
                               f"{', '.join(known)}")
     extra = set(params) - {"cbs", "percent_of", "mean_of"}
     if extra or ("percent_of" in params and "mean_of" in params):
-        raise ConfigError(f"{where}: cbs measure takes percent_of or mean_of, got {sorted(extra)}")
+        raise ConfigError(f"{where}: een cbs-maat neemt percent_of of mean_of, niet {sorted(extra)}")
 
 
 def _check_establishments(params: dict[str, Any], where: str) -> None:
@@ -122,13 +123,13 @@ def _check_establishments(params: dict[str, Any], where: str) -> None:
     spec = params["establishments"] or {}
     unknown = set(spec) - allowed
     if unknown:
-        raise ConfigError(f"{where}: unknown establishments filter {sorted(unknown)}; "
-                          f"allowed {{{', '.join(sorted(allowed))}}}")
+        raise ConfigError(f"{where}: onbekend filter op establishments {sorted(unknown)}; "
+                          f"toegestaan: {{{', '.join(sorted(allowed))}}}")
     branches = spec.get("branches")
     if branches not in (None, "all"):
         missing = [b for b in branches if b not in risk_branches()]
         if missing:
-            raise ConfigError(f"{where}: unknown risk branch {missing[0]!r}; branches: "
+            raise ConfigError(f"{where}: onbekende risicobranche {missing[0]!r}; branches: "
                               f"{', '.join(risk_branches())}")
     if spec.get("sbi"):
         sbi_prefixes(spec["sbi"], where)
@@ -145,7 +146,7 @@ def _check_establishments(params: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: changed takes {{{', '.join(CHANGE_KINDS)}}}, got "
                           f"{changes[0]!r}")
     if spec.get("flow") not in (None, *FLOWS):
-        raise ConfigError(f"{where}: flow must be one of {{{', '.join(FLOWS)}}}")
+        raise ConfigError(f"{where}: flow moet een van {{{', '.join(FLOWS)}}} zijn")
 
 
 def _check_events(params: dict[str, Any], where: str) -> None:
@@ -153,30 +154,31 @@ def _check_events(params: dict[str, Any], where: str) -> None:
     kinds = register_kinds()
     kind = spec.get("kind")
     if kind not in kinds:
-        raise ConfigError(f"{where}: unknown register kind {kind!r}; kinds: {', '.join(kinds)}")
+        raise ConfigError(f"{where}: onbekend soort register {kind!r}; soorten: {', '.join(kinds)}")
     stores = {c.get("store"): c for c in kinds[kind].columns.values() if c.get("store")}
     for key, values in spec.items():
         if key == "kind":
             continue
         column = stores.get(key)
         if column is None:
-            raise ConfigError(f"{where}: register {kind} has no {key!r} to filter on")
+            raise ConfigError(f"{where}: register {kind} heeft geen {key!r} om op te filteren")
         allowed = [str(v) for v in column.get("values") or []]
         bad = [v for v in values if allowed and str(v) not in allowed]
         if bad:
-            raise ConfigError(f"{where}: {kind}.{key} has no value {bad[0]!r}; allowed: "
+            raise ConfigError(f"{where}: {kind}.{key} heeft geen waarde {bad[0]!r}; toegestaan: "
                               f"{', '.join(allowed)}")
 
 
 def _check_addresses(params: dict[str, Any], where: str) -> None:
     unknown = set(params["addresses"] or {}) - {"business", "vacant", "dwelling"}
     if unknown:
-        raise ConfigError(f"{where}: unknown addresses filter {sorted(unknown)}")
+        raise ConfigError(f"{where}: onbekend filter op addresses {sorted(unknown)}; "
+                          f"toegestaan: business, vacant")
 
 
 def _check_area(params: dict[str, Any], where: str) -> None:
     if params.get("area") != "ha":
-        raise ConfigError(f"{where}: area measure must be 'area: ha'")
+        raise ConfigError(f"{where}: een oppervlaktemaat is 'area: ha'")
 
 
 MEASURE_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
@@ -188,22 +190,25 @@ MEASURE_CHECKS: dict[str, Callable[[dict[str, Any], str], None]] = {
 def measure_from(spec: Any, where: str) -> Measure:
     """A validated :class:`Measure` from its YAML form."""
     if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: a measure is a mapping like {{cbs: AantalInwoners}}")
+        raise ConfigError(f"{where}: een maat is een mapping zoals {{cbs: AantalInwoners}}")
     kinds = [k for k in spec if k in MEASURE_CHECKS]
     if len(kinds) != 1:
-        raise ConfigError(f"{where}: name exactly one measure kind of "
-                          f"{{{', '.join(MEASURE_CHECKS)}}}, got {sorted(spec)}")
+        raise ConfigError(f"{where}: noem precies één soort maat uit "
+                          f"{{{', '.join(MEASURE_CHECKS)}}}, niet {sorted(spec)}")
     MEASURE_CHECKS[kinds[0]](dict(spec), where)
     return Measure(kinds[0], dict(spec))
+
+
+_ITEM = {"themes": "thema", "levels": "niveau"}
 
 
 def _list(entry: dict[str, Any], key: str, allowed: tuple[str, ...], where: str) -> tuple[str, ...]:
     values = entry.get(key)
     if not isinstance(values, list) or not values:
-        raise ConfigError(f"{where}: {key} must be a non-empty list")
+        raise ConfigError(f"{where}: {key} moet een niet-lege lijst zijn")
     bad = [v for v in values if v not in allowed]
     if bad:
-        raise ConfigError(f"{where}: unknown {key[:-1]} {bad[0]!r}; allowed: {', '.join(allowed)}")
+        raise ConfigError(f"{where}: onbekend {_ITEM[key]} {bad[0]!r}; toegestaan: {', '.join(allowed)}")
     return tuple(values)
 
 
@@ -213,15 +218,15 @@ def indicator_from(entry: dict[str, Any], source: str) -> Indicator:
     missing = [k for k in _REQUIRED if k not in entry]
     unknown = sorted(set(entry) - _ALLOWED)
     if missing or unknown:
-        what = f"missing {', '.join(missing)}" if missing else f"unknown key {unknown[0]!r}"
+        what = f"ontbreekt: {', '.join(missing)}" if missing else f"onbekende sleutel {unknown[0]!r}"
         raise ConfigError(f"{where}: {what}")
     if entry["direction"] not in DIRECTIONS:
-        raise ConfigError(f"{where}: direction must be higher or lower")
+        raise ConfigError(f"{where}: direction moet higher of lower zijn")
     if entry["source"] not in SOURCES:
-        raise ConfigError(f"{where}: unknown source {entry['source']!r}; allowed: {', '.join(SOURCES)}")
+        raise ConfigError(f"{where}: onbekende bron {entry['source']!r}; toegestaan: {', '.join(SOURCES)}")
     window = entry.get("window")
     if window is not None and (not isinstance(window, int) or window <= 0 or window % 3):
-        raise ConfigError(f"{where}: window must be a positive multiple of 3 months")
+        raise ConfigError(f"{where}: window moet een positief veelvoud van 3 maanden zijn")
     return Indicator(
         id=str(entry["id"]), label=str(entry["label"]),
         themes=_list(entry, "themes", THEMES, where),
@@ -249,14 +254,15 @@ def check_fallbacks(indicators: list[Indicator], source: str) -> None:
         where = f"{source}: indicator {indicator.id!r}"
         primary = by_id.get(indicator.fallback_for)
         if primary is None or primary.fallback_for is not None:
-            raise ConfigError(f"{where}: fallback_for must name an indicator that is not a "
-                              f"fallback itself; got {indicator.fallback_for!r}")
+            raise ConfigError(f"{where}: fallback_for moet een indicator noemen die zelf geen "
+                              f"fallback is; nu {indicator.fallback_for!r}")
         if indicator.themes != primary.themes or indicator.weight != primary.weight:
-            raise ConfigError(f"{where}: a fallback has the themes and weight of "
-                              f"{primary.id!r} ({', '.join(primary.themes)}; {primary.weight:g})")
+            raise ConfigError(f"{where}: een fallback heeft de thema's en het gewicht van "
+                              f"{primary.id!r} ({', '.join(primary.themes)}; "
+                              f"{number(primary.weight, 2)})")
         extra = set(indicator.levels) - set(primary.levels)
         if extra:
-            raise ConfigError(f"{where}: level {sorted(extra)[0]!r} is not a level of "
+            raise ConfigError(f"{where}: niveau {sorted(extra)[0]!r} is geen niveau van "
                               f"{primary.id!r}")
 
 
@@ -264,16 +270,16 @@ def load_catalogue(path: str | Path | None = None) -> list[Indicator]:
     """Read and validate a catalogue (default: the one shipped with riskmap)."""
     file = Path(path) if path else config_file("indicators.yaml")
     if not file.is_file():
-        raise ConfigError(f"{file}: catalogue not found")
+        raise ConfigError(f"{file}: catalogus niet gevonden")
     data = read_yaml(file) or {}
     entries = data.get("indicators") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{file}: expected a list under 'indicators'")
+        raise ConfigError(f"{file}: verwacht een lijst onder 'indicators'")
     indicators = [indicator_from(entry, str(file)) for entry in entries]
     ids = [i.id for i in indicators]
     duplicated = sorted({i for i in ids if ids.count(i) > 1})
     if duplicated:
-        raise ConfigError(f"{file}: indicator id {duplicated[0]!r} occurs more than once")
+        raise ConfigError(f"{file}: indicator-id {duplicated[0]!r} komt meer dan eens voor")
     check_fallbacks(indicators, str(file))
     check_area_types()
     return indicators

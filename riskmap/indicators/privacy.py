@@ -92,7 +92,7 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
 
 def log_raw_access(root: Path, what: str) -> None:
     """Record that unprotected values were asked for (warning, and a line in ``logs/``)."""
-    log.warning("privacy: raw (unprotected) values of %s requested; they may not be shared", what)
+    log.warning("privacy: onbeschermde waarden van %s opgevraagd; deel ze niet", what)
     folder = root / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / RAW_ACCESS_LOG).open("a", encoding="utf-8") as handle:
@@ -133,7 +133,7 @@ def check_columns(frame: pd.DataFrame, where: str) -> None:
     """Raise :class:`PrivacyError` if a frame has an id, name, address or coordinate column."""
     bad = [c for c in frame.columns if FORBIDDEN_COLUMNS.match(str(c).strip())]
     if bad:
-        raise PrivacyError(f"{where}: column(s) {', '.join(map(str, bad))} may not leave the store")
+        raise PrivacyError(f"{where}: kolom(men) {', '.join(map(str, bad))} mogen de opslag niet verlaten")
 
 
 def public_table(frame: pd.DataFrame, where: str, counts: Sequence[str] = (),
@@ -198,10 +198,11 @@ class Guard:
         tokens = set(PSEUDONYM.findall(text))
         leaked = self._is_known(tokens) if tokens else set()
         if leaked:
-            raise PrivacyError(f"{where}: contains {len(leaked)} pseudonymised id(s); not written")
+            raise PrivacyError(f"{where}: bevat {integer(len(leaked))} gepseudonimiseerde id('s); "
+                               f"niet geschreven")
         for value in self._forbidden:
             if value in text:
-                raise PrivacyError(f"{where}: contains a name or address from the sources")
+                raise PrivacyError(f"{where}: bevat een naam of adres uit de bronnen; niet geschreven")
 
 
 def write_csv(frame: pd.DataFrame, path: Path, guard: Guard, counts: Sequence[str] = (),
@@ -246,7 +247,7 @@ def _no_formulas(sheet: Any, where: str) -> None:
     for row in sheet.iter_rows():
         for cell in row:
             if cell.data_type == "f":
-                raise PrivacyError(f"{where}: cell {cell.coordinate} would hold a formula")
+                raise PrivacyError(f"{where}: cel {cell.coordinate} zou een formule bevatten")
 
 
 def _readable(sheet: Any, table: pd.DataFrame, widest: int = 60) -> None:
@@ -261,7 +262,7 @@ def write_text(text: str, path: Path, guard: Guard) -> Path:
     """Write an HTML, JSON or Markdown output after checking it (maps may hold areas only)."""
     guard.check_text(text, str(path))
     if POINT_GEOMETRY.search(text):
-        raise PrivacyError(f"{path}: contains point geometries; only areas may be drawn")
+        raise PrivacyError(f"{path}: bevat puntgeometrieën; alleen gebieden mogen getekend worden")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
@@ -332,7 +333,7 @@ def write_layers(layers: Mapping[str, Any], styles: pd.DataFrame, path: Path,
         guard.check_text(pd.DataFrame(layer.drop(columns=layer.geometry.name)).to_csv(),
                          f"{path} [{name}]")
         if layer.geom_type.isin(["Point", "MultiPoint"]).any():
-            raise PrivacyError(f"{path} [{name}]: contains point geometries; only areas")
+            raise PrivacyError(f"{path} [{name}]: bevat puntgeometrieën; alleen gebieden mogen erin")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.deel.gpkg")
     partial.unlink(missing_ok=True)

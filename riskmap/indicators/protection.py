@@ -41,6 +41,8 @@ import highspy
 import numpy as np
 from scipy import sparse
 
+from riskmap.fmt import integer
+
 log = logging.getLogger(__name__)
 
 INF = highspy.kHighsInf
@@ -239,7 +241,8 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
             if extra is None:
                 extra = lp.reach(int(cell), target, hidden, everything)
             if extra is None:
-                log.warning("privacy: cell %d cannot reach %g under any suppression", cell, target)
+                log.warning("privacy: cel %d: geen onderdrukking maakt %s een mogelijke waarde", cell,
+                            integer(target))
                 continue
             hidden[extra] = secondary[extra] = True
     return secondary

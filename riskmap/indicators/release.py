@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import sparse
 
 from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types, split_areas
+from riskmap.fmt import integer
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
 from riskmap.indicators.protection import complementary_suppression
@@ -244,10 +245,10 @@ def protect_release(store: Store, period: Period, catalogue: Sequence[Indicator]
     reasons = np.select([~released, small, small_group, secondary],
                         [UNPUBLISHED, SMALL_COUNT, SMALL_GROUP, PROTECTION], "")
     cells["reason"] = pd.Series(reasons, index=cells.index).replace("", None)
-    for step, n in (("primary", int((primary & released).sum())),
-                    ("secondary", int(secondary.sum()))):
-        log.info("privacy %s: %s of %s published register counts hidden (%s)", period,
-                 f"{n:,}", f"{int(released.sum()):,}", step)
+    log.info("privacy %s: van %s tellingen uit eigen registers %s niet getoond (klein aantal of "
+             "kleine groep) en %s ter bescherming tegen terugrekenen", period,
+             integer(released.sum()), integer((primary & released).sum()),
+             integer(secondary.sum()))
     return Release(cells)
 
 

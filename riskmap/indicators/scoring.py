@@ -63,11 +63,11 @@ class Design:
         for theme, members in self.themes.items():
             unknown = [m for m in members if m not in self.weights.index]
             if unknown:
-                raise ConfigError(f"theme {theme!r} names unknown indicator {unknown[0]!r}")
+                raise ConfigError(f"thema {theme!r} noemt onbekende indicator {unknown[0]!r}")
         for fallback, primary in self.fallbacks.items():
             if fallback not in self.weights.index or primary not in self.weights.index:
-                raise ConfigError(f"fallback {fallback!r} or its primary {primary!r} is not in "
-                                  f"the design")
+                raise ConfigError(f"fallback {fallback!r} of zijn hoofdindicator {primary!r} zit "
+                                  f"niet in de opzet")
 
 
 def winsorise(values: pd.Series, max_points: int = MAX_WINSORISED) -> tuple[pd.Series, int]:
@@ -112,7 +112,7 @@ def normalise(values: pd.DataFrame, method: str) -> pd.DataFrame:
         sd = values.std(ddof=0)
         z = ((values - values.mean()) / sd.where(sd > 0)).fillna(values * 0)
         return z.clip(-Z_CAP, Z_CAP).where(values.notna())
-    raise ConfigError(f"normalisation {method!r} unknown; choose one of {{{', '.join(NORMALISATIONS)}}}")
+    raise ConfigError(f"normalisatie {method!r} onbekend; kies uit {{{', '.join(NORMALISATIONS)}}}")
 
 
 def prepare(raw: pd.DataFrame, design: Design, method: str) -> pd.DataFrame:
@@ -174,7 +174,7 @@ def aggregate(normalised: pd.DataFrame, weights: pd.Series, method: str = "arith
     columns that apply (``applicable``; default all) is there, or, below ``coverage`` of all
     the weight, fewer than ``minimum`` columns."""
     if method not in AGGREGATIONS:
-        raise ConfigError(f"aggregation {method!r} unknown; choose one of {{{', '.join(AGGREGATIONS)}}}")
+        raise ConfigError(f"aggregatie {method!r} onbekend; kies uit {{{', '.join(AGGREGATIONS)}}}")
     w = weights.reindex(normalised.columns).to_numpy(float)
     x = normalised.to_numpy(float)
     present = ~np.isnan(x)
@@ -183,8 +183,8 @@ def aggregate(normalised: pd.DataFrame, weights: pd.Series, method: str = "arith
                            fill_value=True).to_numpy(bool)
     if method == "geometric":
         if np.nanmin(x, initial=0) < 0 or np.nanmax(x, initial=0) > 1:
-            raise ConfigError("geometric aggregation needs values in [0, 1]: use percentile or "
-                              "minmax normalisation")
+            raise ConfigError("geometrische aggregatie vraagt waarden in [0, 1]: gebruik normalisatie "
+                              "percentile of minmax")
         x = np.log1p(99 * x)
     available = present @ w
     total = np.where(present, x, 0) @ w

@@ -104,8 +104,9 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     ``niet beschikbaar in <jaar>``. With ``gemeente``, each value also gets its
     index against the gemeente and, for CBS-based indicators, against Nederland
     (:func:`add_indices`).
-    With ``report=False`` (supporting computations such as the previous quarter) missing
-    indicators and suppressions are logged at debug level only.
+    Suppressions and CBS variables the year lacks are logged at debug level (the quality
+    report and the CBS load say them once); with ``report=False`` (supporting computations
+    such as the previous quarter) missing indicators are too.
     """
     codes = area_codes(store, level)
     frames = []
@@ -114,8 +115,7 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
         if frame["value"].isna().all():
             unavailable = frame["reason"].dropna().str.startswith(UNAVAILABLE)
             if unavailable.any():  # the CBS load has warned already
-                how = log.info if report else log.debug
-                how("indicator %s (%s): %s: de CBS-tabel van dat jaar heeft deze variabele niet",
+                log.debug("indicator %s (%s): %s: de CBS-tabel van dat jaar heeft deze variabele niet",
                     indicator.id, level, frame.loc[unavailable.index[0], "reason"])
             else:
                 how = log.warning if report and not indicator.optional else log.debug
@@ -127,8 +127,7 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     if frames:
         flags = pd.concat(frames).query("suppressed")["reason"].value_counts()
         if not flags.empty:
-            say = log.info if report else log.debug
-            say("privacy: %s waarden (%s) in %s niet getoond: %s", integer(flags.sum()), level,
+            log.debug("privacy: %s waarden (%s) in %s niet getoond: %s", integer(flags.sum()), level,
                 period, ", ".join(f"{integer(n)} {why}" for why, n in flags.items()))
     if not frames:
         return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",

@@ -195,7 +195,7 @@ def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
         Short Dutch lines shown under the title, e.g. which layers are not available.
     """
     if not layers:
-        raise InputError("map_from_layers: no layers given; a map needs at least one")
+        raise InputError("map_from_layers: geen lagen gegeven; een kaart heeft er minstens één nodig")
     bounds = pd.concat([layer.areas for layer in layers]).to_crs("EPSG:4326").total_bounds
     fmap = folium.Map(tiles=None, control_scale=False, prefer_canvas=False)
     fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])

@@ -91,8 +91,8 @@ class BranchMixAnomaly:
     def fit(self, counts: pd.DataFrame) -> BranchMixAnomaly:
         """Score terreinen (rows) by their counts per category (columns)."""
         if len(counts) < MIN_TERREINEN:
-            raise InputError(f"an unusual branch mix needs at least {MIN_TERREINEN} "
-                             f"bedrijventerreinen to compare; got {len(counts)}")
+            raise InputError(f"een afwijkende branchemix vraagt minstens {MIN_TERREINEN} "
+                             f"bedrijventerreinen om te vergelijken; er zijn er {len(counts)}")
         if len(counts) < FEW_TERREINEN:
             log.info("maar %d bedrijventerreinen: de afwijkingsscores van de branchemix zijn een "
                      "aanwijzing, geen bevinding",

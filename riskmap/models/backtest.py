@@ -120,7 +120,7 @@ def _rankings(store: Store, config: Config, data: CombinedData, period: Period,
         try:
             out[method] = fit().reindex(codes)
         except RiskmapError as exc:
-            log.warning("terugtoets %s: geen %s (%s)", period, method, exc)
+            log.debug("terugtoets %s: geen %s (%s)", period, method, exc)
             out[method] = pd.Series(np.nan, index=codes)
     return out
 
@@ -138,13 +138,13 @@ def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Pe
         then one ``gemiddeld`` row per method (means over the quarters).
     """
     if k < 1:
-        raise InputError(f"k must be at least 1; got {k}")
+        raise InputError(f"k moet minstens 1 zijn, niet {k}")
     evaluated = {period: controle_outcomes(store, level, period + 1)
                  for period in quarters(first, last)}
     empty = [str(period + 1) for period, outcomes in evaluated.items() if outcomes.empty]
     if empty:
-        raise InputError(f"no controles in {', '.join(empty)} to evaluate the quarter before "
-                         f"on; choose quarters up to the one before the last controles")
+        raise InputError(f"geen controles in {', '.join(empty)} om het kwartaal ervoor aan te "
+                         f"toetsen; kies kwartalen tot het kwartaal vóór de laatste controles")
     combined = CombinedData(store, data or QuarterData(store, catalogue, config, level))
     rows = []
     for period, outcomes in evaluated.items():

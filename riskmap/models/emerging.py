@@ -123,10 +123,10 @@ class EmergingHotspots:
     def fit(self, z: pd.DataFrame, hot: pd.DataFrame) -> EmergingHotspots:
         """Classify areas from z-scores and hotspot flags (areas x quarters, in time order)."""
         if z.shape[1] < MIN_PERIODS:
-            raise InputError(f"emerging hotspots need at least {MIN_PERIODS} quarters; "
-                             f"got {z.shape[1]}")
+            raise InputError(f"opkomende hotspots vragen minstens {MIN_PERIODS} kwartalen; "
+                             f"er zijn er {z.shape[1]}")
         if not z.index.equals(hot.index) or list(z.columns) != list(hot.columns):
-            raise InputError("z-scores and hotspot flags must cover the same areas and quarters")
+            raise InputError("z-scores en hotspotvlaggen moeten dezelfde gebieden en kwartalen beslaan")
         if z.shape[1] < 5 and self.trend_alpha < 1 / 12:
             log.info("%d kwartalen: geen Mann-Kendall-trend kan p < %s halen, dus geen gebied "
                      "kan toenemend of afnemend zijn", z.shape[1], number(self.trend_alpha, 2))

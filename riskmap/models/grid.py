@@ -40,7 +40,7 @@ _CODE = re.compile(r"^E(\d{4})N(\d{4})$")
 def check_size(size: int) -> int:
     """Return ``size`` if it is a CBS cell size, else raise :class:`InputError`."""
     if size not in SIZES:
-        raise InputError(f"cell size {size!r} unknown; choose one of {{{', '.join(map(str, SIZES))}}}")
+        raise InputError(f"celgrootte {size!r} onbekend; kies uit {{{', '.join(map(str, SIZES))}}}")
     return size
 
 
@@ -57,7 +57,7 @@ def cell_polygons(codes: pd.Series | list[str], size: int) -> gpd.GeoSeries:
     parts = codes.str.extract(_CODE)
     if parts.isna().any(axis=None):
         bad = codes[parts.isna().any(axis=1)].iloc[0]
-        raise InputError(f"cell code {bad!r} is not a CBS code like E1553N4632")
+        raise InputError(f"celcode {bad!r} is geen CBS-code zoals E1553N4632")
     east = parts[0].astype(float).to_numpy() * 100
     north = parts[1].astype(float).to_numpy() * 100
     return gpd.GeoSeries(shapely.box(east, north, east + size, north + size),
@@ -81,10 +81,10 @@ def grid_from_boundaries(boundaries: gpd.GeoDataFrame | gpd.GeoSeries, size: int
     """
     check_size(size)
     if boundaries.crs is None or boundaries.crs != CRS:
-        raise InputError(f"boundaries are in {boundaries.crs}; the CBS grid needs {CRS}")
+        raise InputError(f"de grenzen zijn in {boundaries.crs}; het CBS-raster vraagt {CRS}")
     shape = shapely.union_all(np.asarray(boundaries.geometry.values))
     if shape.is_empty:
-        raise InputError("boundaries are empty: no grid to make")
+        raise InputError("de grenzen zijn leeg: geen raster te maken")
     minx, miny, maxx, maxy = shape.bounds
     xs = np.arange(np.floor(minx / size) * size, maxx, size)
     ys = np.arange(np.floor(miny / size) * size, maxy, size)
@@ -103,11 +103,11 @@ def event_counts(store: Store, size: int, period: Period, kinds: Sequence[str] |
     """Register events of ``kinds`` (default: all) per ``size`` m cell in the ``months`` ending
     with ``period``. Events without a cell (no coordinates, no known address) are logged."""
     if check_size(size) not in EVENT_CELL_SIZES:
-        raise InputError(f"register events keep no {size} m cell (data minimisation: it would "
-                         f"single out addresses); use {EVENT_CELL_SIZES[0]} m cells")
+        raise InputError(f"registergebeurtenissen bewaren geen cel van {size} m (dataminimalisatie: die "
+                         f"zou adressen herkenbaar maken); gebruik cellen van {EVENT_CELL_SIZES[0]} m")
     unknown = [k for k in kinds or () if k not in EVENT_KINDS]
     if unknown:
-        raise InputError(f"event kind {unknown[0]!r} unknown; choose one of "
+        raise InputError(f"soort gebeurtenis {unknown[0]!r} onbekend; kies uit "
                          f"{{{', '.join(EVENT_KINDS)}}}")
     first, last = period.window(months)
     clauses = ["date BETWEEN ? AND ?"]
@@ -119,7 +119,7 @@ def event_counts(store: Store, size: int, period: Period, kinds: Sequence[str] |
                         f"{' AND '.join(clauses)} GROUP BY ALL", params)
     unplaced = frame.loc[frame["code"].isna(), "n"].sum()
     if unplaced:
-        log.info("%d gebeurtenissen zonder cel van %d m niet geteld", int(unplaced), size)
+        log.info("%s gebeurtenissen zonder cel van %d m niet geteld", integer(unplaced), size)
     return frame.dropna(subset=["code"]).set_index("code")["n"].astype(float).rename("count")
 
 
@@ -136,8 +136,8 @@ def grid_counts(store: Store, size: int, period: Period, kinds: Sequence[str] | 
     counts = event_counts(store, size, period, kinds, months)
     outside = counts.index.difference(pd.Index(grid["code"]))
     if len(outside):
-        log.info("%d gebeurtenissen in %d cellen buiten het raster van de buurten niet geteld",
-                 int(counts.loc[outside].sum()), len(outside))
+        log.info("%s gebeurtenissen in %s cellen buiten het raster van de buurten niet geteld",
+                 integer(counts.loc[outside].sum()), integer(len(outside)))
     grid["count"] = counts.reindex(grid["code"]).fillna(0).to_numpy()
     return grid
 
@@ -160,8 +160,8 @@ def public_grid_counts(store: Store, size: int, period: Period,
     status = store.query("SELECT area_code, shown, reason FROM released_cells WHERE period = ? "
                          "AND series = ? AND grouping = 'raster500'", [str(period), GRID])
     if status.empty:
-        log.warning("%s: no protection stored for %s; rebuild the quarter to show the grid",
-                    store.path, period)
+        log.warning("%s: geen bescherming opgeslagen voor %s; bereken het kwartaal opnieuw (riskmap "
+                    "build --period %s) om het raster te tonen", store.path, period, period)
     status = status.set_index("area_code")
     shown = grid["code"].map(status["shown"]).fillna(False).astype(bool)
     reason = grid["code"].map(status["reason"]).where(grid["code"].isin(status.index),

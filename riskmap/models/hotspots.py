@@ -21,7 +21,7 @@ from esda.getisord import G_Local
 from esda.moran import Moran_Local
 
 from riskmap.errors import InputError
-from riskmap.fmt import number
+from riskmap.fmt import integer, number
 from riskmap.indicators.privacy import threshold
 from riskmap.models.significance import (
     LocalSumTest,
@@ -72,13 +72,13 @@ class _LocalStatistic(ABC):
     def _check(self, values: pd.Series | np.ndarray, neighbours: Neighbours) -> np.ndarray:
         y = np.asarray(values, dtype=float)
         if y.shape != (neighbours.codes.size,):
-            raise InputError(f"{y.size} values for {neighbours.codes.size} areas")
+            raise InputError(f"{integer(y.size)} waarden voor {integer(neighbours.codes.size)} gebieden")
         if np.isnan(y).any():
-            raise InputError(f"{int(np.isnan(y).sum())} missing values: leave those areas out "
-                             f"of the weights")
+            raise InputError(f"{integer(np.isnan(y).sum())} ontbrekende waarden: laat die gebieden "
+                             f"weg uit de gewichten")
         tested = neighbours.cardinality > 0
         if tested.sum() < 3:
-            raise InputError("fewer than 3 areas with neighbours: nothing to test")
+            raise InputError("minder dan 3 gebieden met buren: niets te toetsen")
         self.permutations_ = permutations_for(int(tested.sum()), self.alpha, self.permutations)
         self.codes_ = neighbours.codes
         self.values_ = y
@@ -156,10 +156,10 @@ class GetisOrdHotspots(_LocalStatistic):
         """Compute :math:`G^*_i`, its permutation p-values, q-values and categories."""
         y = self._check(values, neighbours)
         if (y < 0).any():
-            raise InputError("Gi* needs non-negative values (a share of the total); use "
-                             "local_moran for a variable with negative values")
+            raise InputError("Gi* vraagt waarden van 0 of meer (een aandeel van het totaal); gebruik "
+                             "local_moran voor een variabele met negatieve waarden")
         if y.sum() <= 0:
-            raise InputError("Gi* needs a variable that is not zero everywhere")
+            raise InputError("Gi* vraagt een variabele die niet overal 0 is")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # islands: reported by the weights already
             gi = G_Local(y, neighbours.copy_of_weights(), transform="B", star=True, permutations=0)
@@ -225,7 +225,7 @@ def local_statistic(method: str, alpha: float = 0.05, permutations: int | None =
                     seed: int = 0) -> _LocalStatistic:
     """The estimator for ``method`` in ``{"gi_star", "local_moran"}``."""
     if method not in ESTIMATORS:
-        raise InputError(f"method {method!r} unknown; choose one of {{{', '.join(METHODS)}}}")
+        raise InputError(f"methode {method!r} onbekend; kies uit {{{', '.join(METHODS)}}}")
     return ESTIMATORS[method](alpha=alpha, permutations=permutations, seed=seed)
 
 
@@ -240,12 +240,12 @@ def hotspot_table(values: pd.Series, neighbours: Neighbours, method: str = "gi_s
     """
     present = values.reindex(neighbours.codes)
     if present.isna().any():
-        raise InputError("every area in the weights needs a value")
+        raise InputError("elk gebied in de gewichten heeft een waarde nodig")
     estimator = local_statistic(method, alpha, permutations, seed).fit(present, neighbours)
     table = estimator.to_frame()
     missing = values.index.difference(pd.Index(neighbours.codes))
     if len(missing):
-        log.warning("%d gebieden zonder waarde niet meegenomen in %s: %s", len(missing), method,
+        log.warning("%s gebieden zonder waarde niet meegenomen in %s: %s", integer(len(missing)), method,
                     ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else ""))
         rest = pd.DataFrame({"area_code": missing, "category": NO_VALUE})
         table = pd.concat([table, rest], ignore_index=True)
@@ -263,7 +263,7 @@ def withhold_small_windows(table: pd.DataFrame, min_count: int = 5) -> pd.DataFr
     small = table["window_sum"].lt(threshold(min_count)) & ~table["category"].isin(
         [NOT_SIGNIFICANT, NO_NEIGHBOURS, NO_VALUE])
     if small.any():
-        log.info("privacy: %d significante cellen met minder dan %d registraties eromheen niet getoond",
+        log.debug("privacy: %d significante cellen met minder dan %d registraties eromheen niet getoond",
                  int(small.sum()), threshold(min_count))
     return table.assign(category=table["category"].where(~small, WITHHELD))
 

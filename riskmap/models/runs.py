@@ -119,16 +119,18 @@ def _emerging_quarters(store: Store, level: str, first: Period | None,
                        last: Period | None) -> list[Period]:
     if level in GRID_LEVELS:
         if first is None or last is None:
-            raise InputError("emerging hotspots on the grid need a first and a last quarter")
+            raise InputError("opkomende hotspots op het raster vragen een eerste en een laatste "
+                             "kwartaal (--from en --to)")
         return quarters(first, last)
     built = built_quarters(store, level)
     if not built:
-        raise StoreError(f"{store.path}: nothing built for {level} yet")
+        raise StoreError(f"{store.path}: nog niets berekend voor {level}; draai eerst "
+                         f"`riskmap kwartaal --period ...`")
     chosen = quarters(first or built[0], last or built[-1])
     missing = [str(q) for q in chosen if q not in built]
     if missing:
-        raise StoreError(f"{store.path}: quarter(s) {', '.join(missing)} not built for {level}; "
-                         f"run `riskmap build --period ...` for each")
+        raise StoreError(f"{store.path}: kwartaal/kwartalen {', '.join(missing)} niet berekend voor "
+                         f"{level}; draai `riskmap build --period ...` voor elk")
     return chosen
 
 
@@ -139,7 +141,7 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
     emerging hotspot categories and stored (table ``emerging_hotspots``)."""
     periods = _emerging_quarters(store, check_level(level), first, last)
     if len(periods) < MIN_PERIODS:
-        raise InputError(f"emerging hotspots need at least {MIN_PERIODS} quarters; got "
+        raise InputError(f"opkomende hotspots vragen minstens {MIN_PERIODS} kwartalen; er zijn er "
                          f"{len(periods)} ({', '.join(map(str, periods))})")
     variable = variable or default_variable(level)
     with _quiet("riskmap.models.weights", "riskmap.models.hotspots"):
@@ -209,8 +211,8 @@ def run_track_record(store: Store, catalogue: list[Indicator], config: Config, p
     data = QuarterData(store, catalogue, config, level)
     periods = track_quarters(store, period, level)
     if not periods:
-        raise InputError(f"no quarter before {period} whose next quarter has controles; a track "
-                         f"record needs controles in at least two quarters")
+        raise InputError(f"geen kwartaal vóór {period} met controles in het kwartaal erna; een "
+                         f"terugtoets vraagt controles in minstens twee kwartalen")
     table = backtest(store, catalogue, config, periods[0], periods[-1], level, k, data)
     choice = choose(table, period)
     seed = config["scoring.seed"]
@@ -233,5 +235,5 @@ def run_track_record(store: Store, catalogue: list[Indicator], config: Config, p
         store.insert("backtests", stored.assign(run_id=run_id))
         store.insert("predictions", pd.concat(frames, ignore_index=True).assign(
             level=level, period=str(period), target_period=str(period + 1), run_id=run_id))
-    log.info("track record %s: %s chosen (%s)", period, choice.method, choice.reason)
+    log.info("rangorde voor %s: %s", period, choice.reason)
     return table

@@ -49,6 +49,7 @@ import numpy as np
 from scipy import stats
 
 from riskmap.errors import InputError
+from riskmap.fmt import integer, number
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class LocalSumTest:
 def check_alternative(alternative: str) -> str:
     """Return ``alternative`` if it is one of :data:`ALTERNATIVES`, else raise."""
     if alternative not in ALTERNATIVES:
-        raise InputError(f"alternative {alternative!r} unknown; choose one of "
+        raise InputError(f"alternatief {alternative!r} onbekend; kies uit "
                          f"{{{', '.join(ALTERNATIVES)}}}")
     return alternative
 
@@ -117,20 +118,20 @@ def permutations_for(n: int, alpha: float, requested: int | None = None,
     when it is below that minimum.
     """
     if not 0 < alpha < 1:
-        raise InputError(f"alpha must lie between 0 and 1; got {alpha}")
+        raise InputError(f"alfa moet tussen 0 en 1 liggen, niet {alpha}")
     needed = max(MIN_PERMUTATIONS, math.ceil(2 * n / alpha) - 1)
     if requested is not None:
         if requested < 1:
-            raise InputError(f"permutations must be at least 1; got {requested}")
+            raise InputError(f"het aantal permutaties moet minstens 1 zijn, niet {requested}")
         if requested < needed:
-            log.warning("%d permutaties voor %d gebieden: de kleinste p-waarde, 2/%d, is groter "
-                        "dan alfa/n = %.2g, dus na FDR-correctie kan niets significant zijn; "
-                        "gebruik er minstens %d",
-                        requested, n, requested + 1, alpha / n, needed)
+            log.warning("%s permutaties voor %s gebieden: de kleinste p-waarde, 2/%s, is groter "
+                        "dan alfa/n = %s/%s, dus na FDR-correctie kan niets significant zijn; "
+                        "gebruik er minstens %s", integer(requested), integer(n),
+                        integer(requested + 1), number(alpha, 2), integer(n), integer(needed))
         return int(requested)
     if needed > cap:
-        log.warning("%d gebieden bij alfa %.2g vragen %d permutaties; begrensd op %d", n, alpha,
-                    needed, cap)
+        log.warning("%s gebieden bij alfa %s vragen %s permutaties; begrensd op %s",
+                    integer(n), number(alpha, 2), integer(needed), integer(cap))
         return cap
     return needed
 
@@ -176,7 +177,7 @@ def local_sum_test(values: np.ndarray, window: np.ndarray, observed: np.ndarray,
     n = x.size
     longest = int(size.max(initial=0)) + int(exclude_self)
     if longest > n:
-        raise InputError(f"a window of {longest} values cannot be drawn from {n} areas")
+        raise InputError(f"een venster van {longest} waarden is niet te trekken uit {n} gebieden")
     draws = _distinct_draws(np.random.default_rng(seed), n, longest, permutations)
     sums = np.zeros((permutations, longest + 1))
     np.cumsum(x[draws], axis=1, out=sums[:, 1:])

@@ -141,7 +141,7 @@ class QuarterData:
 def controle_outcomes(store: Store, level: str, period: Period) -> pd.DataFrame:
     """Controles and controles with a finding per area of ``level`` in ``period``."""
     if level not in MODEL_LEVELS:
-        raise InputError(f"level {level!r} unknown; choose one of {{{', '.join(MODEL_LEVELS)}}}")
+        raise InputError(f"niveau {level!r} onbekend; kies uit {{{', '.join(MODEL_LEVELS)}}}")
     return store.query(
         f"SELECT {level} AS area_code, count(*) AS controles, "
         f"count(*) FILTER (WHERE outcome = ?) AS found FROM events WHERE kind = 'controles' "
@@ -154,8 +154,8 @@ def controle_quarters(store: Store) -> list[Period]:
     first, last = store.query("SELECT min(date) AS a, max(date) FILTER (WHERE kind = "
                               "'controles') AS b FROM events").iloc[0]
     if pd.isna(first) or pd.isna(last):
-        raise StoreError(f"{store.path}: no controles loaded; run `riskmap load register "
-                         f"controles FILE` first")
+        raise StoreError(f"{store.path}: geen controles geladen; laad ze eerst met `riskmap load register "
+                         f"controles BESTAND`")
     return quarters(Period.of(pd.Timestamp(first).date()), Period.of(pd.Timestamp(last).date()))
 
 
@@ -195,8 +195,8 @@ def check_training_quarters(store: Store, last: Period, found: int) -> None:
     """Refuse to fit on fewer than :data:`MIN_TRAINING_QUARTERS` quarters of outcomes: one
     quarter of a few dozen controles gives coefficients of any sign."""
     if found < MIN_TRAINING_QUARTERS:
-        raise StoreError(f"{store.path}: controles with a quarter of data before them in "
-                         f"{found} quarter(s) up to {last}; a model needs "
+        raise StoreError(f"{store.path}: controles met een kwartaal gegevens ervoor in {found} "
+                         f"kwartaal/kwartalen t/m {last}; een model vraagt er "
                          f"{MIN_TRAINING_QUARTERS}")
 
 
@@ -250,10 +250,10 @@ class HitRateModel:
         y = np.asarray(found, dtype=int)
         n_groups = pd.Series(groups).nunique()
         if n_groups < 2:
-            raise InputError(f"grouped cross-validation needs controles in at least 2 groups "
-                             f"(wijken); got {n_groups}")
+            raise InputError(f"kruisvalidatie per groep vraagt controles in minstens 2 groepen "
+                             f"(wijken); er zijn er {n_groups}")
         if np.unique(y).size < 2:
-            raise InputError("every controle had the same outcome: nothing to learn")
+            raise InputError("elke controle had dezelfde uitkomst: niets te leren")
         x = features.to_numpy(float)
         splits = list(GroupKFold(n_splits=min(self.folds, n_groups)).split(x, y, groups))
         scores = {c: self._out_of_fold(c, x, y, splits) for c in self.strengths}
@@ -268,7 +268,7 @@ class HitRateModel:
                                                   cv=splits, ensemble=False).fit(x, y)
         self.explainer_ = self._pipeline(self.strength_).fit(x, y)
         self.coefficients_ = pd.Series(self.explainer_[-1].coef_[0], index=self.features_)
-        log.info("trefkansmodel op %s controles (%s met een bevinding), C = %s: AUC bij "
+        log.debug("trefkansmodel op %s controles (%s met een bevinding), C = %s: AUC bij "
                  "kruisvalidatie per groep %s, Brier %s", integer(y.size),
                  percent(self.base_rate_), number(self.strength_, 2), number(self.cv_auc_, 2),
                  number(self.cv_brier_, 3))

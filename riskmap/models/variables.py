@@ -34,7 +34,7 @@ SIGNAL_KINDS = tuple(k for k in EVENT_KINDS if k != "controles")
 def check_level(level: str) -> str:
     """Return ``level`` if hotspots can run on it, else raise :class:`InputError`."""
     if level not in LEVELS:
-        raise InputError(f"level {level!r} unknown for hotspots; choose one of "
+        raise InputError(f"niveau {level!r} onbekend voor hotspots; kies uit "
                          f"{{{', '.join(LEVELS)}}}")
     return level
 
@@ -54,7 +54,8 @@ def level_areas(store: Store, level: str) -> gpd.GeoDataFrame:
     areas = store.areas(level, store.scalar("SELECT max(year) FROM areas WHERE level = ?",
                                             [level]))
     if areas.empty:
-        raise StoreError(f"{store.path}: no {level} boundaries loaded")
+        raise StoreError(f"{store.path}: geen grenzen van niveau {level} geladen; laad ze met "
+                         f"`riskmap load boundaries`")
     return areas[["code", "name", "wijk", "geometry"]].reset_index(drop=True)
 
 
@@ -65,22 +66,22 @@ def variable_values(store: Store, level: str, period: Period, variable: str,
     if level in GRID_LEVELS:
         kinds = SIGNAL_KINDS if variable == SIGNALS else (variable,)
         if variable != SIGNALS and variable not in EVENT_KINDS:
-            raise InputError(f"variable {variable!r} unknown on the grid; choose one of "
+            raise InputError(f"variabele {variable!r} onbekend op het raster; kies uit "
                              f"{{{', '.join((SIGNALS, *EVENT_KINDS))}}}")
         counts = event_counts(store, GRID_LEVELS[level], period, kinds)
         return counts.reindex(codes).fillna(0.0).rename(variable)
     if not store.scalar("SELECT count(*) FROM scores WHERE period = ? AND level = ?",
                         [str(period), level]):
-        raise StoreError(f"{store.path}: {period} is not built for {level}; run "
-                         f"`riskmap build --period {period}` first")
+        raise StoreError(f"{store.path}: {period} is niet berekend voor {level}; draai eerst "
+                         f"`riskmap kwartaal --period {period}`")
     frame = store.query("SELECT area_code, score AS value FROM scores WHERE period = ? AND "
                         "level = ? AND theme = ?", [str(period), level, variable])
     if frame.empty:
         frame = store.query("SELECT area_code, value FROM indicator_values WHERE period = ? "
                             "AND level = ? AND indicator = ?", [str(period), level, variable])
     if frame.empty:
-        raise InputError(f"variable {variable!r} unknown for {level} in {period}; choose "
-                         f"{OVERALL}, a theme or an indicator: "
+        raise InputError(f"variabele {variable!r} onbekend voor {level} in {period}; kies "
+                         f"{OVERALL}, een thema of een indicator: "
                          f"{', '.join(_choices(store, level, period))}")
     return frame.set_index("area_code")["value"].reindex(codes).astype(float).rename(variable)
 

@@ -49,7 +49,7 @@ class Neighbours:
         """Wrap libpysal weights whose ids are ``0 .. n - 1`` in the order of ``codes``."""
         codes = np.asarray(codes, dtype=object)
         if weights.n != codes.size:
-            raise InputError(f"weights over {weights.n} areas do not match {codes.size} codes")
+            raise InputError(f"gewichten over {weights.n} gebieden passen niet bij {codes.size} codes")
         islands = [str(codes[i]) for i in weights.islands]
         return cls(codes, weights, islands, int(weights.n_components))
 
@@ -81,11 +81,11 @@ class Neighbours:
 
 def _check_frame(areas: gpd.GeoDataFrame) -> None:
     if areas.empty:
-        raise InputError("no areas to build spatial weights over")
+        raise InputError("geen gebieden om ruimtelijke gewichten over te maken")
     if areas.crs is None or areas.crs != CRS:
-        raise InputError(f"areas are in {areas.crs}; spatial weights need {CRS}")
+        raise InputError(f"de gebieden zijn in {areas.crs}; ruimtelijke gewichten vragen {CRS}")
     if areas["code"].duplicated().any():
-        raise InputError(f"area codes are not unique: {areas['code'][areas['code'].duplicated()].iloc[0]}")
+        raise InputError(f"gebiedscodes zijn niet uniek: {areas['code'][areas['code'].duplicated()].iloc[0]}")
 
 
 def queen_neighbours(areas: gpd.GeoDataFrame) -> Neighbours:
@@ -105,7 +105,7 @@ def band_neighbours(areas: gpd.GeoDataFrame, threshold: float) -> Neighbours:
     """Distance-band neighbours: areas whose centroids lie within ``threshold`` metres."""
     _check_frame(areas)
     if threshold <= 0:
-        raise InputError(f"distance band must be positive; got {threshold}")
+        raise InputError(f"de afstandsband moet positief zijn, niet {number(threshold)}")
     frame = areas.reset_index(drop=True)
     points = np.column_stack([frame.centroid.x, frame.centroid.y])
     weights = DistanceBand(points, threshold=threshold, binary=True, silence_warnings=True)
@@ -119,4 +119,4 @@ def _report(result: Neighbours, what: str) -> None:
     if result.islands or result.components > 1:
         log.warning(line)
     else:
-        log.info(line)
+        log.debug(line)

@@ -244,8 +244,8 @@ def bias_audit(store: Store, catalogue: list[Indicator], config: Config, period:
                "cells_selected": float(len(selected)),
                "cells_changed": float(len(selected - selected_variant)),
                "capacity": float(capacity)}
-    log.info("bias audit %s: %d correlations, poorest fifth %d buurten, %g of %g target cells "
-             "change without %s", period, len(rankings), len(poor), summary["cells_changed"],
-             summary["cells_selected"], THEME)
+    log.debug("biascontrole %s: %d correlaties, armste vijfde %d buurten, %d van %d cellen van de "
+              "doelenlijst anders zonder %s", period, len(rankings), len(poor),
+              summary["cells_changed"], summary["cells_selected"], THEME)
     return BiasAudit(str(period), choice.method, correlations(rankings, context), poorest,
                      summary, _accuracy(store, data, variant, period, k))

@@ -321,5 +321,5 @@ def write_briefing(q: QuarterOutput) -> Path:
     """Write ``briefing_driehoek.pdf`` (PDF/UA-1, tagged) for a built quarter; returns its
     path."""
     path = write_html_pdf(briefing_html(q), q.folder / BRIEFING_NAME, q.guard)
-    log.info("%s geschreven", path)
+    log.debug("%s geschreven", path)
     return path

@@ -162,7 +162,7 @@ def compare_gemeente(store: Store, catalogue: list[Indicator], period: Period, g
     gemeenten = pd.concat([gemeenten, national], ignore_index=True)
     indicators = [i for i in catalogue if is_cbs_based(i)]
     values = indicator_values(store, indicators, period, gemeenten["code"].tolist())
-    log.info("comparison %s: %d similar gemeenten, %d CBS-based indicators", gemeente,
+    log.debug("vergelijking %s: %d vergelijkbare gemeenten, %d indicatoren uit CBS-cijfers", gemeente,
              len(similar), values["indicator"].nunique())
     return Comparison(public_table(gemeenten, "vergelijking gemeenten"),
                       public_table(values, "vergelijking indicatoren"), basis, year)

@@ -273,5 +273,5 @@ def write_report(q: QuarterOutput) -> Path:
     """Write ``gebiedsanalyse.html`` for a built quarter and return its path."""
     html = report_html(q.store, q.period, q.catalogue, q.place, q.config, q.guard)
     path = write_text(html, q.folder / REPORT_NAME, q.guard)
-    log.info("%s geschreven (%s kB)", path, integer(path.stat().st_size // 1024))
+    log.debug("%s geschreven (%s kB)", path, integer(path.stat().st_size // 1024))
     return path

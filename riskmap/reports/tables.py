@@ -84,8 +84,8 @@ def scores_frame(store: Store, period: Period, level: str) -> gpd.GeoDataFrame:
     scores = store.query("SELECT * FROM scores WHERE period = ? AND level = ?",
                          [str(period), level])
     if scores.empty:
-        raise StoreError(f"{store.path}: no {level} scores for {period}; run `riskmap build "
-                         f"--period {period}`")
+        raise StoreError(f"{store.path}: geen scores van niveau {level} voor {period}; draai "
+                         f"`riskmap kwartaal --period {period}`")
     overall = scores[scores["theme"] == OVERALL].drop(columns=["theme", "level", "period",
                                                                "build_id"])
     themes = scores[scores["theme"] != OVERALL].pivot(index="area_code", columns="theme",

@@ -250,14 +250,14 @@ def target_cells(store: Store, period: Period, capacity: int, min_count: int,
         (0 = skip none).
     """
     if capacity < 1:
-        raise InputError(f"capacity must be at least 1, got {capacity}")
+        raise InputError(f"de capaciteit moet minstens 1 controle zijn, niet {capacity}")
     if exclude_recent < 0:
-        raise InputError(f"exclude_recent must be 0 or more quarters, got {exclude_recent}")
+        raise InputError(f"exclude_recent moet 0 of meer kwartalen zijn, niet {exclude_recent}")
     cells = ranked_cells(store, period, min_count, exclude_recent)
     if cells.empty:
-        raise InputError(f"{period}: no scored area has establishments in a risk branch")
+        raise InputError(f"{period}: geen gebied met een score heeft vestigingen in een risicobranche")
     cells[["pick", "spread"]] = select_cells(cells, capacity)
-    log.info("doelenlijst %s: %s cellen, %s gekozen (capaciteit %s bezoeken, %s gebieden "
+    log.debug("doelenlijst %s: %s cellen, %s gekozen (capaciteit %s bezoeken, %s gebieden "
              "overgeslagen als recent gecontroleerd)", period, integer(len(cells)),
              integer(cells["pick"].notna().sum()), integer(capacity),
              integer(cells.loc[cells["recent"], "area_code"].nunique()))

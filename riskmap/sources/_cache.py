@@ -40,8 +40,9 @@ def cached_fetch(folder: Path, name: str, request: Mapping[str, Any],
     path = cache_path(folder, name, request)
     if offline:
         if not path.exists():
-            raise OfflineError(f"offline and no cached response for {name} in {folder} "
-                               f"(expected {path.name}); run once without --offline")
+            raise OfflineError(f"offline en geen bewaarde kopie van {name} in {folder} "
+                               f"(verwacht {path.name}); laad één keer zonder --offline (met "
+                               f"netwerk)")
         return read_cache(path), path
     try:
         response = fetch()
@@ -50,8 +51,8 @@ def cached_fetch(folder: Path, name: str, request: Mapping[str, Any],
             log.warning("netwerkaanvraag voor %s mislukt (%s); de bewaarde kopie %s wordt gebruikt",
                         name, exc, path)
             return read_cache(path), path
-        raise OfflineError(f"cannot reach the network for {name} and nothing is cached "
-                           f"({str(exc).splitlines()[0]})") from exc
+        raise OfflineError(f"{name}: het netwerk is niet bereikbaar en er is geen bewaarde kopie "
+                           f"({str(exc).splitlines()[0]}); probeer het later opnieuw") from exc
     write_cache(path, request, response)
     return response, path
 

@@ -37,7 +37,22 @@ def _decode(raw: bytes, path: Path) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError(f"{path}: cannot decode the file as UTF-8 or cp1252")
+    raise InputError(f"{path}: niet te lezen als UTF-8 of cp1252; sla het op als CSV (UTF-8)")
+
+
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _csv_problem(exc: Exception) -> str:
+    """The CSV reader's complaint in Dutch (its own words when it is not one we know)."""
+    text = str(exc).strip()
+    if found := _FIELDS.search(text):
+        expected, line, seen = found.groups()
+        return f"regel {line} heeft {seen} velden, de kopregel {expected}"
+    if found := _OPEN_QUOTE.search(text):  # pandas counts rows from 0 at the header
+        return f"een aanhalingsteken in regel {int(found.group(1)) + 1} wordt nergens gesloten"
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -54,17 +69,16 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     raw = path.read_bytes()
     text = _decode(raw, path)
     if not text.strip():
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(f"{path}: het bestand is leeg")
     delimiter = _sniff_delimiter(text)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
                             skipinitialspace=True, engine="c")
     except (pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f"{path}: cannot parse as CSV ({first})") from exc
+        raise InputError(f"{path}: niet te lezen als CSV ({_csv_problem(exc)})") from exc
     if len(frame.columns) == 1 and delimiter not in text.splitlines()[0]:
-        raise InputError(f"{path}: found one column only; expected fields separated by "
-                         f"';' or ','")
+        raise InputError(f"{path}: maar één kolom gevonden; verwacht velden gescheiden door "
+                         f"';' of ','")
     # pandas renames repeated headers (datum, datum.1): take the header as written
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter))
     if len(header) == len(frame.columns):
@@ -89,14 +103,14 @@ def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: bestand niet gevonden")
     suffix = path.suffix.lower()
     if suffix in {".csv", ".txt", ".tsv"}:
         frame = read_csv_text(path)
     elif suffix in {".xlsx", ".xlsm"}:
         frame = _read_xlsx(path, sheet)
     else:
-        raise InputError(f"{path}: unsupported file type {suffix!r}; use CSV or XLSX")
+        raise InputError(f"{path}: bestandstype {suffix!r} wordt niet gelezen; gebruik CSV of XLSX")
     return _with_header(frame, path)
 
 
@@ -104,9 +118,9 @@ def _read_xlsx(path: Path, sheet: str | int) -> pd.DataFrame:
     try:
         frame = pd.read_excel(path, sheet_name=sheet, dtype=str, engine="openpyxl", header=None)
     except Exception as exc:  # openpyxl raises many types for broken files
-        raise InputError(f"{path}: cannot read as XLSX ({str(exc).splitlines()[0]})") from exc
+        raise InputError(f"{path}: niet te lezen als XLSX ({str(exc).splitlines()[0]})") from exc
     if frame.empty:
-        raise InputError(f"{path}: the file is empty")
+        raise InputError(f"{path}: het bestand is leeg")
     header = ["" if pd.isna(c) else str(c) for c in frame.iloc[0]]
     if any(not h.strip() for h in header):
         _refuse_merged_header(path, sheet)
@@ -161,7 +175,7 @@ def _with_header(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     frame.columns = names
     frame = frame.loc[:, [c for c in frame.columns if c]]
     if frame.empty:
-        raise InputError(f"{path}: the file has a header but no rows")
+        raise InputError(f"{path}: het bestand heeft een kopregel maar geen rijen")
     return frame
 
 
@@ -169,17 +183,17 @@ def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
     """Read a GeoPackage, GeoJSON or Shapefile layer (headers normalised)."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: bestand niet gevonden")
     if path.suffix.lower() not in GEO_SUFFIXES:
-        raise InputError(f"{path}: unsupported file type {path.suffix!r}; "
-                         f"use GeoPackage, GeoJSON or Shapefile")
+        raise InputError(f"{path}: bestandstype {path.suffix!r} wordt niet gelezen; "
+                         f"gebruik GeoPackage, GeoJSON of Shapefile")
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: cannot read layer {layer or '(default)'} ({message})") from exc
+        raise InputError(f"{path}: laag {layer or '(standaard)'} is niet te lezen ({message})") from exc
     if frame.empty:
-        raise InputError(f"{path}: layer {layer or '(default)'} has no features")
+        raise InputError(f"{path}: laag {layer or '(standaard)'} heeft geen objecten")
     frame.columns = [c if c == frame.geometry.name else normalise_header(c) for c in frame.columns]
     return frame
 
@@ -194,11 +208,11 @@ def require_columns(frame: pd.DataFrame, required: Iterable[str], path: Path,
     columns = set(frame.columns)
     missing = [c for c in required if c not in columns]
     if alternatives and not any(set(group) <= columns for group in alternatives):
-        groups = " or ".join("+".join(group) for group in alternatives)
+        groups = " of ".join("+".join(group) for group in alternatives)
         missing.append(f"({groups})")
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}; "
-                         f"found {', '.join(frame.columns) or 'none'}")
+        raise InputError(f"{path}: kolom(men) ontbreken: {', '.join(missing)}; "
+                         f"gevonden: {', '.join(frame.columns) or 'geen'}")
 
 
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*,\d+$|^[+-]?\d+,\d+$")

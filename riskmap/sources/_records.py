@@ -50,15 +50,16 @@ def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.Da
         return frame
     path = Path(mapping_path)
     if not path.is_file():
-        raise InputError(f"{path}: mapping file not found")
+        raise InputError(f"{path}: mappingbestand niet gevonden")
     data = read_yaml(path) or {}
     if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
-        raise InputError(f"{path}: a mapping must be 'template column: column in the file' lines")
+        raise InputError(f"{path}: een mapping bestaat uit regels 'kolom van het sjabloon: kolom in het "
+                         f"bestand'")
     renames = {normalise_header(source): normalise_header(target) for target, source in data.items()}
     missing = [src for src in renames if src not in frame.columns]
     if missing:
-        raise InputError(f"{path}: mapped column(s) {', '.join(missing)} not in the file; "
-                         f"found {', '.join(frame.columns)}")
+        raise InputError(f"{path}: kolom(men) uit de mapping niet in het bestand: {', '.join(missing)}; "
+                         f"gevonden: {', '.join(frame.columns)}")
     renamed = frame.rename(columns=renames)
     refuse_repeated_headers(list(renamed.columns), path, "na de mapping ")
     return renamed
@@ -109,7 +110,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     record.reject("buiten de gemeente", stats.get("buiten de gemeente", 0))
     if stats.get("in twee buurten (eerste gekozen)"):
         log.info("%s: %s punten in twee buurten (overlap); de eerste is gekozen", record.source,
-                 stats["in twee buurten (eerste gekozen)"])
+                 integer(stats["in twee buurten (eerste gekozen)"]))
     return areas, inside
 
 

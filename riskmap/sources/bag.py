@@ -77,7 +77,7 @@ def read_bag(store: Store, path: Path, mapping: str | Path | None = None) -> pd.
     else:
         frame = apply_mapping(read_table(path), mapping)
         if set(frame.columns) >= NLEXTRACT:
-            log.info("%s: NLExtract bagadres-full herkend", path.name)
+            log.debug("%s: NLExtract bagadres-full herkend", path.name)
     renames = {a: t for a, t in ALIASES.items() if a in frame.columns and t not in frame.columns}
     frame = frame.rename(columns=renames)
     if {"object_type", "gebruiksdoel"} <= set(frame.columns):
@@ -95,10 +95,10 @@ def read_bag_geopackage(store: Store, path: Path) -> pd.DataFrame:
     try:
         layers = {row[0] for row in pyogrio.list_layers(path)}
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends
-        raise InputError(f"{path}: cannot open as a GeoPackage ({exc})") from exc
+        raise InputError(f"{path}: niet te openen als GeoPackage ({exc})") from exc
     if "verblijfsobject" not in layers:
-        raise InputError(f"{path}: no layer 'verblijfsobject' (a BAG GeoPackage has "
-                         f"verblijfsobject, ligplaats and standplaats); layers are "
+        raise InputError(f"{path}: geen laag 'verblijfsobject' (een BAG-GeoPackage heeft "
+                         f"verblijfsobject, ligplaats en standplaats); de lagen zijn "
                          f"{', '.join(sorted(layers))}")
     frames = [_gpkg_layer(path, layer, use, bbox) for layer, use in GPKG_LAYERS.items()
               if layer in layers]

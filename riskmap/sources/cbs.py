@@ -123,7 +123,7 @@ def _dataset(raw: Mapping[str, Any], table_id: str) -> list[dict[str, Any]]:
     for name in ("UntypedDataSet", "TypedDataSet"):
         if name in raw:
             return list(raw[name])
-    raise InputError(f"CBS table {table_id}: response has no TypedDataSet or UntypedDataSet")
+    raise InputError(f"CBS-tabel {table_id}: het antwoord heeft geen TypedDataSet of UntypedDataSet")
 
 
 _NOT_NUMBERS = {"Gemeentenaam", "SoortRegio", "Codering", "IndelingswijzigingGemeenteWijkBuurt",
@@ -140,7 +140,7 @@ def long_values(raw: Mapping[str, Any], table_id: str, year: int,
     """
     properties = raw.get("DataProperties")
     if not properties:
-        raise InputError(f"CBS table {table_id}: response has no DataProperties")
+        raise InputError(f"CBS-tabel {table_id}: het antwoord heeft geen DataProperties")
     columns = resolve_columns(properties)
     mapping = {k: v for k, v in columns.items() if key_stem(k) not in _NOT_NUMBERS}
     rules = cells.suppression_rules(properties)
@@ -190,7 +190,7 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
         The download function (table id, OData filter, catalogue) → cbsodata's dict.
     """
     if year not in KERNCIJFERS:
-        raise InputError(f"CBS year {year} not supported; choose one of "
+        raise InputError(f"CBS-jaar {year} wordt niet ondersteund; kies uit "
                          f"{', '.join(map(str, KERNCIJFERS))}")
     table_id = KERNCIJFERS[year]
     filters = kerncijfers_filter(config.gemeente)
@@ -204,7 +204,7 @@ def load_cbs(store: Store, config: Config, year: int, offline: bool = False,
 
     values = long_values(raw, table_id, year, wanted)
     if values.empty:
-        raise InputError(f"CBS table {table_id}: no rows for {config.gemeente} in the response")
+        raise InputError(f"CBS-tabel {table_id}: geen rijen voor {config.gemeente} in het antwoord")
     _warn_without_national(values, table_id)
     absent = absent_variables(raw, config.gemeente, year)
     record = LoadRecord("cbs", f"{table_id}:{year}", api_table=f"{OPEN_CATALOG}/{table_id}",
@@ -240,7 +240,7 @@ def police_values(raw: Mapping[str, Any], codes: Callable[[str], bool]) -> pd.Da
     measure = next((k for k in mapping_keys(raw) if key_stem(k) == "GeregistreerdeMisdrijven"),
                    None)
     if measure is None:
-        raise InputError(f"CBS table {POLICE_TABLE}: no GeregistreerdeMisdrijven column")
+        raise InputError(f"CBS-tabel {POLICE_TABLE}: geen kolom GeregistreerdeMisdrijven")
     rows, skipped = [], Counter[str]()
     for record in _dataset(raw, POLICE_TABLE):
         code = str(record.get("WijkenEnBuurten", "")).strip().upper()
@@ -284,7 +284,7 @@ def load_police(store: Store, config: Config, offline: bool = False,
     own = _own_codes(config.gemeente)
     values = police_values(raw, lambda c: own(c) or c == NATIONAL)
     if values.empty:
-        raise InputError(f"CBS table {POLICE_TABLE}: no rows for {config.gemeente} in the response")
+        raise InputError(f"CBS-tabel {POLICE_TABLE}: geen rijen voor {config.gemeente} in het antwoord")
     _warn_without_national(values, POLICE_TABLE)
     years = sorted(values["year"].unique())
     record = LoadRecord("police", POLICE_TABLE, api_table=f"{POLICE_CATALOG}/{POLICE_TABLE}",

@@ -27,6 +27,7 @@ import shapely
 from riskmap.areatypes import area_types
 from riskmap.config import Config
 from riskmap.errors import InputError
+from riskmap.fmt import integer, number
 from riskmap.sources._io import blank, parse_numbers, read_layer
 from riskmap.store import CRS, LoadRecord, Store, geometry_to_wkb
 
@@ -75,7 +76,7 @@ def to_rd(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
         try:
             frame = frame.to_crs(CRS)
         except Exception as exc:  # pyproj raises several types for unknown CRSs
-            raise InputError(f"{path}: cannot convert CRS {frame.crs} to {CRS} ({exc})") from exc
+            raise InputError(f"{path}: CRS {frame.crs} is niet om te zetten naar {CRS} ({exc})") from exc
     _refuse_outside_netherlands(frame, raw_bounds, declared, path)
     return frame
 
@@ -94,11 +95,16 @@ def _refuse_outside_netherlands(frame: gpd.GeoDataFrame, raw_bounds: np.ndarray,
         return
     if not np.isfinite(raw_bounds).all():
         raise InputError(f"{path}: de laag heeft geen bruikbare geometrieën")
-    minx, miny, maxx, maxy = raw_bounds
-    raise InputError(f"{path}: de laag heeft {declared}, maar de coördinaten (x {minx:,.6g}.."
-                     f"{maxx:,.6g}, y {miny:,.6g}..{maxy:,.6g}) lijken {_looks_like(raw_bounds)} "
+    minx, miny, maxx, maxy = (_coordinate(value) for value in raw_bounds)
+    raise InputError(f"{path}: de laag heeft {declared}, maar de coördinaten (x {minx}.."
+                     f"{maxx}, y {miny}..{maxy}) lijken {_looks_like(raw_bounds)} "
                      f"en liggen zo niet in Nederland; zet de juiste CRS in het bestand "
                      f"(bijv. ogr2ogr -a_srs EPSG:28992 uit.gpkg in.gpkg)")
+
+
+def _coordinate(value: float) -> str:
+    """A coordinate for a message: whole metres, or degrees to four decimals."""
+    return number(value, 0 if abs(value) >= 1_000 else 4)
 
 
 def _looks_like(bounds: np.ndarray) -> str:
@@ -119,8 +125,8 @@ def _pick(frame: pd.DataFrame, options: tuple[str, ...], path: Path, what: str) 
     for name in options:
         if name in frame.columns:
             return name
-    raise InputError(f"{path}: missing column for {what}: one of {', '.join(options)}; "
-                     f"found {', '.join(c for c in frame.columns if c != 'geometry')}")
+    raise InputError(f"{path}: kolom voor {what} ontbreekt: een van {', '.join(options)}; "
+                     f"gevonden: {', '.join(c for c in frame.columns if c != 'geometry')}")
 
 
 def _file_year(frame: pd.DataFrame) -> int | None:
@@ -144,14 +150,14 @@ def _boundary_year(path: Path, file_years: list[int | None], year: int | None,
 
 def _areas_of_level(raw: gpd.GeoDataFrame, level: str, path: Path,
                     gemeenten: Collection[str]) -> gpd.GeoDataFrame:
-    code_col = _pick(raw, _CODE_COLUMNS[level], path, f"the {level} code")
-    name_col = _pick(raw, _NAME_COLUMNS[level], path, f"the {level} name")
+    code_col = _pick(raw, _CODE_COLUMNS[level], path, f"de {level}code")
+    name_col = _pick(raw, _NAME_COLUMNS[level], path, f"de {level}naam")
     frame = raw.copy()
     frame["code"] = strip_code(frame[code_col])
     bad = ~frame["code"].str.match(rf"^{_PREFIX[level]}\d+$")
     if bad.all():
-        raise InputError(f"{path}: column {code_col} holds no {level} codes "
-                         f"(expected {_PREFIX[level]}...; first value {frame['code'].iloc[0]!r})")
+        raise InputError(f"{path}: kolom {code_col} bevat geen {level}codes "
+                         f"(verwacht {_PREFIX[level]}...; eerste waarde {frame['code'].iloc[0]!r})")
     frame = frame.loc[~bad]
     water = next((c for c in _WATER_COLUMNS if c in frame.columns), None)
     frame["_water"] = frame[water].astype(str).str.strip().str.upper().eq("JA") if water else False
@@ -210,7 +216,8 @@ def load_boundaries(store: Store, config: Config, path: str | Path, layer: str |
         frames.append(_areas_of_level(raw, level, path, keep))
     areas = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=CRS)
     if areas.empty:
-        raise InputError(f"{path}: no areas of {', '.join(sorted(keep))} in the file")
+        raise InputError(f"{path}: geen gebieden van {', '.join(sorted(keep))} in het bestand; "
+                         f"controleer gemeente in riskmap.yaml")
     boundary_year = _boundary_year(path, file_years, year, config)
     if "gemeente" not in set(areas["level"]):
         areas = pd.concat([areas, _gemeente_from(areas)], ignore_index=True)
@@ -224,11 +231,12 @@ def load_boundaries(store: Store, config: Config, path: str | Path, layer: str |
     rows = _area_rows(areas, boundary_year, _water_attributes(areas), areas["_land_ha"])
     waterbuurten = int(rows["attributes"].str.contains('"waterbuurt"', na=False).sum())
     if waterbuurten:
-        log.info("%s: %d areas without land (water buurten) kept as areas", path, waterbuurten)
+        log.debug("%s: %d gebieden zonder land (waterbuurten) als gebied bewaard", path,
+                  waterbuurten)
     marks = ",".join("?" * len(levels))
     store.write_load(record, {"areas": rows},
                      delete={"areas": (f"year = ? AND level IN ({marks})", [boundary_year, *levels])})
-    log.debug("loaded %s areas (%s) for %d", f"{len(areas):,}",
+    log.debug("%s gebieden geladen (%s) voor %d", integer(len(areas)),
              ", ".join(f"{(areas['level'] == lv).sum()} {lv}" for lv in levels), boundary_year)
     return record
 
@@ -237,19 +245,19 @@ def _layers_to_read(path: Path, layer: str | None) -> list[tuple[str | None, str
     try:
         available = [row[0] for row in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends
-        raise InputError(f"{path}: cannot open as a GIS file ({exc})") from exc
+        raise InputError(f"{path}: niet te openen als GIS-bestand ({exc})") from exc
     by_name = {v: k for k, v in LEVEL_LAYERS.items()}
     if layer:
         if layer not in available:
-            raise InputError(f"{path}: no layer {layer!r}; layers are {', '.join(available)}")
+            raise InputError(f"{path}: geen laag {layer!r}; de lagen zijn {', '.join(available)}")
         return [(layer, by_name.get(layer) or _level_from_codes(path, layer))]
     known = [(name, by_name[name]) for name in available if name in by_name]
     if known:
         return known
     if len(available) == 1:
         return [(available[0], _level_from_codes(path, available[0]))]
-    raise InputError(f"{path}: no layer named {', '.join(LEVEL_LAYERS.values())}; "
-                     f"name one with --layer (layers: {', '.join(available)})")
+    raise InputError(f"{path}: geen laag met de naam {', '.join(LEVEL_LAYERS.values())}; "
+                     f"kies er een met --layer (lagen: {', '.join(available)})")
 
 
 def _level_from_codes(path: Path, layer: str) -> str:
@@ -260,8 +268,8 @@ def _level_from_codes(path: Path, layer: str) -> str:
             for level, code_prefix in _PREFIX.items():
                 if prefix == code_prefix:
                     return level
-    raise InputError(f"{path}: cannot tell whether layer {layer!r} holds buurten, wijken or "
-                     f"gemeenten (no statcode/buurtcode/wijkcode column)")
+    raise InputError(f"{path}: niet te bepalen of laag {layer!r} buurten, wijken of gemeenten "
+                     f"bevat (geen kolom statcode/buurtcode/wijkcode)")
 
 
 def _gemeente_from(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -364,7 +372,7 @@ def _field(frame: pd.DataFrame, given: str | None, default: str, path: Path, fla
     name = (given or default).lower()
     if name not in frame.columns:
         others = ", ".join(c for c in frame.columns if c != "geometry")
-        raise InputError(f"{path}: missing column {name!r} (set it with {flag}); found {others}")
+        raise InputError(f"{path}: kolom {name!r} ontbreekt (kies een kolom met {flag}); gevonden: {others}")
     return name
 
 

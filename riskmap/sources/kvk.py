@@ -286,7 +286,7 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
     })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
     changes = changes_with_earlier(store, rows, extract_date(frame))
-    finish(record, len(rows), record.notes)
+    finish(record, len(rows))  # the notes are in the summary
     record.note("wijzigingen van eigenaar, naam of activiteit t.o.v. eerdere uittreksels",
                 len(changes))
     store.write_load(record, {"establishments": rows, "establishment_changes": changes})

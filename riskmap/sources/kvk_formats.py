@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from riskmap.errors import InputError
+from riskmap.fmt import integer
 from riskmap.sources._io import normalise_header, read_table
 from riskmap.sources._records import apply_mapping
 
@@ -112,8 +113,9 @@ def with_aliases(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     if numbered and "sbi_nevenactiviteiten" not in frame.columns \
             and "sbi_nevenactiviteiten" not in renames.values():
         frame = frame.assign(sbi_nevenactiviteiten=frame[numbered].agg(",".join, axis=1))
-    for source, column in renames.items():
-        log.info("%s: column %r read as %r", path.name, source, column)
+    if renames:
+        log.info("%s: kolommen gelezen als %s", path.name,
+                 ", ".join(f"{source!r} → {column!r}" for source, column in renames.items()))
     return frame.rename(columns=renames)
 
 
@@ -135,7 +137,7 @@ def _lower(value: Any) -> Any:
 
 def _json_records(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
-        raise InputError(f"{path}: file not found")
+        raise InputError(f"{path}: bestand niet gevonden")
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     try:
         data: Any = json.loads(text)
@@ -272,5 +274,5 @@ def _api_frame(records: list[dict[str, Any]], path: Path) -> tuple[pd.DataFrame,
     frame = pd.DataFrame([_api_row(r, notes) for r in records]).fillna("")
     if frame.empty:
         raise InputError(f"{path}: geen vestigingen gevonden")
-    log.info("%s: read %s KVK API records", path.name, f"{len(frame):,}")
+    log.debug("%s: %s records van de KVK API gelezen", path.name, integer(len(frame)))
     return frame.astype(str), notes

@@ -70,7 +70,7 @@ def register_kinds() -> dict[str, RegisterKind]:
         for column, colspec in spec["columns"].items():
             store = colspec.get("store")
             if store and store not in EVENT_COLUMNS:
-                raise ConfigError(f"{path}: {kind}.{column} stores into unknown column {store!r}")
+                raise ConfigError(f"{path}: {kind}.{column} schrijft naar onbekende kolom {store!r}")
             _lookup(colspec, f"{path}: {kind}.{column}")
         kinds[kind] = RegisterKind(kind, spec["label"], spec["doc"], spec["id"], spec["date"],
                                    spec["columns"])
@@ -97,8 +97,8 @@ def _lookup(spec: dict[str, Any], where: str) -> dict[str, str]:
     for synonym, value in (spec.get("synonyms") or {}).items():
         key, target = squash(str(synonym)), str(value)
         if target not in allowed or lookup.get(key, target) != target:
-            raise ConfigError(f"{where}: synonym {synonym!r} -> {value!r} is not one of the "
-                              f"values or clashes with another spelling")
+            raise ConfigError(f"{where}: synoniem {synonym!r} -> {value!r} is geen van de "
+                              f"waarden of botst met een andere schrijfwijze")
         lookup[key] = target
     return lookup
 
@@ -147,7 +147,7 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
     """
     kinds = register_kinds()
     if kind not in kinds:
-        raise InputError(f"unknown register kind {kind!r}; choose one of {', '.join(kinds)}")
+        raise InputError(f"onbekend soort register {kind!r}; kies uit {', '.join(kinds)}")
     spec = kinds[kind]
     path = Path(path)
     frame = apply_mapping(read_table(path), mapping)
@@ -191,7 +191,7 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
     rows.insert(0, "kind", kind)
     rows["amount"] = pd.to_numeric(rows["amount"], errors="coerce")
     if rows.empty:
-        raise InputError(f"{path}: no usable rows ({record.summary()})")
+        raise InputError(f"{path}: geen bruikbare rijen ({record.summary()})")
     first, last = rows["date"].min(), rows["date"].max()
     record.slice, record.period_first, record.period_last = f"{first}..{last}", first, last
     finish(record, len(rows))

@@ -38,17 +38,19 @@ def _with(tmp_path: Path, change: dict) -> Path:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"themes": ["fraude"]}, "unknown theme 'fraude'"),
-    ({"levels": ["straat"]}, "unknown level 'straat'"),
-    ({"numerator": {"cbs": "AantalKatten"}}, "unknown CBS variable 'AantalKatten'"),
-    ({"numerator": {"establishments": {"branches": ["bakkerij"]}}}, "unknown risk branch 'bakkerij'"),
+    ({"themes": ["fraude"]}, "onbekend thema 'fraude'"),
+    ({"levels": ["straat"]}, "onbekend niveau 'straat'"),
+    ({"numerator": {"cbs": "AantalKatten"}}, "onbekende CBS-variabele 'AantalKatten'"),
+    ({"numerator": {"establishments": {"branches": ["bakkerij"]}}},
+     "onbekende risicobranche 'bakkerij'"),
     ({"numerator": {"events": {"kind": "meldingen", "category": ["parkeren"]}}},
-     "meldingen.category has no value 'parkeren'"),
-    ({"numerator": {"events": {"kind": "boetes"}}}, "unknown register kind 'boetes'"),
-    ({"numerator": {"cbs": "AantalInwoners", "events": {"kind": "hennep"}}}, "exactly one measure"),
-    ({"direction": "up"}, "direction must be higher or lower"),
-    ({"window": 5}, "multiple of 3"),
-    ({"kleur": "rood"}, "unknown key 'kleur'"),
+     "meldingen.category heeft geen waarde 'parkeren'"),
+    ({"numerator": {"events": {"kind": "boetes"}}}, "onbekend soort register 'boetes'"),
+    ({"numerator": {"cbs": "AantalInwoners", "events": {"kind": "hennep"}}},
+     "precies één soort maat"),
+    ({"direction": "up"}, "direction moet higher of lower zijn"),
+    ({"window": 5}, "veelvoud van 3"),
+    ({"kleur": "rood"}, "onbekende sleutel 'kleur'"),
 ])
 def test_invalid_entries_name_the_indicator(tmp_path: Path, change: dict, message: str):
     with pytest.raises(ConfigError, match=f"indicator 'laag_inkomen'.*{message}"):
@@ -60,15 +62,15 @@ def test_duplicate_ids_refused(tmp_path: Path):
     data["indicators"].append(data["indicators"][0])
     path = tmp_path / "dup.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(ConfigError, match="'laag_inkomen' occurs more than once"):
+    with pytest.raises(ConfigError, match="'laag_inkomen' komt meer dan eens voor"):
         load_catalogue(path)
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"fallback_for": "geen_indicator"}, "fallback_for must name an indicator"),
-    ({"fallback_for": "hennep_adressen"}, "fallback_for must name an indicator that is not a "
-                                          "fallback itself"),
-    ({"fallback_for": "hennep"}, "a fallback has the themes and weight of 'hennep'"),
+    ({"fallback_for": "geen_indicator"}, "fallback_for moet een indicator noemen"),
+    ({"fallback_for": "hennep_adressen"}, "fallback_for moet een indicator noemen die zelf geen "
+                                          "fallback is"),
+    ({"fallback_for": "hennep"}, "een fallback heeft de thema's en het gewicht van 'hennep'"),
 ])
 def test_invalid_fallbacks_are_refused(tmp_path: Path, change: dict, message: str):
     with pytest.raises(ConfigError, match=f"indicator 'laag_inkomen'.*{message}"):

@@ -55,7 +55,8 @@ def test_ties_and_constants():
     np.testing.assert_allclose(normalise(frame, "percentile")["a"], [0.25, 0.25, 1.0])
     assert normalise(frame, "minmax")["b"].tolist() == [0.5, 0.5, 0.5]
     assert normalise(frame, "zscore")["b"].tolist() == [0.0, 0.0, 0.0]
-    with pytest.raises(ConfigError, match="percentile, zscore, minmax"):
+    with pytest.raises(ConfigError, match=r"normalisatie 'rank' onbekend; kies uit "
+                                          r"\{percentile, zscore, minmax\}"):
         normalise(frame, "rank")
 
 
@@ -133,7 +134,7 @@ def test_geometric_aggregation_by_hand():
     result = aggregate(frame, pd.Series({"a": 1.0, "b": 1.0}), "geometric")
     assert result.iloc[0] == pytest.approx((math.sqrt(1 * 100) - 1) / 99)  # = 0.0909...
     assert result.iloc[1] == pytest.approx(0.5)
-    with pytest.raises(ConfigError, match="values in \\[0, 1\\]"):
+    with pytest.raises(ConfigError, match=r"geometrische aggregatie vraagt waarden in \[0, 1\]"):
         aggregate(frame * 3, pd.Series({"a": 1.0, "b": 1.0}), "geometric")
 
 

@@ -81,7 +81,7 @@ def test_layer_classes_are_ascii_slugs():
 
 
 def test_a_map_needs_a_layer():
-    with pytest.raises(InputError, match=r"no layers given"):
+    with pytest.raises(InputError, match=r"geen lagen gegeven; een kaart heeft er minstens één nodig"):
         map_from_layers([], "Titel")
 
 

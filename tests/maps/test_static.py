@@ -38,7 +38,7 @@ def test_a_figure_with_a_known_pseudonym_is_not_written(grid_areas, tmp_path):
     token = grid_areas["secret"].iloc[3]
     figure = static_map(grid_areas, "score", f"Titel {token}", "30 september 2025")
     guard = Guard(lambda tokens: tokens & {token})
-    with pytest.raises(PrivacyError, match=r"pseudonymised id"):
+    with pytest.raises(PrivacyError, match=r"bevat 1 gepseudonimiseerde id\('s\); niet geschreven"):
         write_figure(figure, tmp_path / "kaart.png", guard)
     assert not (tmp_path / "kaart.png").exists()
     plt.close(figure)

@@ -35,7 +35,7 @@ def test_explanations_skip_small_counts():
 
 
 def test_too_few_terreinen_are_refused():
-    with pytest.raises(InputError, match="at least 3 bedrijventerreinen"):
+    with pytest.raises(InputError, match="minstens 3 bedrijventerreinen om te vergelijken; er zijn er 2"):
         BranchMixAnomaly().fit(mixes().head(2))
 
 

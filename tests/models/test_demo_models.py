@@ -121,9 +121,9 @@ def test_cli_hotspots_on_the_grid_shows_no_counts(capsys, project_copy: Path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--period", PERIOD, "--variable", "geen_indicator"], "variable 'geen_indicator' unknown"),
-    (["--period", "2019Q1"], "2019Q1 has not been built"),
-    (["--period", "2025-3"], "is geen kwartaal"),
+    (["--period", PERIOD, "--variable", "geen_indicator"], "variabele 'geen_indicator' onbekend voor buurt"),
+    (["--period", "2019Q1"], "2019Q1 is nog niet berekend"),
+    (["--period", "2025-3"], "periode '2025-3' is geen kwartaal; schrijf het als 2025Q3"),
 ])
 def test_cli_hotspots_bad_input_is_one_line(capsys, project_copy: Path, args, message):
     code, _, err = _run_cli(capsys, "-q", "hotspots", *args, "-p", str(project_copy))
@@ -149,7 +149,7 @@ def test_cli_backtest_writes_table_and_plot(capsys, project_copy: Path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--from", "2025Q2", "--to", "2024Q3"], "loopt achteruit"),
-    (["--from", "2025Q2", "--to", "2025Q3"], "no controles in 2025Q4"),
+    (["--from", "2025Q2", "--to", "2025Q3"], "geen controles in 2025Q4 om het kwartaal ervoor"),
 ])
 def test_cli_backtest_bad_range_is_one_line(capsys, project_copy: Path, args, message):
     code, _, err = _run_cli(capsys, "-q", "backtest", *args, "-p", str(project_copy))
@@ -173,4 +173,4 @@ def test_cli_track_record_on_an_unbuilt_quarter_is_one_line(capsys, project_copy
     code, _, err = _run_cli(capsys, "-q", "track-record", "--period", "2019Q1", "-p",
                             str(project_copy))
     lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and "2019Q1 has not been built" in lines[0]
+    assert code == 2 and len(lines) == 1 and "2019Q1 is nog niet berekend" in lines[0]

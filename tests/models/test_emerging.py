@@ -54,10 +54,10 @@ def test_four_quarters_cannot_show_a_trend(riskmap_log):
     z = pd.DataFrame({"a": [2.0, 3.0, 4.0, 5.0]}, index=periods).T
     fit = EmergingHotspots().fit(z, hot)
     assert fit.categories_["a"] == "persistent"
-    assert "geen Mann-Kendall-trend kan p < 0,05 halen" in riskmap_log.text
+    assert "4 kwartalen: geen Mann-Kendall-trend kan p < 0,05 halen" in riskmap_log.text
 
 
 def test_too_few_quarters_are_refused():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=["x", "y", "z"]).T
-    with pytest.raises(InputError, match="at least 4 quarters"):
+    with pytest.raises(InputError, match="opkomende hotspots vragen minstens 4 kwartalen; er zijn er 3"):
         EmergingHotspots().fit(frame, frame > 0)

@@ -120,14 +120,14 @@ def test_hotspot_table_keeps_areas_without_a_value(riskmap_log):
     table = hotspot_table(values, neighbours, seed=1)
     assert len(table) == SIDE * SIDE + 1
     assert table.set_index("area_code").loc["extra", "category"] == "no_value"
-    assert "1 gebieden zonder waarde niet meegenomen" in riskmap_log.text
+    assert "1 gebieden zonder waarde niet meegenomen in gi_star: extra" in riskmap_log.text
 
 
 @pytest.mark.parametrize(("values", "message"), [
-    (np.r_[-1.0, np.ones(99)], "non-negative"),
-    (np.r_[np.nan, np.ones(99)], "missing values"),
-    (np.zeros(100), "not zero everywhere"),
-    (np.ones(7), "7 values for 100 areas"),
+    (np.r_[-1.0, np.ones(99)], "Gi\\* vraagt waarden van 0 of meer"),
+    (np.r_[np.nan, np.ones(99)], "1 ontbrekende waarden"),
+    (np.zeros(100), "niet overal 0"),
+    (np.ones(7), "7 waarden voor 100 gebieden"),
 ])
 def test_bad_values_are_refused(values, message):
     with pytest.raises(InputError, match=message):
@@ -136,7 +136,7 @@ def test_bad_values_are_refused(values, message):
 
 def test_unknown_method_names_the_choices():
     values = pd.Series(planted(), index=lattice().codes)
-    with pytest.raises(InputError, match=r"gi_star, local_moran"):
+    with pytest.raises(InputError, match=r"methode 'getis' onbekend; kies uit \{gi_star, local_moran\}"):
         hotspot_table(values, lattice(), method="getis")
 
 

@@ -28,7 +28,8 @@ def test_two_sided_is_twice_the_smaller_tail_capped_at_one():
 
 
 def test_unknown_alternative_names_the_allowed_ones():
-    with pytest.raises(InputError, match=r"two-sided, greater, less"):
+    with pytest.raises(InputError, match=r"alternatief 'folded' onbekend; kies uit "
+                                         r"\{two-sided, greater, less\}"):
         p_values_from_counts(np.array([1]), np.array([1]), 9, "folded")
 
 
@@ -61,7 +62,7 @@ def test_local_sum_test_is_seeded():
 
 
 def test_window_larger_than_the_areas_is_refused():
-    with pytest.raises(InputError, match="cannot be drawn from 3 areas"):
+    with pytest.raises(InputError, match="een venster van 4 waarden is niet te trekken uit 3 gebieden"):
         local_sum_test(np.ones(3), np.array([3, 3, 3]), np.ones(3), 99, 0, exclude_self=True)
 
 
@@ -72,10 +73,10 @@ def test_permutations_let_bh_reject_and_respect_the_cap(riskmap_log):
         assert 2 / (p + 1) <= alpha / n and p >= n / alpha
     assert permutations_for(5, 0.05) == 999
     assert permutations_for(10_000, 0.05) == 99_999
-    assert "begrensd op 99999" in riskmap_log.text
+    assert "vragen 399.999 permutaties; begrensd op 99.999" in riskmap_log.text
     assert permutations_for(69, 0.05, requested=99) == 99
-    assert "may flag nothing" in riskmap_log.text
-    with pytest.raises(InputError, match="alpha must lie between 0 and 1"):
+    assert "dus na FDR-correctie kan niets significant zijn" in riskmap_log.text
+    with pytest.raises(InputError, match=r"alfa moet tussen 0 en 1 liggen, niet 1\.5"):
         permutations_for(10, 1.5)
 
 

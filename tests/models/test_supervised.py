@@ -46,7 +46,7 @@ def test_explanations_name_what_pushes_the_chance_up():
 
 def test_model_needs_two_groups_and_two_outcomes():
     features, found, groups = controles(100)
-    with pytest.raises(InputError, match="at least 2 groups"):
+    with pytest.raises(InputError, match=r"minstens 2 groepen \(wijken\); er zijn er 1"):
         HitRateModel().fit(features, found, groups * 0)
-    with pytest.raises(InputError, match="same outcome"):
+    with pytest.raises(InputError, match="elke controle had dezelfde uitkomst"):
         HitRateModel().fit(features, found & False, groups)

@@ -124,7 +124,7 @@ def test_xlsx_has_numbers_autofilter_and_frozen_header(demo_output):
 
 def test_capacity_must_be_positive(demo_run):
     with demo_run.project.store(read_only=True) as store, \
-            pytest.raises(InputError, match=r"capacity must be at least 1"):
+            pytest.raises(InputError, match=r"de capaciteit moet minstens 1 controle zijn, niet 0"):
         target_cells(store, demo_run.period, capacity=0, min_count=5)
 
 
@@ -135,7 +135,8 @@ def test_cli_targets_on_an_unbuilt_quarter_is_one_line(demo_run, capsys):
               str(demo_run.project.root)])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert "2020Q1 has not been built" in err and "Traceback" not in err
+    assert "2020Q1 is nog niet berekend; draai eerst `riskmap kwartaal --period 2020Q1`" in err
+    assert "Traceback" not in err
 
 
 def test_cli_targets_writes_both_files(project_copy, demo_run, capsys):

@@ -150,9 +150,9 @@ def test_bag_geopackage_errors(project: Project, tmp_path: Path):
     other = tmp_path / "panden.gpkg"
     gpd.GeoDataFrame({"identificatie": ["1"]}, geometry=[shapely.Point(*FLAT)], crs=28992) \
         .to_file(other, layer="pand", driver="GPKG", engine="pyogrio")
-    with pytest.raises(InputError, match=r"panden\.gpkg: no layer 'verblijfsobject'"):
+    with pytest.raises(InputError, match=r"panden\.gpkg: geen laag 'verblijfsobject'"):
         project.load_bag(other)
     broken = tmp_path / "kapot.gpkg"
     broken.write_text("geen geopackage", encoding="utf-8")
-    with pytest.raises(InputError, match=r"kapot\.gpkg: cannot open as a GeoPackage"):
+    with pytest.raises(InputError, match=r"kapot\.gpkg: niet te openen als GeoPackage"):
         project.load_bag(broken)

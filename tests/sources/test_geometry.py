@@ -67,7 +67,7 @@ def test_water_parts_kept_and_other_gemeenten_refused(tmp_path: Path, demo_sourc
         water = store.scalar("SELECT count(*) FROM areas WHERE attributes LIKE '%water_ha%'")
     assert water == 5
     other = Project.init(tmp_path / "o", "GM0034", 2024)
-    with pytest.raises(InputError, match="no areas of GM0034 in the file"):
+    with pytest.raises(InputError, match="geen gebieden van GM0034 in het bestand"):
         other.load_boundaries(demo_sources / "wijkenbuurten_2024.gpkg")
 
 
@@ -118,11 +118,11 @@ def test_water_buurten_are_areas_and_points_in_them_are_placed(tmp_path: Path):
 
 def test_boundary_file_errors(tmp_path: Path, demo_sources: Path):
     project = Project.init(tmp_path / "h", "GM9999", 2024)
-    with pytest.raises(InputError, match="no layer 'straten'"):
+    with pytest.raises(InputError, match="geen laag 'straten'"):
         project.load_boundaries(demo_sources / "wijkenbuurten_2024.gpkg", layer="straten")
     bad = tmp_path / "bad.gpkg"
     bad.write_text("not a geopackage", encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad\.gpkg: cannot open"):
+    with pytest.raises(InputError, match=r"bad\.gpkg: niet te openen als GIS-bestand"):
         project.load_boundaries(bad)
 
 
@@ -137,7 +137,7 @@ def test_ibis_and_own_layer_terreinen(project: Project, tmp_path: Path):
                            geometry=[shapely.box(189_000, 443_000, 190_000, 443_800)], crs=28992)
     path = tmp_path / "eigen.gpkg"
     own.to_file(path)
-    with pytest.raises(InputError, match=r"missing column .rin_nummer. .*--id-field"):
+    with pytest.raises(InputError, match=r"kolom .rin_nummer. ontbreekt .*--id-field"):
         project.load_bedrijventerreinen(path)
     with pytest.raises(InputError, match=r"zou 4 opgeslagen rijen .* vervangen door 1"):
         project.load_bedrijventerreinen(path, id_field="terrein_id", name_field="omschrijving")

@@ -34,18 +34,29 @@ def test_utf8_bom_and_cp1252(tmp_path: Path):
 
 
 def test_unreadable_files_fail_with_one_line(tmp_path: Path):
-    with pytest.raises(InputError, match="file not found"):
+    with pytest.raises(InputError, match=r"missing\.csv: bestand niet gevonden"):
         read_table(tmp_path / "missing.csv")
-    with pytest.raises(InputError, match="is empty"):
+    with pytest.raises(InputError, match=r"empty\.csv: het bestand is leeg"):
         read_table(_write(tmp_path / "empty.csv", "\n\n"))
-    with pytest.raises(InputError, match="header but no rows"):
+    with pytest.raises(InputError, match=r"header\.csv: het bestand heeft een kopregel maar geen rijen"):
         read_table(_write(tmp_path / "header.csv", "a;b\n"))
-    with pytest.raises(InputError, match="one column only"):
+    with pytest.raises(InputError, match=r"colon\.csv: maar één kolom gevonden"):
         read_table(_write(tmp_path / "colon.csv", "a:b:c\n1:2:3\n"))
-    with pytest.raises(InputError, match="unsupported file type"):
+    with pytest.raises(InputError, match=r"f\.json: bestandstype '\.json' wordt niet gelezen"):
         read_table(_write(tmp_path / "f.json", "{}"))
-    with pytest.raises(InputError, match="cannot read as XLSX"):
+    with pytest.raises(InputError, match=r"broken\.xlsx: niet te lezen als XLSX"):
         read_table(_write(tmp_path / "broken.xlsx", "not a zip"))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a;b\n1;2\n3;4\n5;6;7\n", r"niet te lezen als CSV \(regel 4 heeft 3 velden, de kopregel 2\)"),
+    ('a;b\n1;2\n"3;4\n5;6\n', r"niet te lezen als CSV \(een aanhalingsteken in regel 3 wordt "
+                              r"nergens gesloten\)"),
+])
+def test_csv_parser_problems_are_said_in_dutch_with_the_line(tmp_path: Path, text: str,
+                                                             message: str):
+    with pytest.raises(InputError, match=message):
+        read_table(_write(tmp_path / "f.csv", text))
 
 
 def test_xlsx_is_read_as_text(tmp_path: Path):
@@ -58,7 +69,7 @@ def test_xlsx_is_read_as_text(tmp_path: Path):
 
 def test_require_columns_names_file_and_missing(tmp_path: Path):
     frame = pd.DataFrame({"a": [1], "postcode": [2]})
-    with pytest.raises(InputError, match=r"f\.csv: missing column\(s\) b, \(x_rd\+y_rd or lat\+lon\)"):
+    with pytest.raises(InputError, match=r"f\.csv: kolom\(men\) ontbreken: b, \(x_rd\+y_rd of lat\+lon\)"):
         require_columns(frame, ["a", "b"], tmp_path / "f.csv",
                         alternatives=[("x_rd", "y_rd"), ("lat", "lon")])
 

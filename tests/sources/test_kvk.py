@@ -54,7 +54,7 @@ def test_other_delimiters(project: Project, tmp_path: Path, sep: str):
 
 def test_wrong_delimiter_is_one_line_error_and_nothing_written(project: Project, tmp_path: Path):
     path = _write(tmp_path / "kvk.csv", [_row(1)], sep=":")
-    with pytest.raises(InputError, match=r"kvk\.csv: found one column only"):
+    with pytest.raises(InputError, match=r"kvk\.csv: maar één kolom gevonden"):
         project.load_kvk(path)
     assert _store_rows(project) == 0
 
@@ -62,7 +62,7 @@ def test_wrong_delimiter_is_one_line_error_and_nothing_written(project: Project,
 def test_missing_column_names_file_and_columns(project: Project, tmp_path: Path):
     header = HEADER.replace("sbi_hoofdactiviteit;", "").replace("datum_aanvang;", "")
     rows = ["1;2;Naam;;Eenmanszaak;1;7000AA;1;185000;445000;x"]
-    with pytest.raises(InputError, match=r"kvk\.csv: missing column\(s\) sbi_hoofdactiviteit, "
+    with pytest.raises(InputError, match=r"kvk\.csv: kolom\(men\) ontbreken: sbi_hoofdactiviteit, "
                                          r"datum_aanvang"):
         project.load_kvk(_write(tmp_path / "kvk.csv", rows, header=header))
     assert _store_rows(project) == 0
@@ -70,7 +70,7 @@ def test_missing_column_names_file_and_columns(project: Project, tmp_path: Path)
 
 def test_empty_file(project: Project, tmp_path: Path):
     (tmp_path / "kvk.csv").write_text("", encoding="utf-8")
-    with pytest.raises(InputError, match=r"kvk\.csv: the file is empty"):
+    with pytest.raises(InputError, match=r"kvk\.csv: het bestand is leeg"):
         project.load_kvk(tmp_path / "kvk.csv")
 
 
@@ -122,7 +122,7 @@ def test_mapping_file_renames_headers(project: Project, tmp_path: Path):
     mapping.write_text("vestigingsnummer: Vestigingsnr\nsbi_hoofdactiviteit: SBI\n", encoding="utf-8")
     assert project.load_kvk(path, mapping=mapping).rows_kept == 1
     mapping.write_text("vestigingsnummer: Bestaat niet\n", encoding="utf-8")
-    with pytest.raises(InputError, match="mapped column"):
+    with pytest.raises(InputError, match=r"uit de mapping niet in het bestand: bestaat_niet"):
         project.load_kvk(path, mapping=mapping)
 
 

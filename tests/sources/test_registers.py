@@ -62,7 +62,7 @@ def test_common_spellings_accepted_and_unknown_values_named(project: Project, tm
 
 def test_synonyms_must_name_an_allowed_value():
     spec = {"values": ["drugs"], "synonyms": {"hennep": "drugs", "wiet": "softdrugs"}}
-    with pytest.raises(ConfigError, match="synonym 'wiet' -> 'softdrugs' is not one of the values"):
+    with pytest.raises(ConfigError, match="synoniem 'wiet' -> 'softdrugs' is geen van de waarden"):
         _lookup(spec, "registers.yaml: meldingen.categorie")
 
 
@@ -96,10 +96,10 @@ def test_controles_from_xlsx(project: Project, tmp_path: Path):
 def test_register_errors(project: Project, tmp_path: Path):
     path = tmp_path / "hennep.csv"
     pd.DataFrame({"Zaaknummer": ["H1"], "Datum": ["2025-01-01"]}).to_csv(path, index=False)
-    with pytest.raises(InputError, match=r"hennep\.csv: missing column\(s\) locatie, "
-                                         r"\(x_rd\+y_rd or lat\+lon or postcode\+huisnummer\)"):
+    with pytest.raises(InputError, match=r"hennep\.csv: kolom\(men\) ontbreken: locatie, "
+                                         r"\(x_rd\+y_rd of lat\+lon of postcode\+huisnummer\)"):
         project.load_register("hennep", path)
-    with pytest.raises(InputError, match="unknown register kind 'boetes'"):
+    with pytest.raises(InputError, match="onbekend soort register 'boetes'"):
         project.load_register("boetes", path)
     assert _count(project, "hennep") == 0
 
