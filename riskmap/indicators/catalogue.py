@@ -16,8 +16,8 @@ from riskmap.areatypes import CBS_LEVELS, area_types, scored_levels
 from riskmap.branches import risk_branches, sbi_groups
 from riskmap.config import THEMES, read_yaml
 from riskmap.errors import ConfigError
-from riskmap.indicators.business import CHANGE_KINDS
 from riskmap.fmt import number
+from riskmap.indicators.business import CHANGE_KINDS
 from riskmap.sbi import config_file, sbi_prefixes
 from riskmap.sources.cbs import known_variables
 from riskmap.sources.registers import register_kinds
