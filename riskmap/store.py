@@ -419,8 +419,9 @@ class Store:
         Raises
         ------
         InputError
-            When the load keeps no rows, or fewer than :attr:`min_kept_share` of the rows it
-            replaces, and :attr:`allow_shrink` is not set; nothing is written then.
+            When the load keeps no rows of its first table, or fewer than
+            :attr:`min_kept_share` of the rows of that table it replaces, and
+            :attr:`allow_shrink` is not set; nothing is written then.
         """
         with self.transaction():
             load_id = int(self.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM loads"))
@@ -428,14 +429,15 @@ class Store:
                 "SELECT load_id FROM loads WHERE source=? AND slice=? AND active",
                 [record.source, record.slice]).fetchall()]
             active_before = self._active_loads()
-            removed = 0
+            removed = {}
             for table in set(tables) | set(delete or {}):
                 where, params = _replaced_rows(old if table in tables else [],
                                                (delete or {}).get(table))
                 if where:
-                    removed += self._archive(table, where, params, load_id)
-            inserted = sum(len(frame) for frame in tables.values())
-            self._check_shrink(record, removed, inserted, bool(tables))
+                    removed[table] = self._archive(table, where, params, load_id)
+            if tables:  # the first table is the load's own rows; the others derive from them
+                main = next(iter(tables))
+                self._check_shrink(record, removed.get(main, 0), len(tables[main]))
             if old:
                 self.con.execute(f"UPDATE loads SET active=false WHERE load_id IN "
                                  f"({','.join('?' * len(old))})", old)
@@ -460,9 +462,8 @@ class Store:
         self.con.execute(f"DELETE FROM {table} WHERE {where}", list(params))
         return int(moved)
 
-    def _check_shrink(self, record: LoadRecord, removed: int, inserted: int,
-                      has_tables: bool) -> None:
-        if self.allow_shrink or not has_tables:
+    def _check_shrink(self, record: LoadRecord, removed: int, inserted: int) -> None:
+        if self.allow_shrink:
             return
         where = str(record.path) if record.path else record.api_table or record.source
         what = f"{record.source} {record.slice}".strip()

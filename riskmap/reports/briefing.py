@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -64,14 +63,6 @@ TEMPLATE = "briefing.html"
 TOP = 10
 MAP_SIZE = (7.0, 4.6)
 BIG_CHANGE = 5.0  # points of a theme score that count as a clear rise or fall
-
-
-@dataclass
-class Paragraph:
-    """A phenomenon's paragraph: its title and text."""
-
-    title: str
-    text: str
 
 
 def _names(frame: pd.DataFrame, n: int = 3) -> str:
@@ -156,29 +147,30 @@ def decision_lines(q: QuarterOutput, ranked: pd.DataFrame) -> list[str]:
     return lines
 
 
-def theme_paragraphs(store: Store, period: Period, catalogue: list[Indicator]) -> list[Paragraph]:
-    """Per phenomenon (theme): where it is highest and how it moved since last quarter."""
-    out = []
+def theme_table(store: Store, period: Period, catalogue: list[Indicator]) -> Table:
+    """Per phenomenon (theme), one row: where it is highest and how it moved since last
+    quarter."""
+    previous = period - 1
+    table = Table(["Fenomeen", "Het hoogst in", f"Sinds {previous}"])
     for theme in themes_scored(store, period, "buurt"):
         areas = score_areas(store, period, "buurt", theme, catalogue)
         scored = areas[areas["score"].notna()].sort_values(["score", "code"],
                                                            ascending=[False, True])
         if scored.empty:
             continue
-        text = f"Het hoogst in {_names(scored)}."
         change = scored.dropna(subset=["change"]).sort_values("change", ascending=False)
         if change.empty:
-            text += f" Geen vergelijking met {period - 1}: dat kwartaal is niet berekend."
+            moved = "geen vergelijking: dat kwartaal is niet berekend"
         else:
             up = int((change["change"] > BIG_CHANGE).sum())
             down = int((change["change"] < -BIG_CHANGE).sum())
-            text += (f" Sinds {period - 1} stegen {up} buurten en daalden er {down} meer dan "
-                     f"{integer(BIG_CHANGE)} punten")
+            moved = f"{up} buurten gestegen en {down} gedaald (meer dan {integer(BIG_CHANGE)} punten)"
             best = change.iloc[0]
-            text += (f"; de sterkste stijger is {best['name']} ({signed(best['change'])})."
-                     if best["change"] > BIG_CHANGE else ".")
-        out.append(Paragraph(THEME_LABELS.get(theme, theme), text))
-    return out
+            if best["change"] > BIG_CHANGE:
+                moved += f"; sterkste stijger {best['name']} ({signed(best['change'])})"
+        table.rows.append([(THEME_LABELS.get(theme, theme), ""), (_names(scored), ""),
+                           (moved, "")])
+    return table
 
 
 def _map_images(store: Store, period: Period, catalogue: list[Indicator], ranked: pd.DataFrame,
@@ -304,7 +296,7 @@ def briefing_html(q: QuarterOutput) -> str:
         "author": f"Gemeente {q.place} (riskmap)",
         "attention": attention_lines(q.store, q.period, attention, terrains),
         "decisions": decision_lines(q, ranked),
-        "themes": theme_paragraphs(q.store, q.period, q.catalogue),
+        "themes": theme_table(q.store, q.period, q.catalogue),
         "maps": _map_images(q.store, q.period, q.catalogue, ranked, q.guard),
         "top": _area_table(attention.head(TOP), q.min_count, note),
         "risers": _area_table(rising, q.min_count), "previous": str(q.period - 1),

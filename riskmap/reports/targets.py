@@ -152,7 +152,7 @@ def ranked_cells(store: Store, period: Period, min_count: int, exclude_recent: i
     cells = branch_cells(store, period).merge(areas, on="area_code")
     history = control_history(store, period, HISTORY_QUARTERS)
     cells["last"] = cells["area_code"].map(history.groupby("area_code")["last"].max())
-    cells["hit_rate"] = cells["area_code"].map(area_hit_rates(store, period, min_count))
+    cells["hit_rate"] = cells["area_code"].map(area_hit_rates(store, period, min_count)).fillna("–")
     cells["branch_factor"] = cells["branch"].map(branch_factors(store, period, min_count))
     cells["priority"] = (area_rate(cells) * cells["branch_factor"]).fillna(0.0)
     cells["recent"] = cells["area_code"].isin(recently_controlled(store, period, exclude_recent))

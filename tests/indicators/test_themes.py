@@ -127,7 +127,7 @@ def test_vakantiepark_load_names_a_missing_field(project: Project, tmp_path: Pat
                              crs="EPSG:28992")
     path = tmp_path / "parken.gpkg"
     layer.to_file(path, driver="GPKG", engine="pyogrio")
-    with pytest.raises(InputError, match=r"missing column 'id' \(set it with --id-field\)"):
+    with pytest.raises(InputError, match=r"kolom 'id' ontbreekt \(kies een kolom met --id-field\)"):
         project.load_areas("vakantiepark", path)
 
 
