@@ -10,14 +10,21 @@ teelt there), and controles partly follow last quarter's findings (enforcement f
 socio-economic context predicts nothing here that a fair ranking should reward: the bias audit
 and the backtest can show it.
 
-Sources are written in the formats the loaders read (wijk- en buurtkaart GeoPackage, IBIS
-GeoPackage, cbsodata-shaped cache, BAG CSV, KvK CSV with ``;`` and cp1252, register CSV/XLSX);
-``python bench/second_world.py`` runs the pipeline on them and prints the figures. Needs
+Sources are written in the formats the loaders read: the wijk- en buurtkaart and IBIS as
+GeoPackages; BAG as NLExtract's ``bagadres-full.csv``; two KvK extracts (``;``, cp1252) as a
+gemeente has them, last year's in SBI 2008 and this year's, after the KvK's conversion of
+September 2025, in SBI 2025 subclasses derived through the package's official SBI lists and
+Eurostat's correspondence; a cbsodata-shaped cache of 85984NED and 47018NED (UntypedDataSet,
+CBS's own DataProperties, the national row ``NL00`` and every gemeente with CBS's real 2024
+figures where ``../shared/realdata`` has them), keyed on the loaders' filters; register
+CSV/XLSX. ``python bench/second_world.py`` loads them with the real loaders, runs the last
+quarter as ``riskmap kwartaal --from`` does and prints the figures. Needs
 ``../shared/realdata``; exits with the reason where it is absent.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -31,12 +38,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from riskmap.branches import branch_of
 from riskmap.models.ranking import stored_choice, stored_track_record
 from riskmap.periods import Period, quarters
+from riskmap.pipeline import REGISTER_KINDS, run_quarter
 from riskmap.project import Project
 from riskmap.reports.bias import bias_audit
 from riskmap.reports.trust import bias_lines, verdict_lines
-from riskmap.sbi import branch_of
+from riskmap.sbi import correspondence, sbi_list
 from riskmap.sources._cache import cache_path, write_cache
 from riskmap.sources.cbs import (
     KERNCIJFERS,
@@ -44,9 +53,10 @@ from riskmap.sources.cbs import (
     OPEN_CATALOG,
     POLICE_CATALOG,
     POLICE_TABLE,
+    kerncijfers_filter,
     region_filter,
 )
-from riskmap.sources.demo import CBS_KEYS, NATIONAL_VALUES
+from riskmap.sources.demo import CBS_KEYS, NATIONAL_POLICE, NATIONAL_VALUES, write_bagadres
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 GEMEENTE, NAME, YEAR = "GM0622", "Vlaardingen", 2024
@@ -199,6 +209,13 @@ def establishments(buurten: gpd.GeoDataFrame, addr: pd.DataFrame,
     return est, network
 
 
+def establishments_on(est: pd.DataFrame, day: date) -> pd.Series:
+    """Establishments active on ``day`` per buurt, rounded to fives (CBS's
+    ``BedrijfsvestigingenTotaal``)."""
+    active = (est["start"] <= day) & (est["end"].isna() | (est["end"] > day))
+    return 5 * np.round(est.loc[active].groupby("buurt").size() / 5)
+
+
 def _on(start: date, rng: np.random.Generator) -> date:
     return start + timedelta(days=int(rng.integers(0, 90)))
 
@@ -290,95 +307,177 @@ def write_terreinen(buurten: gpd.GeoDataFrame, path: Path) -> Path:
     return path
 
 
-def write_bag(addr: pd.DataFrame, path: Path) -> Path:
-    """BAG addresses as a CSV (postcode, huisnummer, huisletter, toevoeging, gebruiksdoel,
-    oppervlakte, x_rd, y_rd)."""
-    pd.DataFrame({"postcode": addr["postcode"], "huisnummer": addr["huisnummer"],
-                  "huisletter": "", "toevoeging": "", "gebruiksdoel": addr["gebruiksdoel"],
-                  "oppervlakte": addr["oppervlakte"], "x_rd": addr["x"].round(2),
-                  "y_rd": addr["y"].round(2)}).to_csv(path, index=False, encoding="utf-8")
-    return path
+def sbi2025_of(codes: pd.Series, rng: np.random.Generator) -> pd.Series:
+    """Each establishment's SBI 2008 code as the KvK converted it to SBI 2025 (September 2025).
+
+    From the package's official lists and Eurostat's class correspondence
+    (:func:`riskmap.sbi.correspondence`, :func:`riskmap.sbi.sbi_list`): the candidates are the
+    SBI 2025 subclasses of the classes the 2008 class links to; of those, the ones in the same
+    risk branch as the 2008 code (none for a code outside the branches), then the ones of the
+    same class number where the class kept it. Which of the remaining candidates a business
+    went to depends on what it really does, which the lists cannot tell: one is drawn per
+    establishment.
+    """
+    links = correspondence().groupby("sbi2008")["sbi2025"].apply(list)
+    table = sbi_list(2025)
+    subclasses = table[table["level"] == "subclass"].groupby("parent")["code"].apply(list)
+    choices: dict[str, list[str]] = {}
+    for code in codes.unique():
+        candidates = pd.Series([s for c in links[code[:4]] for s in subclasses.get(c, [])])
+        branch = branch_of(pd.Series([code]), 2008).iloc[0]
+        same = candidates[(branch_of(candidates, 2025).fillna("") == (branch or "")).to_numpy()]
+        candidates = same if len(same) else candidates
+        for digits in (4, 2):  # the same class number, else the same division
+            kept = candidates[candidates.str[:digits] == code[:digits]]
+            candidates = kept if len(kept) else candidates
+        choices[code] = list(candidates)
+    return pd.Series([str(rng.choice(choices[c])) for c in codes], index=codes.index)
 
 
-def write_kvk(est: pd.DataFrame, path: Path) -> Path:
-    """A KvK extract as Dutch Excel exports it: ``;``, cp1252, decimal commas, dd-mm-jjjj."""
-    pd.DataFrame({
+def _kvk_extract(est: pd.DataFrame, as_of: date, codes: pd.Series) -> pd.DataFrame:
+    """The KvK extract taken on ``as_of`` as Dutch Excel exports it (``;``, cp1252, decimal
+    commas, dd-mm-jjjj): establishments started by then, their end only where it had passed."""
+    end = pd.to_datetime(est["end"])
+    frame = pd.DataFrame({
         "Vestigingsnummer": est["vestigingsnummer"], "KvK-nummer": est["kvk_nummer"],
         "Handelsnaam": [f"Bedrijf {i}" for i in range(len(est))],
-        "SBI hoofdactiviteit": est["sbi"], "SBI nevenactiviteiten": "",
+        "SBI hoofdactiviteit": codes, "SBI nevenactiviteiten": "",
         "Datum aanvang": pd.to_datetime(est["start"]).dt.strftime("%d-%m-%Y"),
-        "Datum einde": pd.to_datetime(est["end"]).dt.strftime("%d-%m-%Y").fillna(""),
+        "Datum einde": end.dt.strftime("%d-%m-%Y").where(end.dt.date <= as_of, "").fillna(""),
         "Rechtsvorm": est["legal_form"], "Werkzame personen": est["staff"],
         "Straat": "Havenstraat", "Postcode": est["postcode"], "Huisnummer": est["huisnummer"],
         "Huisletter": "", "Toevoeging": "", "Plaats": NAME,
         "X RD": est["x"].map(lambda v: f"{v:.1f}".replace(".", ",")),
-        "Y RD": est["y"].map(lambda v: f"{v:.1f}".replace(".", ","))}).to_csv(
-        path, sep=";", index=False, encoding="cp1252")
-    return path
+        "Y RD": est["y"].map(lambda v: f"{v:.1f}".replace(".", ","))})
+    return frame[(pd.to_datetime(est["start"]).dt.date <= as_of).to_numpy()]
 
 
-def _region(code: str, name: str, soort: str) -> dict[str, Any]:
-    return {"WijkenEnBuurten": f"{code:<10}", "Gemeentenaam_1": f"{name:<40}",
-            "SoortRegio_2": f"{soort:<10}", "Codering_3": f"{code:<10}"}
+def write_kvk(est: pd.DataFrame, folder: Path, rng: np.random.Generator) -> dict[str, Path]:
+    """Two KvK extracts, as a gemeente has them: this year's, taken at the end of the last
+    quarter, after the KvK's conversion, in SBI 2025 (``kvk_vestigingen.csv``), and last year's
+    in SBI 2008 (``kvk_vestigingen_{year}.csv``)."""
+    now = LAST.end
+    before = now.replace(year=now.year - 1)
+    paths = {"kvk_vorig_jaar": folder / f"kvk_vestigingen_{before.year}.csv",
+             "kvk": folder / "kvk_vestigingen.csv"}
+    _kvk_extract(est, before, est["sbi"]).to_csv(paths["kvk_vorig_jaar"], sep=";", index=False,
+                                                 encoding="cp1252")
+    _kvk_extract(est, now, sbi2025_of(est["sbi"], rng)).to_csv(paths["kvk"], sep=";",
+                                                              index=False, encoding="cp1252")
+    return paths
 
 
-def write_cbs(buurten: gpd.GeoDataFrame, stats: pd.DataFrame, crime: pd.DataFrame,
-              folder: Path) -> None:
-    """cbsodata-shaped responses of 85984NED and 47018NED where ``load cbs --offline`` looks."""
-    rates = {"GemiddeldeWOZWaardeVanWoningen", "OnbewoondeWoningen", "InBezitWoningcorporatie",
-             "InBezitOverigeVerhuurders", "HuishoudensMetEenLaagInkomen"}
-    frame = stats.assign(wijk=buurten["wijk"].to_numpy(), gm=GEMEENTE)
-    counts = [k for k in CBS_KEYS if k not in rates]
-    totals = {}
-    for level in ("wijk", "gm"):
-        total = frame.groupby(level)[counts].sum()
-        for rate in rates:  # dwelling- or household-weighted means, as CBS publishes them
-            base = "HuishoudensTotaal" if rate == "HuishoudensMetEenLaagInkomen" else \
-                "Woningvoorraad"
-            weight = frame[base].where(frame[rate].notna())
-            total[rate] = ((frame[rate] * weight).groupby(frame[level]).sum()
-                           / weight.groupby(frame[level]).sum()).round(1)
-        totals[level] = total
-    regions = [(NATIONAL, "Nederland", "Land", NATIONAL_VALUES)]
-    regions.append((GEMEENTE, NAME, "Gemeente", totals["gm"].iloc[0].to_dict()))
-    regions += [(w, w, "Wijk", row.to_dict()) for w, row in totals["wijk"].iterrows()]
-    regions += [(r.code, r.code, "Buurt", r._asdict()) for r in frame.itertuples(index=False)]
-    properties: list[dict[str, Any]] = [
-        {"ID": 0, "Type": "GeoDetail", "Key": "WijkenEnBuurten", "Title": "Wijken en buurten"},
-        {"ID": 1, "Type": "Topic", "Key": "Gemeentenaam_1", "Title": "Gemeentenaam"},
-        {"ID": 2, "Type": "Topic", "Key": "SoortRegio_2", "Title": "Soort regio"},
-        {"ID": 3, "Type": "Topic", "Key": "Codering_3", "Title": "Codering"}]
-    properties += [{"ID": i, "Type": "Topic", "Key": key, "Title": title, "Unit": unit}
-                   for i, (key, title, unit) in enumerate(CBS_KEYS.values(), start=4)]
+DENSITY = "Bevolkingsdichtheid_34"
+RATES = {"GemiddeldeWOZWaardeVanWoningen": "Woningvoorraad", "OnbewoondeWoningen": "Woningvoorraad",
+         "InBezitWoningcorporatie": "Woningvoorraad", "InBezitOverigeVerhuurders": "Woningvoorraad",
+         "HuishoudensMetEenLaagInkomen": "HuishoudensTotaal"}
+
+
+def _cell(value: Any) -> str:
+    """A cell as cbsodata's UntypedDataSet has it: right-aligned text, ``.`` for no figure."""
+    if value is None or pd.isna(value):
+        return f"{'.':>10}"
+    number = float(value)
+    return f"{int(number) if number.is_integer() else number:>10}"
+
+
+def _properties(keys: set[str]) -> list[dict[str, Any]]:
+    """CBS's own DataProperties of 85984NED (``../shared/realdata``): the region columns, the
+    topic groups and the topics in ``keys``, with CBS's titles, units and descriptions (which
+    state the publication rules the loader reads)."""
+    real = json.loads((REALDATA / "cbs_85984NED_DataProperties.json").read_text("utf-8"))
+    regions = {"WijkenEnBuurten", "Gemeentenaam_1", "SoortRegio_2", "Codering_3"}
+    return [p for p in real if p["Type"] == "TopicGroup" or p["Key"] in regions | keys]
+
+
+def _other_gemeenten() -> pd.DataFrame:
+    """Every other gemeente's row with CBS's real 2024 figures where ``../shared/realdata``
+    has them (inhabitants, dwellings, land area, density); its other cells stay ``.``."""
+    real = json.loads((REALDATA / "cbs_85984NED_gm_wk_2024.json").read_text("utf-8"))
+    names = gpd.read_file(REALDATA / "nl_gemeenten_2015.gpkg", layer="gemeenten",
+                          columns=["statcode", "statnaam"], ignore_geometry=True)
+    names = names.set_index("statcode")["statnaam"]
+    rows = [{"code": code, "name": names.get(code, code), "soort": "Gemeente",
+             **{name: values.get(key) for name, (key, _, _) in CBS_KEYS.items()},
+             DENSITY: values.get(DENSITY)}
+            for code, values in real.items() if code.startswith("GM") and code != GEMEENTE]
+    return pd.DataFrame(rows)
+
+
+def _aggregate(rows: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Counts summed, rates as dwelling- or household-weighted means (as CBS publishes them)."""
+    counts = [k for k in CBS_KEYS if k not in RATES]
+    out = rows.groupby(by)[counts].sum(min_count=1)
+    for rate, base in RATES.items():
+        weight = rows[base].where(rows[rate].notna())
+        out[rate] = ((rows[rate] * weight).groupby(rows[by]).sum()
+                     / weight.groupby(rows[by]).sum()).round(1)
+    return out.reset_index().rename(columns={by: "code"})
+
+
+def kerncijfers_rows(buurten: gpd.GeoDataFrame, stats: pd.DataFrame,
+                     establishments: pd.Series) -> pd.DataFrame:
+    """The rows of Kerncijfers wijken en buurten: Nederland, every gemeente, the wijken and
+    buurten of Vlaardingen (``code, name, soort`` and one column per variable)."""
+    frame = stats.drop(columns="poverty").assign(
+        name=buurten["name"].to_numpy(), wijk=buurten["wijk"].to_numpy(), soort="Buurt",
+        BedrijfsvestigingenTotaal=establishments.reindex(buurten["code"]).fillna(0).to_numpy())
+    wijken = gpd.read_file(REALDATA / "nl_wijken_2014.gpkg", layer="wijken",
+                           columns=["statcode", "statnaam"], ignore_geometry=True)
+    wijk_rows = _aggregate(frame, "wijk").assign(soort="Wijk")
+    wijk_rows["name"] = wijk_rows["code"].map(wijken.set_index("statcode")["statnaam"])
+    own = _aggregate(frame.assign(gm=GEMEENTE), "gm").assign(name=NAME, soort="Gemeente")
+    nl = pd.DataFrame([{"code": NATIONAL, "name": "Nederland", "soort": "Land",
+                        **NATIONAL_VALUES}])
+    rows = pd.concat([nl, own, _other_gemeenten(), wijk_rows, frame.drop(columns="wijk")],
+                     ignore_index=True)
+    mine = rows[DENSITY].isna()  # inhabitants per km² land
+    rows.loc[mine, DENSITY] = (rows["AantalInwoners"] / (rows["OppervlakteLand"] / 100)).round()
+    return rows
+
+
+def write_cbs(rows: pd.DataFrame, crime: pd.DataFrame, folder: Path) -> None:
+    """cbsodata-shaped responses of 85984NED and 47018NED where ``load cbs --offline`` looks:
+    the UntypedDataSet (codes padded to 10 characters, numbers as text, ``.`` where CBS has no
+    figure) with the national row ``NL00`` and every gemeente, as cbsodata returns it for the
+    filters the loaders ask for."""
+    keys = {key: name for name, (key, _, _) in CBS_KEYS.items()} | {DENSITY: DENSITY}
     data = []
-    for i, (code, name, soort, values) in enumerate(regions):
-        record = {"ID": i, **_region(code, NAME if soort != "Land" else name, soort)}
-        for variable, (key, _, _) in CBS_KEYS.items():
-            value = values.get(variable)
-            record[key] = None if value is None or pd.isna(value) else float(value)
-        data.append(record)
+    for i, row in enumerate(rows.to_dict("records")):
+        municipality = row["name"] if row["soort"] in ("Land", "Gemeente") else NAME
+        data.append({"ID": i, "WijkenEnBuurten": f"{row['code']:<10}",
+                     "Gemeentenaam_1": f"{municipality:<40}",
+                     "SoortRegio_2": f"{row['soort']:<10}", "Codering_3": f"{row['code']:<10}",
+                     **{key: _cell(row[name]) for key, name in keys.items()}})
     table = KERNCIJFERS[YEAR]
-    response = {"TableInfos": [{"ID": 0, "Identifier": table, "Period": str(YEAR)}],
-                "DataProperties": properties, "TypedDataSet": data, "CategoryGroups": [],
-                "WijkenEnBuurten": [{"Key": f"{c:<10}", "Title": n} for c, n, _, _ in regions]}
-    request = {"catalog": OPEN_CATALOG, "table": table, "filter": region_filter(GEMEENTE)}
+    response = {
+        "TableInfos": [{"ID": 0, "Identifier": table, "Title": f"Kerncijfers wijken en buurten "
+                        f"{YEAR}", "Period": str(YEAR), "Catalog": "CBS"}],
+        "DataProperties": _properties(set(keys)), "CategoryGroups": [], "UntypedDataSet": data,
+        "WijkenEnBuurten": [{"Key": f"{r.code:<10}", "Title": r.name, "Description": None,
+                             "DetailRegionCode": r.code, "Municipality": NAME}
+                            for r in rows.itertuples(index=False)]}
+    request = {"catalog": OPEN_CATALOG, "table": table, "filter": kerncijfers_filter(GEMEENTE)}
     write_cache(cache_path(folder, table, request), request, response)
-    rows = crime.merge(buurten[["code", "wijk"]], on="code")
-    rows = pd.concat([rows.groupby(["wijk", "year", "soort"], as_index=False)["value"].sum()
-                      .rename(columns={"wijk": "code"}),
-                      rows.groupby(["year", "soort"], as_index=False)["value"].sum()
-                      .assign(code=GEMEENTE), rows.drop(columns="wijk")], ignore_index=True)
+    nl = pd.DataFrame([(NATIONAL, year, soort, value) for year in sorted(crime["year"].unique())
+                       for soort, value in NATIONAL_POLICE.items()],
+                      columns=["code", "year", "soort", "value"])
+    wijk = crime.assign(code="WK" + crime["code"].str[2:8]).groupby(
+        ["code", "year", "soort"], as_index=False)["value"].sum()
+    gm = crime.groupby(["year", "soort"], as_index=False)["value"].sum().assign(code=GEMEENTE)
     police_response = {
-        "TableInfos": [{"ID": 0, "Identifier": POLICE_TABLE, "Catalog": "Politie"}],
+        "TableInfos": [{"ID": 0, "Identifier": POLICE_TABLE, "Catalog": "Politie",
+                        "Title": "Geregistreerde misdrijven; soort misdrijf, wijk, buurt"}],
         "DataProperties": [{"ID": 0, "Type": "Topic", "Key": "GeregistreerdeMisdrijven_1",
                             "Title": "Geregistreerde misdrijven", "Unit": "aantal"}],
         "SoortMisdrijf": [{"Key": "0.0.0 ", "Title": "Totaal misdrijven"},
                           {"Key": "2.6.1 ", "Title": "Drugshandel"},
                           {"Key": "2.6.2 ", "Title": "Drugssmokkel"}],
-        "TypedDataSet": [{"ID": i, "SoortMisdrijf": f"{r.soort} ",
-                          "WijkenEnBuurten": f"{r.code:<10}", "Perioden": f"{r.year}JJ00",
-                          "GeregistreerdeMisdrijven_1": int(r.value)}
-                         for i, r in enumerate(rows.itertuples(index=False))]}
+        "UntypedDataSet": [{"ID": i, "SoortMisdrijf": f"{r.soort} ",
+                            "WijkenEnBuurten": f"{r.code:<10}", "Perioden": f"{r.year}JJ00",
+                            "GeregistreerdeMisdrijven_1": _cell(r.value)}
+                           for i, r in enumerate(pd.concat([nl, gm, wijk, crime])
+                                                 .itertuples(index=False))]}
     request = {"catalog": POLICE_CATALOG, "table": POLICE_TABLE, "filter": region_filter(GEMEENTE)}
     write_cache(cache_path(folder, POLICE_TABLE, request), request, police_response)
 
@@ -417,7 +516,7 @@ def write_registers(ev: dict[str, pd.DataFrame], folder: Path,
                   "Aantal planten": rng.integers(30, 900, len(h)), **place(h)}).to_csv(
         paths["hennep"], sep=";", index=False, encoding="cp1252")
     pd.DataFrame({"Controlenummer": [f"C{i:05d}" for i in range(len(c))],
-                  "Datum": pd.to_datetime(c["date"]), "Branche": branch_of(c["sbi"]),
+                  "Datum": pd.to_datetime(c["date"]), "Branche": branch_of(c["sbi"], 2008),
                   "Bevinding": c["bevinding"], **place(c)}).to_excel(paths["controles"],
                                                                      index=False)
     return paths
@@ -435,9 +534,11 @@ def write_world(folder: Path, seed: int = SEED) -> tuple[dict[str, Path], pd.Dat
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"boundaries": write_boundaries(buurten, stats, folder / f"wijkenbuurten_{YEAR}.gpkg"),
              "bedrijventerreinen": write_terreinen(buurten, folder / "ibis.gpkg"),
-             "bag": write_bag(addr, folder / "bag_adressen.csv"),
-             "kvk": write_kvk(est, folder / "kvk_vestigingen.csv")}
-    write_cbs(buurten, stats, police(buurten, stats, est, rng), folder / "cbs")
+             "bag": write_bagadres(addr, addr["buurt"].map(buurten.set_index("code")["name"])
+                                   + "straat", GEMEENTE, NAME, folder / "bagadres-full.csv"),
+             **write_kvk(est, folder, np.random.default_rng(seed + 1))}
+    rows = kerncijfers_rows(buurten, stats, establishments_on(est, date(YEAR, 1, 1)))
+    write_cbs(rows, police(buurten, stats, est, rng), folder / "cbs")
     paths.update(write_registers(ev, folder / "registers", rng))
     hidden = est.groupby("buurt")["risk"].mean().rename("risk").rename_axis("code").reset_index()
     return paths, hidden
@@ -445,8 +546,9 @@ def write_world(folder: Path, seed: int = SEED) -> tuple[dict[str, Path], pd.Dat
 
 # --- running the pipeline and printing the figures --------------------------------------------
 def run(folder: Path, seed: int = SEED) -> tuple[Project, pd.DataFrame]:
-    """Write the world into ``folder/sources``, load it with the real loaders, build the last
-    four quarters and store the track record; returns the project and the hidden risk."""
+    """Write the world into ``folder/sources``, load it with the real loaders and run the last
+    quarter as ``riskmap kwartaal --from`` does (building the three quarters before it, hotspots,
+    track record and every output); returns the project and the hidden risk."""
     paths, hidden = write_world(folder / "sources", seed)
     project = Project.init(folder, GEMEENTE, YEAR, naam=NAME, **{"paths.cache": "sources"})
     project.load_boundaries(paths["boundaries"])
@@ -454,12 +556,11 @@ def run(folder: Path, seed: int = SEED) -> tuple[Project, pd.DataFrame]:
     project.load_cbs(YEAR, offline=True)
     project.load_police(offline=True)
     project.load_bag(paths["bag"])
+    project.load_kvk(paths["kvk_vorig_jaar"])  # SBI 2008, then this year's (SBI 2025) over it
     project.load_kvk(paths["kvk"])
-    for kind in ("meldingen", "maatregelen", "bibob", "hennep", "controles"):
+    for kind in REGISTER_KINDS:
         project.load_register(kind, paths[kind])
-    for period in quarters(LAST - 3, LAST):
-        project.build(period)
-    project.track_record(LAST)
+    run_quarter(project, LAST, first=LAST - 3)
     return project, hidden
 
 

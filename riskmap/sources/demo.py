@@ -282,22 +282,32 @@ def _write_parks(world: World, path: Path) -> Path:
 
 
 def _write_bag(world: World, path: Path) -> Path:
+    streets = world.addresses["buurt"].map(world.buurten.set_index("code")["name"]) + "weg"
+    return write_bagadres(world.addresses, streets, GEMEENTE, NAME, path)
+
+
+def write_bagadres(addresses: pd.DataFrame, streets: pd.Series, gemeente: str, naam: str,
+                   path: Path) -> Path:
     """BAG addresses as NLExtract's ``bagadres-full.csv``: ``;``, UTF-8, decimal points, BAG
-    identifiers of 16 digits (gemeentecode + object type + serial), booleans as ``t``/``f``."""
-    a = world.addresses.reset_index(drop=True)
+    identifiers of 16 digits (gemeentecode + object type + serial), booleans as ``t``/``f``.
+
+    ``addresses`` has ``postcode, huisnummer, gebruiksdoel, oppervlakte, x, y`` (RD); ``streets``
+    the street name of each address (same index).
+    """
+    a = addresses.reset_index(drop=True)
     serial = np.arange(1, len(a) + 1)
-    street = a["buurt"].map(world.buurten.set_index("code")["name"]) + "weg"
+    number = gemeente[2:]
     lon, lat = _TO_WGS84.transform(a["x"].to_numpy(), a["y"].to_numpy())
     frame = pd.DataFrame({
-        "openbareruimte": street, "huisnummer": a["huisnummer"], "huisletter": "",
-        "huisnummertoevoeging": "", "postcode": a["postcode"], "woonplaats": NAME,
-        "gemeente": NAME, "provincie": "Zuid-Holland",
-        "nummeraanduiding": [f"{GEMEENTE[2:]}20{n:010d}" for n in serial],
+        "openbareruimte": streets.to_numpy(), "huisnummer": a["huisnummer"], "huisletter": "",
+        "huisnummertoevoeging": "", "postcode": a["postcode"], "woonplaats": naam,
+        "gemeente": naam, "provincie": "Zuid-Holland",
+        "nummeraanduiding": [f"{number}20{n:010d}" for n in serial],
         "verblijfsobjectgebruiksdoel": a["gebruiksdoel"],
         "oppervlakteverblijfsobject": a["oppervlakte"].astype(int),
         "verblijfsobjectstatus": "Verblijfsobject in gebruik",
-        "object_id": [f"{GEMEENTE[2:]}01{n:010d}" for n in serial], "object_type": "VBO",
-        "nevenadres": "f", "pandid": [f"{GEMEENTE[2:]}10{n:010d}" for n in serial],
+        "object_id": [f"{number}01{n:010d}" for n in serial], "object_type": "VBO",
+        "nevenadres": "f", "pandid": [f"{number}10{n:010d}" for n in serial],
         "pandstatus": "Pand in gebruik", "pandbouwjaar": 1950 + serial % 70,
         "x": a["x"].round(3), "y": a["y"].round(3), "lon": np.round(lon, 8),
         "lat": np.round(lat, 8)})
