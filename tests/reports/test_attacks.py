@@ -3,11 +3,13 @@
 Differencing: the attacker reads what the quarter's files show — indicator values (a rate times
 its public denominator is a count), indices against the gemeente (a total), the map's grid
 counts and the target list — and models them, independently of the package, as sums of atoms
-(an event class in one buurt × bedrijventerrein × 500 m cell, every place with a BAG address).
+(an event class in one buurt × analysis area of each type × 500 m cell, every place with a BAG
+address; the types are those of ``config/area_types.yaml``).
 It knows every shown count exactly, that every atom is non-negative, and of every hidden count
 whether it is below 5. For each hidden small count it solves two LPs (HiGHS) for the lowest
-and highest value all that allows: wijk − buurten, gemeente − wijken, terrains across buurten,
-grid cells across areas and every combination at once. None may be narrowed below ``[0, 4]``.
+and highest value all that allows: wijk − buurten, gemeente − wijken, analysis areas (and all
+areas of a type together) across buurten, grid cells across areas and every combination at
+once. None may be narrowed below ``[0, 4]``.
 
 Linkage: with the public BAG and KvK, a copy of the store may tie at most 5 % of register events
 to a single address.
@@ -27,7 +29,7 @@ from html_parts import geojson
 from openpyxl import load_workbook
 from scipy import sparse
 
-from riskmap.areatypes import area_sql
+from riskmap.areatypes import analysis_levels, area_sql, area_types
 from riskmap.branches import branch_of
 from riskmap.errors import PrivacyError
 from riskmap.indicators.privacy import PRIVACY_REASONS
@@ -41,8 +43,11 @@ from riskmap.sources._places import cell_codes
 
 MIN = 5
 GRID_KINDS = ["meldingen", "maatregelen", "bibob", "hennep"]
-LEVELS = {"Buurt": "buurt", "Wijk": "wijk", "Bedrijventerrein": "bedrijventerrein"}
-TOTAL = {"buurt": "gemeente", "wijk": "gemeente", "bedrijventerrein": "terreinen"}
+TYPES = analysis_levels()
+LEVELS = {"Buurt": "buurt", "Wijk": "wijk", **{t.label: t.key for t in area_types().values()}}
+# the total an index against the gemeente reveals: the gemeente's, or all areas of the type
+TOTAL = {"buurt": "gemeente", "wijk": "gemeente", **{t: f"alle {t}" for t in TYPES}}
+AREA_COLUMNS = ", ".join(f"{area_sql(t)} AS {t}" for t in TYPES)
 GRID_SERIES = json.dumps({"kind": GRID_KINDS, "window": 12})
 
 
@@ -106,11 +111,8 @@ def model(demo_run: DemoRun, published) -> dict:
     series = _event_series(published["catalogue"])
     keys = list(series)
     with demo_run.project.store(read_only=True) as store:
-        terrein = area_sql("bedrijventerrein")
-        events = store.query(f"SELECT *, {terrein} AS bedrijventerrein FROM events "
-                             f"WHERE buurt IS NOT NULL")
-        places = store.query(f"SELECT DISTINCT buurt, wijk, {terrein} AS bedrijventerrein, "
-                             f"cell500 FROM addresses")
+        events = store.query(f"SELECT *, {AREA_COLUMNS} FROM events WHERE buurt IS NOT NULL")
+        places = store.query(f"SELECT DISTINCT buurt, wijk, {AREA_COLUMNS}, cell500 FROM addresses")
     events["date"] = pd.to_datetime(events["date"]).dt.date
     member = np.column_stack([_in_series(events, *series[k], period) for k in keys])
     events, member = events[member.any(axis=1)], member[member.any(axis=1)]
@@ -118,11 +120,12 @@ def model(demo_run: DemoRun, published) -> dict:
     events = events.assign(cls=cls)
     gridded = classes[:, 0]
     events.loc[~gridded[events["cls"]], "cell500"] = None
-    places = pd.concat([places, events[["buurt", "wijk", "bedrijventerrein", "cell500"]]])
+    geo = ["buurt", "wijk", *TYPES, "cell500"]
+    places = pd.concat([places, events[geo]])
     atoms = pd.concat([(places if gridded[c] else places.assign(cell500=None))
                        .drop_duplicates().assign(cls=c) for c in range(len(classes))],
                       ignore_index=True)
-    geo = ["cls", "buurt", "wijk", "bedrijventerrein", "cell500"]
+    geo = ["cls", *geo]
     counts = events.groupby(geo, dropna=False).size().rename("n").reset_index()
     atoms = atoms.astype(object).where(atoms.notna(), None)
     counts = counts.astype(object).where(counts.notna(), None)
@@ -130,11 +133,10 @@ def model(demo_run: DemoRun, published) -> dict:
     rows, cols, cells = [], [], []
     for s, key in enumerate(keys):
         part = atoms[atoms["cls"].isin(np.flatnonzero(classes[:, s]))]
-        groupings = {"buurt": part["buurt"], "wijk": part["wijk"],
-                     "bedrijventerrein": part["bedrijventerrein"],
-                     "gemeente": pd.Series("alle", index=part.index),
-                     "terreinen": pd.Series("alle", index=part.index).where(
-                         part["bedrijventerrein"].notna()),
+        everywhere = pd.Series("alle", index=part.index)
+        groupings = {"buurt": part["buurt"], "wijk": part["wijk"], "gemeente": everywhere,
+                     **{t: part[t] for t in TYPES},
+                     **{TOTAL[t]: everywhere.where(part[t].notna()) for t in TYPES},
                      "raster500": part["cell500"] if key == GRID_SERIES else part["cell500"][:0]}
         for grouping, found in groupings.items():
             codes = found.dropna()
@@ -226,9 +228,9 @@ def test_the_attacker_model_agrees_with_the_store(demo_run, model):
 
 
 def test_no_hidden_small_count_is_narrowed_below_its_label(model):
-    """wijk − buurten, gemeente − wijken, rates × public denominators, terrains across buurten,
-    grid cells across areas, all at once: for every hidden count below 5 that shares events
-    with a shown count, tables the attacker cannot rule out put it at 0 and at 4, so it is
+    """wijk − buurten, gemeente − wijken, rates × public denominators, analysis areas across
+    buurten, grid cells across areas, all at once: for every hidden count below 5 that shares
+    events with a shown count, tables the attacker cannot rule out put it at 0 and at 4, so it is
     neither recovered nor narrowed (the feasible values of a cell form an interval)."""
     matrix, shown = model["matrix"], model["shown"]
     # the small counts a shown count reaches: those sharing an atom with one
@@ -255,8 +257,8 @@ def test_the_target_list_adds_no_register_count(published):
 def test_formula_payloads_in_area_names_give_no_formula(project_copy, demo_run):
     payload = '=HYPERLINK("http://x","klik")'
     with project_copy.store() as store:
-        store.con.execute("UPDATE areas SET name = ? WHERE level IN ('buurt', 'bedrijventerrein')",
-                          [payload])
+        store.con.execute("UPDATE areas SET name = ? WHERE level IN (SELECT unnest(?))",
+                          [payload, ["buurt", *TYPES]])
         store.con.execute("UPDATE areas SET name = ? WHERE level = 'wijk'", ["@SUM(1+1)"])
     with project_copy.quarter_output(demo_run.period) as q:
         paths = write_tables(q)
@@ -292,12 +294,11 @@ def test_a_copy_of_the_store_links_few_events_to_one_address(demo_run):
     kvk = pd.read_csv(root / "sources" / "kvk_vestigingen.csv", sep=";", dtype=str,
                       encoding="cp1252")
     with demo_run.project.store(read_only=True) as store:
-        events = store.query(f"SELECT *, {area_sql('bedrijventerrein')} AS bedrijventerrein "
-                             f"FROM events")
+        events = store.query(f"SELECT *, {AREA_COLUMNS} FROM events")
         addresses = store.query("SELECT * FROM addresses")
         areas = store.areas()
     points = gpd.GeoDataFrame(bag, geometry=gpd.points_from_xy(x, y), crs=areas.crs)
-    for level in ("buurt", "bedrijventerrein"):
+    for level in ("buurt", *TYPES):
         found = gpd.sjoin(points, areas[areas["level"] == level][["code", "geometry"]],
                           predicate="within")
         bag[level] = found[~found.index.duplicated()]["code"]
@@ -306,11 +307,11 @@ def test_a_copy_of_the_store_links_few_events_to_one_address(demo_run):
     kvk["cell100"], kvk["cell500"] = cell_codes(kx, ky, 100), cell_codes(kx, ky, 500)
     kvk["branch"] = branch_of(clean_codes(kvk["SBI hoofdactiviteit"]), 2025)
     kvk_points = gpd.GeoDataFrame(kvk, geometry=gpd.points_from_xy(kx, ky), crs=areas.crs)
-    for level in ("buurt", "bedrijventerrein"):
+    for level in ("buurt", *TYPES):
         found = gpd.sjoin(kvk_points, areas[areas["level"] == level][["code", "geometry"]],
                           predicate="within")
         kvk[level] = found[~found.index.duplicated()]["code"]
-    kept = [c for c in ("buurt", "bedrijventerrein", "cell100", "cell500")
+    kept = [c for c in ("buurt", *TYPES, "cell100", "cell500")
             if events[c].notna().any()]
     assert "cell100" not in kept and events["address"].isna().all()
     assert set(addresses.columns) & {"floor_area", "oppervlakte"} == set()
