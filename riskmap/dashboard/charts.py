@@ -12,9 +12,10 @@ from typing import Any
 import altair as alt
 
 ROWS = "rows"
-# Okabe & Ito (2008), a palette distinguishable with the common colour-vision deficiencies.
+# Okabe & Ito (2008), a palette distinguishable with the common colour-vision deficiencies; grey
+# as a ninth colour, so that nine themes (totaal and eight) do not repeat one.
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7",
-             "#F0E442"]
+             "#F0E442", "#999999"]
 QUARTER = alt.X("kwartaal:O", title="Kwartaal", axis=alt.Axis(labelAngle=0))
 
 

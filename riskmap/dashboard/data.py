@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from riskmap.areatypes import analysis_levels, level_label
+from riskmap.areatypes import analysis_levels, area_types, level_label
 from riskmap.errors import StoreError
 from riskmap.fmt import long_date
 from riskmap.indicators.build import OVERALL
@@ -43,8 +43,6 @@ from . import charts, texts
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("gemeente", "wijk", "buurt", *analysis_levels())
-SCORED_LEVELS = ("wijk", "buurt", *analysis_levels())
 REASON_MARKS = {SMALL_COUNT: "k", SMALL_DENOMINATOR: "n"}
 HOTSPOTS = ["Hotspot", "Coldspot", "Niet significant"]
 EMERGING = ["Nieuwe hotspot", "Toenemende hotspot", "Aanhoudende hotspot", "Sporadische hotspot",
@@ -88,12 +86,18 @@ def _decimals(values: pd.Series) -> int:
     return 1 if typical < 1000 else 0
 
 
+def page_levels() -> tuple[str, ...]:
+    """The levels with scores, in the page's order: wijk, buurt, then the analysis-area types
+    of ``config/area_types.yaml`` (read when called, so a new type needs no code here)."""
+    return ("wijk", "buurt", *analysis_levels())
+
+
 def latest_areas(store: Store) -> dict[str, pd.DataFrame]:
     """Per level the areas of its latest boundary year (code order): code, name, wijk,
     gemeente and geometry (EPSG:28992)."""
     areas = store.areas()
     out = {}
-    for level in LEVELS:
+    for level in ("gemeente", *page_levels()):
         part = areas[areas["level"] == level]
         if not part.empty:
             part = part[part["year"] == part["year"].max()].sort_values("code")
@@ -175,7 +179,7 @@ def quarter_json(period: str, areas: dict[str, pd.DataFrame],
     ``parts`` holds the indicator, score and pattern rows by ``(period, level)``.
     """
     out = {}
-    for level in SCORED_LEVELS:
+    for level in page_levels():
         if level not in areas:
             continue
         codes = pd.Index(areas[level]["code"])
@@ -203,13 +207,21 @@ def _theme_meta(scores: pd.DataFrame, catalogue: list[Indicator]) -> list[dict[s
     order = [OVERALL, *[t for t in THEME_LABELS if t != OVERALL]]
     themes = []
     for theme in [t for t in order if t in present]:
-        levels = [lv for lv in SCORED_LEVELS
+        levels = [lv for lv in page_levels()
                   if ((scores["theme"] == theme) & (scores["level"] == lv)).any()]
         members = [i.id for i in catalogue if theme == OVERALL or theme in i.themes]
         themes.append({"id": theme, "label": THEME_LABELS.get(theme, theme),
                        "description": texts.THEME_DESCRIPTIONS.get(theme, ""),
                        "levels": levels, "indicators": members})
     return themes
+
+
+def area_type_meta(areas: dict[str, pd.DataFrame]) -> list[dict[str, str]]:
+    """The analysis-area types with areas, in configuration order: level key, Dutch names and
+    the one-line note of ``config/area_types.yaml`` (the page draws one overlay, legend and
+    filter per type from these, and names the type in search results and profiles)."""
+    return [{"id": t.key, "label": t.label, "plural": t.plural, "note": t.note}
+            for t in area_types().values() if t.key in areas]
 
 
 def _comparison_meta(store: Store, catalogue: list[Indicator], period: Period,
@@ -249,7 +261,7 @@ def dashboard_data(store: Store, catalogue: list[Indicator], gemeente: str, plac
     areas = latest_areas(store)
     indicators = indicator_history(store, periods)
     scores = score_history(store, periods, hidden=hidden_cells(indicators))
-    patterns = pd.concat([pattern_history(store, periods, level) for level in SCORED_LEVELS],
+    patterns = pd.concat([pattern_history(store, periods, level) for level in page_levels()],
                          ignore_index=True)
     public_table(indicators, "dashboard (indicatoren)")
     public_table(scores, "dashboard (scores)")
@@ -267,9 +279,9 @@ def dashboard_data(store: Store, catalogue: list[Indicator], gemeente: str, plac
     meta = {
         "place": place, "gemeente": gemeente, "generated": long_date(pd.Timestamp.now().date()),
         "periods": [str(p) for p in periods], "latest": str(latest),
-        "analysis": list(analysis_levels()),
         "levels": [{"id": lv, "label": level_label(lv), "plural": level_label(lv, plural=True),
-                    "areas": len(areas[lv])} for lv in LEVELS if lv in areas],
+                    "areas": len(areas[lv])} for lv in areas],
+        "areaTypes": area_type_meta(areas),
         "themes": themes, "indicators": indicator_meta, "decimals": decimals,
         "bounded": bounded, "hotspots": HOTSPOTS, "emerging": EMERGING,
         "comparison": _comparison_meta(store, catalogue, latest, gemeente),

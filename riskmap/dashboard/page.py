@@ -20,6 +20,7 @@ from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, write_text
 from riskmap.store import Store
 
+from . import texts
 from .data import DashboardData, dashboard_data, dumps
 from .vega import vega_bundle
 
@@ -51,7 +52,6 @@ def _data_tag(name: str, text: str) -> str:
     return f'<script type="application/json" id="{html.escape(name)}">{safe}</script>'
 
 
-
 def dashboard_html(data: DashboardData) -> str:
     """The complete page."""
     leaflet_css, leaflet_js = _leaflet()
@@ -59,8 +59,9 @@ def dashboard_html(data: DashboardData) -> str:
     tags += [_data_tag(f"rm-geo-{level}", text) for level, text in data.geo.items()]
     tags += [_data_tag(f"rm-q-{period}", text) for period, text in data.quarters.items()]
     template = Environment(autoescape=True).from_string(_asset("dashboard.html"))
+    search = texts.search_placeholder([t["label"] for t in data.meta["areaTypes"]])
     page: str = template.render(
-        meta=data.meta, leaflet_css=leaflet_css, app_css=_asset("dashboard.css"),
+        meta=data.meta, search=search, leaflet_css=leaflet_css, app_css=_asset("dashboard.css"),
         data_tags="\n".join(tags), leaflet_js=_script_safe(leaflet_js),
         vega_js=_script_safe(vega_bundle()), app_js=_script_safe(_asset("dashboard.js")))
     return page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from babel.lists import format_list
+
 THEME_DESCRIPTIONS = {
     "totaal": "De totaalscore combineert de thema's met hun gewicht uit de projectinstellingen. "
               "Een hoge score betekent: meer signalen en omstandigheden die samengaan met "
@@ -22,10 +24,11 @@ THEME_DESCRIPTIONS = {
     "kwetsbaarheid": "Sociaaleconomische kwetsbaarheid van bewoners (CBS): laag inkomen, "
                      "bijstand, jongeren, woningwaarde, verhuizingen. Geen signaal van "
                      "criminaliteit, wel van ontvankelijkheid voor werving.",
-    "gelegenheid": "Gelegenheidsstructuren op bedrijventerreinen en vakantieparken: opslag en "
-                   "transport, bedrijfspanden zonder actieve vestiging, eenmanszaken, veel "
-                   "wisselingen van bedrijven en controles met bevindingen; op vakantieparken "
-                   "permanente bewoning, hennep en meldingen.",
+    "gelegenheid": "Gelegenheidsstructuren: gebieden met weinig sociale controle en veel "
+                   "gelegenheid – opslag en transport, bedrijfspanden zonder actieve vestiging, "
+                   "eenmanszaken, veel wisselingen van bedrijven, controles met bevindingen, "
+                   "permanente bewoning, hennep en meldingen. Welke indicatoren meetellen, "
+                   "verschilt per soort gebied.",
     "witwassen": "Witwassen: meldingen, kasintensieve branches en branches met veel omzet en "
                  "weinig zicht, vestigingen die van eigenaar, naam of activiteit wisselen, "
                  "opvolging op één adres, veel inschrijvingen op één adres en kortlevende "
@@ -48,3 +51,10 @@ METHOD_LINES = [
     "Kleurklassen liggen vast (0–20, 20–40, …, 80–100), zodat kleuren tussen kwartalen en "
     "thema's te vergelijken zijn.",
 ]
+
+
+def search_placeholder(labels: list[str]) -> str:
+    """The search box's hint naming every level, e.g. ``Zoek een buurt, wijk, bedrijventerrein
+    of vakantiepark`` (``labels``: the analysis-area types' singular names)."""
+    names = ["buurt", "wijk", *(label.lower() for label in labels)]
+    return f"Zoek een {format_list(names, style='or', locale='nl_NL')}"

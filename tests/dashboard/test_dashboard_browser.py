@@ -1,6 +1,8 @@
 """The demo's dashboard in headless Chromium with the network off, step by step as an analyst
-would use it: choose a quarter, click a buurt and read its profile, switch theme, compare two
-quarters, search a buurt by name, look at the gemeente comparison and the print view.
+would use it: choose a quarter, click a buurt and read its profile, switch theme, turn the
+vakantieparken overlay off and on, show only vakantieparken and click one for its profile,
+compare two quarters, search a buurt by name, look at the gemeente comparison and the print
+view. A dashboard with a third, made-up area type (``conftest.py``) shows it as the others.
 
 Every request that is not a local file is aborted and counted (the ``page`` fixture); each step
 leaves a screenshot in ``out/screenshots/`` (``dashboard_*.png``).
@@ -14,11 +16,11 @@ from riskmap.fmt import number, signed
 
 pytestmark = pytest.mark.browser
 
-# A point inside an area's polygon, in page pixels: the grid point over its bounds nearest the
-# middle that lies inside (ray casting), with a margin of 4 pixels.
-INSIDE_POINT = """code => {
+# A point inside an area's polygon on the base map, in page pixels: the grid point over its
+# bounds nearest the middle that lies inside (ray casting), with a margin of 4 pixels.
+INSIDE_POINT = """([level, code]) => {
   const d = window.rmDashboard;
-  const layer = d.shapes[d.state.level][code];
+  const layer = d.shapes[level][code];
   const poly = layer.getLayers()[0];
   const ll = poly.getLatLngs();
   const rings = [].concat(...(Array.isArray(ll[0][0]) ? ll : [ll]));
@@ -58,7 +60,10 @@ def facts(demo_run):
         small = store.query("SELECT area_code, indicator FROM indicator_values WHERE period = ? "
                             "AND level = 'buurt' AND reason = 'klein aantal'",
                             [str(demo_run.period)])
-    return scores, small
+        parks = store.query("SELECT s.area_code, s.theme, s.score, a.name FROM scores s JOIN "
+                            "areas a ON a.code = s.area_code WHERE s.level = 'vakantiepark' "
+                            "AND s.period = ?", [str(demo_run.period)])
+    return scores, small, parks
 
 
 def _open(page, demo_run):
@@ -68,7 +73,7 @@ def _open(page, demo_run):
 
 
 def test_dashboard_steps_without_network(page, demo_run, facts, screenshots):
-    scores, small = facts
+    scores, small, parks = facts
     latest, first = str(demo_run.period), sorted(scores["period"].unique())[0]
     _open(page, demo_run)
     page.screenshot(path=str(screenshots / "dashboard_1_start.png"))
@@ -78,6 +83,7 @@ def test_dashboard_steps_without_network(page, demo_run, facts, screenshots):
     page.select_option("#rm-quarter", latest)
     _click_buurt_and_read_profile(page, scores[scores["period"] == latest], small, screenshots)
     _switch_theme(page, screenshots)
+    _vakantieparken(page, parks, screenshots)
     _compare_quarters(page, scores, first, latest, screenshots)
     _search_buurt(page, scores[scores["period"] == latest], screenshots)
     _gemeente_and_print(page, screenshots)
@@ -100,7 +106,7 @@ def _click_buurt_and_read_profile(page, now, small, screenshots):
     """A real mouse click on a buurt with values not shown opens its profile."""
     now = now.set_index("area_code")
     code = small["area_code"].value_counts().index[0]
-    point = page.evaluate(INSIDE_POINT, code)
+    point = page.evaluate(INSIDE_POINT, ["buurt", code])
     assert point is not None
     page.mouse.click(*point)
     profile = page.locator("#rm-profile")
@@ -139,11 +145,55 @@ def _switch_theme(page, screenshots):
     assert patterned > 0
     assert page.locator("path.rm-emerging").count() == patterned
     assert page.locator("path.rm-hotspot").count() > 0
-    for layer in ("score", "terrains", "hotspots", "emerging"):
+    for layer in ("score", "area-bedrijventerrein", "area-vakantiepark", "hotspots", "emerging"):
         assert page.locator(f'.rm-legend[data-layer="{layer}"]').is_visible()
     page.locator("#rm-legends").scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "dashboard_4_opkomende_hotspots.png"))
     page.uncheck("#rm-show-emerging")
+
+
+def _vakantieparken(page, parks, screenshots):
+    """The vakantieparken overlay goes off and on with its legend; shown alone, a mouse click
+    on a park opens its profile with its own theme (gelegenheid)."""
+    page.get_by_role("tab", name="Overzicht").click()
+    drawn = page.evaluate("() => window.rmDashboard.geo('vakantiepark').geometry.filter(g => g).length")
+    assert drawn >= 2
+    overlay = page.locator("path.rm-area-vakantiepark")
+    assert overlay.count() == drawn
+    page.uncheck("#rm-show-vakantiepark")
+    assert overlay.count() == 0
+    assert page.locator('.rm-legend[data-layer="area-vakantiepark"]').count() == 0
+    assert page.locator("path.rm-area-bedrijventerrein").count() > 0
+    page.screenshot(path=str(screenshots / "dashboard_4_vakantieparken_uit.png"))
+    page.check("#rm-show-vakantiepark")
+    assert overlay.count() == drawn
+    assert page.locator('.rm-legend[data-layer="area-vakantiepark"]').is_visible()
+    page.check("#rm-only-vakantiepark")
+    page.wait_for_function("window.rmDashboard.state.only === 'vakantiepark'")
+    assert page.locator("#rm-level").is_disabled()
+    assert "vakantieparken" in page.locator("#rm-theme h2").inner_text()
+    page.wait_for_timeout(500)
+    total = parks[parks["theme"] == "totaal"].dropna(subset=["score"]).sort_values("score")
+    park = total.iloc[-1]
+    assert park["name"] in page.locator("#rm-theme tbody tr").first.inner_text()
+    page.screenshot(path=str(screenshots / "dashboard_4_alleen_vakantieparken.png"))
+    point = page.evaluate(INSIDE_POINT, ["vakantiepark", park["area_code"]])
+    assert point is not None
+    page.mouse.click(*point)
+    page.locator("#rm-profile").wait_for(state="visible")
+    assert page.locator("#rm-profile-title").inner_text() == park["name"]
+    assert page.locator("#rm-profile-score").inner_text().startswith(number(park["score"]))
+    text = page.locator("#rm-profile").inner_text()
+    assert f"Vakantiepark · {park['area_code']}" in text
+    own = parks[(parks["area_code"] == park["area_code"]) & (parks["theme"] == "gelegenheid")]
+    assert f"Gelegenheidsstructuren\t{number(own['score'].iloc[0])}" in text
+    legend = page.locator("#rm-profile-scores svg").text_content()
+    assert "Gelegenheidsstructuren" in legend and "Drugs" not in legend  # its own themes only
+    page.wait_for_selector("#rm-profile-indicators svg")
+    page.wait_for_timeout(500)  # Leaflet's zoom animation (250 ms) ends before the screenshot
+    page.screenshot(path=str(screenshots / "dashboard_4_profiel_vakantiepark.png"))
+    page.uncheck("#rm-only-vakantiepark")
+    page.wait_for_function("window.rmDashboard.state.only === null")
 
 
 def _compare_quarters(page, scores, first, latest, screenshots):
@@ -196,3 +246,29 @@ def test_page_numbers_read_as_riskmap_fmt(page, demo_run):
     shown = page.evaluate("vs => vs.map(v => window.rmDashboard.fmtSigned(v, 1))", values)
     assert shown == [signed(v) for v in values]
     assert page.attempted == []
+
+
+def test_a_third_area_type_is_a_layer_filter_and_search_hit(page, third_type, screenshots):
+    """Winkelgebieden, from configuration only, are drawn, filtered and found like the others."""
+    page.goto(third_type.dashboard.as_uri())
+    page.wait_for_function("window.rmDashboard && window.rmDashboard.ready", timeout=60_000)
+    assert page.locator("path.rm-area-winkelgebied").count() == len(third_type.areas)
+    assert "Winkelgebieden" in page.locator('.rm-legend[data-layer="area-winkelgebied"]').inner_text()
+    page.check("#rm-only-winkelgebied")
+    page.wait_for_function("window.rmDashboard.state.only === 'winkelgebied'")
+    assert sorted(page.evaluate("Object.keys(window.rmDashboard.shapes.winkelgebied)")) \
+        == sorted(third_type.areas)
+    assert "winkelgebieden" in page.locator("#rm-theme h2").inner_text()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "dashboard_10_winkelgebieden.png"))
+    code, name = next(iter(third_type.areas.items()))
+    page.fill("#rm-search", name[:8].lower())
+    hit = page.locator(f'#rm-search-results li[data-code="{code}"]')
+    assert "Winkelgebied" in hit.inner_text()
+    hit.dispatch_event("mousedown")
+    page.wait_for_selector("#rm-profile-title")
+    assert page.locator("#rm-profile-title").inner_text() == name
+    assert f"Winkelgebied · {code}" in page.locator("#rm-profile").inner_text()
+    page.wait_for_timeout(500)  # Leaflet's zoom animation (250 ms) ends before the screenshot
+    page.screenshot(path=str(screenshots / "dashboard_10_profiel_winkelgebied.png"))
+    assert page.attempted == [] and page.errors == []

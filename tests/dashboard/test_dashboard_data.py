@@ -151,3 +151,28 @@ def test_cli_writes_the_dashboard_and_refuses_an_unbuilt_project(demo_run, tmp_p
     assert done.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "nog geen kwartaal berekend" in err
+
+
+def test_a_third_area_type_needs_configuration_only(third_type, embedded):
+    """Winkelgebieden, configured and loaded into a copy (``conftest.py``), get their own areas,
+    level, overlay, filter and search hint, in the configuration's words and order."""
+    text = third_type.dashboard.read_text("utf-8")
+    found = blocks(third_type.dashboard)
+    meta = found["rm-meta"]
+    types = [t["id"] for t in embedded["rm-meta"]["areaTypes"]]
+    assert types == ["bedrijventerrein", "vakantiepark"]
+    assert [t["id"] for t in meta["areaTypes"]] == [*types, "winkelgebied"]
+    own = meta["areaTypes"][-1]
+    assert (own["label"], own["plural"]) == ("Winkelgebied", "Winkelgebieden")
+    assert own["note"].startswith("Eigen laag van winkelgebieden")
+    level = next(lv for lv in meta["levels"] if lv["id"] == "winkelgebied")
+    assert (level["label"], level["plural"], level["areas"]) == ("Winkelgebied", "Winkelgebieden", 2)
+    geo = found["rm-geo-winkelgebied"]
+    assert dict(zip(geo["codes"], geo["names"], strict=True)) == third_type.areas
+    assert {g["type"] for g in geo["geometry"]} == {"Polygon"}
+    for plural in ("bedrijventerreinen", "vakantieparken", "winkelgebieden"):
+        assert f"> Alleen {plural}</label>" in text
+        assert f"> {plural.capitalize()} als laag</label>" in text
+    assert 'id="rm-only-winkelgebied"' in text and 'id="rm-show-winkelgebied"' in text
+    assert 'placeholder="Zoek een buurt, wijk, bedrijventerrein, vakantiepark of winkelgebied"' \
+        in text

@@ -19,7 +19,12 @@
   const MISSING_COLOUR = "#d9d9d9";
   const HOT_STYLE = { Hotspot: { color: "#D55E00", weight: 4, dashArray: null },
                       Coldspot: { color: "#0072B2", weight: 3, dashArray: "5 4" } };
-  const TERRAIN_OUTLINE = "#5b2a86";
+  // analysis-area types (config/area_types.yaml), each an overlay with its own outline
+  const AREA_TYPES = META.areaTypes;
+  const AREA_LEVELS = AREA_TYPES.map((t) => t.id);
+  const OUTLINES = [{ color: "#5b2a86", dashArray: "6 4" }, { color: "#1b7837", dashArray: "2 3" },
+                    { color: "#8c510a", dashArray: "10 3 2 3" }, { color: "#000000", dashArray: "1 4" }];
+  const outlineOf = (k) => OUTLINES[k % OUTLINES.length];
 
   function geo(level) {
     if (!(level in GEO)) {
@@ -66,6 +71,10 @@
     return String(text === null || text === undefined ? "" : text).replace(/[&<>"']/g,
       (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
+  function listText(items) {
+    return items.length > 1 ? items.slice(0, -1).join(", ") + " en " + items[items.length - 1] : items.join("");
+  }
+  function themeLabel(theme) { return THEMES[theme] ? THEMES[theme].label : theme; }
   function valueText(v, indicatorId) {
     if (v === "k") return "<5";
     if (v === "n" || v === null || v === undefined) return "–";
@@ -82,10 +91,12 @@
   const multi = (geo("gemeente") || { codes: [] }).codes.length > 1;
   const state = {
     period: META.latest, page: "map", theme: "totaal",
-    level: LEVELS.wijk ? "wijk" : (LEVELS.buurt ? "buurt" : "bedrijventerrein"),
+    level: LEVELS.wijk ? "wijk" : "buurt",
     gemeente: multi ? null : (geo("gemeente") ? geo("gemeente").codes[0] : null),
-    wijk: null, selected: null, onlyTerrains: false, onlyHotspots: false,
-    showTerrains: true, showHotspots: true, showEmerging: false,
+    // only: the area type shown alone (null: wijken or buurten); show: the area-type overlays
+    wijk: null, selected: null, only: LEVELS.wijk || LEVELS.buurt ? null : (AREA_LEVELS[0] || null),
+    show: Object.fromEntries(AREA_LEVELS.map((id) => [id, true])),
+    onlyHotspots: false, showHotspots: true, showEmerging: false,
   };
 
   // ---- areas ------------------------------------------------------------------------------
@@ -96,7 +107,7 @@
     return { level, code, i, name: g.names[i] || code, wijk: g.wijk[i], gemeente: g.gemeente[i] };
   }
   function findArea(code) {
-    for (const level of ["buurt", "wijk", "bedrijventerrein", "gemeente"]) {
+    for (const level of ["buurt", "wijk", ...AREA_LEVELS, "gemeente"]) {
       const a = area(level, code);
       if (a) return a;
     }
@@ -128,9 +139,9 @@
   }
 
   // which areas of the choropleth are in view: the drill-down extent and the filters
-  function shownLevel() { return state.onlyTerrains ? "bedrijventerrein" : state.level; }
+  function shownLevel() { return state.only || state.level; }
   // several gemeenten and none chosen yet: the map shows gemeenten only (overlays wait)
-  function overview() { return multi && !state.gemeente && !state.onlyTerrains; }
+  function overview() { return multi && !state.gemeente && !state.only; }
   function inExtent(a) {
     if (state.gemeente && a.gemeente !== state.gemeente) return false;
     if (state.wijk && a.level === "buurt" && a.wijk !== state.wijk) return false;
@@ -155,8 +166,8 @@
   L.control.scale({ imperial: false }).addTo(map);
   const canvas = L.canvas({ padding: 0.3 });
   const svg = L.svg();
-  const layers = { base: null, outlines: null, terrains: null, hotspots: null, emerging: null,
-                   selected: null };
+  // one overlay per area type under "area-<id>"
+  const layers = { base: null, outlines: null, hotspots: null, emerging: null, selected: null };
   const shapes = {}; // level -> code -> Leaflet layer of the base choropleth
   let fitted = false;
 
@@ -199,7 +210,7 @@
     }
     group.addTo(map);
     layers.base = group;
-    if (state.gemeente && level !== "wijk" && LEVELS.wijk && !state.onlyTerrains) {
+    if (state.gemeente && level !== "wijk" && LEVELS.wijk) { // wijken as context, also for area types
       const outline = L.featureGroup();
       for (const a of visibleAreas("wijk")) {
         const f = feature("wijk", a.i);
@@ -217,29 +228,32 @@
     }
   }
 
-  function drawTerrains() {
-    clearLayer("terrains");
-    if (!state.showTerrains || state.onlyTerrains || overview() || !geo("bedrijventerrein")) return;
-    const theme = themeAt("bedrijventerrein");
-    const group = L.featureGroup();
-    for (const a of visibleAreas("bedrijventerrein")) {
-      const f = feature("bedrijventerrein", a.i);
-      if (!f) continue;
-      const score = scoreOf(state.period, "bedrijventerrein", theme, a.i);
-      L.geoJSON(f, { renderer: svg, style: { color: TERRAIN_OUTLINE, weight: 2.5, dashArray: "6 4",
-        fillColor: colour(score), fillOpacity: 0.85, className: "rm-terrain" } })
-        .on("click", () => onAreaClick(a))
-        .bindTooltip(() => tooltipText(a), { sticky: true }).addTo(group);
-    }
-    group.addTo(map);
-    layers.terrains = group;
+  function drawAreaTypes() {
+    AREA_TYPES.forEach((t, k) => {
+      const name = "area-" + t.id;
+      clearLayer(name);
+      if (!state.show[t.id] || state.only || overview() || !geo(t.id)) return;
+      const theme = themeAt(t.id);
+      const group = L.featureGroup();
+      for (const a of visibleAreas(t.id)) {
+        const f = feature(t.id, a.i);
+        if (!f) continue;
+        const score = scoreOf(state.period, t.id, theme, a.i);
+        L.geoJSON(f, { renderer: svg, style: Object.assign({ weight: 2.5, fillColor: colour(score),
+          fillOpacity: 0.85, className: "rm-area-type rm-area-" + t.id }, outlineOf(k)) })
+          .on("click", () => onAreaClick(a))
+          .bindTooltip(() => tooltipText(a), { sticky: true }).addTo(group);
+      }
+      group.addTo(map);
+      layers[name] = group;
+    });
   }
 
   function drawPatterns() {
     clearLayer("hotspots");
     clearLayer("emerging");
     const level = "buurt";
-    if (!geo(level) || state.onlyTerrains || overview()) return;
+    if (!geo(level) || state.only || overview()) return;
     if (state.showHotspots) {
       const group = L.featureGroup();
       for (const a of visibleAreas(level)) {
@@ -294,11 +308,14 @@
       + esc(LEVELS[level].plural.toLowerCase()) + "</b>" + rows
       + '<div><span class="rm-swatch" style="background:' + MISSING_COLOUR
       + '"></span>Geen score (te weinig gegevens)</div></div>');
-    if (layers.terrains) {
-      parts.push('<div class="rm-legend" data-layer="terrains"><b>Bedrijventerreinen</b>'
+    AREA_TYPES.forEach((t, k) => {
+      if (!layers["area-" + t.id]) return;
+      const o = outlineOf(k);
+      parts.push('<div class="rm-legend" data-layer="area-' + esc(t.id) + '"><b>' + esc(t.plural) + "</b>"
         + '<div><svg width="18" height="12"><rect x="1" y="1" width="16" height="10" fill="none" stroke="'
-        + TERRAIN_OUTLINE + '" stroke-width="2" stroke-dasharray="4 2"/></svg>eigen score, zelfde kleuren</div></div>');
-    }
+        + o.color + '" stroke-width="2" stroke-dasharray="' + o.dashArray + '"/></svg>'
+        + esc(themeLabel(themeAt(t.id))) + ", zelfde kleuren</div></div>");
+    });
     if (layers.hotspots) {
       parts.push('<div class="rm-legend" data-layer="hotspots"><b>Hotspots (Gi*)</b><i>significant na FDR-correctie</i>'
         + Object.entries(HOT_STYLE).map(([name, s]) => '<div><svg width="18" height="12"><rect x="2" y="2" width="14" height="8" fill="none" stroke="'
@@ -315,7 +332,10 @@
 
   function mapNote() {
     const notes = [];
-    if (overview()) return "Klik op een gemeente voor haar wijken, buurten, bedrijventerreinen en hotspots.";
+    if (overview()) {
+      return "Klik op een gemeente voor haar " + listText(["wijken", "buurten",
+        ...AREA_TYPES.map((t) => t.plural.toLowerCase()), "hotspots"]) + ".";
+    }
     const d = levelData(state.period, "buurt");
     if (state.showHotspots && !d.hotspot) notes.push("Hotspots (Gi*): niet berekend voor " + state.period + ".");
     if (state.showEmerging && !(d.emerging && d.emerging.some((e) => e !== null))) {
@@ -327,7 +347,7 @@
 
   function redrawMap() {
     drawBase();
-    drawTerrains();
+    drawAreaTypes();
     drawPatterns();
     drawSelected();
     document.getElementById("rm-legends").innerHTML = legendHtml();
@@ -352,7 +372,7 @@
     el.querySelectorAll("a").forEach((link) => link.addEventListener("click", () => {
       const go = link.dataset.go;
       if (go === "all") { state.gemeente = null; state.wijk = null; }
-      if (go === "gemeente") { state.wijk = null; if (LEVELS.wijk && !state.onlyTerrains) state.level = "wijk"; }
+      if (go === "gemeente") { state.wijk = null; if (LEVELS.wijk && !state.only) state.level = "wijk"; }
       state.selected = null;
       state.refit = true;
       syncControls();
@@ -383,11 +403,11 @@
     if (a.level === "gemeente") { onAreaClick(a); return; }
     state.page = "map";
     state.gemeente = a.gemeente || state.gemeente;
-    if (a.level === "bedrijventerrein") {
+    if (AREA_LEVELS.includes(a.level)) {
       state.wijk = null;
-      state.onlyTerrains = true;
+      state.only = a.level;
     } else {
-      state.onlyTerrains = false;
+      state.only = null;
       state.level = a.level;
       state.wijk = a.level === "buurt" ? a.wijk : null;
     }
@@ -458,8 +478,9 @@
     const members = t.indicators.filter((id) => INDICATORS[id] && INDICATORS[id].levels.includes(level));
     el.innerHTML = "<h2>" + esc(t.label) + " <small>– " + esc(LEVELS[level].plural.toLowerCase()) + ", "
       + esc(state.period) + "</small></h2><p>" + esc(t.description) + "</p>"
-      + (theme !== state.theme ? '<p class="rm-note">Dit thema heeft geen score voor '
-        + esc(LEVELS[level].plural.toLowerCase()) + "; de kaart toont de totaalscore.</p>" : "")
+      + '<p class="rm-note" id="rm-theme-levels">Scores voor '
+      + esc(listText(t.levels.filter((l) => LEVELS[l]).map((l) => LEVELS[l].plural.toLowerCase()))) + ".</p>"
+      + (theme !== state.theme ? '<p class="rm-note">' + esc(missingThemeText(level)) + "</p>" : "")
       + "<h3>Ranglijst (hoogste 10" + (state.onlyHotspots ? ", alleen hotspots" : "") + ")</h3>"
       + rankTable(rows.slice(0, 10), theme === "totaal")
       + '<h3>Verloop</h3><div class="rm-chart" id="rm-theme-trend"></div>'
@@ -470,6 +491,15 @@
         + "</td></tr>"; }).join("") + "</tbody></table>";
     linkRows(el);
     setTimeout(() => drawTrend(level, theme, list), 0);
+  }
+
+  // the chosen theme is not scored at the level shown: say where it is, and how to get there
+  function missingThemeText(level) {
+    const t = THEMES[state.theme];
+    const own = AREA_TYPES.filter((a) => t.levels.includes(a.id));
+    return "Dit thema heeft geen score voor " + LEVELS[level].plural.toLowerCase() + "; de kaart toont de totaalscore."
+      + (own.length ? " Het thema is berekend voor " + listText(own.map((a) => a.plural.toLowerCase()))
+        + ": kies " + listText(own.map((a) => "'Alleen " + a.plural.toLowerCase() + "'")) + "." : "");
   }
 
   function drawTrend(level, theme, list) {
@@ -522,9 +552,17 @@
         if (typeof v === "number") indicatorRows.push({ kwartaal: period, indicator: INDICATORS[id].label, waarde: v });
       }
     }
-    chart(el.querySelector("#rm-profile-scores"), "scoreHistory", hist);
+    chart(el.querySelector("#rm-profile-scores"), "scoreHistory", hist, (spec) => ownThemes(spec, hist));
     chart(el.querySelector("#rm-profile-rank"), "rankHistory", ranks);
     chart(el.querySelector("#rm-profile-indicators"), "indicatorHistory", indicatorRows);
+  }
+
+  // the legend lists the themes the area has (an area type has only its own), each in its colour
+  function ownThemes(spec, rows) {
+    const scale = spec.encoding.color.scale;
+    const keep = scale.domain.map((label, k) => (rows.some((r) => r.thema === label) ? k : -1)).filter((k) => k >= 0);
+    scale.range = keep.map((k) => scale.range[k % scale.range.length]);
+    scale.domain = keep.map((k) => scale.domain[k]);
   }
 
   function profileHtml(a) {
@@ -668,7 +706,7 @@
       (spec) => { for (const layer of spec.layer) { if (layer.encoding && layer.encoding.x && layer.encoding.x.title) {
         layer.encoding.x.title = "Score " + A; layer.encoding.y.title = "Score " + B; } } });
   }
-  function SCORED() { return ["buurt", "wijk", "bedrijventerrein"].filter((l) => LEVELS[l] && META.periods.some((p) => levelData(p, l).score)); }
+  function SCORED() { return ["buurt", "wijk", ...AREA_LEVELS].filter((l) => LEVELS[l] && META.periods.some((p) => levelData(p, l).score)); }
   function visibleAreasAll(level) {
     const g = geo(level);
     if (!g) return [];
@@ -789,8 +827,8 @@
   function syncControls() {
     const level = document.getElementById("rm-level");
     level.value = state.level;
-    level.disabled = state.onlyTerrains;
-    document.getElementById("rm-only-terrains").checked = state.onlyTerrains;
+    level.disabled = Boolean(state.only);
+    for (const id of AREA_LEVELS) document.getElementById("rm-only-" + id).checked = state.only === id;
     document.getElementById("rm-quarter").value = state.period;
     document.getElementById("rm-quarter-slider").value = META.periods.indexOf(state.period);
   }
@@ -818,16 +856,21 @@
       .map((l) => '<option value="' + l + '">' + esc(LEVELS[l].plural) + "</option>").join("");
     level.addEventListener("change", () => { state.level = level.value; if (level.value === "wijk") state.wijk = null;
       state.refit = true; closeProfile(); redrawMap(); drawTheme(); });
-    const toggles = { "rm-only-terrains": "onlyTerrains", "rm-show-terrains": "showTerrains",
-      "rm-show-hotspots": "showHotspots", "rm-show-emerging": "showEmerging", "rm-only-hotspots": "onlyHotspots" };
+    const redraw = () => { redrawMap(); if (document.getElementById("rm-profile").hidden) drawTheme(); };
+    const toggles = { "rm-show-hotspots": "showHotspots", "rm-show-emerging": "showEmerging",
+      "rm-only-hotspots": "onlyHotspots" };
     for (const [id, key] of Object.entries(toggles)) {
       const box = document.getElementById(id);
       box.checked = state[key];
-      box.addEventListener("change", () => { state[key] = box.checked; if (key === "onlyTerrains") { state.refit = true; syncControls(); }
-        redrawMap(); if (document.getElementById("rm-profile").hidden) drawTheme(); });
+      box.addEventListener("change", () => { state[key] = box.checked; redraw(); });
     }
-    if (!geo("bedrijventerrein")) {
-      ["rm-only-terrains", "rm-show-terrains"].forEach((id) => { document.getElementById(id).disabled = true; });
+    for (const id of AREA_LEVELS) {
+      const show = document.getElementById("rm-show-" + id);
+      show.checked = state.show[id];
+      show.addEventListener("change", () => { state.show[id] = show.checked; redraw(); });
+      const only = document.getElementById("rm-only-" + id);
+      only.addEventListener("change", () => { state.only = only.checked ? id : null; state.wijk = null;
+        state.refit = true; syncControls(); redraw(); });
     }
     document.getElementById("rm-print").addEventListener("click", () => window.print());
     // the printed page is narrower: redraw the map for it, and back again afterwards
@@ -845,7 +888,7 @@
     let index = null;
     const build = () => {
       index = [];
-      for (const level of ["gemeente", "wijk", "buurt", "bedrijventerrein"]) {
+      for (const level of ["gemeente", "wijk", "buurt", ...AREA_LEVELS]) {
         const g = geo(level);
         if (!g) continue;
         g.codes.forEach((code, i) => index.push({ level, code, i, key: plain((g.names[i] || "") + " " + code) }));
