@@ -46,10 +46,16 @@ def timed(run: Callable[[], object], repeat: int) -> dict[str, Any]:
             "runs": repeat, "load_before": before, "load_after": load()}
 
 
+def environment(source: Path | None) -> dict[str, str]:
+    """The environment of a measured process: ``source`` first on the path when given."""
+    return {**os.environ, "PYTHONPATH": str(source)} if source else dict(os.environ)
+
+
 def python(code: str, source: Path | None, *args: str) -> Callable[[], object]:
-    env = {**os.environ, "PYTHONPATH": str(source)} if source else dict(os.environ)
-    return lambda: subprocess.run([sys.executable, "-c", code, *args], env=env, check=True,
-                                  capture_output=True)
+    """Run ``code`` in a new interpreter, outside the checkout (whose ``riskmap/`` would
+    otherwise come first on the path and hide ``source``)."""
+    return lambda: subprocess.run([sys.executable, "-c", code, *args], env=environment(source),
+                                  check=True, capture_output=True, cwd=tempfile.gettempdir())
 
 
 CLI = "import sys; from riskmap.cli import main; sys.argv[0] = 'riskmap'; main(sys.argv[1:])"
@@ -119,15 +125,15 @@ def csv_figures(sources: dict[str, Path | None], path: Path, repeat: int) -> dic
     """Read time (minimum and median of ``repeat`` processes) and the process's peak RSS."""
     figures = {}
     for label, source in sources.items():
-        env = {**os.environ, "PYTHONPATH": str(source)} if source else dict(os.environ)
         for name, (setup, call) in READERS.items():
             if name.startswith("pandas") and label != "after":
                 continue
             before, times, peaks = load(), [], []
             for _ in range(repeat):
                 out = subprocess.run([sys.executable, "-c", TIMER.format(setup=setup, call=call),
-                                      str(path)], env=env, check=True, capture_output=True,
-                                     text=True).stdout.split()
+                                      str(path)], env=environment(source), check=True,
+                                     capture_output=True, text=True,
+                                     cwd=tempfile.gettempdir()).stdout.split()
                 times.append(float(out[1]))
                 peaks.append(int(out[2]) * 1024 / 1024**3)
             figures[f"{name} ({label})" if name.startswith("riskmap") else name] = {
@@ -179,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             reference = report["csv"]["pandas read_csv(engine='pyarrow')"]["min_s"]
             report["csv_ratio_to_pandas_pyarrow"] = {
                 k: round(v["min_s"] / reference, 2) for k, v in report["csv"].items()}
+    if RESULTS.exists():  # a part skipped keeps its figures from the last run
+        report = {**json.loads(RESULTS.read_text(encoding="utf-8")), **report}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps(report, indent=1))
