@@ -32,7 +32,7 @@ test: $(STAMP) browser pdflibs lint
 # writes bench/results/national-*.json and the tables of docs/performance.md.
 bench: $(STAMP) browser
 	$(BIN)/pytest -q -m slow
-	for b in scoring hotspots; do if [ -f bench/$$b.py ]; then $(BIN)/python bench/$$b.py || exit 1; fi; done
+	for b in scoring hotspots speed; do if [ -f bench/$$b.py ]; then $(BIN)/python bench/$$b.py || exit 1; fi; done
 	$(BIN)/python bench/national.py
 
 clean:

@@ -23,14 +23,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import yaml
 
+from riskmap._config_files import config_file
 from riskmap.errors import ConfigError
-from riskmap.sbi import config_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CBS_LEVELS = ("buurt", "wijk")
 AREA_COLUMN = "analysis_areas"
@@ -150,6 +151,10 @@ def level_of_code(code: str) -> str | None:
 def area_lists(codes: Mapping[str, Sequence[object]], n: int) -> list[list[str] | None]:
     """Per point, the list of its analysis-area codes (``None`` where it is in none), from one
     code array per type (``None`` entries where not in an area of that type), in type order."""
+    # numpy and pandas here, not at import: the command line reads the area types for its help
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+
     order = [k for k in area_types() if k in codes] + [k for k in codes if k not in area_types()]
     columns = [np.asarray(codes[k], dtype=object) for k in order]
     out: list[list[str] | None] = [None] * n
@@ -166,6 +171,9 @@ def area_lists(codes: Mapping[str, Sequence[object]], n: int) -> list[list[str] 
 def split_areas(lists: pd.Series) -> pd.DataFrame:
     """One column per area type holding the point's code of that type (``None`` where none),
     from a column of ``analysis_areas`` lists."""
+    import numpy as np  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415
+
     found = [list(v) if isinstance(v, list | np.ndarray) else [] for v in lists]
     out = pd.DataFrame(index=lists.index)
     for area_type in area_types().values():

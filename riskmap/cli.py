@@ -12,26 +12,25 @@ import logging.handlers
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import duckdb
-import pandas as pd
 
 from riskmap import _click_nl, fmt
-from riskmap.areatypes import area_types
-from riskmap.docs import REFERENCES
+from riskmap.areatypes import area_types, scored_levels
 from riskmap.errors import RiskmapError
 from riskmap.fmt import integer, number
-from riskmap.indicators.privacy import public_table
-from riskmap.models.backtest import HEADERS, MEAN, backtest_table
-from riskmap.models.hotspots import CATEGORY_LABELS, METHODS, shown_hotspots
-from riskmap.models.variables import LEVELS
+from riskmap.models.choices import LEVELS, METHODS
 from riskmap.periods import Period
-from riskmap.pipeline import SKIPPED, QuarterRun, run_demo, run_quarter
-from riskmap.project import SCORE_LEVELS, Project
-from riskmap.reports.outputs import LINEAGE_HEADERS, reasons_text
-from riskmap.store import STORE_RECOVERY, LoadRecord
+
+if TYPE_CHECKING:
+    from riskmap.pipeline import QuarterRun
+    from riskmap.project import Project
+    from riskmap.store import LoadRecord
+
+# The library is imported where a command needs it, so `riskmap --help` and the refusal of a
+# wrong command do not pay for pandas, DuckDB, geopandas, scipy and scikit-learn.
+REFERENCE_NAMES = ("indicators", "registers", "config", "branches", "kvk")
 
 log = logging.getLogger("riskmap")
 _click_nl.install()
@@ -53,7 +52,7 @@ replace_option = click.option(
     help="Bevestig dat deze lading de opgeslagen rijen mag vervangen door veel minder (of geen) "
          "rijen; zonder deze optie wordt zo'n lading geweigerd. Terug te draaien met "
          "`riskmap undo`.")
-level_choice = click.Choice(SCORE_LEVELS, case_sensitive=False)
+level_choice = click.Choice(scored_levels(), case_sensitive=False)
 
 
 class _StderrHandler(logging.Handler):
@@ -155,6 +154,8 @@ def _log_to_file(folder: Path) -> Path:
 def _project(project_dir: Path) -> Project:
     """Open a project, start this run's log file in its ``logs/`` folder, and hold the project
     lock until the command ends (so no other command loads or builds in between)."""
+    from riskmap.project import Project
+
     project = Project(project_dir)
     _log_to_file(project.root / "logs")
     context = click.get_current_context()
@@ -176,6 +177,8 @@ def _report(record: LoadRecord) -> None:
               help="Map voor het demoproject.")
 def demo(out: Path) -> None:
     """Maak de demogemeente Havenwaard en draai er het hele kwartaal op."""
+    from riskmap.pipeline import run_demo
+
     log_file = _log_to_file(out / "logs")
     run = run_demo(out)
     for record in run.loads:
@@ -206,6 +209,8 @@ def init(directory: Path | None, project_dir: Path | None, gemeente: str, year: 
     target = directory or project_dir
     if target is None:
         raise click.UsageError("geef de projectmap: riskmap init -p MAP --gemeente GM....")
+    from riskmap.project import Project
+
     project = Project.init(target, gemeente.upper(), year, naam=naam)
     _say(f"project gemaakt: {project.root.resolve()} (pas riskmap.yaml aan en laad dan de "
          f"bronnen met `riskmap load ...`)")
@@ -341,6 +346,8 @@ def kwartaal(period: str, first: str | None, capacity: int | None, exclude_recen
     """Het hele kwartaal in één keer: indicatoren, scores, hotspots, opkomende hotspots,
     trefkansmodel en terugtoets, dan kaarten, gebiedsanalyse, briefing, doelenlijst en
     exports. Opnieuw draaien geeft dezelfde uitvoer."""
+    from riskmap.pipeline import run_quarter
+
     run = run_quarter(_project(project_dir), Period.parse(period), first, offline=not online_map,
                       capacity=capacity, exclude_recent=exclude_recent)
     _stages(run)
@@ -348,6 +355,8 @@ def kwartaal(period: str, first: str | None, capacity: int | None, exclude_recen
 
 
 def _stages(run: QuarterRun) -> None:
+    from riskmap.pipeline import SKIPPED
+
     _say(f"Kwartaal {run.period}:")
     for stage in run.stages:
         mark = "–" if stage.status == SKIPPED else "✓"
@@ -452,6 +461,9 @@ def hotspots(period: str, variable: str | None, level: str, method: str, alpha: 
              project_dir: Path) -> None:
     """Hot- en coldspots (Gi* of lokale Moran, met FDR-correctie): opgeslagen en getoond.
     Een bestaande kaart.html van het kwartaal wordt bijgewerkt."""
+    from riskmap.indicators.privacy import public_table
+    from riskmap.models.hotspots import CATEGORY_LABELS, shown_hotspots
+
     project = _project(project_dir)
     result = project.hotspots(period, variable, level, method, alpha)
     counts = result["category"].map(CATEGORY_LABELS).value_counts()
@@ -500,6 +512,10 @@ EMERGING_LABELS = {"new": "nieuw", "intensifying": "toenemend", "persistent": "a
 def predict(period: str, level: str, project_dir: Path) -> None:
     """Kans dat een controle in het volgende kwartaal iets vindt, per gebied (trefkansmodel);
     opgeslagen voor kaarten en doelenlijst."""
+    import pandas as pd
+
+    from riskmap.indicators.privacy import public_table
+
     table = _project(project_dir).predict(period, level)
     top = table.sort_values("probability", ascending=False).head(10)
     shown = pd.DataFrame({"Code": top["code"], "Naam": top["name"],
@@ -522,10 +538,8 @@ def backtest(first: str, last: str, k: int, level: str, project_dir: Path) -> No
     """Terugtoets: rangschikken score en trefkansmodel van elk kwartaal de gebieden waar
     controles in het kwartaal erna iets vonden? Tabel (CSV) en grafiek (PNG)."""
     result = _project(project_dir).backtest(first, last, level, k)
-    means = backtest_table(result.table[result.table["period"] == MEAN])
-    shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]
     _say(f"Gemiddeld over {Period.parse(first)} t/m {Period.parse(last)} (top {k}):")
-    _say(_table(public_table(means[shown], "riskmap backtest")))
+    _say(_mean_backtest(result.table, "riskmap backtest"))
     _paths(result.outputs)
 
 
@@ -539,10 +553,18 @@ def track_record(period: str, k: int, project_dir: Path) -> None:
     rangorde en beide basislijnen) en kies de rangorde die de uitvoer van dat kwartaal
     gebruikt."""
     table = _project(project_dir).track_record(period, k=k)
+    _say(f"Gemiddeld over de getoetste kwartalen vóór {Period.parse(period)} (top {k}):")
+    _say(_mean_backtest(table, "riskmap track-record"))
+
+
+def _mean_backtest(table: Any, where: str) -> str:
+    """The mean precision and AUC per ranking method of a backtest table, as shown."""
+    from riskmap.indicators.privacy import public_table
+    from riskmap.models.backtest import HEADERS, MEAN, backtest_table
+
     means = backtest_table(table[table["period"] == MEAN])
     shown = [HEADERS[c] for c in ("method", "precision_at_k", "auc")]
-    _say(f"Gemiddeld over de getoetste kwartalen vóór {Period.parse(period)} (top {k}):")
-    _say(_table(public_table(means[shown], "riskmap track-record")))
+    return _table(public_table(means[shown], where))
 
 
 @cli.command()
@@ -565,6 +587,8 @@ STATUS_HEADERS = {"events": {"kind": "Soort", "rows": "Regels", "first": "Eerste
 def status(project_dir: Path) -> None:
     """Wat er geladen is: bronnen, regels (gelezen = opgenomen + afgewezen), kwartalen en
     herkomst."""
+    from riskmap.reports.outputs import LINEAGE_HEADERS, reasons_text
+
     info = _project(project_dir).status()
     lineage = info["lineage"].assign(rejects=info["lineage"]["rejects"].map(reasons_text))
     lineage = lineage.drop(columns=["path"]).rename(columns=LINEAGE_HEADERS)
@@ -589,11 +613,13 @@ UNDO_HEADERS = {"load_id": "lading", "source": "bron", "slice": "deel", "loaded_
 
 
 @cli.command("docs")
-@click.argument("what", type=click.Choice(list(REFERENCES)))
+@click.argument("what", type=click.Choice(REFERENCE_NAMES))
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Naar dit bestand schrijven in plaats van tonen.")
 def docs_command(what: str, out: Path | None) -> None:
     """Naslag die uit de catalogi wordt gemaakt (Markdown)."""
+    from riskmap.docs import REFERENCES
+
     text = REFERENCES[what]()
     if out:
         out.write_text(text, encoding="utf-8")
@@ -623,20 +649,28 @@ def main(argv: list[str] | None = None) -> None:
         log.debug("refused: %s", exc)
         click.echo(f"riskmap: fout: {exc}", err=True)
         sys.exit(2)
-    except duckdb.Error as exc:  # a store that cannot be read part-way through a command
-        _end_console(succeeded=False)
-        log.debug("store error", exc_info=True)
-        click.echo(f"riskmap: fout: de opslag (riskmap.duckdb) is niet te lezen of te schrijven "
-                   f"({_first_line(exc)}); herstel: {STORE_RECOVERY}{_see_log()}", err=True)
-        sys.exit(2)
     except Exception as exc:  # the last resort: never a traceback on the console
         _end_console(succeeded=False)
+        if _is_store_error(exc):  # a store that cannot be read part-way through a command
+            from riskmap.store import STORE_RECOVERY
+
+            log.debug("store error", exc_info=True)
+            click.echo(f"riskmap: fout: de opslag (riskmap.duckdb) is niet te lezen of te "
+                       f"schrijven ({_first_line(exc)}); herstel: {STORE_RECOVERY}{_see_log()}",
+                       err=True)
+            sys.exit(2)
         log.debug("unexpected error", exc_info=True)
         click.echo(f"riskmap: fout: onverwachte fout ({type(exc).__name__}: {_first_line(exc)})"
                    f"; riskmap kon de invoer niet verwerken{_see_log()}", err=True)
         sys.exit(2)
     _end_console(succeeded=True)
     sys.exit(0)
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    """A DuckDB error (only possible once a command has imported DuckDB)."""
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(exc, duckdb.Error)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,10 +7,10 @@ the same everywhere.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from functools import cache
 
-import pandas as pd
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import NumberPattern, parse_pattern
@@ -25,7 +25,11 @@ def _pattern(decimals: int) -> NumberPattern:
 
 
 def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value))
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    import pandas as pd  # noqa: PLC0415 - not at import: the command line's help needs no pandas
+
+    return value is pd.NA
 
 
 def number(value: object, decimals: int = 1) -> str:

@@ -21,24 +21,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
 import pandas as pd
 
+from riskmap._config_files import config_file  # noqa: F401 - imported from here too
 from riskmap.errors import ConfigError, InputError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 VERSIONS = (2008, 2025)
 HARMONISED = 2025
 # KvK codes that are not activities: kept on the establishment, in no branch and no section
 PLACEHOLDERS = {"0001": "SBI-code nog niet vastgesteld (0001)",
                 "0002": "geen bedrijfsactiviteit (0002)"}
-
-
-def config_file(name: str) -> Path:
-    """A file of the default configuration folder (``config/`` of the checkout or package)."""
-    packaged = Path(str(resources.files("riskmap").joinpath("defaults", name)))
-    return packaged if packaged.exists() else CONFIG_DIR / name
 
 
 def check_version(value: object) -> int:

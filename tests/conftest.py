@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,33 @@ REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """The whole demo pipeline, run once into a temporary folder."""
     return run_demo(tmp_path_factory.mktemp("demo") / "project")
+
+
+# A second demo run, for the reproducibility test, in its own process started when the session
+# begins: the suite runs mostly on one core, so on two cores it costs little wall time.
+RERUN_FIXTURE = "demo_rerun"
+_RERUN: dict[str, object] = {}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(RERUN_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
+        folder = Path(tempfile.mkdtemp(prefix="riskmap-rerun-"))
+        code = "import sys; from riskmap.pipeline import run_demo; run_demo(sys.argv[1])"
+        _RERUN["folder"] = folder
+        _RERUN["process"] = subprocess.Popen(
+            [sys.executable, "-c", code, str(folder / "project")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture(scope="session")
+def demo_rerun() -> Iterator[Project]:
+    """The demo project run a second time, from scratch, in another process (see above)."""
+    process, folder = _RERUN["process"], _RERUN["folder"]
+    assert isinstance(process, subprocess.Popen) and isinstance(folder, Path)
+    _, errors = process.communicate()
+    assert process.returncode == 0, errors
+    yield Project(folder / "project")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

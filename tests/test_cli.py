@@ -126,3 +126,23 @@ def test_status_lists_loads(capsys, project: Project):
     code, out, _ = _run(capsys, "status", "-p", str(project.root))
     assert code == 0
     assert "boundaries" in out and "bedrijventerreinen" in out
+
+
+def test_help_does_not_import_the_heavy_libraries():
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "duckdb", "scipy", "sklearn", "matplotlib", "geopandas", "altair",
+             "weasyprint")
+    code = (f"import sys, riskmap.cli; print(' '.join(m for m in {heavy!r} "
+            f"if m in sys.modules) or '-')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "-"
+
+
+def test_docs_command_offers_every_reference():
+    from riskmap.cli import REFERENCE_NAMES
+    from riskmap.docs import REFERENCES
+
+    assert set(REFERENCE_NAMES) == set(REFERENCES)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from riskmap.pipeline import DemoRun, run_demo
+from riskmap.pipeline import DemoRun
+from riskmap.project import Project
 from riskmap.sources.demo import build_world, hidden_risk
 from riskmap.store import Store
 
@@ -69,9 +70,9 @@ def test_map_holds_every_buurt_polygon(demo_run: DemoRun):
     assert "leaflet" in html.lower() and not re.search(r'src="https?://', html)
 
 
-def test_demo_twice_gives_identical_scores(demo_run: DemoRun, tmp_path: Path):
-    again = run_demo(tmp_path / "again")
-    assert again.outputs["scores"].read_bytes() == demo_run.outputs["scores"].read_bytes()
+def test_demo_twice_gives_identical_scores(demo_run: DemoRun, demo_rerun: Project):
+    again = demo_rerun.output_dir / str(demo_run.period) / "scores.csv"
+    assert again.read_bytes() == demo_run.outputs["scores"].read_bytes()
 
 
 def test_failing_load_leaves_store_unchanged(demo_run: DemoRun, tmp_path: Path,

@@ -7,7 +7,10 @@ on each code in its own version (see :func:`riskmap.sbi.sbi_prefixes`).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -138,29 +141,66 @@ def establishment_conditions(spec: Mapping[str, Any]) -> tuple[list[str], dict[s
     return conditions, params
 
 
-def count_by_area(store: Store, table: str, column: str, conditions: list[str],
-            params: dict[str, Any], codes: Sequence[str]) -> pd.Series:
-    area = area_sql(column)
-    where = " AND ".join([*conditions, f"{area} IS NOT NULL"])
-    sql = f"SELECT {area} AS area, count(*) AS n FROM {table} WHERE {where} GROUP BY 1"
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    frame = store.con.execute(sql, used).df()
-    return frame.set_index("area")["n"].reindex(codes).fillna(0).astype(float)
+@dataclass(frozen=True)
+class CountQuery:
+    """The rows of ``table`` meeting every condition (SQL with named ``$`` parameters)."""
+
+    table: str
+    conditions: tuple[str, ...]
+    params: Mapping[str, Any]
+
+    def key(self) -> str:
+        """Equal for queries that count the same rows."""
+        return json.dumps([self.table, self.conditions, sorted(self.params.items())], default=str)
+
+
+def counts_by_area(store: Store, level: str, queries: Sequence[CountQuery],
+                   codes: Sequence[str]) -> list[pd.Series]:
+    """Each query's count per area code (0 where none), in one SQL query per table: every
+    distinct query is a ``count(*) FILTER (WHERE ...)`` column of one ``GROUP BY``."""
+    area = area_sql(level)
+    unique: dict[str, dict[str, CountQuery]] = {}
+    for query in queries:
+        unique.setdefault(query.table, {})[query.key()] = query
+    counted: dict[str, pd.Series] = {}
+    for table, group in unique.items():
+        columns, params = [], {}
+        for i, query in enumerate(group.values()):
+            where = " AND ".join(query.conditions) or "true"
+            names = set(re.findall(r"\$(\w+)", where))
+            renamed = re.sub(r"[$](\w+)", rf"$\g<1>_{i}", where)
+            columns.append(f"count(*) FILTER (WHERE {renamed}) AS m{i}")
+            params.update({f"{name}_{i}": query.params[name] for name in names})
+        frame = store.con.execute(f"SELECT {area} AS area, {', '.join(columns)} FROM {table} "
+                                  f"WHERE {area} IS NOT NULL GROUP BY 1", params).df()
+        frame = frame.set_index("area").reindex(codes).fillna(0).astype(float)
+        counted.update(zip(group, (frame.iloc[:, i] for i in range(len(group))), strict=True))
+    return [counted[query.key()].rename("n") for query in queries]
+
+
+def count_by_area(store: Store, level: str, query: CountQuery,
+                  codes: Sequence[str]) -> pd.Series:
+    """One query's count per area code (0 where none)."""
+    return counts_by_area(store, level, [query], codes)[0]
+
+
+def establishments_query(spec: Mapping[str, Any], period: Period,
+                         window: int | None) -> CountQuery:
+    """The establishments matching ``spec`` (active at period end by default)."""
+    conditions, params = establishment_conditions(spec or {})
+    first, end = period.window(window or 12)
+    return CountQuery("establishments", tuple(conditions), {**params, "first": first, "end": end})
 
 
 def establishments_measure(store: Store, spec: Mapping[str, Any], level: str, period: Period,
                            window: int | None, codes: Sequence[str]) -> pd.Series:
     """Number of establishments per area matching ``spec`` (active at period end by default)."""
-    conditions, params = establishment_conditions(spec or {})
-    first, end = period.window(window or 12)
-    return count_by_area(store, "establishments", level, conditions,
-                   {**params, "first": first, "end": end}, codes)
+    return count_by_area(store, level, establishments_query(spec, period, window), codes)
 
 
-def addresses_measure(store: Store, spec: Mapping[str, Any], level: str, period: Period,
-                      codes: Sequence[str]) -> pd.Series:
-    """Number of BAG addresses per area: all, dwellings (``dwelling``), or business premises,
-    optionally only vacant ones.
+def addresses_query(spec: Mapping[str, Any], period: Period) -> CountQuery:
+    """BAG addresses: all, dwellings (``dwelling``), or business premises, optionally only
+    vacant ones.
 
     A business premises has a use other than only housing; ligplaatsen and standplaatsen (mostly
     houseboats and caravans, the BAG records no use for them) are not counted as such.
@@ -174,4 +214,10 @@ def addresses_measure(store: Store, spec: Mapping[str, Any], level: str, period:
     if spec.get("vacant"):
         conditions.append(f"id NOT IN (SELECT address FROM establishments WHERE {ACTIVE} "
                           "AND address IS NOT NULL)")
-    return count_by_area(store, "addresses", level, conditions, {"end": period.end}, codes)
+    return CountQuery("addresses", tuple(conditions), {"end": period.end})
+
+
+def addresses_measure(store: Store, spec: Mapping[str, Any], level: str, period: Period,
+                      codes: Sequence[str]) -> pd.Series:
+    """Number of BAG addresses per area (see :func:`addresses_query`)."""
+    return count_by_area(store, level, addresses_query(spec, period), codes)

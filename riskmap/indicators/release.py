@@ -256,26 +256,34 @@ def apply_to_values(values: pd.DataFrame, release: Release,
                     catalogue: Sequence[Indicator]) -> pd.DataFrame:
     """Indicator values hidden where a cell they reveal is hidden (reason of that cell), and
     their index against the gemeente left out where it would reveal a hidden total."""
-    by_id = {i.id: i for i in catalogue}
-    cells = release.cells.set_index(["series", "grouping", "area_code"])["reason"]
-    cells = cells[~cells.index.duplicated()]
-    out = values.copy()
+    series = {i.id: indicator_series(i) for i in catalogue}
+    cells = release.cells.drop_duplicates(["series", "grouping", "area_code"])
+    reason_of = dict(zip(zip(cells["series"], cells["grouping"], cells["area_code"],
+                             strict=True), cells["reason"], strict=True))
     totals = release.cells[release.cells["grouping"].isin(list(TOTALS.values()))
                            & ~release.cells["shown"]]
     hidden_totals = set(zip(totals["series"], totals["grouping"], strict=True))
-    for row in out.itertuples():
+    no_index, hidden_rows, hidden_reasons = [], [], []
+    rows = zip(values["level"], values["indicator"], values["area_code"], values["reason"],
+               strict=True)
+    for position, (level, indicator, area, reason) in enumerate(rows):
+        keys = series[indicator]
         # the index against the gemeente would reveal a hidden total
-        if any((key, TOTALS[row.level]) in hidden_totals
-               for key in indicator_series(by_id[row.indicator])):
-            out.loc[row.Index, "index_gemeente"] = np.nan
-        if isinstance(row.reason, str) and row.reason != SMALL_COUNT:
+        if any((key, TOTALS[level]) in hidden_totals for key in keys):
+            no_index.append(position)
+        if isinstance(reason, str) and reason != SMALL_COUNT:
             continue
-        reasons = [cells.get((key, row.level, row.area_code))
-                   for key in indicator_series(by_id[row.indicator])]
-        hidden = [r for r in reasons if isinstance(r, str)]
+        hidden = [r for r in (reason_of.get((key, level, area)) for key in keys)
+                  if isinstance(r, str)]
         if hidden:
-            first = next((r for r in hidden if r != PROTECTION), hidden[0])
-            out.loc[row.Index, ["suppressed", "reason"]] = [True, first]
+            hidden_rows.append(position)
+            hidden_reasons.append(next((r for r in hidden if r != PROTECTION), hidden[0]))
+    out = values.copy()
+    if no_index:
+        out.loc[out.index[no_index], "index_gemeente"] = np.nan
+    if hidden_rows:
+        out.loc[out.index[hidden_rows], "suppressed"] = True
+        out.loc[out.index[hidden_rows], "reason"] = hidden_reasons
     return out
 
 

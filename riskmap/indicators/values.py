@@ -12,17 +12,23 @@ the year's CBS table lacks has no values, with the reason ``niet beschikbaar in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from riskmap.fmt import integer
-from riskmap.indicators.business import addresses_measure, establishments_measure
+from riskmap.indicators.business import (
+    CountQuery,
+    addresses_query,
+    count_by_area,
+    counts_by_area,
+    establishments_query,
+)
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
 from riskmap.indicators.context import area_hectares, cbs_measure, unavailable_year
 from riskmap.indicators.privacy import SMALL_COUNT, is_sensitive
-from riskmap.indicators.signals import events_measure
+from riskmap.indicators.signals import events_query
 from riskmap.periods import Period
 from riskmap.sources.cbs import NATIONAL
 from riskmap.store import Store
@@ -50,32 +56,53 @@ def area_codes(store: Store, level: str) -> list[str]:
     return frame["code"].tolist()
 
 
-def measure_values(store: Store, measure: Measure, level: str, period: Period,
-                   window: int | None, codes: Sequence[str]) -> pd.Series:
-    """Evaluate one measure per area code."""
+def count_query(measure: Measure, period: Period, window: int | None) -> CountQuery | None:
+    """The rows a counting measure counts (``None`` for CBS values and hectares)."""
     params = measure.params
-    if measure.kind == "cbs":
-        return cbs_measure(store, params, period, codes)[0]
     if measure.kind == "establishments":
-        return establishments_measure(store, params["establishments"], level, period, window,
-                                      codes)
+        return establishments_query(params["establishments"], period, window)
     if measure.kind == "events":
-        return events_measure(store, params["events"], level, period, window, codes)
+        return events_query(params["events"], period, window)
     if measure.kind == "addresses":
-        return addresses_measure(store, params["addresses"], level, period, codes)
-    return area_hectares(store, level, codes)
+        return addresses_query(params["addresses"], period)
+    return None
+
+
+def measure_values(store: Store, measure: Measure, level: str, period: Period,
+                   window: int | None, codes: Sequence[str],
+                   counted: Mapping[str, pd.Series] | None = None) -> pd.Series:
+    """Evaluate one measure per area code (counts from ``counted`` where it has them)."""
+    if measure.kind == "cbs":
+        return cbs_measure(store, measure.params, period, codes)[0]
+    query = count_query(measure, period, window)
+    if query is None:
+        return area_hectares(store, level, codes)
+    if counted is not None and query.key() in counted:
+        return counted[query.key()]
+    return count_by_area(store, level, query, codes)
+
+
+def _counts(store: Store, indicators: Sequence[Indicator], level: str, period: Period,
+            codes: Sequence[str]) -> dict[str, pd.Series]:
+    """Every count the indicators need, by :meth:`CountQuery.key`, in one query per table."""
+    queries = [query for i in indicators for m in (i.numerator, i.denominator)
+               if m is not None and (query := count_query(m, period, i.window)) is not None]
+    return dict(zip([q.key() for q in queries], counts_by_area(store, level, queries, codes),
+                    strict=True))
 
 
 def values_of(store: Store, indicator: Indicator, level: str, period: Period,
-              codes: Sequence[str], min_count: int) -> pd.DataFrame:
+              codes: Sequence[str], min_count: int,
+              counted: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
     """One indicator's rows for all areas of a level."""
-    numerator = measure_values(store, indicator.numerator, level, period, indicator.window, codes)
+    numerator = measure_values(store, indicator.numerator, level, period, indicator.window, codes,
+                               counted)
     if indicator.denominator is None:
         denominator = pd.Series(np.nan, index=numerator.index)
         value = numerator * indicator.scale
     else:
         denominator = measure_values(store, indicator.denominator, level, period,
-                                     indicator.window, codes)
+                                     indicator.window, codes, counted)
         ok = denominator > 0
         value = (indicator.scale * numerator / denominator).where(ok)
     unavailable = unavailable_reason(store, indicator, period)
@@ -109,9 +136,11 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     such as the previous quarter) missing indicators are too.
     """
     codes = area_codes(store, level)
+    indicators = for_level(catalogue, level)
+    counted = _counts(store, indicators, level, period, codes)
     frames = []
-    for indicator in for_level(catalogue, level):
-        frame = values_of(store, indicator, level, period, codes, min_count)
+    for indicator in indicators:
+        frame = values_of(store, indicator, level, period, codes, min_count, counted)
         if frame["value"].isna().all():
             unavailable = frame["reason"].dropna().str.startswith(UNAVAILABLE)
             if unavailable.any():  # the CBS load has warned already

@@ -23,6 +23,7 @@ from esda.moran import Moran_Local
 from riskmap.errors import InputError
 from riskmap.fmt import integer, number
 from riskmap.indicators.privacy import threshold
+from riskmap.models.choices import METHODS
 from riskmap.models.significance import (
     LocalSumTest,
     false_discovery,
@@ -33,7 +34,6 @@ from riskmap.models.weights import Neighbours
 
 log = logging.getLogger(__name__)
 
-METHODS = ("gi_star", "local_moran")
 NOT_SIGNIFICANT = "not_significant"
 NO_NEIGHBOURS = "no_neighbours"
 NO_VALUE = "no_value"

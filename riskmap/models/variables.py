@@ -20,13 +20,11 @@ import pandas as pd
 
 from riskmap.errors import InputError, StoreError
 from riskmap.indicators.build import OVERALL
+from riskmap.models.choices import GRID_LEVELS, LEVELS
 from riskmap.models.grid import EVENT_KINDS, event_counts, grid_from_boundaries
 from riskmap.periods import Period
 from riskmap.store import Store
 
-AREA_LEVELS = ("buurt", "wijk")
-GRID_LEVELS = {"grid100": 100, "grid500": 500}
-LEVELS = (*AREA_LEVELS, *GRID_LEVELS)
 SIGNALS = "signalen"
 SIGNAL_KINDS = tuple(k for k in EVENT_KINDS if k != "controles")
 

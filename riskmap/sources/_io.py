@@ -7,6 +7,7 @@ a bad cell is rejected with its reason instead of silently becoming 0 or NaN.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -16,6 +17,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from openpyxl import load_workbook
 
 from riskmap.errors import InputError
@@ -23,6 +27,9 @@ from riskmap.errors import InputError
 TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 GEO_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp"}
 _DELIMITERS = [";", ",", "\t", "|"]
+# the delimiter and header are taken from the file's first 64 KiB
+PREFIX = 65_536
+_BOM = b"\xef\xbb\xbf"
 
 
 def normalise_header(name: object) -> str:
@@ -56,7 +63,7 @@ def _csv_problem(exc: Exception) -> str:
 
 
 def _sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:50])
+    sample = "\n".join(text[:PREFIX].splitlines()[:50])
     try:
         return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
     except csv.Error:
@@ -65,8 +72,66 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def read_csv_text(path: Path) -> pd.DataFrame:
-    """Read a delimited text file as strings, detecting encoding and delimiter."""
+    """Read a delimited text file as strings, detecting encoding and delimiter.
+
+    Arrow's CSV reader reads a well-formed file (:func:`_read_with_arrow`); a file it does not
+    take is read by pandas, whose complaint names the line that is wrong.
+    """
     raw = path.read_bytes()
+    frame = _read_with_arrow(raw)
+    return frame if frame is not None else _read_with_pandas(raw, path)
+
+
+def _encoding(body: bytes) -> str:
+    """``utf8`` when the text up to and around its first non-ASCII byte is UTF-8, else
+    ``cp1252`` (the Dutch exports'; unlike latin-1 it has € and quotes in 0x80-0x9F). A wrong
+    guess fails while reading (invalid UTF-8, or a byte cp1252 lacks), and pandas reads the
+    file instead."""
+    if body.isascii():
+        return "utf8"
+    first = re.search(rb"[\x80-\xff]", body)
+    start = first.start() if first else 0
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(body[start:start + PREFIX])
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf8"
+
+
+def _read_with_arrow(raw: bytes) -> pd.DataFrame | None:
+    """The file as a frame of (Arrow-backed) strings without spaces and tabs around values
+    (as pandas reads a padded file); ``None`` where pandas must read it: blank first line, one
+    column, repeated column names, blanks before a quote (pandas skips them, Arrow would keep
+    the quotes) or any reading error (encoding, a row with too few or too many fields)."""
+    body = raw[len(_BOM):] if raw.startswith(_BOM) else raw
+    if b' "' in body or b'\t"' in body:
+        return None
+    encoding = _encoding(body)
+    head = body[:PREFIX].decode(encoding, errors="ignore")
+    if not head.strip() or not head.splitlines()[0].strip():
+        return None
+    delimiter = _sniff_delimiter(head)
+    header = next(csv.reader(io.StringIO(head), delimiter=delimiter))
+    if len(header) < 2 or len(set(header)) < len(header):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pa_csv.ReadOptions(encoding=encoding),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter,
+                                              newlines_in_values=b'"' in body),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if table.column_names != header:
+        return None
+    # spaces and tabs are single ASCII bytes, never part of a UTF-8 sequence: a byte trim is safe
+    return pa.table([pc.ascii_trim(c, " \t") for c in table.columns], names=header).to_pandas()
+
+
+def _read_with_pandas(raw: bytes, path: Path) -> pd.DataFrame:
     text = _decode(raw, path)
     if not text.strip():
         raise InputError(f"{path}: het bestand is leeg")

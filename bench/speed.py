@@ -1,0 +1,197 @@
+"""Benchmark of the everyday commands (issue 18): ``riskmap --help``, importing riskmap, the demo
+end to end, one quarter's build of the demo, and reading a KvK-like CSV against
+``pandas.read_csv(engine="pyarrow")``.
+
+With ``--baseline REF`` the same measurements run on the code of git revision ``REF`` (unpacked
+into a temporary folder and put first on ``PYTHONPATH``) in the same run, and every figure gets
+its before/after ratio. Each figure is printed with the 1-minute load average before and after
+it. Results go to ``bench/results/speed.json``.
+
+    .venv/bin/python bench/speed.py --baseline b5b1c88 --rows 3000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "speed.json"
+KVK_HEADER = ("Vestigingsnummer;KvK-nummer;Handelsnaam;SBI hoofdactiviteit;Datum aanvang;"
+              "Datum opheffing;Rechtsvorm;Aantal werkzame personen;Postcode;Huisnummer;X;Y")
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def timed(run: Callable[[], object], repeat: int) -> dict[str, Any]:
+    """Minimum and median wall time of ``repeat`` runs, with the load average around them."""
+    before, times = load(), []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return {"min_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
+            "runs": repeat, "load_before": before, "load_after": load()}
+
+
+def environment(source: Path | None) -> dict[str, str]:
+    """The environment of a measured process: ``source`` first on the path when given."""
+    return {**os.environ, "PYTHONPATH": str(source)} if source else dict(os.environ)
+
+
+def python(code: str, source: Path | None, *args: str) -> Callable[[], object]:
+    """Run ``code`` in a new interpreter, outside the checkout (whose ``riskmap/`` would
+    otherwise come first on the path and hide ``source``)."""
+    return lambda: subprocess.run([sys.executable, "-c", code, *args], env=environment(source),
+                                  check=True, capture_output=True, cwd=tempfile.gettempdir())
+
+
+CLI = "import sys; from riskmap.cli import main; sys.argv[0] = 'riskmap'; main(sys.argv[1:])"
+
+
+def riskmap(source: Path | None, *args: str) -> Callable[[], object]:
+    run = python(CLI, source, *args)
+
+    def call() -> object:
+        try:
+            return run()
+        except subprocess.CalledProcessError as exc:
+            raise RuntimeError(exc.stderr.decode()[-2000:]) from exc
+    return call
+
+
+def command_figures(source: Path | None, work: Path, repeat: int) -> dict[str, Any]:
+    """``--help``, import, demo and one quarter's build with the code at ``source``."""
+    demo = work / "demo"
+    figures = {
+        "riskmap --help": timed(riskmap(source, "--help"), repeat),
+        "import riskmap.cli": timed(python("import riskmap.cli", source), repeat),
+        "import riskmap.project": timed(python("import riskmap.project", source), repeat),
+    }
+    shutil.rmtree(demo, ignore_errors=True)
+    figures["riskmap demo (end to end)"] = timed(riskmap(source, "demo", "--out", str(demo)), 1)
+    figures["riskmap build --period 2025Q3 (demo)"] = timed(
+        riskmap(source, "build", "--period", "2025Q3", "-p", str(demo)), 1)
+    return figures
+
+
+def write_kvk_csv(path: Path, rows: int) -> None:
+    """A KvK-like extract: ``;``, cp1252, decimal commas in X/Y, dd-mm-jjjj dates, names."""
+    import duckdb  # noqa: PLC0415 - the command figures above must not pay for it
+
+    with duckdb.connect() as con:
+        con.execute(f"""COPY (SELECT 100000000000 + i * 7 AS v, 10000000 + i % 89999999 AS k,
+            'Bedrijf ' || i || ' B.V.' AS naam, lpad(CAST(i % 9999 AS VARCHAR), 4, '0') AS sbi,
+            strftime(DATE '1990-01-01' + CAST(i % 12000 AS INTEGER), '%d-%m-%Y') AS aanvang,
+            CASE WHEN i % 5 = 0 THEN strftime(DATE '2020-01-01' + CAST(i % 1500 AS INTEGER),
+                 '%d-%m-%Y') ELSE '' END AS opheffing,
+            'Besloten Vennootschap' AS vorm, CAST(i % 40 AS VARCHAR) AS staff,
+            CAST(1000 + i % 8999 AS VARCHAR) || 'AB' AS pc, CAST(i % 200 + 1 AS VARCHAR) AS nr,
+            replace(CAST(round(13000 + (i * 37) % 260000 + 0.25, 2) AS VARCHAR), '.', ',') AS x,
+            replace(CAST(round(306000 + (i * 53) % 300000 + 0.5, 2) AS VARCHAR), '.', ',') AS y
+            FROM range({rows}) t(i)) TO '{path}' (FORMAT csv, HEADER false, DELIMITER ';',
+            QUOTE '')""")
+    # one name with the euro sign, which only cp1252 (not latin-1) has, at 0x80
+    body = path.read_bytes().replace(b"Bedrijf 0 B.V.", "Caf\u00e9 \u20ac B.V.".encode("cp1252"), 1)
+    path.write_bytes((KVK_HEADER + "\r\n").encode() + body)
+
+
+# each reader runs in its own process; the time is of the read alone (imports done before)
+READERS = {
+    "riskmap read_table": ("from riskmap.sources._io import read_table as read",
+                           "read(sys.argv[1])"),
+    "pandas read_csv(engine='pyarrow')": (
+        "import pandas as pd", "pd.read_csv(sys.argv[1], sep=';', encoding='cp1252', dtype=str, "
+                               "engine='pyarrow')"),
+}
+TIMER = ("import sys, time, resource\n{setup}\nstart = time.perf_counter()\nframe = {call}\n"
+         "print(len(frame), time.perf_counter() - start, "
+         "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+
+
+def csv_figures(sources: dict[str, Path | None], path: Path, repeat: int) -> dict[str, Any]:
+    """Read time (minimum and median of ``repeat`` processes) and the process's peak RSS."""
+    figures = {}
+    for label, source in sources.items():
+        for name, (setup, call) in READERS.items():
+            if name.startswith("pandas") and label != "after":
+                continue
+            before, times, peaks = load(), [], []
+            for _ in range(repeat):
+                out = subprocess.run([sys.executable, "-c", TIMER.format(setup=setup, call=call),
+                                      str(path)], env=environment(source), check=True,
+                                     capture_output=True, text=True,
+                                     cwd=tempfile.gettempdir()).stdout.split()
+                times.append(float(out[1]))
+                peaks.append(int(out[2]) * 1024 / 1024**3)
+            figures[f"{name} ({label})" if name.startswith("riskmap") else name] = {
+                "rows": int(out[0]), "min_s": round(min(times), 3),
+                "median_s": round(statistics.median(times), 3), "peak_gb": round(max(peaks), 2),
+                "runs": repeat, "load_before": before, "load_after": load()}
+    return figures
+
+
+def unpack(ref: str, into: Path) -> Path:
+    """The package of git revision ``ref``, unpacked (``riskmap/`` and ``config/``)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "riskmap", "config"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def ratios(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    return {k: round(before[k]["min_s"] / after[k]["min_s"], 2) for k in after if k in before}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="git revision to compare with, in the same run")
+    parser.add_argument("--rows", type=int, default=3_000_000, help="rows of the KvK-like CSV")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip", default="", help="comma-separated: commands,csv")
+    args = parser.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    report: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0],
+                              "rows": args.rows, "baseline": args.baseline}
+    with tempfile.TemporaryDirectory(prefix="riskmap-speed-") as tmp:
+        work = Path(tmp)
+        sources: dict[str, Path | None] = {"after": None}
+        if args.baseline:
+            sources = {"before": unpack(args.baseline, work / "before"), "after": None}
+        if "commands" not in skip:
+            for label, source in sources.items():
+                report[label] = command_figures(source, work / label, args.repeat)
+                print(json.dumps({label: report[label]}, indent=1), flush=True)
+            if "before" in report:
+                report["ratio_before_over_after"] = ratios(report["before"], report["after"])
+        if "csv" not in skip:
+            path = work / "kvk.csv"
+            write_kvk_csv(path, args.rows)
+            report["csv_mb"] = round(path.stat().st_size / 1024**2, 1)
+            report["csv"] = csv_figures(sources, path, args.repeat)
+            reference = report["csv"]["pandas read_csv(engine='pyarrow')"]["min_s"]
+            report["csv_ratio_to_pandas_pyarrow"] = {
+                k: round(v["min_s"] / reference, 2) for k, v in report["csv"].items()}
+    if RESULTS.exists():  # a part skipped keeps its figures from the last run
+        report = {**json.loads(RESULTS.read_text(encoding="utf-8")), **report}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
