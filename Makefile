@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/mypy riskmap
 
 test: $(STAMP) browser pdflibs lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 # national.py: 1M/3M/10M establishments on all buurten (~20 min; sources kept in bench/.data);
 # writes bench/results/national-*.json and the tables of docs/performance.md.

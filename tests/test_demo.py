@@ -70,6 +70,7 @@ def test_map_holds_every_buurt_polygon(demo_run: DemoRun):
     assert "leaflet" in html.lower() and not re.search(r'src="https?://', html)
 
 
+@pytest.mark.slow  # make bench; in make test, the walk-through's CLI run gives the demo's scores
 def test_demo_twice_gives_identical_scores(demo_run: DemoRun, demo_rerun: Project):
     again = demo_rerun.output_dir / str(demo_run.period) / "scores.csv"
     assert again.read_bytes() == demo_run.outputs["scores"].read_bytes()
