@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from riskmap.pipeline import DemoRun, run_demo
 from riskmap.project import Project
@@ -20,8 +22,25 @@ REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """The whole demo pipeline, run once into a temporary folder."""
-    return run_demo(tmp_path_factory.mktemp("demo") / "project")
+    """The whole demo pipeline, run once into a temporary folder.
+
+    Under pytest-xdist the first worker runs it (the others wait on a file lock) and each
+    worker gets its own copy of the project, so no two processes open one store.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return run_demo(tmp_path_factory.mktemp("demo") / "project")
+    shared = tmp_path_factory.getbasetemp().parent / "shared-demo"
+    record = shared / "run.pickle"
+    with FileLock(f"{shared}.lock"):
+        if not record.exists():
+            run = run_demo(shared / "project")
+            outputs = {name: path.relative_to(run.project.root)
+                       for name, path in run.outputs.items()}
+            record.write_bytes(pickle.dumps((run.period, run.loads, outputs)))
+    period, loads, outputs = pickle.loads(record.read_bytes())
+    own = tmp_path_factory.mktemp("demo") / "project"
+    shutil.copytree(shared / "project", own)
+    return DemoRun(Project(own), period, loads, {name: own / path for name, path in outputs.items()})
 
 
 # A second demo run, for the reproducibility test, in its own process started when the session

@@ -20,7 +20,12 @@ def test_notebooks_are_stored_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, path.name
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+# the backtest notebook refits every quarter's models: make bench runs it
+SLOW = {"04_backtest"}
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW else p
+                                  for p in NOTEBOOKS], ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path: Path, demo_run: DemoRun, tmp_path: Path,
                        monkeypatch: pytest.MonkeyPatch):
     project = tmp_path / "project"

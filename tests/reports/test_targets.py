@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -128,11 +129,11 @@ def test_capacity_must_be_positive(demo_run):
         target_cells(store, demo_run.period, capacity=0, min_count=5)
 
 
-def test_cli_targets_on_an_unbuilt_quarter_is_one_line(demo_run, capsys):
+def test_cli_targets_on_an_unbuilt_quarter_is_one_line(demo_run, capsys, tmp_path):
+    copy = shutil.copytree(demo_run.project.root, tmp_path / "kopie")  # the CLI writes a log
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
-        main(["targets", "--period", "2020Q1", "--capacity", "5", "-p",
-              str(demo_run.project.root)])
+        main(["targets", "--period", "2020Q1", "--capacity", "5", "-p", str(copy)])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2
     assert "2020Q1 is nog niet berekend; draai eerst `riskmap kwartaal --period 2020Q1`" in err
