@@ -110,8 +110,8 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     types = list(analysis_levels())
     events = _with_area_types(store.query(
         "SELECT kind, date, category, branch, outcome, source, object, buurt, wijk, "
-        "analysis_areas, cell500 FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL",
-        [first, end]))
+        "analysis_areas, cell500 FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL "
+        "ORDER BY ALL", [first, end]))  # a fixed order: the suppression's ties fall the same way
     events["date"] = pd.to_datetime(events["date"]).dt.date
     masks = np.column_stack([_mask(events, k, period) for k in keys]) if len(events) \
         else np.zeros((0, len(keys)), dtype=bool)
@@ -123,7 +123,7 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     geo = ["buurt", "wijk", *types, "cell500"]
     places = pd.concat([
         _with_area_types(store.query("SELECT DISTINCT buurt, wijk, analysis_areas, cell500 FROM "
-                                     "addresses WHERE buurt IS NOT NULL"))[geo],
+                                     "addresses WHERE buurt IS NOT NULL ORDER BY ALL"))[geo],
         events[geo]]).drop_duplicates()
     frames = [(places if gridded[cls] else places.assign(cell500=None)).drop_duplicates()
               .assign(cls=cls) for cls in range(len(classes))]
