@@ -29,7 +29,7 @@ def indicator_table(store: Store, period: Period, catalogue: list[Indicator],
     values = store.query(
         "SELECT v.*, a.name FROM indicator_values v JOIN areas a ON a.code = v.area_code "
         "WHERE v.period = ? QUALIFY row_number() OVER (PARTITION BY v.area_code, v.indicator "
-        "ORDER BY a.year DESC) = 1 ORDER BY v.level, v.area_code", [str(period)])
+        "ORDER BY a.year DESC) = 1 ORDER BY v.level, v.area_code, v.indicator", [str(period)])
     by_id = {i.id: i for i in catalogue}
     hidden = values["suppressed"].astype(bool)
     remark = values["reason"].map(
