@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
+from _shared_demo import share_demo
 
 from riskmap.pipeline import DemoRun, run_demo
 from riskmap.project import Project
@@ -20,24 +20,38 @@ from riskmap.project import Project
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 
+SHARED_DEMO = "shared-demo"
+_SHARER: dict[str, subprocess.Popen[str]] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under pytest-xdist, the controller starts the shared demo run (see ``_shared_demo.py``)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    shared = config._tmp_path_factory.getbasetemp() / SHARED_DEMO  # the workers' parent folder
+    _SHARER["process"] = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_shared_demo.py")), str(shared)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    process = _SHARER.pop("process", None)
+    if process is not None and process.poll() is None:
+        process.kill()
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """The whole demo pipeline, run once into a temporary folder.
 
-    Under pytest-xdist the first worker runs it (the others wait on a file lock) and each
-    worker gets its own copy of the project, so no two processes open one store.
+    Under pytest-xdist one run serves every worker (``_shared_demo.py``); each worker gets its
+    own copy of the project, so no two processes open one store.
     """
     if "PYTEST_XDIST_WORKER" not in os.environ:
         return run_demo(tmp_path_factory.mktemp("demo") / "project")
-    shared = tmp_path_factory.getbasetemp().parent / "shared-demo"
-    record = shared / "run.pickle"
-    with FileLock(f"{shared}.lock"):
-        if not record.exists():
-            run = run_demo(shared / "project")
-            outputs = {name: path.relative_to(run.project.root)
-                       for name, path in run.outputs.items()}
-            record.write_bytes(pickle.dumps((run.period, run.loads, outputs)))
-    period, loads, outputs = pickle.loads(record.read_bytes())
+    shared = tmp_path_factory.getbasetemp().parent / SHARED_DEMO
+    period, loads, outputs = pickle.loads(share_demo(shared).read_bytes())
     own = tmp_path_factory.mktemp("demo") / "project"
     shutil.copytree(shared / "project", own)
     return DemoRun(Project(own), period, loads, {name: own / path for name, path in outputs.items()})
