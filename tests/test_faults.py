@@ -30,6 +30,7 @@ import shapely
 from openpyxl import load_workbook
 
 from riskmap.cli import main
+from riskmap.fmt import integer
 from riskmap.pipeline import DemoRun
 from riskmap.store import Store
 
@@ -431,8 +432,8 @@ def test_implausible_rows_are_counted_and_undo_restores_exactly(
     out = _ok(capsys, "load", "register", "meldingen",
               str(_write(meldingen, tmp_path / "m.csv")), "-p", str(project))
     kept = len(meldingen) - 50
-    assert f"opgenomen {kept:_}; afgewezen 50: 50 datum buiten 2000-01-01..".replace("_", ".") \
-        in out  # the good rows stay: the wrong dates do not widen the replaced range
+    assert f"opgenomen {integer(kept)}; afgewezen 50: 50 datum buiten 2000-01-01.." in out
+    # the good rows stay: the wrong dates do not widen the replaced range
     with Store.open(project / "riskmap.duckdb", read_only=True) as store:
         assert store.scalar("SELECT count(*) FROM events WHERE kind = 'meldingen'") == kept
     shrunk = _write(_csv(project, "bagadres-full.csv").iloc[:1000], tmp_path / "bag.csv")

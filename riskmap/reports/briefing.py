@@ -44,6 +44,7 @@ from riskmap.reports.bias import bias_audit
 from riskmap.reports.content import (
     COUNTS,
     area_tables,
+    highest_area_lines,
     ranked_areas,
     risers,
     source_labels,
@@ -121,12 +122,7 @@ def attention_lines(store: Store, period: Period, ranked: pd.DataFrame,
         best = rising.iloc[0]
         lines.append(f"Grootste stijger sinds {period - 1}: {best['name']} "
                      f"({signed(best['change'])} punten, nu rang {int(best['rank'])}).")
-    for level, table in terrains.items():
-        if not table.empty:
-            label = level_label(level)
-            lines.append(f"{label} met de hoogste score: {table.iloc[0][label]} "
-                         f"({table.iloc[0]['Totaalscore']}).")
-    return lines
+    return lines + highest_area_lines(terrains)
 
 
 def decision_lines(q: QuarterOutput, ranked: pd.DataFrame) -> list[str]:

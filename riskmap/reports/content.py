@@ -242,9 +242,15 @@ def summary_lines(store: Store, period: Period, ranked: pd.DataFrame,
             lines.append(f"Rangen zijn onzeker: in de top 10 is het 5–95%-interval gemiddeld "
                          f"{number(width, 0)} plaatsen breed; kleine verschillen in rang "
                          f"betekenen weinig.")
-    for level, table in terrains.items():
+    return lines + highest_area_lines(terrains) + pattern_lines(store, period)
+
+
+def highest_area_lines(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Per analysis-area type with a ranked table: its area with the highest score."""
+    lines = []
+    for level, table in tables.items():
         if not table.empty:
             label = level_label(level)
-            lines.append(f"{label} met de hoogste score: {table.iloc[0][label]}"
-                         f" ({table.iloc[0]['Totaalscore']}).")
-    return lines + pattern_lines(store, period)
+            lines.append(f"{label} met de hoogste score: {table.iloc[0][label]} "
+                         f"({table.iloc[0]['Totaalscore']}).")
+    return lines
