@@ -39,7 +39,7 @@ from riskmap.config import config_from_mapping
 from riskmap.indicators.build import build_period
 from riskmap.indicators.catalogue import load_catalogue
 from riskmap.periods import Period
-from riskmap.sources import _places, _pseudo, _records, bag, geometry, kvk, registers
+from riskmap.sources import _places, _pseudo, _records, bag, geometry, kvk, kvk_formats, registers
 from riskmap.sources._pseudo import ensure_key
 from riskmap.store import LoadRecord, Store
 
@@ -64,7 +64,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 def instrument(steps: _measure.Steps) -> None:
     """Time the inner steps of the real loaders by wrapping the functions they call."""
-    for module in (kvk, bag, registers):
+    for module in (kvk_formats, bag, registers):
         steps.wrap(module, "read_table", "read file")
     steps.wrap(_records, "area_index", "area index")
     steps.wrap(_places.AreaIndex, "assign", "assign areas+cells")

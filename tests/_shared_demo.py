@@ -1,8 +1,9 @@
 """One demo run shared by the pytest-xdist workers of a session.
 
 The controller starts it in its own process when the session begins (``python
-tests/_shared_demo.py FOLDER``), so the workers run tests that need no demo meanwhile; a worker
-that needs the demo first waits on the file lock, or runs the demo itself when nobody has.
+tests/_shared_demo.py FOLDER``): it writes the demo's source files first (a few seconds), then
+runs the demo, so the workers run tests that need no demo, or only its sources, meanwhile. A
+worker that needs either first waits on its file lock, or makes it itself when nobody has.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from pathlib import Path
 from filelock import FileLock
 
 from riskmap.pipeline import run_demo
+from riskmap.sources.demo import SEED, build_world, write_sources
+
+
+def share_sources(shared: Path) -> Path:
+    """Write the demo's source files into ``shared/sources`` unless they are there."""
+    folder = shared / "sources"
+    with FileLock(f"{shared}.sources.lock"):
+        if not (shared / "sources.done").exists():
+            write_sources(build_world(SEED), folder)
+            (shared / "sources.done").touch()
+    return folder
 
 
 def share_demo(shared: Path) -> Path:
@@ -30,4 +42,6 @@ def share_demo(shared: Path) -> Path:
 
 
 if __name__ == "__main__":
+    with FileLock(f"{sys.argv[1]}.lock"):  # held from the start: no worker starts a second run
+        share_sources(Path(sys.argv[1]))
     share_demo(Path(sys.argv[1]))

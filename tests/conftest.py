@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _shared_demo import share_demo
+from _shared_demo import share_demo, share_sources
 
 from riskmap.pipeline import DemoRun, run_demo
 from riskmap.project import Project
@@ -63,6 +63,15 @@ RERUN_FIXTURE = "demo_rerun"
 _RERUN: dict[str, object] = {}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long files marked ``early`` first, then files that need no demo run, so that under xdist
+    both workers have work while the shared demo run is being made instead of waiting for it
+    (order within a file kept)."""
+    needs = {item.path for item in items if "demo_run" in getattr(item, "fixturenames", ())}
+    early = {item.path for item in items if item.get_closest_marker("early")}
+    items.sort(key=lambda item: (item.path not in early, item.path in needs))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any(RERUN_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="riskmap-rerun-"))
@@ -85,9 +94,11 @@ def demo_rerun() -> Iterator[Project]:
 
 
 @pytest.fixture(scope="session")
-def demo_sources(demo_run: DemoRun) -> Path:
-    """The demo's source files in the real formats."""
-    return demo_run.project.root / "sources"
+def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's source files in the real formats (made before, and without, the demo run)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return share_sources(tmp_path_factory.mktemp("demo-sources"))
+    return share_sources(tmp_path_factory.getbasetemp().parent / SHARED_DEMO)
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from riskmap.cli import cli
-from riskmap.pipeline import DemoRun
 from riskmap.project import Project
+
+pytestmark = pytest.mark.early  # the whole pipeline through the CLI; needs only the sources
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user-guide.md"
 # "niet beschikbaar in 2024" names a variable the year's CBS table lacks: not a step that could run
@@ -42,11 +43,11 @@ def walkthrough_commands() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def walkthrough(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def walkthrough(demo_sources: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Run every line of the walk-through in a fresh folder next to a copy of the demo's
     sources (as ``out/demo/sources``); returns the console output per command."""
     base = tmp_path_factory.mktemp("walk")
-    shutil.copytree(demo_run.project.root / "sources", base / "out" / "demo" / "sources")
+    shutil.copytree(demo_sources, base / "out" / "demo" / "sources")
     outputs: dict[str, str] = {}
     monkey = pytest.MonkeyPatch()
     monkey.chdir(base)

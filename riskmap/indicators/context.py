@@ -56,6 +56,45 @@ def cbs_measure(store: Store, params: Mapping[str, Any], period: Period,
     return values, year
 
 
+def cbs_key(params: Mapping[str, Any]) -> str:
+    """A stable key for a CBS measure (its variables), as :meth:`CountQuery.key` is for counts."""
+    return "cbs:" + ",".join(f"{k}={params[k]}" for k in ("cbs", "percent_of", "mean_of")
+                             if k in params)
+
+
+def cbs_measures(store: Store, measures: Sequence[Mapping[str, Any]], period: Period,
+                 codes: Sequence[str]) -> dict[str, pd.Series]:
+    """:func:`cbs_measure` for many measures at once, from one query; by :func:`cbs_key`."""
+    variables = sorted({str(m[k]) for m in measures for k in ("cbs", "percent_of", "mean_of")
+                        if k in m})
+    if not variables or not codes:
+        return {cbs_key(m): cbs_measure(store, m, period, codes)[0] for m in measures}
+    table = store.query(
+        "SELECT variable, year, area_code, value FROM cbs_values WHERE year <= ? "
+        "AND variable IN (SELECT unnest(?::VARCHAR[])) "
+        "AND area_code IN (SELECT unnest(?::VARCHAR[]))", [period.year, variables, list(codes)])
+    known = table[table["value"].notna()].groupby("variable")["year"].max()
+    rows = {key: frame.drop_duplicates("area_code").set_index("area_code")["value"]
+            for key, frame in table.groupby(["variable", "year"])}
+    empty = pd.Series(float("nan"), index=pd.Index(codes), dtype=float)
+
+    def values(variable: str, year: int | None) -> pd.Series:
+        found = rows.get((variable, year)) if year is not None else None
+        return empty if found is None else found.reindex(codes).astype(float)
+
+    out = {}
+    for params in measures:
+        variable = str(params["cbs"])
+        year = int(known[variable]) if variable in known.index else None
+        value = values(variable, year)
+        if "percent_of" in params:
+            value = value * values(str(params["percent_of"]), year) / 100
+        elif "mean_of" in params:
+            value = value * values(str(params["mean_of"]), year)
+        out[cbs_key(params)] = value
+    return out
+
+
 def unavailable_year(store: Store, params: Mapping[str, Any], period: Period) -> int | None:
     """The latest CBS year up to the period whose table lacks a variable of this measure, when
     no loaded year has it (``None``: available, or not loaded at all)."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import highspy
@@ -64,12 +65,18 @@ def quiet_highs() -> highspy.Highs:
 TOLERANCE = 1e-6
 
 
-def knowledge_bounds(values: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray]:
-    """What an attacker knows of a hidden cell: ``[0, m-1]`` for a small count, else ``[m, inf)``."""
+def knowledge_bounds(values: np.ndarray, min_count: int,
+                     released: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """What an attacker knows of a hidden cell: ``[0, m-1]`` for a small count, else ``[m, inf)``;
+    nothing (``[0, inf)``) of a cell no output shows, whatever its value."""
     small = values < min_count
-    return np.where(small, 0.0, float(min_count)), np.where(small, min_count - 1.0, INF)
+    lower, upper = np.where(small, 0.0, float(min_count)), np.where(small, min_count - 1.0, INF)
+    if released is not None:
+        lower[~released], upper[~released] = 0.0, INF
+    return lower, upper
 
 
+TRIES = 32  # partners a swap tries beyond the atoms next to it, before an LP decides
 WIDE = 400  # cells with more atoms than this are constraints, not a source of atoms to move
 
 
@@ -83,34 +90,52 @@ class _Neighbourhood:
     """
 
     def __init__(self, matrix: sparse.csr_matrix, atoms: np.ndarray, values: np.ndarray,
-                 cost: np.ndarray, min_count: int) -> None:
+                 released: np.ndarray, cost: np.ndarray, min_count: int) -> None:
         self.rows, self.columns = matrix, matrix.tocsc()
         self.atoms, self.values, self.cost = atoms, values, cost
-        self.lower, self.upper = knowledge_bounds(values, min_count)
+        self.lower, self.upper = knowledge_bounds(values, min_count, released)
+        self.min_count = min_count
         self.width = np.diff(self.rows.indptr)
         self.highs = quiet_highs()
         for option, value in (("output_flag", False), ("presolve", "off"),
                               ("solver", "simplex")):
             self.highs.setOptionValue(option, value)
 
-    def near(self, cell: int) -> np.ndarray:
-        """The atoms of ``cell`` and of every not-too-wide cell that shares an atom with it."""
-        own = self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
-        touching = np.unique(self.columns[:, own].indices)
-        touching = touching[self.width[touching] <= WIDE]
-        return np.unique(np.concatenate([own, self.rows[touching].indices]))
+    def near(self, atoms: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+        """``atoms`` and the atoms of every cell that shares one with them, leaving out wide
+        cells unless they are hidden close to the end of what the attacker knows of them (a
+        change there must be made up for inside the cell)."""
+        touching = np.unique(self.columns[:, atoms].indices)
+        room = np.minimum(self.values[touching] - self.lower[touching],
+                          self.upper[touching] - self.values[touching])
+        binding = hidden[touching] & (room < self.min_count)
+        wide = self.width[touching]
+        touching = touching[(wide <= WIDE) | (binding & (wide <= WIDE * 20))]
+        return np.unique(np.concatenate([atoms, self.rows[touching].indices]))
 
-    def reach(self, cell: int, target: float, hidden: np.ndarray,
-              chosen: np.ndarray) -> np.ndarray | None:
-        """Published cells to hide so that ``cell`` can be ``target`` (``None``: impossible)."""
+    def own(self, cell: int) -> np.ndarray:
+        """The atoms of ``cell``."""
+        return self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
+
+    def reach(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
+              relaxed: bool = False) -> np.ndarray | None:
+        """Published cells to hide so that ``cell`` can be ``target`` (``None``: impossible).
+
+        ``relaxed`` leaves out every cell with an atom outside ``chosen``: when even that is
+        impossible, moving more atoms cannot help either.
+        """
         sub = self.columns[:, chosen].tocoo()
         touched, local = np.unique(sub.row, return_inverse=True)
-        shown = ~hidden[touched]
+        free = np.zeros(len(touched), dtype=bool)
+        if relaxed:
+            free = np.bincount(local, minlength=len(touched)) < self.width[touched]
+        shown = ~hidden[touched] & ~free
         n_y, n_r, n_t = len(chosen), len(touched), int(shown.sum())
         slot = np.cumsum(shown) - 1  # index of each shown row among the slacks
         values = self.values[touched]
         lower = self.lower[touched] - values  # a shown cell, once hidden, is known to be >= m
         upper = np.where(shown, INF, self.upper[touched]) - values
+        lower[free], upper[free] = -INF, INF
         at = np.flatnonzero(touched == cell)[0]
         lower[at] = upper[at] = target - values[at]
         on_shown = shown[local]
@@ -144,49 +169,74 @@ class _Swaps:
     """Alternative tables that move events between two atoms in the same shown cells."""
 
     def __init__(self, matrix: sparse.csr_matrix, atoms: np.ndarray, values: np.ndarray,
-                 shown: np.ndarray, min_count: int) -> None:
-        columns = matrix.tocsc()
-        self.cells = [frozenset(columns.indices[columns.indptr[j]:columns.indptr[j + 1]].tolist())
-                      for j in range(columns.shape[1])]
-        self.atoms, self.values = atoms, values
-        self.lower, self.upper = knowledge_bounds(values, min_count)
-        self.groups: dict[frozenset[int], list[int]] = {}
-        for j, cells in enumerate(self.cells):
-            key = frozenset(c for c in cells if shown[c])
-            self.groups.setdefault(key, []).append(j)
-        self.signature = {j: key for key, members in self.groups.items() for j in members}
+                 shown: np.ndarray, released: np.ndarray, min_count: int) -> None:
+        self.columns = matrix.tocsc()
+        self.atoms, self.values, self.shown = atoms, values, shown
+        self.lower, self.upper = knowledge_bounds(values, min_count, released)
+        self._lists = (values.tolist(), self.lower.tolist(), self.upper.tolist(), shown.tolist())
         self.rows = matrix
+        self.width = np.diff(matrix.indptr)
+        self._cells: dict[int, frozenset[int]] = {}
+        # Candidate partners: atoms whose shown cells hash alike (two random 64-bit sums per
+        # atom); moves are checked cell by cell, so a collision costs a try, never a leak.
+        on_shown = sparse.diags(shown.astype(float)) @ matrix
+        keys = np.random.default_rng(0).integers(1, 2**53, size=(2, len(values))).astype(float)
+        signature = np.column_stack([on_shown.T @ k for k in keys])
+        _, self.signature = np.unique(signature, axis=0, return_inverse=True)
+        self.signature = self.signature.ravel()
+        order = np.argsort(self.signature, kind="stable")
+        bounds = np.flatnonzero(np.diff(self.signature[order])) + 1
+        self.groups = np.split(order, bounds)  # every atom of a signature, as partner to take into
+        self.donors = [g[atoms[g] > 0] for g in self.groups]  # those with events to give
 
-    def _fits(self, moves: dict[int, float], cell: int) -> bool:
-        return all(self.lower[c] <= self.values[c] + d <= self.upper[c]
-                   for c, d in moves.items() if c != cell)
+    def cells(self, atom: int) -> frozenset[int]:
+        """The cells an atom counts towards."""
+        found = self._cells.get(atom)
+        if found is None:
+            start, end = self.columns.indptr[atom], self.columns.indptr[atom + 1]
+            found = self._cells[atom] = frozenset(self.columns.indices[start:end].tolist())
+        return found
+
+    def _fits(self, moves: list[tuple[int, float]], total: dict[int, float], cell: int) -> bool:
+        """Whether every cell ``moves`` touch (on top of ``total``) is hidden and stays within
+        what the attacker knows of it."""
+        values, lower, upper, shown = self._lists
+        for c, d in moves:
+            if c == cell:
+                continue
+            value = values[c] + total.get(c, 0.0) + d
+            if shown[c] or not lower[c] <= value <= upper[c]:
+                return False
+        return True
 
     def protects(self, cell: int, target: float) -> bool:
         """Whether swaps bring ``cell`` to ``target`` (then no complement is needed).
 
         Events move one atom pair at a time (greedily, several partners if needed); every
-        hidden cell the moves touch must stay within what the attacker knows of it.
+        cell the moves touch must be hidden and stay within what the attacker knows of it.
         """
         own = self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
         change = target - self.values[cell]
         total: dict[int, float] = {}
-        left = self.atoms.copy()
-        for a in (own if change > 0 else own[self.atoms[own] > 0]):
+        taken: dict[int, float] = {}
+        tries = 0
+        for a in (own if change > 0 else own[self.atoms[own] > 0]).tolist():
             need = change if change > 0 else -self.atoms[a]
-            for b in self.groups[self.signature[int(a)]]:
-                if need == 0:
+            for b in self.partners(a, cell, giving=need > 0):
+                tries += 1
+                if need == 0 or tries > 2 * TRIES:
                     break
-                if b == a or cell in self.cells[b] or (need > 0 and left[b] <= 0):
+                left = self.atoms[b] - taken.get(b, 0.0)
+                if need > 0 and left <= 0:
                     continue
-                amount = min(need, left[b]) if need > 0 else need
-                trial = dict(total)
-                for c in self.cells[int(a)] - self.cells[b]:
-                    trial[c] = trial.get(c, 0.0) + amount
-                for c in self.cells[b] - self.cells[int(a)]:
-                    trial[c] = trial.get(c, 0.0) - amount
-                if self._fits(trial, cell):
-                    total, need = trial, need - amount
-                    left[b] -= amount
+                amount = min(need, left) if need > 0 else need
+                into, out = self.cells(a), self.cells(b)
+                moves = [(c, amount) for c in into - out] + [(c, -amount) for c in out - into]
+                if self._fits(moves, total, cell):
+                    for c, d in moves:
+                        total[c] = total.get(c, 0.0) + d
+                    need -= amount
+                    taken[b] = taken.get(b, 0.0) + amount
             if need != 0 and change < 0:
                 return False
             if change > 0:
@@ -194,6 +244,32 @@ class _Swaps:
                 if change == 0:
                     return True
         return change <= 0
+
+    def partners(self, atom: int, cell: int, giving: bool) -> Iterator[int]:
+        """Atoms with the same shown cells as ``atom`` and outside ``cell`` (with events, when
+        they are to give some): first those sharing a narrow hidden cell with it, then at most
+        :data:`TRIES` others."""
+        group = (self.donors if giving else self.groups)[self.signature[atom]]
+        if len(group) < 2:
+            return
+        seen = {atom}
+        for c in sorted(self.cells(atom), key=lambda c: self.width[c]):
+            if self.shown[c] or self.width[c] > WIDE:
+                continue
+            near = self.rows.indices[self.rows.indptr[c]:self.rows.indptr[c + 1]]
+            near = near[(self.signature[near] == self.signature[atom])
+                        & ((self.atoms[near] > 0) | (not giving))]
+            for b in near.tolist():
+                if b not in seen and cell not in self.cells(b):
+                    seen.add(b)
+                    yield b
+        tries = 0
+        for b in group.tolist() if len(group) <= TRIES else group[:4 * TRIES].tolist():
+            if tries >= TRIES:
+                return
+            if b not in seen and cell not in self.cells(b):
+                tries += 1
+                yield b
 
 
 def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
@@ -226,23 +302,39 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     """
     values = np.asarray(matrix @ atoms, dtype=float)
     hidden = primary | ~released
-    lp = _Neighbourhood(matrix, atoms, values, cost.astype(float), min_count)
-    swaps = _Swaps(matrix, atoms, values, ~hidden, min_count)
-    everything = np.arange(matrix.shape[1])
+    lp = _Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count)
+    swaps = _Swaps(matrix, atoms, values, ~hidden, released, min_count)
     secondary = np.zeros(len(values), dtype=bool)
+    unreachable = {0.0: 0, min_count - 1.0: 0}
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
-    for cell in order:
-        for target in (0.0, min_count - 1.0):
-            if values[cell] == target or swaps.protects(int(cell), target):
+    for cell in order.tolist():
+        for target in unreachable:
+            if values[cell] == target or swaps.protects(cell, target):
                 continue
-            near = lp.near(int(cell))
-            extra = lp.reach(int(cell), target, hidden, near)
+            extra = _complements(lp, cell, target, hidden)
             if extra is None:
-                extra = lp.reach(int(cell), target, hidden, everything)
-            if extra is None:
-                log.warning("privacy: cel %d: geen onderdrukking maakt %s een mogelijke waarde", cell,
-                            integer(target))
+                unreachable[target] += 1
                 continue
             hidden[extra] = secondary[extra] = True
+    for target, count in unreachable.items():
+        if count:
+            log.warning("privacy: bij %s kleine aantallen kan geen onderdrukking %s een mogelijke "
+                        "waarde maken (een aanvaller weet dat ze %s zijn)", integer(count),
+                        integer(target), "niet 0" if target == 0 else "kleiner dan dat")
     return secondary
+
+
+def _complements(lp: _Neighbourhood, cell: int, target: float,
+                 hidden: np.ndarray) -> np.ndarray | None:
+    """The cells to hide so that ``cell`` can be ``target``: moving the atoms near it, then
+    those one step further, then all atoms (``None``: no suppression makes it possible)."""
+    near = lp.near(lp.own(cell), hidden)
+    extra = lp.reach(cell, target, hidden, near)
+    if extra is not None or lp.reach(cell, target, hidden, near, relaxed=True) is None:
+        return extra
+    wider = lp.near(near, hidden)
+    extra = lp.reach(cell, target, hidden, wider)
+    if extra is not None or lp.reach(cell, target, hidden, wider, relaxed=True) is None:
+        return extra
+    return lp.reach(cell, target, hidden, np.arange(lp.columns.shape[1]))

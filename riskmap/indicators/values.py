@@ -26,7 +26,13 @@ from riskmap.indicators.business import (
     establishments_query,
 )
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
-from riskmap.indicators.context import area_hectares, cbs_measure, unavailable_year
+from riskmap.indicators.context import (
+    area_hectares,
+    cbs_key,
+    cbs_measure,
+    cbs_measures,
+    unavailable_year,
+)
 from riskmap.indicators.privacy import SMALL_COUNT, is_sensitive
 from riskmap.indicators.signals import events_query
 from riskmap.periods import Period
@@ -73,6 +79,8 @@ def measure_values(store: Store, measure: Measure, level: str, period: Period,
                    counted: Mapping[str, pd.Series] | None = None) -> pd.Series:
     """Evaluate one measure per area code (counts from ``counted`` where it has them)."""
     if measure.kind == "cbs":
+        if counted is not None and cbs_key(measure.params) in counted:
+            return counted[cbs_key(measure.params)]
         return cbs_measure(store, measure.params, period, codes)[0]
     query = count_query(measure, period, window)
     if query is None:
@@ -84,11 +92,16 @@ def measure_values(store: Store, measure: Measure, level: str, period: Period,
 
 def _counts(store: Store, indicators: Sequence[Indicator], level: str, period: Period,
             codes: Sequence[str]) -> dict[str, pd.Series]:
-    """Every count the indicators need, by :meth:`CountQuery.key`, in one query per table."""
-    queries = [query for i in indicators for m in (i.numerator, i.denominator)
-               if m is not None and (query := count_query(m, period, i.window)) is not None]
-    return dict(zip([q.key() for q in queries], counts_by_area(store, level, queries, codes),
-                    strict=True))
+    """Every count and CBS value the indicators need, by :meth:`CountQuery.key` and
+    :func:`cbs_key`, in one query per table."""
+    measures = [(i, m) for i in indicators for m in (i.numerator, i.denominator) if m is not None]
+    queries = [query for i, m in measures
+               if (query := count_query(m, period, i.window)) is not None]
+    counted = dict(zip([q.key() for q in queries], counts_by_area(store, level, queries, codes),
+                       strict=True))
+    counted.update(cbs_measures(store, [m.params for _, m in measures if m.kind == "cbs"],
+                                period, codes))
+    return counted
 
 
 def values_of(store: Store, indicator: Indicator, level: str, period: Period,

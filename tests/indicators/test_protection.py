@@ -52,6 +52,26 @@ def test_a_small_wijk_total_protects_its_buurten():
     assert not _protect(matrix, atoms).any()
 
 
+def test_a_cell_no_output_shows_protects_for_free():
+    """As in the first test, but the 12 is not published (say its denominator is too small):
+    the attacker knows nothing of it, so it absorbs the change and nothing more is hidden."""
+    matrix, atoms = _wijk([2, 12, 26])
+    values = matrix @ atoms
+    released = np.array([True, False, True, True])
+    secondary = complementary_suppression(matrix, atoms, values < 5, released, np.ones(4), 5)
+    assert not secondary.any()
+
+
+def test_a_small_count_no_suppression_can_protect_is_reported_once(caplog):
+    """wijk 6 = 4 + 2: once the wijk is hidden it is known to be at least 5, so neither buurt
+    can be 0 whatever is hidden; said in one warning with the number of such counts."""
+    matrix, atoms = _wijk([4, 2])
+    with caplog.at_level("WARNING", logger="riskmap.indicators.protection"):
+        _protect(matrix, atoms, cost=[1, 1, 4])
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "bij 2 kleine aantallen" in warnings[0] and "niet 0" in warnings[0]
+
+
 @pytest.mark.parametrize(("text", "safe"), [
     ('=HYPERLINK("http://x","klik")', '\'=HYPERLINK("http://x","klik")'),
     ("+31 6", "'+31 6"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"),
