@@ -275,7 +275,7 @@ def figure_text(figure: Figure) -> str:
 
 # Glyphs drawn as Type 3 procedures: searchable and copyable text (€, ≥ and accents too), ~7x
 # faster to write than a TrueType subset made with fontTools for every file.
-PDF_FONTS = {"pdf.fonttype": 3}
+PDF_FONTS: dict[Any, Any] = {"pdf.fonttype": 3}
 
 
 def write_figure(figure: Figure, path: Path, guard: Guard | None = None, **savefig: Any) -> Path:
