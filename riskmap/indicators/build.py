@@ -174,13 +174,16 @@ def coverage_notes(normalised: pd.DataFrame, applicable: pd.DataFrame, themes: p
         out[theme] = pd.DataFrame({"coverage": share, "note": note})
     share = (present * weights).sum(axis=1)
     applies = theme_applies if theme_applies is not None else themes.notna()
+    names = list(themes.columns)
+    scored_rows = themes.reindex(normalised.index).notna().to_numpy()
+    applies_rows = applies.reindex(index=normalised.index, columns=names).to_numpy(bool)
+    has_score = overall.reindex(normalised.index).notna().to_numpy()
     notes = []
-    for code in normalised.index:
-        scored = [t for t in themes.columns if pd.notna(themes.loc[code, t])]
-        not_applicable = [t for t in themes.columns if not applies.loc[code, t]]
-        nouns = missing_nouns.get(code, [])
-        notes.append(_overall_note(pd.notna(overall[code]), scored, not_applicable, nouns,
-                                   float(share[code]), len(themes.columns)))
+    for row, code in enumerate(normalised.index):
+        scored = [t for t, ok in zip(names, scored_rows[row], strict=True) if ok]
+        not_applicable = [t for t, ok in zip(names, applies_rows[row], strict=True) if not ok]
+        notes.append(_overall_note(bool(has_score[row]), scored, not_applicable,
+                                   missing_nouns.get(code, []), float(share[code]), len(names)))
     out[OVERALL] = pd.DataFrame({"coverage": share, "note": notes})
     return out
 
