@@ -20,6 +20,7 @@ import pytest
 
 from riskmap.cli import main
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME
+from riskmap.dashboard.data import packed, unpack
 from riskmap.indicators.privacy import PSEUDONYM
 from riskmap.project import Project
 from riskmap.sources.cbs import NATIONAL
@@ -29,7 +30,8 @@ BLOCK = re.compile(r'<script type="application/json" id="([^"]+)">(.*?)</script>
 
 def blocks(path: Path) -> dict[str, object]:
     """The JSON blocks of a dashboard by id (``rm-meta``, ``rm-geo-<level>``, ``rm-q-<period>``)."""
-    return {name: json.loads(text) for name, text in BLOCK.findall(path.read_text("utf-8"))}
+    return {name: unpack(json.loads(text))
+            for name, text in BLOCK.findall(path.read_text("utf-8"))}
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,17 @@ def embedded(demo_run) -> dict[str, object]:
 def stored(demo_run):
     with demo_run.project.store(read_only=True) as store:
         return store.query("SELECT * FROM indicator_values")
+
+
+def test_packed_lists_come_back_as_they_were():
+    block = {"buurt": {"value": {"a": [7.6, 0.0, None, "k", "n", 12, -0.25, 1e-05, 123456789.5]},
+                       "hotspot": [0, None, 2], "names": ["Oost", "West"], "flags": [True, False],
+                       "empty": []}}
+    packed_block = packed(block)
+    assert isinstance(packed_block["buurt"]["value"]["a"], str)
+    assert packed_block["buurt"]["names"] == ["Oost", "West"]
+    assert packed_block["buurt"]["flags"] == [True, False]
+    assert unpack(json.loads(json.dumps(packed_block))) == block
 
 
 def _cell(embedded, row, key):

@@ -4,9 +4,20 @@
   "use strict";
 
   // ---- data -------------------------------------------------------------------------------
+  // A list of numbers, nulls and marks may come as one string: "\u0001" and the items joined
+  // by "," (null left empty); see riskmap.dashboard.data.packed.
+  function unpack(value) {
+    if (typeof value === "string" && value.charCodeAt(0) === 1) {
+      return value.slice(1).split(",").map((t) => (t === "" ? null : isNaN(t) ? t : Number(t)));
+    }
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      for (const key of Object.keys(value)) value[key] = unpack(value[key]);
+    }
+    return value;
+  }
   function block(id) {
     const el = document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
+    return el ? unpack(JSON.parse(el.textContent)) : null;
   }
   const META = block("rm-meta");
   const GEO = {};
