@@ -6,7 +6,7 @@ unavailable in that year, which the indicator's rows then say.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -37,6 +37,25 @@ def cbs_values(store: Store, variable: str, year: int | None, codes: Sequence[st
     return frame.drop_duplicates("area_code").set_index("area_code")["value"].reindex(codes)
 
 
+ROLES = ("cbs", "percent_of", "mean_of")  # the keys of a CBS measure that name a variable
+
+
+def measure_variables(params: Mapping[str, Any]) -> list[str]:
+    """The CBS variables a measure names: its own, then ``percent_of`` or ``mean_of``."""
+    return [str(params[k]) for k in ROLES if k in params]
+
+
+def _combined(params: Mapping[str, Any], year: int | None,
+              values: Callable[[str, int | None], pd.Series]) -> pd.Series:
+    """A measure's value per area from its variables' values (``values(variable, year)``)."""
+    value = values(str(params["cbs"]), year)
+    if "percent_of" in params:
+        return value * values(str(params["percent_of"]), year) / 100
+    if "mean_of" in params:
+        return value * values(str(params["mean_of"]), year)
+    return value
+
+
 def cbs_measure(store: Store, params: Mapping[str, Any], period: Period,
                 codes: Sequence[str]) -> tuple[pd.Series, int | None]:
     """A CBS measure per area: the value, or (percent_of / mean_of) the implied count.
@@ -46,27 +65,19 @@ def cbs_measure(store: Store, params: Mapping[str, Any], period: Period,
 
     Returns the values and the CBS year they are from.
     """
-    variable = str(params["cbs"])
-    year = latest_year(store, variable, period, codes)
-    values = cbs_values(store, variable, year, codes)
-    if "percent_of" in params:
-        values = values * cbs_values(store, str(params["percent_of"]), year, codes) / 100
-    elif "mean_of" in params:
-        values = values * cbs_values(store, str(params["mean_of"]), year, codes)
-    return values, year
+    year = latest_year(store, str(params["cbs"]), period, codes)
+    return _combined(params, year, lambda v, y: cbs_values(store, v, y, codes)), year
 
 
 def cbs_key(params: Mapping[str, Any]) -> str:
     """A stable key for a CBS measure (its variables), as :meth:`CountQuery.key` is for counts."""
-    return "cbs:" + ",".join(f"{k}={params[k]}" for k in ("cbs", "percent_of", "mean_of")
-                             if k in params)
+    return "cbs:" + ",".join(f"{k}={params[k]}" for k in ROLES if k in params)
 
 
 def cbs_measures(store: Store, measures: Sequence[Mapping[str, Any]], period: Period,
                  codes: Sequence[str]) -> dict[str, pd.Series]:
     """:func:`cbs_measure` for many measures at once, from one query; by :func:`cbs_key`."""
-    variables = sorted({str(m[k]) for m in measures for k in ("cbs", "percent_of", "mean_of")
-                        if k in m})
+    variables = sorted({v for m in measures for v in measure_variables(m)})
     if not variables or not codes:
         return {cbs_key(m): cbs_measure(store, m, period, codes)[0] for m in measures}
     table = store.query(
@@ -82,23 +93,17 @@ def cbs_measures(store: Store, measures: Sequence[Mapping[str, Any]], period: Pe
         found = rows.get((variable, year)) if year is not None else None
         return empty if found is None else found.reindex(codes).astype(float)
 
-    out = {}
-    for params in measures:
+    def year_of(params: Mapping[str, Any]) -> int | None:
         variable = str(params["cbs"])
-        year = int(known[variable]) if variable in known.index else None
-        value = values(variable, year)
-        if "percent_of" in params:
-            value = value * values(str(params["percent_of"]), year) / 100
-        elif "mean_of" in params:
-            value = value * values(str(params["mean_of"]), year)
-        out[cbs_key(params)] = value
-    return out
+        return int(known[variable]) if variable in known.index else None
+
+    return {cbs_key(m): _combined(m, year_of(m), values) for m in measures}
 
 
 def unavailable_year(store: Store, params: Mapping[str, Any], period: Period) -> int | None:
     """The latest CBS year up to the period whose table lacks a variable of this measure, when
     no loaded year has it (``None``: available, or not loaded at all)."""
-    variables = [str(params[k]) for k in ("cbs", "percent_of", "mean_of") if k in params]
+    variables = measure_variables(params)
     return store.scalar(
         "SELECT max(year) FROM cbs_values WHERE variable IN (SELECT unnest(?::VARCHAR[])) "
         "AND status = ? AND year <= ? AND variable NOT IN (SELECT variable FROM cbs_values "

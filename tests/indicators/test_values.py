@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from riskmap.indicators.catalogue import load_catalogue
+from riskmap.indicators.context import cbs_key, cbs_measure, cbs_measures
 from riskmap.indicators.values import (
     SMALL_COUNT,
     SMALL_DENOMINATOR,
@@ -60,6 +61,22 @@ def test_small_denominator_gives_no_value(loaded: Project):
     assert not small.empty and small["value"].isna().all()
     catalogue = {i.id: i for i in load_catalogue()}
     assert all(r.denominator < catalogue[r.indicator].min_denominator for r in small.itertuples())
+
+
+def test_cbs_measures_in_one_query_equal_one_measure_at_a_time(loaded: Project):
+    measures = [m.params for i in load_catalogue() for m in (i.numerator, i.denominator)
+                if m is not None and m.kind == "cbs"]
+    assert any("percent_of" in m for m in measures) and any("mean_of" in m for m in measures)
+    with loaded.store() as store:
+        for level in ("buurt", "wijk"):
+            codes = store.query("SELECT code FROM areas WHERE level = ? ORDER BY code",
+                                [level])["code"].tolist()
+            for period in (Period(2024, 4), Period(2019, 1)):
+                together = cbs_measures(store, measures, period, codes)
+                for params in measures:
+                    alone = cbs_measure(store, params, period, codes)[0]
+                    pd.testing.assert_series_equal(together[cbs_key(params)], alone,
+                                                   check_names=False, check_dtype=False)
 
 
 def test_cbs_values_are_not_suppressed_as_counts(loaded: Project):
