@@ -28,11 +28,14 @@ def share_sources(shared: Path) -> Path:
     return folder
 
 
-def share_demo(shared: Path) -> Path:
+def share_demo(shared: Path, sources_first: bool = False) -> Path:
     """Run the demo into ``shared/project`` unless it is there; returns the record of the run
-    (period, loads, output paths relative to the project)."""
+    (period, loads, output paths relative to the project). With ``sources_first``, the demo's
+    lock is taken before the sources are written, so no worker starts a second run meanwhile."""
     record = shared / "run.pickle"
     with FileLock(f"{shared}.lock"):
+        if sources_first:
+            share_sources(shared)
         if not record.exists():
             run = run_demo(shared / "project")
             outputs = {name: path.relative_to(run.project.root)
@@ -42,6 +45,4 @@ def share_demo(shared: Path) -> Path:
 
 
 if __name__ == "__main__":
-    with FileLock(f"{sys.argv[1]}.lock"):  # held from the start: no worker starts a second run
-        share_sources(Path(sys.argv[1]))
-    share_demo(Path(sys.argv[1]))
+    share_demo(Path(sys.argv[1]), sources_first=True)
