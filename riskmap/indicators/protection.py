@@ -172,8 +172,8 @@ class _Swaps:
                  shown: np.ndarray, released: np.ndarray, min_count: int) -> None:
         self.columns = matrix.tocsc()
         self.atoms, self.values, self.shown = atoms, values, shown
-        self.lower, self.upper = knowledge_bounds(values, min_count, released)
-        self._lists = (values.tolist(), self.lower.tolist(), self.upper.tolist(), shown.tolist())
+        lower, upper = knowledge_bounds(values, min_count, released)
+        self._lists = (values.tolist(), lower.tolist(), upper.tolist(), shown.tolist())
         self.rows = matrix
         self.width = np.diff(matrix.indptr)
         self._cells: dict[int, frozenset[int]] = {}
