@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from riskmap import __version__
 from riskmap.config import Config
 from riskmap.errors import StoreError
 from riskmap.fmt import percent
@@ -38,6 +40,7 @@ from riskmap.store import Store
 log = logging.getLogger(__name__)
 
 OVERALL = "totaal"
+FINGERPRINT = "fingerprint"  # the key of :func:`build_fingerprint` in a build's settings
 BOUNDED = {"percentile", "minmax"}
 
 
@@ -275,11 +278,12 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
         if not values.empty:
             by_level[level] = values
     release = protect_release(store, period, catalogue, by_level, config.gemeente, min_count)
+    fingerprint = build_fingerprint(config, catalogue)
     for level, raw in by_level.items():
         values = apply_to_values(raw, release, catalogue)
         scores = score_level(values, catalogue, level, config)
-        previous = score_level(indicator_values(store, catalogue, period - 1, level, min_count,
-                                                report=False),
+        previous = score_level(previous_values(store, config, catalogue, period - 1, level,
+                                               fingerprint),
                                catalogue, level, config, draws=0)
         if not scores.empty:
             scores = _changes(scores, previous)
@@ -288,8 +292,32 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
                          f"(riskmap load ...)")
-    _store_build(store, config, period, results, release)
+    _store_build(store, config, period, results, release, fingerprint)
     return results
+
+
+def build_fingerprint(config: Config, catalogue: list[Indicator]) -> str:
+    """What a build's values depend on besides the loaded data: riskmap's version, the settings
+    and the catalogue (SHA-256)."""
+    text = json.dumps([__version__, config.values, repr(catalogue)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def previous_values(store: Store, config: Config, catalogue: list[Indicator], period: Period,
+                    level: str, fingerprint: str) -> pd.DataFrame:
+    """The indicator values of a level in ``period`` for the change since then: those stored by
+    its latest build when that build had the same fingerprint and loads (the values the scores
+    use do not depend on the release's protection), else computed anew."""
+    build = store.query("SELECT build_id, settings, load_ids FROM builds WHERE period = ? "
+                        "ORDER BY build_id DESC LIMIT 1", [str(period)])
+    if not build.empty:
+        settings = json.loads(build["settings"].iloc[0] or "{}")
+        loads = json.loads(build["load_ids"].iloc[0] or "[]")
+        if settings.get(FINGERPRINT) == fingerprint and loads == store.lineage()["load_id"].tolist():
+            return store.query("SELECT * EXCLUDE (build_id) FROM indicator_values WHERE "
+                               "build_id = ? AND level = ?", [int(build["build_id"].iloc[0]), level])
+    return indicator_values(store, catalogue, period, level, config["privacy.min_count"],
+                            report=False)
 
 
 def loaded_range(store: Store) -> tuple[Period, Period] | None:
@@ -313,9 +341,10 @@ def refuse_outside_data(store: Store, period: Period) -> None:
 
 
 def _store_build(store: Store, config: Config, period: Period,
-                 results: dict[str, LevelResult], release: Release) -> int:
+                 results: dict[str, LevelResult], release: Release, fingerprint: str) -> int:
     loads = store.lineage()["load_id"].tolist()
     settings: dict[str, Any] = {k: v for k, v in config.values.items() if k.startswith("scoring.")}
+    settings[FINGERPRINT] = fingerprint
     with store.transaction():
         build_id = int(store.scalar("SELECT coalesce(max(build_id), 0) + 1 FROM builds"))
         for table in ("indicator_values", "scores", "released_cells"):

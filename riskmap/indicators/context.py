@@ -100,14 +100,22 @@ def cbs_measures(store: Store, measures: Sequence[Mapping[str, Any]], period: Pe
     return {cbs_key(m): _combined(m, year_of(m), values) for m in measures}
 
 
-def unavailable_year(store: Store, params: Mapping[str, Any], period: Period) -> int | None:
-    """The latest CBS year up to the period whose table lacks a variable of this measure, when
-    no loaded year has it (``None``: available, or not loaded at all)."""
-    variables = measure_variables(params)
-    return store.scalar(
-        "SELECT max(year) FROM cbs_values WHERE variable IN (SELECT unnest(?::VARCHAR[])) "
-        "AND status = ? AND year <= ? AND variable NOT IN (SELECT variable FROM cbs_values "
-        "WHERE value IS NOT NULL AND year <= ?)", [variables, ABSENT, period.year, period.year])
+def unavailable_years(store: Store, period: Period) -> dict[str, int]:
+    """Per CBS variable that no loaded year up to the period has: the latest year up to the
+    period whose table lacks it (variables that are loaded with values are not in it)."""
+    frame = store.query(
+        "SELECT variable, max(year) AS year FROM cbs_values WHERE status = ? AND year <= ? "
+        "AND variable NOT IN (SELECT variable FROM cbs_values WHERE value IS NOT NULL "
+        "AND year <= ?) GROUP BY variable", [ABSENT, period.year, period.year])
+    return dict(zip(frame["variable"], frame["year"].astype(int), strict=True))
+
+
+def unavailable_year(params: Mapping[str, Any], absent: Mapping[str, int]) -> int | None:
+    """The latest CBS year whose table lacks a variable of this measure, when no loaded year
+    has it (``None``: available, or not loaded at all); ``absent`` from
+    :func:`unavailable_years`."""
+    years = [absent[v] for v in measure_variables(params) if v in absent]
+    return max(years) if years else None
 
 
 def area_hectares(store: Store, level: str, codes: Sequence[str]) -> pd.Series:

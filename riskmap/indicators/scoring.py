@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from riskmap.errors import ConfigError
 
@@ -70,26 +69,37 @@ class Design:
                                   f"niet in de opzet")
 
 
+def _shape(v: np.ndarray) -> tuple[float, float]:
+    """Skewness and excess kurtosis (population moments, as ``scipy.stats.skew``/``kurtosis``
+    with their defaults)."""
+    d = v - v.mean()
+    m2 = float(np.mean(d * d))
+    if m2 <= 0:
+        return 0.0, -3.0
+    return float(np.mean(d ** 3)) / m2 ** 1.5, float(np.mean(d ** 4)) / m2 ** 2 - 3.0
+
+
 def winsorise(values: pd.Series, max_points: int = MAX_WINSORISED) -> tuple[pd.Series, int]:
     """Cap extreme values one at a time while |skewness| > 2 and kurtosis > 3.5 (handbook rule).
 
     Returns the treated values and how many points were capped.
     """
-    x = values.copy()
+    x = values.to_numpy(float, copy=True)
     treated = 0
     for _ in range(max_points):
-        v = x.dropna()
-        if len(v) < 4 or v.nunique() < 3:
+        v = x[~np.isnan(x)]
+        distinct = np.unique(v)
+        if len(v) < 4 or len(distinct) < 3:
             break
-        skew, kurt = stats.skew(v), stats.kurtosis(v)
+        skew, kurt = _shape(v)
         if not (abs(skew) > 2 and kurt > 3.5):
             break
         if skew > 0:
-            x[x == v.max()] = v[v < v.max()].max()
+            x[x == distinct[-1]] = distinct[-2]
         else:
-            x[x == v.min()] = v[v > v.min()].min()
+            x[x == distinct[0]] = distinct[1]
         treated += 1
-    return x, treated
+    return pd.Series(x, index=values.index, name=values.name), treated
 
 
 def normalise(values: pd.DataFrame, method: str) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from riskmap.indicators.context import (
     cbs_measure,
     cbs_measures,
     unavailable_year,
+    unavailable_years,
 )
 from riskmap.indicators.privacy import SMALL_COUNT, is_sensitive
 from riskmap.indicators.signals import events_query
@@ -45,10 +46,11 @@ SMALL_DENOMINATOR = "kleine noemer"
 UNAVAILABLE = "niet beschikbaar in"
 
 
-def unavailable_reason(store: Store, indicator: Indicator, period: Period) -> str | None:
+def unavailable_reason(indicator: Indicator, absent: Mapping[str, int]) -> str | None:
     """``niet beschikbaar in <jaar>`` when a CBS variable of the indicator is not in the CBS
-    table of that year (nor in an earlier loaded one)."""
-    years = [unavailable_year(store, m.params, period)
+    table of that year (nor in an earlier loaded one); ``absent`` from
+    :func:`~riskmap.indicators.context.unavailable_years`."""
+    years = [unavailable_year(m.params, absent)
              for m in (indicator.numerator, indicator.denominator) if m and m.kind == "cbs"]
     found = [y for y in years if y is not None]
     return f"{UNAVAILABLE} {max(found)}" if found else None
@@ -105,32 +107,34 @@ def _counts(store: Store, indicators: Sequence[Indicator], level: str, period: P
 
 
 def values_of(store: Store, indicator: Indicator, level: str, period: Period,
-              codes: Sequence[str], min_count: int,
+              codes: Sequence[str], min_count: int, absent: Mapping[str, int],
               counted: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
-    """One indicator's rows for all areas of a level."""
+    """One indicator's rows for all areas of a level (``absent``: the CBS variables the
+    period lacks, :func:`~riskmap.indicators.context.unavailable_years`)."""
     numerator = measure_values(store, indicator.numerator, level, period, indicator.window, codes,
-                               counted)
+                               counted).to_numpy(float)
     if indicator.denominator is None:
-        denominator = pd.Series(np.nan, index=numerator.index)
+        denominator = np.full(len(numerator), np.nan)
         value = numerator * indicator.scale
     else:
         denominator = measure_values(store, indicator.denominator, level, period,
-                                     indicator.window, codes, counted)
-        ok = denominator > 0
-        value = (indicator.scale * numerator / denominator).where(ok)
-    unavailable = unavailable_reason(store, indicator, period)
-    small_denominator = denominator.notna() & (denominator < indicator.min_denominator) & \
-        (unavailable is None)
-    value = value.where(~small_denominator)
-    small_count = is_sensitive(indicator) & numerator.notna() & (numerator < min_count)
-    reason = pd.Series(unavailable, index=numerator.index, dtype=object).where(value.isna())
+                                     indicator.window, codes, counted).to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(denominator > 0, indicator.scale * numerator / denominator, np.nan)
+    unavailable = unavailable_reason(indicator, absent)
+    with np.errstate(invalid="ignore"):
+        small_denominator = (denominator < indicator.min_denominator) & (unavailable is None)
+        small_count = is_sensitive(indicator) & (numerator < min_count)
+    value[small_denominator] = np.nan
+    reason = np.full(len(value), None, dtype=object)
+    reason[np.isnan(value)] = unavailable
     reason[small_count] = SMALL_COUNT
     reason[small_denominator] = SMALL_DENOMINATOR
     return pd.DataFrame({
         "area_code": list(codes), "level": level, "period": str(period),
-        "indicator": indicator.id, "value": value.to_numpy(float),
-        "numerator": numerator.to_numpy(float), "denominator": denominator.to_numpy(float),
-        "suppressed": (small_denominator | small_count).to_numpy(bool), "reason": reason.to_numpy(),
+        "indicator": indicator.id, "value": value, "numerator": numerator,
+        "denominator": denominator, "suppressed": small_denominator | small_count,
+        "reason": reason,
     })
 
 
@@ -151,9 +155,10 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     codes = area_codes(store, level)
     indicators = for_level(catalogue, level)
     counted = _counts(store, indicators, level, period, codes)
+    absent = unavailable_years(store, period)
     frames = []
     for indicator in indicators:
-        frame = values_of(store, indicator, level, period, codes, min_count, counted)
+        frame = values_of(store, indicator, level, period, codes, min_count, absent, counted)
         if frame["value"].isna().all():
             unavailable = frame["reason"].dropna().str.startswith(UNAVAILABLE)
             if unavailable.any():  # the CBS load has warned already
@@ -191,15 +196,18 @@ def _cbs_only(indicator: Indicator) -> bool:
 
 
 def _reference(store: Store, indicator: Indicator, rows: pd.DataFrame, period: Period,
-               code: str | None) -> float:
-    """The indicator for a whole region: a CBS row (``code``) or the sum over the areas."""
+               code: str | None, counted: Mapping[str, pd.Series] | None = None) -> float:
+    """The indicator for a whole region: a CBS row (``code``; its values from ``counted`` where
+    it has them) or the sum over the areas."""
     if code is not None:
         if not _cbs_only(indicator):
             return float("nan")
-        numerator = measure_values(store, indicator.numerator, "gemeente", period, None, [code])
+        numerator = measure_values(store, indicator.numerator, "gemeente", period, None, [code],
+                                   counted)
         if indicator.denominator is None:
             return float(numerator.iloc[0] * indicator.scale)
-        denominator = measure_values(store, indicator.denominator, "gemeente", period, None, [code])
+        denominator = measure_values(store, indicator.denominator, "gemeente", period, None, [code],
+                                     counted)
         ok = denominator.iloc[0] > 0
         return float(indicator.scale * numerator.iloc[0] / denominator.iloc[0]) if ok else float("nan")
     usable = rows["numerator"].notna() & rows["denominator"].notna()
@@ -226,12 +234,15 @@ def add_indices(store: Store, values: pd.DataFrame, catalogue: list[Indicator], 
     out = values.copy()
     out["index_gemeente"], out["index_nl"] = np.nan, np.nan
     by_id = {i.id: i for i in catalogue}
+    measures = [m.params for i in catalogue for m in (i.numerator, i.denominator)
+                if m is not None and m.kind == "cbs"]
+    region = {code: cbs_measures(store, measures, period, [code]) for code in (gemeente, NATIONAL)}
     without_national = []
     for indicator_id, rows in values.groupby("indicator"):
         indicator = by_id[str(indicator_id)]
-        own = _reference(store, indicator, rows, period, gemeente)
+        own = _reference(store, indicator, rows, period, gemeente, region[gemeente])
         reference = own if np.isfinite(own) else _reference(store, indicator, rows, period, None)
-        national = _reference(store, indicator, rows, period, NATIONAL)
+        national = _reference(store, indicator, rows, period, NATIONAL, region[NATIONAL])
         if _usable(reference):
             out.loc[rows.index, "index_gemeente"] = 100 * rows["value"] / reference
         if _usable(national):

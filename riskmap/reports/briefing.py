@@ -40,7 +40,6 @@ from riskmap.maps.static import draw_map, label_areas, outline_areas
 from riskmap.models.backtest import METHOD_LABELS
 from riskmap.models.ranking import RANKING_LABELS, stored_track_record
 from riskmap.periods import Period
-from riskmap.reports.bias import bias_audit
 from riskmap.reports.content import (
     COUNTS,
     area_tables,
@@ -235,7 +234,7 @@ def track_record(q: QuarterOutput) -> tuple[list[str], Table]:
     over the quarters tested."""
     lines = list(track_record_section(q.store, q.period).lines)
     try:
-        lines.append(poorest_lines(bias_audit(q.store, q.catalogue, q.config, q.period),
+        lines.append(poorest_lines(q.bias_audit(),
                                    q.min_count)[0])
     except RiskmapError as exc:
         lines.append(f"Biastoets: niet beschikbaar – {exc}.")

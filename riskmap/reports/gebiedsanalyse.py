@@ -23,7 +23,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from riskmap.areatypes import analysis_levels, area_types, level_label
-from riskmap.config import Config
 from riskmap.errors import RiskmapError
 from riskmap.fmt import integer, long_date
 from riskmap.indicators.catalogue import Indicator
@@ -31,7 +30,6 @@ from riskmap.indicators.privacy import Guard, figure_bytes, public_table, write_
 from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
 from riskmap.models.ranking import RANKING_LABELS
 from riskmap.periods import Period
-from riskmap.reports.bias import bias_audit
 from riskmap.reports.charts import trend_chart
 from riskmap.reports.content import (
     COUNTS,
@@ -191,12 +189,11 @@ def method_lines(store: Store, period: Period, catalogue: list[Indicator]) -> li
     ]
 
 
-def trust_parts(store: Store, period: Period, catalogue: list[Indicator], config: Config,
-                guard: Guard) -> list[Part]:
+def trust_parts(q: QuarterOutput) -> list[Part]:
     """Coverage, track record and bias audit as report parts."""
-    min_count = config["privacy.min_count"]
+    store, period, guard, min_count = q.store, q.period, q.guard, q.min_count
     try:
-        bias = bias_section(bias_audit(store, catalogue, config, period), min_count)
+        bias = bias_section(q.bias_audit(), min_count)
     except RiskmapError as exc:
         bias = Section("Biastoets", [f"Biastoets: niet beschikbaar – {exc}."])
     parts = []
@@ -209,10 +206,10 @@ def trust_parts(store: Store, period: Period, catalogue: list[Indicator], config
     return parts
 
 
-def report_html(store: Store, period: Period, catalogue: list[Indicator], place: str,
-                config: Config, guard: Guard) -> str:
-    """The gebiedsanalyse of ``period`` as one HTML page."""
-    min_count = config["privacy.min_count"]
+def report_html(q: QuarterOutput) -> str:
+    """The gebiedsanalyse of a built quarter as one HTML page."""
+    store, period, catalogue, place, guard = q.store, q.period, q.catalogue, q.place, q.guard
+    min_count = q.min_count
     ranked = ranked_areas(store, period, "buurt", catalogue)
     attention, choice = attention_order(ranked, store, period)
     terrains = area_tables(store, period, catalogue)
@@ -227,7 +224,7 @@ def report_html(store: Store, period: Period, catalogue: list[Indicator], place:
         "version": version(), "previous": str(period - 1), "toc": TOC,
         "summary": summary_lines(store, period, ranked, terrains),
         "top": html_table(top_areas(attention), where, min_count, caption=order),
-        "trust": trust_parts(store, period, catalogue, config, guard),
+        "trust": trust_parts(q),
         "risers": html_table(risers(ranked), where, min_count, caption=note,
                              empty=f"Geen buurt steeg sinds {period - 1}."),
         "area_sections": [
@@ -271,7 +268,7 @@ def version() -> str:
 
 def write_report(q: QuarterOutput) -> Path:
     """Write ``gebiedsanalyse.html`` for a built quarter and return its path."""
-    html = report_html(q.store, q.period, q.catalogue, q.place, q.config, q.guard)
+    html = report_html(q)
     path = write_text(html, q.folder / REPORT_NAME, q.guard)
     log.debug("%s geschreven (%s kB)", path, integer(path.stat().st_size // 1024))
     return path

@@ -7,14 +7,19 @@ opens the store and calls the writers; no writer imports :mod:`riskmap.project`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from riskmap.config import Config
+from riskmap.errors import RiskmapError
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard
 from riskmap.periods import Period
 from riskmap.store import Store
+
+if TYPE_CHECKING:
+    from riskmap.reports.bias import BiasAudit
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,23 @@ class QuarterOutput:
     catalogue: list[Indicator]
     guard: Guard
     period: Period
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def bias_audit(self) -> BiasAudit:
+        """The quarter's bias audit (:func:`riskmap.reports.bias.bias_audit`), computed once for
+        all writers; raises its :class:`~riskmap.errors.RiskmapError` each time it is asked."""
+        if "bias" not in self._memo:
+            from riskmap.reports.bias import bias_audit  # noqa: PLC0415 - bias imports targets, which imports this module
+
+            try:
+                self._memo["bias"] = bias_audit(self.store, self.catalogue, self.config,
+                                                self.period)
+            except RiskmapError as exc:
+                self._memo["bias"] = exc
+        found = self._memo["bias"]
+        if isinstance(found, RiskmapError):
+            raise found
+        return found
 
     @property
     def folder(self) -> Path:
