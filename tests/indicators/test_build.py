@@ -1,0 +1,61 @@
+"""Building a quarter: the previous quarter's values for the change since then."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from riskmap.indicators import build
+from riskmap.indicators.build import build_fingerprint, previous_values
+from riskmap.periods import Period
+from riskmap.project import Project
+
+CENTRE = ("185000", "445000")
+COLUMNS = ["area_code", "indicator", "value", "numerator", "denominator"]
+
+
+def _hennep(path: Path, dates: list[str]) -> Path:
+    pd.DataFrame({"Zaaknummer": [f"H{i}" for i in range(len(dates))], "Datum": dates,
+                  "Locatie": "woning", "X_RD": CENTRE[0], "Y_RD": CENTRE[1]}).to_csv(path,
+                                                                                     index=False)
+    return path
+
+
+@pytest.fixture
+def built(project: Project, tmp_path: Path) -> Project:
+    project.load_cbs(2024, offline=True)
+    project.load_register("hennep", _hennep(tmp_path / "hennep.csv",
+                                            ["2024-06-01", "2025-04-01", "2025-05-01"]))
+    project.build("2025Q2")
+    return project
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[COLUMNS].sort_values(["indicator", "area_code"]).reset_index(drop=True)
+
+
+def test_previous_quarter_is_read_from_its_build_only_while_nothing_changed(
+        built: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    computed: list[Period] = []
+    compute = build.indicator_values
+    monkeypatch.setattr(build, "indicator_values",
+                        lambda store, catalogue, period, *a, **k:
+                        computed.append(period) or compute(store, catalogue, period, *a, **k))
+    config, catalogue, quarter = built.config, built.catalogue(), Period.parse("2025Q2")
+    fingerprint = build_fingerprint(config, catalogue)
+    with built.store() as store:
+        stored = previous_values(store, config, catalogue, quarter, "buurt", fingerprint)
+        assert computed == []
+        fresh = compute(store, catalogue, quarter, "buurt", config["privacy.min_count"],
+                        report=False)
+        pd.testing.assert_frame_equal(_sorted(stored), _sorted(fresh))
+        # another catalogue (or other settings, or another riskmap version): computed anew
+        previous_values(store, config, catalogue, quarter, "buurt",
+                        build_fingerprint(config, catalogue[1:]))
+        assert computed == [quarter]
+    # another load since the build: computed anew, with the new data
+    built.load_register("hennep", _hennep(tmp_path / "meer.csv", ["2025-06-01"] * 5))
+    with built.store() as store:
+        again = previous_values(store, config, catalogue, quarter, "buurt", fingerprint)
+    assert computed == [quarter, quarter]
+    assert not _sorted(again).equals(_sorted(stored))
