@@ -13,9 +13,11 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,6 +32,10 @@ _DELIMITERS = [";", ",", "\t", "|"]
 # the delimiter and header are taken from the file's first 64 KiB
 PREFIX = 65_536
 _BOM = b"\xef\xbb\xbf"
+BLOCK = 1 << 23  # bytes read at a time while scanning a file
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_SPACE, _TAB = ord(" "), ord("\t")
+_BLANK = np.isin(np.arange(256), [_SPACE, _TAB])  # by byte value
 
 
 def normalise_header(name: object) -> str:
@@ -74,40 +80,86 @@ def _sniff_delimiter(text: str) -> str:
 def read_csv_text(path: Path) -> pd.DataFrame:
     """Read a delimited text file as strings, detecting encoding and delimiter.
 
-    Arrow's CSV reader reads a well-formed file (:func:`_read_with_arrow`); a file it does not
-    take is read by pandas, whose complaint names the line that is wrong.
+    Arrow's CSV reader reads a well-formed file from disk (:func:`_read_with_arrow`); a file it
+    does not take is read by pandas, whose complaint names the line that is wrong.
     """
-    raw = path.read_bytes()
-    frame = _read_with_arrow(raw)
-    return frame if frame is not None else _read_with_pandas(raw, path)
+    frame = _read_with_arrow(path, _scan(path))
+    return frame if frame is not None else _read_with_pandas(path.read_bytes(), path)
 
 
-def _encoding(body: bytes) -> str:
-    """``utf8`` when the text up to and around its first non-ASCII byte is UTF-8, else
-    ``cp1252`` (the Dutch exports'; unlike latin-1 it has € and quotes in 0x80-0x9F). A wrong
-    guess fails while reading (invalid UTF-8, or a byte cp1252 lacks), and pandas reads the
-    file instead."""
-    if body.isascii():
+@dataclass(frozen=True)
+class _Scan:
+    """What one pass over a file's bytes tells before it is parsed."""
+
+    head: bytes  # the first :data:`PREFIX` bytes (after a BOM), for the delimiter and header
+    quotes: bool  # a ``"`` anywhere: values may hold delimiters and line breaks
+    blank_quote: bool  # a space or tab before a ``"`` (pandas skips them; Arrow keeps quotes)
+    sample: bytes | None  # :data:`PREFIX` bytes from the first non-ASCII byte on (None: ASCII)
+
+    @property
+    def encoding(self) -> str:
+        """``utf8`` when the sample is UTF-8 (or there is none), else ``cp1252`` (the Dutch
+        exports'; unlike latin-1 it has € and quotes in 0x80-0x9F). A wrong guess fails while
+        reading (invalid UTF-8, or a byte cp1252 lacks), and pandas reads the file instead."""
+        if self.sample is None:
+            return "utf8"
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(self.sample)
+        except UnicodeDecodeError:
+            return "cp1252"
         return "utf8"
-    first = re.search(rb"[\x80-\xff]", body)
-    start = first.start() if first else 0
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(body[start:start + PREFIX])
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf8"
 
 
-def _read_with_arrow(raw: bytes) -> pd.DataFrame | None:
+def _scan(path: Path) -> _Scan:
+    """Read the file once in blocks (the whole file is never in memory): see :class:`_Scan`."""
+    sample, quotes, blank_quote, last = None, False, False, b""
+    with path.open("rb") as file:
+        head = file.read(PREFIX).removeprefix(_BOM)
+        file.seek(0)
+        block, following = file.read(BLOCK), file.read(BLOCK)
+        while block:
+            if b'"' in block:
+                quotes = True
+                blank_quote = blank_quote or b' "' in block or b'\t"' in block \
+                    or last + block[:1] in (b' "', b'\t"')
+            if sample is None and not block.isascii():
+                start = _NON_ASCII.search(block).start()  # type: ignore[union-attr]
+                sample = (block[start:start + PREFIX] + following[:PREFIX])[:PREFIX]
+            last, block, following = block[-1:], following, file.read(BLOCK)
+    return _Scan(head, quotes, blank_quote, sample)
+
+
+def _padded(column: pa.ChunkedArray) -> bool:
+    """Whether any value of a string column starts or ends with a space or tab: the first and
+    last bytes of its values read from the Arrow buffers, without copying the strings (a chunk
+    without any blank byte is passed over at once)."""
+    for chunk in column.chunks:
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        if len(chunk) == 0 or data_buffer is None:
+            continue
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+            chunk.offset:chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]:offsets[-1]]
+        if not (data == _SPACE).any() and not (data == _TAB).any():
+            continue
+        # an empty value's "first byte" is the next value's and its "last" the previous one's:
+        # blank only where that value is padded itself
+        starts = np.minimum(offsets[:-1] - offsets[0], len(data) - 1)
+        ends = offsets[1:] - offsets[0] - 1
+        if _BLANK[data[starts]].any() or _BLANK[data[ends]].any():
+            return True
+    return False
+
+
+def _read_with_arrow(path: Path, scan: _Scan) -> pd.DataFrame | None:
     """The file as a frame of (Arrow-backed) strings without spaces and tabs around values
     (as pandas reads a padded file); ``None`` where pandas must read it: blank first line, one
     column, repeated column names, blanks before a quote (pandas skips them, Arrow would keep
     the quotes) or any reading error (encoding, a row with too few or too many fields)."""
-    body = raw[len(_BOM):] if raw.startswith(_BOM) else raw
-    if b' "' in body or b'\t"' in body:
+    if scan.blank_quote:
         return None
-    encoding = _encoding(body)
-    head = body[:PREFIX].decode(encoding, errors="ignore")
+    encoding = scan.encoding
+    head = scan.head.decode(encoding, errors="ignore")
     if not head.strip() or not head.splitlines()[0].strip():
         return None
     delimiter = _sniff_delimiter(head)
@@ -116,10 +168,9 @@ def _read_with_arrow(raw: bytes) -> pd.DataFrame | None:
         return None
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(pa.py_buffer(body)),
-            read_options=pa_csv.ReadOptions(encoding=encoding),
+            path, read_options=pa_csv.ReadOptions(encoding=encoding),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter,
-                                              newlines_in_values=b'"' in body),
+                                              newlines_in_values=scan.quotes),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
                 quoted_strings_can_be_null=False))
@@ -127,8 +178,10 @@ def _read_with_arrow(raw: bytes) -> pd.DataFrame | None:
         return None
     if table.column_names != header:
         return None
-    # spaces and tabs are single ASCII bytes, never part of a UTF-8 sequence: a byte trim is safe
-    return pa.table([pc.ascii_trim(c, " \t") for c in table.columns], names=header).to_pandas()
+    # spaces and tabs are single ASCII bytes, never part of a UTF-8 sequence: a byte trim is
+    # safe; only the columns that have them are trimmed (a trim copies the whole column)
+    return pa.table([pc.ascii_trim(c, " \t") if _padded(c) else c for c in table.columns],
+                    names=header).to_pandas()
 
 
 def _read_with_pandas(raw: bytes, path: Path) -> pd.DataFrame:

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from riskmap.errors import InputError
+from riskmap.sources import _io
 from riskmap.sources._io import (
     normalise_header,
     parse_dates,
@@ -99,6 +100,29 @@ def test_padded_cells_are_stripped(tmp_path: Path):
     assert frame.iloc[0].tolist() == ["x", "y", "z"]
     clean = read_table(_write(tmp_path / "g.csv", "a;b\nx y;z\n"))
     assert clean.iloc[0].tolist() == ["x y", "z"]
+
+
+READ_BOTH_WAYS = [
+    ("a;b;c\n x;y ;\n;\tz;w\n;;\n", "utf-8"),  # padded at either end, tabs, empty values
+    ("a;b\n1;x y\n2;\"x;\ny\"\n3;Caf\u00e9 \u20ac\n", "cp1252"),  # quoted break, € late
+    ("a;b\n1;Caf\u00e9\n", "utf-8-sig"),
+]
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 1 << 23])
+def test_arrow_reads_as_pandas_whatever_the_blocks_the_file_is_scanned_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int):
+    monkeypatch.setattr(_io, "BLOCK", block)
+    for number, (text, encoding) in enumerate(READ_BOTH_WAYS):
+        path = _write(tmp_path / f"{number}.csv", text, encoding)
+        arrow = _io._read_with_arrow(path, _io._scan(path))
+        assert arrow is not None
+        pandas = _io._read_with_pandas(path.read_bytes(), path)
+        assert arrow.astype(str).to_dict("list") == pandas.astype(str).to_dict("list")
+    # a blank before a quote, wherever the blocks split: pandas reads it (it skips the blank)
+    quoted = _write(tmp_path / "q.csv", 'a;b\n1; "x"\n2; "y"\n')
+    assert _io._scan(quoted).blank_quote
+    assert read_table(quoted)["b"].tolist() == ["x", "y"]
 
 
 @pytest.mark.parametrize(("text", "message"), [
