@@ -122,25 +122,27 @@ TIMER = ("import sys, time, resource\n{setup}\nstart = time.perf_counter()\nfram
 
 
 def csv_figures(sources: dict[str, Path | None], path: Path, repeat: int) -> dict[str, Any]:
-    """Read time (minimum and median of ``repeat`` processes) and the process's peak RSS."""
-    figures = {}
-    for label, source in sources.items():
-        for name, (setup, call) in READERS.items():
-            if name.startswith("pandas") and label != "after":
-                continue
-            before, times, peaks = load(), [], []
-            for _ in range(repeat):
-                out = subprocess.run([sys.executable, "-c", TIMER.format(setup=setup, call=call),
-                                      str(path)], env=environment(source), check=True,
-                                     capture_output=True, text=True,
-                                     cwd=tempfile.gettempdir()).stdout.split()
-                times.append(float(out[1]))
-                peaks.append(int(out[2]) * 1024 / 1024**3)
-            figures[f"{name} ({label})" if name.startswith("riskmap") else name] = {
-                "rows": int(out[0]), "min_s": round(min(times), 3),
-                "median_s": round(statistics.median(times), 3), "peak_gb": round(max(peaks), 2),
-                "runs": repeat, "load_before": before, "load_after": load()}
-    return figures
+    """Read time (minimum and median of ``repeat`` processes) and the process's peak RSS; the
+    readers take turns, so that a change in the machine's load falls on all of them."""
+    readers = [(f"{name} ({label})" if name.startswith("riskmap") else name, source, setup, call)
+               for label, source in sources.items()
+               for name, (setup, call) in READERS.items()
+               if not (name.startswith("pandas") and label != "after")]
+    runs: dict[str, list[tuple[int, float, float]]] = {name: [] for name, *_ in readers}
+    before = load()
+    for _ in range(repeat):
+        for name, source, setup, call in readers:
+            out = subprocess.run([sys.executable, "-c", TIMER.format(setup=setup, call=call),
+                                  str(path)], env=environment(source), check=True,
+                                 capture_output=True, text=True,
+                                 cwd=tempfile.gettempdir()).stdout.split()
+            runs[name].append((int(out[0]), float(out[1]), int(out[2]) * 1024 / 1024**3))
+    after = load()
+    return {name: {"rows": found[0][0], "min_s": round(min(t for _, t, _ in found), 3),
+                   "median_s": round(statistics.median(t for _, t, _ in found), 3),
+                   "peak_gb": round(max(p for _, _, p in found), 2), "runs": repeat,
+                   "load_before": before, "load_after": after}
+            for name, found in runs.items()}
 
 
 def unpack(ref: str, into: Path) -> Path:
