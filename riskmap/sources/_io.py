@@ -12,7 +12,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ BLOCK = 1 << 23  # bytes read at a time while scanning a file
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _SPACE, _TAB = ord(" "), ord("\t")
 _BLANK = np.isin(np.arange(256), [_SPACE, _TAB])  # by byte value
+Keep = Callable[[list[str]], Iterable[str]]  # the columns to read, from the normalised header
 
 
 def normalise_header(name: object) -> str:
@@ -77,13 +78,14 @@ def _sniff_delimiter(text: str) -> str:
         return max(_DELIMITERS, key=header.count)
 
 
-def read_csv_text(path: Path) -> pd.DataFrame:
+def read_csv_text(path: Path, keep: Keep | None = None) -> pd.DataFrame:
     """Read a delimited text file as strings, detecting encoding and delimiter.
 
-    Arrow's CSV reader reads a well-formed file from disk (:func:`_read_with_arrow`); a file it
-    does not take is read by pandas, whose complaint names the line that is wrong.
+    Arrow's CSV reader reads a well-formed file from disk (:func:`_read_with_arrow`), only the
+    columns ``keep`` names; a file it does not take is read by pandas, whose complaint names
+    the line that is wrong.
     """
-    frame = _read_with_arrow(path, _scan(path))
+    frame = _read_with_arrow(path, _scan(path), keep)
     return frame if frame is not None else _read_with_pandas(path.read_bytes(), path)
 
 
@@ -151,11 +153,13 @@ def _padded(column: pa.ChunkedArray) -> bool:
     return False
 
 
-def _read_with_arrow(path: Path, scan: _Scan) -> pd.DataFrame | None:
+def _read_with_arrow(path: Path, scan: _Scan, keep: Keep | None = None) -> pd.DataFrame | None:
     """The file as a frame of (Arrow-backed) strings without spaces and tabs around values
-    (as pandas reads a padded file); ``None`` where pandas must read it: blank first line, one
-    column, repeated column names, blanks before a quote (pandas skips them, Arrow would keep
-    the quotes) or any reading error (encoding, a row with too few or too many fields)."""
+    (as pandas reads a padded file), of the columns ``keep`` names and those without a header
+    (the whole header in ``attrs["header"]``); ``None`` where pandas must read it: blank first
+    line, one column, repeated column names, blanks before a quote (pandas skips them, Arrow
+    would keep the quotes) or any reading error (encoding, a row with too few or too many
+    fields)."""
     if scan.blank_quote:
         return None
     encoding = scan.encoding
@@ -166,6 +170,9 @@ def _read_with_arrow(path: Path, scan: _Scan) -> pd.DataFrame | None:
     header = next(csv.reader(io.StringIO(head), delimiter=delimiter))
     if len(header) < 2 or len(set(header)) < len(header):
         return None
+    names = [normalise_header(h) for h in header]
+    wanted = set(keep(names)) | {""} if keep else set(names)
+    included = [h for h, name in zip(header, names, strict=True) if name in wanted]
     try:
         table = pa_csv.read_csv(
             path, read_options=pa_csv.ReadOptions(encoding=encoding),
@@ -173,15 +180,17 @@ def _read_with_arrow(path: Path, scan: _Scan) -> pd.DataFrame | None:
                                               newlines_in_values=scan.quotes),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+                quoted_strings_can_be_null=False, include_columns=included))
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    if table.column_names != header:
+    if table.column_names != included:
         return None
     # spaces and tabs are single ASCII bytes, never part of a UTF-8 sequence: a byte trim is
     # safe; only the columns that have them are trimmed (a trim copies the whole column)
-    return pa.table([pc.ascii_trim(c, " \t") if _padded(c) else c for c in table.columns],
-                    names=header).to_pandas()
+    frame = pa.table([pc.ascii_trim(c, " \t") if _padded(c) else c for c in table.columns],
+                     names=included).to_pandas()
+    frame.attrs["header"] = header
+    return frame
 
 
 def _read_with_pandas(raw: bytes, path: Path) -> pd.DataFrame:
@@ -211,8 +220,12 @@ def _strip(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda s: s.astype(str).str.strip())
 
 
-def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
+def read_table(path: str | Path, sheet: str | int = 0, keep: Keep | None = None) -> pd.DataFrame:
     """Read a CSV or XLSX file into a DataFrame of strings with normalised headers.
+
+    ``keep`` picks the columns to read from the normalised header (all by default): the others
+    are never read from a well-formed CSV, and dropped otherwise. The whole normalised header
+    stays in ``attrs["header"]`` (see :func:`header_of`).
 
     Raises
     ------
@@ -224,12 +237,18 @@ def read_table(path: str | Path, sheet: str | int = 0) -> pd.DataFrame:
         raise InputError(f"{path}: bestand niet gevonden")
     suffix = path.suffix.lower()
     if suffix in {".csv", ".txt", ".tsv"}:
-        frame = read_csv_text(path)
+        frame = read_csv_text(path, keep)
     elif suffix in {".xlsx", ".xlsm"}:
         frame = _read_xlsx(path, sheet)
     else:
         raise InputError(f"{path}: bestandstype {suffix!r} wordt niet gelezen; gebruik CSV of XLSX")
-    return _with_header(frame, path)
+    return _with_header(frame, path, keep)
+
+
+def header_of(frame: pd.DataFrame) -> list[str]:
+    """The whole normalised header of a file :func:`read_table` read (also the columns it left
+    out), else the frame's columns."""
+    return list(frame.attrs.get("header", frame.columns))
 
 
 def _read_xlsx(path: Path, sheet: str | int) -> pd.DataFrame:
@@ -282,18 +301,24 @@ def _letters(number: int) -> str:
     return text
 
 
-def _with_header(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Normalised headers; refuse repeated headers and data under a blank header."""
+def _with_header(frame: pd.DataFrame, path: Path, keep: Keep | None = None) -> pd.DataFrame:
+    """Normalised headers, only the columns ``keep`` names; refuse repeated headers (over the
+    whole header) and data under a blank header."""
+    header = [normalise_header(c) for c in frame.attrs.get("header", frame.columns)]
+    refuse_repeated_headers(header, path)
     names = [normalise_header(c) for c in frame.columns]
-    refuse_repeated_headers(names, path)
     for number, name in enumerate(names, start=1):
         if not name and not blank(frame.iloc[:, number - 1]).all():
-            raise InputError(f"{path}: kolom {_letters(number)} heeft gegevens maar geen kop; "
-                             f"geef de kolom een kop of verwijder hem")
+            blanks = [i for i, n in enumerate(header, start=1) if not n]
+            column = blanks[sum(1 for n in names[:number - 1] if not n)]
+            raise InputError(f"{path}: kolom {_letters(column)} heeft gegevens maar geen "
+                             f"kop; geef de kolom een kop of verwijder hem")
     frame.columns = names
-    frame = frame.loc[:, [c for c in frame.columns if c]]
+    wanted = set(keep(header)) if keep else set(header)
+    frame = frame.loc[:, [c for c in frame.columns if c and c in wanted]]
     if frame.empty:
         raise InputError(f"{path}: het bestand heeft een kopregel maar geen rijen")
+    frame.attrs["header"] = [n for n in header if n]
     return frame
 
 

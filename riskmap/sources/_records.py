@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,7 @@ from riskmap.areatypes import AREA_COLUMN, analysis_levels
 from riskmap.config import Config, read_yaml
 from riskmap.errors import InputError
 from riskmap.fmt import integer
-from riskmap.sources._io import normalise_header, refuse_repeated_headers
+from riskmap.sources._io import header_of, normalise_header, read_table, refuse_repeated_headers
 from riskmap.sources._places import AreaIndex, address_keys, coordinates_from_frame
 from riskmap.sources._pseudo import Pseudonymiser, store_key
 from riskmap.store import LoadRecord, Store
@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 
 AREA_COLUMNS = ["buurt", "wijk", AREA_COLUMN, "cell100", "cell500", "x", "y"]
 ADDRESS_COLUMNS = ("postcode", "huisnummer")
+# the columns :func:`locate` places a row by: coordinates (RD or WGS84) or its address
+PLACE_COLUMNS = ("x_rd", "y_rd", "lat", "lon", "postcode", "huisnummer", "huisletter",
+                 "toevoeging")
 # Register kinds the map's 500 m grid counts (riskmap.indicators.release.GRID_KINDS).
 GRID_KINDS = ("meldingen", "maatregelen", "bibob", "hennep")
 
@@ -44,10 +47,10 @@ def event_location(areas: pd.DataFrame, kind: str) -> pd.DataFrame:
     return out
 
 
-def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.DataFrame:
-    """Rename columns per a YAML mapping ``{template column: header in the file}``."""
+def _mapping(mapping_path: str | Path | None) -> dict[str, str]:
+    """A YAML mapping ``{template column: header in the file}`` as normalised renames."""
     if not mapping_path:
-        return frame
+        return {}
     path = Path(mapping_path)
     if not path.is_file():
         raise InputError(f"{path}: mappingbestand niet gevonden")
@@ -55,13 +58,27 @@ def apply_mapping(frame: pd.DataFrame, mapping_path: str | Path | None) -> pd.Da
     if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
         raise InputError(f"{path}: een mapping bestaat uit regels 'kolom van het sjabloon: kolom in het "
                          f"bestand'")
-    renames = {normalise_header(source): normalise_header(target) for target, source in data.items()}
-    missing = [src for src in renames if src not in frame.columns]
+    return {normalise_header(source): normalise_header(target) for target, source in data.items()}
+
+
+def read_mapped(path: Path, mapping_path: str | Path | None,
+                used: Callable[[str], bool]) -> pd.DataFrame:
+    """A source table with a mapping applied, of the columns a loader uses only: ``used`` says
+    which (normalised) headers it reads, the mapping adds its own. Names, streets and the like
+    that the loader does not use are never read (see :func:`~riskmap.sources._io.read_table`);
+    the whole header is kept in ``attrs["header"]``."""
+    renames = _mapping(mapping_path)
+    frame = read_table(path, keep=lambda header: [n for n in header if used(n) or n in renames])
+    if not renames:
+        return frame
+    header = header_of(frame)
+    missing = [src for src in renames if src not in header]
     if missing:
-        raise InputError(f"{path}: kolom(men) uit de mapping niet in het bestand: {', '.join(missing)}; "
-                         f"gevonden: {', '.join(frame.columns)}")
+        raise InputError(f"{mapping_path}: kolom(men) uit de mapping niet in het bestand: "
+                         f"{', '.join(missing)}; gevonden: {', '.join(header)}")
     renamed = frame.rename(columns=renames)
-    refuse_repeated_headers(list(renamed.columns), path, "na de mapping ")
+    refuse_repeated_headers(list(renamed.columns), Path(str(mapping_path)), "na de mapping ")
+    renamed.attrs["header"] = header
     return renamed
 
 

@@ -36,15 +36,16 @@ import shapely
 
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.sources._io import blank, normalise_header, read_table, require_columns
+from riskmap.sources._io import blank, header_of, normalise_header, require_columns
 from riskmap.sources._places import address_keys, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
-    apply_mapping,
+    PLACE_COLUMNS,
     exact_duplicates,
     finish,
     locate,
     pseudonymiser,
+    read_mapped,
     reject_where,
 )
 from riskmap.store import CRS, LoadRecord, Store
@@ -62,6 +63,10 @@ ALIASES = {"huisnummertoevoeging": "toevoeging", "verblijfsobjectgebruiksdoel": 
            "x": "x_rd", "y": "y_rd"}
 NLEXTRACT = {"openbareruimte", "huisnummertoevoeging", "nummeraanduiding", "object_type",
              "nevenadres"}
+# what the loader reads of a CSV or XLSX (street and place names are never read); NLExtract's
+# pandid tells a verblijfsobject in two panden (two rows, "dubbel adres") from a repeated row
+USED = {*REQUIRED, *PLACE_COLUMNS, *ALIASES, "oppervlakte", "status", "nummeraanduiding",
+        "nevenadres", "object_type", "identificatie", "pandid"}
 GPKG_LAYERS = {"verblijfsobject": None, "ligplaats": "ligplaats", "standplaats": "standplaats"}
 GPKG_COLUMNS = ["identificatie", "status", "gebruiksdoel", "oppervlakte", "huisnummer",
                 "huisletter", "toevoeging", "postcode", "nummeraanduiding_hoofdadres_identificatie"]
@@ -75,8 +80,8 @@ def read_bag(store: Store, path: Path, mapping: str | Path | None = None) -> pd.
     if path.suffix.lower() == ".gpkg":
         frame = read_bag_geopackage(store, path)
     else:
-        frame = apply_mapping(read_table(path), mapping)
-        if set(frame.columns) >= NLEXTRACT:
+        frame = read_mapped(path, mapping, USED.__contains__)
+        if set(header_of(frame)) >= NLEXTRACT:
             log.debug("%s: NLExtract bagadres-full herkend", path.name)
     renames = {a: t for a, t in ALIASES.items() if a in frame.columns and t not in frame.columns}
     frame = frame.rename(columns=renames)

@@ -32,8 +32,8 @@ import pandas as pd
 
 from riskmap.errors import InputError
 from riskmap.fmt import integer
-from riskmap.sources._io import normalise_header, read_table
-from riskmap.sources._records import apply_mapping
+from riskmap.sources._io import header_of, normalise_header
+from riskmap.sources._records import read_mapped
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "peildatum": ("datum_peil", "extractdatum", "datum_extract", "datum_uittreksel",
                   "uittrekseldatum", "selectiedatum"),
 }
+_ALIASES = {alias for aliases in HEADER_ALIASES.values() for alias in aliases}
+# what the loader reads of an API profile flattened to a CSV: these fields and those objects
+_API_FIELDS = {"kvknummer", "rechtsvorm", "totaalwerkzamepersonen", "eerstehandelsnaam"}
+_API_OBJECTS = ("sbiactiviteiten", "materieleregistratie", "adressen", "embedded")
 _API_HEADS = ("sbiactiviteiten", "materieleregistratie", "adressen_", "embedded_")
 _HVDS_FIELDS = {"postcoderegio", "activiteiten"}
 _LIST_KEYS = ("vestigingen", "resultaten", "profielen", "items", "data", "results")
@@ -88,8 +92,8 @@ def read_extract(path: Path, format: str = "auto",
         if format == "sjabloon":
             raise InputError(f"{path}: een JSON-bestand heeft --format kvk-api (of auto)")
         return _api_frame(_json_records(path), path)
-    frame = apply_mapping(read_table(path), mapping)
-    _refuse_open_dataset(frame.columns, path)
+    frame = read_mapped(path, mapping, used)
+    _refuse_open_dataset(header_of(frame), path)
     api = any(c.startswith(_API_HEADS) for c in frame.columns)
     if format == "kvk-api" and not api:
         raise InputError(f"{path}: geen velden van de KVK API gevonden (zoals "
@@ -97,6 +101,14 @@ def read_extract(path: Path, format: str = "auto",
     if api and format != "sjabloon":
         return _api_frame(list(_nested_rows(frame)), path)
     return with_aliases(frame, path), {}
+
+
+def used(name: str) -> bool:
+    """Whether the loader reads this (normalised) header: a template column or an alias of
+    one, a numbered SBI side activity or a field of the KVK API flattened to a header. Other
+    columns (statutaire naam, street, phone, website) are never read."""
+    return name in TEMPLATE or name in _ALIASES or name in _API_FIELDS \
+        or name.startswith(_API_OBJECTS) or (name.startswith("sbi") and "neven" in name)
 
 
 def with_aliases(frame: pd.DataFrame, path: Path) -> pd.DataFrame:

@@ -21,16 +21,17 @@ import yaml
 from riskmap.config import Config
 from riskmap.errors import ConfigError, InputError
 from riskmap.sbi import config_file
-from riskmap.sources._io import blank, parse_dates, parse_numbers, read_table, require_columns
+from riskmap.sources._io import blank, parse_dates, parse_numbers, require_columns
 from riskmap.sources._places import per_value
 from riskmap.sources._records import (
-    apply_mapping,
+    PLACE_COLUMNS,
     date_window,
     drop_duplicates,
     event_location,
     finish,
     locate,
     pseudonymiser,
+    read_mapped,
     reject_implausible_dates,
     reject_out_of_range,
     reject_where,
@@ -150,7 +151,8 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
         raise InputError(f"onbekend soort register {kind!r}; kies uit {', '.join(kinds)}")
     spec = kinds[kind]
     path = Path(path)
-    frame = apply_mapping(read_table(path), mapping)
+    used = {*spec.columns, spec.id_column, spec.date_column, *PLACE_COLUMNS}
+    frame = read_mapped(path, mapping, used.__contains__)
     require_columns(frame, spec.required, path, alternatives=LOCATION)
     record = LoadRecord(f"register:{kind}", "", path=path, rows_read=len(frame))
     frame = reject_where(frame, blank(frame[spec.id_column]), f"geen {spec.id_column}", record)

@@ -6,6 +6,7 @@ import pytest
 from riskmap.errors import InputError
 from riskmap.sources import _io
 from riskmap.sources._io import (
+    header_of,
     normalise_header,
     parse_dates,
     parse_numbers,
@@ -123,6 +124,23 @@ def test_arrow_reads_as_pandas_whatever_the_blocks_the_file_is_scanned_in(
     quoted = _write(tmp_path / "q.csv", 'a;b\n1; "x"\n2; "y"\n')
     assert _io._scan(quoted).blank_quote
     assert read_table(quoted)["b"].tolist() == ["x", "y"]
+
+
+@pytest.mark.parametrize("text", [
+    "Naam;Straat;Post code\nA;Kade 1;1234AB\n",
+    'Naam;Straat;Post code\nA; "Kade 1";1234AB\n',  # read by pandas (a blank before a quote)
+])
+def test_only_the_columns_asked_for_are_read(tmp_path: Path, text: str):
+    frame = read_table(_write(tmp_path / "f.csv", text), keep=lambda header: ["post_code"])
+    assert list(frame.columns) == ["post_code"]
+    assert frame["post_code"].tolist() == ["1234AB"]
+    assert header_of(frame) == ["naam", "straat", "post_code"]
+
+
+def test_data_under_a_blank_header_is_refused_also_when_not_asked_for(tmp_path: Path):
+    path = _write(tmp_path / "f.csv", "Datum;Naam;;Categorie\n2025-01-01;A;x;drugs\n")
+    with pytest.raises(InputError, match="kolom C heeft gegevens maar geen kop"):
+        read_table(path, keep=lambda header: ["datum", "categorie"])
 
 
 @pytest.mark.parametrize(("text", "message"), [

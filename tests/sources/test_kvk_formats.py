@@ -14,6 +14,7 @@ from pyproj import Transformer
 
 from riskmap.errors import InputError
 from riskmap.project import Project
+from riskmap.sources.kvk_formats import read_extract
 
 X, Y = 185_000.0, 445_000.0  # centre of Havenwaard
 LON, LAT = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True).transform(X, Y)
@@ -99,6 +100,19 @@ def test_basisprofiel_hoofdvestiging_with_gps_only_and_json_lines(project: Proje
     motor = stored[stored["sbi"] == "95320"].iloc[0]
     assert (motor["branch"], motor["legal_form"], motor["staff"]) == ("autobranche", "Eenmanszaak", 1)
     assert set(stored["buurt"].str[:6]) == {"BU9999"}
+
+
+def test_columns_the_loader_does_not_use_are_never_read(tmp_path: Path):
+    # statutaire naam, street, place and phone number stay on disk; the handelsnaam is read,
+    # only to store its pseudonymous key
+    path = tmp_path / "export.csv"
+    path.write_text("Vestigingsnummer;KvK-nummer;Statutaire naam;Handelsnaam;Straatnaam;"
+                    "Huisnummer;Postcode;Plaats;Telefoonnummer;SBI-code;Datum vestiging\n"
+                    "000012345678;12345678;Jansen Holding B.V.;Kapsalon Jansen;Kadeweg;12;"
+                    "7011AB;Havenwaard;0612345678;96021;01-02-2020\n", encoding="utf-8")
+    frame, _ = read_extract(path)
+    assert set(frame.columns) == {"vestigingsnummer", "kvk_nummer", "handelsnaam", "huisnummer",
+                                  "postcode", "sbi_hoofdactiviteit", "datum_aanvang"}
 
 
 def test_flattened_csv_of_the_api(project: Project, tmp_path: Path):
