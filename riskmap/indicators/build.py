@@ -282,9 +282,7 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
     for level, raw in by_level.items():
         values = apply_to_values(raw, release, catalogue)
         scores = score_level(values, catalogue, level, config)
-        previous = score_level(previous_values(store, config, catalogue, period - 1, level,
-                                               fingerprint),
-                               catalogue, level, config, draws=0)
+        previous = previous_scores(store, config, catalogue, period - 1, level, fingerprint)
         if not scores.empty:
             scores = _changes(scores, previous)
         results[level] = LevelResult(level, values, scores,
@@ -303,21 +301,22 @@ def build_fingerprint(config: Config, catalogue: list[Indicator]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def previous_values(store: Store, config: Config, catalogue: list[Indicator], period: Period,
+def previous_scores(store: Store, config: Config, catalogue: list[Indicator], period: Period,
                     level: str, fingerprint: str) -> pd.DataFrame:
-    """The indicator values of a level in ``period`` for the change since then: those stored by
-    its latest build when that build had the same fingerprint and loads (the values the scores
-    use do not depend on the release's protection), else computed anew."""
+    """Scores and ranks of a level in ``period``, for the change since then: those stored by its
+    latest build when that build had the same fingerprint and loads (scores do not depend on
+    the release's protection nor on the uncertainty draws), else computed anew."""
     build = store.query("SELECT build_id, settings, load_ids FROM builds WHERE period = ? "
                         "ORDER BY build_id DESC LIMIT 1", [str(period)])
     if not build.empty:
         settings = json.loads(build["settings"].iloc[0] or "{}")
         loads = json.loads(build["load_ids"].iloc[0] or "[]")
         if settings.get(FINGERPRINT) == fingerprint and loads == store.lineage()["load_id"].tolist():
-            return store.query("SELECT * EXCLUDE (build_id) FROM indicator_values WHERE "
+            return store.query("SELECT area_code, theme, score, rank FROM scores WHERE "
                                "build_id = ? AND level = ?", [int(build["build_id"].iloc[0]), level])
-    return indicator_values(store, catalogue, period, level, config["privacy.min_count"],
-                            report=False)
+    values = indicator_values(store, catalogue, period, level, config["privacy.min_count"],
+                              report=False)
+    return score_level(values, catalogue, level, config, draws=0)
 
 
 def loaded_range(store: Store) -> tuple[Period, Period] | None:

@@ -1,13 +1,15 @@
 """The static maps of a quarter: the overall score, each theme and the hotspot patterns.
 
-Figures are yielded one at a time so that callers can save and close each before the next is
-drawn (a quarter has about ten).
+Maps are yielded one at a time, each drawn only when its ``draw`` is called, so that callers
+can save and close each figure before the next is drawn (a quarter has about ten) and a map
+already rendered need not be drawn again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -36,11 +38,11 @@ QUIET = "#f2f2f2"
 
 @dataclass
 class StaticMap:
-    """One static map: a file stem (``kaart_drugs``), its Dutch title and the figure."""
+    """One static map: a file stem (``kaart_drugs``), its Dutch title and how to draw it."""
 
     stem: str
     title: str
-    figure: Figure
+    draw: Callable[[], Figure]
 
 
 def theme_maps(store: Store, period: Period, catalogue: list[Indicator], place: str,
@@ -59,16 +61,16 @@ def theme_maps(store: Store, period: Period, catalogue: list[Indicator], place: 
         for theme in [OVERALL, *themes_scored(store, period, "buurt")]:
             title = f"{theme_title(theme)} per buurt – {place}, {period}"
             areas = score_areas(store, period, "buurt", theme, catalogue)
-            yield StaticMap(f"kaart_{theme}", title, static_map(
-                areas, "score", title, date, legend_title="Score (0–100)", outlines=outlines,
-                outline_label=label or "Bedrijventerrein", figsize=figsize))
+            yield StaticMap(f"kaart_{theme}", title, partial(
+                static_map, areas, "score", title, date, legend_title="Score (0–100)",
+                outlines=outlines, outline_label=label or "Bedrijventerrein", figsize=figsize))
     for level in types:
         for theme in [t for t in themes_scored(store, period, level) if t in AREA_ONLY_THEMES]:
             title = f"{theme_title(theme)} per {level_label(level).lower()} – {place}, {period}"
             areas = score_areas(store, period, level, theme, catalogue)
             name = f"kaart_{theme}" if level == types[0] else f"kaart_{theme}_{level}"
-            yield StaticMap(name, title, static_map(
-                areas, "score", title, date, legend_title="Score (0–100)",
+            yield StaticMap(name, title, partial(
+                static_map, areas, "score", title, date, legend_title="Score (0–100)",
                 background=latest_areas(store, "buurt"), figsize=figsize))
 
 
@@ -79,14 +81,14 @@ def pattern_maps(store: Store, period: Period, place: str,
     hotspots = hotspot_areas(store, period)
     if hotspots is not None:
         title = f"Hotspots (Gi*) van de totaalscore – {place}, {period}"
-        yield StaticMap("kaart_hotspots", title, static_map(
-            hotspots, "category", title, date, legend_title="Gi*, na FDR-correctie",
+        yield StaticMap("kaart_hotspots", title, partial(
+            static_map, hotspots, "category", title, date, legend_title="Gi*, na FDR-correctie",
             categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=figsize,
             missing_label=NOT_ANALYSED))
     emerging = emerging_areas(store, period)
     if emerging is not None:
         title = f"Opkomende hotspots t/m {period} – {place}"
-        yield StaticMap("kaart_opkomende_hotspots", title, static_map(
-            emerging, "category", title, date, legend_title="Patroon over de kwartalen",
+        yield StaticMap("kaart_opkomende_hotspots", title, partial(
+            static_map, emerging, "category", title, date, legend_title="Patroon over de kwartalen",
             categories={**EMERGING_COLOURS, NO_PATTERN: QUIET}, figsize=figsize,
             missing_label=NOT_ANALYSED))

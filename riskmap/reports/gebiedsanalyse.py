@@ -58,7 +58,6 @@ from riskmap.store import Store
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "gebiedsanalyse.html"
-MAP_SIZE = (6.4, 4.8)
 NUMERIC = re.compile(r"^[−+\-<]?[\d.,]+%?\*?$")
 TOC = [("samenvatting", "Samenvatting"), ("top", "Top 10 buurten"),
        ("stijgers", "Grootste stijgers"), ("kaarten", "Kaarten per thema"),
@@ -232,10 +231,10 @@ def report_html(q: QuarterOutput) -> str:
              html_table(table, where, min_count, COUNTS, caption=note,
                         empty=f"Geen {level_label(level, plural=True).lower()} met een score."))
             for level, table in terrains.items()],
-        "theme_maps": _images(theme_maps(store, period, catalogue, place, MAP_SIZE), guard),
+        "theme_maps": _images(q, theme_maps(store, period, catalogue, place)),
         "trend_charts": charts, "trend_notes": trend_notes,
         "pattern_notes": pattern_lines(store, period),
-        "pattern_maps": _images(pattern_maps(store, period, place, MAP_SIZE), guard),
+        "pattern_maps": _images(q, pattern_maps(store, period, place)),
         "method": method_lines(store, period, catalogue),
         "caveats": CAVEATS + availability_lines(store, period, catalogue),
         "suppression": suppression_lines(store, period, min_count),
@@ -246,8 +245,17 @@ def report_html(q: QuarterOutput) -> str:
     return template().render(**context)
 
 
-def _images(maps: Iterable[StaticMap], guard: Guard) -> list[Image]:
-    return [embed(m.figure, guard, m.title) for m in maps]
+def _images(q: QuarterOutput, maps: Iterable[StaticMap]) -> list[Image]:
+    """The static maps as the map files show them (rendered once, see
+    :meth:`~riskmap.reports.quarter.QuarterOutput.map_png`)."""
+    images = []
+    for static in maps:
+        data = q.map_png(static)
+        # a PNG's size is in its IHDR chunk, right after the 8-byte signature and chunk header
+        width, height = (int.from_bytes(data[at:at + 4], "big") for at in (16, 20))
+        images.append(Image(static.title, base64.b64encode(data).decode("ascii"), width, height,
+                            static.title))
+    return images
 
 
 def template(name: str = REPORT_NAME) -> jinja2.Template:

@@ -94,12 +94,14 @@ def write_maps(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
     paths = {"kaart": write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)}
     for static in chain(theme_maps(q.store, q.period, q.catalogue, q.place),
                         pattern_maps(q.store, q.period, q.place)):
+        figure = static.draw()
         if static.stem == "kaart_totaal":
-            paths["kaart_png"] = write_figure(static.figure, q.folder / "kaart.png", q.guard)
+            paths["kaart_png"] = write_figure(figure, q.folder / "kaart.png", q.guard)
         for suffix in ("png", "pdf"):
             path = q.folder / "kaarten" / f"{static.stem}.{suffix}"
-            paths[f"{static.stem}_{suffix}"] = write_figure(static.figure, path, q.guard)
-        plt.close(static.figure)
+            paths[f"{static.stem}_{suffix}"] = write_figure(figure, path, q.guard)
+        q.map_png(static, paths[f"{static.stem}_png"].read_bytes())  # the report embeds it
+        plt.close(figure)
     return paths
 
 

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import matplotlib.pyplot as plt
+
 from riskmap.config import Config
 from riskmap.errors import RiskmapError
 from riskmap.indicators.catalogue import Indicator
-from riskmap.indicators.privacy import Guard
+from riskmap.indicators.privacy import Guard, figure_bytes
+from riskmap.maps.figures import StaticMap
 from riskmap.periods import Period
 from riskmap.store import Store
 
@@ -62,6 +65,19 @@ class QuarterOutput:
         if isinstance(found, RiskmapError):
             raise found
         return found
+
+    def map_png(self, static: StaticMap, rendered: bytes | None = None) -> bytes:
+        """A static map as PNG, drawn and rendered once for all writers: ``rendered`` keeps the
+        PNG a writer made (of a file it wrote through the privacy guard); else it is drawn,
+        checked and rendered here."""
+        key = f"png:{static.stem}"
+        if rendered is not None:
+            self._memo[key] = rendered
+        if key not in self._memo:
+            figure = static.draw()
+            self._memo[key] = figure_bytes(figure, self.guard, f"{static.stem}.png")
+            plt.close(figure)
+        return bytes(self._memo[key])
 
     @property
     def folder(self) -> Path:

@@ -1,4 +1,4 @@
-"""Building a quarter: the previous quarter's values for the change since then."""
+"""Building a quarter: the previous quarter's scores for the change since then."""
 
 from pathlib import Path
 
@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 
 from riskmap.indicators import build
-from riskmap.indicators.build import build_fingerprint, previous_values
+from riskmap.indicators.build import build_fingerprint, previous_scores, score_level
 from riskmap.periods import Period
 from riskmap.project import Project
 
 CENTRE = ("185000", "445000")
-COLUMNS = ["area_code", "indicator", "value", "numerator", "denominator"]
+COLUMNS = ["area_code", "theme", "score", "rank"]
 
 
 def _hennep(path: Path, dates: list[str]) -> Path:
@@ -31,10 +31,11 @@ def built(project: Project, tmp_path: Path) -> Project:
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[COLUMNS].sort_values(["indicator", "area_code"]).reset_index(drop=True)
+    frame = frame[COLUMNS].sort_values(["theme", "area_code"]).reset_index(drop=True)
+    return frame.astype({"rank": float})
 
 
-def test_previous_quarter_is_read_from_its_build_only_while_nothing_changed(
+def test_previous_scores_are_read_from_its_build_only_while_nothing_changed(
         built: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     computed: list[Period] = []
     compute = build.indicator_values
@@ -44,18 +45,19 @@ def test_previous_quarter_is_read_from_its_build_only_while_nothing_changed(
     config, catalogue, quarter = built.config, built.catalogue(), Period.parse("2025Q2")
     fingerprint = build_fingerprint(config, catalogue)
     with built.store() as store:
-        stored = previous_values(store, config, catalogue, quarter, "buurt", fingerprint)
+        stored = previous_scores(store, config, catalogue, quarter, "buurt", fingerprint)
         assert computed == []
-        fresh = compute(store, catalogue, quarter, "buurt", config["privacy.min_count"],
-                        report=False)
+        fresh = score_level(compute(store, catalogue, quarter, "buurt",
+                                    config["privacy.min_count"], report=False),
+                            catalogue, "buurt", config, draws=0)
+        assert len(fresh) > 0
         pd.testing.assert_frame_equal(_sorted(stored), _sorted(fresh))
         # another catalogue (or other settings, or another riskmap version): computed anew
-        previous_values(store, config, catalogue, quarter, "buurt",
+        previous_scores(store, config, catalogue, quarter, "buurt",
                         build_fingerprint(config, catalogue[1:]))
         assert computed == [quarter]
-    # another load since the build: computed anew, with the new data
+    # another load since the build: computed anew (from the data as it is now)
     built.load_register("hennep", _hennep(tmp_path / "meer.csv", ["2025-06-01"] * 5))
     with built.store() as store:
-        again = previous_values(store, config, catalogue, quarter, "buurt", fingerprint)
+        previous_scores(store, config, catalogue, quarter, "buurt", fingerprint)
     assert computed == [quarter, quarter]
-    assert not _sorted(again).equals(_sorted(stored))
