@@ -278,11 +278,10 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
         if not values.empty:
             by_level[level] = values
     release = protect_release(store, period, catalogue, by_level, config.gemeente, min_count)
-    fingerprint = build_fingerprint(config, catalogue)
     for level, raw in by_level.items():
         values = apply_to_values(raw, release, catalogue)
         scores = score_level(values, catalogue, level, config)
-        previous = previous_scores(store, config, catalogue, period - 1, level, fingerprint)
+        previous = previous_scores(store, config, catalogue, period - 1, level)
         if not scores.empty:
             scores = _changes(scores, previous)
         results[level] = LevelResult(level, values, scores,
@@ -290,7 +289,7 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
                          f"(riskmap load ...)")
-    _store_build(store, config, period, results, release, fingerprint)
+    _store_build(store, config, period, results, release, build_fingerprint(config, catalogue))
     return results
 
 
@@ -301,19 +300,32 @@ def build_fingerprint(config: Config, catalogue: list[Indicator]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def previous_scores(store: Store, config: Config, catalogue: list[Indicator], period: Period,
-                    level: str, fingerprint: str) -> pd.DataFrame:
-    """Scores and ranks of a level in ``period``, for the change since then: those stored by its
-    latest build when that build had the same fingerprint and loads (scores do not depend on
-    the release's protection nor on the uncertainty draws), else computed anew."""
+def stored_scores(store: Store, config: Config, catalogue: list[Indicator], period: Period,
+                  level: str) -> pd.DataFrame | None:
+    """``area_code, theme, score, rank`` of a level as the latest build of ``period`` stored them,
+    when that build had this fingerprint (:func:`build_fingerprint`) and the loads now active
+    (else ``None``): the scores a build would compute now, without its uncertainty draws."""
     build = store.query("SELECT build_id, settings, load_ids FROM builds WHERE period = ? "
                         "ORDER BY build_id DESC LIMIT 1", [str(period)])
-    if not build.empty:
-        settings = json.loads(build["settings"].iloc[0] or "{}")
-        loads = json.loads(build["load_ids"].iloc[0] or "[]")
-        if settings.get(FINGERPRINT) == fingerprint and loads == store.lineage()["load_id"].tolist():
-            return store.query("SELECT area_code, theme, score, rank FROM scores WHERE "
-                               "build_id = ? AND level = ?", [int(build["build_id"].iloc[0]), level])
+    if build.empty:
+        return None
+    settings = json.loads(build["settings"].iloc[0] or "{}")
+    loads = json.loads(build["load_ids"].iloc[0] or "[]")
+    if settings.get(FINGERPRINT) != build_fingerprint(config, catalogue) \
+            or loads != store.lineage()["load_id"].tolist():
+        return None
+    return store.query("SELECT area_code, theme, score, rank FROM scores WHERE build_id = ? "
+                       "AND level = ?", [int(build["build_id"].iloc[0]), level])
+
+
+def previous_scores(store: Store, config: Config, catalogue: list[Indicator], period: Period,
+                    level: str) -> pd.DataFrame:
+    """Scores and ranks of a level in ``period``, for the change since then: those stored by its
+    build (:func:`stored_scores`; scores do not depend on the release's protection nor on the
+    uncertainty draws), else computed anew."""
+    stored = stored_scores(store, config, catalogue, period, level)
+    if stored is not None:
+        return stored
     values = indicator_values(store, catalogue, period, level, config["privacy.min_count"],
                               report=False)
     return score_level(values, catalogue, level, config, draws=0)

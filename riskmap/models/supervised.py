@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.impute import SimpleImputer
@@ -51,7 +52,7 @@ from riskmap.areatypes import scored_levels
 from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
 from riskmap.fmt import integer, number, percent
-from riskmap.indicators.build import OVERALL, score_level
+from riskmap.indicators.build import OVERALL, score_level, stored_scores
 from riskmap.indicators.catalogue import Indicator, for_level
 from riskmap.indicators.scoring import normalise
 from riskmap.indicators.values import indicator_values, scored_indicators
@@ -123,10 +124,13 @@ class QuarterData:
         return stored if not stored.empty and required <= found <= expected else None
 
     def overall(self, period: Period) -> pd.Series:
-        """The overall score per area of ``period`` (as a build computes it, without draws)."""
+        """The overall score per area of ``period`` (as a build computes it, without draws;
+        the build's own where it is current, see :func:`stored_scores`)."""
         if period not in self._overall:
-            scores = score_level(self.values(period), self.catalogue, self.level, self.config,
-                                 draws=0)
+            scores = stored_scores(self.store, self.config, self.catalogue, period, self.level)
+            if scores is None:
+                scores = score_level(self.values(period), self.catalogue, self.level, self.config,
+                                     draws=0)
             self._overall[period] = scores[scores["theme"] == OVERALL].set_index(
                 "area_code")["score"] if not scores.empty else pd.Series(dtype=float)
         return self._overall[period]
@@ -250,9 +254,11 @@ class HitRateModel:
         """Fit on one row per controle: area features, finding (bool) and group (wijk).
 
         BLAS runs on one thread here: on these small matrices its thread pool costs far more
-        than it gains (8× slower fits measured on 2 busy cores).
+        than it gains (8× slower fits measured on 2 busy cores); scikit-learn does not check
+        its parameters again on each of the hundreds of small fits (they are fixed here).
         """
-        with threadpool_limits(limits=1, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"), \
+                config_context(skip_parameter_validation=True):
             return self._fit(features, found, groups)
 
     def _fit(self, features: pd.DataFrame, found: pd.Series, groups: pd.Series) -> HitRateModel:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from riskmap.indicators import build
-from riskmap.indicators.build import build_fingerprint, previous_scores, score_level
+from riskmap.indicators.build import previous_scores, score_level
 from riskmap.periods import Period
 from riskmap.project import Project
 
@@ -43,9 +43,8 @@ def test_previous_scores_are_read_from_its_build_only_while_nothing_changed(
                         lambda store, catalogue, period, *a, **k:
                         computed.append(period) or compute(store, catalogue, period, *a, **k))
     config, catalogue, quarter = built.config, built.catalogue(), Period.parse("2025Q2")
-    fingerprint = build_fingerprint(config, catalogue)
     with built.store() as store:
-        stored = previous_scores(store, config, catalogue, quarter, "buurt", fingerprint)
+        stored = previous_scores(store, config, catalogue, quarter, "buurt")
         assert computed == []
         fresh = score_level(compute(store, catalogue, quarter, "buurt",
                                     config["privacy.min_count"], report=False),
@@ -53,11 +52,10 @@ def test_previous_scores_are_read_from_its_build_only_while_nothing_changed(
         assert len(fresh) > 0
         pd.testing.assert_frame_equal(_sorted(stored), _sorted(fresh))
         # another catalogue (or other settings, or another riskmap version): computed anew
-        previous_scores(store, config, catalogue, quarter, "buurt",
-                        build_fingerprint(config, catalogue[1:]))
+        previous_scores(store, config, catalogue[1:], quarter, "buurt")
         assert computed == [quarter]
     # another load since the build: computed anew (from the data as it is now)
     built.load_register("hennep", _hennep(tmp_path / "meer.csv", ["2025-06-01"] * 5))
     with built.store() as store:
-        previous_scores(store, config, catalogue, quarter, "buurt", fingerprint)
+        previous_scores(store, config, catalogue, quarter, "buurt")
     assert computed == [quarter, quarter]
