@@ -39,7 +39,7 @@ from riskmap.config import config_from_mapping
 from riskmap.indicators.build import build_period
 from riskmap.indicators.catalogue import load_catalogue
 from riskmap.periods import Period
-from riskmap.sources import _places, _pseudo, _records, bag, geometry, kvk, kvk_formats, registers
+from riskmap.sources import _places, _pseudo, _records, bag, geometry, kvk, registers
 from riskmap.sources._pseudo import ensure_key
 from riskmap.store import LoadRecord, Store
 
@@ -64,8 +64,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 def instrument(steps: _measure.Steps) -> None:
     """Time the inner steps of the real loaders by wrapping the functions they call."""
-    for module in (kvk_formats, bag, registers):
-        steps.wrap(module, "read_table", "read file")
+    steps.wrap(_records, "read_table", "read file")  # the loaders read through read_mapped
     steps.wrap(_records, "area_index", "area index")
     steps.wrap(_places.AreaIndex, "assign", "assign areas+cells")
     steps.wrap(_records, "_place_by_address", "place by address")
@@ -165,9 +164,11 @@ def national_map(store: Store, catalogue: list[Any], config: Any, work: Path,
     The quarter's full product map (``reports.outputs.map_html``: every theme layer of buurten,
     wijken and hotspots) is written too and its size reported; it is not the national target.
     """
+    from riskmap.indicators.privacy import Guard  # noqa: PLC0415
     from riskmap.maps.interactive import map_from_layers  # noqa: PLC0415
     from riskmap.maps.layers import score_layers  # noqa: PLC0415
     from riskmap.reports import outputs  # noqa: PLC0415
+    from riskmap.reports.quarter import QuarterOutput  # noqa: PLC0415
 
     path = work / "kaart_nederland.html"
     with stages.stage("national map HTML") as row:
@@ -181,8 +182,8 @@ def national_map(store: Store, catalogue: list[Any], config: Any, work: Path,
     render = render_in_chromium(path, expected=row["records"])
     full = work / "kaart_alle_lagen.html"
     with stages.stage("full product map HTML (all layers)") as row:
-        full.write_text(outputs.map_html(store, PERIOD, catalogue, config["privacy.min_count"],
-                                         "Nederland"), encoding="utf-8")
+        quarter = QuarterOutput(store, config, catalogue, Guard(), PERIOD)
+        full.write_text(outputs.map_html(quarter), encoding="utf-8")
     full_mb = full.stat().st_size / 1024**2
     print(f"  national map: {size_mb:.1f} MB, rendered in {render['render_s']:.2f} s "
           f"({render['paths']:,} areas drawn); full product map {full_mb:.1f} MB", flush=True)
