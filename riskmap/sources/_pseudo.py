@@ -144,10 +144,14 @@ class Pseudonymiser:
         out: list[str | None] = []
         append = out.append
         for value in values:
-            if value is None:
+            # str first (also numpy's str_); None, NaN and NA are missing
+            if isinstance(value, str):
+                text = value.strip()
+            elif value is None or value is pd.NA or (type(value) is float and value != value):
                 append(None)
                 continue
-            text = value.strip() if type(value) is str else _text(value)
+            else:
+                text = _text(value)
             if not text:
                 append(None)
                 continue
