@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import secrets
 from collections.abc import Iterable
@@ -147,7 +148,7 @@ class Pseudonymiser:
             # str first (also numpy's str_); None, NaN and NA are missing
             if isinstance(value, str):
                 text = value.strip()
-            elif value is None or value is pd.NA or (type(value) is float and value != value):
+            elif value is None or value is pd.NA or (type(value) is float and math.isnan(value)):
                 append(None)
                 continue
             else:

@@ -150,7 +150,8 @@ def test_cell_codes_equal_per_point_names():
 
 
 def test_pseudonyms_are_hmac_sha256():
-    values = ["1", " 2 ", "", None, np.nan, 3, 4.5, "é ü", "x" * 200, pd.NA, "  "]
+    values = ["1", " 2 ", "", None, np.nan, 3, 4.5, "é ü", "x" * 200, pd.NA, "  ", np.str_(" 7"),
+              np.float64("nan"), np.int64(8)]
     for key in (b"k" * 64, b"short-key-of-32-characters-long!", b"x" * 100):
         expected = [None if v is None or pd.isna(v) or not str(v).strip() else
                     hmac.new(key, b"adres:" + str(v).strip().encode(), hashlib.sha256)
