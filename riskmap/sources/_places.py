@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 from scipy import ndimage
@@ -142,13 +144,15 @@ def _key_part(values: pd.Series) -> pd.Series:
 def address_keys(frame: pd.DataFrame) -> pd.Series:
     """Normalised address keys ``POSTCODE|nummer|letter|toevoeging`` (blank when incomplete)."""
     empty = pd.Series("", index=frame.index)
-    postcode = per_value(frame["postcode"], _postcodes).to_numpy(object)
-    number = per_value(frame["huisnummer"], _house_numbers).to_numpy(object)
-    letter = per_value(frame.get("huisletter", empty), _key_part).to_numpy(object)
-    addition = per_value(frame.get("toevoeging", empty), _key_part).to_numpy(object)
-    keys = [f"{p}|{n}|{a}|{b}" if p and n else ""
-            for p, n, a, b in zip(postcode, number, letter, addition, strict=True)]
-    return pd.Series(keys, index=frame.index, dtype="str")
+    # the parts as Arrow strings, joined by Arrow: no Python string per address
+    parts = [pc.fill_null(pa.array(per_value(values, normalise).to_numpy(object), pa.string()), "")
+             for values, normalise in ((frame["postcode"], _postcodes),
+                                       (frame["huisnummer"], _house_numbers),
+                                       (frame.get("huisletter", empty), _key_part),
+                                       (frame.get("toevoeging", empty), _key_part))]
+    complete = pc.and_(pc.not_equal(parts[0], ""), pc.not_equal(parts[1], ""))
+    keys = pc.if_else(complete, pc.binary_join_element_wise(*parts, "|"), "")
+    return pd.Series(pd.array(keys, dtype="str"), index=frame.index)
 
 
 def cell_codes(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
