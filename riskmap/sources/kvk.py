@@ -53,8 +53,10 @@ from riskmap.sbi import (
 )
 from riskmap.sources._io import blank, parse_dates, require_columns
 from riskmap.sources._places import numbers, per_value
+from riskmap.sources._pseudo import CHUNK
 from riskmap.sources._records import (
     AREA_COLUMNS,
+    PLACE_COLUMNS,
     date_window,
     drop_duplicates,
     finish,
@@ -72,6 +74,7 @@ log = logging.getLogger(__name__)
 
 REQUIRED = ("vestigingsnummer", "sbi_hoofdactiviteit", "datum_aanvang")
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"), ("postcode", "huisnummer"))
+PARSED = ("datum_aanvang", "datum_einde", "werkzame_personen")  # kept parsed after the checks
 # the KvK converted the register to SBI 2025 over the weekend of 5-7 September 2025
 CONVERSION = (date(2025, 9, 5), date(2025, 9, 7))
 _YMD = re.compile(r"^(\d{4})[-/]?(\d{2})[-/]?(\d{2})$")
@@ -268,7 +271,10 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
                          "datum_einde voor datum_aanvang", record)
     pseudo = pseudonymiser(store, config)
     areas, inside = locate(store, config, frame, record, pseudo)
-    frame, areas = frame.loc[inside], areas.loc[inside]
+    # the address and raw dates and staff are used up: not copied along with the rest
+    frame = frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame])
+    if not inside.all():
+        frame, areas = frame.loc[inside], areas.loc[inside]
     rows = pd.DataFrame({
         "id": pseudo.series(frame["vestigingsnummer"], "vestiging"),
         "kvk": pseudo.series(_column(frame, "kvk_nummer"), "kvk"),
@@ -294,7 +300,10 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
 
 
 def _names(frame: pd.DataFrame) -> pd.Series:
-    """Trade names normalised for comparison (case, spaces), None where blank; only their keyed
-    hash is stored."""
-    names = _column(frame, "handelsnaam").str.strip().str.lower().str.split().str.join(" ")
-    return names.where(~blank(names), None)
+    """Trade names normalised for comparison (case, spaces), missing where blank; only their
+    keyed hash is stored. Normalised 100,000 at a time: splitting makes a list per name."""
+    names = _column(frame, "handelsnaam")
+    parts = [names.iloc[i:i + CHUNK].str.strip().str.lower().str.split().str.join(" ")
+             for i in range(0, len(names), CHUNK)]
+    joined = pd.concat(parts) if parts else names
+    return joined.where(~blank(joined), None)
