@@ -68,7 +68,7 @@ def instrument(steps: _measure.Steps) -> None:
     steps.wrap(_records, "area_index", "area index")
     steps.wrap(_places.AreaIndex, "assign", "assign areas+cells")
     steps.wrap(_records, "_place_by_address", "place by address")
-    steps.wrap(_pseudo.Pseudonymiser, "hash", "pseudonymise")
+    steps.wrap(_pseudo.Pseudonymiser, "_digests", "pseudonymise")  # under hash and series
     steps.wrap(Store, "write_load", "write store")
 
 
