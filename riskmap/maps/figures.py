@@ -34,6 +34,7 @@ from riskmap.periods import Period
 from riskmap.store import Store
 
 QUIET = "#f2f2f2"
+FIGSIZE = (8.27, 6.2)  # inches: A4 landscape width; the report embeds the same images
 
 
 @dataclass
@@ -45,8 +46,8 @@ class StaticMap:
     draw: Callable[[], Figure]
 
 
-def theme_maps(store: Store, period: Period, catalogue: list[Indicator], place: str,
-               figsize: tuple[float, float] = (8.27, 6.2)) -> Iterator[StaticMap]:
+def theme_maps(store: Store, period: Period, catalogue: list[Indicator],
+               place: str) -> Iterator[StaticMap]:
     """The overall score and each theme per buurt, analysis areas outlined.
 
     Themes of analysis areas only (``gelegenheid``) are drawn per area type, over the buurten in
@@ -63,7 +64,7 @@ def theme_maps(store: Store, period: Period, catalogue: list[Indicator], place: 
             areas = score_areas(store, period, "buurt", theme, catalogue)
             yield StaticMap(f"kaart_{theme}", title, partial(
                 static_map, areas, "score", title, date, legend_title="Score (0–100)",
-                outlines=outlines, outline_label=label or "Bedrijventerrein", figsize=figsize))
+                outlines=outlines, outline_label=label or "Bedrijventerrein", figsize=FIGSIZE))
     for level in types:
         for theme in [t for t in themes_scored(store, period, level) if t in AREA_ONLY_THEMES]:
             title = f"{theme_title(theme)} per {level_label(level).lower()} – {place}, {period}"
@@ -71,11 +72,10 @@ def theme_maps(store: Store, period: Period, catalogue: list[Indicator], place: 
             name = f"kaart_{theme}" if level == types[0] else f"kaart_{theme}_{level}"
             yield StaticMap(name, title, partial(
                 static_map, areas, "score", title, date, legend_title="Score (0–100)",
-                background=latest_areas(store, "buurt"), figsize=figsize))
+                background=latest_areas(store, "buurt"), figsize=FIGSIZE))
 
 
-def pattern_maps(store: Store, period: Period, place: str,
-                 figsize: tuple[float, float] = (8.27, 6.2)) -> Iterator[StaticMap]:
+def pattern_maps(store: Store, period: Period, place: str) -> Iterator[StaticMap]:
     """Gi* hotspots and emerging hotspots per buurt, when they have been computed."""
     date = long_date(period.end)
     hotspots = hotspot_areas(store, period)
@@ -83,12 +83,12 @@ def pattern_maps(store: Store, period: Period, place: str,
         title = f"Hotspots (Gi*) van de totaalscore – {place}, {period}"
         yield StaticMap("kaart_hotspots", title, partial(
             static_map, hotspots, "category", title, date, legend_title="Gi*, na FDR-correctie",
-            categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=figsize,
+            categories={**HOTSPOT_COLOURS, NOT_SIGNIFICANT: QUIET}, figsize=FIGSIZE,
             missing_label=NOT_ANALYSED))
     emerging = emerging_areas(store, period)
     if emerging is not None:
         title = f"Opkomende hotspots t/m {period} – {place}"
         yield StaticMap("kaart_opkomende_hotspots", title, partial(
             static_map, emerging, "category", title, date, legend_title="Patroon over de kwartalen",
-            categories={**EMERGING_COLOURS, NO_PATTERN: QUIET}, figsize=figsize,
+            categories={**EMERGING_COLOURS, NO_PATTERN: QUIET}, figsize=FIGSIZE,
             missing_label=NOT_ANALYSED))
