@@ -177,6 +177,8 @@ class _Swaps:
         self.rows = matrix
         self.width = np.diff(matrix.indptr)
         self._cells: dict[int, frozenset[int]] = {}
+        self._narrow_cells: dict[int, list[int]] = {}
+        self._alike_atoms: dict[tuple[int, int, bool], list[int]] = {}
         # Candidate partners: atoms whose shown cells hash alike (two random 64-bit sums per
         # atom); moves are checked cell by cell, so a collision costs a try, never a leak.
         on_shown = sparse.diags(shown.astype(float)) @ matrix
@@ -245,6 +247,26 @@ class _Swaps:
                     return True
         return change <= 0
 
+    def _narrow(self, atom: int) -> list[int]:
+        """The hidden cells of at most :data:`WIDE` atoms that ``atom`` counts towards,
+        narrowest first (remembered: a small count's atoms are asked for again and again)."""
+        found = self._narrow_cells.get(atom)
+        if found is None:
+            found = self._narrow_cells[atom] = [
+                c for c in sorted(self.cells(atom), key=lambda c: self.width[c])
+                if not self.shown[c] and self.width[c] <= WIDE]
+        return found
+
+    def _alike(self, cell: int, signature: int, giving: bool) -> list[int]:
+        """The atoms of ``cell`` with this signature (and events, when they are to give)."""
+        key = (cell, signature, giving)
+        found = self._alike_atoms.get(key)
+        if found is None:
+            near = self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
+            near = near[(self.signature[near] == signature) & ((self.atoms[near] > 0) | (not giving))]
+            found = self._alike_atoms[key] = near.tolist()
+        return found
+
     def partners(self, atom: int, cell: int, giving: bool) -> Iterator[int]:
         """Atoms with the same shown cells as ``atom`` and outside ``cell`` (with events, when
         they are to give some): first those sharing a narrow hidden cell with it, then at most
@@ -253,13 +275,8 @@ class _Swaps:
         if len(group) < 2:
             return
         seen = {atom}
-        for c in sorted(self.cells(atom), key=lambda c: self.width[c]):
-            if self.shown[c] or self.width[c] > WIDE:
-                continue
-            near = self.rows.indices[self.rows.indptr[c]:self.rows.indptr[c + 1]]
-            near = near[(self.signature[near] == self.signature[atom])
-                        & ((self.atoms[near] > 0) | (not giving))]
-            for b in near.tolist():
+        for c in self._narrow(atom):
+            for b in self._alike(c, int(self.signature[atom]), giving):
                 if b not in seen and cell not in self.cells(b):
                     seen.add(b)
                     yield b
