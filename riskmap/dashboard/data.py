@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,9 +201,12 @@ PACKED = "\u0001"  # starts a list written as one string (:func:`packed`, ``unpa
 
 
 def _packable(items: list[Any]) -> bool:
+    """Only finite numbers, ``None`` and marks: a NaN or infinity stays in the list, so that
+    :func:`dumps` refuses it as it did before packing."""
     return bool(items) and all(
         v is None or (isinstance(v, str) and v in MARKS)
-        or (isinstance(v, int | float) and not isinstance(v, bool)) for v in items)
+        or (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v))
+        for v in items)
 
 
 def _item(value: Any) -> str:

@@ -20,7 +20,7 @@ import pytest
 
 from riskmap.cli import main
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME
-from riskmap.dashboard.data import packed, unpack
+from riskmap.dashboard.data import dumps, packed, unpack
 from riskmap.indicators.privacy import PSEUDONYM
 from riskmap.project import Project
 from riskmap.sources.cbs import NATIONAL
@@ -54,6 +54,9 @@ def test_packed_lists_come_back_as_they_were():
     assert packed_block["buurt"]["names"] == ["Oost", "West"]
     assert packed_block["buurt"]["flags"] == [True, False]
     assert unpack(json.loads(json.dumps(packed_block))) == block
+    # a NaN is not packed into the text "nan": the list stays, and dumps refuses it as before
+    with pytest.raises(ValueError):
+        dumps(packed({"value": [1.0, float("nan")]}))
 
 
 def _cell(embedded, row, key):
