@@ -44,6 +44,7 @@ from riskmap.sources._records import (
     exact_duplicates,
     finish,
     locate,
+    placed_only,
     pseudonymiser,
     read_mapped,
     reject_where,
@@ -176,9 +177,9 @@ def load_bag(store: Store, config: Config, path: str | Path,
     # addresses are placed by their own coordinates only: drop the address columns for locate
     areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]), record,
                            pseudo)
-    frame = frame[[c for c in ("key", "_number", "gebruiksdoel", "nevenadres") if c in frame]]
-    if not inside.all():  # a copy of what is still used, only where some rows drop out
-        frame, areas = frame.loc[inside], areas.loc[inside]
+    frame, areas = placed_only(
+        frame[[c for c in ("key", "_number", "gebruiksdoel", "nevenadres") if c in frame]],
+        areas, inside)
     neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str).str.strip() \
         .str.lower().isin(TRUE)
     rows = pd.DataFrame({

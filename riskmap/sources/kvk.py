@@ -61,6 +61,7 @@ from riskmap.sources._records import (
     drop_duplicates,
     finish,
     locate,
+    placed_only,
     pseudonymiser,
     reject_implausible_dates,
     reject_out_of_range,
@@ -272,9 +273,8 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
     pseudo = pseudonymiser(store, config)
     areas, inside = locate(store, config, frame, record, pseudo)
     # the address and raw dates and staff are used up: not copied along with the rest
-    frame = frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame])
-    if not inside.all():
-        frame, areas = frame.loc[inside], areas.loc[inside]
+    frame, areas = placed_only(
+        frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame]), areas, inside)
     rows = pd.DataFrame({
         "id": pseudo.series(frame["vestigingsnummer"], "vestiging"),
         "kvk": pseudo.series(_column(frame, "kvk_nummer"), "kvk"),
