@@ -25,8 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from riskmap import _yaml
 from riskmap._config_files import config_file
 from riskmap.errors import ConfigError
 
@@ -86,7 +85,7 @@ def _area_type(key: str, spec: Mapping[str, Any], file: Path) -> AreaType:
 def area_types(path: str | None = None) -> dict[str, AreaType]:
     """The analysis-area types by level key, in configuration order, checked."""
     file = Path(path) if path else config_file("area_types.yaml")
-    data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    data = _yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     specs = data.get("area_types") if isinstance(data, dict) else None
     if not isinstance(specs, dict):
         raise ConfigError(f"{file}: verwacht een lijst van gebiedssoorten onder 'area_types'")

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from riskmap import _yaml
 from riskmap.errors import ConfigError
 from riskmap.sbi import VERSIONS, config_file, correspondence, valid_codes
 
@@ -90,7 +90,7 @@ def _check_disjoint(branches: dict[str, Branch], file: Path) -> None:
 def branch_definitions(path: str | None = None) -> BranchDefinitions:
     """Branches and split rules from ``risk_branches.yaml``, checked (see the module notes)."""
     file = Path(path) if path else config_file("risk_branches.yaml")
-    data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    data = _yaml.safe_load(file.read_text(encoding="utf-8")) or {}
     branches = {str(k): _branch(str(k), spec or {}, file)
                 for k, spec in (data.get("branches") or {}).items()}
     _check_disjoint(branches, file)

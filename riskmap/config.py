@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from riskmap import _yaml
 from riskmap.errors import ConfigError, ProjectError
 from riskmap.fmt import integer, number
 
@@ -275,7 +276,7 @@ def read_yaml(path: Path, recovery: str = "") -> Any:
     except OSError as exc:
         raise ConfigError(f"{path}: kan het bestand niet lezen ({exc.strerror}){suffix}") from None
     try:
-        return yaml.safe_load(text)
+        return _yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" regel {mark.line + 1}, kolom {mark.column + 1}" if mark is not None else ""

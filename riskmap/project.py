@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -18,30 +18,21 @@ import pandas as pd
 from riskmap._lock import project_lock
 from riskmap.areatypes import analysis_levels, scored_levels
 from riskmap.config import CONFIG_NAME, Config, config_from_mapping, load_config, render_yaml
-from riskmap.dashboard.page import write_dashboard
 from riskmap.errors import InputError, ProjectError, StoreError
-from riskmap.indicators.build import LevelResult, build_period
 from riskmap.indicators.catalogue import Indicator, load_catalogue
-from riskmap.indicators.privacy import Guard, log_raw_access, protected_values
-from riskmap.maps.areas import driver_list
-from riskmap.models.anomaly import anomalies, branch_mix, category_labels
-from riskmap.models.backtest import BacktestResult, backtest, write_backtest
-from riskmap.models.grid import grid_counts, public_grid_counts
-from riskmap.models.hotspots import withhold_small_windows
-from riskmap.models.runs import run_emerging, run_hotspots, run_predictions, run_track_record
-from riskmap.models.variables import GRID_LEVELS, level_areas
+from riskmap.models.choices import GRID_LEVELS
 from riskmap.periods import Period
-from riskmap.reports.briefing import write_briefing
-from riskmap.reports.exports import history_table, write_exports
-from riskmap.reports.gebiedsanalyse import write_report
-from riskmap.reports.outputs import write_maps, write_tables
-from riskmap.reports.profile import AreaProfile, area_profile
-from riskmap.reports.quarter import QuarterOutput
-from riskmap.reports.tables import scores_frame
-from riskmap.reports.targets import target_list, write_targets
-from riskmap.sources import bag, cbs, geometry, kvk, registers
-from riskmap.sources._pseudo import store_key
 from riskmap.store import LoadRecord, Store
+
+if TYPE_CHECKING:
+    from riskmap.indicators.build import LevelResult
+    from riskmap.indicators.privacy import Guard
+    from riskmap.models.backtest import BacktestResult
+    from riskmap.reports.profile import AreaProfile
+    from riskmap.reports.quarter import QuarterOutput
+
+# Each method imports the part of the library it calls, so a command pays only for what it
+# uses (the dashboard alone takes two seconds to import).
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +69,7 @@ class Project:
 
         Refuses to overwrite an existing ``riskmap.yaml``.
         """
+        from riskmap.sources._pseudo import store_key
         root = Path(path)
         if (root / CONFIG_NAME).exists():
             raise ProjectError(f"{root / CONFIG_NAME}: bestaat al; niet overschreven")
@@ -132,6 +124,7 @@ class Project:
     def load_boundaries(self, path: str | Path, layer: str | None = None,
                         year: int | None = None, allow_shrink: bool = False) -> LoadRecord:
         """Load CBS wijk- en buurtkaart boundaries (see :func:`geometry.load_boundaries`)."""
+        from riskmap.sources import geometry
         with self._loading(allow_shrink) as store:
             return geometry.load_boundaries(store, self.config, path, layer=layer, year=year)
 
@@ -140,6 +133,7 @@ class Project:
                    allow_shrink: bool = False) -> LoadRecord:
         """Load the polygons of an analysis-area type, e.g. ``"vakantiepark"`` (see
         :func:`geometry.load_analysis_areas` and ``config/area_types.yaml``)."""
+        from riskmap.sources import geometry
         level = area_level(level, analysis_levels())
         with self._loading(allow_shrink) as store:
             return geometry.load_analysis_areas(store, self.config, level, path, id_field,
@@ -154,11 +148,13 @@ class Project:
 
     def load_cbs(self, year: int, offline: bool = False, allow_shrink: bool = False) -> LoadRecord:
         """Load CBS Kerncijfers wijken en buurten of ``year`` through cbsodata."""
+        from riskmap.sources import cbs
         with self._loading(allow_shrink) as store:
             return cbs.load_cbs(store, self.config, year, offline=offline)
 
     def load_police(self, offline: bool = False, allow_shrink: bool = False) -> LoadRecord:
         """Load registered crime per buurt (police, CBS 47018NED)."""
+        from riskmap.sources import cbs
         with self._loading(allow_shrink) as store:
             return cbs.load_police(store, self.config, offline=offline)
 
@@ -166,18 +162,21 @@ class Project:
                  sbi: int | str | None = None, format: str = "auto",
                  allow_shrink: bool = False) -> LoadRecord:
         """Load a business-register extract (see :func:`riskmap.sources.kvk.load_kvk`)."""
+        from riskmap.sources import kvk
         with self._loading(allow_shrink) as store:
             return kvk.load_kvk(store, self.config, path, mapping, sbi=sbi, format=format)
 
     def load_bag(self, path: str | Path, mapping: str | Path | None = None,
                  allow_shrink: bool = False) -> LoadRecord:
         """Load BAG addresses."""
+        from riskmap.sources import bag
         with self._loading(allow_shrink) as store:
             return bag.load_bag(store, self.config, path, mapping)
 
     def load_register(self, kind: str, path: str | Path, mapping: str | Path | None = None,
                       allow_shrink: bool = False) -> LoadRecord:
         """Load a municipal register export of ``kind``."""
+        from riskmap.sources import registers
         with self._loading(allow_shrink) as store:
             return registers.load_register(store, self.config, kind, path, mapping)
 
@@ -190,6 +189,7 @@ class Project:
     # --- building and reading ---------------------------------------------------------------
     def build(self, period: str | Period) -> dict[str, LevelResult]:
         """Compute indicator values and scores for every level of ``period``."""
+        from riskmap.indicators.build import build_period
         with self.lock(), self.store() as store:
             return build_period(store, self.config, self.catalogue(), Period.parse(period))
 
@@ -209,6 +209,8 @@ class Project:
         rank_change, from_suppressed``, one ``score_<theme>`` column per theme, and geometry;
         ``drivers`` is a list of Dutch indicator labels. ``level`` is case-insensitive.
         """
+        from riskmap.maps.areas import driver_list
+        from riskmap.reports.tables import scores_frame
         level = area_level(level)
         period = Period.parse(period) if period else self.latest_period()
         with self.store(read_only=True) as store:
@@ -226,6 +228,7 @@ class Project:
         ``raw=True`` returns the stored values unprotected, for analysis inside the
         organisation only; each such request is logged (``logs/ruwe-waarden.log``).
         """
+        from riskmap.indicators.privacy import log_raw_access, protected_values
         level = area_level(level)
         period = Period.parse(period) if period else self.latest_period()
         with self.store(read_only=True) as store:
@@ -240,6 +243,7 @@ class Project:
 
     def guard(self, store: Store) -> Guard:
         """The privacy guard for outputs of this project."""
+        from riskmap.indicators.privacy import Guard
         return Guard(store.pseudonyms_among)
 
     # --- maps, reports and target lists -----------------------------------------------------
@@ -260,6 +264,7 @@ class Project:
     def quarter_output(self, period: str | Period | None = None) -> Iterator[QuarterOutput]:
         """What the writers of a built quarter need (see :class:`QuarterOutput`), with the
         store open read-only for the duration of a ``with`` block."""
+        from riskmap.reports.quarter import QuarterOutput
         quarter = self.built_period(period)
         with self.store(read_only=True) as store:
             yield QuarterOutput(store, self.config, self.catalogue(), self.guard(store), quarter)
@@ -267,17 +272,21 @@ class Project:
     def tables(self, period: str | Period | None = None) -> dict[str, Path]:
         """Write ``scores.csv``, ``indicatoren.csv``, ``bronnen.csv`` and ``kwaliteit.md`` of a
         built quarter; returns the paths by name."""
+        from riskmap.reports.outputs import write_tables
         with self.quarter_output(period) as q:
             return write_tables(q)
 
     def map(self, period: str | Period | None = None, offline: bool = True) -> dict[str, Path]:
         """Write the interactive map and the static maps of a quarter (see
         :func:`riskmap.reports.outputs.write_maps`); returns the paths by name."""
+        from riskmap.reports.outputs import write_maps
         with self.quarter_output(period) as q:
             return write_maps(q, offline=offline)
 
     def report(self, period: str | Period | None = None, pdf: bool = False) -> dict[str, Path]:
         """Write the gebiedsanalyse (HTML) and, with ``pdf=True``, the driehoek briefing."""
+        from riskmap.reports.briefing import write_briefing
+        from riskmap.reports.gebiedsanalyse import write_report
         with self.quarter_output(period) as q:
             paths = {"gebiedsanalyse": write_report(q)}
             if pdf:
@@ -290,12 +299,14 @@ class Project:
         :mod:`riskmap.reports.targets`); ``capacity`` counts controles (visits to
         establishments), one per establishment of a selected cell (default: the project's
         ``targets.capacity``)."""
+        from riskmap.reports.targets import write_targets
         with self.quarter_output(period) as q:
             return write_targets(q, *self.target_settings(capacity, exclude_recent))
 
     def target_list(self, period: str | Period | None = None, capacity: int | None = None,
                     exclude_recent: int | None = None) -> pd.DataFrame:
         """The target list of :meth:`targets` as a DataFrame (Dutch headers, counts protected)."""
+        from riskmap.reports.targets import target_list
         with self.quarter_output(period) as q:
             return target_list(q, *self.target_settings(capacity, exclude_recent))
 
@@ -310,6 +321,7 @@ class Project:
     def export(self, period: str | Period | None = None) -> dict[str, Path]:
         """Write the GeoPackage of a quarter (for QGIS) and the history table over all built
         quarters (Parquet and CSV, for Power BI); see :mod:`riskmap.reports.exports`."""
+        from riskmap.reports.exports import write_exports
         with self.quarter_output(period) as q:
             return write_exports(q)
 
@@ -317,6 +329,7 @@ class Project:
     def history(self, code: str) -> pd.DataFrame:
         """Every indicator and score of one area over the built quarters, in long form, with
         protected values (see :func:`riskmap.reports.exports.history_table`)."""
+        from riskmap.reports.exports import history_table
         with self.store(read_only=True) as store:
             table = history_table(store, self.catalogue(), codes=[code.strip().upper()])
         if table.empty:
@@ -328,6 +341,7 @@ class Project:
         """The profile of one area in a built quarter: scores, rank interval, drivers, hotspot
         patterns, the model's chance, indicator values with their indices, and the score
         history (see :func:`riskmap.reports.profile.area_profile`)."""
+        from riskmap.reports.profile import area_profile
         with self.quarter_output(period) as q:
             return area_profile(q, code.strip().upper())
 
@@ -336,6 +350,7 @@ class Project:
         """Write the dashboard: one self-contained, offline HTML file over every built quarter
         (default ``output/dashboard.html``; see :mod:`riskmap.dashboard`). ``tolerance``
         simplifies the area outlines (metres; default 2, or 20 above 2,000 buurten)."""
+        from riskmap.dashboard.page import write_dashboard
         target = Path(path) if path else self.output_dir / DASHBOARD_NAME
         with self.store(read_only=True) as store:
             return write_dashboard(store, self.catalogue(), self.config.gemeente,
@@ -360,6 +375,9 @@ class Project:
         the variable's values stay in the store. On the grid, significant cells with fewer
         than 5 events around them are ``withheld``.
         """
+        from riskmap.models.hotspots import withhold_small_windows
+        from riskmap.models.runs import run_hotspots
+        from riskmap.models.variables import level_areas
         level = area_level(level, (*SCORE_LEVELS, *GRID_LEVELS))
         quarter = self._analysis_period(period, level)
         with self.lock(), self.store() as store:
@@ -375,6 +393,8 @@ class Project:
                           level: str = "buurt", alpha: float = 0.05) -> gpd.GeoDataFrame:
         """Emerging hotspot categories over quarters (default: every built quarter), stored in
         table ``emerging_hotspots`` (see :func:`riskmap.models.runs.run_emerging`)."""
+        from riskmap.models.runs import run_emerging
+        from riskmap.models.variables import level_areas
         level = area_level(level, (*SCORE_LEVELS, *GRID_LEVELS))
         with self.lock(), self.store() as store:
             table = run_emerging(store, self.config, Period.parse(first) if first else None,
@@ -386,6 +406,8 @@ class Project:
         """Each area's chance that a controle in the next quarter finds something, from the
         hit-rate model fitted on the controles up to ``period``; stored in ``predictions``.
         ``explanation`` lists the Dutch labels of the indicators that push the chance up."""
+        from riskmap.maps.areas import driver_list
+        from riskmap.models.runs import run_predictions
         level = area_level(level)
         quarter = self.built_period(period)
         with self.lock(), self.store() as store:
@@ -401,6 +423,7 @@ class Project:
         """Backtest the quarters before ``period``, store the result, the model's and the
         combined ranking's chances, and the ranking the outputs of ``period`` use (see
         :func:`riskmap.models.runs.run_track_record`); returns the backtest table."""
+        from riskmap.models.runs import run_track_record
         level = area_level(level)
         quarter = self.built_period(period)
         with self.lock(), self.store() as store:
@@ -412,6 +435,7 @@ class Project:
         each (see :mod:`riskmap.models.backtest`); writes a table (CSV) and a plot (PNG) to
         ``output/terugtoets/``. (The track record the outputs show is
         :meth:`track_record`'s.)"""
+        from riskmap.models.backtest import BacktestResult, backtest, write_backtest
         level = area_level(level)
         with self.store(read_only=True) as store:
             table = backtest(store, self.catalogue(), self.config, Period.parse(first),
@@ -423,6 +447,7 @@ class Project:
     def anomalies(self, period: str | Period | None = None) -> pd.DataFrame:
         """Bedrijventerreinen by how unusual their branch mix is (see
         :mod:`riskmap.models.anomaly`); establishment counts are public (trade register)."""
+        from riskmap.models.anomaly import anomalies
         quarter = self.built_period(period)
         with self.store(read_only=True) as store:
             frame = anomalies(store, quarter, self.config["scoring.seed"],
@@ -435,6 +460,7 @@ class Project:
     def branch_mix(self, period: str | Period | None = None) -> pd.DataFrame:
         """Active establishments per bedrijventerrein (rows) and risk branch or SBI section
         (columns, Dutch labels) at the end of a quarter (public counts, from the trade register)."""
+        from riskmap.models.anomaly import branch_mix, category_labels
         quarter = self.built_period(period)
         with self.store(read_only=True) as store:
             mix = branch_mix(store, quarter)
@@ -450,6 +476,8 @@ class Project:
         ``raw=True`` gives exact counts for any size and kinds (default: all), for analysis
         inside the organisation only; each such request is logged.
         """
+        from riskmap.indicators.privacy import log_raw_access
+        from riskmap.models.grid import grid_counts, public_grid_counts
         quarter = Period.parse(period) if period else self.latest_period()
         with self.store(read_only=True) as store:
             if raw:

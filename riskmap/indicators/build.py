@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from riskmap import __version__
 from riskmap.config import Config
@@ -27,6 +26,7 @@ from riskmap.indicators.scoring import (
     overall_score,
     prepare,
     rank_descending,
+    shape,
     substitute,
     substituted,
     theme_scores,
@@ -231,11 +231,13 @@ def quality_report(values: pd.DataFrame, catalogue: list[Indicator], level: str,
             for b in members[i + 1:]:
                 if abs(corr.loc[a, b]) > 0.9:
                     pairs.append((theme, a, b, round(float(corr.loc[a, b]), 3)))
-    shape = pd.DataFrame({
+    moments = {c: shape(raw[c].dropna().to_numpy(float)) if raw[c].notna().any()
+               else (np.nan, np.nan) for c in raw.columns}
+    shapes = pd.DataFrame({
         "indicator": raw.columns,
-        "skewness": [stats.skew(raw[c].dropna()) if raw[c].notna().sum() > 2 else np.nan
+        "skewness": [moments[c][0] if raw[c].notna().sum() > 2 else np.nan
                      for c in raw.columns],
-        "kurtosis": [stats.kurtosis(raw[c].dropna()) if raw[c].notna().sum() > 3 else np.nan
+        "kurtosis": [moments[c][1] if raw[c].notna().sum() > 3 else np.nan
                      for c in raw.columns],
         "missing": raw.isna().sum().to_numpy(),
     })
@@ -244,7 +246,7 @@ def quality_report(values: pd.DataFrame, catalogue: list[Indicator], level: str,
     return {
         "correlations": pd.DataFrame(pairs, columns=["theme", "indicator_a", "indicator_b",
                                                      "spearman"]),
-        "weights": weights, "distribution": shape, "suppressed": suppression_summary(values),
+        "weights": weights, "distribution": shapes, "suppressed": suppression_summary(values),
     }
 
 

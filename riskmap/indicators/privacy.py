@@ -25,19 +25,17 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
-from matplotlib.text import Text
-from openpyxl.utils import get_column_letter
 
 from riskmap.config import PRIVACY_MIN_COUNT
 from riskmap.errors import PrivacyError
 from riskmap.fmt import integer
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +250,8 @@ def _no_formulas(sheet: Any, where: str) -> None:
 
 def _readable(sheet: Any, table: pd.DataFrame, widest: int = 60) -> None:
     """Columns as wide as their longest text (up to ``widest``) and a frozen header row."""
+    from openpyxl.utils import get_column_letter  # noqa: PLC0415 - only for spreadsheets
+
     for number, column in enumerate(table.columns, start=1):
         longest = max([len(str(column)), *(len(str(v)) for v in table[column])])
         sheet.column_dimensions[get_column_letter(number)].width = min(longest + 2, widest)
@@ -270,6 +270,7 @@ def write_text(text: str, path: Path, guard: Guard) -> Path:
 
 def figure_text(figure: Figure) -> str:
     """All text drawn in a matplotlib figure: titles, labels, legends and table cells."""
+    from matplotlib.text import Text  # noqa: PLC0415 - matplotlib only where figures are
     return "\n".join(t.get_text() for t in figure.findobj(Text))
 
 
@@ -285,6 +286,8 @@ def write_figure(figure: Figure, path: Path, guard: Guard | None = None, **savef
     """
     if guard is not None:
         guard.check_text(figure_text(figure), str(path))
+    import matplotlib  # noqa: PLC0415 - matplotlib only where figures are
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(PDF_FONTS):
         figure.savefig(path, **savefig)
@@ -306,6 +309,9 @@ def write_pdf(figures: Sequence[Figure], path: Path, guard: Guard, title: str = 
     """
     for number, figure in enumerate(figures, start=1):
         guard.check_text(figure_text(figure), f"{path} [pagina {number}]")
+    import matplotlib  # noqa: PLC0415 - matplotlib only where figures are
+    from matplotlib.backends.backend_pdf import PdfPages  # noqa: PLC0415
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(PDF_FONTS), PdfPages(path, metadata={
             "Title": title, "Subject": "Vertrouwelijk", "Creator": "riskmap"}) as pdf:

@@ -69,13 +69,14 @@ class Design:
                                   f"niet in de opzet")
 
 
-def _shape(v: np.ndarray) -> tuple[float, float]:
+def shape(v: np.ndarray) -> tuple[float, float]:
     """Skewness and excess kurtosis (population moments, as ``scipy.stats.skew``/``kurtosis``
-    with their defaults)."""
-    d = v - v.mean()
+    with their defaults: missing when the values do not vary)."""
+    mean = float(v.mean())
+    d = v - mean
     m2 = float(np.mean(d * d))
-    if m2 <= 0:
-        return 0.0, -3.0
+    if m2 <= (np.finfo(float).resolution * mean) ** 2:
+        return np.nan, np.nan
     return float(np.mean(d ** 3)) / m2 ** 1.5, float(np.mean(d ** 4)) / m2 ** 2 - 3.0
 
 
@@ -91,7 +92,7 @@ def winsorise(values: pd.Series, max_points: int = MAX_WINSORISED) -> tuple[pd.S
         distinct = np.unique(v)
         if len(v) < 4 or len(distinct) < 3:
             break
-        skew, kurt = _shape(v)
+        skew, kurt = shape(v)
         if not (abs(skew) > 2 and kurt > 3.5):
             break
         if skew > 0:

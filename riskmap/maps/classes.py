@@ -1,4 +1,4 @@
-"""Map classes and colours shared by interactive and static maps and QGIS styles (mapclassify).
+"""Map classes and colours shared by interactive and static maps and QGIS styles.
 
 Every palette is colour-blind safe, and each kind of layer has its own, so a hotspot never
 looks like a high score: scores in ColorBrewer's sequential YlGnBu, register counts on the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -42,15 +41,42 @@ def _bins(present: pd.Series, k: int, scheme: str) -> tuple[np.ndarray, np.ndarr
 
     Whole numbers (counts) get whole-number bounds, so no class is empty or repeated.
     """
-    with warnings.catch_warnings():
-        # ties make mapclassify lower k itself, with a warning; the legend shows the classes
-        warnings.simplefilter("ignore", UserWarning)
-        classifier = getattr(mapclassify, scheme)(present.to_numpy(), k=min(k, present.nunique()))
-    bins = np.asarray(classifier.bins, dtype=float)
+    y, k = present.to_numpy(float), min(k, present.nunique())
+    if scheme == "Quantiles":
+        bins = quantile_bins(y, k)
+        classes = np.searchsorted(bins, y, side="left")
+    else:
+        import mapclassify  # noqa: PLC0415 - a second of imports (scikit-learn), rarely needed
+
+        with warnings.catch_warnings():
+            # ties make mapclassify lower k itself, with a warning; the legend shows the classes
+            warnings.simplefilter("ignore", UserWarning)
+            classifier = getattr(mapclassify, scheme)(y, k=k)
+        bins, classes = np.asarray(classifier.bins, dtype=float), np.asarray(classifier.yb)
     if not np.allclose(present, np.round(present)):
-        return bins, np.asarray(classifier.yb)
+        return bins, classes
     bins = np.unique(np.floor(bins))
     return bins, np.searchsorted(bins, present.to_numpy(), side="left")
+
+
+def quantile_bins(y: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes of ``y``, fewer where ties repeat a bound: the
+    classes of ``mapclassify.Quantiles``, without importing mapclassify (which takes a second
+    of imports for scikit-learn)."""
+    step = 100.0 / k
+    percents = np.arange(step, 100 + step, step)
+    percents[-1] = min(percents[-1], 100.0)
+    # linear interpolation written as scipy.stats.scoreatpercentile does, so the bounds are
+    # the same to the last bit (numpy's percentile may differ in it)
+    ordered = np.sort(y)
+    at = percents / 100.0 * (len(ordered) - 1)
+    low = np.floor(at).astype(int)
+    high = np.minimum(low + 1, len(ordered) - 1)
+    below, above = (low + 1) - at, at - low
+    exact = at == low
+    bounds = np.where(exact, ordered[low],
+                      (ordered[low] * below + ordered[high] * above) / (below + above))
+    return np.unique(bounds)
 
 
 def _labels(present: pd.Series, bins: np.ndarray) -> list[str]:

@@ -15,11 +15,15 @@ matplotlib.use("Agg")
 
 import geopandas as gpd
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import shapely
 from matplotlib import patheffects
 from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.path import Path
 
 from riskmap.maps.classes import MISSING_LABEL, categorical, classify
 
@@ -33,6 +37,35 @@ def _frame(ax: Axes, bounds: tuple[float, float, float, float]) -> None:
     dx, dy = (x1 - x0) * 0.02, y1 - y0
     ax.set_xlim(x0 - dx, x1 + dx)
     ax.set_ylim(y0 - dy * 0.09, y1 + dy * 0.02)
+
+
+def polygon_paths(geometries: gpd.GeoSeries) -> list[Path]:
+    """One matplotlib path per (multi)polygon: every ring of its parts, holes wound against
+    their exterior so that matplotlib (which fills by the nonzero rule) leaves them open."""
+    parts, of_geometry = shapely.get_parts(geometries.to_numpy(), return_index=True)
+    parts = shapely.orient_polygons(parts)
+    rings, of_part = shapely.get_rings(parts, return_index=True)
+    coords, of_ring = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(coords), Path.LINETO, dtype=Path.code_type)
+    starts = np.flatnonzero(np.r_[True, of_ring[1:] != of_ring[:-1]])
+    codes[starts] = Path.MOVETO
+    codes[np.r_[starts[1:], len(coords)] - 1] = Path.CLOSEPOLY
+    owner = of_geometry[of_part][of_ring]  # the geometry each vertex belongs to
+    cuts = np.searchsorted(owner, np.arange(1, len(geometries)))
+    return [Path(v, c) for v, c in zip(np.split(coords, cuts), np.split(codes, cuts),
+                                        strict=True)]
+
+
+def draw_polygons(ax: Axes, geometries: gpd.GeoSeries, facecolor: str | list[str],
+                  edgecolor: str, linewidth: float, linestyle: str = "-",
+                  zorder: float = 1) -> None:
+    """Draw polygons as one collection (``facecolor="none"`` draws their outlines only).
+
+    geopandas' ``plot`` would render the whole figure again after each call.
+    """
+    ax.add_collection(PathCollection(polygon_paths(geometries), facecolors=facecolor,
+                                     edgecolors=edgecolor, linewidths=linewidth,
+                                     linestyles=linestyle, zorder=zorder))
 
 
 def _scale_bar(ax: Axes) -> None:
@@ -77,14 +110,13 @@ def draw_map(ax: Axes, areas: gpd.GeoDataFrame, column: str, legend_title: str =
     drawn = [frame for frame in (background, areas, outlines) if frame is not None
              and not frame.empty]
     if background is not None and not background.empty:
-        background.plot(ax=ax, color="#f2f2f2", edgecolor="#bbb", linewidth=0.3)
+        draw_polygons(ax, background.geometry, "#f2f2f2", "#bbb", 0.3)
     if not areas.empty:
-        areas.plot(ax=ax, color=classes.colours.loc[areas.index].tolist(), edgecolor="#666",
-                   linewidth=0.4)
+        draw_polygons(ax, areas.geometry, classes.colours.loc[areas.index].tolist(), "#666", 0.4)
     handles = [Patch(facecolor=c, edgecolor="#666", label=textwrap.fill(label, LEGEND_WIDTH))
                for c, label in classes.legend]
     if outlines is not None and not outlines.empty:
-        outlines.boundary.plot(ax=ax, color="#1f3a93", linewidth=1.4, linestyle="--")
+        draw_polygons(ax, outlines.geometry, "none", "#1f3a93", 1.4, "--", zorder=2)
         handles.append(Patch(facecolor="none", edgecolor="#1f3a93", linestyle="--",
                              label=textwrap.fill(outline_label, LEGEND_WIDTH)))
     handles += list(extra)
@@ -165,7 +197,7 @@ def outline_areas(ax: Axes, areas: gpd.GeoDataFrame, colours: dict[str, str], co
         chosen = areas[areas[column] == value]
         if chosen.empty:
             continue
-        chosen.boundary.plot(ax=ax, color=colour, linewidth=width, zorder=5)
+        draw_polygons(ax, chosen.geometry, "none", colour, width, zorder=5)
         handles.append(Patch(facecolor="none", edgecolor=colour, linewidth=width,
                              label=textwrap.fill(value, LEGEND_WIDTH)))
     return handles

@@ -22,7 +22,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from openpyxl import load_workbook
 
 from riskmap.errors import InputError
 
@@ -268,6 +267,8 @@ def _read_xlsx(path: Path, sheet: str | int) -> pd.DataFrame:
 
 def _refuse_merged_header(path: Path, sheet: str | int) -> None:
     """Refuse merged cells in the header row: their columns would lose their heading."""
+    from openpyxl import load_workbook  # noqa: PLC0415 - only for spreadsheets
+
     book = load_workbook(path)
     try:
         sheet_obj = book[sheet] if isinstance(sheet, str) else book.worksheets[sheet]

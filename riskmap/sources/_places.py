@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
-from scipy import ndimage
 
 from riskmap.areatypes import AREA_COLUMN, area_lists
 from riskmap.sources._io import blank, parse_numbers
@@ -272,6 +271,8 @@ class PolygonLookup:
         self._origin = (float(np.floor(minx / cell)), float(np.floor(miny / cell)))
         shape = (int(np.floor(maxy / cell) - self._origin[1]) + 1,
                  int(np.floor(maxx / cell) - self._origin[0]) + 1)
+        from scipy import ndimage  # noqa: PLC0415 - scipy only when a raster is built
+
         regions, count = ndimage.label(~self._touched(shape))
         self._raster = self._region_labels(regions, count)[regions]
         return self._raster

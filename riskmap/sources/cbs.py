@@ -19,10 +19,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import cbsodata
 import pandas as pd
-import yaml
 
+from riskmap import _yaml
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.sources import _cbs_cells as cells
@@ -46,7 +45,7 @@ Fetcher = Callable[[str, str, str], dict[str, list[dict[str, Any]]]]
 def known_variables() -> dict[str, dict[str, Any]]:
     """The CBS variables riskmap knows by name (``data/cbs_variables.yaml``)."""
     text = resources.files("riskmap").joinpath("data/cbs_variables.yaml").read_text("utf-8")
-    return dict(yaml.safe_load(text))
+    return dict(_yaml.safe_load(text))
 
 
 def _squash(text: str) -> str:
@@ -112,6 +111,8 @@ def fetch_with_cbsodata(table_id: str, filters: str, catalog: str) -> dict[str, 
     list and so downloads the other one: ``typed=True`` gives the UntypedDataSet. Should a fixed
     cbsodata return the typed set for that flag, the untyped one is asked for again.
     """
+    import cbsodata  # noqa: PLC0415 - the network client only when it is used
+
     raw = dict(cbsodata.download_data(table_id, typed=True, filters=filters, catalog_url=catalog))
     if "UntypedDataSet" not in raw:
         raw = dict(cbsodata.download_data(table_id, typed=False, filters=filters,

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from riskmap import _yaml
 from riskmap.config import Config
 from riskmap.errors import ConfigError, InputError
 from riskmap.sbi import config_file
@@ -65,7 +65,7 @@ class RegisterKind:
 def register_kinds() -> dict[str, RegisterKind]:
     """All register templates from ``registers.yaml``."""
     path = config_file("registers.yaml")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
     kinds = {}
     for kind, spec in data["kinds"].items():
         for column, colspec in spec["columns"].items():
@@ -80,7 +80,7 @@ def register_kinds() -> dict[str, RegisterKind]:
 
 def plausibility_rules() -> dict[str, str]:
     """The documented plausibility rules (Dutch; ``{option}`` names a riskmap.yaml option)."""
-    data = yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
+    data = _yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
     return dict(data["plausibility"])
 
 
@@ -106,7 +106,7 @@ def _lookup(spec: dict[str, Any], where: str) -> dict[str, str]:
 
 def location_columns() -> dict[str, dict[str, str]]:
     """The documented location columns shared by every register template."""
-    data = yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
+    data = _yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
     return dict(data["location_columns"])
 
 

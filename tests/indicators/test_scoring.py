@@ -2,6 +2,7 @@
 property test: raising one indicator in its risk direction never lowers an area's score."""
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from riskmap.indicators.scoring import (
     overall_score,
     prepare,
     rank_descending,
+    shape,
     substitute,
     substituted,
     theme_scores,
@@ -144,6 +146,19 @@ def test_winsorise_caps_outliers_by_handbook_rule():
     assert n >= 1 and treated.max() < 100
     normal = pd.Series(np.linspace(0, 1, 20))
     assert winsorise(normal)[1] == 0
+
+
+def test_shape_is_scipy_skewness_and_excess_kurtosis():
+    from scipy import stats
+    rng = np.random.default_rng(7)
+    samples = [rng.lognormal(size=n) for n in (3, 5, 40, 400)] + [
+        rng.integers(0, 4, 30).astype(float), np.full(6, 2.5), np.array([1e9, 1e9, 1e9 + 1])]
+    for v in samples:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # scipy: constant values
+            expected = (stats.skew(v), stats.kurtosis(v))
+        np.testing.assert_allclose(shape(v), expected, rtol=1e-9, equal_nan=True)
+    assert all(math.isnan(x) for x in shape(np.full(6, 2.5)))
 
 
 def test_effective_weights_and_drivers():

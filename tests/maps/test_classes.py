@@ -1,11 +1,50 @@
-"""Map classes: mapclassify bins, the missing class, fixed categorical colours."""
+"""Map classes: quantile bins as mapclassify makes them, the missing class, fixed categorical
+colours."""
 
 from __future__ import annotations
 
+import warnings
+
+import mapclassify
 import numpy as np
 import pandas as pd
+import pytest
 
-from riskmap.maps.classes import MISSING_COLOUR, MISSING_LABEL, categorical, classify
+from riskmap.maps.classes import (
+    MISSING_COLOUR,
+    MISSING_LABEL,
+    _bins,
+    categorical,
+    classify,
+    quantile_bins,
+)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 7])
+def test_quantile_classes_are_those_of_mapclassify(k):
+    rng = np.random.default_rng(k)
+    samples = [rng.lognormal(size=n) for n in (3, 11, 250)] + [
+        rng.integers(0, 6, 80).astype(float), np.r_[np.zeros(40), rng.random(9)],
+        np.array([0.1, 0.2, 0.2, 0.2, 0.3])]
+    for y in samples:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            theirs = mapclassify.Quantiles(y, k=k)
+        np.testing.assert_array_equal(quantile_bins(y, k), theirs.bins)
+        values = pd.Series(y + 0.01)  # not whole numbers: the classes as they come
+        ours = _bins(values, k, "Quantiles")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            theirs = mapclassify.Quantiles(values.to_numpy(), k=min(k, values.nunique()))
+        np.testing.assert_array_equal(ours[0], theirs.bins)
+        np.testing.assert_array_equal(ours[1], theirs.yb)
+
+
+def test_another_scheme_is_mapclassify_s():
+    values = pd.Series([0.5, 1.5, 2.5, 9.5, 20.5])
+    bins, classes = _bins(values, 2, "EqualInterval")
+    np.testing.assert_allclose(bins, [10.5, 20.5])
+    assert list(classes) == [0, 0, 0, 0, 1]
 
 
 def test_missing_values_are_their_own_class_never_binned():

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from matplotlib.path import Path
+from shapely.geometry import MultiPolygon, Polygon
 
 from riskmap.errors import PrivacyError
 from riskmap.indicators.privacy import Guard, figure_text, write_figure
-from riskmap.maps.static import static_map
+from riskmap.maps.static import draw_polygons, polygon_paths, static_map
+
+RING = Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (3, 1), (3, 3), (1, 3)]])
+ISLANDS = MultiPolygon([Polygon([(5, 0), (6, 0), (6, 1), (5, 1)]),
+                        Polygon([(7, 0), (8, 0), (8, 1), (7, 1)])])
+
+
+def test_each_area_is_one_path_with_its_holes_and_parts():
+    ring, missing, islands = polygon_paths(gpd.GeoSeries([RING, None, ISLANDS]))
+    assert list(ring.codes).count(Path.MOVETO) == 2 and len(ring.vertices) == 10
+    assert list(islands.codes).count(Path.MOVETO) == 2
+    assert len(missing.vertices) == 0
+
+
+def test_areas_are_painted_in_their_own_colour_and_holes_stay_open():
+    figure = plt.figure(figsize=(4, 2), dpi=50)
+    ax = figure.add_axes((0, 0, 1, 1))
+    draw_polygons(ax, gpd.GeoSeries([RING, ISLANDS]), ["#ff0000", "#0000ff"], "#ff0000", 0)
+    ax.set_xlim(0, 8)
+    ax.set_ylim(0, 4)
+    figure.canvas.draw()
+    pixels = np.asarray(figure.canvas.buffer_rgba())[..., :3]
+    height, width = pixels.shape[:2]
+
+    def at(x: float, y: float) -> list[int]:
+        return pixels[int(height * (1 - y / 4)), int(width * x / 8)].tolist()
+    assert at(0.5, 2) == [255, 0, 0] and at(2, 2) == [255, 255, 255]  # ring and its hole
+    assert at(5.5, 0.5) == [0, 0, 255] and at(6.5, 0.5) == [255, 255, 255]
+    plt.close(figure)
 
 
 def test_a_static_map_has_every_required_element(grid_areas, tmp_path):
