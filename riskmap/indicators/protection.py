@@ -76,6 +76,18 @@ def knowledge_bounds(values: np.ndarray, min_count: int,
     return lower, upper
 
 
+def _gather(indptr: np.ndarray, indices: np.ndarray,
+            which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The entries of rows ``which`` of a compressed sparse matrix (columns of a CSC one), in
+    order, and the position in ``which`` each comes from (scipy's slicing, without its
+    overhead on the many small slices here)."""
+    starts = indptr[which]
+    lengths = indptr[which + 1] - starts
+    ends = np.cumsum(lengths)
+    offsets = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
+    return indices[np.repeat(starts, lengths) + offsets], np.repeat(np.arange(len(which)), lengths)
+
+
 TRIES = 32  # partners a swap tries beyond the atoms next to it, before an LP decides
 WIDE = 400  # cells with more atoms than this are constraints, not a source of atoms to move
 
@@ -105,13 +117,14 @@ class _Neighbourhood:
         """``atoms`` and the atoms of every cell that shares one with them, leaving out wide
         cells unless they are hidden close to the end of what the attacker knows of them (a
         change there must be made up for inside the cell)."""
-        touching = np.unique(self.columns[:, atoms].indices)
+        touching = np.unique(_gather(self.columns.indptr, self.columns.indices, atoms)[0])
         room = np.minimum(self.values[touching] - self.lower[touching],
                           self.upper[touching] - self.values[touching])
         binding = hidden[touching] & (room < self.min_count)
         wide = self.width[touching]
         touching = touching[(wide <= WIDE) | (binding & (wide <= WIDE * 20))]
-        return np.unique(np.concatenate([atoms, self.rows[touching].indices]))
+        return np.unique(np.concatenate(
+            [atoms, _gather(self.rows.indptr, self.rows.indices, touching)[0]]))
 
     def own(self, cell: int) -> np.ndarray:
         """The atoms of ``cell``."""
@@ -124,8 +137,8 @@ class _Neighbourhood:
         ``relaxed`` leaves out every cell with an atom outside ``chosen``: when even that is
         impossible, moving more atoms cannot help either.
         """
-        sub = self.columns[:, chosen].tocoo()
-        touched, local = np.unique(sub.row, return_inverse=True)
+        sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
+        touched, local = np.unique(sub_row, return_inverse=True)
         free = np.zeros(len(touched), dtype=bool)
         if relaxed:
             free = np.bincount(local, minlength=len(touched)) < self.width[touched]
@@ -141,23 +154,24 @@ class _Neighbourhood:
         on_shown = shown[local]
         rows = np.concatenate([local, n_r + slot[local[on_shown]], n_r + n_t + slot[local[on_shown]],
                                n_r + np.arange(n_t), n_r + n_t + np.arange(n_t)])
-        cols = np.concatenate([sub.col, sub.col[on_shown], sub.col[on_shown],
+        cols = np.concatenate([sub_col, sub_col[on_shown], sub_col[on_shown],
                                n_y + np.arange(n_t), n_y + np.arange(n_t)])
-        data = np.concatenate([np.ones(len(sub.col) + 2 * int(on_shown.sum())),
+        data = np.concatenate([np.ones(len(sub_col) + 2 * int(on_shown.sum())),
                                -np.ones(n_t), np.ones(n_t)])
-        a = sparse.csc_matrix((data, (rows, cols)), shape=(n_r + 2 * n_t, n_y + n_t))
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n_y + n_t, a.shape[0]
-        lp.col_cost_ = np.concatenate([np.zeros(n_y), self.cost[touched][shown]])
-        lp.col_lower_ = np.concatenate([-self.atoms[chosen], np.zeros(n_t)])
-        lp.col_upper_ = np.full(n_y + n_t, INF)
-        lp.row_lower_ = np.concatenate([lower, np.full(n_t, -INF), np.zeros(n_t)])
-        lp.row_upper_ = np.concatenate([upper, np.zeros(n_t), np.full(n_t, INF)])
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_ = a.indptr, a.indices
-        lp.a_matrix_.value_ = a.data
+        n_col, n_row = n_y + n_t, n_r + 2 * n_t
+        a = sparse.csc_matrix((data, (rows, cols)), shape=(n_row, n_col))
         self.highs.clearModel()
-        self.highs.passModel(lp)
+        # the arrays go to HiGHS as buffers (a HighsLp would copy them value by value)
+        self.highs.passModel(
+            n_col, n_row, a.nnz, int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize), 0.0,
+            np.concatenate([np.zeros(n_y), self.cost[touched][shown]]),
+            np.concatenate([-self.atoms[chosen], np.zeros(n_t)]).astype(float),
+            np.full(n_col, INF),
+            np.concatenate([lower, np.full(n_t, -INF), np.zeros(n_t)]),
+            np.concatenate([upper, np.zeros(n_t), np.full(n_t, INF)]),
+            a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(float),
+            np.zeros(n_col, dtype=np.int32))  # every column continuous
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
