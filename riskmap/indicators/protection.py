@@ -21,7 +21,10 @@ alternative table of the whole release, so the protection holds; when no such ta
 near the cell, the LP is solved over all atoms. The LPs are solved with HiGHS (``highspy``).
 Before any LP, a cheap sufficient test looks for a *swap*: moving events between an atom of the
 small count and another atom in exactly the same shown cells, which the hidden cells around
-them can absorb; most small counts are protected that way by other small counts.
+them can absorb; most small counts are protected that way by other small counts. From
+:data:`PARALLEL_FROM` small counts on, other processes screen them (swaps and LPs against the
+complements hidden so far) and only the few that need complements are solved again here, in
+order, so the complements are exactly those of solving them one after the other.
 
 References: Kelly, J.P., Golden, B.L., Assad, A.A. (1992). Cell suppression: disclosure
 protection for sensitive tabular data. *Networks* 22, 397–417. Fischetti, M., Salazar-González,
@@ -33,10 +36,14 @@ ch. 4 (Wiley).
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
+from collections import deque
 from collections.abc import Iterator
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
+from typing import Any
 
 import highspy
 import numpy as np
@@ -61,6 +68,9 @@ def quiet_highs() -> highspy.Highs:
         os.dup2(saved, 1)
         os.close(saved)
     highs.setOptionValue("output_flag", False)
+    # one thread: HiGHS then starts no worker threads, so a process forked to screen small
+    # counts (see :func:`_screened_apart`) copies no solver thread it cannot use
+    highs.setOptionValue("threads", 1)
     return highs
 TOLERANCE = 1e-6
 
@@ -305,7 +315,7 @@ class _Swaps:
 
 def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
                               primary: np.ndarray, released: np.ndarray, cost: np.ndarray,
-                              min_count: int) -> np.ndarray:
+                              min_count: int, processes: int | None = None) -> np.ndarray:
     """The cells to hide as complements so that no small count can be narrowed down.
 
     Parameters
@@ -325,6 +335,9 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
         Weight of hiding each cell (higher = kept shown where possible).
     min_count
         The privacy minimum :math:`m`.
+    processes
+        Processes that screen the small counts (default: one per available core once there
+        are :data:`PARALLEL_FROM` small counts, else none); the complements are the same.
 
     Returns
     -------
@@ -334,26 +347,112 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     values = np.asarray(matrix @ atoms, dtype=float)
     hidden = primary | ~released
     lp = _Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count)
-    swaps = _Swaps(matrix, atoms, values, ~hidden, released, min_count)
     secondary = np.zeros(len(values), dtype=bool)
-    unreachable = {0.0: 0, min_count - 1.0: 0}
+    targets = (0.0, min_count - 1.0)
+    unreachable = dict.fromkeys(targets, 0)
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
-    for cell in order.tolist():
-        for target in unreachable:
-            if values[cell] == target or swaps.protects(cell, target):
-                continue
-            extra = _complements(lp, cell, target, hidden)
-            if extra is None:
-                unreachable[target] += 1
-                continue
-            hidden[extra] = secondary[extra] = True
+    if processes is None:
+        processes = _cores() if len(order) >= PARALLEL_FROM else 1
+    if processes > 1 and _can_fork():
+        screened = _screened_apart((matrix, atoms, primary, released, cost, min_count), order,
+                                   hidden, processes)
+    else:
+        screened = _screened_here(_Swaps(matrix, atoms, values, ~hidden, released, min_count),
+                                  values, targets, order)
+    for cell, target, reachable in screened:
+        extra = _complements(lp, cell, target, hidden) if reachable else None
+        if extra is None:
+            unreachable[target] += 1
+            continue
+        hidden[extra] = secondary[extra] = True
     for target, count in unreachable.items():
         if count:
             log.warning("privacy: bij %s kleine aantallen kan geen onderdrukking %s een mogelijke "
                         "waarde maken (een aanvaller weet dat ze %s zijn)", integer(count),
                         integer(target), "niet 0" if target == 0 else "kleiner dan dat")
     return secondary
+
+
+# Screening: which (small count, target) pairs still need complements. Swaps do not depend on
+# the complements hidden so far, and a target an LP reaches without touching a shown cell stays
+# reachable when more cells are hidden (the same alternative table fits), as does a target no
+# table reaches stay unreachable (a hidden cell that is no small count bounds the attacker as a
+# shown one does). So the pairs can be screened against the cells hidden at the start, in other
+# processes, and only those that need complements are solved again, in order, against the cells
+# hidden by then: the complements are those of the sequential method.
+PARALLEL_FROM = 20_000  # small counts from which other processes screen them
+CHUNK = 200  # small counts screened per task
+Screened = Iterator[tuple[int, float, bool]]  # (cell, target, reachable), in order
+_SCREEN: tuple[_Neighbourhood, _Swaps, np.ndarray, np.ndarray, tuple[float, float]] | None = None
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    """Whether screening processes can be forked (not on Windows; on macOS forking a process
+    with threads is unsafe)."""
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+
+
+def _screened_here(swaps: _Swaps, values: np.ndarray, targets: tuple[float, float],
+                   order: np.ndarray) -> Screened:
+    """Every pair no swap protects, to be solved against the cells hidden by then."""
+    for cell in order.tolist():
+        for target in targets:
+            if values[cell] != target and not swaps.protects(cell, target):
+                yield cell, target, True
+
+
+def _screened_apart(inputs: tuple[Any, ...], order: np.ndarray, hidden: np.ndarray,
+                    processes: int) -> Screened:
+    """The pairs that need complements or cannot be protected, screened by ``processes``
+    forked processes (they inherit the release). ``hidden`` is the caller's, growing as it
+    hides complements; each task takes the complements hidden so far along, and only a few
+    tasks are out at a time, so that few pairs come back that those complements protect."""
+    global _SCREEN  # noqa: PLW0603 - what the forked processes inherit
+    _SCREEN = _screen_of(*inputs)
+    start = hidden.copy()
+    chunks = iter([order[i:i + CHUNK] for i in range(0, len(order), CHUNK)])
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            out: deque[AsyncResult[list[tuple[int, float, bool]]]] = deque()
+            while True:
+                while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
+                    out.append(pool.apply_async(_screen, (chunk, np.flatnonzero(hidden & ~start))))
+                if not out:
+                    return
+                yield from out.popleft().get()
+    finally:
+        _SCREEN = None
+
+
+def _screen_of(matrix: sparse.csr_matrix, atoms: np.ndarray, primary: np.ndarray,
+               released: np.ndarray, cost: np.ndarray,
+               min_count: int) -> tuple[_Neighbourhood, _Swaps, np.ndarray, np.ndarray,
+                                        tuple[float, float]]:
+    """What a screening process uses: LPs and swaps against the cells hidden at the start."""
+    values = np.asarray(matrix @ atoms, dtype=float)
+    hidden = primary | ~released
+    return (_Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count),
+            _Swaps(matrix, atoms, values, ~hidden, released, min_count), hidden, values,
+            (0.0, min_count - 1.0))
+
+
+def _screen(cells: np.ndarray, complements: np.ndarray) -> list[tuple[int, float, bool]]:
+    """The pairs of ``cells`` that need complements (``True``) or cannot be protected, with
+    ``complements`` hidden too."""
+    assert _SCREEN is not None
+    lp, swaps, hidden, values, targets = _SCREEN
+    hidden[complements] = True
+    found = []
+    for cell, target, _ in _screened_here(swaps, values, targets, cells):
+        extra = _complements(lp, cell, target, hidden)
+        if extra is None or len(extra):
+            found.append((cell, target, extra is not None))
+    return found
 
 
 def _complements(lp: _Neighbourhood, cell: int, target: float,

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from scipy import sparse
 
 from riskmap.errors import PrivacyError
+from riskmap.indicators import protection
 from riskmap.indicators.privacy import Guard, neutralise, write_csv, write_xlsx
 from riskmap.indicators.protection import complementary_suppression
 
@@ -70,6 +71,38 @@ def test_a_small_count_no_suppression_can_protect_is_reported_once(caplog):
         _protect(matrix, atoms, cost=[1, 1, 4])
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and "bij 2 kleine aantallen" in warnings[0] and "niet 0" in warnings[0]
+
+
+def _linked_tables(seed: int = 3) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Events of 3 kinds in 60 buurten (6 wijken) and 40 grid cells; cells: each kind per
+    buurt, wijk and gemeente, and all kinds per grid cell and per buurt (linked tables, many
+    small counts)."""
+    rng = np.random.default_rng(seed)
+    buurt = rng.integers(0, 60, 700)
+    grid = (buurt // 2 + rng.integers(0, 10, len(buurt))) % 40
+    kind = rng.integers(0, 3, len(buurt))
+    groupings = [buurt * 3 + kind, 180 + (buurt // 10) * 3 + kind, 198 + kind, 201 + grid,
+                 241 + buurt]
+    atoms = np.unique(np.column_stack([buurt, grid, kind]), axis=0, return_inverse=True)[1]
+    atoms = atoms.ravel()
+    rows = np.unique(np.concatenate(groupings), return_inverse=True)[1]  # cells with events
+    cols = np.tile(atoms, len(groupings))
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)))
+    matrix.data[:] = 1.0  # an atom counts once towards a cell
+    counts = np.bincount(atoms).astype(float)
+    return matrix, counts
+
+
+def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
+    matrix, atoms = _linked_tables()
+    values = matrix @ atoms
+    primary, released = values < 5, np.ones(len(values), bool)
+    cost = np.ones(len(values))
+    alone = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=1)
+    monkeypatch.setattr(protection, "CHUNK", 9)  # many tasks, each with the complements so far
+    apart = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=2)
+    assert primary.sum() > 60 and alone.sum() > 5
+    assert apart.tolist() == alone.tolist()
 
 
 @pytest.mark.parametrize(("text", "safe"), [
