@@ -162,21 +162,21 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
     groupings = _groupings(catalogue, levels)
     keys = list(groupings)
     atoms, classes = _atoms(store, period, keys)
-    rows: list[int] = []
-    cols: list[int] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
     meta: list[tuple[str, str, str]] = []
     for s, key in enumerate(keys):
         in_series = np.flatnonzero(classes[:, s]) if len(classes) else np.array([], int)
         part = atoms[atoms["cls"].isin(in_series)]
         for grouping in sorted(groupings[key]):
             cell = _cell_keys(part, grouping, gemeente).dropna()
-            for code, members in part.loc[cell.index].index.groupby(cell).items() \
-                    if len(cell) else []:
-                rows += [len(meta)] * len(members)
-                cols += list(members)
-                meta.append((key, grouping, str(code)))
-    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                               shape=(len(meta), len(atoms)))
+            codes, found = pd.factorize(cell, sort=True)  # the cells of a grouping by code
+            rows.append(len(meta) + codes)
+            cols.append(cell.index.to_numpy())
+            meta += [(key, grouping, str(code)) for code in found]
+    row = np.concatenate(rows) if rows else np.zeros(0, int)
+    col = np.concatenate(cols) if cols else np.zeros(0, int)
+    matrix = sparse.csr_matrix((np.ones(len(row)), (row, col)), shape=(len(meta), len(atoms)))
     cells = pd.DataFrame(meta, columns=["series", "grouping", "area_code"])
     return cells, matrix, atoms["count"].to_numpy(float)
 
