@@ -155,13 +155,9 @@ def use_class(uses: pd.Series) -> pd.Series:
     return text.where(text.isin(USE_CLASSES), "overig")
 
 
-def load_bag(store: Store, config: Config, path: str | Path,
-             mapping: str | Path | None = None) -> LoadRecord:
-    """Load BAG addresses into ``addresses`` (replaces the previous BAG load)."""
-    path = Path(path)
-    frame = read_bag(store, path, mapping)
-    require_columns(frame, REQUIRED, path, alternatives=LOCATION)
-    record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
+def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
+    """The rows that are addresses, each once, with their ``key`` and nummeraanduiding
+    (``_number``); the others are rejected in ``record``."""
     if "status" in frame.columns:
         gone = frame["status"].astype(str).str.contains(GONE, case=False, regex=True)
         frame = reject_where(frame, gone, "BAG-object bestaat niet (meer)", record)
@@ -171,15 +167,27 @@ def load_bag(store: Store, config: Config, path: str | Path,
     frame = reject_where(frame, exact_duplicates(frame, "key"), "dubbele regel", record)
     number = bag_ids(frame.get("nummeraanduiding", pd.Series("", index=frame.index)))
     identity = number.where(number != "", "adres:" + frame["key"])
-    frame = reject_where(frame.assign(_number=number), identity.duplicated(), "dubbel adres",
-                         record)
+    return reject_where(frame.assign(_number=number), identity.duplicated(), "dubbel adres",
+                        record)
+
+
+def load_bag(store: Store, config: Config, path: str | Path,
+             mapping: str | Path | None = None) -> LoadRecord:
+    """Load BAG addresses into ``addresses`` (replaces the previous BAG load)."""
+    path = Path(path)
+    frame = read_bag(store, path, mapping)
+    require_columns(frame, REQUIRED, path, alternatives=LOCATION)
+    record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
+    frame = _addresses(frame, record)
     pseudo = pseudonymiser(store, config)
     # addresses are placed by their own coordinates only: drop the address columns for locate
     areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]), record,
                            pseudo)
-    frame, areas = placed_only(
-        frame[[c for c in ("key", "_number", "gebruiksdoel", "nevenadres") if c in frame]],
-        areas, inside)
+    # only the columns stored are copied (an address keeps no 100 m cell: data minimisation),
+    # and the others are let go first (ten million addresses)
+    frame = frame[[c for c in ("key", "_number", "gebruiksdoel", "nevenadres") if c in frame]]
+    areas = areas[[c for c in AREA_COLUMNS if c != "cell100"]]
+    frame, areas = placed_only(frame, areas, inside)
     neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str).str.strip() \
         .str.lower().isin(TRUE)
     rows = pd.DataFrame({
@@ -188,7 +196,7 @@ def load_bag(store: Store, config: Config, path: str | Path,
                                           "nummeraanduiding"),
         "use": use_class(uses(frame["gebruiksdoel"].astype(str))).where(~neven, None),
     })
-    rows = pd.concat([rows, areas[AREA_COLUMNS].assign(cell100=None)], axis=1)
+    rows = pd.concat([rows, areas.assign(cell100=None)], axis=1)
     finish(record, len(rows), {"nevenadres (plaatst, telt niet als object)": int(neven.sum())})
     store.write_load(record, {"addresses": rows})
     return record
