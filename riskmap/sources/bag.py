@@ -151,8 +151,10 @@ def use_class(uses: pd.Series) -> pd.Series:
     ``overig``: all the indicators need of the gebruiksdoel (business premises = neither). With
     the exact gebruiksdoel, floor area and 100 m cell most addresses were unique against the
     public BAG, so none of those is stored."""
-    text = uses.astype(str).str.lower().str.replace(r"\s+", "", regex=True)
-    return text.where(text.isin(USE_CLASSES), "overig")
+    def classes(values: pd.Series) -> pd.Series:
+        text = values.astype(str).str.lower().str.replace(r"\s+", "", regex=True)
+        return text.where(text.isin(USE_CLASSES), "overig")
+    return per_value(uses, classes)
 
 
 def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
