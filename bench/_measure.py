@@ -57,6 +57,12 @@ def process_peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GB
 
 
+def children_peak_gb() -> float:
+    """Peak RSS of the largest child process that has ended (GB): the suppression's screening
+    processes, which run beside this one."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / GB
+
+
 class Steps:
     """Accumulated wall time of wrapped inner functions, by step name."""
 

@@ -153,6 +153,7 @@ def run_build(n: int, data: dict[str, Any], work: Path, with_map: bool) -> dict[
         out["map"] = national_map(store, catalogue, config, work, stages)
     store.close()
     out["process_peak_rss_gb"] = round(_measure.process_peak_gb(), 2)
+    out["children_peak_rss_gb"] = round(_measure.children_peak_gb(), 2)
     out["counts"] = {k: v for k, v in Store.open(config.store_path).table_counts().items() if v}
     return out
 

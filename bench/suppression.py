@@ -78,6 +78,7 @@ def main() -> int:
             record["build_s"] = round(time.perf_counter() - started, 1)
     record.update(load_after=dashboard.load_average(),
                   peak_rss_gb=round(_measure.process_peak_gb(), 2),
+                  children_peak_rss_gb=round(_measure.children_peak_gb(), 2),
                   when=datetime.now().isoformat(timespec="seconds"), machine=national.machine(),
                   cpus=os.cpu_count())
     print(f"release {record['period']}: {record['cells']:,} cells over {record['atoms']:,} atoms, "

@@ -41,7 +41,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Iterator
-from multiprocessing.pool import AsyncResult
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -416,16 +416,18 @@ def _screened_apart(inputs: tuple[Any, ...], order: np.ndarray, hidden: np.ndarr
     _SCREEN = _screen_of(*inputs)
     start = hidden.copy()
     chunks = iter([order[i:i + CHUNK] for i in range(0, len(order), CHUNK)])
+    # a pool that says so when a process dies (multiprocessing.Pool would wait forever)
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
     try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            out: deque[AsyncResult[list[tuple[int, float, bool]]]] = deque()
-            while True:
-                while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
-                    out.append(pool.apply_async(_screen, (chunk, np.flatnonzero(hidden & ~start))))
-                if not out:
-                    return
-                yield from out.popleft().get()
+        out: deque[Future[list[tuple[int, float, bool]]]] = deque()
+        while True:
+            while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
+                out.append(pool.submit(_screen, chunk, np.flatnonzero(hidden & ~start)))
+            if not out:
+                return
+            yield from out.popleft().result()
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         _SCREEN = None
 
 

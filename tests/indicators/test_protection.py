@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures.process import BrokenProcessPool
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -103,6 +106,19 @@ def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
     apart = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=2)
     assert primary.sum() > 60 and alone.sum() > 5
     assert apart.tolist() == alone.tolist()
+
+
+def _die(*_: object) -> None:
+    os._exit(1)
+
+
+def test_a_screening_process_that_dies_is_an_error_not_a_wait(monkeypatch):
+    matrix, atoms = _linked_tables()
+    values = matrix @ atoms
+    monkeypatch.setattr(protection, "_screen", _die)
+    with pytest.raises(BrokenProcessPool):
+        complementary_suppression(matrix, atoms, values < 5, np.ones(len(values), bool),
+                                  np.ones(len(values)), 5, processes=2)
 
 
 @pytest.mark.parametrize(("text", "safe"), [
