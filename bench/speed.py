@@ -4,10 +4,11 @@ end to end, one quarter's build of the demo, and reading a KvK-like CSV against
 
 With ``--baseline REF`` the same measurements run on the code of git revision ``REF`` (unpacked
 into a temporary folder and put first on ``PYTHONPATH``) in the same run, and every figure gets
-its before/after ratio. Each figure is printed with the 1-minute load average before and after
-it. Results go to ``bench/results/speed.json``.
+its before/after ratio; the two take turns, run by run. Each figure is printed with the
+1-minute load average before and after it. Results go to ``bench/results/speed.json``.
 
     .venv/bin/python bench/speed.py --baseline b5b1c88 --rows 3000000
+    .venv/bin/python bench/speed.py --baseline 739e10e --skip csv --repeat 5 --long-repeat 3
 """
 
 from __future__ import annotations
@@ -35,15 +36,20 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-def timed(run: Callable[[], object], repeat: int) -> dict[str, Any]:
-    """Minimum and median wall time of ``repeat`` runs, with the load average around them."""
-    before, times = load(), []
+def timed(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, dict[str, Any]]:
+    """Minimum and median wall time of ``repeat`` runs of each of ``runs`` (by label), the
+    labels taking turns so that a change in the machine's load falls on all of them; with the
+    load average around them."""
+    before, times = load(), {label: [] for label in runs}
     for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return {"min_s": round(min(times), 3), "median_s": round(statistics.median(times), 3),
-            "runs": repeat, "load_before": before, "load_after": load()}
+        for label, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[label].append(time.perf_counter() - start)
+    after = load()
+    return {label: {"min_s": round(min(t), 3), "median_s": round(statistics.median(t), 3),
+                    "runs": repeat, "load_before": before, "load_after": after}
+            for label, t in times.items()}
 
 
 def environment(source: Path | None) -> dict[str, str]:
@@ -72,18 +78,33 @@ def riskmap(source: Path | None, *args: str) -> Callable[[], object]:
     return call
 
 
-def command_figures(source: Path | None, work: Path, repeat: int) -> dict[str, Any]:
-    """``--help``, import, demo and one quarter's build with the code at ``source``."""
-    demo = work / "demo"
-    figures = {
-        "riskmap --help": timed(riskmap(source, "--help"), repeat),
-        "import riskmap.cli": timed(python("import riskmap.cli", source), repeat),
-        "import riskmap.project": timed(python("import riskmap.project", source), repeat),
-    }
-    shutil.rmtree(demo, ignore_errors=True)
-    figures["riskmap demo (end to end)"] = timed(riskmap(source, "demo", "--out", str(demo)), 1)
-    figures["riskmap build --period 2025Q3 (demo)"] = timed(
-        riskmap(source, "build", "--period", "2025Q3", "-p", str(demo)), 1)
+def command_figures(sources: dict[str, Path | None], work: Path, repeat: int,
+                    long_repeat: int) -> dict[str, dict[str, Any]]:
+    """``--help``, imports (``repeat`` times), the demo and one quarter's build (``long_repeat``
+    times) with the code of each source, the sources taking turns; figures by source label."""
+    def demo(label: str, source: Path | None) -> Callable[[], object]:
+        run = riskmap(source, "demo", "--out", str(work / label / "demo"))
+
+        def fresh() -> object:
+            shutil.rmtree(work / label / "demo", ignore_errors=True)
+            return run()
+        return fresh
+
+    measures: list[tuple[str, Callable[[str, Path | None], Callable[[], object]], int]] = [
+        ("riskmap --help", lambda _, source: riskmap(source, "--help"), repeat),
+        ("import riskmap.cli", lambda _, source: python("import riskmap.cli", source), repeat),
+        ("import riskmap.project", lambda _, source: python("import riskmap.project", source),
+         repeat),
+        ("riskmap demo (end to end)", demo, long_repeat),
+        ("riskmap build --period 2025Q3 (demo)", lambda label, source: riskmap(
+            source, "build", "--period", "2025Q3", "-p", str(work / label / "demo")), long_repeat),
+    ]
+    figures: dict[str, dict[str, Any]] = {label: {} for label in sources}
+    for name, make, times in measures:
+        found = timed({label: make(label, source) for label, source in sources.items()}, times)
+        for label, figure in found.items():
+            figures[label][name] = figure
+        print(json.dumps({name: found}), flush=True)
     return figures
 
 
@@ -163,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", help="git revision to compare with, in the same run")
     parser.add_argument("--rows", type=int, default=3_000_000, help="rows of the KvK-like CSV")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--long-repeat", type=int, default=1,
+                        help="runs of the demo and the build (each source in turn)")
     parser.add_argument("--skip", default="", help="comma-separated: commands,csv")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -174,9 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.baseline:
             sources = {"before": unpack(args.baseline, work / "before"), "after": None}
         if "commands" not in skip:
-            for label, source in sources.items():
-                report[label] = command_figures(source, work / label, args.repeat)
-                print(json.dumps({label: report[label]}, indent=1), flush=True)
+            report.update(command_figures(sources, work, args.repeat, args.long_repeat))
             if "before" in report:
                 report["ratio_before_over_after"] = ratios(report["before"], report["after"])
         if "csv" not in skip:

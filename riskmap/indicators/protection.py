@@ -336,8 +336,9 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     min_count
         The privacy minimum :math:`m`.
     processes
-        Processes that screen the small counts (default: one per available core once there
-        are :data:`PARALLEL_FROM` small counts, else none); the complements are the same.
+        Processes that screen the small counts (default: one per available core, at most
+        :data:`MAX_PROCESSES`, once there are :data:`PARALLEL_FROM` small counts, else none);
+        the complements are the same.
 
     Returns
     -------
@@ -353,7 +354,7 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
     if processes is None:
-        processes = _cores() if len(order) >= PARALLEL_FROM else 1
+        processes = min(_cores(), MAX_PROCESSES) if len(order) >= PARALLEL_FROM else 1
     if processes > 1 and _can_fork():
         screened = _screened_apart((matrix, atoms, primary, released, cost, min_count), order,
                                    hidden, processes)
@@ -382,6 +383,7 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
 # processes, and only those that need complements are solved again, in order, against the cells
 # hidden by then: the complements are those of the sequential method.
 PARALLEL_FROM = 20_000  # small counts from which other processes screen them
+MAX_PROCESSES = 4  # more would each hold their own memo, and this process solves in between
 CHUNK = 200  # small counts screened per task
 Screened = Iterator[tuple[int, float, bool]]  # (cell, target, reachable), in order
 _SCREEN: tuple[_Neighbourhood, _Swaps, np.ndarray, np.ndarray, tuple[float, float]] | None = None

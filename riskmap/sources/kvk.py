@@ -272,9 +272,9 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
                          "datum_einde voor datum_aanvang", record)
     pseudo = pseudonymiser(store, config)
     areas, inside = locate(store, config, frame, record, pseudo)
-    # the address and raw dates and staff are used up: not copied along with the rest
-    frame, areas = placed_only(
-        frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame]), areas, inside)
+    # the address and raw dates and staff are used up: let go before the rest is copied
+    frame = frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame])
+    frame, areas = placed_only(frame, areas, inside)
     rows = pd.DataFrame({
         "id": pseudo.series(frame["vestigingsnummer"], "vestiging"),
         "kvk": pseudo.series(_column(frame, "kvk_nummer"), "kvk"),
