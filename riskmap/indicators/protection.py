@@ -24,7 +24,8 @@ small count and another atom in exactly the same shown cells, which the hidden c
 them can absorb; most small counts are protected that way by other small counts. From
 :data:`PARALLEL_FROM` small counts on, other processes screen them (swaps and LPs against the
 complements hidden so far) and only the few that need complements are solved again here, in
-order, so the complements are exactly those of solving them one after the other.
+order (unless nothing their LPs read has changed since), so the complements are exactly those
+of solving them one after the other.
 
 References: Kelly, J.P., Golden, B.L., Assad, A.A. (1992). Cell suppression: disclosure
 protection for sensitive tabular data. *Networks* 22, 397–417. Fischetti, M., Salazar-González,
@@ -42,6 +43,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,8 @@ class _Neighbourhood:
         self.lower, self.upper = knowledge_bounds(values, min_count, released)
         self.min_count = min_count
         self.width = np.diff(self.rows.indptr)
+        # the cells whose hidden-or-shown state the LPs read, while a screen records them
+        self.read: list[np.ndarray] | None = None
         self.highs = quiet_highs()
         for option, value in (("output_flag", False), ("presolve", "off"),
                               ("solver", "simplex")):
@@ -128,6 +132,8 @@ class _Neighbourhood:
         cells unless they are hidden close to the end of what the attacker knows of them (a
         change there must be made up for inside the cell)."""
         touching = np.unique(_gather(self.columns.indptr, self.columns.indices, atoms)[0])
+        if self.read is not None:
+            self.read.append(touching)
         room = np.minimum(self.values[touching] - self.lower[touching],
                           self.upper[touching] - self.values[touching])
         binding = hidden[touching] & (room < self.min_count)
@@ -149,6 +155,8 @@ class _Neighbourhood:
         """
         sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
         touched, local = np.unique(sub_row, return_inverse=True)
+        if self.read is not None:
+            self.read.append(touched)
         free = np.zeros(len(touched), dtype=bool)
         if relaxed:
             free = np.bincount(local, minlength=len(touched)) < self.width[touched]
@@ -361,8 +369,13 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     else:
         screened = _screened_here(_Swaps(matrix, atoms, values, ~hidden, released, min_count),
                                   values, targets, order)
-    for cell, target, reachable in screened:
-        extra = _complements(lp, cell, target, hidden) if reachable else None
+    for cell, target, reachable, found in screened:
+        if not reachable:
+            extra = None
+        elif found is not None and not (hidden[found.read] & ~found.hidden[found.read]).any():
+            extra = found.extra  # no cell the screen's LPs read has been hidden since
+        else:
+            extra = _complements(lp, cell, target, hidden)
         if extra is None:
             unreachable[target] += 1
             continue
@@ -379,13 +392,28 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
 # the complements hidden so far, and a target an LP reaches without touching a shown cell stays
 # reachable when more cells are hidden (the same alternative table fits), as does a target no
 # table reaches stay unreachable (a hidden cell that is no small count bounds the attacker as a
-# shown one does). So the pairs can be screened against the cells hidden at the start, in other
+# shown one does). So the pairs can be screened against the cells hidden so far, in other
 # processes, and only those that need complements are solved again, in order, against the cells
-# hidden by then: the complements are those of the sequential method.
+# hidden by then: the complements are those of the sequential method. A screen's complements
+# are taken as they are when none of the cells its LPs read (whether hidden or shown) has been
+# hidden since: the same LPs would be solved here.
 PARALLEL_FROM = 20_000  # small counts from which other processes screen them
 MAX_PROCESSES = 4  # more would each hold their own memo, and this process solves in between
 CHUNK = 200  # small counts screened per task
-Screened = Iterator[tuple[int, float, bool]]  # (cell, target, reachable), in order
+
+
+@dataclass
+class _Found:
+    """Complements a screen found for a pair, the cells its LPs read, and the cells hidden
+    when it ran: the same LPs here would give the same complements while none of those cells
+    has been hidden since."""
+
+    extra: np.ndarray
+    read: np.ndarray
+    hidden: np.ndarray
+
+
+Screened = Iterator[tuple[int, float, bool, "_Found | None"]]  # in order
 _SCREEN: tuple[_Neighbourhood, _Swaps, np.ndarray, np.ndarray, tuple[float, float]] | None = None
 
 
@@ -405,7 +433,7 @@ def _screened_here(swaps: _Swaps, values: np.ndarray, targets: tuple[float, floa
     for cell in order.tolist():
         for target in targets:
             if values[cell] != target and not swaps.protects(cell, target):
-                yield cell, target, True
+                yield cell, target, True, None
 
 
 def _screened_apart(inputs: tuple[Any, ...], order: np.ndarray, hidden: np.ndarray,
@@ -421,13 +449,16 @@ def _screened_apart(inputs: tuple[Any, ...], order: np.ndarray, hidden: np.ndarr
     # a pool that says so when a process dies (multiprocessing.Pool would wait forever)
     pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
     try:
-        out: deque[Future[list[tuple[int, float, bool]]]] = deque()
+        out: deque[tuple[Future[list[tuple[int, float, bool, Any, Any]]], np.ndarray]] = deque()
         while True:
             while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
-                out.append(pool.submit(_screen, chunk, np.flatnonzero(hidden & ~start)))
+                sent = np.flatnonzero(hidden & ~start)
+                out.append((pool.submit(_screen, chunk, sent), hidden.copy()))
             if not out:
                 return
-            yield from out.popleft().result()
+            task, then = out.popleft()
+            for cell, target, reachable, extra, read in task.result():
+                yield cell, target, reachable, None if extra is None else _Found(extra, read, then)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _SCREEN = None
@@ -445,17 +476,21 @@ def _screen_of(matrix: sparse.csr_matrix, atoms: np.ndarray, primary: np.ndarray
             (0.0, min_count - 1.0))
 
 
-def _screen(cells: np.ndarray, complements: np.ndarray) -> list[tuple[int, float, bool]]:
-    """The pairs of ``cells`` that need complements (``True``) or cannot be protected, with
-    ``complements`` hidden too."""
+def _screen(cells: np.ndarray, complements: np.ndarray) -> list[tuple[int, float, bool, Any, Any]]:
+    """The pairs of ``cells`` that need complements (reachable, with them and the cells the
+    LPs read) or cannot be protected (not reachable), with ``complements`` hidden too."""
     assert _SCREEN is not None
     lp, swaps, hidden, values, targets = _SCREEN
     hidden[complements] = True
-    found = []
-    for cell, target, _ in _screened_here(swaps, values, targets, cells):
+    found: list[tuple[int, float, bool, Any, Any]] = []
+    for cell, target, *_ in _screened_here(swaps, values, targets, cells):
+        lp.read = []
         extra = _complements(lp, cell, target, hidden)
-        if extra is None or len(extra):
-            found.append((cell, target, extra is not None))
+        if extra is None:
+            found.append((cell, target, False, None, None))
+        elif len(extra):
+            found.append((cell, target, True, extra, np.unique(np.concatenate(lp.read))))
+    lp.read = None
     return found
 
 
