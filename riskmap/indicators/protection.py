@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import highspy
 import numpy as np
@@ -355,20 +355,18 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     """
     values = np.asarray(matrix @ atoms, dtype=float)
     hidden = primary | ~released
-    lp = _Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count)
+    start = _Screen(_Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count),
+                    _Swaps(matrix, atoms, values, ~hidden, released, min_count), hidden, values,
+                    (0.0, min_count - 1.0))
+    lp, hidden = start.lp, start.hidden.copy()  # this one grows as complements are hidden
     secondary = np.zeros(len(values), dtype=bool)
-    targets = (0.0, min_count - 1.0)
-    unreachable = dict.fromkeys(targets, 0)
+    unreachable = dict.fromkeys(start.targets, 0)
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
     if processes is None:
         processes = min(_cores(), MAX_PROCESSES) if len(order) >= PARALLEL_FROM else 1
-    if processes > 1 and _can_fork():
-        screened = _screened_apart((matrix, atoms, primary, released, cost, min_count), order,
-                                   hidden, processes)
-    else:
-        screened = _screened_here(_Swaps(matrix, atoms, values, ~hidden, released, min_count),
-                                  values, targets, order)
+    screened = _screened_apart(start, order, hidden, processes) \
+        if processes > 1 and _can_fork() else _screened_here(start, order)
     for cell, target, reachable, found in screened:
         if not reachable:
             extra = None
@@ -413,8 +411,19 @@ class _Found:
     hidden: np.ndarray
 
 
+class _Screen(NamedTuple):
+    """The release as the suppression starts: its LPs and swaps, the cells hidden (primary or
+    not released), the cell values and the two ends a small count must be able to reach."""
+
+    lp: _Neighbourhood
+    swaps: _Swaps
+    hidden: np.ndarray
+    values: np.ndarray
+    targets: tuple[float, float]
+
+
 Screened = Iterator[tuple[int, float, bool, "_Found | None"]]  # in order
-_SCREEN: tuple[_Neighbourhood, _Swaps, np.ndarray, np.ndarray, tuple[float, float]] | None = None
+_SCREEN: _Screen | None = None  # what forked screening processes inherit
 
 
 def _cores() -> int:
@@ -427,24 +436,22 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
-def _screened_here(swaps: _Swaps, values: np.ndarray, targets: tuple[float, float],
-                   order: np.ndarray) -> Screened:
+def _screened_here(screen: _Screen, order: np.ndarray) -> Screened:
     """Every pair no swap protects, to be solved against the cells hidden by then."""
     for cell in order.tolist():
-        for target in targets:
-            if values[cell] != target and not swaps.protects(cell, target):
+        for target in screen.targets:
+            if screen.values[cell] != target and not screen.swaps.protects(cell, target):
                 yield cell, target, True, None
 
 
-def _screened_apart(inputs: tuple[Any, ...], order: np.ndarray, hidden: np.ndarray,
+def _screened_apart(start: _Screen, order: np.ndarray, hidden: np.ndarray,
                     processes: int) -> Screened:
     """The pairs that need complements or cannot be protected, screened by ``processes``
     forked processes (they inherit the release). ``hidden`` is the caller's, growing as it
     hides complements; each task takes the complements hidden so far along, and only a few
     tasks are out at a time, so that few pairs come back that those complements protect."""
     global _SCREEN  # noqa: PLW0603 - what the forked processes inherit
-    _SCREEN = _screen_of(*inputs)
-    start = hidden.copy()
+    _SCREEN = start
     chunks = iter([order[i:i + CHUNK] for i in range(0, len(order), CHUNK)])
     # a pool that says so when a process dies (multiprocessing.Pool would wait forever)
     pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
@@ -452,7 +459,7 @@ def _screened_apart(inputs: tuple[Any, ...], order: np.ndarray, hidden: np.ndarr
         out: deque[tuple[Future[list[tuple[int, float, bool, Any, Any]]], np.ndarray]] = deque()
         while True:
             while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
-                sent = np.flatnonzero(hidden & ~start)
+                sent = np.flatnonzero(hidden & ~start.hidden)
                 out.append((pool.submit(_screen, chunk, sent), hidden.copy()))
             if not out:
                 return
@@ -464,26 +471,14 @@ def _screened_apart(inputs: tuple[Any, ...], order: np.ndarray, hidden: np.ndarr
         _SCREEN = None
 
 
-def _screen_of(matrix: sparse.csr_matrix, atoms: np.ndarray, primary: np.ndarray,
-               released: np.ndarray, cost: np.ndarray,
-               min_count: int) -> tuple[_Neighbourhood, _Swaps, np.ndarray, np.ndarray,
-                                        tuple[float, float]]:
-    """What a screening process uses: LPs and swaps against the cells hidden at the start."""
-    values = np.asarray(matrix @ atoms, dtype=float)
-    hidden = primary | ~released
-    return (_Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count),
-            _Swaps(matrix, atoms, values, ~hidden, released, min_count), hidden, values,
-            (0.0, min_count - 1.0))
-
-
 def _screen(cells: np.ndarray, complements: np.ndarray) -> list[tuple[int, float, bool, Any, Any]]:
     """The pairs of ``cells`` that need complements (reachable, with them and the cells the
     LPs read) or cannot be protected (not reachable), with ``complements`` hidden too."""
     assert _SCREEN is not None
-    lp, swaps, hidden, values, targets = _SCREEN
+    lp, hidden = _SCREEN.lp, _SCREEN.hidden  # this process's own copies, from the fork
     hidden[complements] = True
     found: list[tuple[int, float, bool, Any, Any]] = []
-    for cell, target, *_ in _screened_here(swaps, values, targets, cells):
+    for cell, target, *_ in _screened_here(_SCREEN, cells):
         lp.read = []
         extra = _complements(lp, cell, target, hidden)
         if extra is None:
