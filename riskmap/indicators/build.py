@@ -231,14 +231,13 @@ def quality_report(values: pd.DataFrame, catalogue: list[Indicator], level: str,
             for b in members[i + 1:]:
                 if abs(corr.loc[a, b]) > 0.9:
                     pairs.append((theme, a, b, round(float(corr.loc[a, b]), 3)))
-    moments = {c: shape(raw[c].dropna().to_numpy(float)) if raw[c].notna().any()
-               else (np.nan, np.nan) for c in raw.columns}
+    present = raw.notna().sum()
+    moments = {c: shape(raw[c].dropna().to_numpy(float)) if present[c] > 2 else (np.nan, np.nan)
+               for c in raw.columns}
     shapes = pd.DataFrame({
         "indicator": raw.columns,
-        "skewness": [moments[c][0] if raw[c].notna().sum() > 2 else np.nan
-                     for c in raw.columns],
-        "kurtosis": [moments[c][1] if raw[c].notna().sum() > 3 else np.nan
-                     for c in raw.columns],
+        "skewness": [moments[c][0] for c in raw.columns],
+        "kurtosis": [moments[c][1] if present[c] > 3 else np.nan for c in raw.columns],
         "missing": raw.isna().sum().to_numpy(),
     })
     weights = effective_weights(design).rename("effective_weight").reset_index() \
