@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from riskmap._forked import side_by_side
 from riskmap._progress import progress
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
-from riskmap.errors import InputError, ProjectError, StoreError
+from riskmap.errors import InputError, ProjectError, RiskmapError, StoreError
 from riskmap.models.backtest import MEAN
 from riskmap.models.emerging import MIN_PERIODS
 from riskmap.models.ranking import RANKING_LABELS, stored_choice
@@ -30,6 +33,7 @@ from riskmap.reports.briefing import write_briefing
 from riskmap.reports.exports import write_exports
 from riskmap.reports.gebiedsanalyse import write_report
 from riskmap.reports.outputs import write_maps, write_tables
+from riskmap.reports.quarter import QuarterOutput
 from riskmap.reports.targets import write_targets
 from riskmap.sources._demo_world import GEMEENTE, LAST_PERIOD, NAME, YEAR
 from riskmap.sources.demo import SEED, build_world, write_sources
@@ -70,8 +74,7 @@ def _build(project: Project, period: Period, first: Period | None) -> str:
     with project.store(read_only=True) as store:
         built = set(built_quarters(store, "buurt"))
     earlier = [q for q in quarters(first, period - 1) if q not in built] if first else []
-    for quarter in [*earlier, period]:
-        project.build(quarter)
+    project.build_quarters([*earlier, period])
     extra = f" (en {', '.join(map(str, earlier))})" if earlier else ""
     return f"{period}{extra} berekend"
 
@@ -139,20 +142,32 @@ class _Skip(Exception):  # noqa: N818 - a stage's way of saying why it cannot ru
     """Raised by a stage that cannot run; its message is the Dutch reason."""
 
 
+_Writer = Callable[[QuarterOutput], dict[str, Path]]
+
+
 def _outputs(project: Project, period: Period, offline: bool, capacity: int | None,
              exclude_recent: int | None) -> dict[str, Path]:
+    """Every output of the quarter, written by two groups of writers with about equal work,
+    side by side in forked processes where possible (:func:`riskmap._forked.side_by_side`).
+    The bias audit, which the report and the briefing both show, is computed before; the maps
+    go with the report, which embeds the PNGs they rendered."""
     capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
-    with project.quarter_output(period) as q:
-        writers: list[Callable[[], dict[str, Path]]] = [
-            lambda: write_tables(q), lambda: write_maps(q, offline),
-            lambda: {"gebiedsanalyse": write_report(q)},
-            lambda: {"briefing": write_briefing(q)},
-            lambda: write_targets(q, capacity, exclude_recent), lambda: write_exports(q),
-            lambda: {"dashboard": project.dashboard()}]
-        paths: dict[str, Path] = {}
-        for write in progress(writers, "uitvoer schrijven"):
-            paths.update(write())
-    return paths
+    with project.quarter_output(period) as shared, suppress(RiskmapError):
+        shared.bias_audit()  # else the writers say why there is none
+    groups: list[list[_Writer]] = [
+        [write_tables, lambda q: write_maps(q, offline),
+         lambda q: {"gebiedsanalyse": write_report(q)}],
+        [lambda q: {"briefing": write_briefing(q)},
+         lambda q: write_targets(q, capacity, exclude_recent), write_exports,
+         lambda _q: {"dashboard": project.dashboard()}]]
+
+    def write(group: list[_Writer]) -> dict[str, Path]:
+        with project.quarter_output(shared=shared) as q:
+            return {name: path for writer in group for name, path in writer(q).items()}
+
+    written = progress(side_by_side([partial(write, group) for group in groups]),
+                       "uitvoer schrijven", total=len(groups))
+    return {name: path for paths in written for name, path in paths.items()}
 
 
 def run_quarter(project: Project, period: str | Period, first: str | Period | None = None,

@@ -7,8 +7,9 @@ the store again; methods return DataFrames, GeoDataFrames or paths.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ from riskmap.periods import Period
 from riskmap.store import LoadRecord, Store
 
 if TYPE_CHECKING:
-    from riskmap.indicators.build import LevelResult
+    from riskmap.indicators.build import Built, LevelResult
     from riskmap.indicators.privacy import Guard
     from riskmap.models.backtest import BacktestResult
     from riskmap.reports.profile import AreaProfile
@@ -193,6 +194,24 @@ class Project:
         with self.lock(), self.store() as store:
             return build_period(store, self.config, self.catalogue(), Period.parse(period))
 
+    def build_quarters(self, periods: Sequence[str | Period]) -> None:
+        """Build several quarters: computed side by side in forked processes where possible
+        (each with its own read-only connection; :func:`riskmap._forked.side_by_side`), then
+        stored in order. The same builds as :meth:`build` one after the other."""
+        from riskmap._forked import side_by_side
+        from riskmap.indicators.build import computed_period, store_period
+        catalogue = self.catalogue()
+
+        def compute(period: Period) -> Built:
+            with self.store(read_only=True) as store:
+                return computed_period(store, self.config, catalogue, period)
+
+        with self.lock():
+            built = list(side_by_side([partial(compute, Period.parse(p)) for p in periods]))
+            with self.store() as store:
+                for quarter in built:
+                    store_period(store, self.config, catalogue, quarter)
+
     def latest_period(self) -> Period:
         """The latest quarter that has been built."""
         with self.store(read_only=True) as store:
@@ -261,10 +280,16 @@ class Project:
         return quarter
 
     @contextmanager
-    def quarter_output(self, period: str | Period | None = None) -> Iterator[QuarterOutput]:
+    def quarter_output(self, period: str | Period | None = None,
+                       shared: QuarterOutput | None = None) -> Iterator[QuarterOutput]:
         """What the writers of a built quarter need (see :class:`QuarterOutput`), with the
-        store open read-only for the duration of a ``with`` block."""
+        store open read-only for the duration of a ``with`` block; with ``shared`` (of the same
+        quarter, its store closed), what it computed once for all writers comes along."""
         from riskmap.reports.quarter import QuarterOutput
+        if shared is not None:
+            with self.store(read_only=True) as store:
+                yield shared.reopened(store, self.guard(store))
+            return
         quarter = self.built_period(period)
         with self.store(read_only=True) as store:
             yield QuarterOutput(store, self.config, self.catalogue(), self.guard(store), quarter)

@@ -262,10 +262,28 @@ def _changes(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
 
 def build_period(store: Store, config: Config, catalogue: list[Indicator],
                  period: Period) -> dict[str, LevelResult]:
-    """Compute and store indicator values and scores of every level for ``period``.
+    """Compute and store indicator values and scores of every level for ``period``
+    (:func:`computed_period`, then :func:`store_period`)."""
+    built = computed_period(store, config, catalogue, period)
+    store_period(store, config, catalogue, built)
+    return built.results
+
+
+@dataclass
+class Built:
+    """A quarter computed by :func:`computed_period`, not stored yet."""
+
+    period: Period
+    results: dict[str, LevelResult]
+    release: Release
+
+
+def computed_period(store: Store, config: Config, catalogue: list[Indicator],
+                    period: Period) -> Built:
+    """Indicator values and scores of every level for ``period``, from the store as it is (read
+    only).
 
     The previous quarter is scored as well (without uncertainty draws) to give the change.
-    Everything of this period is replaced in one transaction.
     """
     store.require_areas("buurt")
     refuse_outside_data(store, period)
@@ -290,8 +308,7 @@ def build_period(store: Store, config: Config, catalogue: list[Indicator],
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
                          f"(riskmap load ...)")
-    _store_build(store, config, period, results, release, build_fingerprint(config, catalogue))
-    return results
+    return Built(period, results, release)
 
 
 def build_fingerprint(config: Config, catalogue: list[Indicator]) -> str:
@@ -352,8 +369,11 @@ def refuse_outside_data(store: Store, period: Period) -> None:
                          f"eerst gegevens van {period}")
 
 
-def _store_build(store: Store, config: Config, period: Period,
-                 results: dict[str, LevelResult], release: Release, fingerprint: str) -> int:
+def store_period(store: Store, config: Config, catalogue: list[Indicator], built: Built) -> int:
+    """Store a computed quarter as a new build, replacing everything of that quarter in one
+    transaction; returns the build's id."""
+    period, results, release = built.period, built.results, built.release
+    fingerprint = build_fingerprint(config, catalogue)
     loads = store.lineage()["load_id"].tolist()
     settings: dict[str, Any] = {k: v for k, v in config.values.items() if k.startswith("scoring.")}
     settings[FINGERPRINT] = fingerprint

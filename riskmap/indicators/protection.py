@@ -37,12 +37,11 @@ ch. 4 (Wiley).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import sys
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,6 +50,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
+from riskmap._forked import can_fork, cores, fork_pool
 from riskmap.fmt import integer
 
 log = logging.getLogger(__name__)
@@ -364,9 +364,9 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
     if processes is None:
-        processes = min(_cores(), MAX_PROCESSES) if len(order) >= PARALLEL_FROM else 1
+        processes = min(cores(), MAX_PROCESSES) if len(order) >= PARALLEL_FROM else 1
     screened = _screened_apart(start, order, hidden, processes) \
-        if processes > 1 and _can_fork() else _screened_here(start, order)
+        if processes > 1 and can_fork() else _screened_here(start, order)
     for cell, target, reachable, found in screened:
         if not reachable:
             extra = None
@@ -426,16 +426,6 @@ Screened = Iterator[tuple[int, float, bool, "_Found | None"]]  # in order
 _SCREEN: _Screen | None = None  # what forked screening processes inherit
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _can_fork() -> bool:
-    """Whether screening processes can be forked (not on Windows; on macOS forking a process
-    with threads is unsafe)."""
-    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
-
-
 def _screened_here(screen: _Screen, order: np.ndarray) -> Screened:
     """Every pair no swap protects, to be solved against the cells hidden by then."""
     for cell in order.tolist():
@@ -453,8 +443,7 @@ def _screened_apart(start: _Screen, order: np.ndarray, hidden: np.ndarray,
     global _SCREEN  # noqa: PLW0603 - what the forked processes inherit
     _SCREEN = start
     chunks = iter([order[i:i + CHUNK] for i in range(0, len(order), CHUNK)])
-    # a pool that says so when a process dies (multiprocessing.Pool would wait forever)
-    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+    pool = fork_pool(processes)
     try:
         out: deque[tuple[Future[list[tuple[int, float, bool, Any, Any]]], np.ndarray]] = deque()
         while True:

@@ -4,17 +4,20 @@ maps (interactive and static). Everything is written through :mod:`riskmap.indic
 from __future__ import annotations
 
 import json
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
+from riskmap._forked import side_by_side
 from riskmap.areatypes import scored_levels
 from riskmap.fmt import integer, number
 from riskmap.indicators.build import quality_report
 from riskmap.indicators.catalogue import THEME_LABELS
-from riskmap.indicators.privacy import write_csv, write_figure, write_text
+from riskmap.indicators.privacy import figure_text, write_csv, write_figure, write_text
 from riskmap.indicators.release import loss_summary
 from riskmap.maps.figures import pattern_maps, theme_maps
 from riskmap.maps.interactive import map_from_layers
@@ -90,19 +93,32 @@ def write_maps(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
 
     ``offline`` (the default) makes ``kaart.html`` free of any network request (no basemap);
     otherwise it shows the PDOK BRT-Achtergrondkaart (grijs).
+
+    The static maps are drawn and their text checked here, then rendered side by side in
+    forked processes where possible (:func:`riskmap._forked.side_by_side`).
     """
     paths = {"kaart": write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)}
-    for static in chain(theme_maps(q.store, q.period, q.catalogue, q.place),
-                        pattern_maps(q.store, q.period, q.place)):
-        figure = static.draw()
-        if static.stem == "kaart_totaal":
-            paths["kaart_png"] = write_figure(figure, q.folder / "kaart.png", q.guard)
-        for suffix in ("png", "pdf"):
-            path = q.folder / "kaarten" / f"{static.stem}.{suffix}"
-            paths[f"{static.stem}_{suffix}"] = write_figure(figure, path, q.guard)
-        q.map_png(static, paths[f"{static.stem}_png"].read_bytes())  # the report embeds it
+    statics = list(chain(theme_maps(q.store, q.period, q.catalogue, q.place),
+                         pattern_maps(q.store, q.period, q.place)))
+    figures = [static.draw() for static in statics]
+    for static, figure in zip(statics, figures, strict=True):
+        q.guard.check_text(figure_text(figure), str(q.folder / "kaarten" / static.stem))
+    rendered = side_by_side([partial(_render, figure, q.folder / "kaarten" / static.stem)
+                             for static, figure in zip(statics, figures, strict=True)])
+    for static, figure, (png, pdf) in zip(statics, figures, rendered, strict=True):
         plt.close(figure)
+        paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
+        q.map_png(static, png.read_bytes())  # the report embeds it
+        if static.stem == "kaart_totaal":
+            paths["kaart_png"] = q.folder / "kaart.png"
+            paths["kaart_png"].write_bytes(png.read_bytes())
     return paths
+
+
+def _render(figure: Figure, stem: Path) -> tuple[Path, Path]:
+    """A drawn figure, its text checked, as ``stem.png`` and ``stem.pdf``."""
+    return (write_figure(figure, stem.parent / f"{stem.name}.png"),
+            write_figure(figure, stem.parent / f"{stem.name}.pdf"))
 
 
 def write_quality(q: QuarterOutput, path: Path) -> Path:

@@ -7,7 +7,7 @@ opens the store and calls the writers; no writer imports :mod:`riskmap.project`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,11 @@ class QuarterOutput:
     guard: Guard
     period: Period
     _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def reopened(self, store: Store, guard: Guard) -> QuarterOutput:
+        """The same quarter over another open store (a forked process opens its own), sharing
+        what was computed once for all writers so far."""
+        return replace(self, store=store, guard=guard)
 
     def bias_audit(self) -> BiasAudit:
         """The quarter's bias audit (:func:`riskmap.reports.bias.bias_audit`), computed once for

@@ -1,5 +1,6 @@
 """Building a quarter: the previous quarter's scores for the change since then."""
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -59,3 +60,23 @@ def test_previous_scores_are_read_from_its_build_only_while_nothing_changed(
     with built.store() as store:
         previous_scores(store, config, catalogue, quarter, "buurt")
     assert computed == [quarter, quarter]
+
+
+def test_quarters_built_side_by_side_are_the_builds_one_after_the_other(
+        project: Project, tmp_path: Path):
+    project.load_cbs(2024, offline=True)
+    project.load_register("hennep", _hennep(tmp_path / "hennep.csv",
+                                            ["2024-06-01", "2025-01-10", "2025-04-01"] * 3))
+    shutil.copytree(project.root, tmp_path / "apart")
+    apart = Project(tmp_path / "apart")
+    project.build_quarters(["2025Q1", "2025Q2"])
+    apart.build("2025Q1")
+    apart.build("2025Q2")
+    for table in ("builds", "indicator_values", "scores", "released_cells"):
+        sql = f"SELECT * EXCLUDE (build_id{', built_at' if table == 'builds' else ''}) FROM {table}"
+        with project.store(read_only=True) as one, apart.store(read_only=True) as other:
+            side, after = one.query(sql), other.query(sql)
+        assert len(side) > 0
+        key = list(side.columns)
+        pd.testing.assert_frame_equal(side.sort_values(key, ignore_index=True),
+                                      after.sort_values(key, ignore_index=True), obj=table)

@@ -1,0 +1,106 @@
+"""Work spread over forked processes, which inherit the caller's data instead of receiving it.
+
+Only where processes can be forked safely (Linux and other Unix systems; not Windows, and not
+macOS, where forking a process with threads is unsafe); elsewhere the work runs in this process,
+in the same order, with the same results. A forked process may not use a DuckDB connection of
+its parent: it opens its own, after the parent closed its.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_TASKS: list[Callable[[], Any]] = []  # what the forked processes inherit
+_FORKED = False  # set in a forked process: it does not fork again
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Whether work can go to forked processes here (not in one itself)."""
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" \
+        and not _FORKED
+
+
+def fork_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of ``processes`` forked processes, which says so when one dies
+    (``BrokenProcessPool``; :class:`multiprocessing.pool.Pool` would wait forever)."""
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_mark_forked)
+
+
+def _mark_forked() -> None:
+    global _FORKED  # noqa: PLW0603 - a process-wide fact
+    _FORKED = True
+
+
+class _Collect(logging.Handler):
+    """Takes every log record of a forked process, to be handled in its parent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[int, logging.LogRecord] = {}  # once, though several loggers pass it
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if id(record) not in self.records:
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.msg, record.args, record.exc_info = record.getMessage(), None, None
+            self.records[id(record)] = record
+
+
+def _run(index: int) -> tuple[bool, Any, list[logging.LogRecord]]:
+    """Run a task with this process's log records collected instead of written: its parent
+    handles them, so console lines held until a command ends and the run's log file get them
+    once, in order."""
+    collect = _Collect()
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict
+                                      .values() if isinstance(logger, logging.Logger))]
+    for logger in loggers:
+        if logger.handlers:
+            logger.handlers = [collect]
+    try:
+        return True, _TASKS[index](), list(collect.records.values())
+    except Exception as exc:  # raised again in the parent, after its log
+        return False, exc, list(collect.records.values())
+
+
+def side_by_side(tasks: Sequence[Callable[[], T]]) -> Iterator[T]:
+    """Run each task in a forked process of its own, at most one per core at a time, and yield
+    their results in order. Results must pickle; what a task logs is logged here, and an error
+    in a task is raised here.
+
+    Where processes cannot be forked, or with one core or one task, the tasks run here, one
+    after the other.
+    """
+    processes = min(len(tasks), cores())
+    if processes < 2 or not can_fork():
+        for task in tasks:
+            yield task()
+        return
+    global _TASKS  # noqa: PLW0603 - what the forked processes inherit
+    _TASKS = list(tasks)
+    pool = fork_pool(processes)
+    try:
+        futures = [pool.submit(_run, index) for index in range(len(tasks))]
+        for future in futures:
+            done, result, records = future.result()
+            for record in records:
+                logging.getLogger(record.name).handle(record)
+            if not done:
+                raise result
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _TASKS = []

@@ -1,0 +1,51 @@
+import logging
+import os
+from functools import partial
+
+import pytest
+
+from riskmap import _forked
+from riskmap._forked import can_fork, side_by_side
+
+log = logging.getLogger("riskmap.test_forked")
+
+apart = pytest.mark.skipif(not can_fork() or _forked.cores() < 2,
+                           reason="needs fork and two cores")
+
+
+def _work(n: int) -> tuple[int, int, bool]:
+    log.info("taak %s", n)
+    return n * n, os.getpid(), can_fork()
+
+
+@apart
+def test_tasks_run_in_other_processes_and_come_back_in_order():
+    results = list(side_by_side([partial(_work, n) for n in range(5)]))
+    assert [square for square, _, _ in results] == [0, 1, 4, 9, 16]
+    assert os.getpid() not in {pid for _, pid, _ in results}
+    assert not any(fork for _, _, fork in results)  # a forked process does not fork again
+
+
+def test_one_task_runs_here():
+    [(square, pid, _)] = side_by_side([partial(_work, 3)])
+    assert (square, pid) == (9, os.getpid())
+
+
+@apart
+def test_what_a_task_logs_is_logged_here_once_in_order(caplog):
+    caplog.set_level(logging.INFO, logger="riskmap")
+    list(side_by_side([partial(_work, n) for n in range(4)]))
+    assert [r.getMessage() for r in caplog.records if r.name == log.name] == \
+        [f"taak {n}" for n in range(4)]
+
+
+def _fails() -> None:
+    log.warning("voor de fout")
+    raise ValueError("kapot in het kind")
+
+
+@apart
+def test_an_error_in_a_task_is_raised_here_after_its_log(caplog):
+    with pytest.raises(ValueError, match="kapot in het kind"):
+        list(side_by_side([partial(_work, 1), _fails]))
+    assert "voor de fout" in caplog.text
