@@ -160,19 +160,34 @@ def cell_codes(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
     A 100 m cell with lower-left corner (155300, 463200) is ``E1553N4632``; 500 m cells are named
     the same way after their lower-left corner. NaN coordinates give ``None``.
     """
-    out = np.full(len(x), None, dtype=object)
+    index, names = _cells(x, y, size)
+    return names.take(pa.array(index, mask=index < 0)).to_numpy(zero_copy_only=False)
+
+
+def _cells(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, pa.Array]:
+    """Per point the row of its cell's code in the codes returned (-1 for NaN coordinates):
+    cells stay numbers until each distinct one is named, once."""
+    index = np.full(len(x), -1, dtype=np.int64)
     ok = ~(np.isnan(x) | np.isnan(y))
     ex = (np.floor(x[ok] / size) * size // 100).astype(np.int64)
     ny = (np.floor(y[ok] / size) * size // 100).astype(np.int64)
     if not ex.size:
-        return out
-    # points share cells: name each distinct cell once
+        return index, pa.array([], pa.string())
     low, span = ny.min(), int(ny.max() - ny.min()) + 1
-    codes, cells = pd.factorize(ex * span + (ny - low))
-    names = [f"E{a:04d}N{b:04d}" for a, b in zip((cells // span).tolist(),
-                                                 (cells % span + low).tolist(), strict=True)]
-    out[ok] = np.array(names, dtype=object)[codes]
-    return out
+    index[ok], cells = pd.factorize(ex * span + (ny - low))
+    east, north = cells // span, cells % span + low
+    if east.min() >= 0 and north.min() >= 0:  # as in the Netherlands: named by Arrow
+        def padded(values: np.ndarray) -> pa.Array:
+            return pc.utf8_lpad(pc.cast(pa.array(values), pa.string()), 4, "0")
+        return index, pc.binary_join_element_wise("E", padded(east), "N", padded(north), "")
+    return index, pa.array([f"E{a:04d}N{b:04d}" for a, b in zip(east.tolist(), north.tolist(),
+                                                              strict=True)], pa.string())
+
+
+def _codes_at(codes: pa.Array, index: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``codes[index]`` as pandas strings, missing where ``index`` is negative (no Python
+    string per row)."""
+    return pd.array(codes.take(pa.array(index, mask=index < 0)), dtype="str")
 
 
 # Below this many points a lookup goes straight to the STRtree (building the raster costs more).
@@ -335,8 +350,8 @@ class AreaIndex:
                  analysis_areas: Mapping[str, gpd.GeoDataFrame] | None = None,
                  grid_sizes: tuple[int, ...] = (100, 500),
                  raster_min_points: int = RASTER_MIN_POINTS) -> None:
-        self._buurt_codes = buurten["code"].to_numpy(object)
-        self._wijk_codes = buurten["wijk"].to_numpy(object)
+        self._buurt_codes = pa.array(buurten["code"].to_numpy(object), pa.string())
+        self._wijk_codes = pa.array(buurten["wijk"].to_numpy(object), pa.string())
         self._buurten = PolygonLookup(buurten.geometry.values, raster_min_points)
         self._areas = {key: (frame["code"].to_numpy(object),
                              PolygonLookup(frame.geometry.values, raster_min_points))
@@ -354,17 +369,18 @@ class AreaIndex:
         x, y = np.asarray(x, float), np.asarray(y, float)
         buurt_idx, in_two = self.buurt_index(x, y)
         inside = buurt_idx >= 0
-        out = pd.DataFrame({
-            "buurt": np.where(inside, self._buurt_codes[buurt_idx.clip(0)], None),
-            "wijk": np.where(inside, self._wijk_codes[buurt_idx.clip(0)], None),
-        })
+        out = pd.DataFrame({"buurt": _codes_at(self._buurt_codes, buurt_idx),
+                            "wijk": _codes_at(self._wijk_codes, buurt_idx)})
         found = {}
         for key, (codes, lookup) in self._areas.items():
             idx, _ = lookup.first_hit(x, y)
             found[key] = np.where(idx >= 0, codes[idx.clip(0)], None)
         out[AREA_COLUMN] = area_lists(found, len(x))
         for size in (100, 500):
-            out[f"cell{size}"] = cell_codes(x, y, size) if size in self.grid_sizes else None
+            out[f"cell{size}"] = None
+            if size in self.grid_sizes:
+                index, codes = _cells(x, y, size)
+                out[f"cell{size}"] = _codes_at(codes, index)
         has_xy = ~(np.isnan(x) | np.isnan(y))
         stats = {"buiten de gemeente": int((has_xy & ~inside).sum()),
                  "in twee buurten (eerste gekozen)": in_two}
