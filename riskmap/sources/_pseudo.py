@@ -17,7 +17,8 @@ import math
 import os
 import secrets
 from collections.abc import Iterable
-from itertools import chain
+from functools import partial
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from riskmap._forked import can_fork, cores, side_by_side
 from riskmap.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 ENV_KEY = "RISKMAP_KEY"
 DIGEST_CHARS = 16
 CHUNK = 100_000  # values turned into Python objects at a time while hashing a Series
+# From this many values per core, a Series is hashed in parts side by side, in forked processes
+APART_FROM = 250_000
 FINGERPRINT = "key_fingerprint"
 MIN_KEY_CHARS = 32
 PSEUDONYMISED_TABLES = ("establishments", "addresses", "events")
@@ -151,8 +155,12 @@ class Pseudonymiser:
     def series(self, values: pd.Series, domain: str) -> pd.Series:
         """:meth:`hash` for a Series, keeping its index, as Arrow-backed strings made straight
         from the digests: no Python string per pseudonym (10 million addresses have two)."""
-        chunks = (values.iloc[i:i + CHUNK].tolist() for i in range(0, len(values), CHUNK))
-        raw, blank = self._digests(chain.from_iterable(chunks), domain)
+        parts = min(cores(), len(values) // APART_FROM) if can_fork() else 1
+        bounds = np.linspace(0, len(values), max(parts, 1) + 1).astype(int).tolist()
+        done = list(side_by_side([partial(self._digests_between, values, start, stop, domain)
+                                  for start, stop in pairwise(bounds)]))
+        raw = b"".join(part for part, _ in done)
+        blank = np.concatenate([part for _, part in done])
         n = len(blank)
         offsets = np.arange(0, DIGEST_CHARS * n + 1, DIGEST_CHARS, dtype=np.int64)
         valid = np.packbits(~blank, bitorder="little")
@@ -160,6 +168,13 @@ class Pseudonymiser:
             n, pa.py_buffer(offsets), pa.py_buffer(raw.hex().encode("ascii")),
             pa.py_buffer(valid), null_count=int(blank.sum()))
         return pd.Series(pd.array(array, dtype="str"), index=values.index)
+
+    def _digests_between(self, values: pd.Series, start: int, stop: int,
+                         domain: str) -> tuple[bytearray, np.ndarray]:
+        """:meth:`_digests` of ``values[start:stop]``, turned into Python objects a chunk at a
+        time."""
+        chunks = (values.iloc[i:min(i + CHUNK, stop)].tolist() for i in range(start, stop, CHUNK))
+        return self._digests(chain.from_iterable(chunks), domain)
 
     def _digests(self, values: Iterable[object], domain: str) -> tuple[bytearray, np.ndarray]:
         """The first ``DIGEST_CHARS / 2`` bytes of each value's HMAC, one after the other (zeros

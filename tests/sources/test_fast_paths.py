@@ -14,7 +14,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskmap.sources import _places
+from riskmap._forked import can_fork, cores
+from riskmap.sources import _places, _pseudo
 from riskmap.sources._io import blank, parse_numbers
 from riskmap.sources._places import (
     AreaIndex,
@@ -158,3 +159,25 @@ def test_pseudonyms_are_hmac_sha256():
                     hmac.new(key, b"adres:" + str(v).strip().encode(), hashlib.sha256)
                     .hexdigest()[:16] for v in values]
         assert Pseudonymiser(key).hash(values, "adres") == expected
+        series = pd.Series(values, index=range(10, 10 + len(values)), dtype=object)
+        assert Pseudonymiser(key).series(series, "adres").tolist() == \
+            [np.nan if e is None else e for e in expected]
+
+
+def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
+    values = pd.Series([f"{i:09d}" if i % 7 else None for i in range(2_003)], dtype="str")
+    pseudo = Pseudonymiser(b"k" * 32)
+    whole = pseudo.series(values, "kvk")
+    parts: list[tuple[int, int]] = []
+    between = Pseudonymiser._digests_between
+    monkeypatch.setattr(Pseudonymiser, "_digests_between", lambda self, v, a, b, d: (
+        parts.append((a, b)), between(self, v, a, b, d))[1])
+    monkeypatch.setattr(_pseudo, "APART_FROM", 500)
+    split = pseudo.series(values, "kvk")
+    pd.testing.assert_series_equal(split, whole)
+    if can_fork() and cores() >= 2:
+        assert parts == []  # hashed in the forked processes, not here
+    monkeypatch.setattr(_pseudo, "can_fork", lambda: False)
+    pd.testing.assert_series_equal(pseudo.series(values, "kvk"), whole)
+    assert parts[-1] == (0, len(values))  # in one part, here
+    assert whole.isna().sum() == values.isna().sum() > 0
