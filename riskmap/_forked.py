@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -76,15 +77,31 @@ def _run(index: int) -> tuple[bool, Any, list[logging.LogRecord]]:
         return False, exc, list(collect.records.values())
 
 
-def side_by_side(tasks: Sequence[Callable[[], T]]) -> Iterator[T]:
+def available_memory() -> int | None:
+    """Bytes of memory available to new work (Linux's ``MemAvailable``; ``None`` elsewhere)."""
+    try:
+        with Path("/proc/meminfo").open(encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iterator[T]:
     """Run each task in a forked process of its own, at most one per core at a time, and yield
     their results in order. Results must pickle; what a task logs is logged here, and an error
     in a task is raised here.
 
-    Where processes cannot be forked, or with one core or one task, the tasks run here, one
-    after the other.
+    ``memory_each`` (bytes a task may need) limits the processes to what the available memory
+    holds. Where processes cannot be forked, or with one core, one task or memory for one, the
+    tasks run here, one after the other.
     """
     processes = min(len(tasks), cores())
+    available = available_memory() if memory_each else None
+    if available is not None:
+        processes = min(processes, available // memory_each)
     if processes < 2 or not can_fork():
         for task in tasks:
             yield task()

@@ -165,7 +165,8 @@ def _outputs(project: Project, period: Period, offline: bool, capacity: int | No
         with project.quarter_output(shared=shared) as q:
             return {name: path for writer in group for name, path in writer(q).items()}
 
-    written = progress(side_by_side([partial(write, group) for group in groups]),
+    written = progress(side_by_side([partial(write, group) for group in groups],
+                                    project.memory_per_process()),
                        "uitvoer schrijven", total=len(groups))
     return {name: path for paths in written for name, path in paths.items()}
 

@@ -49,3 +49,17 @@ def test_an_error_in_a_task_is_raised_here_after_its_log(caplog):
     with pytest.raises(ValueError, match="kapot in het kind"):
         list(side_by_side([partial(_work, 1), _fails]))
     assert "voor de fout" in caplog.text
+
+
+@apart
+def test_tasks_run_here_when_memory_holds_one(monkeypatch):
+    monkeypatch.setattr(_forked, "available_memory", lambda: 3 * 2**30)
+    assert {pid for _, pid, _ in side_by_side([partial(_work, n) for n in range(3)],
+                                              memory_each=2 * 2**30)} == {os.getpid()}
+    assert os.getpid() not in {pid for _, pid, _ in side_by_side(
+        [partial(_work, n) for n in range(3)], memory_each=2**30)}
+
+
+def test_available_memory_is_read_where_linux_tells():
+    available = _forked.available_memory()
+    assert available is None or available > 2**20
