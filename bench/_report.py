@@ -48,8 +48,8 @@ def stages_table(report: dict[str, Any]) -> list[str]:
             cells.append(f"{row['wall_s']:.1f} · {row['peak_rss_gb']:.2f} · {rate}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("| **build total** (stages above the map) | " + " | ".join(
-        f"**{r['build_s']:.1f} s** · peak {r['process_peak_rss_gb']:.2f} GB (forked screening "
-        f"processes, their RSS counting the pages they share with it: "
+        f"**{r['build_s']:.1f} s** · peak {r['process_peak_rss_gb']:.2f} GB (the largest forked process "
+        f"(screening, pseudonyms), its RSS counting the pages it shares with the build: "
         f"{r.get('children_peak_rss_gb', 0):.2f} GB)" for r in report["runs"])
         + " |")
     return lines
