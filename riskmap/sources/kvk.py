@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskmap.branches import branch_of
 from riskmap.config import Config
@@ -53,7 +55,6 @@ from riskmap.sbi import (
 )
 from riskmap.sources._io import blank, parse_dates, require_columns
 from riskmap.sources._places import numbers, per_value
-from riskmap.sources._pseudo import CHUNK
 from riskmap.sources._records import (
     AREA_COLUMNS,
     PLACE_COLUMNS,
@@ -72,6 +73,13 @@ from riskmap.sources.kvk_formats import read_extract
 from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
+
+# What Python's str.split() splits on (every character str.isspace() is true for), for RE2
+PYTHON_SPACES = (r"\x{9}\x{a}\x{b}\x{c}\x{d}\x{1c}\x{1d}\x{1e}\x{1f}\x{20}\x{85}\x{a0}"
+                 r"\x{1680}\x{2000}\x{2001}\x{2002}\x{2003}\x{2004}\x{2005}\x{2006}\x{2007}"
+                 r"\x{2008}\x{2009}\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}")
+# A run of them, or one that is not a plain space: what a name is rewritten for
+ODD_SPACES = "[" + PYTHON_SPACES + "]{2,}|[" + PYTHON_SPACES.replace(r"\x{20}", "") + "]"
 
 REQUIRED = ("vestigingsnummer", "sbi_hoofdactiviteit", "datum_aanvang")
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"), ("postcode", "huisnummer"))
@@ -301,9 +309,13 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
 
 def _names(frame: pd.DataFrame) -> pd.Series:
     """Trade names normalised for comparison (case, spaces), missing where blank; only their
-    keyed hash is stored. Normalised 100,000 at a time: splitting makes a list per name."""
-    names = _column(frame, "handelsnaam")
-    parts = [names.iloc[i:i + CHUNK].str.strip().str.lower().str.split().str.join(" ")
-             for i in range(0, len(names), CHUNK)]
-    joined = pd.concat(parts) if parts else names
-    return joined.where(~blank(joined), None)
+    keyed hash is stored. As ``" ".join(name.strip().lower().split())``, but by Arrow, and
+    only the names with other spaces than single ones are rewritten."""
+    names = _column(frame, "handelsnaam").astype("str").str.strip().str.lower()
+    text = pa.array(names.array)
+    odd = pc.fill_null(pc.match_substring_regex(text, ODD_SPACES), False)
+    if pc.any(odd).as_py():
+        rewritten = pc.replace_substring_regex(text.filter(odd), f"[{PYTHON_SPACES}]+", " ")
+        text = pc.replace_with_mask(text, odd, pc.utf8_trim(rewritten, " "))
+        names = pd.Series(pd.array(text, dtype="str"), index=names.index)
+    return names.where(~blank(names), None)

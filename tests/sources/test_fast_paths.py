@@ -26,6 +26,7 @@ from riskmap.sources._places import (
     numbers,
 )
 from riskmap.sources._pseudo import Pseudonymiser
+from riskmap.sources.kvk import PYTHON_SPACES, _names
 
 
 def plain_first_hit(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
@@ -181,3 +182,18 @@ def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
     pd.testing.assert_series_equal(pseudo.series(values, "kvk"), whole)
     assert parts[-1] == (0, len(values))  # in one part, here
     assert whole.isna().sum() == values.isna().sum() > 0
+
+
+def test_trade_names_normalised_by_arrow_as_python_would():
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert "".join(rf"\x{{{ord(c):x}}}" for c in spaces) == PYTHON_SPACES
+    rng = np.random.default_rng(9)
+    letters = [*"aBcDéÉßİẞΣσ€ 0-.&'", *spaces]
+    names = ["".join(rng.choice(letters, rng.integers(0, 14))) for _ in range(3_000)]
+    names += [None, np.nan, "", "   ", "\xa0", "Bakkerij  De\u2003Vries\t"]
+    frame = pd.DataFrame({"handelsnaam": pd.Series(names, dtype="str")})
+    python = [" ".join(n.split()) for n in frame["handelsnaam"].str.strip().str.lower()
+              .fillna("")]
+    expected = [n if n.strip() else None for n in python]
+    assert [None if pd.isna(n) else n for n in _names(frame)] == expected
+    assert _names(frame).iloc[-1] == "bakkerij de vries"
