@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -391,6 +392,28 @@ def parse_dates(values: pd.Series) -> pd.Series:
             break
         result[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
     return result
+
+
+def arrow_strings(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (its chunks joined; no copy of a single one)."""
+    array = pa.array(values.astype("str").array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def duplicated(values: pd.Series, keep: Literal["first", False] = "first") -> np.ndarray:
+    """``values.duplicated(keep=keep)`` of a text column (missing values equal each other),
+    from Arrow's dictionary encoding: twice as fast as pandas for millions of strings.
+
+    The codes are given in order of first appearance, so a row holds its value's first
+    appearance where its code is one more than every code before it.
+    """
+    codes = arrow_strings(values).dictionary_encode(null_encoding="encode").indices.to_numpy()
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    if keep is False:
+        return np.bincount(codes)[codes] > 1
+    before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
+    return codes != before + 1
 
 
 def blank(values: pd.Series) -> pd.Series:

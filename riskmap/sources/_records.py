@@ -13,7 +13,13 @@ from riskmap.areatypes import AREA_COLUMN, analysis_levels
 from riskmap.config import Config, read_yaml
 from riskmap.errors import InputError
 from riskmap.fmt import integer
-from riskmap.sources._io import header_of, normalise_header, read_table, refuse_repeated_headers
+from riskmap.sources._io import (
+    duplicated,
+    header_of,
+    normalise_header,
+    read_table,
+    refuse_repeated_headers,
+)
 from riskmap.sources._places import AreaIndex, address_keys, coordinates_from_frame
 from riskmap.sources._pseudo import Pseudonymiser, store_key
 from riskmap.store import LoadRecord, Store
@@ -180,7 +186,7 @@ def exact_duplicates(frame: pd.DataFrame, key: str) -> np.ndarray:
     """``frame.duplicated()``, looking only among rows whose ``key`` repeats (identical rows
     have equal keys), which is much cheaper for millions of rows with unique keys."""
     bad = np.zeros(len(frame), dtype=bool)
-    candidates = frame[key].duplicated(keep=False).to_numpy()
+    candidates = duplicated(frame[key], keep=False)
     if candidates.any():
         bad[candidates] = frame.loc[candidates].duplicated().to_numpy()
     return bad
@@ -189,7 +195,7 @@ def exact_duplicates(frame: pd.DataFrame, key: str) -> np.ndarray:
 def drop_duplicates(frame: pd.DataFrame, key: str, record: LoadRecord) -> pd.DataFrame:
     """Drop exact duplicate rows and repeated ids, counting both."""
     frame = reject_where(frame, exact_duplicates(frame, key), "dubbele regel", record)
-    repeated = frame[key].duplicated() & frame[key].ne("")
+    repeated = duplicated(frame[key]) & frame[key].ne("").to_numpy()
     return reject_where(frame, repeated, f"dubbel {key}", record)
 
 

@@ -36,7 +36,7 @@ import shapely
 
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.sources._io import blank, header_of, normalise_header, require_columns
+from riskmap.sources._io import blank, duplicated, header_of, normalise_header, require_columns
 from riskmap.sources._places import address_keys, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
@@ -169,7 +169,7 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     frame = reject_where(frame, exact_duplicates(frame, "key"), "dubbele regel", record)
     number = bag_ids(frame.get("nummeraanduiding", pd.Series("", index=frame.index)))
     identity = number.where(number != "", "adres:" + frame["key"])
-    return reject_where(frame.assign(_number=number), identity.duplicated(), "dubbel adres",
+    return reject_where(frame.assign(_number=number), duplicated(identity), "dubbel adres",
                         record)
 
 

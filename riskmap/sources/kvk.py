@@ -38,7 +38,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskmap.branches import branch_of
@@ -53,7 +52,7 @@ from riskmap.sbi import (
     section_of,
     version_evidence,
 )
-from riskmap.sources._io import blank, parse_dates, require_columns
+from riskmap.sources._io import arrow_strings, blank, parse_dates, require_columns
 from riskmap.sources._places import numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
@@ -312,7 +311,7 @@ def _names(frame: pd.DataFrame) -> pd.Series:
     keyed hash is stored. As ``" ".join(name.strip().lower().split())``, but by Arrow, and
     only the names with other spaces than single ones are rewritten."""
     names = _column(frame, "handelsnaam").astype("str").str.strip().str.lower()
-    text = pa.array(names.array)
+    text = arrow_strings(names)
     odd = pc.fill_null(pc.match_substring_regex(text, ODD_SPACES), False)
     if pc.any(odd).as_py():
         rewritten = pc.replace_substring_regex(text.filter(odd), f"[{PYTHON_SPACES}]+", " ")

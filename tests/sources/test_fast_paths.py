@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from riskmap._forked import can_fork, cores
 from riskmap.sources import _places, _pseudo
-from riskmap.sources._io import blank, parse_numbers
+from riskmap.sources._io import blank, duplicated, parse_numbers
 from riskmap.sources._places import (
     AreaIndex,
     PolygonLookup,
@@ -197,3 +197,29 @@ def test_trade_names_normalised_by_arrow_as_python_would():
     expected = [n if n.strip() else None for n in python]
     assert [None if pd.isna(n) else n for n in _names(frame)] == expected
     assert _names(frame).iloc[-1] == "bakkerij de vries"
+
+
+def _chunked(values: list[object]) -> pd.Series:
+    """Text in three Arrow chunks, as a file read by Arrow gives it."""
+    third = len(values) // 3
+    return pd.concat([pd.Series(values[:third], dtype="str"),
+                      pd.Series(values[third:2 * third], dtype="str"),
+                      pd.Series(values[2 * third:], dtype="str")], ignore_index=True)
+
+
+def test_names_in_chunks_normalised_as_in_one():
+    names = ["A  b", "b", None, "B\xa0c ", "c", None, "  a\u2003 b", "x", "Y"]
+    frame = pd.DataFrame({"handelsnaam": _chunked(names)})
+    assert frame["handelsnaam"].array._pa_array.num_chunks == 3
+    assert [None if pd.isna(n) else n for n in _names(frame)] == \
+        ["a b", "b", None, "b c", "c", None, "a b", "x", "y"]
+
+
+@pytest.mark.parametrize("keep", ["first", False])
+def test_duplicated_by_arrow_as_pandas(keep):
+    rng = np.random.default_rng(11)
+    values = [None if v == 0 else f"k{v}" for v in rng.integers(0, 400, 2_000)]
+    for series in (_chunked(values), pd.Series(values, dtype="str"),
+                   pd.Series([], dtype="str"), pd.Series(["a", "b"], dtype="str")):
+        np.testing.assert_array_equal(duplicated(series, keep=keep),
+                                      series.duplicated(keep=keep).to_numpy())
