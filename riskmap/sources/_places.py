@@ -25,7 +25,7 @@ import shapely
 from pyproj import Transformer
 
 from riskmap.areatypes import AREA_COLUMN, area_lists
-from riskmap.sources._io import blank, parse_numbers
+from riskmap.sources._io import arrow_strings, blank, parse_numbers
 
 RD_X = (0.0, 300_000.0)
 RD_Y = (289_000.0, 629_000.0)
@@ -35,19 +35,36 @@ LON = (3.2, 7.3)
 _TO_RD = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True)
 
 
+# Plain numbers of at most nine digits before and after the decimal point or comma
+PLAIN_POINT = r"^[+-]?\d{1,9}(\.\d{1,9})?$"
+PLAIN_COMMA = r"^[+-]?\d{1,9},\d{1,9}$"
+
+
 def numbers(values: pd.Series) -> pd.Series:
     """:func:`~riskmap.sources._io.parse_numbers`, fast for columns of plain numbers.
 
-    Cells without a comma that ``pd.to_numeric`` reads as they are, and cells that are simply
-    digits, a decimal comma and digits (``155000,5``), give the same number as
-    ``parse_numbers`` by a shorter route; only the other cells go through ``parse_numbers``.
+    Plain numbers (:data:`PLAIN_POINT`, :data:`PLAIN_COMMA`) are read by Arrow; other cells
+    without a comma that ``pd.to_numeric`` reads as they are, and cells that are simply digits,
+    a decimal comma and digits (``155000,5``), give the same number as ``parse_numbers`` by a
+    shorter route; only the other cells go through ``parse_numbers``.
     """
     text = values.astype(str)
     out = np.full(len(values), np.nan)
-    comma = text.str.contains(",", regex=False).to_numpy(bool)
-    point = np.flatnonzero(~comma)
+    rest = np.arange(len(values))
+    for pattern in (PLAIN_POINT, PLAIN_COMMA):  # read by Arrow as float() does, 10x faster
+        arrow = arrow_strings(text.iloc[rest])
+        found = pc.fill_null(pc.match_substring_regex(arrow, pattern), False)
+        mask = found.to_numpy(zero_copy_only=False)
+        if mask.any():
+            plain = arrow.filter(found)
+            if pattern == PLAIN_COMMA:
+                plain = pc.replace_substring(plain, ",", ".")
+            out[rest[mask]] = pc.cast(plain, pa.float64()).to_numpy(zero_copy_only=False)
+            rest = rest[~mask]
+    comma = text.iloc[rest].str.contains(",", regex=False).to_numpy(bool)
+    point = rest[~comma]
     out[point] = pd.to_numeric(text.iloc[point], errors="coerce").to_numpy(float)
-    decimal = np.flatnonzero(comma)
+    decimal = rest[comma]
     simple = text.iloc[decimal].str.fullmatch(r"[+-]?\d+,\d+").to_numpy(bool)
     out[decimal[simple]] = pd.to_numeric(text.iloc[decimal[simple]].str.replace(
         ",", ".", regex=False), errors="coerce").to_numpy(float)

@@ -107,6 +107,17 @@ def test_numbers_equal_parse_numbers(texts: list[str]):
                                   parse_numbers(values).to_numpy(float))
 
 
+PLAIN_TEXT = st.from_regex(r"[+-]?[0-9]{1,11}([.,][0-9]{0,11})?", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PLAIN_TEXT, min_size=1, max_size=30), st.lists(NUMBER_TEXT, max_size=3))
+def test_plain_numbers_read_by_arrow_equal_parse_numbers(plain: list[str], other: list[str]):
+    values = pd.Series(plain + other)
+    np.testing.assert_array_equal(numbers(values).to_numpy(float),
+                                  parse_numbers(values).to_numpy(float))
+
+
 def test_coordinates_with_decimal_commas_and_points():
     frame = pd.DataFrame({"x_rd": ["155000,5", "155.000,5", "155000.5", " ", "abc"],
                           "y_rd": ["463000,25", "463000", "463000.25", "1", "2"]})
