@@ -160,14 +160,18 @@ def _key_part(values: pd.Series) -> pd.Series:
 def address_keys(frame: pd.DataFrame) -> pd.Series:
     """Normalised address keys ``POSTCODE|nummer|letter|toevoeging`` (blank when incomplete)."""
     empty = pd.Series("", index=frame.index)
-    # the parts as Arrow strings, joined by Arrow: no Python string per address
-    parts = [pc.fill_null(pa.array(per_value(values, normalise).to_numpy(object), pa.string()), "")
-             for values, normalise in ((frame["postcode"], _postcodes),
-                                       (frame["huisnummer"], _house_numbers),
-                                       (frame.get("huisletter", empty), _key_part),
-                                       (frame.get("toevoeging", empty), _key_part))]
+    # the parts as Arrow strings, joined by Arrow: no Python string per address; the house
+    # number (parsed in Python) once per distinct value
+    codes, uniques = pd.factorize(frame["huisnummer"], use_na_sentinel=False)
+    numbers = pa.array(_house_numbers(pd.Series(uniques, dtype=object)).to_numpy(object),
+                       pa.string()).take(pa.array(codes))
+    parts = [pc.fill_null(part.cast(pa.large_string()), "") for part in (
+        arrow_strings(_postcodes(frame["postcode"])), numbers,
+        arrow_strings(_key_part(frame.get("huisletter", empty))),
+        arrow_strings(_key_part(frame.get("toevoeging", empty))))]
     complete = pc.and_(pc.not_equal(parts[0], ""), pc.not_equal(parts[1], ""))
-    keys = pc.if_else(complete, pc.binary_join_element_wise(*parts, "|"), "")
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("|", pa.large_string()))
+    keys = pc.if_else(complete, joined, pa.scalar("", pa.large_string()))
     return pd.Series(pd.array(keys, dtype="str"), index=frame.index)
 
 
