@@ -28,6 +28,11 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def forked() -> bool:
+    """Whether this is a forked process of :func:`fork_pool`."""
+    return _FORKED
+
+
 def can_fork() -> bool:
     """Whether work can go to forked processes here (not in one itself)."""
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" \

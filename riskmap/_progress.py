@@ -13,11 +13,16 @@ from typing import TypeVar
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from riskmap._forked import forked
+
 T = TypeVar("T")
 
 
 def enabled() -> bool:
-    """Whether progress bars are shown: on a terminal, unless the console shows only warnings."""
+    """Whether progress bars are shown: on a terminal, unless the console shows only warnings,
+    and not by a forked process (its parent draws them)."""
+    if forked():
+        return False
     logger = logging.getLogger("riskmap")
     console = [h for h in logger.handlers if not isinstance(h, logging.FileHandler)]
     level = min((h.level for h in console), default=logger.getEffectiveLevel())

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from riskmap import _progress
+from riskmap import _forked, _progress
 
 
 class _Tty(io.StringIO):
@@ -21,4 +21,12 @@ def test_progress_yields_everything_on_and_off(monkeypatch: pytest.MonkeyPatch):
     quiet = logging.StreamHandler()
     quiet.setLevel(logging.WARNING)
     monkeypatch.setattr(logger, "handlers", [quiet])
+    assert not _progress.enabled()
+
+
+def test_no_progress_bars_in_a_forked_process(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("sys.stderr", _Tty())
+    monkeypatch.setattr(logging.getLogger("riskmap"), "handlers", [logging.StreamHandler()])
+    assert _progress.enabled()
+    monkeypatch.setattr(_forked, "_FORKED", True)
     assert not _progress.enabled()
