@@ -9,13 +9,17 @@ its parent: it opens its own, after the parent closed its.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+# multiprocessing and concurrent.futures are imported where a pool is made: the command line
+# imports this module (through its progress bars) and needs neither for its help
 
 T = TypeVar("T")
 
@@ -35,6 +39,8 @@ def forked() -> bool:
 
 def can_fork() -> bool:
     """Whether work can go to forked processes here (not in one itself)."""
+    import multiprocessing  # noqa: PLC0415 - see the imports
+
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" \
         and not _FORKED
 
@@ -42,6 +48,9 @@ def can_fork() -> bool:
 def fork_pool(processes: int) -> ProcessPoolExecutor:
     """A pool of ``processes`` forked processes, which says so when one dies
     (``BrokenProcessPool``; :class:`multiprocessing.pool.Pool` would wait forever)."""
+    import multiprocessing  # noqa: PLC0415 - see the imports
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
     return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                initializer=_mark_forked)
 
