@@ -79,7 +79,8 @@ def _python(code: str, source: Path | None) -> str:
                          cwd=tempfile.gettempdir(), check=False)
     if out.returncode:
         raise SystemExit(f"loaders.py: a measured load failed:\n{out.stderr[-3000:]}")
-    return out.stdout.strip().splitlines()[-1]
+    lines = out.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def main(argv: list[str] | None = None) -> int:
