@@ -103,6 +103,17 @@ def available_memory() -> int | None:
     return None
 
 
+def processes_for(tasks: int, memory_each: int = 0) -> int:
+    """How many forked processes :func:`side_by_side` would run ``tasks`` in (1: here)."""
+    if not can_fork():
+        return 1
+    processes = min(tasks, cores())
+    available = available_memory() if memory_each else None
+    if available is not None:
+        processes = min(processes, available // memory_each)
+    return max(processes, 1)
+
+
 def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iterator[T]:
     """Run each task in a forked process of its own, at most one per core at a time, and yield
     their results in order. Results must pickle; what a task logs is logged here, and an error
@@ -112,11 +123,8 @@ def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iter
     holds. Where processes cannot be forked, or with one core, one task or memory for one, the
     tasks run here, one after the other.
     """
-    processes = min(len(tasks), cores())
-    available = available_memory() if memory_each else None
-    if available is not None:
-        processes = min(processes, available // memory_each)
-    if processes < 2 or not can_fork():
+    processes = processes_for(len(tasks), memory_each)
+    if processes < 2:
         for task in tasks:
             yield task()
         return

@@ -198,9 +198,14 @@ class Project:
     def build_quarters(self, periods: Sequence[str | Period]) -> None:
         """Build several quarters: computed side by side in forked processes where possible
         (each with its own read-only connection; :func:`riskmap._forked.side_by_side`), then
-        stored in order. The same builds as :meth:`build` one after the other."""
-        from riskmap._forked import side_by_side
+        stored in order; else with :meth:`build` one after the other, each stored before the
+        next is computed. The same builds either way."""
+        from riskmap._forked import processes_for, side_by_side
         from riskmap.indicators.build import computed_period, store_period
+        if processes_for(len(periods), self.memory_per_process()) < 2:
+            for period in periods:
+                self.build(period)
+            return
         catalogue = self.catalogue()
 
         def compute(period: Period) -> Built:

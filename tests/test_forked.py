@@ -63,3 +63,15 @@ def test_tasks_run_here_when_memory_holds_one(monkeypatch):
 def test_available_memory_is_read_where_linux_tells():
     available = _forked.available_memory()
     assert available is None or available > 2**20
+
+
+def test_processes_for_tasks_cores_and_memory(monkeypatch):
+    monkeypatch.setattr(_forked, "cores", lambda: 4)
+    monkeypatch.setattr(_forked, "can_fork", lambda: True)
+    monkeypatch.setattr(_forked, "available_memory", lambda: 10 * 2**30)
+    assert _forked.processes_for(3) == 3
+    assert _forked.processes_for(9) == 4
+    assert _forked.processes_for(9, memory_each=4 * 2**30) == 2
+    assert _forked.processes_for(9, memory_each=20 * 2**30) == 1
+    monkeypatch.setattr(_forked, "can_fork", lambda: False)
+    assert _forked.processes_for(9) == 1

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from riskmap import _forked
 from riskmap.indicators import build
 from riskmap.indicators.build import previous_scores, score_level
 from riskmap.periods import Period
@@ -80,3 +81,19 @@ def test_quarters_built_side_by_side_are_the_builds_one_after_the_other(
         key = list(side.columns)
         pd.testing.assert_frame_equal(side.sort_values(key, ignore_index=True),
                                       after.sort_values(key, ignore_index=True), obj=table)
+
+
+def test_quarters_are_built_and_stored_one_by_one_when_memory_holds_one_process(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    project.load_cbs(2024, offline=True)
+    project.load_register("hennep", _hennep(tmp_path / "hennep.csv", ["2025-01-10", "2025-04-01"]))
+    monkeypatch.setattr(_forked, "available_memory", lambda: 1)
+    built: list[str] = []
+    build_one = Project.build
+    monkeypatch.setattr(Project, "build", lambda self, period: built.append(str(period))
+                        or build_one(self, period))
+    project.build_quarters(["2025Q1", "2025Q2"])
+    assert built == ["2025Q1", "2025Q2"]
+    with project.store(read_only=True) as store:
+        assert store.query("SELECT period FROM builds ORDER BY build_id")["period"].tolist() == \
+            ["2025Q1", "2025Q2"]
