@@ -108,10 +108,11 @@ def write_maps(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
     for static, figure, (png, pdf) in zip(statics, figures, rendered, strict=True):
         plt.close(figure)
         paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
-        q.map_png(static, png.read_bytes())  # the report embeds it
+        rendered_png = png.read_bytes()
+        q.map_png(static, rendered_png)  # the report embeds it
         if static.stem == "kaart_totaal":
             paths["kaart_png"] = q.folder / "kaart.png"
-            paths["kaart_png"].write_bytes(png.read_bytes())
+            paths["kaart_png"].write_bytes(rendered_png)
     return paths
 
 

@@ -43,10 +43,9 @@ PLAIN_COMMA = r"^[+-]?\d{1,9},\d{1,9}$"
 def numbers(values: pd.Series) -> pd.Series:
     """:func:`~riskmap.sources._io.parse_numbers`, fast for columns of plain numbers.
 
-    Plain numbers (:data:`PLAIN_POINT`, :data:`PLAIN_COMMA`) are read by Arrow; other cells
-    without a comma that ``pd.to_numeric`` reads as they are, and cells that are simply digits,
-    a decimal comma and digits (``155000,5``), give the same number as ``parse_numbers`` by a
-    shorter route; only the other cells go through ``parse_numbers``.
+    Plain numbers (:data:`PLAIN_POINT`, :data:`PLAIN_COMMA`) are read by Arrow, and other cells
+    without a comma that ``pd.to_numeric`` reads as they are give the same number as
+    ``parse_numbers`` by a shorter route; only the other cells go through ``parse_numbers``.
     """
     text = values.astype(str)
     out = np.full(len(values), np.nan)
@@ -64,11 +63,7 @@ def numbers(values: pd.Series) -> pd.Series:
     comma = text.iloc[rest].str.contains(",", regex=False).to_numpy(bool)
     point = rest[~comma]
     out[point] = pd.to_numeric(text.iloc[point], errors="coerce").to_numpy(float)
-    decimal = rest[comma]
-    simple = text.iloc[decimal].str.fullmatch(r"[+-]?\d+,\d+").to_numpy(bool)
-    out[decimal[simple]] = pd.to_numeric(text.iloc[decimal[simple]].str.replace(
-        ",", ".", regex=False), errors="coerce").to_numpy(float)
-    other = np.union1d(point[np.isnan(out[point])], decimal[~simple])
+    other = np.union1d(point[np.isnan(out[point])], rest[comma])
     if other.size:
         out[other] = parse_numbers(values.iloc[other]).to_numpy(float)
     return pd.Series(out, index=values.index)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskmap._forked import can_fork, cores, side_by_side
+from riskmap._forked import processes_for, side_by_side
 from riskmap.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -155,8 +155,8 @@ class Pseudonymiser:
     def series(self, values: pd.Series, domain: str) -> pd.Series:
         """:meth:`hash` for a Series, keeping its index, as Arrow-backed strings made straight
         from the digests: no Python string per pseudonym (10 million addresses have two)."""
-        parts = min(cores(), len(values) // APART_FROM) if can_fork() else 1
-        bounds = np.linspace(0, len(values), max(parts, 1) + 1).astype(int).tolist()
+        parts = processes_for(len(values) // APART_FROM)
+        bounds = np.linspace(0, len(values), parts + 1).astype(int).tolist()
         done = list(side_by_side([partial(self._digests_between, values, start, stop, domain)
                                   for start, stop in pairwise(bounds)]))
         raw = b"".join(part for part, _ in done)

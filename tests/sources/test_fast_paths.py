@@ -14,6 +14,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskmap import _forked
 from riskmap._forked import can_fork, cores
 from riskmap.sources import _places, _pseudo
 from riskmap.sources._io import blank, duplicated, parse_numbers
@@ -189,7 +190,7 @@ def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
     pd.testing.assert_series_equal(split, whole)
     if can_fork() and cores() >= 2:
         assert parts == []  # hashed in the forked processes, not here
-    monkeypatch.setattr(_pseudo, "can_fork", lambda: False)
+    monkeypatch.setattr(_forked, "can_fork", lambda: False)
     pd.testing.assert_series_equal(pseudo.series(values, "kvk"), whole)
     assert parts[-1] == (0, len(values))  # in one part, here
     assert whole.isna().sum() == values.isna().sum() > 0
