@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 # imports this module (through its progress bars) and needs neither for its help
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _TASKS: list[Callable[[], Any]] = []  # what the forked processes inherit
 _FORKED = False  # set in a forked process: it does not fork again
@@ -143,3 +146,21 @@ def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iter
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _TASKS = []
+
+
+def _opened(resource: Callable[[], AbstractContextManager[R]], work: Callable[[R], T]) -> T:
+    with resource() as opened:
+        return work(opened)
+
+
+def side_by_side_with(resource: Callable[[], AbstractContextManager[R]],
+                      works: Sequence[Callable[[R], T]], memory_each: int = 0) -> Iterator[T]:
+    """:func:`side_by_side` for work that reads a resource (a store connection): each forked
+    process opens its own with ``resource()``; run here, one opened resource serves every work.
+    The caller must not hold the resource open itself (a forked process may not use it)."""
+    if processes_for(len(works), memory_each) < 2:
+        with resource() as opened:
+            for work in works:
+                yield work(opened)
+        return
+    yield from side_by_side([partial(_opened, resource, work) for work in works], memory_each)

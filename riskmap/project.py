@@ -460,13 +460,18 @@ class Project:
     def track_record(self, period: str | Period | None = None, level: str = "buurt",
                      k: int = 10) -> pd.DataFrame:
         """Backtest the quarters before ``period``, store the result, the model's and the
-        combined ranking's chances, and the ranking the outputs of ``period`` use (see
-        :func:`riskmap.models.runs.run_track_record`); returns the backtest table."""
-        from riskmap.models.runs import run_track_record
+        combined ranking's chances, and the ranking the outputs of ``period`` use (computed
+        with read-only connections, side by side where possible, then stored: see
+        :func:`riskmap.models.runs.computed_track_record`); returns the backtest table."""
+        from riskmap.models.runs import computed_track_record, store_track_record
         level = area_level(level)
         quarter = self.built_period(period)
-        with self.lock(), self.store() as store:
-            return run_track_record(store, self.catalogue(), self.config, quarter, level, k)
+        with self.lock():
+            record = computed_track_record(partial(self.store, read_only=True), self.catalogue(),
+                                           self.config, quarter, level, k,
+                                           self.memory_per_process())
+            with self.store() as store:
+                return store_track_record(store, record, self.config)
 
     def backtest(self, first: str | Period, last: str | Period, level: str = "buurt",
                  k: int = 10) -> BacktestResult:

@@ -103,8 +103,8 @@ def _metrics(method: str, positive: np.ndarray, score: np.ndarray, k: int) -> tu
     return precision_at_k(positive, score, k), ranking_auc(positive, score)
 
 
-def _rankings(store: Store, config: Config, data: CombinedData, period: Period,
-              codes: pd.Index) -> dict[str, pd.Series]:
+def rankings(store: Store, config: Config, data: CombinedData, period: Period,
+             codes: pd.Index) -> dict[str, pd.Series]:
     """Score, model and combined chances, and last quarter's findings of ``codes`` at the end
     of ``period``."""
     quarter = data.data
@@ -125,9 +125,27 @@ def _rankings(store: Store, config: Config, data: CombinedData, period: Period,
     return out
 
 
+def check_k(k: int) -> None:
+    """Refuse a top-k of fewer than one area."""
+    if k < 1:
+        raise InputError(f"k moet minstens 1 zijn, niet {k}")
+
+
+def evaluated_quarters(store: Store, level: str, first: Period,
+                       last: Period) -> dict[Period, pd.DataFrame]:
+    """The controle outcomes of the quarter after each of ``first`` .. ``last`` (refused where
+    one has none)."""
+    evaluated = {period: controle_outcomes(store, level, period + 1)
+                 for period in quarters(first, last)}
+    empty = [str(period + 1) for period, outcomes in evaluated.items() if outcomes.empty]
+    if empty:
+        raise InputError(f"geen controles in {', '.join(empty)} om het kwartaal ervoor aan te "
+                         f"toetsen; kies kwartalen tot het kwartaal vóór de laatste controles")
+    return evaluated
+
+
 def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Period,
-             last: Period, level: str = "buurt", k: int = 10,
-             data: QuarterData | None = None) -> pd.DataFrame:
+             last: Period, level: str = "buurt", k: int = 10) -> pd.DataFrame:
     """Precision at ``k`` and AUC of each ranking, per quarter ``first`` .. ``last``.
 
     Returns
@@ -137,24 +155,26 @@ def backtest(store: Store, catalogue: list[Indicator], config: Config, first: Pe
         areas, positives, chosen`` (``chosen``: for the ``chosen`` rows, the ranking picked),
         then one ``gemiddeld`` row per method (means over the quarters).
     """
-    if k < 1:
-        raise InputError(f"k moet minstens 1 zijn, niet {k}")
-    evaluated = {period: controle_outcomes(store, level, period + 1)
-                 for period in quarters(first, last)}
-    empty = [str(period + 1) for period, outcomes in evaluated.items() if outcomes.empty]
-    if empty:
-        raise InputError(f"geen controles in {', '.join(empty)} om het kwartaal ervoor aan te "
-                         f"toetsen; kies kwartalen tot het kwartaal vóór de laatste controles")
-    combined = CombinedData(store, data or QuarterData(store, catalogue, config, level))
+    check_k(k)
+    evaluated = evaluated_quarters(store, level, first, last)
+    combined = CombinedData(store, QuarterData(store, catalogue, config, level))
+    return backtest_table_of(evaluated, {
+        period: rankings(store, config, combined, period, outcomes.index)
+        for period, outcomes in evaluated.items()}, k)
+
+
+def backtest_table_of(evaluated: dict[Period, pd.DataFrame],
+                      ranked: dict[Period, dict[str, pd.Series]], k: int) -> pd.DataFrame:
+    """The backtest table (see :func:`backtest`) of the outcomes and each quarter's
+    :func:`rankings`."""
     rows = []
     for period, outcomes in evaluated.items():
         positive = (outcomes["found"] > 0).to_numpy()
-        ranked = _rankings(store, config, combined, period, outcomes.index)
         common = {"period": str(period), "evaluated": str(period + 1), "k": k,
                   "areas": len(outcomes), "positives": int(positive.sum())}
         for method in METHODS:
-            score = ranked.get(method, pd.Series(np.nan, index=outcomes.index)).to_numpy(float)
-            precision, auc = _metrics(method, positive, score, k)
+            score = ranked[period].get(method, pd.Series(np.nan, index=outcomes.index))
+            precision, auc = _metrics(method, positive, score.to_numpy(float), k)
             rows.append({**common, "method": method, "precision_at_k": precision, "auc": auc})
     table = pd.DataFrame(rows).assign(chosen=None)
     table = pd.concat([table, chosen_rows(table)], ignore_index=True)

@@ -115,6 +115,23 @@ class CombinedData:
             self._features[period] = self._compute(period)
         return self._features[period]
 
+    def reading(self, store: Store) -> CombinedData:
+        """This data, reading what it has not computed yet from ``store`` (a forked process's own
+        connection; the process's copy of the data, so its parent's is not changed)."""
+        self.store = self.data.store = store
+        return self
+
+    def computed(self, period: Period) -> tuple[tuple[pd.DataFrame, pd.DataFrame, pd.Series],
+                                                pd.DataFrame]:
+        """Everything of ``period``, computed here (see :meth:`adopt`)."""
+        return self.data.computed(period), self.features(period)
+
+    def adopt(self, period: Period, computed: tuple[tuple[pd.DataFrame, pd.DataFrame, pd.Series],
+                                                    pd.DataFrame]) -> None:
+        """Take what :meth:`computed` gave for ``period`` elsewhere as computed here."""
+        self.data.adopt(period, computed[0])
+        self._features[period] = computed[1]
+
     def _compute(self, period: Period) -> pd.DataFrame:
         store, level = self.store, self.data.level
         codes = self.data.features(period).index

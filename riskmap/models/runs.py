@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from riskmap._forked import side_by_side_with
 from riskmap.config import Config
-from riskmap.errors import InputError, StoreError
+from riskmap.errors import InputError, RiskmapError, StoreError
 from riskmap.indicators.catalogue import Indicator
-from riskmap.models.backtest import MEAN, backtest
+from riskmap.models.backtest import MEAN, backtest_table_of, check_k, evaluated_quarters, rankings
 from riskmap.models.emerging import MIN_PERIODS, EmergingHotspots
 from riskmap.models.hotspots import hotspot_table
-from riskmap.models.ranking import COMBINED_NAME, CombinedData, choose, combined_predictions
+from riskmap.models.ranking import COMBINED_NAME, Choice, CombinedData, choose, combined_predictions
 from riskmap.models.supervised import (
     MODEL_NAME,
+    HitRateModel,
     QuarterData,
     controle_outcomes,
     controle_quarters,
@@ -203,37 +207,98 @@ def track_quarters(store: Store, period: Period, level: str) -> list[Period]:
             if not controle_outcomes(store, level, q + 1).empty]
 
 
-def run_track_record(store: Store, catalogue: list[Indicator], config: Config, period: Period,
-                     level: str = "buurt", k: int = 10) -> pd.DataFrame:
-    """Backtest the quarters before ``period`` (table ``backtests``), store the model's and the
-    combined ranking's chances for the quarter after ``period`` (table ``predictions``) and the
-    ranking chosen for ``period`` (``runs``). Returns the backtest table."""
-    data = QuarterData(store, catalogue, config, level)
-    periods = track_quarters(store, period, level)
-    if not periods:
-        raise InputError(f"geen kwartaal vóór {period} met controles in het kwartaal erna; een "
-                         f"terugtoets vraagt controles in minstens twee kwartalen")
-    table = backtest(store, catalogue, config, periods[0], periods[-1], level, k, data)
-    choice = choose(table, period)
+@dataclass
+class TrackRecord:
+    """A track record computed by :func:`computed_track_record`, not stored yet: the backtest
+    table, the ranking chosen, the hit-rate model and both rankings' chances for the quarter
+    after ``period``."""
+
+    period: Period
+    level: str
+    k: int
+    quarters: list[Period]
+    table: pd.DataFrame
+    choice: Choice
+    model: HitRateModel
+    chances: pd.DataFrame
+
+
+def computed_track_record(open_store: Callable[[], AbstractContextManager[Store]],
+                          catalogue: list[Indicator], config: Config, period: Period,
+                          level: str = "buurt", k: int = 10,
+                          memory_each: int = 0) -> TrackRecord:
+    """Backtest the quarters before ``period``, choose the ranking for ``period`` and fit the
+    model's and the combined ranking's chances for the quarter after it, reading the store
+    that ``open_store()`` opens (read only).
+
+    The quarters' data are computed first, then each backtest quarter's rankings and the
+    chances, each step side by side in forked processes where possible
+    (:func:`riskmap._forked.side_by_side_with`, ``memory_each`` bytes per process): the same
+    results as one after the other.
+    """
+    check_k(k)
+    with open_store() as store:
+        periods = track_quarters(store, period, level)
+        if not periods:
+            raise InputError(f"geen kwartaal vóór {period} met controles in het kwartaal erna; "
+                             f"een terugtoets vraagt controles in minstens twee kwartalen")
+        evaluated = evaluated_quarters(store, level, periods[0], periods[-1])
+        # the quarters the rankings read: each one ranked, and the one before each controle
+        used = sorted({q - 1 for q in controle_quarters(store)[1:] if q <= period}
+                      | {*periods, period})
+        combined = CombinedData(store, QuarterData(store, catalogue, config, level))
+
+    def prepared(quarter: Period, store: Store) -> Any:
+        try:
+            return combined.reading(store).computed(quarter)
+        except RiskmapError:
+            return None  # raised again where a ranking reads it, which says what it lacks
+
+    for quarter, computed in zip(used, side_by_side_with(
+            open_store, [partial(prepared, q) for q in used], memory_each), strict=True):
+        if computed is not None:
+            combined.adopt(quarter, computed)
     seed = config["scoring.seed"]
-    model_frame, model = predictions(store, catalogue, config, period, level, data)
-    frames = [model_frame.assign(model=MODEL_NAME),
-              combined_predictions(store, CombinedData(store, data), period, seed)
-              .assign(model=COMBINED_NAME)]
-    settings = {"level": level, "k": k, "quarters": [str(q) for q in periods], "seed": seed,
-                "strength": model.strength_}
+
+    def ranked(quarter: Period, store: Store) -> Any:
+        return rankings(store, config, combined.reading(store), quarter,
+                        evaluated[quarter].index)
+
+    def model(store: Store) -> Any:
+        return predictions(store, catalogue, config, period, level, combined.reading(store).data)
+
+    def chances(store: Store) -> Any:
+        return combined_predictions(store, combined.reading(store), period, seed)
+
+    works: list[Callable[[Store], Any]] = [*(partial(ranked, q) for q in evaluated), model,
+                                           chances]
+    *ranks, (model_frame, fitted), combined_frame = side_by_side_with(open_store, works,
+                                                                      memory_each)
+    table = backtest_table_of(evaluated, dict(zip(evaluated, ranks, strict=True)), k)
+    frames = [model_frame.assign(model=MODEL_NAME), combined_frame.assign(model=COMBINED_NAME)]
+    return TrackRecord(period, level, k, periods, table, choose(table, period), fitted,
+                       pd.concat(frames, ignore_index=True))
+
+
+def store_track_record(store: Store, record: TrackRecord, config: Config) -> pd.DataFrame:
+    """Store a computed track record: the backtest (table ``backtests``), the chances for the
+    quarter after its quarter (``predictions``) and the ranking chosen (``runs``), replacing
+    those of an earlier run. Returns the backtest table."""
+    period, level, table, choice = record.period, record.level, record.table, record.choice
+    settings = {"level": level, "k": record.k, "quarters": [str(q) for q in record.quarters],
+                "seed": config["scoring.seed"], "strength": record.model.strength_}
     summary = {"chosen": choice.method, "reason": choice.reason,
                "means": table[table["period"] == MEAN].set_index("method")[
                    ["precision_at_k", "auc"]].to_dict(orient="index")}
     stored = table[table["period"] != MEAN].assign(level=level)
     with store.transaction():
         store.con.execute("DELETE FROM backtests WHERE level = ? AND period IN (SELECT "
-                          "unnest(?::VARCHAR[]))", [level, [str(q) for q in periods]])
+                          "unnest(?::VARCHAR[]))", [level, [str(q) for q in record.quarters]])
         store.con.execute("DELETE FROM predictions WHERE level = ? AND period = ? AND model IN "
                           "(?, ?)", [level, str(period), MODEL_NAME, COMBINED_NAME])
         run_id = _new_run(store, "track_record", str(period), settings, summary)
         store.insert("backtests", stored.assign(run_id=run_id))
-        store.insert("predictions", pd.concat(frames, ignore_index=True).assign(
+        store.insert("predictions", record.chances.assign(
             level=level, period=str(period), target_period=str(period + 1), run_id=run_id))
     log.info("rangorde voor %s: %s", period, choice.reason)
     return table

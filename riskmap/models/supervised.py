@@ -142,6 +142,16 @@ class QuarterData:
                                                    self.level)
         return self._features[period]
 
+    def computed(self, period: Period) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        """Values, features and overall scores of ``period``, computed here (for a forked
+        process to hand to its parent, see :meth:`adopt`)."""
+        return self.values(period), self.features(period), self.overall(period)
+
+    def adopt(self, period: Period,
+              computed: tuple[pd.DataFrame, pd.DataFrame, pd.Series]) -> None:
+        """Take what :meth:`computed` gave for ``period`` elsewhere as computed here."""
+        self._values[period], self._features[period], self._overall[period] = computed
+
 
 def controle_outcomes(store: Store, level: str, period: Period) -> pd.DataFrame:
     """Controles and controles with a finding per area of ``level`` in ``period``."""
