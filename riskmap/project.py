@@ -199,24 +199,31 @@ class Project:
         """Build several quarters: computed side by side in forked processes where possible
         (each with its own read-only connection; :func:`riskmap._forked.side_by_side`), then
         stored in order; else with :meth:`build` one after the other, each stored before the
-        next is computed. The same builds either way."""
+        next is computed. The same builds either way: side by side, the change of a quarter
+        whose previous quarter is built with it is taken from that one's scores (see
+        :func:`riskmap.indicators.build.with_change`)."""
         from riskmap._forked import processes_for, side_by_side
-        from riskmap.indicators.build import computed_period, store_period
+        from riskmap.indicators.build import computed_period, store_period, with_change
         if processes_for(len(periods), self.memory_per_process()) < 2:
             for period in periods:
                 self.build(period)
             return
         catalogue = self.catalogue()
+        quarters = [Period.parse(p) for p in periods]
 
         def compute(period: Period) -> Built:
             with self.store(read_only=True) as store:
-                return computed_period(store, self.config, catalogue, period)
+                return computed_period(store, self.config, catalogue, period,
+                                       change=period - 1 not in quarters[:quarters.index(period)])
 
         with self.lock():
-            built = list(side_by_side([partial(compute, Period.parse(p)) for p in periods],
+            built = list(side_by_side([partial(compute, q) for q in quarters],
                                       self.memory_per_process()))
             with self.store() as store:
-                for quarter in built:
+                for i, quarter in enumerate(built):
+                    before = [b for b in built[:i] if b.period == quarter.period - 1]
+                    if before:
+                        with_change(quarter, before[-1])
                     store_period(store, self.config, catalogue, quarter)
 
     def memory_per_process(self) -> int:

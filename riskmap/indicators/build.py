@@ -279,11 +279,12 @@ class Built:
 
 
 def computed_period(store: Store, config: Config, catalogue: list[Indicator],
-                    period: Period) -> Built:
+                    period: Period, change: bool = True) -> Built:
     """Indicator values and scores of every level for ``period``, from the store as it is (read
     only).
 
-    The previous quarter is scored as well (without uncertainty draws) to give the change.
+    The previous quarter is scored as well (without uncertainty draws) to give the change;
+    without ``change``, the caller gives it (:func:`with_change`).
     """
     store.require_areas("buurt")
     refuse_outside_data(store, period)
@@ -300,15 +301,27 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
     for level, raw in by_level.items():
         values = apply_to_values(raw, release, catalogue)
         scores = score_level(values, catalogue, level, config)
-        previous = previous_scores(store, config, catalogue, period - 1, level)
-        if not scores.empty:
-            scores = _changes(scores, previous)
+        if change and not scores.empty:
+            scores = _changes(scores, previous_scores(store, config, catalogue, period - 1, level))
         results[level] = LevelResult(level, values, scores,
                                      quality_report(values, catalogue, level, config))
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
                          f"(riskmap load ...)")
     return Built(period, results, release)
+
+
+def with_change(built: Built, previous: Built) -> Built:
+    """``built`` with the change since ``previous``, the quarter before it computed with the
+    same settings, catalogue and loads: its scores are those :func:`previous_scores` would read
+    from its build once stored."""
+    assert previous.period == built.period - 1
+    for level, result in built.results.items():
+        if not result.scores.empty:
+            before = previous.results.get(level)
+            result.scores = _changes(result.scores, before.scores if before is not None
+                                     else pd.DataFrame())
+    return built
 
 
 def build_fingerprint(config: Config, catalogue: list[Indicator]) -> str:
