@@ -154,11 +154,13 @@ def _log_to_file(folder: Path) -> Path:
 def _project(project_dir: Path) -> Project:
     """Open a project, start this run's log file in its ``logs/`` folder, and hold the project
     lock until the command ends (so no other command loads or builds in between)."""
+    from riskmap._forked import settled
     from riskmap.project import Project
 
     project = Project(project_dir)
     _log_to_file(project.root / "logs")
     context = click.get_current_context()
+    context.with_resource(settled())  # what is imported by now lives as long as the command
     context.with_resource(project.lock(context.command_path))
     return project
 

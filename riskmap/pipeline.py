@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from riskmap._forked import side_by_side
+from riskmap._forked import settled, side_by_side
 from riskmap._progress import progress
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
 from riskmap.errors import InputError, ProjectError, RiskmapError, StoreError
@@ -204,13 +204,14 @@ def run_quarter(project: Project, period: str | Period, first: str | Period | No
         ("terugtoets en rangorde", lambda: _track_record(project, quarter)),
     ]
     run = QuarterRun(quarter)
-    for name, stage in progress(stages, f"kwartaal {quarter}"):
-        try:
-            run.stages.append(Stage(name, DONE, stage()))
-        except _Skip as reason:
-            run.stages.append(Stage(name, SKIPPED, str(reason)))
-        log.debug("%s: %s", name, run.stages[-1])
-    run.outputs = _outputs(project, quarter, offline, capacity, exclude_recent)
+    with settled():
+        for name, stage in progress(stages, f"kwartaal {quarter}"):
+            try:
+                run.stages.append(Stage(name, DONE, stage()))
+            except _Skip as reason:
+                run.stages.append(Stage(name, SKIPPED, str(reason)))
+            log.debug("%s: %s", name, run.stages[-1])
+        run.outputs = _outputs(project, quarter, offline, capacity, exclude_recent)
     run.stages.append(Stage("uitvoer", DONE, f"{len(run.outputs)} bestanden in "
                                              f"{project.output_dir / str(quarter)}"))
     return run
@@ -247,7 +248,11 @@ def _clear_demo(out: Path) -> None:
 def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
     """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders and
     run the last quarter with :func:`run_quarter` (building the three quarters before it)."""
-    out = Path(out)
+    with settled():
+        return _run_demo(Path(out), seed)
+
+
+def _run_demo(out: Path, seed: int) -> DemoRun:
     _clear_demo(out)
     world = build_world(seed)
     paths = write_sources(world, out / "sources")

@@ -1,3 +1,4 @@
+import gc
 import logging
 import os
 from functools import partial
@@ -5,7 +6,7 @@ from functools import partial
 import pytest
 
 from riskmap import _forked
-from riskmap._forked import can_fork, side_by_side
+from riskmap._forked import can_fork, settled, side_by_side
 
 log = logging.getLogger("riskmap.test_forked")
 
@@ -75,3 +76,25 @@ def test_processes_for_tasks_cores_and_memory(monkeypatch):
     assert _forked.processes_for(9, memory_each=20 * 2**30) == 1
     monkeypatch.setattr(_forked, "can_fork", lambda: False)
     assert _forked.processes_for(9) == 1
+
+
+def _collected(thing: object) -> bool:
+    """Whether the garbage collector scans ``thing`` (a frozen object is in no generation)."""
+    return any(tracked is thing for tracked in gc.get_objects())
+
+
+def test_settled_leaves_what_exists_to_the_collector_only_after_the_outermost_block():
+    before = [[]]
+    with settled():
+        made = [[]]
+        assert not _collected(before[0]) and _collected(made[0])
+        with settled():
+            assert not _collected(made[0])
+        assert not _collected(made[0]) and not _collected(before[0])
+    assert _collected(before[0]) and _collected(made[0])
+
+
+@apart
+def test_forked_processes_start_settled_and_the_parent_is_not_left_so():
+    assert all(frozen > 0 for frozen in side_by_side([gc.get_freeze_count] * 2))
+    assert gc.get_freeze_count() == 0

@@ -50,7 +50,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from riskmap._forked import can_fork, cores, fork_pool
+from riskmap._forked import can_fork, cores, fork_pool, settled
 from riskmap.fmt import integer
 
 log = logging.getLogger(__name__)
@@ -443,21 +443,23 @@ def _screened_apart(start: _Screen, order: np.ndarray, hidden: np.ndarray,
     global _SCREEN  # noqa: PLW0603 - what the forked processes inherit
     _SCREEN = start
     chunks = iter([order[i:i + CHUNK] for i in range(0, len(order), CHUNK)])
-    pool = fork_pool(processes)
-    try:
-        out: deque[tuple[Future[list[tuple[int, float, bool, Any, Any]]], np.ndarray]] = deque()
-        while True:
-            while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
-                sent = np.flatnonzero(hidden & ~start.hidden)
-                out.append((pool.submit(_screen, chunk, sent), hidden.copy()))
-            if not out:
-                return
-            task, then = out.popleft()
-            for cell, target, reachable, extra, read in task.result():
-                yield cell, target, reachable, None if extra is None else _Found(extra, read, then)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _SCREEN = None
+    with settled():
+        pool = fork_pool(processes)
+        try:
+            out: deque[tuple[Future[list[Any]], np.ndarray]] = deque()
+            while True:
+                while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
+                    sent = np.flatnonzero(hidden & ~start.hidden)
+                    out.append((pool.submit(_screen, chunk, sent), hidden.copy()))
+                if not out:
+                    return
+                task, then = out.popleft()
+                for cell, target, reachable, extra, read in task.result():
+                    yield (cell, target, reachable,
+                           None if extra is None else _Found(extra, read, then))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            _SCREEN = None
 
 
 def _screen(cells: np.ndarray, complements: np.ndarray) -> list[tuple[int, float, bool, Any, Any]]:
