@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from riskmap._forked import side_by_side
 from riskmap.branches import branch_of
 from riskmap.sources._cache import cache_path, write_cache
 from riskmap.sources._demo_activity import (
@@ -222,20 +223,28 @@ def hidden_risk(seed: int = SEED) -> pd.DataFrame:
 
 
 def write_sources(world: World, folder: Path) -> dict[str, Path]:
-    """Write the world as real-format source files into ``folder``; returns the paths by name."""
+    """Write the world as real-format source files into ``folder``; returns the paths by name.
+
+    The BAG file and the others are written side by side where possible
+    (:func:`riskmap._forked.side_by_side`; each writer draws from its own random generator).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "registers").mkdir(exist_ok=True)
-    paths = {
-        "boundaries": _write_boundaries(world, folder / f"wijkenbuurten_{YEAR}.gpkg"),
-        "bedrijventerreinen": _write_terreinen(world, folder / "ibis_bedrijventerreinen.gpkg"),
-        "vakantieparken": _write_parks(world, folder / "vakantieparken.gpkg"),
-        "bag": _write_bag(world, folder / "bagadres-full.csv"),
-        **_write_kvk(world, folder),
-    }
-    _write_cbs_cache(world, folder / "cbs")
-    paths["cbs"] = folder / "cbs"
-    paths.update(_write_registers(world, folder / "registers"))
-    return paths
+
+    def areas_and_registers() -> dict[str, Path]:
+        _write_cbs_cache(world, folder / "cbs")
+        return {
+            "boundaries": _write_boundaries(world, folder / f"wijkenbuurten_{YEAR}.gpkg"),
+            "bedrijventerreinen": _write_terreinen(world, folder / "ibis_bedrijventerreinen.gpkg"),
+            "vakantieparken": _write_parks(world, folder / "vakantieparken.gpkg"),
+            **_write_kvk(world, folder), "cbs": folder / "cbs",
+            **_write_registers(world, folder / "registers")}
+
+    def bag() -> dict[str, Path]:
+        return {"bag": _write_bag(world, folder / "bagadres-full.csv")}
+
+    return {name: path for paths in side_by_side([areas_and_registers, bag])
+            for name, path in paths.items()}
 
 
 def _write_boundaries(world: World, path: Path) -> Path:
