@@ -24,11 +24,13 @@ from riskmap.store import Store
 ACTIVE = "start_date <= $end AND (end_date IS NULL OR end_date > $end)"
 # Started in the window at an address where another establishment ended in the year before
 # (or the three months after) its start: a successor, which is what a change of owner looks
-# like in one extract (the KvK gives a business that changes hands a new number).
-SUCCESSION = ("start_date BETWEEN $first AND $end AND address IS NOT NULL AND EXISTS (SELECT 1 "
-              "FROM establishments p WHERE p.address = establishments.address AND p.id <> "
-              "establishments.id AND p.end_date BETWEEN establishments.start_date - INTERVAL 1 "
-              "YEAR AND establishments.start_date + INTERVAL 3 MONTH)")
+# like in one extract (the KvK gives a business that changes hands a new number). As a join of
+# the few establishments started in the window (a correlated EXISTS made DuckDB join them all:
+# 1.3 s against 0.15 s on 3 million establishments, the same counts).
+SUCCESSION = ("start_date BETWEEN $first AND $end AND rowid IN (SELECT s.rowid FROM "
+              "establishments s JOIN establishments p ON p.address = s.address WHERE s.start_date "
+              "BETWEEN $first AND $end AND p.id <> s.id AND p.end_date BETWEEN s.start_date - "
+              "INTERVAL 1 YEAR AND s.start_date + INTERVAL 3 MONTH)")
 # Changes between successive KvK extracts (table establishment_changes).
 CHANGE_KINDS = ("eigenaar", "naam", "activiteit")
 

@@ -147,3 +147,18 @@ def test_a_formula_that_gets_through_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr("riskmap.indicators.privacy.neutralise", lambda value: value)
     with pytest.raises(PrivacyError, match=r"cel A2 zou een formule bevatten"):
         write_xlsx({"Blad": pd.DataFrame({"Gebied": ["=1+1"]})}, tmp_path / "t.xlsx", Guard())
+
+
+def test_lp_matrix_by_column_is_scipys_compressed_columns():
+    rng = np.random.default_rng(3)
+    cells = rng.choice(40 * 30, 300, replace=False)
+    rows, columns = cells % 40, cells // 40
+    order = np.lexsort((rows, columns))  # given sorted within each column, in any column order
+    shuffle = rng.permutation(30)[columns[order]]
+    rows, columns = rows[order][np.argsort(shuffle, kind="stable")], columns[order][
+        np.argsort(shuffle, kind="stable")]
+    data = rng.normal(size=len(rows))
+    expected = sparse.csc_matrix((data, (rows, columns)), shape=(40, 30))
+    indptr, indices, entries = protection._by_column(rows, columns, data, 30)
+    assert np.array_equal(indptr, expected.indptr) and np.array_equal(indices, expected.indices)
+    assert np.array_equal(entries, expected.data) and indptr.dtype == indices.dtype == np.int32

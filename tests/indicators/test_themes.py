@@ -1,15 +1,18 @@
 """Witwassen, zorg and vakantiepark measures on small hand-made files, values worked out by hand."""
 
+from datetime import date
 from pathlib import Path
 
+import duckdb
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
 from riskmap.cli import main
 from riskmap.errors import ConfigError, InputError
-from riskmap.indicators.business import establishments_measure
+from riskmap.indicators.business import SUCCESSION, establishments_measure
 from riskmap.indicators.catalogue import indicator_from
 from riskmap.periods import Period
 from riskmap.project import Project
@@ -101,6 +104,35 @@ def test_successor_on_an_address(project: Project, tmp_path: Path):
     project.load_kvk(path, sbi=2008)
     # only the restaurant of 1 March 2025 follows one that stopped on the same address
     assert _measure(project, {"flow": "succession"}) == 1
+
+
+# The successor measure as first written (a correlated EXISTS, row by row): the reference the
+# join in SUCCESSION must count alike.
+EXISTS_SUCCESSION = (
+    "start_date BETWEEN $first AND $end AND address IS NOT NULL AND EXISTS (SELECT 1 FROM "
+    "establishments p WHERE p.address = establishments.address AND p.id <> establishments.id "
+    "AND p.end_date BETWEEN establishments.start_date - INTERVAL 1 YEAR AND "
+    "establishments.start_date + INTERVAL 3 MONTH)")
+
+
+def test_successor_join_counts_as_the_row_by_row_exists():
+    rng = np.random.default_rng(5)
+    n = 4_000
+    start = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 1400, n), unit="D")
+    end = start + pd.to_timedelta(rng.integers(30, 900, n), unit="D")
+    frame = pd.DataFrame({  # few addresses, some missing; a few ids twice (no key is assumed)
+        "id": rng.integers(0, n - 50, n).astype(str),
+        "address": pd.Series(rng.integers(0, 300, n).astype(str)).where(rng.random(n) > 0.1),
+        "start_date": start.date, "end_date": pd.Series(end.date).where(rng.random(n) > 0.4),
+        "buurt": rng.integers(0, 20, n).astype(str)})
+    con = duckdb.connect()
+    con.register("frame", frame)
+    con.execute("CREATE TABLE establishments AS SELECT * FROM frame")
+    window = {"first": date(2024, 1, 1), "end": date(2024, 12, 31)}
+    counts = [dict(con.execute(f"SELECT buurt, count(*) FILTER (WHERE {condition}) FROM "
+                               "establishments GROUP BY 1", window).fetchall())
+              for condition in (SUCCESSION, EXISTS_SUCCESSION)]
+    assert counts[0] == counts[1] and sum(counts[0].values()) > 20
 
 
 def test_vakantiepark_layer_places_points(project: Project, tmp_path: Path):
