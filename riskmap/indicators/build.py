@@ -85,16 +85,28 @@ def applicable_from(values: pd.DataFrame, design: Design) -> pd.DataFrame:
     return substitute(~small, design)
 
 
-def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, config: Config,
-                draws: int | None = None) -> pd.DataFrame:
-    """Theme and overall scores, ranks, rank intervals, drivers and coverage of one level (long
-    form; ``coverage`` is the share of the weight present, ``coverage_note`` says in Dutch what
-    was there or why an area has no score)."""
+@dataclass
+class _Scored:
+    """What the scores of a level are computed from, and the theme and overall scores."""
+
+    raw: pd.DataFrame
+    design: Design
+    applicable: pd.DataFrame
+    normalised: pd.DataFrame
+    themes: pd.DataFrame
+    theme_applies: pd.DataFrame | None
+    overall: pd.Series
+    scale: float
+
+
+def _scored(values: pd.DataFrame, catalogue: list[Indicator], level: str,
+            config: Config) -> _Scored | None:
+    """The theme and overall scores of a level (``None``: no theme, or fewer than two areas)."""
     raw = values.pivot(index="area_code", columns="indicator", values="value")
     design = design_for(catalogue, level, scored_indicators(raw, catalogue),
                         config["scoring.theme_weights"])
     if not design.themes or len(raw) < 2:
-        return pd.DataFrame()
+        return None
     raw = raw[list(design.weights.index)]
     applicable = applicable_from(values, design).reindex(raw.index).fillna(True).astype(bool)
     method = config["scoring.normalisation"]
@@ -102,6 +114,40 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
     themes = theme_scores(normalised, design, config["scoring.aggregation"], applicable)
     theme_applies = themes_applicable(applicable, design, raw.index)
     overall = overall_score(themes, design.theme_weights, theme_applies)
+    return _Scored(raw, design, applicable, normalised, themes, theme_applies, overall,
+                   100.0 if method in BOUNDED else 1.0)
+
+
+def _score_frame(scored: _Scored, theme: str, score: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame({"area_code": score.index, "theme": theme,
+                         "score": (score * scored.scale).to_numpy(),
+                         "rank": rank_descending(score).to_numpy()})
+
+
+def plain_scores(values: pd.DataFrame, catalogue: list[Indicator], level: str,
+                 config: Config) -> pd.DataFrame:
+    """``area_code, theme, score, rank, level``: the scores and ranks :func:`score_level` gives,
+    without what only a build shows (uncertainty draws, drivers, coverage notes), for the
+    change since a quarter and the backtests."""
+    scored = _scored(values, catalogue, level, config)
+    if scored is None:
+        return pd.DataFrame(columns=["area_code", "theme", "score", "rank", "level"])
+    return pd.concat([_score_frame(scored, theme, score) for theme, score
+                      in [(OVERALL, scored.overall), *scored.themes.items()]],
+                     ignore_index=True).assign(level=level)
+
+
+def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, config: Config,
+                draws: int | None = None) -> pd.DataFrame:
+    """Theme and overall scores, ranks, rank intervals, drivers and coverage of one level (long
+    form; ``coverage`` is the share of the weight present, ``coverage_note`` says in Dutch what
+    was there or why an area has no score)."""
+    scored = _scored(values, catalogue, level, config)
+    if scored is None:
+        return pd.DataFrame()
+    raw, design, applicable, normalised = (scored.raw, scored.design, scored.applicable,
+                                           scored.normalised)
+    themes, theme_applies, overall = scored.themes, scored.theme_applies, scored.overall
     spread = config["scoring.weight_spread"]
     n_draws = config["scoring.draws"] if draws is None else draws
     interval = uncertainty(raw, design, n_draws, spread, config["scoring.seed"], applicable)
@@ -113,13 +159,10 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
         .apply(set)
     cover = coverage_notes(normalised, applicable, themes, theme_applies, overall, design,
                            _missing_nouns(values, catalogue, design))
-    scale = 100.0 if method in BOUNDED else 1.0
     frames = []
     for theme, score in [(OVERALL, overall), *themes.items()]:
         members = set(design.weights.index) if theme == OVERALL else set(design.themes[theme])
-        frame = pd.DataFrame({"area_code": score.index, "theme": theme,
-                              "score": (score * scale).to_numpy(),
-                              "rank": rank_descending(score).to_numpy()})
+        frame = _score_frame(scored, theme, score)
         frame["from_suppressed"] = [bool(small.get(c, set()) & members) for c in score.index]
         frame["coverage"] = cover[theme]["coverage"].to_numpy()
         frame["coverage_note"] = cover[theme]["note"].to_numpy()
@@ -359,7 +402,7 @@ def previous_scores(store: Store, config: Config, catalogue: list[Indicator], pe
         return stored
     values = indicator_values(store, catalogue, period, level, config["privacy.min_count"],
                               report=False)
-    return score_level(values, catalogue, level, config, draws=0)
+    return plain_scores(values, catalogue, level, config)
 
 
 def loaded_range(store: Store) -> tuple[Period, Period] | None:

@@ -52,7 +52,7 @@ from riskmap.areatypes import scored_levels
 from riskmap.config import Config
 from riskmap.errors import InputError, StoreError
 from riskmap.fmt import integer, number, percent
-from riskmap.indicators.build import OVERALL, score_level, stored_scores
+from riskmap.indicators.build import OVERALL, plain_scores, stored_scores
 from riskmap.indicators.catalogue import Indicator, for_level
 from riskmap.indicators.scoring import normalise
 from riskmap.indicators.values import indicator_values, scored_indicators
@@ -129,8 +129,8 @@ class QuarterData:
         if period not in self._overall:
             scores = stored_scores(self.store, self.config, self.catalogue, period, self.level)
             if scores is None:
-                scores = score_level(self.values(period), self.catalogue, self.level, self.config,
-                                     draws=0)
+                scores = plain_scores(self.values(period), self.catalogue, self.level,
+                                      self.config)
             self._overall[period] = scores[scores["theme"] == OVERALL].set_index(
                 "area_code")["score"] if not scores.empty else pd.Series(dtype=float)
         return self._overall[period]

@@ -38,7 +38,7 @@ from scipy import stats
 
 from riskmap.areatypes import analysis_levels
 from riskmap.config import Config
-from riskmap.indicators.build import OVERALL, score_level
+from riskmap.indicators.build import OVERALL, plain_scores
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.context import cbs_values, latest_year
@@ -171,7 +171,7 @@ def variant_config(config: Config) -> Config:
 
 
 def _overall(values: pd.DataFrame, catalogue: list[Indicator], config: Config) -> pd.Series:
-    scores = score_level(values, catalogue, "buurt", config, draws=0)
+    scores = plain_scores(values, catalogue, "buurt", config)
     return scores[scores["theme"] == OVERALL].set_index("area_code")["score"]
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from riskmap import _forked
 from riskmap.indicators import build
-from riskmap.indicators.build import previous_scores, score_level
+from riskmap.indicators.build import plain_scores, previous_scores, score_level
 from riskmap.periods import Period
 from riskmap.project import Project
 
@@ -99,3 +99,15 @@ def test_quarters_are_built_and_stored_one_by_one_when_memory_holds_one_process(
     with project.store(read_only=True) as store:
         assert store.query("SELECT period FROM builds ORDER BY build_id")["period"].tolist() == \
             ["2025Q1", "2025Q2"]
+
+
+def test_plain_scores_are_the_scores_and_ranks_of_a_build(built: Project):
+    config, catalogue = built.config, built.catalogue()
+    with built.store(read_only=True) as store:
+        values = build.indicator_values(store, catalogue, Period.parse("2025Q2"), "buurt",
+                                        config["privacy.min_count"], report=False)
+    full = score_level(values, catalogue, "buurt", config)
+    plain = plain_scores(values, catalogue, "buurt", config)
+    assert len(plain) > 0 and set(plain.columns) == {*COLUMNS, "level"}
+    pd.testing.assert_frame_equal(_sorted(plain), _sorted(full))
+    assert plain_scores(values.iloc[:0], catalogue, "buurt", config).empty
