@@ -211,13 +211,14 @@ class Project:
         catalogue = self.catalogue()
         quarters = [Period.parse(p) for p in periods]
 
-        def compute(period: Period) -> Built:
+        def compute(at: int) -> Built:
+            period = quarters[at]
             with self.store(read_only=True) as store:
                 return computed_period(store, self.config, catalogue, period,
-                                       change=period - 1 not in quarters[:quarters.index(period)])
+                                       change=period - 1 not in quarters[:at])
 
         with self.lock():
-            built = list(side_by_side([partial(compute, q) for q in quarters],
+            built = list(side_by_side([partial(compute, at) for at in range(len(quarters))],
                                       self.memory_per_process()))
             with self.store() as store:
                 for i, quarter in enumerate(built):
