@@ -117,25 +117,51 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
         else np.zeros((0, len(keys)), dtype=bool)
     used = masks.any(axis=1)
     events, masks = events[used].reset_index(drop=True), masks[used]
-    classes, events["cls"] = np.unique(masks, axis=0, return_inverse=True) if len(events) \
-        else (np.zeros((0, len(keys)), dtype=bool), [])
+    classes, events["cls"] = _classes(masks)
     gridded = classes[:, keys.index(GRID)]
     geo = ["buurt", "wijk", *types, "cell500"]
     places = pd.concat([
         _with_area_types(store.query("SELECT DISTINCT buurt, wijk, analysis_areas, cell500 FROM "
                                      "addresses WHERE buurt IS NOT NULL ORDER BY ALL"))[geo],
         events[geo]]).drop_duplicates()
-    frames = [(places if gridded[cls] else places.assign(cell500=None)).drop_duplicates()
-              .assign(cls=cls) for cls in range(len(classes))]
+    ungridded = places.assign(cell500=None).drop_duplicates()
+    frames = [(places if gridded[cls] else ungridded).assign(cls=cls)
+              for cls in range(len(classes))]
     atoms = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=[*geo, "cls"])
     events.loc[~gridded[events["cls"]], "cell500"] = None
     geo = ["cls", *geo]
-    counts = events.groupby(geo, dropna=False).size().rename("count").reset_index()
+    counts = events.groupby(geo, dropna=False).size()
     atoms = atoms.astype(object).where(atoms.notna(), None)
-    counts = counts.astype(object).where(counts.notna(), None)
-    atoms = atoms.merge(counts, on=geo, how="left").fillna({"count": 0})
-    return atoms, classes
+    counted, keys_of_atoms = _joint_keys([counts.index.get_level_values(c) for c in geo],
+                                         [atoms[c] for c in geo])
+    found = pd.Series(counts.to_numpy(), index=counted).reindex(keys_of_atoms).fillna(0)
+    return atoms.assign(count=found.to_numpy()), classes
+
+
+def _classes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a boolean matrix in ascending order (as ``np.unique(axis=0)``) and
+    each row's index among them: rows packed into bytes, compared as big-endian numbers."""
+    if not len(masks):
+        return np.zeros((0, masks.shape[1]), dtype=bool), np.zeros(0, dtype=int)
+    packed = np.packbits(masks, axis=1)  # the first column in the highest bit
+    keys = np.zeros(len(masks), dtype=object) if packed.shape[1] > 8 else \
+        np.zeros(len(masks), dtype=np.uint64)
+    for byte in packed.T:
+        keys = keys * 256 + byte.astype(keys.dtype)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return masks[first], inverse.ravel()
+
+
+def _joint_keys(left: Sequence[Any], right: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row of the columns ``left`` and per row of the columns ``right``, equal
+    where the rows are (missing values equal to each other, as a merge matches them)."""
+    keys = np.zeros(len(left[0]) + len(right[0]), dtype=np.int64)
+    for a, b in zip(left, right, strict=True):
+        codes, distinct = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
+                                                       np.asarray(b, dtype=object)]))
+        keys = pd.factorize(keys * (len(distinct) + 1) + codes + 1)[0]  # missing: -1 + 1
+    return keys[:len(left[0])], keys[len(left[0]):]
 
 
 def _with_area_types(frame: pd.DataFrame) -> pd.DataFrame:
@@ -183,20 +209,49 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
 
 def _merge_identical_atoms(matrix: sparse.csr_matrix,
                            counts: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Atoms in exactly the same cells are one atom to an attacker: add them up."""
+    """Atoms in exactly the same cells are one atom to an attacker: add them up (each group
+    where its first atom stands; atoms in no cell left out).
+
+    Atoms are grouped by their number of cells and two sums of random 64-bit weights of those
+    cells, then every atom's cells are compared with its group's first: atoms that only share
+    the sums are told apart exactly.
+    """
     columns = matrix.tocsc()
-    signature = [columns.indices[columns.indptr[j]:columns.indptr[j + 1]].tobytes()
-                 for j in range(columns.shape[1])]
-    keep = [j for j in range(columns.shape[1]) if columns.indptr[j + 1] > columns.indptr[j]]
-    groups: dict[bytes, int] = {}
-    merged = np.zeros(len(keep))
-    first: list[int] = []
-    for j in keep:
-        slot = groups.setdefault(signature[j], len(groups))
-        if slot == len(first):
-            first.append(j)
-        merged[slot] += counts[j]
-    return columns[:, first].tocsr(), merged[:len(first)]
+    columns.sort_indices()
+    indptr, indices = columns.indptr, columns.indices
+    lengths = np.diff(indptr)
+    keep = np.flatnonzero(lengths > 0)
+    weights = np.random.default_rng(0).integers(0, 2**63, size=(2, matrix.shape[0]),
+                                                dtype=np.uint64)
+    starts = indptr[keep]
+    sums = [np.add.reduceat(w[indices], starts) if len(keep) else np.zeros(0, np.uint64)
+            for w in weights]  # wrapping sums; a column's entries end where the next kept starts
+    group = pd.DataFrame({"n": lengths[keep], "a": sums[0], "b": sums[1]}).groupby(
+        ["n", "a", "b"], sort=False).ngroup().to_numpy()
+    first = keep[np.unique(group, return_index=True)[1]]  # each group's first atom
+    same = _same_cells(indptr, indices, keep, first[group])
+    if not same.all():  # equal sums, other cells: told apart by their cells
+        labels: list[Any] = group.tolist()
+        for i in np.flatnonzero(~same):
+            j = keep[i]
+            labels[i] = (labels[i], indices[indptr[j]:indptr[j + 1]].tobytes())
+        group = pd.Series(labels, dtype=object).to_numpy()
+    slots = pd.factorize(group)[0]  # numbered in order of first appearance
+    merged = np.bincount(slots, weights=counts[keep]) if len(keep) else np.zeros(0)
+    first = keep[np.unique(slots, return_index=True)[1]]
+    return columns[:, first].tocsr(), merged
+
+
+def _same_cells(indptr: np.ndarray, indices: np.ndarray, columns: np.ndarray,
+                others: np.ndarray) -> np.ndarray:
+    """Per column of ``columns``: whether its entries are those of the column in ``others``
+    (of the same length)."""
+    lengths = indptr[columns + 1] - indptr[columns]
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    equal = indices[np.repeat(indptr[columns], lengths) + offsets] == \
+        indices[np.repeat(indptr[others], lengths) + offsets]
+    return np.logical_and.reduceat(equal, np.cumsum(lengths) - lengths) if len(columns) \
+        else np.zeros(0, dtype=bool)
 
 
 def _groups(store: Store, cells: pd.DataFrame) -> np.ndarray:
