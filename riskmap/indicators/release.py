@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -125,18 +126,20 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
                                      "addresses WHERE buurt IS NOT NULL ORDER BY ALL"))[geo],
         events[geo]]).drop_duplicates()
     ungridded = places.assign(cell500=None).drop_duplicates()
+    events.loc[~gridded[events["cls"]], "cell500"] = None
+    # a number per place (missing values alike, as a merge matches them); an atom's is its
+    # place's and its class's
+    place, plain, where = _joint_keys(places[geo], ungridded[geo], events[geo])
+    width = max((int(keys.max()) for keys in (place, plain, where) if len(keys)), default=0) + 1
     frames = [(places if gridded[cls] else ungridded).assign(cls=cls)
               for cls in range(len(classes))]
     atoms = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=[*geo, "cls"])
-    events.loc[~gridded[events["cls"]], "cell500"] = None
-    geo = ["cls", *geo]
-    counts = events.groupby(geo, dropna=False).size()
     atoms = atoms.astype(object).where(atoms.notna(), None)
-    counted, keys_of_atoms = _joint_keys([counts.index.get_level_values(c) for c in geo],
-                                         [atoms[c] for c in geo])
-    found = pd.Series(counts.to_numpy(), index=counted).reindex(keys_of_atoms).fillna(0)
-    return atoms.assign(count=found.to_numpy()), classes
+    keys_of_atoms = np.concatenate([(place if gridded[cls] else plain) + cls * width
+                                    for cls in range(len(classes))] or [np.zeros(0, int)])
+    counts = pd.Series(events["cls"].to_numpy(int) * width + where).value_counts()
+    return atoms.assign(count=counts.reindex(keys_of_atoms).fillna(0).to_numpy()), classes
 
 
 def _classes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,15 +156,16 @@ def _classes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return masks[first], inverse.ravel()
 
 
-def _joint_keys(left: Sequence[Any], right: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """One integer per row of the columns ``left`` and per row of the columns ``right``, equal
-    where the rows are (missing values equal to each other, as a merge matches them)."""
-    keys = np.zeros(len(left[0]) + len(right[0]), dtype=np.int64)
-    for a, b in zip(left, right, strict=True):
-        codes, distinct = pd.factorize(np.concatenate([np.asarray(a, dtype=object),
-                                                       np.asarray(b, dtype=object)]))
+def _joint_keys(*frames: pd.DataFrame) -> list[np.ndarray]:
+    """One integer per row of each frame (all with the same columns), equal where the rows are
+    equal, also across frames (missing values equal to each other); below the number of rows."""
+    sizes = np.cumsum([0, *map(len, frames)])
+    keys = np.zeros(sizes[-1], dtype=np.int64)
+    for column in frames[0].columns:
+        codes, distinct = pd.factorize(np.concatenate(
+            [np.asarray(frame[column], dtype=object) for frame in frames]))
         keys = pd.factorize(keys * (len(distinct) + 1) + codes + 1)[0]  # missing: -1 + 1
-    return keys[:len(left[0])], keys[len(left[0]):]
+    return [keys[a:b] for a, b in pairwise(sizes)]
 
 
 def _with_area_types(frame: pd.DataFrame) -> pd.DataFrame:
@@ -188,22 +192,30 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
     groupings = _groupings(catalogue, levels)
     keys = list(groupings)
     atoms, classes = _atoms(store, period, keys)
+    member = classes[atoms["cls"].to_numpy(int)]  # atoms × series
+    coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per grouping: atoms' cells, by code
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    meta: list[tuple[str, str, str]] = []
+    meta: list[np.ndarray] = []
     for s, key in enumerate(keys):
-        in_series = np.flatnonzero(classes[:, s]) if len(classes) else np.array([], int)
-        part = atoms[atoms["cls"].isin(in_series)]
         for grouping in sorted(groupings[key]):
-            cell = _cell_keys(part, grouping, gemeente).dropna()
-            codes, found = pd.factorize(cell, sort=True)  # the cells of a grouping by code
-            rows.append(len(meta) + codes)
-            cols.append(cell.index.to_numpy())
-            meta += [(key, grouping, str(code)) for code in found]
+            if grouping not in coded:
+                codes, found = pd.factorize(_cell_keys(atoms, grouping, gemeente), sort=True)
+                coded[grouping] = codes, np.array([str(code) for code in found], dtype=object)
+            codes, names = coded[grouping]
+            which = np.flatnonzero(member[:, s] & (codes >= 0))
+            used = np.bincount(codes[which], minlength=len(names)) > 0
+            present = np.flatnonzero(used)  # the cells of this series, still by code
+            rows.append(sum(map(len, meta)) + (np.cumsum(used) - 1)[codes[which]])
+            cols.append(which)
+            meta.append(np.column_stack([np.full(len(present), key, dtype=object),
+                                         np.full(len(present), grouping, dtype=object),
+                                         names[present]]))
     row = np.concatenate(rows) if rows else np.zeros(0, int)
     col = np.concatenate(cols) if cols else np.zeros(0, int)
-    matrix = sparse.csr_matrix((np.ones(len(row)), (row, col)), shape=(len(meta), len(atoms)))
-    cells = pd.DataFrame(meta, columns=["series", "grouping", "area_code"])
+    table = np.concatenate(meta) if meta else np.zeros((0, 3), dtype=object)
+    matrix = sparse.csr_matrix((np.ones(len(row)), (row, col)), shape=(len(table), len(atoms)))
+    cells = pd.DataFrame(table, columns=["series", "grouping", "area_code"])
     return cells, matrix, atoms["count"].to_numpy(float)
 
 
@@ -256,30 +268,32 @@ def _same_cells(indptr: np.ndarray, indices: np.ndarray, columns: np.ndarray,
 
 def _groups(store: Store, cells: pd.DataFrame) -> np.ndarray:
     """The size of the group each cell describes: the BAG addresses in its area or grid cell."""
-    sizes: dict[tuple[str, str], float] = {}
     columns = [(level, area_sql(level)) for level in AREA_LEVELS] + [("raster500", "cell500")]
-    for grouping, column in columns:
-        frame = store.query(f"SELECT {column} AS code, count(*) AS n FROM addresses "
-                            f"WHERE {column} IS NOT NULL GROUP BY 1")
-        sizes.update({(grouping, c): float(n) for c, n in zip(frame["code"], frame["n"],
-                                                             strict=True)})
-    keys = zip(cells["grouping"], cells["area_code"], strict=True)
-    return np.array([sizes.get(k, np.inf) for k in keys])
+    sizes = pd.concat([store.query(f"SELECT {column} AS area_code, count(*) AS n FROM addresses "
+                                   f"WHERE {column} IS NOT NULL GROUP BY 1").assign(
+        grouping=grouping) for grouping, column in columns]).drop_duplicates(
+        ["grouping", "area_code"], keep="last")
+    found = cells[["grouping", "area_code"]].merge(sizes, how="left", on=["grouping",
+                                                                           "area_code"])
+    return found["n"].to_numpy(float, na_value=np.inf)
 
 
 def _released(cells: pd.DataFrame, values: Mapping[str, pd.DataFrame],
               catalogue: Sequence[Indicator]) -> np.ndarray:
     """Cells an output shows or lets compute: a level cell when a value from it is shown
     (not hidden for a small denominator); totals (through the indices) and grid cells always."""
-    shown: set[tuple[str, str, str]] = set()
-    by_id = {i.id: i for i in catalogue}
-    for level, frame in values.items():
-        visible = frame[frame["reason"].isna() | (frame["reason"] == SMALL_COUNT)]
-        for indicator, area in zip(visible["indicator"], visible["area_code"], strict=True):
-            shown.update((key, level, area) for key in indicator_series(by_id[indicator]))
-    level = cells["grouping"].isin(list(AREA_LEVELS))
-    keys = zip(cells["series"], cells["grouping"], cells["area_code"], strict=True)
-    return np.array([not lv or k in shown for lv, k in zip(level, keys, strict=True)])
+    series = pd.Series({i.id: indicator_series(i) for i in catalogue}, dtype=object)
+    shown = [frame.loc[frame["reason"].isna() | (frame["reason"] == SMALL_COUNT),
+                       ["indicator", "area_code"]].assign(grouping=level)
+             for level, frame in values.items()]
+    pairs = pd.concat(shown) if shown else pd.DataFrame(
+        columns=["indicator", "area_code", "grouping"])
+    pairs = pairs.assign(series=pairs["indicator"].map(series)).explode("series").dropna(
+        subset=["series"])
+    keys = ["series", "grouping", "area_code"]
+    seen = pd.MultiIndex.from_frame(pairs[keys].astype(str))
+    level = cells["grouping"].isin(list(AREA_LEVELS)).to_numpy()
+    return ~level | pd.MultiIndex.from_frame(cells[keys].astype(str)).isin(seen)
 
 
 def protect_release(store: Store, period: Period, catalogue: Sequence[Indicator],

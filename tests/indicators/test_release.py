@@ -1,6 +1,7 @@
 """The release's atoms: atoms in exactly the same cells are merged, in order of appearance."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import sparse
 
@@ -51,3 +52,26 @@ def test_identical_atoms_are_merged_as_one_by_one(monkeypatch: pytest.MonkeyPatc
     assert merged.shape == expected.shape and merged.shape[1] < 60
     assert (merged != expected).nnz == 0 and np.array_equal(totals, expected_totals)
     assert totals.sum() == counts[np.diff(matrix.tocsc().indptr) > 0].sum()
+
+
+def test_joint_keys_are_equal_exactly_where_rows_are_across_frames():
+    one = pd.DataFrame({"buurt": ["B1", "B1", None, "B2"], "cell": ["c1", None, "c1", "c1"]})
+    two = pd.DataFrame({"buurt": ["B1", np.nan, "B2", "B1"], "cell": [np.nan, "c1", "c2", "c1"]})
+    first, second = release._joint_keys(one, two)
+    rows = [tuple(None if pd.isna(v) else v for v in row)
+            for frame in (one, two) for row in frame.itertuples(index=False)]
+    keys = [*first, *second]
+    for a, row_a in zip(keys, rows, strict=True):
+        for b, row_b in zip(keys, rows, strict=True):
+            assert (a == b) == (row_a == row_b)
+    assert max(keys) < len(rows)
+
+
+@pytest.mark.parametrize("columns", [5, 70])  # packed in one number, and in several
+def test_classes_are_numpys_unique_rows(columns: int):
+    masks = np.random.default_rng(columns).random((500, columns)) < 0.05
+    masks[:, 0] = True  # few distinct rows, many repeated
+    classes, inverse = release._classes(masks)
+    expected, expected_inverse = np.unique(masks, axis=0, return_inverse=True)
+    assert np.array_equal(classes, expected) and np.array_equal(inverse, expected_inverse.ravel())
+    assert len(classes) < len(masks)
