@@ -130,7 +130,7 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     # a number per place (missing values alike, as a merge matches them); an atom's is its
     # place's and its class's
     place, plain, where = _joint_keys(places[geo], ungridded[geo], events[geo])
-    width = max((int(keys.max()) for keys in (place, plain, where) if len(keys)), default=0) + 1
+    width = max((int(k.max()) for k in (place, plain, where) if len(k)), default=0) + 1
     frames = [(places if gridded[cls] else ungridded).assign(cls=cls)
               for cls in range(len(classes))]
     atoms = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
@@ -197,6 +197,7 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     meta: list[np.ndarray] = []
+    found_cells = 0
     for s, key in enumerate(keys):
         for grouping in sorted(groupings[key]):
             if grouping not in coded:
@@ -206,8 +207,9 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
             which = np.flatnonzero(member[:, s] & (codes >= 0))
             used = np.bincount(codes[which], minlength=len(names)) > 0
             present = np.flatnonzero(used)  # the cells of this series, still by code
-            rows.append(sum(map(len, meta)) + (np.cumsum(used) - 1)[codes[which]])
+            rows.append(found_cells + (np.cumsum(used) - 1)[codes[which]])
             cols.append(which)
+            found_cells += len(present)
             meta.append(np.column_stack([np.full(len(present), key, dtype=object),
                                          np.full(len(present), grouping, dtype=object),
                                          names[present]]))
