@@ -116,8 +116,8 @@ class CombinedData:
         return self._features[period]
 
     def reading(self, store: Store) -> CombinedData:
-        """This data, reading what it has not computed yet from ``store`` (a forked process's own
-        connection; the process's copy of the data, so its parent's is not changed)."""
+        """This data, reading what it has not computed yet from ``store`` (in a forked process,
+        its own connection; what the process sets here stays in its copy of the data)."""
         self.store = self.data.store = store
         return self
 
