@@ -23,14 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from riskmap import _yaml
 from riskmap._config_files import config_file
 from riskmap.errors import ConfigError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 CBS_LEVELS = ("buurt", "wijk")
 AREA_COLUMN = "analysis_areas"
@@ -166,17 +163,3 @@ def area_lists(codes: Mapping[str, Sequence[object]], n: int) -> list[list[str] 
         out[i] = [str(c[i]) for c in columns if pd.notna(c[i])]
     return out
 
-
-def split_areas(lists: pd.Series) -> pd.DataFrame:
-    """One column per area type holding the point's code of that type (``None`` where none),
-    from a column of ``analysis_areas`` lists."""
-    import numpy as np  # noqa: PLC0415
-    import pandas as pd  # noqa: PLC0415
-
-    found = [list(v) if isinstance(v, list | np.ndarray) else [] for v in lists]
-    out = pd.DataFrame(index=lists.index)
-    for area_type in area_types().values():
-        out[area_type.key] = pd.Series(
-            [next((str(c) for c in codes if str(c).startswith(area_type.prefix)), None)
-             for codes in found], index=lists.index, dtype=object)
-    return out

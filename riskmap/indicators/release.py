@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types, split_areas
+from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types
 from riskmap.fmt import integer
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
@@ -109,10 +109,14 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     longest = max(json.loads(k)["window"] for k in keys)
     first, end = period.window(longest)
     types = list(analysis_levels())
-    events = _with_area_types(store.query(
-        "SELECT kind, date, category, branch, outcome, source, object, buurt, wijk, "
-        "analysis_areas, cell500 FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL "
-        "ORDER BY ALL", [first, end]))  # a fixed order: the suppression's ties fall the same way
+    # one column per analysis-area type (the first code of that type in the point's list); in
+    # a fixed order, so the suppression's ties fall the same way
+    typed = ", ".join(f"{area_sql(t)} AS {t}" for t in types)
+    events = store.query(
+        f"SELECT kind, date, category, branch, outcome, source, object, buurt, wijk, cell500, "
+        f"{typed} FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL ORDER BY kind, "
+        f"date, category, branch, outcome, source, object, buurt, wijk, {AREA_COLUMN}, cell500",
+        [first, end])
     events["date"] = pd.to_datetime(events["date"]).dt.date
     masks = np.column_stack([_mask(events, k, period) for k in keys]) if len(events) \
         else np.zeros((0, len(keys)), dtype=bool)
@@ -122,8 +126,9 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     gridded = classes[:, keys.index(GRID)]
     geo = ["buurt", "wijk", *types, "cell500"]
     places = pd.concat([
-        _with_area_types(store.query("SELECT DISTINCT buurt, wijk, analysis_areas, cell500 FROM "
-                                     "addresses WHERE buurt IS NOT NULL ORDER BY ALL"))[geo],
+        store.query(f"SELECT buurt, wijk, {typed}, cell500 FROM (SELECT DISTINCT buurt, wijk, "
+                    f"{AREA_COLUMN}, cell500 FROM addresses WHERE buurt IS NOT NULL) ORDER BY "
+                    f"buurt, wijk, {AREA_COLUMN}, cell500")[geo],
         events[geo]]).drop_duplicates()
     ungridded = places.assign(cell500=None).drop_duplicates()
     events.loc[~gridded[events["cls"]], "cell500"] = None
@@ -166,12 +171,6 @@ def _joint_keys(*frames: pd.DataFrame) -> list[np.ndarray]:
             [np.asarray(frame[column], dtype=object) for frame in frames]))
         keys = pd.factorize(keys * (len(distinct) + 1) + codes + 1)[0]  # missing: -1 + 1
     return [keys[a:b] for a, b in pairwise(sizes)]
-
-
-def _with_area_types(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with one column per analysis-area type instead of the ``analysis_areas`` list."""
-    return pd.concat([frame.drop(columns=AREA_COLUMN).reset_index(drop=True),
-                      split_areas(frame[AREA_COLUMN]).reset_index(drop=True)], axis=1)
 
 
 def _cell_keys(atoms: pd.DataFrame, grouping: str, gemeente: str) -> pd.Series:
