@@ -69,11 +69,24 @@ def numbers(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index)
 
 
+def _per_distinct(values: pd.Series,
+                  function: Callable[[pd.Series], pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's code among the distinct values, and ``function`` of the distinct values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, function(pd.Series(uniques, dtype=object)).to_numpy()
+
+
 def per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """``function(values)`` computed once per distinct value (for columns with many repeats)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    result = function(pd.Series(uniques, dtype=object)).to_numpy()
+    codes, result = _per_distinct(values, function)
     return pd.Series(result[codes], index=values.index)
+
+
+def text_per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pa.Array:
+    """:func:`per_value` of a function that gives text, as an Arrow string array taken from the
+    distinct results (no Python object per row)."""
+    codes, result = _per_distinct(values, function)
+    return pa.array(result.astype(object), pa.string()).take(pa.array(codes))
 
 
 def _within(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
@@ -157,11 +170,9 @@ def address_keys(frame: pd.DataFrame) -> pd.Series:
     empty = pd.Series("", index=frame.index)
     # the parts as Arrow strings, joined by Arrow: no Python string per address; the house
     # number (parsed in Python) once per distinct value
-    codes, uniques = pd.factorize(frame["huisnummer"], use_na_sentinel=False)
-    numbers = pa.array(_house_numbers(pd.Series(uniques, dtype=object)).to_numpy(object),
-                       pa.string()).take(pa.array(codes))
     parts = [pc.fill_null(part.cast(pa.large_string()), "") for part in (
-        arrow_strings(_postcodes(frame["postcode"])), numbers,
+        arrow_strings(_postcodes(frame["postcode"])),
+        text_per_value(frame["huisnummer"], _house_numbers),
         arrow_strings(_key_part(frame.get("huisletter", empty))),
         arrow_strings(_key_part(frame.get("toevoeging", empty))))]
     complete = pc.and_(pc.not_equal(parts[0], ""), pc.not_equal(parts[1], ""))
