@@ -210,21 +210,22 @@ class Project:
             return
         catalogue = self.catalogue()
         quarters = [Period.parse(p) for p in periods]
+        # per quarter, the position of its previous quarter earlier in this run (else None)
+        previous = [max((j for j in range(at) if quarters[j] == quarter - 1), default=None)
+                    for at, quarter in enumerate(quarters)]
 
         def compute(at: int) -> Built:
-            period = quarters[at]
             with self.store(read_only=True) as store:
-                return computed_period(store, self.config, catalogue, period,
-                                       change=period - 1 not in quarters[:at])
+                return computed_period(store, self.config, catalogue, quarters[at],
+                                       change=previous[at] is None)
 
         with self.lock():
             built = list(side_by_side([partial(compute, at) for at in range(len(quarters))],
                                       self.memory_per_process()))
             with self.store() as store:
-                for i, quarter in enumerate(built):
-                    before = [b for b in built[:i] if b.period == quarter.period - 1]
-                    if before:
-                        with_change(quarter, before[-1])
+                for quarter, before in zip(built, previous, strict=True):
+                    if before is not None:
+                        with_change(quarter, built[before])
                     store_period(store, self.config, catalogue, quarter)
 
     def memory_per_process(self) -> int:
