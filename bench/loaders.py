@@ -27,7 +27,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from speed import unpack  # noqa: E402 - a sibling script
+from speed import environment, unpack  # noqa: E402 - a sibling script
 
 RESULTS = HERE / "results" / "loaders.json"
 DATA = HERE / ".data"
@@ -74,9 +74,8 @@ store.close()
 
 
 def _python(code: str, source: Path | None) -> str:
-    env = {**os.environ, "PYTHONPATH": str(source)} if source else dict(os.environ)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         cwd=tempfile.gettempdir(), check=False)
+    out = subprocess.run([sys.executable, "-c", code], env=environment(source),
+                         capture_output=True, text=True, cwd=tempfile.gettempdir(), check=False)
     if out.returncode:
         raise SystemExit(f"loaders.py: a measured load failed:\n{out.stderr[-3000:]}")
     lines = out.stdout.strip().splitlines()
