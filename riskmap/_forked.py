@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 # multiprocessing and concurrent.futures are imported where a pool is made: the command line
 # imports this module (through its progress bars) and needs neither for its help
@@ -146,27 +146,47 @@ def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iter
     holds. Where processes cannot be forked, or with one core, one task or memory for one, the
     tasks run here, one after the other.
     """
+    with started(tasks, memory_each) as results:
+        yield from results
+
+
+@contextmanager
+def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iterator[Iterator[T]]:
+    """:func:`side_by_side` with the forked processes started when the block starts: the
+    caller works on while they run, and takes the results, in order, from the iterator it is
+    given. Where the tasks run here, each runs as its result is taken. The block ends when the
+    processes have ended.
+
+    The caller should not fork other processes in the block: forking while a pool's thread
+    runs is unsafe.
+    """
     processes = processes_for(len(tasks), memory_each)
     if processes < 2:
-        for task in tasks:
-            yield task()
+        yield (task() for task in tasks)
         return
     global _TASKS  # noqa: PLW0603 - what the forked processes inherit
-    _TASKS = list(tasks)
     with settled():
+        _TASKS = list(tasks)
         pool = fork_pool(processes)
         try:
+            # a fork pool starts all its processes at the first task: each copies _TASKS
             futures = [pool.submit(_run, index) for index in range(len(tasks))]
-            for future in futures:
-                done, result, records = future.result()
-                for record in records:
-                    logging.getLogger(record.name).handle(record)
-                if not done:
-                    raise result
-                yield result
+            _TASKS = []
+            yield _results(futures)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             _TASKS = []
+
+
+def _results(futures: list[Future[tuple[bool, Any, list[logging.LogRecord]]]]) -> Iterator[Any]:
+    """The results of forked tasks, in order, with what they logged handled here."""
+    for future in futures:
+        done, result, records = future.result()
+        for record in records:
+            logging.getLogger(record.name).handle(record)
+        if not done:
+            raise result
+        yield result
 
 
 def _opened(resource: Callable[[], AbstractContextManager[R]], work: Callable[[R], T]) -> T:

@@ -379,9 +379,7 @@ def build(period: str, online_map: bool, project_dir: Path) -> None:
         n = result.scores["theme"].eq("totaal").sum() if not result.scores.empty else 0
         _say(f"{level}: {result.values['indicator'].nunique()} indicatoren, {integer(n)} "
              f"gebieden met een score")
-    paths = project.tables(quarter)
-    paths.update(project.map(quarter, offline=not online_map))
-    _paths(paths)
+    _paths(project.tables_and_maps(quarter, offline=not online_map))
     _say("Hotspots, modellen, rapporten en exports: `riskmap kwartaal --period "
          f"{quarter}`.")
 

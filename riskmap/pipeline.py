@@ -32,8 +32,7 @@ from riskmap.project import PROJECT_FOLDERS, Project
 from riskmap.reports.briefing import write_briefing
 from riskmap.reports.exports import write_exports
 from riskmap.reports.gebiedsanalyse import write_report
-from riskmap.reports.outputs import write_maps, write_tables
-from riskmap.reports.quarter import QuarterOutput
+from riskmap.reports.outputs import Writer, write_maps, write_tables
 from riskmap.reports.targets import write_targets
 from riskmap.sources._demo_world import GEMEENTE, LAST_PERIOD, NAME, YEAR
 from riskmap.sources.demo import SEED, build_world, write_sources
@@ -142,9 +141,6 @@ class _Skip(Exception):  # noqa: N818 - a stage's way of saying why it cannot ru
     """Raised by a stage that cannot run; its message is the Dutch reason."""
 
 
-_Writer = Callable[[QuarterOutput], dict[str, Path]]
-
-
 def _outputs(project: Project, period: Period, offline: bool, capacity: int | None,
              exclude_recent: int | None) -> dict[str, Path]:
     """Every output of the quarter, written by two groups of writers with about equal work,
@@ -154,14 +150,14 @@ def _outputs(project: Project, period: Period, offline: bool, capacity: int | No
     capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
     with project.quarter_output(period) as shared, suppress(RiskmapError):
         shared.bias_audit()  # else the writers say why there is none
-    groups: list[list[_Writer]] = [
-        [write_tables, lambda q: write_maps(q, offline),
+    groups: list[list[Writer]] = [
+        [lambda q: write_maps(q, offline, alongside=[write_tables]),
          lambda q: {"gebiedsanalyse": write_report(q)}],
         [lambda q: {"briefing": write_briefing(q)},
          lambda q: write_targets(q, capacity, exclude_recent), write_exports,
          lambda _q: {"dashboard": project.dashboard()}]]
 
-    def write(group: list[_Writer]) -> dict[str, Path]:
+    def write(group: list[Writer]) -> dict[str, Path]:
         with project.quarter_output(shared=shared) as q:
             return {name: path for writer in group for name, path in writer(q).items()}
 

@@ -331,6 +331,14 @@ class Project:
         with self.quarter_output(period) as q:
             return write_maps(q, offline=offline)
 
+    def tables_and_maps(self, period: str | Period | None = None,
+                        offline: bool = True) -> dict[str, Path]:
+        """:meth:`tables` and :meth:`map` in one go: the tables are written while the static
+        maps render."""
+        from riskmap.reports.outputs import write_maps, write_tables
+        with self.quarter_output(period) as q:
+            return write_maps(q, offline=offline, alongside=[write_tables])
+
     def report(self, period: str | Period | None = None, pdf: bool = False) -> dict[str, Path]:
         """Write the gebiedsanalyse (HTML) and, with ``pdf=True``, the driehoek briefing."""
         from riskmap.reports.briefing import write_briefing

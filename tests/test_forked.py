@@ -1,12 +1,14 @@
 import gc
 import logging
 import os
+import time
 from functools import partial
+from pathlib import Path
 
 import pytest
 
 from riskmap import _forked
-from riskmap._forked import can_fork, settled, side_by_side
+from riskmap._forked import can_fork, settled, side_by_side, started
 
 log = logging.getLogger("riskmap.test_forked")
 
@@ -25,6 +27,32 @@ def test_tasks_run_in_other_processes_and_come_back_in_order():
     assert [square for square, _, _ in results] == [0, 1, 4, 9, 16]
     assert os.getpid() not in {pid for _, pid, _ in results}
     assert not any(fork for _, _, fork in results)  # a forked process does not fork again
+
+
+def _touch(path: Path) -> int:
+    path.touch()
+    return os.getpid()
+
+
+@apart
+def test_started_tasks_run_while_the_caller_works(tmp_path):
+    signal = tmp_path / "gedaan"
+    with started([partial(_touch, signal), partial(_work, 2)]) as results:
+        deadline = time.monotonic() + 30
+        while not signal.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert signal.exists()  # the task ran before its result was taken
+        pid, (square, _, _) = results
+    assert square == 4 and pid != os.getpid()
+
+
+def test_started_tasks_run_here_as_taken(monkeypatch):
+    monkeypatch.setattr(_forked, "processes_for", lambda *_: 1)
+    ran = []
+    with started([partial(ran.append, 1), partial(ran.append, 2)]) as results:
+        assert ran == []
+        list(results)
+    assert ran == [1, 2]
 
 
 def test_one_task_runs_here():

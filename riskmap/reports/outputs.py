@@ -4,6 +4,7 @@ maps (interactive and static). Everything is written through :mod:`riskmap.indic
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import chain
 from pathlib import Path
@@ -12,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from riskmap._forked import side_by_side
+from riskmap._forked import started
 from riskmap.areatypes import scored_levels
 from riskmap.fmt import integer, number
 from riskmap.indicators.build import quality_report
@@ -35,6 +36,7 @@ LINEAGE_HEADERS = {"load_id": "Lading", "source": "Bron", "slice": "Deel", "path
                    "notes": "Bijzonderheden", "loaded_at": "Geladen op"}
 REASONS_HEADER = LINEAGE_HEADERS["rejects"]
 NOTES_HEADER = LINEAGE_HEADERS["notes"]
+Writer = Callable[[QuarterOutput], dict[str, Path]]  # writes outputs, returns their paths
 
 
 def lineage_table(store: Store, period: Period) -> pd.DataFrame:
@@ -86,7 +88,8 @@ def write_tables(q: QuarterOutput) -> dict[str, Path]:
     }
 
 
-def write_maps(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
+def write_maps(q: QuarterOutput, offline: bool = True,
+               alongside: Sequence[Writer] = ()) -> dict[str, Path]:
     """Write the interactive map ``kaart.html``, the overall map ``kaart.png`` and the static
     maps (PNG and PDF) of every theme and hotspot pattern to ``kaarten/``; returns the paths by
     name.
@@ -94,25 +97,28 @@ def write_maps(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
     ``offline`` (the default) makes ``kaart.html`` free of any network request (no basemap);
     otherwise it shows the PDOK BRT-Achtergrondkaart (grijs).
 
-    The static maps are drawn and their text checked here, then rendered side by side in
-    forked processes where possible (:func:`riskmap._forked.side_by_side`).
+    The static maps are drawn and their text checked here (the check may read the store),
+    then rendered side by side in forked processes where possible
+    (:func:`riskmap._forked.started`), while this process writes ``kaart.html`` and runs the
+    writers ``alongside`` (their paths come first).
     """
-    paths = {"kaart": write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)}
     statics = list(chain(theme_maps(q.store, q.period, q.catalogue, q.place),
                          pattern_maps(q.store, q.period, q.place)))
     figures = [static.draw() for static in statics]
     for static, figure in zip(statics, figures, strict=True):
         q.guard.check_text(figure_text(figure), str(q.folder / "kaarten" / static.stem))
-    rendered = side_by_side([partial(_render, figure, q.folder / "kaarten" / static.stem)
-                             for static, figure in zip(statics, figures, strict=True)])
-    for static, figure, (png, pdf) in zip(statics, figures, rendered, strict=True):
-        plt.close(figure)
-        paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
-        rendered_png = png.read_bytes()
-        q.map_png(static, rendered_png)  # the report embeds it
-        if static.stem == "kaart_totaal":
-            paths["kaart_png"] = q.folder / "kaart.png"
-            paths["kaart_png"].write_bytes(rendered_png)
+    with started([partial(_render, figure, q.folder / "kaarten" / static.stem)
+                  for static, figure in zip(statics, figures, strict=True)]) as rendered:
+        paths = {name: path for writer in alongside for name, path in writer(q).items()}
+        paths["kaart"] = write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)
+        for static, figure, (png, pdf) in zip(statics, figures, rendered, strict=True):
+            plt.close(figure)
+            paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
+            rendered_png = png.read_bytes()
+            q.map_png(static, rendered_png)  # the report embeds it
+            if static.stem == "kaart_totaal":
+                paths["kaart_png"] = q.folder / "kaart.png"
+                paths["kaart_png"].write_bytes(rendered_png)
     return paths
 
 
