@@ -11,6 +11,7 @@ exactly the result of the plain per-row computation, which the tests check.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -222,6 +223,11 @@ RASTER_MIN_POINTS = 200_000
 RASTER_MAX_CELLS = 2**25
 PARALLEL_CHUNK = 100_000
 _NONE, _EXACT = -1, -2
+# Rasters built in this process, by the digest of their polygons: the loads of one process (the
+# demo, a notebook, the national benchmark) place their points in the same buurten, and a
+# national raster takes a second to build. At most RASTERS_KEPT are kept (~80 MB each).
+RASTERS_KEPT = 4
+_RASTERS: dict[bytes, tuple[np.ndarray, float, tuple[float, float]]] = {}
 _POINT, _LINESTRING, _LINEARRING, _POLYGON = 0, 1, 2, 3
 
 
@@ -304,6 +310,18 @@ class PolygonLookup:
         return labels
 
     def _build(self) -> np.ndarray:
+        """The raster (built once per process for the same polygons, see :data:`_RASTERS`)."""
+        digest = hashlib.sha256(b"".join([str(self.max_cells).encode(),
+                                          *shapely.to_wkb(self.geoms)])).digest()
+        if digest not in _RASTERS:
+            while len(_RASTERS) >= RASTERS_KEPT:
+                del _RASTERS[next(iter(_RASTERS))]
+            _RASTERS[digest] = self._built()
+        self._raster, self._cell, self._origin = _RASTERS[digest]
+        return self._raster
+
+    def _built(self) -> tuple[np.ndarray, float, tuple[float, float]]:
+        """The raster of region labels, its cell side and origin (in cells)."""
         minx, miny, maxx, maxy = shapely.total_bounds(self.geoms)
         cell = 2.0 ** np.ceil(np.log2(max(maxx - minx, maxy - miny, 1e-6) / 4096))
         while (np.floor(maxx / cell) - np.floor(minx / cell) + 1) * \
@@ -316,8 +334,9 @@ class PolygonLookup:
         from scipy import ndimage  # noqa: PLC0415 - scipy only when a raster is built
 
         regions, count = ndimage.label(~self._touched(shape))
-        self._raster = self._region_labels(regions, count)[regions]
-        return self._raster
+        raster = self._region_labels(regions, count)[regions]
+        raster.flags.writeable = False  # shared by every lookup of the same polygons
+        return raster, self._cell, self._origin
 
     def _touched(self, shape: tuple[int, int]) -> np.ndarray:
         """Cells (closed squares) that an edge or isolated point of a polygon may touch.

@@ -137,40 +137,53 @@ def bag_ids(values: pd.Series) -> pd.Series:
     return digits.str.zfill(16).where(ok, "")
 
 
-def uses(values: pd.Series) -> pd.Series:
+def _uses(values: pd.Series) -> pd.Series:
     """Gebruiksdoelen as sorted, lower-case, comma-separated words without spaces."""
-    return per_value(values, lambda v: v.str.lower().str.replace(r"\s+", "", regex=True)
-                     .str.split(",").map(lambda parts: ",".join(sorted(p for p in parts if p))))
+    return values.str.lower().str.replace(r"\s+", "", regex=True).str.split(",") \
+        .map(lambda parts: ",".join(sorted(p for p in parts if p)))
 
 
 USE_CLASSES = ("woonfunctie", "ligplaats", "standplaats")
 
 
-def use_class(uses: pd.Series) -> pd.Series:
+def use_class(gebruiksdoel: pd.Series) -> pd.Series:
     """``woonfunctie`` for a dwelling, ``ligplaats``/``standplaats`` for those objects, else
-    ``overig``: all the indicators need of the gebruiksdoel (business premises = neither). With
-    the exact gebruiksdoel, floor area and 100 m cell most addresses were unique against the
-    public BAG, so none of those is stored."""
+    ``overig`` (computed once per distinct gebruiksdoel): all the indicators need of the
+    gebruiksdoel (business premises = neither). With the exact gebruiksdoel, floor area and
+    100 m cell most addresses were unique against the public BAG, so none of those is
+    stored."""
     def classes(values: pd.Series) -> pd.Series:
-        text = values.astype(str).str.lower().str.replace(r"\s+", "", regex=True)
+        text = _uses(values.astype(str))
         return text.where(text.isin(USE_CLASSES), "overig")
-    return per_value(uses, classes)
+    return per_value(gebruiksdoel, classes)
 
 
 def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     """The rows that are addresses, each once, with their ``key`` and nummeraanduiding
     (``_number``); the others are rejected in ``record``."""
     if "status" in frame.columns:
-        gone = frame["status"].astype(str).str.contains(GONE, case=False, regex=True)
+        gone = per_value(frame["status"].astype(str),
+                         lambda status: status.str.contains(GONE, case=False, regex=True))
         frame = reject_where(frame, gone, "BAG-object bestaat niet (meer)", record)
     keys = address_keys(frame)
     frame = reject_where(frame.assign(key=keys), keys == "", "ongeldige postcode of huisnummer",
                          record)
     frame = reject_where(frame, exact_duplicates(frame, "key"), "dubbele regel", record)
     number = bag_ids(frame.get("nummeraanduiding", pd.Series("", index=frame.index)))
-    identity = number.where(number != "", "adres:" + frame["key"])
-    return reject_where(frame.assign(_number=number), duplicated(identity), "dubbel adres",
-                        record)
+    return reject_where(frame.assign(_number=number), repeated_addresses(number, frame["key"]),
+                        "dubbel adres", record)
+
+
+def repeated_addresses(number: pd.Series, key: pd.Series) -> np.ndarray:
+    """Rows whose address came before: the same nummeraanduiding or, for a row without one,
+    the same postcode and number as another row without one."""
+    has = number.ne("").to_numpy(bool)
+    if has.all():
+        return duplicated(number)
+    repeated = np.zeros(len(number), dtype=bool)
+    repeated[has] = duplicated(number[has])
+    repeated[~has] = duplicated(key[~has])
+    return repeated
 
 
 def load_bag(store: Store, config: Config, path: str | Path,
@@ -196,7 +209,7 @@ def load_bag(store: Store, config: Config, path: str | Path,
         "id": pseudo.series(frame["key"], "adres"),
         "nummeraanduiding": pseudo.series(frame["_number"].where(frame["_number"] != "", None),
                                           "nummeraanduiding"),
-        "use": use_class(uses(frame["gebruiksdoel"].astype(str))).where(~neven, None),
+        "use": use_class(frame["gebruiksdoel"]).where(~neven, None),
     })
     rows = pd.concat([rows, areas.assign(cell100=None)], axis=1)
     finish(record, len(rows), {"nevenadres (plaatst, telt niet als object)": int(neven.sum())})

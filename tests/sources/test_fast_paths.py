@@ -27,6 +27,7 @@ from riskmap.sources._places import (
     numbers,
 )
 from riskmap.sources._pseudo import Pseudonymiser
+from riskmap.sources.bag import repeated_addresses
 from riskmap.sources.kvk import PYTHON_SPACES, _names
 
 
@@ -86,6 +87,24 @@ def test_area_index_same_with_and_without_raster():
     plain = AreaIndex(buurten, {"bedrijventerrein": terreinen}, raster_min_points=10**9).assign(x, y)
     pd.testing.assert_frame_equal(fast[0], plain[0])
     assert fast[1] == plain[1]
+
+
+def test_raster_built_once_for_the_same_polygons(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(_places, "_RASTERS", {})
+    built = []
+    plain_built = PolygonLookup._built
+    monkeypatch.setattr(PolygonLookup, "_built",
+                        lambda self: built.append(1) or plain_built(self))
+    geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10)])
+    moved = np.array([shapely.box(0, 0, 10, 10), shapely.box(12, 0, 20, 10)])
+    x, y = hard_points(geoms, np.random.default_rng(4), 5_000)
+    first = PolygonLookup(geoms, min_points=0).first_hit(x, y)
+    again = PolygonLookup(geoms.copy(), min_points=0).first_hit(x, y)
+    other = PolygonLookup(moved, min_points=0).first_hit(x, y)
+    assert len(built) == 2  # the same polygons again: no second raster
+    np.testing.assert_array_equal(again[0], first[0])
+    np.testing.assert_array_equal(other[0], plain_first_hit(moved, x, y)[0])
+    assert not np.array_equal(other[0], first[0])
 
 
 def test_threaded_query_gives_the_same_pairs(monkeypatch: pytest.MonkeyPatch):
@@ -235,3 +254,13 @@ def test_duplicated_by_arrow_as_pandas(keep):
                    pd.Series([], dtype="str"), pd.Series(["a", "b"], dtype="str")):
         np.testing.assert_array_equal(duplicated(series, keep=keep),
                                       series.duplicated(keep=keep).to_numpy())
+
+
+@pytest.mark.parametrize("without_number", [0.0, 0.3, 1.0])
+def test_repeated_addresses_as_one_identity_column(without_number):
+    rng = np.random.default_rng(12)
+    number = pd.Series([f"{v:016d}" for v in rng.integers(0, 300, 2_000)], dtype="str")
+    number[rng.random(2_000) < without_number] = ""
+    key = pd.Series([f"1234AB{v}" for v in rng.integers(0, 300, 2_000)], dtype="str")
+    identity = number.where(number != "", "adres:" + key)  # the plain method
+    np.testing.assert_array_equal(repeated_addresses(number, key), identity.duplicated().to_numpy())
