@@ -402,12 +402,13 @@ def arrow_strings(values: pd.Series) -> pa.Array:
 
 def duplicated(values: pd.Series, keep: Literal["first", False] = "first") -> np.ndarray:
     """``values.duplicated(keep=keep)`` of a text column (missing values equal each other),
-    from Arrow's dictionary encoding: twice as fast as pandas for millions of strings.
+    from the codes of ``pd.factorize``: for ten million mostly distinct strings it takes half
+    the time of pandas' own method and of Arrow's dictionary encoding.
 
     The codes are given in order of first appearance, so a row holds its value's first
     appearance where its code is one more than every code before it.
     """
-    codes = arrow_strings(values).dictionary_encode(null_encoding="encode").indices.to_numpy()
+    codes, _ = pd.factorize(values.astype("str"), use_na_sentinel=False)
     if not len(codes):
         return np.zeros(0, dtype=bool)
     if keep is False:

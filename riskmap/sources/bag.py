@@ -169,7 +169,8 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     frame = reject_where(frame.assign(key=keys), keys == "", "ongeldige postcode of huisnummer",
                          record)
     frame = reject_where(frame, exact_duplicates(frame, "key"), "dubbele regel", record)
-    number = bag_ids(frame.get("nummeraanduiding", pd.Series("", index=frame.index)))
+    number = bag_ids(frame["nummeraanduiding"]) if "nummeraanduiding" in frame.columns \
+        else pd.Series("", index=frame.index, dtype="str")
     return reject_where(frame.assign(_number=number), repeated_addresses(number, frame["key"]),
                         "dubbel adres", record)
 
@@ -178,8 +179,8 @@ def repeated_addresses(number: pd.Series, key: pd.Series) -> np.ndarray:
     """Rows whose address came before: the same nummeraanduiding or, for a row without one,
     the same postcode and number as another row without one."""
     has = number.ne("").to_numpy(bool)
-    if has.all():
-        return duplicated(number)
+    if has.all() or not has.any():
+        return duplicated(number if has.all() else key)
     repeated = np.zeros(len(number), dtype=bool)
     repeated[has] = duplicated(number[has])
     repeated[~has] = duplicated(key[~has])
