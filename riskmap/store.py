@@ -22,6 +22,7 @@ import duckdb
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from riskmap import fmt
@@ -383,7 +384,7 @@ class Store:
         """Insert a DataFrame by column name (inside the caller's transaction)."""
         if frame.empty:
             return
-        self.con.register("_incoming", frame)
+        self.con.register("_incoming", _as_arrow(frame))
         try:
             self.con.execute(f'INSERT INTO {table} BY NAME SELECT * FROM "_incoming"')
         finally:
@@ -660,6 +661,16 @@ class Store:
         names = ["areas", "cbs_values", "establishments", "addresses", "events",
                  "indicator_values", "scores", "hotspots", "emerging_hotspots", "predictions"]
         return {n: int(self.scalar(f"SELECT count(*) FROM {n}")) for n in names}
+
+
+def _as_arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """``frame`` as an Arrow table, which DuckDB inserts in about half the time of a DataFrame
+    (Arrow-backed text columns are not copied); the frame itself where Arrow cannot hold a
+    column (mixed Python types), which DuckDB then converts as before."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return frame
 
 
 def _replaced_rows(old_loads: list[int], extra: tuple[str, Sequence[Any]] | None

@@ -159,3 +159,22 @@ def test_load_notes_are_kept_in_the_lineage(tmp_path: Path):
         store.write_load(record, {})
         assert store.scalar("SELECT notes FROM loads") == '{"geen bedrijfsactiviteit (0002)": 2}'
     assert record.summary().endswith("; bijzonderheden: 2 geen bedrijfsactiviteit (0002)")
+
+
+def test_insert_by_arrow_and_of_mixed_python_values_gives_the_same_rows(tmp_path: Path):
+    rows = pd.DataFrame({
+        "kind": pd.array(["meldingen", "controles", None], dtype="str"), "id": ["a", "b", "c"],
+        "date": pd.to_datetime(["2025-01-02", "2025-02-03", "2025-03-04"]),
+        "amount": [1.5, None, 3.0], "analysis_areas": [["BT1"], None, []],
+        "category": ["x", None, float("nan")]})
+    mixed = rows.assign(category=[7, "x", None])  # Arrow cannot hold this column: as before
+    with Store.open(tmp_path / "s.duckdb", create=True) as store:
+        for frame in (rows, mixed):
+            store.insert("events", frame.assign(kind="k", load_id=1))
+        got = store.query("SELECT id, date, amount, analysis_areas, category FROM events")
+    assert got["date"].astype(str).tolist() == ["2025-01-02", "2025-02-03", "2025-03-04"] * 2
+    assert got["amount"].isna().tolist() == [False, True, False] * 2
+    assert [None if a is None or a is pd.NA else list(a) for a in got["analysis_areas"]] == \
+        [["BT1"], None, []] * 2
+    category = got["category"].astype(object).where(got["category"].notna(), None).tolist()
+    assert category == ["x", None, None, "7", "x", None]
