@@ -212,10 +212,20 @@ def _cells(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, pa.Arra
                                                               strict=True)], pa.string())
 
 
-def _codes_at(codes: pa.Array, index: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``codes[index]`` as pandas strings, missing where ``index`` is negative (no Python
-    string per row)."""
-    return pd.array(codes.take(pa.array(index, mask=index < 0)), dtype="str")
+def _categories(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each value's position among the distinct values (-1 where missing), and those values
+    as text."""
+    positions, names = pd.factorize(values.astype("str"))
+    return positions, pd.Index(pd.array(names, dtype="str"))
+
+
+def _coded(names: pd.Index | pa.Array, index: np.ndarray) -> pd.Categorical:
+    """``names[index]`` (missing where ``index`` is negative) kept as integer codes: an area or
+    cell code becomes text once per distinct code, when the store is written (ten million
+    points, a few thousand buurten)."""
+    if isinstance(names, pa.Array):
+        names = pd.Index(pd.array(names, dtype="str"))
+    return pd.Categorical.from_codes(index, categories=names)
 
 
 # Below this many points a lookup goes straight to the STRtree (building the raster costs more).
@@ -396,8 +406,8 @@ class AreaIndex:
                  analysis_areas: Mapping[str, gpd.GeoDataFrame] | None = None,
                  grid_sizes: tuple[int, ...] = (100, 500),
                  raster_min_points: int = RASTER_MIN_POINTS) -> None:
-        self._buurt_codes = pa.array(buurten["code"].to_numpy(object), pa.string())
-        self._wijk_codes = pa.array(buurten["wijk"].to_numpy(object), pa.string())
+        self._buurt_of_row, self._buurt_codes = _categories(buurten["code"])
+        self._wijk_of_row, self._wijk_codes = _categories(buurten["wijk"])
         self._buurten = PolygonLookup(buurten.geometry.values, raster_min_points)
         self._areas = {key: (frame["code"].to_numpy(object),
                              PolygonLookup(frame.geometry.values, raster_min_points))
@@ -415,8 +425,10 @@ class AreaIndex:
         x, y = np.asarray(x, float), np.asarray(y, float)
         buurt_idx, in_two = self.buurt_index(x, y)
         inside = buurt_idx >= 0
-        out = pd.DataFrame({"buurt": _codes_at(self._buurt_codes, buurt_idx),
-                            "wijk": _codes_at(self._wijk_codes, buurt_idx)})
+        rows = buurt_idx.clip(0)
+        out = pd.DataFrame({
+            "buurt": _coded(self._buurt_codes, np.where(inside, self._buurt_of_row[rows], -1)),
+            "wijk": _coded(self._wijk_codes, np.where(inside, self._wijk_of_row[rows], -1))})
         found = {}
         for key, (codes, lookup) in self._areas.items():
             idx, _ = lookup.first_hit(x, y)
@@ -426,7 +438,7 @@ class AreaIndex:
             out[f"cell{size}"] = None
             if size in self.grid_sizes:
                 index, codes = _cells(x, y, size)
-                out[f"cell{size}"] = _codes_at(codes, index)
+                out[f"cell{size}"] = _coded(codes, index)
         has_xy = ~(np.isnan(x) | np.isnan(y))
         stats = {"buiten de gemeente": int((has_xy & ~inside).sum()),
                  "in twee buurten (eerste gekozen)": in_two}

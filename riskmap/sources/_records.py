@@ -163,7 +163,12 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
     hits = hits[hits["buurt"].notna()]
     at = areas.index[rows[hits["pos"].to_numpy()]]
     for column in ("buurt", "wijk", "cell100", "cell500"):
-        areas.loc[at, column] = hits[column].to_numpy(object)
+        values = hits[column].to_numpy(object)
+        if isinstance(areas[column].dtype, pd.CategoricalDtype):  # codes of the BAG's areas
+            known = areas[column].cat.categories
+            areas[column] = areas[column].cat.add_categories(
+                pd.Index(pd.unique(values[pd.notna(values)])).difference(known))
+        areas.loc[at, column] = values
     # DuckDB gives an area list as an array: keep lists, None where the address is in no area
     lists = areas[AREA_COLUMN].tolist()
     for position, value in zip(areas.index.get_indexer(at), hits[AREA_COLUMN], strict=True):

@@ -111,8 +111,17 @@ def test_address_only_rows_placed_through_bag(project: Project, tmp_path: Path, 
     project.load_bag(demo_sources / "bagadres-full.csv")
     bag = pd.read_csv(demo_sources / "bagadres-full.csv", sep=";", dtype=str).iloc[10]
     row = f"000000000042;00000042;Zaak;4511;01-02-2020;;BV;2;{bag.postcode};{bag.huisnummer};;"
-    record = project.load_kvk(_write(tmp_path / "kvk.csv", [row]))
-    assert record.rows_kept == 1
+    record = project.load_kvk(_write(tmp_path / "kvk.csv", [row, _row(7)]))
+    assert record.rows_kept == 2
+    with project.store(read_only=True) as store:
+        placed = store.query("SELECT e.buurt, e.wijk, e.cell500, a.buurt AS bag_buurt, a.wijk "
+                             "AS bag_wijk, a.cell500 AS bag_cell500 FROM establishments e JOIN "
+                             "addresses a ON a.id = e.address WHERE e.id = (SELECT id FROM "
+                             "establishments ORDER BY staff DESC LIMIT 1)")
+        by_xy = store.query("SELECT buurt FROM establishments WHERE staff = 1")
+    # the address row has its BAG address's areas, the other its own (codes, not numbers)
+    assert placed.iloc[0].tolist()[:3] == placed.iloc[0].tolist()[3:]
+    assert placed["buurt"].iloc[0].startswith("BU") and by_xy["buurt"].iloc[0].startswith("BU")
 
 
 def test_mapping_file_renames_headers(project: Project, tmp_path: Path):
