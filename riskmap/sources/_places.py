@@ -36,9 +36,11 @@ LON = (3.2, 7.3)
 _TO_RD = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True)
 
 
-# Plain numbers of at most nine digits before and after the decimal point or comma
-PLAIN_POINT = r"^[+-]?\d{1,9}(\.\d{1,9})?$"
-PLAIN_COMMA = r"^[+-]?\d{1,9},\d{1,9}$"
+# Plain numbers of at most nine digits before and after the decimal point or comma, and at most
+# fifteen in all: pandas' parser (parse_numbers) and Arrow's then give the same double (with
+# seventeen digits they can differ in the last bit)
+PLAIN_POINT = r"^[+-]?(\d{1,9}(\.\d{1,6})?|\d{1,6}\.\d{7,9})$"
+PLAIN_COMMA = r"^[+-]?(\d{1,9},\d{1,6}|\d{1,6},\d{7,9})$"
 
 
 def numbers(values: pd.Series) -> pd.Series:
