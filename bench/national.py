@@ -239,7 +239,7 @@ def compare_assignment(data: dict[str, Any], n: int) -> dict[str, Any]:
     sjoin_s = time.perf_counter() - started
     first = joined.sort_values("index_right", kind="stable").groupby(level=0)["code"].first()
     same = bool((first.reindex(range(n)).fillna("-").to_numpy()
-                 == areas["buurt"].fillna("-").to_numpy()).all())
+                 == areas["buurt"].astype(object).fillna("-").to_numpy()).all())
     out = {"points": n, "index_build_s": round(index_s, 2), "riskmap_s": round(buurt_s, 2),
            "riskmap_per_s": round(n / buurt_s), "assign_with_cells_s": round(fast_s, 2),
            "sjoin_s": round(sjoin_s, 2),
