@@ -161,14 +161,14 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
     finally:
         store.con.unregister("_wanted")
     hits = hits[hits["buurt"].notna()]
-    at = areas.index[rows[hits["pos"].to_numpy()]]
+    positions = rows[hits["pos"].to_numpy()]
+    at = areas.index[positions]
     for column in ("buurt", "wijk", "cell100", "cell500"):
         values = hits[column].to_numpy(object)
-        if isinstance(areas[column].dtype, pd.CategoricalDtype):  # codes of the BAG's areas
-            known = areas[column].cat.categories
-            areas[column] = areas[column].cat.add_categories(
-                pd.Index(pd.unique(values[pd.notna(values)])).difference(known))
-        areas.loc[at, column] = values
+        if isinstance(areas[column].dtype, pd.CategoricalDtype):
+            areas[column] = _with_codes(areas[column].array, positions, values)
+        else:
+            areas.loc[at, column] = values
     # DuckDB gives an area list as an array: keep lists, None where the address is in no area
     lists = areas[AREA_COLUMN].tolist()
     for position, value in zip(areas.index.get_indexer(at), hits[AREA_COLUMN], strict=True):
@@ -177,6 +177,17 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
     found = np.zeros(len(areas), dtype=bool)
     found[rows[hits["pos"].to_numpy()]] = True
     return found
+
+
+def _with_codes(codes: pd.Categorical, positions: np.ndarray,
+                values: np.ndarray) -> pd.Categorical:
+    """``codes`` with the codes ``values`` (text, or None) at ``positions``, added to its
+    categories where new; the other codes stay integers."""
+    known = codes.categories
+    categories = known.append(pd.Index(pd.unique(values[pd.notna(values)])).difference(known))
+    numbers = codes.codes.astype(np.int64)  # the new categories may not fit its int8 codes
+    numbers[positions] = categories.get_indexer(values)  # -1 (missing) for None
+    return pd.Categorical.from_codes(numbers, categories=categories)
 
 
 def reject_where(frame: pd.DataFrame, bad: pd.Series | np.ndarray, reason: str,

@@ -27,6 +27,7 @@ from riskmap.sources._places import (
     numbers,
 )
 from riskmap.sources._pseudo import Pseudonymiser
+from riskmap.sources._records import _with_codes
 from riskmap.sources.bag import repeated_addresses
 from riskmap.sources.kvk import PYTHON_SPACES, _names
 
@@ -264,3 +265,14 @@ def test_repeated_addresses_as_one_identity_column(without_number):
     key = pd.Series([f"1234AB{v}" for v in rng.integers(0, 300, 2_000)], dtype="str")
     identity = number.where(number != "", "adres:" + key)  # the plain method
     np.testing.assert_array_equal(repeated_addresses(number, key), identity.duplicated().to_numpy())
+
+
+def test_codes_placed_by_address_join_the_categories():
+    codes = pd.Categorical.from_codes([0, -1, 1, -1, -1], categories=["BU1", "BU2"])
+    placed = _with_codes(codes, np.array([1, 3, 4]), np.array(["BU2", None, "BU9"], object))
+    assert placed.isna().tolist() == [False, False, False, True, False]
+    assert [placed[i] for i in (0, 1, 2, 4)] == ["BU1", "BU2", "BU2", "BU9"]
+    new = np.array([f"BU{n}" for n in range(300)], object)  # more than int8 codes hold
+    many = _with_codes(pd.Categorical.from_codes(np.full(300, -1), categories=["BU1"]),
+                       np.arange(300), new)
+    assert list(many.astype(object)) == list(new)
