@@ -221,6 +221,14 @@ def _categories(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return positions, pd.Index(pd.array(names, dtype="str"))
 
 
+def _at_rows(of_row: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``of_row[rows]``, -1 where a row is -1 (a point in no polygon)."""
+    found = np.full(len(rows), -1, dtype=np.int64)
+    hit = rows >= 0
+    found[hit] = of_row[rows[hit]]
+    return found
+
+
 def _coded(names: pd.Index | pa.Array, index: np.ndarray) -> pd.Categorical:
     """``names[index]`` (missing where ``index`` is negative) kept as integer codes: an area or
     cell code becomes text once per distinct code, when the store is written (ten million
@@ -427,10 +435,9 @@ class AreaIndex:
         x, y = np.asarray(x, float), np.asarray(y, float)
         buurt_idx, in_two = self.buurt_index(x, y)
         inside = buurt_idx >= 0
-        rows = buurt_idx.clip(0)
         out = pd.DataFrame({
-            "buurt": _coded(self._buurt_codes, np.where(inside, self._buurt_of_row[rows], -1)),
-            "wijk": _coded(self._wijk_codes, np.where(inside, self._wijk_of_row[rows], -1))})
+            "buurt": _coded(self._buurt_codes, _at_rows(self._buurt_of_row, buurt_idx)),
+            "wijk": _coded(self._wijk_codes, _at_rows(self._wijk_of_row, buurt_idx))})
         found = {}
         for key, (codes, lookup) in self._areas.items():
             idx, _ = lookup.first_hit(x, y)
