@@ -226,6 +226,7 @@ class _Swaps:
         self._lists = (values.tolist(), lower.tolist(), upper.tolist(), shown.tolist())
         self.rows = matrix
         self.width = np.diff(matrix.indptr)
+        self._widths = self.width.tolist()  # read per cell in Python loops
         self._cells: dict[int, frozenset[int]] = {}
         self._narrow_cells: dict[int, list[int]] = {}
         self._alike_atoms: dict[tuple[int, int, bool], list[int]] = {}
@@ -270,13 +271,14 @@ class _Swaps:
         cell the moves touch must be hidden and stay within what the attacker knows of it.
         """
         own = self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
+        inside = set(own.tolist())  # an atom counts towards the cell if it is one of these
         change = target - self.values[cell]
         total: dict[int, float] = {}
         taken: dict[int, float] = {}
         tries = 0
         for a in (own if change > 0 else own[self.atoms[own] > 0]).tolist():
             need = change if change > 0 else -self.atoms[a]
-            for b in self.partners(a, cell, giving=need > 0):
+            for b in self.partners(a, inside, giving=need > 0):
                 tries += 1
                 if need == 0 or tries > 2 * TRIES:
                     break
@@ -304,9 +306,10 @@ class _Swaps:
         narrowest first (remembered: a small count's atoms are asked for again and again)."""
         found = self._narrow_cells.get(atom)
         if found is None:
+            width, shown = self._widths, self._lists[3]
             found = self._narrow_cells[atom] = [
-                c for c in sorted(self.cells(atom), key=lambda c: self.width[c])
-                if not self.shown[c] and self.width[c] <= WIDE]
+                c for c in sorted(self.cells(atom), key=width.__getitem__)
+                if not shown[c] and width[c] <= WIDE]
         return found
 
     def _alike(self, cell: int, signature: int, giving: bool) -> list[int]:
@@ -319,24 +322,25 @@ class _Swaps:
             found = self._alike_atoms[key] = near.tolist()
         return found
 
-    def partners(self, atom: int, cell: int, giving: bool) -> Iterator[int]:
-        """Atoms with the same shown cells as ``atom`` and outside ``cell`` (with events, when
-        they are to give some): first those sharing a narrow hidden cell with it, then at most
-        :data:`TRIES` others."""
-        group = (self.donors if giving else self.groups)[self.signature[atom]]
+    def partners(self, atom: int, inside: set[int], giving: bool) -> Iterator[int]:
+        """Atoms with the same shown cells as ``atom`` and not ``inside`` the small count's
+        cell (with events, when they are to give some): first those sharing a narrow hidden
+        cell with it, then at most :data:`TRIES` others."""
+        signature = int(self.signature[atom])
+        group = (self.donors if giving else self.groups)[signature]
         if len(group) < 2:
             return
         seen = {atom}
         for c in self._narrow(atom):
-            for b in self._alike(c, int(self.signature[atom]), giving):
-                if b not in seen and cell not in self.cells(b):
+            for b in self._alike(c, signature, giving):
+                if b not in seen and b not in inside:
                     seen.add(b)
                     yield b
         tries = 0
         for b in group.tolist() if len(group) <= TRIES else group[:4 * TRIES].tolist():
             if tries >= TRIES:
                 return
-            if b not in seen and cell not in self.cells(b):
+            if b not in seen and b not in inside:
                 tries += 1
                 yield b
 
