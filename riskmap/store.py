@@ -11,12 +11,12 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import duckdb
 import geopandas as gpd
@@ -29,6 +29,7 @@ from riskmap import fmt
 from riskmap.errors import InputError, ProjectError, StoreError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA_VERSION = 8
 CRS = "EPSG:28992"
@@ -264,9 +265,12 @@ def file_fingerprint(path: Path) -> tuple[int, str]:
 class Store:
     """A project's DuckDB store. Open with :meth:`open`; use as a context manager."""
 
-    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection,
+                 read_only: bool = False) -> None:
         self.path = path
         self.con = con
+        self.read_only = read_only
+        self._cached: dict[Hashable, Any] = {}  # see :meth:`cached`
         # what a load may delete: set by the caller (see :meth:`write_load`)
         self.min_kept_share = MIN_KEPT_SHARE
         self.allow_shrink = False
@@ -289,17 +293,17 @@ class Store:
         read_only = read_only and not new
         mask = os.umask(0o077)  # a new store (and its WAL) is readable by its owner only
         try:
-            store = cls(path, duckdb.connect(str(path), read_only=read_only))
-            current = store._version() >= SCHEMA_VERSION
+            store = cls(path, duckdb.connect(str(path), read_only=read_only), read_only)
+            version = store._version()
             if not read_only:
-                store._migrate()
+                store._migrate(version)
         except duckdb.Error as exc:
             raise store_error(path, exc) from exc
         finally:
             os.umask(mask)
         if new:
             path.chmod(0o600)
-        if read_only and not current:  # an older store is migrated once, then read
+        if read_only and version < SCHEMA_VERSION:  # an older store is migrated once, then read
             store.close()
             cls.open(path).close()
             return cls.open(path, read_only=True)
@@ -315,14 +319,22 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, once per ``key`` while a read-only store is open (no process can
+        write to it meanwhile); on a writable store, each time it is asked."""
+        if not self.read_only:
+            return compute()
+        if key not in self._cached:
+            self._cached[key] = compute()
+        return cast(T, self._cached[key])
+
     def _version(self) -> int:
         tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "meta" not in tables:
             return 0
         return int(self.scalar("SELECT value FROM meta WHERE key='schema_version'") or 0)
 
-    def _migrate(self) -> None:
-        version = self._version()
+    def _migrate(self, version: int) -> None:
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: het schema van de opslag ({version}) is nieuwer dan deze "
                              f"riskmap ({SCHEMA_VERSION}); werk riskmap bij")
@@ -596,7 +608,11 @@ class Store:
         return self.query(f"SELECT * FROM loads {where} ORDER BY load_id")
 
     def areas(self, level: str | None = None, year: int | None = None) -> gpd.GeoDataFrame:
-        """Areas as a GeoDataFrame in EPSG:28992 (all levels, or one)."""
+        """Areas as a GeoDataFrame in EPSG:28992 (all levels, or one); a copy of what a
+        read-only store read once (see :meth:`cached`)."""
+        return self.cached(("areas", level, year), lambda: self._areas(level, year)).copy()
+
+    def _areas(self, level: str | None, year: int | None) -> gpd.GeoDataFrame:
         sql = "SELECT code, level, name, gemeente, wijk, year, area_ha, geometry FROM areas"
         clauses: list[str] = []
         params: list[Any] = []

@@ -34,6 +34,25 @@ def test_geometry_round_trips_as_wkb(tmp_path: Path):
     assert areas.geometry.iloc[1].equals(shapely.box(1, 0, 2, 1))
 
 
+def test_a_read_only_store_reads_areas_once_and_gives_each_caller_its_own_copy(tmp_path: Path):
+    path = tmp_path / "s.duckdb"
+    with Store.open(path, create=True) as store:
+        store.write_load(LoadRecord("boundaries", "2024"), {"areas": _areas(["BU1", "BU2"])})
+        assert store.cached("n", lambda: store.scalar("SELECT count(*) FROM areas")) == 2
+        store.allow_shrink = True
+        store.write_load(LoadRecord("boundaries", "2024"), {"areas": _areas(["BU1"])})
+        # a writable store computes each time: a write may change the answer
+        assert store.cached("n", lambda: store.scalar("SELECT count(*) FROM areas")) == 1
+    with Store.open(path, read_only=True) as store:
+        calls = []
+        assert [store.cached("k", lambda: calls.append(1) or len(calls)) for _ in range(3)] == [1] * 3
+        first = store.areas("buurt")
+        first.loc[0, "name"] = "gewijzigd"
+        first.loc[0, "geometry"] = shapely.box(5, 5, 6, 6)
+        again = store.areas("buurt")
+        assert again.loc[0, "name"] != "gewijzigd" and again.geometry.iloc[0].equals(shapely.box(0, 0, 1, 1))
+
+
 def test_same_slice_twice_replaces_rows_and_retires_lineage(tmp_path: Path):
     with Store.open(tmp_path / "s.duckdb", create=True) as store:
         for _ in range(2):

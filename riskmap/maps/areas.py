@@ -57,7 +57,17 @@ def score_areas(store: Store, period: Period, level: str, theme: str,
     from_suppressed`` and the
     texts ``score_text, rank_text, interval_text, drivers_text, change_text``; the drivers are
     always those of the overall score. Areas without a score keep missing values.
+
+    A read-only store reads each once (maps, reports and exports ask for the same ones); the
+    caller gets its own copy.
     """
+    labels = tuple((i.id, i.label) for i in catalogue)
+    return store.cached(("score_areas", str(period), level, theme, labels),
+                        lambda: _score_areas(store, period, level, theme, catalogue)).copy()
+
+
+def _score_areas(store: Store, period: Period, level: str, theme: str,
+                 catalogue: list[Indicator]) -> gpd.GeoDataFrame:
     scores = store.query(
         "SELECT area_code AS code, theme, score, rank, rank_low, rank_high, drivers, change, "
         "rank_change, from_suppressed FROM scores WHERE period = ? AND level = ? "

@@ -6,6 +6,7 @@ import re
 
 from html_parts import geojson, parse
 
+from riskmap.maps.areas import score_areas
 from riskmap.maps.layers import grid_layer, layers_from_store
 from riskmap.reports.outputs import map_html
 
@@ -32,6 +33,18 @@ def test_score_layers_cover_overall_themes_wijken_and_terreinen(demo_run):
     assert re.fullmatch(r"\d+–\d+", top["interval_text"])
     assert top["change_text"].endswith(("gestegen", "gedaald", "gelijk"))
     assert len(top["drivers_text"].split("; ")) == 3
+
+
+def test_score_areas_are_read_once_per_open_store_and_each_caller_gets_a_copy(demo_run):
+    catalogue = demo_run.project.catalogue()
+    with demo_run.project.store(read_only=True) as store:
+        first = score_areas(store, demo_run.period, "buurt", "drugs", catalogue)
+        first.loc[first.index[0], "score_text"] = "veranderd"
+        again = score_areas(store, demo_run.period, "buurt", "drugs", catalogue)
+        reads = [key for key in store._cached if key[0] == "score_areas"]
+    assert again.loc[again.index[0], "score_text"] != "veranderd"
+    assert again.drop(columns="score_text").equals(first.drop(columns="score_text"))
+    assert len(reads) == 1
 
 
 def test_missing_model_results_are_named_not_drawn(demo_run):
