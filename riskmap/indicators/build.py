@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -46,12 +46,12 @@ BOUNDED = {"percentile", "minmax"}
 
 @dataclass
 class LevelResult:
-    """Values, scores and quality figures of one level in one period."""
+    """Values and scores of one level in one period (the quality report is made from the
+    stored values when it is written: :func:`quality_report`)."""
 
     level: str
     values: pd.DataFrame
     scores: pd.DataFrame
-    quality: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def design_for(catalogue: list[Indicator], level: str, available: list[str],
@@ -346,8 +346,7 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
         scores = score_level(values, catalogue, level, config)
         if change and not scores.empty:
             scores = _changes(scores, previous_scores(store, config, catalogue, period - 1, level))
-        results[level] = LevelResult(level, values, scores,
-                                     quality_report(values, catalogue, level, config))
+        results[level] = LevelResult(level, values, scores)
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
                          f"(riskmap load ...)")
