@@ -14,7 +14,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import geopandas as gpd
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
@@ -164,7 +163,7 @@ def static_map(areas: gpd.GeoDataFrame, column: str, title: str, data_date: str,
     missing_label
         Legend label of the areas without a value (categorical maps).
     """
-    fig = plt.figure(figsize=figsize, dpi=120)
+    fig = Figure(figsize=figsize, dpi=120)
     ax = fig.add_axes((0.02, 0.06, 0.70, 0.82))
     draw_map(ax, areas, column, legend_title, outlines, outline_label, categories, background,
              missing_label=missing_label)

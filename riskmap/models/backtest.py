@@ -36,9 +36,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 
 from riskmap.config import Config
@@ -202,10 +202,11 @@ def backtest_table(table: pd.DataFrame) -> pd.DataFrame:
     return shown[list(HEADERS)].rename(columns=HEADERS)
 
 
-def backtest_figure(table: pd.DataFrame) -> plt.Figure:
+def backtest_figure(table: pd.DataFrame) -> Figure:
     """Precision at k and AUC per evaluated quarter, one line per method."""
     quarterly = table[table["period"] != MEAN]
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    figure = Figure(figsize=(10, 4))
+    axes = figure.subplots(1, 2, sharex=True)
     for method in (*METHODS, "chosen"):
         rows = quarterly[quarterly["method"] == method]
         for axis, column in zip(axes, ("precision_at_k", "auc"), strict=True):
@@ -233,8 +234,5 @@ def write_backtest(table: pd.DataFrame, folder: Path, guard: Guard,
     csv = write_csv(backtest_table(table), folder / f"{stem}.csv", guard,
                     counts=[HEADERS["areas"], HEADERS["positives"]], min_count=min_count)
     figure = backtest_figure(table)
-    try:
-        png = write_figure(figure, folder / f"{stem}.png", guard, dpi=120)
-    finally:
-        plt.close(figure)
+    png = write_figure(figure, folder / f"{stem}.png", guard, dpi=120)
     return {"tabel": csv, "grafiek": png}

@@ -15,8 +15,8 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from riskmap.areatypes import analysis_levels, level_label
@@ -205,8 +205,8 @@ def _name_list(figure: Figure, names: list[str]) -> None:
                 linespacing=1.4)
 
 
-def _map_figure() -> tuple[Figure, plt.Axes]:
-    figure = plt.figure(figsize=MAP_SIZE, dpi=150)
+def _map_figure() -> tuple[Figure, Axes]:
+    figure = Figure(figsize=MAP_SIZE, dpi=150)
     return figure, figure.add_axes((0.0, 0.02, 0.72, 0.96))
 
 

@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -40,7 +39,8 @@ def trend_chart(trends: pd.DataFrame, codes: list[str], names: dict[str, str], t
     """
     periods = sorted(trends["period"].unique())
     wide = trends.pivot_table(index="period", columns="code", values="score").reindex(periods)
-    fig, ax = plt.subplots(figsize=figsize, dpi=110)
+    fig = Figure(figsize=figsize, dpi=110)
+    ax = fig.subplots()
     for i, code in enumerate(c for c in codes if c in wide.columns):
         ax.plot(range(len(periods)), wide[code], marker=MARKERS[i % len(MARKERS)],
                 linestyle=STYLES[i // len(COLOURS) % len(STYLES)], linewidth=1.6, markersize=4.5,

@@ -18,7 +18,6 @@ from importlib import metadata, resources
 from pathlib import Path
 
 import jinja2
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -134,7 +133,6 @@ def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100, alt: str = "
     the title); the figure is closed."""
     width, height = (round(float(v) * dpi) for v in figure.get_size_inches())
     data = figure_bytes(figure, guard, f"{REPORT_NAME} [{title}]", dpi=dpi)
-    plt.close(figure)
     return Image(title, base64.b64encode(data).decode("ascii"), width, height, alt or title)
 
 

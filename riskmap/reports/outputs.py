@@ -9,7 +9,6 @@ from functools import partial
 from itertools import chain
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -111,8 +110,7 @@ def write_maps(q: QuarterOutput, offline: bool = True,
                   for static, figure in zip(statics, figures, strict=True)]) as rendered:
         paths = {name: path for writer in alongside for name, path in writer(q).items()}
         paths["kaart"] = write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)
-        for static, figure, (png, pdf) in zip(statics, figures, rendered, strict=True):
-            plt.close(figure)
+        for static, (png, pdf) in zip(statics, rendered, strict=True):
             paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
             rendered_png = png.read_bytes()
             q.map_png(static, rendered_png)  # the report embeds it

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
-
 from riskmap.config import Config
 from riskmap.errors import RiskmapError
 from riskmap.indicators.catalogue import Indicator
@@ -81,7 +79,6 @@ class QuarterOutput:
         if key not in self._memo:
             figure = static.draw()
             self._memo[key] = figure_bytes(figure, self.guard, f"{static.stem}.png")
-            plt.close(figure)
         return bytes(self._memo[key])
 
     @property
