@@ -118,7 +118,7 @@ def measure(name: str, path: Path, written_s: float) -> dict[str, Any]:
 
 def demo(folder: Path | None) -> dict[str, Any]:
     """The demo's dashboard (running the demo first unless ``folder`` holds one)."""
-    from riskmap.pipeline import run_demo  # noqa: PLC0415
+    from riskmap.demo import run_demo  # noqa: PLC0415
     from riskmap.project import Project  # noqa: PLC0415
 
     project = Project(folder) if folder else run_demo(DATA / "demo").project

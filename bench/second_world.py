@@ -39,9 +39,10 @@ import pandas as pd
 import shapely
 
 from riskmap.branches import branch_of
+from riskmap.demo import REGISTER_KINDS
 from riskmap.models.ranking import stored_choice, stored_track_record
 from riskmap.periods import Period, quarters
-from riskmap.pipeline import REGISTER_KINDS, run_quarter
+from riskmap.pipeline import run_quarter
 from riskmap.project import Project
 from riskmap.reports.bias import bias_audit
 from riskmap.reports.trust import bias_lines, verdict_lines

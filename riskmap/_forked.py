@@ -151,17 +151,19 @@ def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iter
 
 
 @contextmanager
-def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iterator[Iterator[T]]:
+def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
+            background: bool = False) -> Iterator[Iterator[T]]:
     """:func:`side_by_side` with the forked processes started when the block starts: the
     caller works on while they run, and takes the results, in order, from the iterator it is
     given. Where the tasks run here, each runs as its result is taken. The block ends when the
     processes have ended.
 
-    The caller should not fork other processes in the block: forking while a pool's thread
-    runs is unsafe.
+    With ``background``, even one task (or one core) goes to a forked process, so that it runs
+    while the caller works. The caller should not fork other processes in the block: forking
+    while a pool's thread runs is unsafe.
     """
     processes = processes_for(len(tasks), memory_each)
-    if processes < 2:
+    if processes < (1 if background and can_fork() else 2):
         yield (task() for task in tasks)
         return
     global _TASKS  # noqa: PLW0603 - what the forked processes inherit

@@ -179,7 +179,7 @@ def _report(record: LoadRecord) -> None:
               help="Map voor het demoproject.")
 def demo(out: Path) -> None:
     """Maak de demogemeente Havenwaard en draai er het hele kwartaal op."""
-    from riskmap.pipeline import run_demo
+    from riskmap.demo import run_demo
 
     log_file = _log_to_file(out / "logs")
     run = run_demo(out)

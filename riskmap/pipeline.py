@@ -1,4 +1,4 @@
-"""End-to-end runs: the quarter in one call, and the demo gemeente from sources to outputs.
+"""The quarter end to end, in one call (the demo gemeente's run is :mod:`riskmap.demo`).
 
 :func:`run_quarter` is what ``riskmap kwartaal`` does: every stage of a quarter in dependency
 order (indicators and scores, hotspots, emerging hotspots, the track record — backtest of score,
@@ -12,7 +12,6 @@ the same outputs.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -21,28 +20,21 @@ from pathlib import Path
 
 from riskmap._forked import settled, side_by_side
 from riskmap._progress import progress
-from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
-from riskmap.errors import InputError, ProjectError, RiskmapError, StoreError
+from riskmap.errors import InputError, RiskmapError, StoreError
 from riskmap.models.backtest import MEAN
 from riskmap.models.emerging import MIN_PERIODS
 from riskmap.models.ranking import RANKING_LABELS, stored_choice
 from riskmap.models.runs import built_quarters
 from riskmap.periods import Period, quarters
-from riskmap.project import PROJECT_FOLDERS, Project
+from riskmap.project import Project
 from riskmap.reports.briefing import write_briefing
 from riskmap.reports.exports import write_exports
 from riskmap.reports.gebiedsanalyse import write_report
 from riskmap.reports.outputs import Writer, write_maps, write_tables
 from riskmap.reports.targets import write_targets
-from riskmap.sources._demo_world import GEMEENTE, LAST_PERIOD, NAME, YEAR
-from riskmap.sources.demo import SEED, build_world, write_sources
-from riskmap.store import LoadRecord
 
 log = logging.getLogger(__name__)
 
-REGISTER_KINDS = ("meldingen", "maatregelen", "bibob", "hennep", "controles")
-# Quarters built by the demo: the last four have full 12-month windows of register data.
-BUILT_QUARTERS = 4
 DONE, SKIPPED = "klaar", "overgeslagen"
 
 
@@ -210,59 +202,4 @@ def run_quarter(project: Project, period: str | Period, first: str | Period | No
         run.outputs = _outputs(project, quarter, offline, capacity, exclude_recent)
     run.stages.append(Stage("uitvoer", DONE, f"{len(run.outputs)} bestanden in "
                                              f"{project.output_dir / str(quarter)}"))
-    return run
-
-
-@dataclass
-class DemoRun:
-    """What a demo run made: the project, the loads and the output files."""
-
-    project: Project
-    period: Period
-    loads: list[LoadRecord] = field(default_factory=list)
-    outputs: dict[str, Path] = field(default_factory=dict)
-    quarter: QuarterRun | None = None
-
-
-def _clear_demo(out: Path) -> None:
-    """Remove an earlier demo project in ``out`` (its logs stay); refuse any other project."""
-    if not (out / CONFIG_NAME).exists():
-        if out.exists() and any(p.name != "logs" for p in out.iterdir()):
-            raise ProjectError(f"{out}: map is niet leeg en geen demoproject; kies een andere "
-                               f"--out")
-        return
-    if load_config(out).gemeente != GEMEENTE:
-        raise ProjectError(f"{out}: bevat een echt project ({load_config(out).gemeente}); de "
-                           f"demo overschrijft het niet")
-    for name in (CONFIG_NAME, STORE_NAME, f"{STORE_NAME}.wal", KEY_NAME):
-        (out / name).unlink(missing_ok=True)
-    for folder in PROJECT_FOLDERS:
-        if folder != "logs":
-            shutil.rmtree(out / folder, ignore_errors=True)
-
-
-def run_demo(out: str | Path, seed: int = SEED) -> DemoRun:
-    """Generate Havenwaard's sources in ``out/sources``, load them with the real loaders and
-    run the last quarter with :func:`run_quarter` (building the three quarters before it)."""
-    with settled():
-        return _run_demo(Path(out), seed)
-
-
-def _run_demo(out: Path, seed: int) -> DemoRun:
-    _clear_demo(out)
-    world = build_world(seed)
-    paths = write_sources(world, out / "sources")
-    project = Project.init(out, GEMEENTE, YEAR, naam=NAME, **{"paths.cache": "sources"})
-    run = DemoRun(project, LAST_PERIOD)
-    run.loads += [project.load_boundaries(paths["boundaries"]),
-                  project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
-                  project.load_areas("vakantiepark", paths["vakantieparken"]),
-                  project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
-                  project.load_bag(paths["bag"]),
-                  # last year's extract (SBI 2008), then this year's (SBI 2025) replacing it
-                  project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
-    run.loads += [project.load_register(kind, paths[kind])
-                  for kind in progress(REGISTER_KINDS, "registers laden")]
-    run.quarter = run_quarter(project, LAST_PERIOD, first=LAST_PERIOD - (BUILT_QUARTERS - 1))
-    run.outputs = run.quarter.outputs
     return run

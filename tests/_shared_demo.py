@@ -14,7 +14,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from riskmap.pipeline import run_demo
+from riskmap.demo import run_demo
 from riskmap.sources.demo import SEED, build_world, write_sources
 
 

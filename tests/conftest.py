@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from _shared_demo import share_demo, share_sources
 
-from riskmap.pipeline import DemoRun, run_demo
+from riskmap.demo import DemoRun, run_demo
 from riskmap.project import Project
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any(RERUN_FIXTURE in getattr(item, "fixturenames", ()) for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="riskmap-rerun-"))
-        code = "import sys; from riskmap.pipeline import run_demo; run_demo(sys.argv[1])"
+        code = "import sys; from riskmap.demo import run_demo; run_demo(sys.argv[1])"
         _RERUN["folder"] = folder
         _RERUN["process"] = subprocess.Popen(
             [sys.executable, "-c", code, str(folder / "project")],

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from riskmap.pipeline import DemoRun
+from riskmap.demo import DemoRun
 from riskmap.project import Project
 from riskmap.sources.demo import build_world, hidden_risk
 from riskmap.store import Store

@@ -30,8 +30,8 @@ import shapely
 from openpyxl import load_workbook
 
 from riskmap.cli import main
+from riskmap.demo import DemoRun
 from riskmap.fmt import integer
-from riskmap.pipeline import DemoRun
 from riskmap.store import Store
 
 Make = Callable[[Path, Path], list[str]]  # (project, scratch folder) -> riskmap arguments

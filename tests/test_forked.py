@@ -55,6 +55,29 @@ def test_started_tasks_run_here_as_taken(monkeypatch):
     assert ran == [1, 2]
 
 
+@pytest.mark.skipif(not can_fork(), reason="needs fork")
+def test_a_background_task_runs_apart_while_the_caller_works_even_on_one_core(tmp_path,
+                                                                               monkeypatch):
+    monkeypatch.setattr(_forked, "cores", lambda: 1)
+    signal = tmp_path / "gedaan"
+    with started([partial(_touch, signal)], background=True) as results:
+        deadline = time.monotonic() + 30
+        while not signal.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert signal.exists()
+        [pid] = results
+    assert pid != os.getpid()
+
+
+def test_a_background_task_runs_here_as_taken_where_nothing_can_fork(tmp_path, monkeypatch):
+    monkeypatch.setattr(_forked, "can_fork", lambda: False)
+    signal = tmp_path / "gedaan"
+    with started([partial(_touch, signal)], background=True) as results:
+        assert not signal.exists()
+        [pid] = results
+    assert pid == os.getpid() and signal.exists()
+
+
 def test_one_task_runs_here():
     [(square, pid, _)] = side_by_side([partial(_work, 3)])
     assert (square, pid) == (9, os.getpid())

@@ -19,7 +19,7 @@ import yaml
 
 from riskmap import areatypes
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME
-from riskmap.pipeline import DemoRun
+from riskmap.demo import DemoRun
 from riskmap.project import Project
 from riskmap.sbi import config_file
 

@@ -2,8 +2,8 @@
 
 import json
 
+from riskmap.demo import DemoRun
 from riskmap.indicators.catalogue import load_catalogue
-from riskmap.pipeline import DemoRun
 from riskmap.store import Store
 
 

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from riskmap.cli import main
+from riskmap.demo import DemoRun
 from riskmap.models.hotspots import GetisOrdHotspots
 from riskmap.models.ranking import COMBINED_NAME
 from riskmap.models.supervised import MODEL_NAME
 from riskmap.models.weights import queen_neighbours
-from riskmap.pipeline import DemoRun
 from riskmap.sources.demo import hidden_risk
 from riskmap.store import Store
 

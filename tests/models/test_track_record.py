@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from riskmap import _forked
+from riskmap.demo import DemoRun
 from riskmap.models.ranking import stored_choice, stored_track_record
-from riskmap.pipeline import DemoRun
 from riskmap.project import Project
 from riskmap.store import Store
 

@@ -9,7 +9,7 @@ import pytest
 from planting import plant_patterns
 
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME
-from riskmap.pipeline import DemoRun
+from riskmap.demo import DemoRun
 from riskmap.project import Project
 
 

@@ -31,11 +31,11 @@ from scipy import sparse
 
 from riskmap.areatypes import analysis_levels, area_sql, area_types
 from riskmap.branches import branch_of
+from riskmap.demo import DemoRun
 from riskmap.errors import PrivacyError
 from riskmap.indicators.privacy import PRIVACY_REASONS
 from riskmap.indicators.protection import quiet_highs
 from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
-from riskmap.pipeline import DemoRun
 from riskmap.reports.outputs import write_tables
 from riskmap.reports.targets import write_targets
 from riskmap.sbi import clean_codes

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmap.pipeline import DemoRun
+from riskmap.demo import DemoRun
 from riskmap.reports.bias import bias_audit, correlations, poorest_fifth
 from riskmap.reports.trust import bias_lines
 from riskmap.store import Store

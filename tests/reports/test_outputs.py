@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from riskmap.pipeline import DemoRun
+from riskmap.demo import DemoRun
 from riskmap.project import Project
 
 

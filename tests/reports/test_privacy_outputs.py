@@ -25,8 +25,8 @@ from pypdf import PdfReader
 
 from riskmap.cli import main
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME
+from riskmap.demo import DemoRun
 from riskmap.indicators.privacy import PSEUDONYM, is_sensitive
-from riskmap.pipeline import DemoRun
 from riskmap.project import Project
 
 TEXT_SUFFIXES = {".csv", ".html", ".md", ".json", ".txt"}
