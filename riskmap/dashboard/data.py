@@ -69,8 +69,13 @@ def dumps(value: Any) -> str:
 
 def _numbers(values: Iterable[Any], decimals: int | None) -> list[Any]:
     """Numbers rounded for the page (``decimals=None``: whole numbers); missing -> ``None``."""
-    array = pd.to_numeric(pd.Series(list(values), dtype=object),
-                          errors="coerce").to_numpy(dtype=float)
+    if isinstance(values, pd.Series) and values.dtype.kind in "iuf":  # numbers already
+        array = values.to_numpy(dtype=float, na_value=np.nan)
+    elif isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        array = values.astype(float)
+    else:
+        array = pd.to_numeric(pd.Series(list(values), dtype=object),
+                              errors="coerce").to_numpy(dtype=float)
     missing = np.isnan(array)
     if decimals is None:
         out = np.where(missing, 0, np.round(array)).astype(np.int64).astype(object)
@@ -150,19 +155,21 @@ def _score_block(codes: pd.Index, scores: pd.DataFrame,
 
 def _indicator_block(codes: pd.Index, indicators: pd.DataFrame,
                      decimals: dict[str, int]) -> dict[str, Any]:
-    values = _wide(indicators, "indicator", "value", codes)
-    marks = _wide(indicators, "indicator", "reason", codes)
-    index_gemeente = _wide(indicators, "indicator", "index_gemeente", codes)
-    index_nl = _wide(indicators, "indicator", "index_nl", codes)
+    wide = indicators.pivot(index="code", columns="indicator",
+                            values=["value", "index_gemeente", "index_nl"]).reindex(codes)
+    ids = wide["value"].columns
+    values, index_gemeente, index_nl = (wide[part].to_numpy(dtype=float) for part in
+                                        ("value", "index_gemeente", "index_nl"))
+    marks = _wide(indicators.assign(mark=indicators["reason"].map(REASON_MARKS)), "indicator",
+                  "mark", codes).reindex(columns=ids).to_numpy(dtype=object)
     block: dict[str, Any] = {"value": {}, "indexGemeente": {}, "indexNl": {}}
-    for indicator in values.columns:
-        shown = _numbers(values[indicator], decimals.get(str(indicator), 2))
-        mark = marks[indicator].map(REASON_MARKS)
+    for j, indicator in enumerate(ids):
+        shown = _numbers(values[:, j], decimals.get(str(indicator), 2))
         block["value"][indicator] = [v if v is not None else (m if isinstance(m, str) else None)
-                                     for v, m in zip(shown, mark, strict=True)]
-        block["indexGemeente"][indicator] = _numbers(index_gemeente[indicator], None)
-        if index_nl[indicator].notna().any():
-            block["indexNl"][indicator] = _numbers(index_nl[indicator], None)
+                                     for v, m in zip(shown, marks[:, j], strict=True)]
+        block["indexGemeente"][indicator] = _numbers(index_gemeente[:, j], None)
+        if not np.isnan(index_nl[:, j]).all():
+            block["indexNl"][indicator] = _numbers(index_nl[:, j], None)
     return block
 
 

@@ -68,17 +68,27 @@ def score_areas(store: Store, period: Period, level: str, theme: str,
 
 def _score_areas(store: Store, period: Period, level: str, theme: str,
                  catalogue: list[Indicator]) -> gpd.GeoDataFrame:
+    labels = tuple((i.id, i.label) for i in catalogue)
+    scores, drivers = store.cached(("level_scores", str(period), level, labels),
+                                   lambda: _level_scores(store, period, level, catalogue))
+    chosen = scores[scores["theme"] == theme].drop(columns=["theme"])
+    frame = latest_areas(store, level).merge(chosen, on="code", how="left")
+    frame["drivers_text"] = frame["code"].map(drivers).fillna(MISSING)
+    return _with_texts(frame)
+
+
+def _level_scores(store: Store, period: Period, level: str,
+                  catalogue: list[Indicator]) -> tuple[pd.DataFrame, pd.Series]:
+    """Every theme's scores of a level, and the Dutch text of each area's overall drivers."""
     scores = store.query(
         "SELECT area_code AS code, theme, score, rank, rank_low, rank_high, drivers, change, "
-        "rank_change, from_suppressed FROM scores WHERE period = ? AND level = ? "
-        "AND theme IN (?, ?)",
-        [str(period), level, theme, OVERALL])
-    chosen = scores[scores["theme"] == theme].drop(columns=["theme", "drivers"])
-    drivers = scores[scores["theme"] == OVERALL].set_index("code")["drivers"]
-    frame = latest_areas(store, level).merge(chosen, on="code", how="left")
-    frame["drivers_text"] = frame["code"].map(drivers).map(
-        lambda d: driver_text(d, catalogue))
-    return _with_texts(frame)
+        "rank_change, from_suppressed FROM scores WHERE period = ? AND level = ?",
+        [str(period), level])
+    labels = {i.id: i.label for i in catalogue}
+    overall = scores[scores["theme"] == OVERALL]
+    drivers = pd.Series(["; ".join(driver_list(d, labels)) or MISSING for d in overall["drivers"]],
+                        index=overall["code"], dtype=object)
+    return scores.drop(columns=["drivers"]), drivers
 
 
 def driver_list(drivers: object, labels: dict[str, str]) -> list[str]:
@@ -87,12 +97,6 @@ def driver_list(drivers: object, labels: dict[str, str]) -> list[str]:
     if not isinstance(drivers, str) or not drivers:
         return []
     return [labels.get(x, x) for x in json.loads(drivers)]
-
-
-def driver_text(drivers: object, catalogue: list[Indicator]) -> str:
-    """A JSON list of indicator ids as a Dutch text of labels (``–`` when there is none)."""
-    found = driver_list(drivers, {i.id: i.label for i in catalogue})
-    return "; ".join(found) if found else MISSING
 
 
 def _with_texts(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
