@@ -18,7 +18,10 @@ intervals, so cells protected earlier stay protected. Each LP moves only the ato
 small count (those of the cells it shares an atom with, leaving out very wide cells such as
 the gemeente total) and holds every other atom fixed: a table found that way is a valid
 alternative table of the whole release, so the protection holds; when no such table exists
-near the cell, the LP is solved over all atoms. The LPs are solved with HiGHS (``highspy``).
+near the cell, the LP is solved over all atoms. Each LP is preceded by the same LP without
+the published cells' slacks (every shown cell kept as it is): most small counts are protected by
+hidden cells alone, which that smaller LP shows, and then the weighted one would hide nothing
+either. The LPs are solved with HiGHS (``highspy``).
 Before any LP, a cheap sufficient test looks for a *swap*: moving events between an atom of the
 small count and another atom in exactly the same shown cells, which the hidden cells around
 them can absorb; most small counts are protected that way by other small counts. From
@@ -188,6 +191,8 @@ class _Neighbourhood:
         lower[free], upper[free] = -INF, INF
         at = np.flatnonzero(touched == cell)[0]
         lower[at] = upper[at] = target - values[at]
+        if not relaxed and self._within_hidden(chosen, local, sub_col, shown, lower, upper):
+            return touched[:0]
         on_shown = shown[local]
         rows = np.concatenate([local, n_r + slot[local[on_shown]], n_r + n_t + slot[local[on_shown]],
                                n_r + np.arange(n_t), n_r + n_t + np.arange(n_t)])
@@ -213,6 +218,23 @@ class _Neighbourhood:
             return None
         t = np.asarray(self.highs.getSolution().col_value[n_y:])
         return touched[shown][t > TOLERANCE]
+
+    def _within_hidden(self, chosen: np.ndarray, local: np.ndarray, columns: np.ndarray,
+                       shown: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+        """Whether the target is reachable with every shown cell kept as it is: the LP of
+        :meth:`reach` without its slacks (a smaller one, solved first, as most small counts
+        are protected by hidden cells alone; then its optimum hides nothing either)."""
+        n_y, n_r = len(chosen), len(shown)
+        indptr, indices, entries = _by_column(local, columns, np.ones(len(columns)), n_y)
+        self.highs.clearModel()
+        self.highs.passModel(
+            n_y, n_r, len(entries), int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n_y),
+            -self.atoms[chosen].astype(float), np.full(n_y, INF),
+            np.where(shown, 0.0, lower), np.where(shown, 0.0, upper),
+            indptr, indices, entries, np.zeros(n_y, dtype=np.int32))
+        self.highs.run()
+        return bool(self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal)
 
 
 class _Swaps:

@@ -108,6 +108,27 @@ def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
     assert apart.tolist() == alone.tolist()
 
 
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_the_lp_without_slacks_first_hides_the_same_complements(monkeypatch, seed):
+    matrix, atoms = _linked_tables(seed)
+    values = matrix @ atoms
+    primary, released = values < 5, np.ones(len(values), bool)
+    cost = np.random.default_rng(seed).uniform(0.5, 2.0, len(values))
+    checked = []
+    within = protection._Neighbourhood._within_hidden
+
+    def counted(*args: object) -> bool:
+        checked.append(within(*args))
+        return checked[-1]
+    monkeypatch.setattr(protection._Neighbourhood, "_within_hidden", counted)
+    first = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=1)
+    assert True in checked and False in checked  # both ways taken
+    monkeypatch.setattr(protection._Neighbourhood, "_within_hidden", lambda *_: False)
+    only_full = complementary_suppression(matrix, atoms, primary, released, cost, 5,
+                                          processes=1)
+    assert first.sum() > 0 and first.tolist() == only_full.tolist()
+
+
 def _die(*_: object) -> None:
     os._exit(1)
 
