@@ -40,7 +40,6 @@ import pandas as pd
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import GroupKFold
@@ -222,6 +221,12 @@ def area_groups(store: Store, level: str) -> pd.Series:
     return frame.drop_duplicates("code").set_index("code")["grp"]
 
 
+def _filled(x: np.ndarray) -> np.ndarray:
+    """Missing values as the middle (:data:`NEUTRAL`): a constant, learnt from no data, so it
+    is filled once for every fold."""
+    return np.where(np.isnan(x), NEUTRAL, x)
+
+
 class HitRateModel:
     """Chance that a controle finds something, from area indicators (see the module notes).
 
@@ -255,10 +260,8 @@ class HitRateModel:
         self.seed = seed
 
     def _pipeline(self, strength: float) -> Pipeline:
-        return make_pipeline(
-            SimpleImputer(strategy="constant", fill_value=NEUTRAL, keep_empty_features=True),
-            StandardScaler(), LogisticRegression(C=strength, max_iter=2_000,
-                                                 random_state=self.seed))
+        return make_pipeline(StandardScaler(), LogisticRegression(C=strength, max_iter=2_000,
+                                                                  random_state=self.seed))
 
     def fit(self, features: pd.DataFrame, found: pd.Series, groups: pd.Series) -> HitRateModel:
         """Fit on one row per controle: area features, finding (bool) and group (wijk).
@@ -279,7 +282,7 @@ class HitRateModel:
                              f"(wijken); er zijn er {n_groups}")
         if np.unique(y).size < 2:
             raise InputError("elke controle had dezelfde uitkomst: niets te leren")
-        x = features.to_numpy(float)
+        x = _filled(features.to_numpy(float))
         splits = list(GroupKFold(n_splits=min(self.folds, n_groups)).split(x, y, groups))
         scores = {c: self._out_of_fold(c, x, y, splits) for c in self.strengths}
         self.strength_ = min(scores, key=lambda c: log_loss(y, scores[c], labels=[0, 1]))
@@ -311,15 +314,14 @@ class HitRateModel:
 
     def predict_proba(self, features: pd.DataFrame) -> pd.Series:
         """Calibrated chance of a finding per row (area)."""
-        x = features.reindex(columns=self.features_).to_numpy(float)
+        x = _filled(features.reindex(columns=self.features_).to_numpy(float))
         return pd.Series(self.calibrated_.predict_proba(x)[:, 1], index=features.index,
                          name="probability")
 
     def explain(self, features: pd.DataFrame, top: int = 3) -> pd.Series:
         """Per row, the ``top`` indicators that push the chance up most (JSON list of ids)."""
-        x = features.reindex(columns=self.features_).to_numpy(float)
-        imputer, scaler = self.explainer_[0], self.explainer_[1]
-        contribution = scaler.transform(imputer.transform(x)) * self.coefficients_.to_numpy()
+        x = _filled(features.reindex(columns=self.features_).to_numpy(float))
+        contribution = self.explainer_[0].transform(x) * self.coefficients_.to_numpy()
         out = []
         for row in contribution:
             order = [j for j in np.argsort(-row) if row[j] > 0][:top]
