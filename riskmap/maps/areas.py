@@ -63,14 +63,13 @@ def score_areas(store: Store, period: Period, level: str, theme: str,
     """
     labels = tuple((i.id, i.label) for i in catalogue)
     return store.cached(("score_areas", str(period), level, theme, labels),
-                        lambda: _score_areas(store, period, level, theme, catalogue)).copy()
+                        lambda: _score_areas(store, period, level, theme, labels)).copy()
 
 
 def _score_areas(store: Store, period: Period, level: str, theme: str,
-                 catalogue: list[Indicator]) -> gpd.GeoDataFrame:
-    labels = tuple((i.id, i.label) for i in catalogue)
+                 labels: tuple[tuple[str, str], ...]) -> gpd.GeoDataFrame:
     scores, drivers = store.cached(("level_scores", str(period), level, labels),
-                                   lambda: _level_scores(store, period, level, catalogue))
+                                   lambda: _level_scores(store, period, level, dict(labels)))
     chosen = scores[scores["theme"] == theme].drop(columns=["theme"])
     frame = latest_areas(store, level).merge(chosen, on="code", how="left")
     frame["drivers_text"] = frame["code"].map(drivers).fillna(MISSING)
@@ -78,13 +77,13 @@ def _score_areas(store: Store, period: Period, level: str, theme: str,
 
 
 def _level_scores(store: Store, period: Period, level: str,
-                  catalogue: list[Indicator]) -> tuple[pd.DataFrame, pd.Series]:
-    """Every theme's scores of a level, and the Dutch text of each area's overall drivers."""
+                  labels: dict[str, str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Every theme's scores of a level, and the Dutch text of each area's overall drivers
+    (``labels``: indicator id -> label)."""
     scores = store.query(
         "SELECT area_code AS code, theme, score, rank, rank_low, rank_high, drivers, change, "
         "rank_change, from_suppressed FROM scores WHERE period = ? AND level = ?",
         [str(period), level])
-    labels = {i.id: i.label for i in catalogue}
     overall = scores[scores["theme"] == OVERALL]
     drivers = pd.Series(["; ".join(driver_list(d, labels)) or MISSING for d in overall["drivers"]],
                         index=overall["code"], dtype=object)

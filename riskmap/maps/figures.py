@@ -1,8 +1,9 @@
 """The static maps of a quarter: the overall score, each theme and the hotspot patterns.
 
 Maps are yielded one at a time, each drawn only when its ``draw`` is called, so that callers
-can save and close each figure before the next is drawn (a quarter has about ten) and a map
-already rendered need not be drawn again.
+can save each figure and let it go before the next is drawn (a quarter has about ten) and a
+map already rendered need not be drawn again. Figures are matplotlib ``Figure`` objects
+without pyplot, which would keep every figure until it is closed.
 """
 
 from __future__ import annotations

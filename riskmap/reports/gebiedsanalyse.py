@@ -130,7 +130,7 @@ def _cell(value: object) -> str:
 
 def embed(figure: Figure, guard: Guard, title: str, dpi: int = 100, alt: str = "") -> Image:
     """A figure checked, rendered and embedded (``alt``: its text for screen readers, default
-    the title); the figure is closed."""
+    the title)."""
     width, height = (round(float(v) * dpi) for v in figure.get_size_inches())
     data = figure_bytes(figure, guard, f"{REPORT_NAME} [{title}]", dpi=dpi)
     return Image(title, base64.b64encode(data).decode("ascii"), width, height, alt or title)
