@@ -33,7 +33,12 @@ from riskmap.indicators.scoring import (
     themes_applicable,
     uncertainty,
 )
-from riskmap.indicators.values import SMALL_DENOMINATOR, indicator_values, scored_indicators
+from riskmap.indicators.values import (
+    SMALL_DENOMINATOR,
+    indicator_values,
+    region_measures,
+    scored_indicators,
+)
 from riskmap.periods import Period
 from riskmap.store import Store
 
@@ -334,10 +339,12 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
     min_count = config["privacy.min_count"]
     results: dict[str, LevelResult] = {}
     by_level: dict[str, pd.DataFrame] = {}
+    regions = region_measures(store, catalogue, period, config.gemeente)
     for level in INDICATOR_LEVELS:
         if not store.scalar("SELECT count(*) FROM areas WHERE level = ?", [level]):
             continue
-        values = indicator_values(store, catalogue, period, level, min_count, config.gemeente)
+        values = indicator_values(store, catalogue, period, level, min_count, config.gemeente,
+                                  regions=regions)
         if not values.empty:
             by_level[level] = values
     release = protect_release(store, period, catalogue, by_level, config.gemeente, min_count)

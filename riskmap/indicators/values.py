@@ -140,14 +140,15 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
 
 def indicator_values(store: Store, catalogue: list[Indicator], period: Period, level: str,
                      min_count: int = 5, gemeente: str | None = None,
-                     report: bool = True) -> pd.DataFrame:
+                     report: bool = True,
+                     regions: Mapping[str, Mapping[str, pd.Series]] | None = None) -> pd.DataFrame:
     """All indicator values of one level and period, in long form.
 
     Optional indicators without any value (e.g. a source not loaded) are left out with a log
     line; one whose CBS variable the year's table lacks is kept, its rows saying
     ``niet beschikbaar in <jaar>``. With ``gemeente``, each value also gets its
     index against the gemeente and, for CBS-based indicators, against Nederland
-    (:func:`add_indices`).
+    (:func:`add_indices`; ``regions``: its :func:`region_measures`, when the caller has them).
     Suppressions and CBS variables the year lacks are logged at debug level (the quality
     report and the CBS load say them once); with ``report=False`` (supporting computations
     such as the previous quarter) missing indicators are too.
@@ -180,7 +181,8 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
         return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",
                                      "numerator", "denominator", "suppressed", "reason"])
     values = pd.concat(frames, ignore_index=True)
-    return add_indices(store, values, catalogue, period, gemeente) if gemeente else values
+    return add_indices(store, values, catalogue, period, gemeente, regions) if gemeente \
+        else values
 
 
 def scored_indicators(raw: pd.DataFrame, catalogue: list[Indicator]) -> list[str]:
@@ -222,8 +224,18 @@ def _usable(reference: float) -> bool:
     return bool(np.isfinite(reference) and reference != 0)
 
 
+def region_measures(store: Store, catalogue: list[Indicator], period: Period,
+                    gemeente: str) -> dict[str, dict[str, pd.Series]]:
+    """The CBS measures of the catalogue for the gemeente and for Nederland, by code: the
+    references of :func:`add_indices`, the same for every level of a quarter."""
+    measures = [m.params for i in catalogue for m in (i.numerator, i.denominator)
+                if m is not None and m.kind == "cbs"]
+    return {code: cbs_measures(store, measures, period, [code]) for code in (gemeente, NATIONAL)}
+
+
 def add_indices(store: Store, values: pd.DataFrame, catalogue: list[Indicator], period: Period,
-                gemeente: str) -> pd.DataFrame:
+                gemeente: str,
+                regions: Mapping[str, Mapping[str, pd.Series]] | None = None) -> pd.DataFrame:
     """Each value as an index: gemeente = 100 and, for CBS-based indicators, Nederland = 100.
 
     The gemeente reference is CBS's own gemeente figure where the indicator is CBS-based and that
@@ -234,9 +246,8 @@ def add_indices(store: Store, values: pd.DataFrame, catalogue: list[Indicator], 
     out = values.copy()
     out["index_gemeente"], out["index_nl"] = np.nan, np.nan
     by_id = {i.id: i for i in catalogue}
-    measures = [m.params for i in catalogue for m in (i.numerator, i.denominator)
-                if m is not None and m.kind == "cbs"]
-    region = {code: cbs_measures(store, measures, period, [code]) for code in (gemeente, NATIONAL)}
+    region = regions if regions is not None else region_measures(store, catalogue, period,
+                                                                 gemeente)
     without_national = []
     for indicator_id, rows in values.groupby("indicator"):
         indicator = by_id[str(indicator_id)]
