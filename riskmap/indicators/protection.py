@@ -115,6 +115,11 @@ def _by_column(rows: np.ndarray, columns: np.ndarray, data: np.ndarray,
     return indptr, rows[order].astype(np.int32), data[order].astype(float)
 
 
+def _row(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
+    """The columns of one row of a compressed sparse matrix (a cell's atoms)."""
+    return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
+
+
 def _split(members: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
     """``members`` (in group order) cut into groups of ``sizes`` (empty ones included)."""
     return np.split(members, np.cumsum(sizes)[:-1]) if len(sizes) else []
@@ -166,7 +171,7 @@ class _Neighbourhood:
 
     def own(self, cell: int) -> np.ndarray:
         """The atoms of ``cell``."""
-        return self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
+        return _row(self.rows, cell)
 
     def reach(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
               relaxed: bool = False) -> np.ndarray | None:
@@ -243,12 +248,12 @@ class _Swaps:
     def __init__(self, matrix: sparse.csr_matrix, atoms: np.ndarray, values: np.ndarray,
                  shown: np.ndarray, released: np.ndarray, min_count: int) -> None:
         self.columns = matrix.tocsc()
-        self.atoms, self.values, self.shown = atoms, values, shown
+        self.atoms, self.values = atoms, values
         lower, upper = knowledge_bounds(values, min_count, released)
+        # read per cell in Python loops: values, what the attacker knows of them, shown; widths
         self._lists = (values.tolist(), lower.tolist(), upper.tolist(), shown.tolist())
+        self._widths = np.diff(matrix.indptr).tolist()
         self.rows = matrix
-        self.width = np.diff(matrix.indptr)
-        self._widths = self.width.tolist()  # read per cell in Python loops
         self._cells: dict[int, frozenset[int]] = {}
         self._narrow_cells: dict[int, list[int]] = {}
         self._alike_atoms: dict[tuple[int, int, bool], list[int]] = {}
@@ -292,7 +297,7 @@ class _Swaps:
         Events move one atom pair at a time (greedily, several partners if needed); every
         cell the moves touch must be hidden and stay within what the attacker knows of it.
         """
-        own = self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
+        own = _row(self.rows, cell)
         inside = set(own.tolist())  # an atom counts towards the cell if it is one of these
         change = target - self.values[cell]
         total: dict[int, float] = {}
@@ -339,7 +344,7 @@ class _Swaps:
         key = (cell, signature, giving)
         found = self._alike_atoms.get(key)
         if found is None:
-            near = self.rows.indices[self.rows.indptr[cell]:self.rows.indptr[cell + 1]]
+            near = _row(self.rows, cell)
             near = near[(self.signature[near] == signature) & ((self.atoms[near] > 0) | (not giving))]
             found = self._alike_atoms[key] = near.tolist()
         return found
