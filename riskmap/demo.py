@@ -80,15 +80,16 @@ def _run_demo(out: Path, seed: int) -> DemoRun:
         project = Project.init(out, GEMEENTE, YEAR, naam=NAME, **{"paths.cache": "sources"})
         paths = next(made)
     run = DemoRun(project, LAST_PERIOD)
-    run.loads += [project.load_boundaries(paths["boundaries"]),
-                  project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
-                  project.load_areas("vakantiepark", paths["vakantieparken"]),
-                  project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
-                  project.load_bag(paths["bag"]),
-                  # last year's extract (SBI 2008), then this year's (SBI 2025) replacing it
-                  project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
-    run.loads += [project.load_register(kind, paths[kind])
-                  for kind in progress(REGISTER_KINDS, "registers laden")]
+    with project.session():  # one store for every load
+        run.loads += [project.load_boundaries(paths["boundaries"]),
+                      project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
+                      project.load_areas("vakantiepark", paths["vakantieparken"]),
+                      project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
+                      project.load_bag(paths["bag"]),
+                      # last year's extract (SBI 2008), then this year's (SBI 2025) replacing it
+                      project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
+        run.loads += [project.load_register(kind, paths[kind])
+                      for kind in progress(REGISTER_KINDS, "registers laden")]
     run.quarter = run_quarter(project, LAST_PERIOD, first=LAST_PERIOD - (BUILT_QUARTERS - 1))
     run.outputs = run.quarter.outputs
     return run

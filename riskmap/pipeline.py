@@ -72,14 +72,15 @@ def _build(project: Project, period: Period, first: Period | None) -> str:
 
 def _hotspots(project: Project, period: Period) -> str:
     """Gi* of ``period`` and of the built quarters before it that have none yet, so the
-    dashboard can compare quarters."""
-    with project.store(read_only=True) as store:
-        done = set(store.query("SELECT DISTINCT period FROM hotspots WHERE level = 'buurt' AND "
-                               "method = 'gi_star' AND variable = 'totaal'")["period"])
-    earlier = [q for q in consecutive_built(project, period)[:-1] if str(q) not in done]
-    for quarter in earlier:
-        project.hotspots(quarter)
-    table = project.hotspots(period)
+    dashboard can compare quarters (in one :meth:`~riskmap.project.Project.session`)."""
+    with project.session():
+        with project.store(read_only=True) as store:
+            done = set(store.query("SELECT DISTINCT period FROM hotspots WHERE level = 'buurt' "
+                                   "AND method = 'gi_star' AND variable = 'totaal'")["period"])
+        earlier = [q for q in consecutive_built(project, period)[:-1] if str(q) not in done]
+        for quarter in earlier:
+            project.hotspots(quarter)
+        table = project.hotspots(period)
     hot = int((table["category"] == "hotspot").sum())
     cold = int((table["category"] == "coldspot").sum())
     extra = f" (ook berekend voor {', '.join(map(str, earlier))})" if earlier else ""
@@ -99,12 +100,13 @@ def consecutive_built(project: Project, period: Period) -> list[Period]:
 
 
 def _emerging(project: Project, period: Period) -> str:
-    run = consecutive_built(project, period)
-    if len(run) < MIN_PERIODS:
-        raise _Skip(f"{len(run)} aaneengesloten kwartaal/kwartalen berekend t/m {period}; "
-                    f"opkomende hotspots vragen er {MIN_PERIODS} (gebruik --from "
-                    f"{period - (MIN_PERIODS - 1)})")
-    table = project.emerging_hotspots(run[0], period)
+    with project.session():
+        run = consecutive_built(project, period)
+        if len(run) < MIN_PERIODS:
+            raise _Skip(f"{len(run)} aaneengesloten kwartaal/kwartalen berekend t/m {period}; "
+                        f"opkomende hotspots vragen er {MIN_PERIODS} (gebruik --from "
+                        f"{period - (MIN_PERIODS - 1)})")
+        table = project.emerging_hotspots(run[0], period)
     patterned = int((table["category"] != "no_pattern").sum())
     return f"{run[0]} t/m {period}: {patterned} buurten met een patroon"
 

@@ -7,6 +7,7 @@ the store again; methods return DataFrames, GeoDataFrames or paths.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -63,6 +64,8 @@ class Project:
     def __init__(self, path: str | Path) -> None:
         self.root = Path(path)
         self.config: Config = load_config(self.root)
+        # the store kept open by :meth:`session`, with the process that opened it
+        self._session: tuple[int, Store] | None = None
 
     @classmethod
     def init(cls, path: str | Path, gemeente: str, year: int = 2024, naam: str | None = None,
@@ -88,12 +91,33 @@ class Project:
 
     @contextmanager
     def store(self, read_only: bool = False) -> Iterator[Store]:
-        """The project's store, opened for the duration of a ``with`` block."""
+        """The project's store, opened for the duration of a ``with`` block (inside a
+        :meth:`session`, its store, left open)."""
+        if self._session is not None and self._session[0] == os.getpid():
+            yield self._session[1]
+            return
         store = Store.open(self.config.store_path, create=not read_only, read_only=read_only)
         try:
             yield store
         finally:
             store.close()
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Keep the store open, writable and locked for a ``with`` block: every :meth:`store`
+        inside it is that one. Opening DuckDB costs 10-40 ms (its catalogue, the schema check,
+        a checkpoint when closed), and the demo's loads and a quarter's hotspots opened it a
+        dozen times each. Nothing inside may fork a process that opens the store: the
+        session holds DuckDB's file lock (a forked process opens a store of its own)."""
+        if self._session is not None:
+            yield
+            return
+        with self.lock(), self.store() as store:
+            self._session = (os.getpid(), store)
+            try:
+                yield
+            finally:
+                self._session = None
 
     @contextmanager
     def lock(self, what: str = "riskmap (Python)") -> Iterator[None]:
@@ -106,9 +130,13 @@ class Project:
     def _loading(self, allow_shrink: bool) -> Iterator[Store]:
         """The store for one load, locked, with this project's rule against shrinking."""
         with self.lock(), self.store() as store:
+            rules = store.allow_shrink, store.min_kept_share
             store.allow_shrink = allow_shrink
             store.min_kept_share = self.config["loads.min_kept_share"]
-            yield store
+            try:
+                yield store
+            finally:  # the store may be a session's, which the next load uses
+                store.allow_shrink, store.min_kept_share = rules
 
     @property
     def output_dir(self) -> Path:
