@@ -103,7 +103,27 @@ def _mask(events: pd.DataFrame, key: str, period: Period) -> np.ndarray:
     return mask.to_numpy(bool)
 
 
-def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+@dataclass
+class _Atoms:
+    """Atoms (event class × place) with their counts. A class of the grid series has an atom
+    per place with a 500 m cell, any other class one per place without it; both kinds of place
+    are rows of ``places``. So a column of the atoms is read from ``places`` (thousands of
+    rows), not from an atoms × columns frame (2.5 million rows nationally)."""
+
+    places: pd.DataFrame  # buurt, wijk, the analysis areas and the cell of each place
+    cls: np.ndarray  # class per atom
+    row: np.ndarray  # place per atom
+    count: np.ndarray
+
+    def codes(self, grouping: str, gemeente: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per atom, the code of its cell in ``grouping`` (-1: in none), and the cells by
+        code, sorted."""
+        keys = _cell_keys(self.places, grouping, gemeente)
+        codes, found = pd.factorize(keys.astype(object).where(keys.notna(), None), sort=True)
+        return codes[self.row], np.array([str(code) for code in found], dtype=object)
+
+
+def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[_Atoms, np.ndarray]:
     """Atoms (event class × buurt × analysis areas × grid cell) with their counts, and the
     classes × series membership. Every place with a BAG address gets atoms, also empty ones."""
     longest = max(json.loads(k)["window"] for k in keys)
@@ -136,15 +156,16 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[pd.DataFrame,
     # place's and its class's
     place, plain, where = _joint_keys(places[geo], ungridded[geo], events[geo])
     width = max((int(k.max()) for k in (place, plain, where) if len(k)), default=0) + 1
-    frames = [(places if gridded[cls] else ungridded).assign(cls=cls)
-              for cls in range(len(classes))]
-    atoms = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=[*geo, "cls"])
-    atoms = atoms.astype(object).where(atoms.notna(), None)
+    sizes = [len(places) if gridded[cls] else len(ungridded) for cls in range(len(classes))]
+    row = np.concatenate([np.arange(size) + (0 if gridded[cls] else len(places))
+                          for cls, size in enumerate(sizes)] or [np.zeros(0, int)])
     keys_of_atoms = np.concatenate([(place if gridded[cls] else plain) + cls * width
                                     for cls in range(len(classes))] or [np.zeros(0, int)])
     counts = pd.Series(events["cls"].to_numpy(int) * width + where).value_counts()
-    return atoms.assign(count=counts.reindex(keys_of_atoms).fillna(0).to_numpy()), classes
+    atoms = _Atoms(pd.concat([places[geo], ungridded[geo]], ignore_index=True),
+                   np.repeat(np.arange(len(classes)), sizes), row,
+                   counts.reindex(keys_of_atoms).fillna(0).to_numpy())
+    return atoms, classes
 
 
 def _classes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,15 +194,16 @@ def _joint_keys(*frames: pd.DataFrame) -> list[np.ndarray]:
     return [keys[a:b] for a, b in pairwise(sizes)]
 
 
-def _cell_keys(atoms: pd.DataFrame, grouping: str, gemeente: str) -> pd.Series:
+def _cell_keys(places: pd.DataFrame, grouping: str, gemeente: str) -> pd.Series:
+    """The cell of each place in ``grouping``."""
     if grouping in AREA_LEVELS:
-        return atoms[grouping]
+        return places[grouping]
     if grouping == "gemeente":
-        return pd.Series(gemeente, index=atoms.index)
+        return pd.Series(gemeente, index=places.index)
     for area_type in area_types().values():
         if grouping == area_type.source:
-            return pd.Series("alle", index=atoms.index).where(atoms[area_type.key].notna())
-    return atoms["cell500"]
+            return pd.Series("alle", index=places.index).where(places[area_type.key].notna())
+    return places["cell500"]
 
 
 def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
@@ -191,7 +213,7 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
     groupings = _groupings(catalogue, levels)
     keys = list(groupings)
     atoms, classes = _atoms(store, period, keys)
-    member = classes[atoms["cls"].to_numpy(int)]  # atoms × series
+    member = classes[atoms.cls]  # atoms × series
     coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per grouping: atoms' cells, by code
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -200,8 +222,7 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
     for s, key in enumerate(keys):
         for grouping in sorted(groupings[key]):
             if grouping not in coded:
-                codes, found = pd.factorize(_cell_keys(atoms, grouping, gemeente), sort=True)
-                coded[grouping] = codes, np.array([str(code) for code in found], dtype=object)
+                coded[grouping] = atoms.codes(grouping, gemeente)
             codes, names = coded[grouping]
             which = np.flatnonzero(member[:, s] & (codes >= 0))
             used = np.bincount(codes[which], minlength=len(names)) > 0
@@ -215,9 +236,10 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
     row = np.concatenate(rows) if rows else np.zeros(0, int)
     col = np.concatenate(cols) if cols else np.zeros(0, int)
     table = np.concatenate(meta) if meta else np.zeros((0, 3), dtype=object)
-    matrix = sparse.csr_matrix((np.ones(len(row)), (row, col)), shape=(len(table), len(atoms)))
+    matrix = sparse.csr_matrix((np.ones(len(row)), (row, col)),
+                               shape=(len(table), len(atoms.count)))
     cells = pd.DataFrame(table, columns=["series", "grouping", "area_code"])
-    return cells, matrix, atoms["count"].to_numpy(float)
+    return cells, matrix, atoms.count.astype(float)
 
 
 def _merge_identical_atoms(matrix: sparse.csr_matrix,
