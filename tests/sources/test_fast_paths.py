@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from riskmap import _forked
 from riskmap._forked import can_fork, cores
-from riskmap.sources import _places, _pseudo
+from riskmap.sources import _io, _places, _pseudo
 from riskmap.sources._io import blank, duplicated, parse_numbers
 from riskmap.sources._places import (
     AreaIndex,
@@ -248,11 +248,14 @@ def test_names_in_chunks_normalised_as_in_one():
 
 
 @pytest.mark.parametrize("keep", ["first", False])
-def test_duplicated_by_arrow_as_pandas(keep):
+@pytest.mark.parametrize("repeats_from", [_io.REPEATS_FROM, 2])  # factorised; DuckDB first
+def test_duplicated_by_arrow_as_pandas(keep, repeats_from, monkeypatch):
+    monkeypatch.setattr(_io, "REPEATS_FROM", repeats_from)
     rng = np.random.default_rng(11)
     values = [None if v == 0 else f"k{v}" for v in rng.integers(0, 400, 2_000)]
     for series in (_chunked(values), pd.Series(values, dtype="str"),
-                   pd.Series([], dtype="str"), pd.Series(["a", "b"], dtype="str")):
+                   pd.Series([], dtype="str"), pd.Series(["a", "b"], dtype="str"),
+                   pd.Series(["b", None, "b", None, "a"], dtype="str")):
         np.testing.assert_array_equal(duplicated(series, keep=keep),
                                       series.duplicated(keep=keep).to_numpy())
 
