@@ -374,7 +374,7 @@ def build(period: str, online_map: bool, project_dir: Path) -> None:
     schrijven. `riskmap kwartaal` doet dit en alle stappen erna."""
     project = _project(project_dir)
     quarter = Period.parse(period)
-    results = project.build(quarter)
+    results = project.build(quarter, meanwhile=_writers)
     for level, result in results.items():
         n = result.scores["theme"].eq("totaal").sum() if not result.scores.empty else 0
         _say(f"{level}: {result.values['indicator'].nunique()} indicatoren, {integer(n)} "
@@ -382,6 +382,11 @@ def build(period: str, online_map: bool, project_dir: Path) -> None:
     _paths(project.tables_and_maps(quarter, offline=not online_map))
     _say("Hotspots, modellen, rapporten en exports: `riskmap kwartaal --period "
          f"{quarter}`.")
+
+
+def _writers() -> None:
+    """Import the writers of the tables and maps (while the quarter is computed)."""
+    import riskmap.reports.outputs  # noqa: F401
 
 
 def _paths(paths: dict[str, Path]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -217,11 +217,32 @@ class Project:
             return store.undo(load_id)
 
     # --- building and reading ---------------------------------------------------------------
-    def build(self, period: str | Period) -> dict[str, LevelResult]:
-        """Compute indicator values and scores for every level of ``period``."""
-        from riskmap.indicators.build import build_period
-        with self.lock(), self.store() as store:
-            return build_period(store, self.config, self.catalogue(), Period.parse(period))
+    def build(self, period: str | Period,
+              meanwhile: Callable[[], object] | None = None) -> dict[str, LevelResult]:
+        """Compute indicator values and scores for every level of ``period``, and store them.
+
+        With ``meanwhile``, the quarter is computed in a forked process (with its own
+        read-only connection) where possible, while ``meanwhile()`` runs here: ``riskmap
+        build`` imports the writers of the tables and maps meanwhile (half a second). The
+        same build either way.
+        """
+        from riskmap._forked import started
+        from riskmap.indicators.build import computed_period, store_period
+        quarter, catalogue = Period.parse(period), self.catalogue()
+
+        def compute() -> Built:
+            with self.store(read_only=True) as store:
+                return computed_period(store, self.config, catalogue, quarter)
+
+        with self.lock():
+            with started([compute], self.memory_per_process(),
+                         background=meanwhile is not None) as computed:
+                if meanwhile is not None:
+                    meanwhile()
+                built = next(computed)
+            with self.store() as store:
+                store_period(store, self.config, catalogue, built)
+        return built.results
 
     def build_quarters(self, periods: Sequence[str | Period]) -> None:
         """Build several quarters: computed side by side in forked processes where possible

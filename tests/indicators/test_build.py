@@ -1,5 +1,6 @@
 """Building a quarter: the previous quarter's scores for the change since then."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -99,6 +100,40 @@ def test_quarters_are_built_and_stored_one_by_one_when_memory_holds_one_process(
     with project.store(read_only=True) as store:
         assert store.query("SELECT period FROM builds ORDER BY build_id")["period"].tolist() == \
             ["2025Q1", "2025Q2"]
+
+
+@pytest.mark.skipif(not _forked.can_fork(), reason="no fork here")
+def test_a_quarter_computed_elsewhere_while_the_caller_works_is_the_same_build(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    project.load_cbs(2024, offline=True)
+    project.load_register("hennep", _hennep(tmp_path / "hennep.csv",
+                                            ["2024-06-01", "2025-04-01", "2025-05-01"]))
+    shutil.copytree(project.root, tmp_path / "here")
+    here = Project(tmp_path / "here")
+    computed_in, meanwhile_in, stored = [], [], []
+    compute, store = build.computed_period, build.store_period
+
+    def computed(*args: object, **kwargs: object) -> build.Built:
+        computed_in.append(os.getpid())  # in the forked process: not seen here
+        built = compute(*args, **kwargs)
+        built.pid = os.getpid()  # type: ignore[attr-defined]
+        return built
+    monkeypatch.setattr(build, "computed_period", computed)
+    monkeypatch.setattr(build, "store_period", lambda *args: stored.append(args[-1].pid)
+                        or store(*args))
+    project.build("2025Q2", meanwhile=lambda: meanwhile_in.append(os.getpid()))
+    assert meanwhile_in == [os.getpid()] and computed_in == []
+    assert len(stored) == 1 and stored[0] != os.getpid()
+    monkeypatch.undo()
+    here.build("2025Q2")
+    for table in ("indicator_values", "scores", "released_cells"):
+        sql = f"SELECT * EXCLUDE (build_id) FROM {table}"
+        with project.store(read_only=True) as one, here.store(read_only=True) as other:
+            apart, after = one.query(sql), other.query(sql)
+        assert len(apart) > 0
+        key = list(apart.columns)
+        pd.testing.assert_frame_equal(apart.sort_values(key, ignore_index=True),
+                                      after.sort_values(key, ignore_index=True), obj=table)
 
 
 def test_plain_scores_are_the_scores_and_ranks_of_a_build(built: Project):
