@@ -346,36 +346,39 @@ def protect_release(store: Store, period: Period, catalogue: Sequence[Indicator]
 
 def apply_to_values(values: pd.DataFrame, release: Release,
                     catalogue: Sequence[Indicator]) -> pd.DataFrame:
-    """Indicator values hidden where a cell they reveal is hidden (reason of that cell), and
-    their index against the gemeente left out where it would reveal a hidden total."""
+    """Indicator values hidden where a cell they reveal is hidden (reason of that cell; of the
+    first such cell in the order of its series, preferring a small count or group over a
+    complement), and their index against the gemeente left out where it would reveal a hidden
+    total. A value hidden for another reason than a small count keeps that reason."""
     series = {i.id: indicator_series(i) for i in catalogue}
-    cells = release.cells.drop_duplicates(["series", "grouping", "area_code"])
-    reason_of = dict(zip(zip(cells["series"], cells["grouping"], cells["area_code"],
-                             strict=True), cells["reason"], strict=True))
-    totals = release.cells[release.cells["grouping"].isin(list(TOTALS.values()))
-                           & ~release.cells["shown"]]
+    cells = release.cells
+    totals = cells[cells["grouping"].isin(list(TOTALS.values())) & ~cells["shown"]]
     hidden_totals = set(zip(totals["series"], totals["grouping"], strict=True))
-    no_index, hidden_rows, hidden_reasons = [], [], []
-    rows = zip(values["level"], values["indicator"], values["area_code"], values["reason"],
-               strict=True)
-    for position, (level, indicator, area, reason) in enumerate(rows):
-        keys = series[indicator]
-        # the index against the gemeente would reveal a hidden total
-        if any((key, TOTALS[level]) in hidden_totals for key in keys):
-            no_index.append(position)
-        if isinstance(reason, str) and reason != SMALL_COUNT:
-            continue
-        hidden = [r for r in (reason_of.get((key, level, area)) for key in keys)
-                  if isinstance(r, str)]
-        if hidden:
-            hidden_rows.append(position)
-            hidden_reasons.append(next((r for r in hidden if r != PROTECTION), hidden[0]))
+    pairs = pd.MultiIndex.from_frame(values[["indicator", "level"]])
+    no_index = pairs.isin([(indicator, level) for indicator, level in pairs.unique()
+                           if any((key, TOTALS[level]) in hidden_totals
+                                  for key in series[indicator])])
+    # the cells an open value reveals, one row per series in order, joined to the hidden ones
+    open_ = (values["reason"].isna() | (values["reason"] == SMALL_COUNT)).to_numpy()
+    revealed = pd.DataFrame({"position": np.flatnonzero(open_),
+                             "series": values["indicator"].to_numpy()[open_],
+                             "grouping": values["level"].to_numpy()[open_],
+                             "area_code": values["area_code"].to_numpy()[open_]})
+    revealed["series"] = revealed["series"].map(series)
+    revealed = revealed.explode("series", ignore_index=True).dropna(subset=["series"])
+    revealed["order"] = revealed.groupby("position").cumcount()
+    keys = ["series", "grouping", "area_code"]
+    hidden = revealed.merge(cells.loc[cells["reason"].notna(), [*keys, "reason"]]
+                            .drop_duplicates(keys), on=keys)
+    hidden = hidden.assign(complement=hidden["reason"] == PROTECTION).sort_values(
+        ["position", "complement", "order"]).drop_duplicates("position")
     out = values.copy()
-    if no_index:
+    if no_index.any():
         out.loc[out.index[no_index], "index_gemeente"] = np.nan
-    if hidden_rows:
-        out.loc[out.index[hidden_rows], "suppressed"] = True
-        out.loc[out.index[hidden_rows], "reason"] = hidden_reasons
+    if len(hidden):
+        rows = out.index[hidden["position"].to_numpy()]
+        out.loc[rows, "suppressed"] = True
+        out.loc[rows, "reason"] = hidden["reason"].to_numpy()
     return out
 
 

@@ -6,6 +6,8 @@ import pytest
 from scipy import sparse
 
 from riskmap.indicators import release
+from riskmap.indicators.catalogue import load_catalogue
+from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP
 
 
 def _merged_one_by_one(matrix: sparse.csr_matrix,
@@ -75,3 +77,33 @@ def test_classes_are_numpys_unique_rows(columns: int):
     expected, expected_inverse = np.unique(masks, axis=0, return_inverse=True)
     assert np.array_equal(classes, expected) and np.array_equal(inverse, expected_inverse.ravel())
     assert len(classes) < len(masks)
+
+
+def test_values_take_the_reason_of_the_first_hidden_cell_they_reveal():
+    catalogue = load_catalogue()
+    ratio = next(i for i in catalogue if i.id == "controles_bevinding")  # findings / controles
+    count = next(i for i in catalogue if i.id == "hennep")
+    findings, controles = release.indicator_series(ratio)
+    (hennep,) = release.indicator_series(count)
+    cells = pd.DataFrame([
+        # BU1: the controles hidden as a small count, the findings as a complement
+        (findings, "buurt", "BU1", False, PROTECTION), (controles, "buurt", "BU1", False, SMALL_COUNT),
+        # BU2: both hidden as complements; BU3: nothing hidden
+        (findings, "buurt", "BU2", False, PROTECTION), (controles, "buurt", "BU2", False, PROTECTION),
+        (findings, "buurt", "BU3", True, None), (controles, "buurt", "BU3", True, None),
+        (hennep, "buurt", "BU1", False, SMALL_GROUP), (hennep, "buurt", "BU3", True, None),
+        # the gemeente's hennep total is hidden: no hennep value gets an index against it
+        (hennep, "gemeente", "GM1", False, PROTECTION), (findings, "gemeente", "GM1", True, None),
+        (controles, "gemeente", "GM1", True, None)], columns=release.CELL_COLUMNS)
+    values = pd.DataFrame({
+        "level": "buurt",
+        "indicator": ["controles_bevinding"] * 3 + ["hennep"] * 3,
+        "area_code": ["BU1", "BU2", "BU3", "BU1", "BU3", "BU2"],
+        "reason": [None, SMALL_COUNT, None, None, None, SMALL_GROUP],
+        "suppressed": [False, True, False, False, False, True],
+        "index_gemeente": 100.0})
+    out = release.apply_to_values(values, release.Release(cells), catalogue)
+    assert [None if pd.isna(r) else r for r in out["reason"]] == [
+        SMALL_COUNT, PROTECTION, None, SMALL_GROUP, None, SMALL_GROUP]  # the last kept its own
+    assert out["suppressed"].tolist() == [True, True, False, True, False, True]
+    assert out["index_gemeente"].isna().tolist() == [False] * 3 + [True] * 3
