@@ -71,11 +71,12 @@ class Design:
 
 def shape(v: np.ndarray) -> tuple[float, float]:
     """Skewness and excess kurtosis (population moments, as ``scipy.stats.skew``/``kurtosis``
-    with their defaults: missing when the values do not vary)."""
+    with their defaults: missing when the values do not vary, or vary so little that the
+    moments underflow, e.g. values around 1e-160)."""
     mean = float(v.mean())
     d = v - mean
     m2 = float(np.mean(d * d))
-    if m2 <= (np.finfo(float).resolution * mean) ** 2:
+    if m2 <= (np.finfo(float).resolution * mean) ** 2 or m2 ** 2 == 0.0:
         return np.nan, np.nan
     return float(np.mean(d ** 3)) / m2 ** 1.5, float(np.mean(d ** 4)) / m2 ** 2 - 3.0
 
