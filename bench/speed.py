@@ -64,7 +64,8 @@ def python(code: str, source: Path | None, *args: str) -> Callable[[], object]:
                                   check=True, capture_output=True, cwd=tempfile.gettempdir())
 
 
-CLI = "import sys; from riskmap.cli import main; sys.argv[0] = 'riskmap'; main(sys.argv[1:])"
+# as the `riskmap` command runs (riskmap.cli.run; main in code from before it existed)
+CLI = "import sys; from riskmap import cli; sys.argv[0] = 'riskmap'; getattr(cli, 'run', cli.main)()"
 
 
 def riskmap(source: Path | None, *args: str) -> Callable[[], object]:

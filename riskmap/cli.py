@@ -7,8 +7,11 @@ exits with code 2; nothing is half-written.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import logging.handlers
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -670,6 +673,28 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     _end_console(succeeded=True)
     sys.exit(0)
+
+
+def run() -> None:
+    """The ``riskmap`` command: :func:`main`, then the process ends without the interpreter
+    tearing itself down, which frees every module and object one by one (a third of a second
+    after the demo, with pandas, matplotlib, scipy and sklearn loaded) when nothing is left to
+    do. Before it ends, as at a normal exit: the exit handlers run (:mod:`atexit`: forked
+    processes joined, temporary files removed), reference cycles are collected (a file held in
+    one is closed, so flushed), and the logs and console are flushed."""
+    code: int | str | None = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = exit_.code
+    if isinstance(code, str):  # as Python does: the message on standard error, status 1
+        click.echo(code, err=True)
+    atexit._run_exitfuncs()  # what a normal exit runs first
+    gc.collect()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 def _is_store_error(exc: BaseException) -> bool:

@@ -146,3 +146,32 @@ def test_docs_command_offers_every_reference():
     from riskmap.docs import REFERENCES
 
     assert set(REFERENCE_NAMES) == set(REFERENCES)
+
+
+def test_the_command_ends_as_a_normal_exit_would(tmp_path: Path):
+    """``riskmap`` (``riskmap.cli.run``) skips the interpreter's teardown: its exit status,
+    console lines, log file and exit handlers are those of a normal exit."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "atexit.txt"
+    code = ("import atexit, pathlib, sys; from riskmap import cli; "
+            f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'ran'); "
+            "sys.argv[0] = 'riskmap'; cli.run()")
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        marker.unlink(missing_ok=True)
+        return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, cwd=tmp_path, check=False)
+
+    done = command("init", "-p", "p", "--gemeente", "GM9999")
+    assert done.returncode == 0 and marker.read_text() == "ran"
+    assert (tmp_path / "p" / "riskmap.yaml").is_file()
+    (tmp_path / "leeg.csv").write_text("a;b\n", encoding="utf-8")
+    done = command("load", "bag", "-p", "p", "leeg.csv")
+    assert done.returncode == 2 and done.stderr.startswith("riskmap: fout: ")
+    assert marker.read_text() == "ran"
+    logs = list((tmp_path / "p" / "logs").glob("*.log"))
+    assert len(logs) == 1 and "refused: " in logs[0].read_text()  # flushed and closed
+    done = command("--help")
+    assert done.returncode == 0 and "Gebruik" in done.stdout
