@@ -309,10 +309,12 @@ class PolygonLookup:
         self._cell = 1.0
         self._origin = (0.0, 0.0)
 
-    def first_hit(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
-        """Polygon index per point (-1: in none) and the number of second (and later) hits."""
+    def first_hit(self, x: np.ndarray, y: np.ndarray,
+                  points: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Polygon index per point (-1: in none) and the number of second (and later) hits
+        (``points``: the points of ``x``, ``y`` already made, for a lookup without raster)."""
         if len(x) < self.min_points or not len(self.geoms):
-            return _first_hit(self.tree, shapely.points(x, y))
+            return _first_hit(self.tree, shapely.points(x, y) if points is None else points)
         labels = self._cell_labels(x, y)
         exact = np.flatnonzero(labels == _EXACT)
         hit, extra = _first_hit(self.tree, shapely.points(x[exact], y[exact]))
@@ -425,22 +427,25 @@ class AreaIndex:
                        if frame is not None and not frame.empty}
         self.grid_sizes = grid_sizes
 
-    def buurt_index(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+    def buurt_index(self, x: np.ndarray, y: np.ndarray,
+                    points: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Row of the buurt each point is in (-1: none; the first of two overlapping buurten),
         and the number of points counted in a second buurt."""
-        return self._buurten.first_hit(np.asarray(x, float), np.asarray(y, float))
+        return self._buurten.first_hit(np.asarray(x, float), np.asarray(y, float), points)
 
     def assign(self, x: np.ndarray, y: np.ndarray) -> tuple[pd.DataFrame, dict[str, int]]:
         """Area codes per point, and counts of points outside any buurt or in two."""
         x, y = np.asarray(x, float), np.asarray(y, float)
-        buurt_idx, in_two = self.buurt_index(x, y)
+        # below the raster's size, every lookup tests the points themselves: made once
+        points = shapely.points(x, y) if len(x) < self._buurten.min_points else None
+        buurt_idx, in_two = self.buurt_index(x, y, points)
         inside = buurt_idx >= 0
         out = pd.DataFrame({
             "buurt": _coded(self._buurt_codes, _at_rows(self._buurt_of_row, buurt_idx)),
             "wijk": _coded(self._wijk_codes, _at_rows(self._wijk_of_row, buurt_idx))})
         found = {}
         for key, (codes, lookup) in self._areas.items():
-            idx, _ = lookup.first_hit(x, y)
+            idx, _ = lookup.first_hit(x, y, points)
             found[key] = np.where(idx >= 0, codes[idx.clip(0)], None)
         out[AREA_COLUMN] = area_lists(found, len(x))
         for size in (100, 500):
