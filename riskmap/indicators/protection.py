@@ -419,12 +419,11 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     screened = _screened_apart(start, order, hidden, processes) \
         if processes > 1 and can_fork() else _screened_here(start, order)
     for cell, target, reachable, found in screened:
-        if not reachable:
-            extra = None
-        elif found is not None and not (hidden[found.read] & ~found.hidden[found.read]).any():
-            extra = found.extra  # no cell the screen's LPs read has been hidden since
-        else:
-            extra = _complements(lp, cell, target, hidden)
+        extra = None
+        if reachable:
+            extra = _reused(found, hidden)
+            if extra is None:
+                extra = _complements(lp, cell, target, hidden)
         if extra is None:
             unreachable[target] += 1
             continue
@@ -475,6 +474,21 @@ class _Screen(NamedTuple):
 
 Screened = Iterator[tuple[int, float, bool, "_Found | None"]]  # in order
 _SCREEN: _Screen | None = None  # what forked screening processes inherit
+
+
+def _reused(found: _Found | None, hidden: np.ndarray) -> np.ndarray | None:
+    """What solving a pair again against ``hidden`` would hide, where a screen's result tells:
+    its complements when none of the cells its LPs read has been hidden since; nothing when
+    all its complements have been hidden since (its alternative table then changes hidden
+    cells only, so it fits the LP without slacks, near the cell, which only grows as cells are
+    hidden); else ``None`` (solve again)."""
+    if found is None:
+        return None
+    if not (hidden[found.read] & ~found.hidden[found.read]).any():
+        return found.extra
+    if hidden[found.extra].all():
+        return found.extra[:0]
+    return None
 
 
 def _screened_here(screen: _Screen, order: np.ndarray) -> Screened:

@@ -97,15 +97,25 @@ def _linked_tables(seed: int = 3) -> tuple[sparse.csr_matrix, np.ndarray]:
 
 
 def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
-    matrix, atoms = _linked_tables()
-    values = matrix @ atoms
-    primary, released = values < 5, np.ones(len(values), bool)
-    cost = np.ones(len(values))
-    alone = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=1)
     monkeypatch.setattr(protection, "CHUNK", 9)  # many tasks, each with the complements so far
-    apart = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=2)
-    assert primary.sum() > 60 and alone.sum() > 5
-    assert apart.tolist() == alone.tolist()
+    reuse, kinds = protection._reused, []
+
+    def reused(found: object, hidden: np.ndarray) -> np.ndarray | None:
+        extra = reuse(found, hidden)  # type: ignore[arg-type]
+        kinds.append("solved again" if extra is None else
+                     "nothing more" if len(extra) < len(found.extra) else "the screen's")
+        return extra
+    monkeypatch.setattr(protection, "_reused", reused)
+    for seed in range(4):
+        matrix, atoms = _linked_tables(seed)
+        values = matrix @ atoms
+        primary, released = values < 5, np.ones(len(values), bool)
+        cost = np.ones(len(values))
+        alone = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=1)
+        apart = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=2)
+        assert primary.sum() > 60 and alone.sum() > 5
+        assert apart.tolist() == alone.tolist()
+    assert {"solved again", "nothing more", "the screen's"} <= set(kinds)
 
 
 @pytest.mark.parametrize("seed", [3, 4, 5])
