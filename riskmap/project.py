@@ -1,7 +1,8 @@
 """The public Python API: ``riskmap.Project(path)``, whose methods mirror the command line.
 
 Every method opens the project's store, calls the library function for its step and closes
-the store again; methods return DataFrames, GeoDataFrames or paths.
+the store again (inside :meth:`Project.session`, one open store serves them all); methods
+return DataFrames, GeoDataFrames or paths.
 """
 
 from __future__ import annotations
