@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.dates import format_date
@@ -36,7 +36,17 @@ def number(value: object, decimals: int = 1) -> str:
     """A number with a decimal comma and a thousands dot (``1.234,5``); ``–`` when missing."""
     if _missing(value):
         return MISSING
-    return _pattern(max(decimals, 0)).apply(float(value), LOCALE)  # type: ignore[arg-type]
+    figure = float(value)  # type: ignore[arg-type]
+    if figure == 0.0:  # -0.0 == 0.0 would share one remembered text, but Babel writes "-0"
+        return _pattern(max(decimals, 0)).apply(figure, LOCALE)
+    return _formatted(figure, max(decimals, 0))
+
+
+@lru_cache(maxsize=2**16)
+def _formatted(value: float, decimals: int) -> str:
+    """Babel's pattern applied, once per value: the same shares and counts recur (a national
+    build writes a coverage note for every buurt and theme, 12 µs each through Babel)."""
+    return _pattern(decimals).apply(value, LOCALE)
 
 
 def integer(value: object) -> str:
