@@ -210,3 +210,15 @@ def test_raising_an_indicator_in_its_risk_direction_never_lowers_the_score(case)
     raised.loc[area, column] += delta * DESIGN.directions[column]
     after = _score(raised, method).iloc[area]
     assert after >= before - 1e-9
+
+
+def test_rank_percentiles_are_numpys_leaving_out_missing_draws():
+    from riskmap.indicators.scoring import _row_percentile
+
+    rng = np.random.default_rng(4)
+    ranks = rng.integers(1, 500, size=(300, 200)).astype(float)
+    ranks[rng.random(ranks.shape) < 0.002] = np.nan  # a draw without a score for some areas
+    assert 0 < np.isnan(ranks).any(axis=1).sum() < len(ranks)
+    np.testing.assert_array_equal(_row_percentile(ranks, 50), np.nanmedian(ranks, axis=1))
+    for q in (5, 95):
+        np.testing.assert_array_equal(_row_percentile(ranks, q), np.nanpercentile(ranks, q, axis=1))
