@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -433,8 +433,10 @@ class AreaIndex:
         and the number of points counted in a second buurt."""
         return self._buurten.first_hit(np.asarray(x, float), np.asarray(y, float), points)
 
-    def assign(self, x: np.ndarray, y: np.ndarray) -> tuple[pd.DataFrame, dict[str, int]]:
-        """Area codes per point, and counts of points outside any buurt or in two."""
+    def assign(self, x: np.ndarray, y: np.ndarray,
+               sizes: Collection[int] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+        """Area codes per point, and counts of points outside any buurt or in two; the grid
+        cells of ``sizes`` only (default: every size of the grid; the others are missing)."""
         x, y = np.asarray(x, float), np.asarray(y, float)
         # below the raster's size, every lookup tests the points themselves: made once
         points = shapely.points(x, y) if len(x) < self._buurten.min_points else None
@@ -450,7 +452,7 @@ class AreaIndex:
         out[AREA_COLUMN] = area_lists(found, len(x))
         for size in (100, 500):
             out[f"cell{size}"] = None
-            if size in self.grid_sizes:
+            if size in self.grid_sizes and (sizes is None or size in sizes):
                 index, codes = _cells(x, y, size)
                 out[f"cell{size}"] = _coded(codes, index)
         has_xy = ~(np.isnan(x) | np.isnan(y))

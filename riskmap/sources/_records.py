@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -100,8 +100,10 @@ def area_index(store: Store, config: Config) -> AreaIndex:
 
 
 def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord,
-           pseudo: Pseudonymiser) -> tuple[pd.DataFrame, np.ndarray]:
-    """Area codes and address pseudonym of each row, and which rows could be placed.
+           pseudo: Pseudonymiser,
+           sizes: Collection[int] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Area codes and address pseudonym of each row, and which rows could be placed (grid
+    cells of ``sizes`` only: see :meth:`AreaIndex.assign`).
 
     Rows are placed by coordinates (RD or WGS84, swapped or not); rows without usable
     coordinates are placed by their address in the loaded BAG addresses. Rows that cannot be
@@ -111,7 +113,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     for note, count in placed.notes.items():
         if note not in {"geen coördinaten", "ongeldige coördinaten"}:
             log.info("%s: %s regels: %s", record.source, integer(count), note)
-    areas, stats = area_index(store, config).assign(placed.x, placed.y)
+    areas, stats = area_index(store, config).assign(placed.x, placed.y, sizes)
     areas.index = frame.index
     has_address = set(ADDRESS_COLUMNS) <= set(frame.columns)
     keys = address_keys(frame) if has_address else pd.Series("", index=frame.index)

@@ -196,11 +196,12 @@ def load_bag(store: Store, config: Config, path: str | Path,
     record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
     frame = _addresses(frame, record)
     pseudo = pseudonymiser(store, config)
-    # addresses are placed by their own coordinates only: drop the address columns for locate
+    # addresses are placed by their own coordinates only: drop the address columns for locate;
+    # an address keeps no 100 m cell (data minimisation), so none is made
     areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]), record,
-                           pseudo)
-    # only the columns stored are copied (an address keeps no 100 m cell: data minimisation),
-    # and the others are let go first (ten million addresses)
+                           pseudo, sizes=(500,))
+    # only the columns stored are copied, and the others are let go first (ten million
+    # addresses)
     frame = frame[[c for c in ("key", "_number", "gebruiksdoel", "nevenadres") if c in frame]]
     areas = areas[[c for c in AREA_COLUMNS if c != "cell100"]]
     frame, areas = placed_only(frame, areas, inside)
