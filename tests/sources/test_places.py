@@ -52,3 +52,15 @@ def test_points_outside_and_in_two_overlapping_buurten():
     assert areas["analysis_areas"].notna().tolist() == [False, False, True, False]
     assert areas["analysis_areas"].iloc[2] == ["BT7"]
     assert stats == {"buiten de gemeente": 1, "in twee buurten (eerste gekozen)": 1}
+
+
+def test_only_the_grid_cells_asked_for_are_made():
+    buurten = gpd.GeoDataFrame({"code": ["BU1"], "wijk": ["WK1"]},
+                               geometry=[shapely.box(155_000, 463_000, 156_000, 464_000)])
+    index = AreaIndex(buurten, {}, (100, 500))
+    x, y = np.array([155_310.0, 155_950.0]), np.array([463_240.0, 463_990.0])
+    every, _ = index.assign(x, y)
+    assert every["cell100"].tolist() == ["E1553N4632", "E1559N4639"]
+    only, _ = index.assign(x, y, sizes=(500,))
+    assert only["cell100"].isna().all()
+    assert only["cell500"].tolist() == every["cell500"].tolist() == ["E1550N4630", "E1555N4635"]
