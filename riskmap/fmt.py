@@ -36,10 +36,10 @@ def number(value: object, decimals: int = 1) -> str:
     """A number with a decimal comma and a thousands dot (``1.234,5``); ``–`` when missing."""
     if _missing(value):
         return MISSING
-    figure = float(value)  # type: ignore[arg-type]
+    figure, places = float(value), max(decimals, 0)  # type: ignore[arg-type]
     if figure == 0.0:  # -0.0 == 0.0 would share one remembered text, but Babel writes "-0"
-        return _pattern(max(decimals, 0)).apply(figure, LOCALE)
-    return _formatted(figure, max(decimals, 0))
+        return _pattern(places).apply(figure, LOCALE)
+    return _formatted(figure, places)
 
 
 @lru_cache(maxsize=2**16)
