@@ -305,6 +305,8 @@ class _Swaps:
         tries = 0
         for a in (own if change > 0 else own[self.atoms[own] > 0]).tolist():
             need = change if change > 0 else -self.atoms[a]
+            if tries > 2 * TRIES:
+                return False  # the tries are spent: no further atom can move anything
             for b in self.partners(a, inside, giving=need > 0):
                 tries += 1
                 if need == 0 or tries > 2 * TRIES:
