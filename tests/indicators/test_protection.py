@@ -193,3 +193,10 @@ def test_lp_matrix_by_column_is_scipys_compressed_columns():
     indptr, indices, entries = protection._by_column(rows, columns, data, 30)
     assert np.array_equal(indptr, expected.indptr) and np.array_equal(indices, expected.indices)
     assert np.array_equal(entries, expected.data) and indptr.dtype == indices.dtype == np.int32
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 50, 3000])
+def test_distinct_cells_are_numpys_unique(size):
+    values = np.random.default_rng(size).integers(0, max(size // 3, 1), size).astype(np.int32)
+    found = protection._distinct(values)
+    assert np.array_equal(found, np.unique(values)) and found.dtype == values.dtype
