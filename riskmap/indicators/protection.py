@@ -155,6 +155,7 @@ class _Neighbourhood:
         self.lower, self.upper = knowledge_bounds(values, min_count, released)
         self.min_count = min_count
         self.width = np.diff(self.rows.indptr)
+        self._slot = np.zeros(len(values), dtype=np.int32)  # scratch: a cell's place in an LP
         # the cells whose hidden-or-shown state the LPs read, while a screen records them
         self.read: list[np.ndarray] | None = None
         self.highs = quiet_highs()
@@ -191,7 +192,9 @@ class _Neighbourhood:
         impossible, moving more atoms cannot help either.
         """
         sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
-        touched, local = np.unique(sub_row, return_inverse=True)
+        touched = _distinct(sub_row)
+        self._slot[touched] = np.arange(len(touched), dtype=np.int32)
+        local = self._slot[sub_row]  # each entry's place among the touched cells
         if self.read is not None:
             self.read.append(touched)
         free = np.zeros(len(touched), dtype=bool)
@@ -240,7 +243,10 @@ class _Neighbourhood:
         :meth:`reach` without its slacks (a smaller one, solved first, as most small counts
         are protected by hidden cells alone; then its optimum hides nothing either)."""
         n_y, n_r = len(chosen), len(shown)
-        indptr, indices, entries = _by_column(local, columns, np.ones(len(columns)), n_y)
+        # the entries come column by column already (as :func:`_gather` gives them)
+        indptr = np.zeros(n_y + 1, dtype=np.int32)
+        np.cumsum(np.bincount(columns, minlength=n_y), out=indptr[1:])
+        indices, entries = local.astype(np.int32), np.ones(len(columns))
         self.highs.clearModel()
         self.highs.passModel(
             n_y, n_r, len(entries), int(highspy.MatrixFormat.kColwise),
