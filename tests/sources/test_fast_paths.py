@@ -147,6 +147,21 @@ def test_coordinates_with_decimal_commas_and_points():
     np.testing.assert_allclose(placed.y[:3], [463000.25, 463000, 463000.25])
 
 
+@pytest.mark.parametrize("columns", [("x_rd", "y_rd"), ("lat", "lon")])
+def test_coordinates_of_many_rows_read_side_by_side_as_one_by_one(monkeypatch, columns):
+    rng = np.random.default_rng(8)
+    first = [f"{v:.2f}".replace(".", "," if i % 3 else ".") for i, v in
+             enumerate(rng.uniform(0, 300_000, 900))] + ["", "x", "52,1", "155.000,5"]
+    second = [f"{v:.6f}" for v in rng.uniform(-10, 600_000, 904)]
+    frame = pd.DataFrame(dict(zip(columns, (first, second), strict=True)))
+    alone = coordinates_from_frame(frame)
+    monkeypatch.setattr(_places, "PARALLEL_CHUNK", 100)
+    together = coordinates_from_frame(frame)
+    np.testing.assert_array_equal(together.x, alone.x)
+    np.testing.assert_array_equal(together.y, alone.y)
+    assert together.notes == alone.notes
+
+
 def reference_address_keys(frame: pd.DataFrame) -> pd.Series:
     """The per-row computation the fast version replaces."""
     postcode = frame["postcode"].astype(str).str.upper().str.replace(" ", "", regex=False)
@@ -169,6 +184,17 @@ def test_address_keys_equal_the_per_row_computation(rows: list[tuple[str, ...]])
     assert address_keys(frame).tolist() == reference_address_keys(frame).tolist()
     assert address_keys(frame[["postcode", "huisnummer"]]).tolist() == \
         reference_address_keys(frame[["postcode", "huisnummer"]]).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["1234 ab", "12AB", None, "9999zz "]),
+                          st.sampled_from(["5", "7.0", None, "x"]), st.sampled_from([None, "a"]),
+                          st.sampled_from([None, "bis "])), min_size=1, max_size=20))
+def test_a_missing_part_of_an_address_key_is_an_empty_one(rows: list[tuple[str | None, ...]]):
+    frame = pd.DataFrame(rows, columns=["postcode", "huisnummer", "huisletter", "toevoeging"])
+    expected = reference_address_keys(frame.fillna("")).tolist()
+    assert address_keys(frame.astype("str")).tolist() == expected  # as read by Arrow
+    assert address_keys(frame.astype(object)).tolist() == expected
 
 
 @pytest.mark.parametrize("low", [-300, 0])  # named in Python below zero, by Arrow above
