@@ -247,9 +247,9 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
     """Atoms in exactly the same cells are one atom to an attacker: add them up (each group
     where its first atom stands; atoms in no cell left out).
 
-    Atoms are grouped by their number of cells and two sums of random 64-bit weights of those
-    cells, then every atom's cells are compared with its group's first: atoms that only share
-    the sums are told apart exactly.
+    Atoms are grouped by a key of their number of cells and two sums of random 64-bit weights
+    of those cells, then every atom's cells are compared with its group's first: atoms that
+    only share the key are told apart exactly.
     """
     columns = matrix.tocsc()
     columns.sort_indices()
@@ -261,11 +261,11 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
     starts = indptr[keep]
     sums = [np.add.reduceat(w[indices], starts) if len(keep) else np.zeros(0, np.uint64)
             for w in weights]  # wrapping sums; a column's entries end where the next kept starts
-    group = pd.DataFrame({"n": lengths[keep], "a": sums[0], "b": sums[1]}).groupby(
-        ["n", "a", "b"], sort=False).ngroup().to_numpy()
-    first = keep[np.unique(group, return_index=True)[1]]  # each group's first atom
-    same = _same_cells(indptr, indices, keep, first[group])
-    if not same.all():  # equal sums, other cells: told apart by their cells
+    group = pd.factorize(_atom_keys(lengths[keep], sums))[0]  # in order of first appearance
+    first = keep[_first_appearances(group)]  # each group's first atom
+    same = lengths[keep] == lengths[first[group]]
+    same[same] = _same_cells(indptr, indices, keep[same], first[group][same])
+    if not same.all():  # equal keys, other cells: told apart by their cells
         labels: list[Any] = group.tolist()
         for i in np.flatnonzero(~same):
             j = keep[i]
@@ -273,8 +273,23 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
         group = pd.Series(labels, dtype=object).to_numpy()
     slots = pd.factorize(group)[0]  # numbered in order of first appearance
     merged = np.bincount(slots, weights=counts[keep]) if len(keep) else np.zeros(0)
-    first = keep[np.unique(slots, return_index=True)[1]]
+    first = keep[_first_appearances(slots)]
     return columns[:, first].tocsr(), merged
+
+
+def _atom_keys(lengths: np.ndarray, sums: list[np.ndarray]) -> np.ndarray:
+    """One number of an atom's number of cells and its two weighted sums: equal for atoms in
+    the same cells (others that share it are told apart by their cells)."""
+    return sums[0] ^ (sums[1] * np.uint64(0x9E3779B97F4A7C15)) ^ lengths.astype(np.uint64)
+
+
+def _first_appearances(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears, by code, for codes numbered in order of first appearance
+    (as ``pd.factorize`` numbers them): a code one more than every code before it."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
+    return np.flatnonzero(codes > before)
 
 
 def _same_cells(indptr: np.ndarray, indices: np.ndarray, columns: np.ndarray,

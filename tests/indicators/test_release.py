@@ -43,17 +43,31 @@ class _Zeros:
         return np.zeros(size, dtype=np.uint64)
 
 
-@pytest.mark.parametrize("colliding", [False, True])
+@pytest.mark.parametrize("colliding", ["none", "as many cells", "all"])
 def test_identical_atoms_are_merged_as_one_by_one(monkeypatch: pytest.MonkeyPatch,
-                                                   colliding: bool):
+                                                   colliding: str):
     matrix, counts = _release(7)
-    if colliding:
+    if colliding == "as many cells":
         monkeypatch.setattr(release.np.random, "default_rng", lambda seed: _Zeros())
+    if colliding == "all":  # atoms with other numbers of cells share a key too
+        monkeypatch.setattr(release, "_atom_keys", lambda lengths, sums: np.zeros(len(lengths)))
     merged, totals = release._merge_identical_atoms(matrix, counts)
     expected, expected_totals = _merged_one_by_one(matrix, counts)
     assert merged.shape == expected.shape and merged.shape[1] < 60
     assert (merged != expected).nnz == 0 and np.array_equal(totals, expected_totals)
     assert totals.sum() == counts[np.diff(matrix.tocsc().indptr) > 0].sum()
+
+
+def test_an_atom_whose_cells_begin_another_atoms_is_not_merged_with_it(monkeypatch):
+    cells = [[0, 1, 2], [0, 1], [0, 1, 2], [0, 1], [3], [0]]
+    rows = [c for column in cells for c in column]
+    columns = [j for j, column in enumerate(cells) for _ in column]
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(4, len(cells)))
+    counts = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    monkeypatch.setattr(release, "_atom_keys", lambda lengths, sums: np.zeros(len(lengths)))
+    merged, totals = release._merge_identical_atoms(matrix, counts)
+    assert np.array_equal(totals, [4.0, 6.0, 5.0, 6.0])
+    assert (merged != _merged_one_by_one(matrix, counts)[0]).nnz == 0
 
 
 def test_joint_keys_are_equal_exactly_where_rows_are_across_frames():
