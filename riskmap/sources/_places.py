@@ -94,16 +94,6 @@ def text_per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]
     return pa.array(result, pa.large_string(), from_pandas=True).take(pa.array(codes))
 
 
-def _pair_of_numbers(first: pd.Series, second: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`numbers` of two columns, for many rows side by side in two threads (Arrow's
-    matching and casting, most of the work, release the GIL)."""
-    if len(first) < PARALLEL_CHUNK or (os.cpu_count() or 1) < 2:
-        return numbers(first).to_numpy(float), numbers(second).to_numpy(float)
-    with ThreadPoolExecutor(2) as pool:
-        a, b = pool.map(numbers, (first, second))
-    return a.to_numpy(float), b.to_numpy(float)
-
-
 def _within(values: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
     return (values >= bounds[0]) & (values <= bounds[1])
 
@@ -128,7 +118,8 @@ def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
     n = len(frame)
     notes: dict[str, int] = {}
     if {"x_rd", "y_rd"} <= set(frame.columns):
-        a, b = _pair_of_numbers(frame["x_rd"], frame["y_rd"])
+        a = numbers(frame["x_rd"]).to_numpy(float)
+        b = numbers(frame["y_rd"]).to_numpy(float)
         rd = _within(a, RD_X) & _within(b, RD_Y)
         swapped = ~rd & _within(b, RD_X) & _within(a, RD_Y)
         wgs = ~rd & ~swapped & _within(a, LAT) & _within(b, LON)
@@ -141,7 +132,8 @@ def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
         notes["lat/lon in RD-kolommen"] = int((wgs | wgs_swapped).sum())
         given = ~(np.isnan(a) | np.isnan(b))
     elif {"lat", "lon"} <= set(frame.columns):
-        a, b = _pair_of_numbers(frame["lat"], frame["lon"])
+        a = numbers(frame["lat"]).to_numpy(float)
+        b = numbers(frame["lon"]).to_numpy(float)
         ok = _within(a, LAT) & _within(b, LON)
         swapped = ~ok & _within(a, LON) & _within(b, LAT)
         lat = np.where(ok, a, np.where(swapped, b, np.nan))

@@ -147,21 +147,6 @@ def test_coordinates_with_decimal_commas_and_points():
     np.testing.assert_allclose(placed.y[:3], [463000.25, 463000, 463000.25])
 
 
-@pytest.mark.parametrize("columns", [("x_rd", "y_rd"), ("lat", "lon")])
-def test_coordinates_of_many_rows_read_side_by_side_as_one_by_one(monkeypatch, columns):
-    rng = np.random.default_rng(8)
-    first = [f"{v:.2f}".replace(".", "," if i % 3 else ".") for i, v in
-             enumerate(rng.uniform(0, 300_000, 900))] + ["", "x", "52,1", "155.000,5"]
-    second = [f"{v:.6f}" for v in rng.uniform(-10, 600_000, 904)]
-    frame = pd.DataFrame(dict(zip(columns, (first, second), strict=True)))
-    alone = coordinates_from_frame(frame)
-    monkeypatch.setattr(_places, "PARALLEL_CHUNK", 100)
-    together = coordinates_from_frame(frame)
-    np.testing.assert_array_equal(together.x, alone.x)
-    np.testing.assert_array_equal(together.y, alone.y)
-    assert together.notes == alone.notes
-
-
 def reference_address_keys(frame: pd.DataFrame) -> pd.Series:
     """The per-row computation the fast version replaces."""
     postcode = frame["postcode"].astype(str).str.upper().str.replace(" ", "", regex=False)
