@@ -38,6 +38,7 @@ from scipy import stats
 
 from riskmap.areatypes import analysis_levels
 from riskmap.config import Config
+from riskmap.errors import StoreError
 from riskmap.indicators.build import OVERALL, plain_scores
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.catalogue import Indicator
@@ -209,6 +210,10 @@ def _accuracy(store: Store, data: QuarterData, variant: Config, period: Period,
 def bias_audit(store: Store, catalogue: list[Indicator], config: Config, period: Period,
                k: int = 10) -> BiasAudit:
     """The bias audit of a built quarter (see the module notes)."""
+    if not store.scalar("SELECT count(*) FROM scores WHERE period = ? AND level = 'buurt'",
+                        [str(period)]):
+        raise StoreError(f"{store.path}: {period} is niet berekend voor buurt; draai eerst "
+                         f"`riskmap kwartaal --period {period}`")
     min_count = config["privacy.min_count"]
     data = QuarterData(store, catalogue, config, "buurt")
     variant = variant_config(config)

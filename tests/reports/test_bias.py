@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from riskmap.demo import DemoRun
+from riskmap.errors import StoreError
 from riskmap.reports.bias import bias_audit, correlations, poorest_fifth
 from riskmap.reports.trust import bias_lines
 from riskmap.store import Store
@@ -45,3 +46,11 @@ def test_demo_bias_audit_has_every_part(demo_run: DemoRun):
     lines = bias_lines(audit, project.config["privacy.min_count"])
     assert any("Armste vijfde" in line for line in lines)
     assert any("Zonder het thema kwetsbaarheid" in line for line in lines)
+
+
+def test_the_bias_audit_of_a_quarter_not_built_says_so(demo_run: DemoRun):
+    project = demo_run.project
+    unbuilt = demo_run.period - 12
+    with Store.open(project.config.store_path, read_only=True) as store, \
+            pytest.raises(StoreError, match=f"{unbuilt} is niet berekend"):
+        bias_audit(store, project.catalogue(), project.config, unbuilt)
