@@ -33,6 +33,10 @@ _DELIMITERS = [";", ",", "\t", "|"]
 PREFIX = 65_536
 _BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 23  # bytes read at a time while scanning a file
+# Arrow reads a CSV in blocks of this many bytes, each a chunk of every column: read as large
+# strings, the chunks become pandas' columns as they are (no copy), and a few large ones cost
+# later steps little more than one
+BLOCK_BYTES = 1 << 26
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _SPACE, _TAB = ord(" "), ord("\t")
 _BLANK = np.isin(np.arange(256), [_SPACE, _TAB])  # by byte value
@@ -139,7 +143,8 @@ def _padded(column: pa.ChunkedArray) -> bool:
         _, offsets_buffer, data_buffer = chunk.buffers()
         if len(chunk) == 0 or data_buffer is None:
             continue
-        offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(offsets_buffer, dtype=width)[
             chunk.offset:chunk.offset + len(chunk) + 1]
         data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]:offsets[-1]]
         if not (data == _SPACE).any() and not (data == _TAB).any():
@@ -175,11 +180,11 @@ def _read_with_arrow(path: Path, scan: _Scan, keep: Keep | None = None) -> pd.Da
     included = [h for h, name in zip(header, names, strict=True) if name in wanted]
     try:
         table = pa_csv.read_csv(
-            path, read_options=pa_csv.ReadOptions(encoding=encoding),
+            path, read_options=pa_csv.ReadOptions(encoding=encoding, block_size=BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter,
                                               newlines_in_values=scan.quotes),
             convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+                column_types=dict.fromkeys(header, pa.large_string()), strings_can_be_null=False,
                 quoted_strings_can_be_null=False, include_columns=included))
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None

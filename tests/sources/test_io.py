@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from riskmap.errors import InputError
@@ -174,3 +175,13 @@ def test_merged_xlsx_header_cell_is_refused(tmp_path: Path):
     book.save(tmp_path / "f.xlsx")
     assert list(read_table(tmp_path / "f.xlsx").columns) == ["zaaknummer", "datum", "tijd",
                                                              "categorie"]
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_padded_values_are_found_in_either_kind_of_string_column(kind: pa.DataType):
+    def column(*chunks: list[str]) -> pa.ChunkedArray:
+        return pa.chunked_array([pa.array(chunk, kind) for chunk in chunks], kind)
+    assert not _io._padded(column(["a", "b c", ""], ["d"]))
+    assert _io._padded(column(["a", "b"], ["c", "d "]))
+    assert _io._padded(column(["", "\tx"]))
+    assert not _io._padded(pa.chunked_array([pa.array(["x ", "y", "z"], kind)[1:]], kind))
