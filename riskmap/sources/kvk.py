@@ -52,7 +52,13 @@ from riskmap.sbi import (
     section_of,
     version_evidence,
 )
-from riskmap.sources._io import arrow_strings, blank, parse_dates, require_columns
+from riskmap.sources._io import (
+    arrow_dates,
+    arrow_strings,
+    blank,
+    parse_dates,
+    require_columns,
+)
 from riskmap.sources._places import numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
@@ -291,8 +297,8 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
         "sbi_original": frame["sbi_hoofdactiviteit"],
         "branch": per_value(frame["sbi"], partial(_branch_and_section, 0, version)),
         "section": per_value(frame["sbi"], partial(_branch_and_section, 1, version)),
-        "start_date": frame["start_date"].dt.date,
-        "end_date": frame["end_date"].dt.date,
+        "start_date": arrow_dates(frame["start_date"]),
+        "end_date": arrow_dates(frame["end_date"]),
         "legal_form": _column(frame, "rechtsvorm").str.strip().replace("", None),
         "staff": frame["staff"].round().astype("Int64"),
         "name_key": pseudo.series(_names(frame), "handelsnaam"),

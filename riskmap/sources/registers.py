@@ -21,7 +21,13 @@ from riskmap import _yaml
 from riskmap.config import Config
 from riskmap.errors import ConfigError, InputError
 from riskmap.sbi import config_file
-from riskmap.sources._io import blank, parse_dates, parse_numbers, require_columns
+from riskmap.sources._io import (
+    arrow_dates,
+    blank,
+    parse_dates,
+    parse_numbers,
+    require_columns,
+)
 from riskmap.sources._places import per_value
 from riskmap.sources._records import (
     PLACE_COLUMNS,
@@ -188,7 +194,7 @@ def load_register(store: Store, config: Config, kind: str, path: str | Path,
     areas, inside = locate(store, config, frame, record, pseudo)
     rows = pd.concat([rows, event_location(areas, kind)], axis=1).loc[inside]
     frame = frame.loc[inside]
-    rows.insert(0, "date", frame["_date"].dt.date)
+    rows.insert(0, "date", arrow_dates(frame["_date"]))
     rows.insert(0, "id", pseudo.series(frame[spec.id_column], f"zaak:{kind}"))
     rows.insert(0, "kind", kind)
     rows["amount"] = pd.to_numeric(rows["amount"], errors="coerce")

@@ -185,3 +185,16 @@ def test_padded_values_are_found_in_either_kind_of_string_column(kind: pa.DataTy
     assert _io._padded(column(["a", "b"], ["c", "d "]))
     assert _io._padded(column(["", "\tx"]))
     assert not _io._padded(pa.chunked_array([pa.array(["x ", "y", "z"], kind)[1:]], kind))
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_arrow_dates_are_the_days_python_gives(unit: str):
+    times = pd.Series(pd.to_datetime(["2024-03-31 23:59:59", None, "1999-01-01 00:00:00",
+                                      "2024-02-29 12:00:00"])
+                      .astype(f"datetime64[{unit}]"), index=[3, 1, 4, 1])
+    if unit != "ns":  # a far end date of some extracts, beyond what nanoseconds hold
+        times.iloc[2] = pd.Timestamp("9999-12-31").as_unit(unit)
+    found = _io.arrow_dates(times)
+    assert found.index.equals(times.index) and str(found.dtype) == "date32[day][pyarrow]"
+    assert [None if pd.isna(d) else d for d in found] == \
+        [None if pd.isna(t) else t.date() for t in times]
