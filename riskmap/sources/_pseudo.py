@@ -155,13 +155,19 @@ class Pseudonymiser:
     def series(self, values: pd.Series, domain: str) -> pd.Series:
         """:meth:`hash` for a Series, keeping its index, as Arrow-backed strings made straight
         from the digests: no Python string per pseudonym (10 million addresses have two)."""
-        parts = processes_for(len(values) // APART_FROM)
-        bounds = np.linspace(0, len(values), parts + 1).astype(int).tolist()
-        done = list(side_by_side([partial(self._digests_between, values, start, stop, domain)
+        n, width = len(values), DIGEST_CHARS // 2
+        given = values.notna().to_numpy(bool)  # missing values are blank: never made objects
+        present = values if given.all() else values[given]
+        parts = processes_for(len(present) // APART_FROM)
+        bounds = np.linspace(0, len(present), parts + 1).astype(int).tolist()
+        done = list(side_by_side([partial(self._digests_between, present, start, stop, domain)
                                   for start, stop in pairwise(bounds)]))
-        raw = b"".join(part for part, _ in done)
-        blank = np.concatenate([part for _, part in done])
-        n = len(blank)
+        digests = np.zeros((n, width), dtype=np.uint8)
+        digests[given] = np.frombuffer(b"".join(part for part, _ in done),
+                                       dtype=np.uint8).reshape(-1, width)
+        blank = ~given
+        blank[given] = np.concatenate([np.zeros(0, dtype=bool), *(part for _, part in done)])
+        raw = digests.tobytes()
         offsets = np.arange(0, DIGEST_CHARS * n + 1, DIGEST_CHARS, dtype=np.int64)
         valid = np.packbits(~blank, bitorder="little")
         array = pa.LargeStringArray.from_buffers(

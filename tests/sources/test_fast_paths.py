@@ -223,8 +223,10 @@ def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
         assert parts == []  # hashed in the forked processes, not here
     monkeypatch.setattr(_forked, "can_fork", lambda: False)
     pd.testing.assert_series_equal(pseudo.series(values, "kvk"), whole)
-    assert parts[-1] == (0, len(values))  # in one part, here
+    assert parts[-1] == (0, values.notna().sum())  # in one part, here; no missing value
     assert whole.isna().sum() == values.isna().sum() > 0
+    missing = pd.Series([None] * 5, index=range(5, 10), dtype=object)
+    assert pseudo.series(missing, "kvk").isna().all() and parts[-1] == (0, 0)
 
 
 def test_trade_names_normalised_by_arrow_as_python_would():
