@@ -33,11 +33,13 @@ _DELIMITERS = [";", ",", "\t", "|"]
 PREFIX = 65_536
 _BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 23  # bytes read at a time while scanning a file
-# Arrow reads a CSV in blocks of this many bytes, each a chunk of every column: read as large
-# strings, the chunks become pandas' columns as they are (no copy). Tens of chunks cost later
-# steps little more than one, and leave Arrow enough blocks to decode on every core (64 MB
-# blocks read a 330 MB cp1252 file at half the speed)
+# Arrow reads a CSV in blocks, each a chunk of every column: read as large strings, the chunks
+# become pandas' columns as they are (no copy). Blocks of at least BLOCK_BYTES, about
+# BLOCKS_PER_FILE of them: enough to decode on every core (six 64 MB blocks read a 330 MB cp1252
+# file at half the speed), few enough that later steps on the columns cost little more than on
+# one chunk (58 chunks made filtering ten million addresses three times as slow)
 BLOCK_BYTES = 1 << 23
+BLOCKS_PER_FILE = 16
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 _SPACE, _TAB = ord(" "), ord("\t")
 _BLANK = np.isin(np.arange(256), [_SPACE, _TAB])  # by byte value
@@ -181,7 +183,9 @@ def _read_with_arrow(path: Path, scan: _Scan, keep: Keep | None = None) -> pd.Da
     included = [h for h, name in zip(header, names, strict=True) if name in wanted]
     try:
         table = pa_csv.read_csv(
-            path, read_options=pa_csv.ReadOptions(encoding=encoding, block_size=BLOCK_BYTES),
+            path, read_options=pa_csv.ReadOptions(
+                encoding=encoding,
+                block_size=max(BLOCK_BYTES, path.stat().st_size // BLOCKS_PER_FILE)),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter,
                                               newlines_in_values=scan.quotes),
             convert_options=pa_csv.ConvertOptions(
