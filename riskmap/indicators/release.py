@@ -35,6 +35,7 @@ from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, thr
 from riskmap.indicators.protection import complementary_suppression
 from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
 from riskmap.periods import Period
+from riskmap.sources._io import first_appearance
 from riskmap.sources._records import GRID_KINDS
 from riskmap.store import Store
 
@@ -262,7 +263,7 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
     sums = [np.add.reduceat(w[indices], starts) if len(keep) else np.zeros(0, np.uint64)
             for w in weights]  # wrapping sums; a column's entries end where the next kept starts
     group = pd.factorize(_atom_keys(lengths[keep], sums))[0]  # in order of first appearance
-    first = keep[_first_appearances(group)]  # each group's first atom
+    first = keep[first_appearance(group)]  # each group's first atom
     same = lengths[keep] == lengths[first[group]]
     same[same] = _same_cells(indptr, indices, keep[same], first[group][same])
     if not same.all():  # equal keys, other cells: told apart by their cells
@@ -273,7 +274,7 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
         group = pd.Series(labels, dtype=object).to_numpy()
     slots = pd.factorize(group)[0]  # numbered in order of first appearance
     merged = np.bincount(slots, weights=counts[keep]) if len(keep) else np.zeros(0)
-    first = keep[_first_appearances(slots)]
+    first = keep[first_appearance(slots)]
     return columns[:, first].tocsr(), merged
 
 
@@ -281,15 +282,6 @@ def _atom_keys(lengths: np.ndarray, sums: list[np.ndarray]) -> np.ndarray:
     """One number of an atom's number of cells and its two weighted sums: equal for atoms in
     the same cells (others that share it are told apart by their cells)."""
     return sums[0] ^ (sums[1] * np.uint64(0x9E3779B97F4A7C15)) ^ lengths.astype(np.uint64)
-
-
-def _first_appearances(codes: np.ndarray) -> np.ndarray:
-    """Where each code first appears, by code, for codes numbered in order of first appearance
-    (as ``pd.factorize`` numbers them): a code one more than every code before it."""
-    if not len(codes):
-        return np.zeros(0, dtype=np.int64)
-    before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
-    return np.flatnonzero(codes > before)
 
 
 def _same_cells(indptr: np.ndarray, indices: np.ndarray, columns: np.ndarray,

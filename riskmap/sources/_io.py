@@ -450,8 +450,16 @@ def _factorised(values: pd.Series, keep: Literal["first", False]) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     if keep is False:
         return np.bincount(codes)[codes] > 1
+    return ~first_appearance(codes)
+
+
+def first_appearance(codes: np.ndarray) -> np.ndarray:
+    """Whether each code is its value's first appearance, for codes numbered in order of first
+    appearance (as ``pd.factorize`` numbers them): a code above every code before it."""
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
     before = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
-    return codes != before + 1
+    return codes > before
 
 
 def _repeated(values: pa.Array) -> np.ndarray:

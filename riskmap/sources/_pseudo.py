@@ -166,7 +166,7 @@ class Pseudonymiser:
         digests[given] = np.frombuffer(b"".join(part for part, _ in done),
                                        dtype=np.uint8).reshape(-1, width)
         blank = ~given
-        blank[given] = np.concatenate([np.zeros(0, dtype=bool), *(part for _, part in done)])
+        blank[given] = np.concatenate([part for _, part in done])
         raw = digests.tobytes()
         offsets = np.arange(0, DIGEST_CHARS * n + 1, DIGEST_CHARS, dtype=np.int64)
         valid = np.packbits(~blank, bitorder="little")
