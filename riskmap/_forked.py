@@ -29,6 +29,7 @@ R = TypeVar("R")
 
 _TASKS: list[Callable[[], Any]] = []  # what the forked processes inherit
 _FORKED = False  # set in a forked process: it does not fork again
+_RUNNING = 0  # pools of started() running while their caller works on: it forks no other
 _SETTLED = 0  # depth of settled() blocks
 
 
@@ -43,11 +44,12 @@ def forked() -> bool:
 
 
 def can_fork() -> bool:
-    """Whether work can go to forked processes here (not in one itself)."""
+    """Whether work can go to forked processes here (not in one itself, nor while processes
+    :func:`started` run beside this one: forking while their pool's thread runs is unsafe)."""
     import multiprocessing  # noqa: PLC0415 - see the imports
 
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" \
-        and not _FORKED
+        and not _FORKED and not _RUNNING
 
 
 @contextmanager
@@ -152,24 +154,26 @@ def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iter
 
 @contextmanager
 def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
-            background: bool = False) -> Iterator[Iterator[T]]:
+            background: bool = False, processes: int | None = None) -> Iterator[Iterator[T]]:
     """:func:`side_by_side` with the forked processes started when the block starts: the
     caller works on while they run, and takes the results, in order, from the iterator it is
     given. Where the tasks run here, each runs as its result is taken. The block ends when the
     processes have ended.
 
     With ``background``, even one task (or one core) goes to a forked process, so that it runs
-    while the caller works. The caller should not fork other processes in the block: forking
-    while a pool's thread runs is unsafe.
+    while the caller works; ``processes`` caps the forked processes (one runs several tasks one
+    after the other, each result ready as its task ends). Inside the block this process forks
+    no other (:func:`can_fork`): work that would is done here.
     """
-    processes = processes_for(len(tasks), memory_each)
-    if processes < (1 if background and can_fork() else 2):
+    count = min(processes_for(len(tasks), memory_each), processes or len(tasks))
+    if count < (1 if background and can_fork() else 2):
         yield (task() for task in tasks)
         return
-    global _TASKS  # noqa: PLW0603 - what the forked processes inherit
+    global _TASKS, _RUNNING  # noqa: PLW0603 - what the forked processes inherit; a state
     with settled():
         _TASKS = list(tasks)
-        pool = fork_pool(processes)
+        pool = fork_pool(count)
+        _RUNNING += 1
         try:
             # a fork pool starts all its processes at the first task: each copies _TASKS
             futures = [pool.submit(_run, index) for index in range(len(tasks))]
@@ -177,6 +181,7 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
             yield _results(futures)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            _RUNNING -= 1
             _TASKS = []
 
 

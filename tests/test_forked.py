@@ -149,3 +149,12 @@ def test_settled_leaves_what_exists_to_the_collector_only_after_the_outermost_bl
 def test_forked_processes_start_settled_and_the_parent_is_not_left_so():
     assert all(frozen > 0 for frozen in side_by_side([gc.get_freeze_count] * 2))
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork")
+def test_no_process_is_forked_while_started_ones_run():
+    with started([partial(_work, 1), partial(_work, 2)], background=True, processes=1) as results:
+        assert not can_fork()  # side_by_side here would run its tasks in this process
+        (_, first, _), (_, second, _) = results
+    assert can_fork()
+    assert first == second != os.getpid()  # one forked process ran both, one after the other

@@ -16,17 +16,18 @@ import hmac
 import math
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from itertools import chain, pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskmap._forked import processes_for, side_by_side
+from riskmap._forked import processes_for, side_by_side, started
 from riskmap.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -155,25 +156,34 @@ class Pseudonymiser:
     def series(self, values: pd.Series, domain: str) -> pd.Series:
         """:meth:`hash` for a Series, keeping its index, as Arrow-backed strings made straight
         from the digests: no Python string per pseudonym (10 million addresses have two)."""
-        n, width = len(values), DIGEST_CHARS // 2
         given = values.notna().to_numpy(bool)  # missing values are blank: never made objects
         present = values if given.all() else values[given]
         parts = processes_for(len(present) // APART_FROM)
         bounds = np.linspace(0, len(present), parts + 1).astype(int).tolist()
         done = list(side_by_side([partial(self._digests_between, present, start, stop, domain)
                                   for start, stop in pairwise(bounds)]))
-        digests = np.zeros((n, width), dtype=np.uint8)
-        digests[given] = np.frombuffer(b"".join(part for part, _ in done),
-                                       dtype=np.uint8).reshape(-1, width)
-        blank = ~given
-        blank[given] = np.concatenate([part for _, part in done])
-        raw = digests.tobytes()
-        offsets = np.arange(0, DIGEST_CHARS * n + 1, DIGEST_CHARS, dtype=np.int64)
-        valid = np.packbits(~blank, bitorder="little")
-        array = pa.LargeStringArray.from_buffers(
-            n, pa.py_buffer(offsets), pa.py_buffer(raw.hex().encode("ascii")),
-            pa.py_buffer(valid), null_count=int(blank.sum()))
-        return pd.Series(pd.array(array, dtype="str"), index=values.index)
+        return _pseudonyms(_Digests(b"".join(part for part, _ in done),
+                                    np.concatenate([part for _, part in done]), given),
+                           values.index)
+
+    @contextmanager
+    def meanwhile(self, jobs: Sequence[tuple[pd.Series | Callable[[], pd.Series], str]],
+                  index: pd.Index) -> Iterator[Later]:
+        """Pseudonyms of each job's values (given, or made from the caller's data as it is
+        now) and domain, computed one after the other in a forked process while the caller
+        works on; it takes them in order for the rows it kept (:meth:`Later.take`). Its
+        other work forks no process meanwhile (:func:`riskmap._forked.started`)."""
+        with started([partial(self._all_digests, values, domain) for values, domain in jobs],
+                     background=True, processes=1) as results:
+            yield Later(results, index)
+
+    def _all_digests(self, values: pd.Series | Callable[[], pd.Series],
+                     domain: str) -> _Digests:
+        values = values() if callable(values) else values
+        given = values.notna().to_numpy(bool)
+        raw, blank = self._digests_between(values if given.all() else values[given], 0,
+                                           int(given.sum()), domain)
+        return _Digests(bytes(raw), blank, given)
 
     def _digests_between(self, values: pd.Series, start: int, stop: int,
                          domain: str) -> tuple[bytearray, np.ndarray]:
@@ -209,6 +219,50 @@ class Pseudonymiser:
             raw += outer.digest()[:width]
             blank.append(False)
         return raw, np.array(blank, dtype=bool)
+
+
+class _Digests(NamedTuple):
+    """Digests of the values given (one after the other), which of those are blank, and
+    which values were given (not missing)."""
+
+    raw: bytes
+    blank: np.ndarray
+    given: np.ndarray
+
+
+def _pseudonyms(digests: _Digests, index: pd.Index,
+                positions: np.ndarray | None = None) -> pd.Series:
+    """Pseudonyms as Arrow-backed text from their digests, of the values at ``positions``
+    (default: all)."""
+    width = DIGEST_CHARS // 2
+    raw = np.zeros((len(digests.given), width), dtype=np.uint8)
+    raw[digests.given] = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
+    blank = ~digests.given
+    blank[digests.given] = digests.blank
+    if positions is not None:
+        raw, blank = raw[positions], blank[positions]
+    n = len(blank)
+    offsets = np.arange(0, DIGEST_CHARS * n + 1, DIGEST_CHARS, dtype=np.int64)
+    valid = np.packbits(~blank, bitorder="little")
+    array = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(raw.tobytes().hex().encode("ascii")),
+        pa.py_buffer(valid), null_count=int(blank.sum()))
+    return pd.Series(pd.array(array, dtype="str"), index=index)
+
+
+class Later:
+    """Pseudonyms computed in a forked process (:meth:`Pseudonymiser.meanwhile`) for rows
+    labelled ``index``."""
+
+    def __init__(self, results: Iterator[_Digests], index: pd.Index) -> None:
+        self._results, self._index = results, index
+
+    def take(self, index: pd.Index) -> pd.Series:
+        """The next job's pseudonyms (waiting for them), for the rows labelled ``index`` (some
+        or all of those given)."""
+        digests = next(self._results)
+        same = index.equals(self._index)
+        return _pseudonyms(digests, index, None if same else self._index.get_indexer(index))
 
 
 def _text(value: object) -> str:

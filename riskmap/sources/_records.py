@@ -100,14 +100,16 @@ def area_index(store: Store, config: Config) -> AreaIndex:
 
 
 def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord,
-           pseudo: Pseudonymiser,
-           sizes: Collection[int] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+           pseudo: Pseudonymiser, sizes: Collection[int] | None = None,
+           addresses: Callable[[], pd.Series] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Area codes and address pseudonym of each row, and which rows could be placed (grid
     cells of ``sizes`` only: see :meth:`AreaIndex.assign`).
 
     Rows are placed by coordinates (RD or WGS84, swapped or not); rows without usable
     coordinates are placed by their address in the loaded BAG addresses. Rows that cannot be
-    placed, or fall outside the gemeente, are counted as rejected in ``record``.
+    placed, or fall outside the gemeente, are counted as rejected in ``record``. The address
+    pseudonyms are made with ``pseudo``, or taken from ``addresses()`` (for the rows of
+    ``frame``) once the rows are placed by coordinates.
     """
     placed = coordinates_from_frame(frame)
     for note, count in placed.notes.items():
@@ -115,9 +117,8 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
             log.info("%s: %s regels: %s", record.source, integer(count), note)
     areas, stats = area_index(store, config).assign(placed.x, placed.y, sizes)
     areas.index = frame.index
-    has_address = set(ADDRESS_COLUMNS) <= set(frame.columns)
-    keys = address_keys(frame) if has_address else pd.Series("", index=frame.index)
-    areas["address"] = pseudo.series(keys.where(keys != "", None), "adres")
+    areas["address"] = addresses() if addresses is not None \
+        else pseudo.series(address_keys_of(frame), "adres")
     # coordinates outside the Netherlands are wrong, not missing: the row is not placed by address
     outside = placed.outside if placed.outside is not None else np.zeros(len(frame), dtype=bool)
     by_xy = ~np.isnan(placed.x) | outside
@@ -137,6 +138,14 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
         log.info("%s: %s punten in twee buurten (overlap); de eerste is gekozen", record.source,
                  integer(stats["in twee buurten (eerste gekozen)"]))
     return areas, inside
+
+
+def address_keys_of(frame: pd.DataFrame) -> pd.Series:
+    """The address keys of the rows (:func:`address_keys`), missing where a row has none."""
+    if not set(ADDRESS_COLUMNS) <= set(frame.columns):
+        return pd.Series(None, index=frame.index, dtype="str")
+    keys = address_keys(frame)
+    return keys.where(keys != "", None)
 
 
 def placed_only(frame: pd.DataFrame, areas: pd.DataFrame,

@@ -196,23 +196,26 @@ def load_bag(store: Store, config: Config, path: str | Path,
     record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
     frame = _addresses(frame, record)
     pseudo = pseudonymiser(store, config)
-    # addresses are placed by their own coordinates only: drop the address columns for locate;
-    # an address keeps no 100 m cell (data minimisation), so none is made
-    areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]), record,
-                           pseudo, sizes=(500,))
-    # only the columns stored are copied, and the others are let go first (ten million
-    # addresses)
-    frame = frame[[c for c in ("key", "_number", "gebruiksdoel", "nevenadres") if c in frame]]
-    areas = areas[[c for c in AREA_COLUMNS if c != "cell100"]]
-    frame, areas = placed_only(frame, areas, inside)
-    neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str).str.strip() \
-        .str.lower().isin(TRUE)
-    rows = pd.DataFrame({
-        "id": pseudo.series(frame["key"], "adres"),
-        "nummeraanduiding": pseudo.series(frame["_number"].where(frame["_number"] != "", None),
-                                          "nummeraanduiding"),
-        "use": use_class(frame["gebruiksdoel"]).where(~neven, None),
-    })
+    # the pseudonyms are made in another process while this one places the addresses
+    numbers = frame["_number"].where(frame["_number"] != "", None)
+    with pseudo.meanwhile([(frame["key"], "adres"), (numbers, "nummeraanduiding")],
+                          frame.index) as hashed:
+        del numbers
+        # addresses are placed by their own coordinates only: drop the address columns for
+        # locate; an address keeps no 100 m cell (data minimisation), so none is made
+        areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]),
+                               record, pseudo, sizes=(500,))
+        # only the columns stored are copied, and the others are let go first (ten million
+        # addresses)
+        frame = frame[[c for c in ("gebruiksdoel", "nevenadres") if c in frame]]
+        areas = areas[[c for c in AREA_COLUMNS if c != "cell100"]]
+        frame, areas = placed_only(frame, areas, inside)
+        neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str) \
+            .str.strip().str.lower().isin(TRUE)
+        use = use_class(frame["gebruiksdoel"]).where(~neven, None)
+        ids = hashed.take(frame.index)
+        rows = pd.DataFrame({"id": ids, "nummeraanduiding": hashed.take(frame.index),
+                             "use": use})
     rows = pd.concat([rows, areas.assign(cell100=None)], axis=1)
     finish(record, len(rows), {"nevenadres (plaatst, telt niet als object)": int(neven.sum())})
     store.write_load(record, {"addresses": rows})

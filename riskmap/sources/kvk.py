@@ -63,6 +63,7 @@ from riskmap.sources._places import numbers, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     PLACE_COLUMNS,
+    address_keys_of,
     date_window,
     drop_duplicates,
     finish,
@@ -271,6 +272,48 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
                          kvk_nummer=_numbers(_column(frame, "kvk_nummer"), 8))
     frame = reject_where(frame, blank(frame["vestigingsnummer"]), "geen vestigingsnummer", record)
     frame = drop_duplicates(frame, "vestigingsnummer", record)
+    # the pseudonyms are made in another process while this one checks and places the rows
+    pseudo = pseudonymiser(store, config)
+    with pseudo.meanwhile([(partial(address_keys_of, frame), "adres"),
+                           (frame["vestigingsnummer"], "vestiging"),
+                           (_column(frame, "kvk_nummer"), "kvk"),
+                           (partial(_names, frame), "handelsnaam")], frame.index) as hashed:
+        frame, version = _checked(frame, path, sbi, config, record)
+        areas, inside = locate(store, config, frame, record, pseudo,
+                               addresses=partial(hashed.take, frame.index))
+        # the address and raw dates and staff are used up: let go before the rest is copied
+        frame = frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame])
+        frame, areas = placed_only(frame, areas, inside)
+        ids, owners, names = (hashed.take(frame.index) for _ in range(3))  # in the jobs' order
+        rows = pd.DataFrame({
+            "id": ids,
+            "kvk": owners,
+            "sbi": frame["sbi"],
+            "sbi_other": _other_sbi(_column(frame, "sbi_nevenactiviteiten")),
+            "sbi_version": version,
+            "sbi_original": frame["sbi_hoofdactiviteit"],
+            "branch": per_value(frame["sbi"], partial(_branch_and_section, 0, version)),
+            "section": per_value(frame["sbi"], partial(_branch_and_section, 1, version)),
+            "start_date": arrow_dates(frame["start_date"]),
+            "end_date": arrow_dates(frame["end_date"]),
+            "legal_form": _column(frame, "rechtsvorm").str.strip().replace("", None),
+            "staff": frame["staff"].round().astype("Int64"),
+            "name_key": names,
+        })
+    rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
+    changes = changes_with_earlier(store, rows, extract_date(frame))
+    finish(record, len(rows))  # the notes are in the summary
+    record.note("wijzigingen van eigenaar, naam of activiteit t.o.v. eerdere uittreksels",
+                len(changes))
+    store.write_load(record, {"establishments": rows, "establishment_changes": changes})
+    return record
+
+
+def _checked(frame: pd.DataFrame, path: Path, sbi: object, config: Config,
+             record: LoadRecord) -> tuple[pd.DataFrame, int]:
+    """The rows with a known SBI code (harmonised), valid and plausible dates and a plausible
+    number of staff (``staff``), and the extract's SBI version; the others are rejected in
+    ``record``."""
     version, why = sbi_version(frame, path, sbi)
     log.info("%s: SBI %s (%s)", path.name, version, why)
     frame = _sbi(frame, version, record)
@@ -281,35 +324,8 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
     staff = numbers(_column(frame, "werkzame_personen"))
     frame = reject_out_of_range(frame.assign(staff=staff), "werkzame_personen", staff, 0,
                                 config["plausibility.max_staff"], record)
-    frame = reject_where(frame, frame["end_date"] < frame["start_date"],
-                         "datum_einde voor datum_aanvang", record)
-    pseudo = pseudonymiser(store, config)
-    areas, inside = locate(store, config, frame, record, pseudo)
-    # the address and raw dates and staff are used up: let go before the rest is copied
-    frame = frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame])
-    frame, areas = placed_only(frame, areas, inside)
-    rows = pd.DataFrame({
-        "id": pseudo.series(frame["vestigingsnummer"], "vestiging"),
-        "kvk": pseudo.series(_column(frame, "kvk_nummer"), "kvk"),
-        "sbi": frame["sbi"],
-        "sbi_other": _other_sbi(_column(frame, "sbi_nevenactiviteiten")),
-        "sbi_version": version,
-        "sbi_original": frame["sbi_hoofdactiviteit"],
-        "branch": per_value(frame["sbi"], partial(_branch_and_section, 0, version)),
-        "section": per_value(frame["sbi"], partial(_branch_and_section, 1, version)),
-        "start_date": arrow_dates(frame["start_date"]),
-        "end_date": arrow_dates(frame["end_date"]),
-        "legal_form": _column(frame, "rechtsvorm").str.strip().replace("", None),
-        "staff": frame["staff"].round().astype("Int64"),
-        "name_key": pseudo.series(_names(frame), "handelsnaam"),
-    })
-    rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
-    changes = changes_with_earlier(store, rows, extract_date(frame))
-    finish(record, len(rows))  # the notes are in the summary
-    record.note("wijzigingen van eigenaar, naam of activiteit t.o.v. eerdere uittreksels",
-                len(changes))
-    store.write_load(record, {"establishments": rows, "establishment_changes": changes})
-    return record
+    return reject_where(frame, frame["end_date"] < frame["start_date"],
+                        "datum_einde voor datum_aanvang", record), version
 
 
 def _names(frame: pd.DataFrame) -> pd.Series:

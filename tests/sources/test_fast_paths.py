@@ -229,6 +229,26 @@ def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
     assert pseudo.series(missing, "kvk").isna().all() and parts[-1] == (0, 0)
 
 
+@pytest.mark.parametrize("apart", [True, False])
+def test_pseudonyms_made_meanwhile_equal_those_made_here(apart, monkeypatch):
+    if not apart:
+        monkeypatch.setattr(_forked, "can_fork", lambda: False)
+    values = pd.Series([f"{i:06d}" if i % 5 else None for i in range(600)],
+                       index=range(1000, 1600), dtype="str")
+    names = pd.Series([" A ", "", "b"] * 200, index=values.index, dtype="str")
+    pseudo = Pseudonymiser(b"k" * 32)
+    kept = values.index[values.index % 3 != 0]  # some rows rejected meanwhile
+    with pseudo.meanwhile([(values, "kvk"), (lambda: names, "handelsnaam")],
+                          values.index) as hashed:
+        forks = _forked.can_fork()  # this process forks no other meanwhile
+        first, second = hashed.take(kept), hashed.take(values.index)
+    assert not forks
+    pd.testing.assert_series_equal(first, pseudo.series(values.loc[kept], "kvk"))
+    pd.testing.assert_series_equal(second, pseudo.series(names, "handelsnaam"))
+    assert first.isna().sum() == values.loc[kept].isna().sum() > 0
+    assert second.isna().sum() == 200
+
+
 def test_trade_names_normalised_by_arrow_as_python_would():
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     assert "".join(rf"\x{{{ord(c):x}}}" for c in spaces) == PYTHON_SPACES
