@@ -24,11 +24,14 @@ hidden cells alone, which that smaller LP shows, and then the weighted one would
 either. The LPs are solved with HiGHS (``highspy``).
 Before any LP, a cheap sufficient test looks for a *swap*: moving events between an atom of the
 small count and another atom in exactly the same shown cells, which the hidden cells around
-them can absorb; most small counts are protected that way by other small counts. From
-:data:`PARALLEL_FROM` small counts on, other processes screen them (swaps and LPs against the
-complements hidden so far) and only the few that need complements are solved again here, in
-order (unless nothing their LPs read has changed since), so the complements are exactly those
-of solving them one after the other.
+them can absorb; most small counts are protected that way by other small counts. The small
+counts are screened in chunks (swaps and LPs against the complements hidden a few chunks
+before), by other processes from :data:`PARALLEL_FROM` small counts on, and only the few that
+need complements are solved again here, in order (unless nothing their LPs read has changed
+since). An alternative table that an LP finds with every shown cell kept brings other small
+counts to an end of their interval too: those are proven and get no LP of their own. What a
+screen knows is fixed by the order of the small counts, so the complements do not depend on
+the number of processes.
 
 References: Kelly, J.P., Golden, B.L., Assad, A.A. (1992). Cell suppression: disclosure
 protection for sensitive tabular data. *Networks* 22, 397–417. Fischetti, M., Salazar-González,
@@ -40,6 +43,7 @@ ch. 4 (Wiley).
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import sys
 from collections import deque
@@ -155,9 +159,12 @@ class _Neighbourhood:
         self.lower, self.upper = knowledge_bounds(values, min_count, released)
         self.min_count = min_count
         self.width = np.diff(self.rows.indptr)
+        self.targets = (0.0, min_count - 1.0)  # the ends a small count must be able to reach
         self._slot = np.zeros(len(values), dtype=np.int32)  # scratch: a cell's place in an LP
-        # the cells whose hidden-or-shown state the LPs read, while a screen records them
+        # the cells whose hidden-or-shown state the LPs read, while a screen records them; and
+        # the pairs (target index, cells) their tables reach with every shown cell kept
         self.read: list[np.ndarray] | None = None
+        self.found: list[tuple[int, np.ndarray]] | None = None
         self.highs = quiet_highs()
         # the rows and columns are 0/1 already: scaling them gains nothing (and costs a seventh
         # of the solve time)
@@ -209,7 +216,8 @@ class _Neighbourhood:
         lower[free], upper[free] = -INF, INF
         at = np.flatnonzero(touched == cell)[0]
         lower[at] = upper[at] = target - values[at]
-        if not relaxed and self._within_hidden(chosen, local, sub_col, shown, lower, upper):
+        if not relaxed and self._within_hidden(chosen, local, sub_col, shown, lower, upper,
+                                               touched):
             return touched[:0]
         on_shown = shown[local]
         rows = np.concatenate([local, n_r + slot[local[on_shown]], n_r + n_t + slot[local[on_shown]],
@@ -238,10 +246,13 @@ class _Neighbourhood:
         return touched[shown][t > TOLERANCE]
 
     def _within_hidden(self, chosen: np.ndarray, local: np.ndarray, columns: np.ndarray,
-                       shown: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+                       shown: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                       touched: np.ndarray) -> bool:
         """Whether the target is reachable with every shown cell kept as it is: the LP of
         :meth:`reach` without its slacks (a smaller one, solved first, as most small counts
-        are protected by hidden cells alone; then its optimum hides nothing either)."""
+        are protected by hidden cells alone; then its optimum hides nothing either). The
+        hidden ``touched`` cells its table brings to an end of their interval are recorded
+        in :attr:`found`, when that is a list."""
         n_y, n_r = len(chosen), len(shown)
         # the entries come column by column already (as :func:`_gather` gives them)
         indptr = np.zeros(n_y + 1, dtype=np.int32)
@@ -255,7 +266,13 @@ class _Neighbourhood:
             np.where(shown, 0.0, lower), np.where(shown, 0.0, upper),
             indptr, indices, entries, np.zeros(n_y, dtype=np.int32))
         self.highs.run()
-        return bool(self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return False
+        if self.found is not None:
+            after = self.values[touched] + np.asarray(self.highs.getSolution().row_value)
+            for which, target in enumerate(self.targets):
+                self.found.append((which, touched[~shown & (np.abs(after - target) < TOLERANCE)]))
+        return True
 
 
 class _Swaps:
@@ -426,26 +443,30 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     hidden = primary | ~released
     start = _Screen(_Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count),
                     _Swaps(matrix, atoms, values, ~hidden, released, min_count), hidden, values,
-                    (0.0, min_count - 1.0))
+                    _Proofs(len(values), 2))
     lp, hidden = start.lp, start.hidden.copy()  # this one grows as complements are hidden
     secondary = np.zeros(len(values), dtype=bool)
-    unreachable = dict.fromkeys(start.targets, 0)
+    unreachable = dict.fromkeys(lp.targets, 0)
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
     if processes is None:
         processes = min(cores(), MAX_PROCESSES) if len(order) >= PARALLEL_FROM else 1
-    screened = _screened_apart(start, order, hidden, processes) \
-        if processes > 1 and can_fork() else _screened_here(start, order)
-    for cell, target, reachable, found in screened:
-        extra = None
-        if reachable:
-            extra = _reused(found, hidden)
+    for chunk, pairs in _screened(start, order, hidden, processes):
+        for cell, which, reachable, found in pairs:
+            if start.proofs.chunk[which, cell] <= chunk:
+                continue  # a table found since reaches it with every shown cell kept
+            target, extra = lp.targets[which], None
+            if reachable:
+                extra = _reused(found, hidden)
+                if extra is None:
+                    lp.found = []
+                    extra = _complements(lp, cell, target, hidden)
+                    start.proofs.add(lp.found, chunk)
+                    lp.found = None
             if extra is None:
-                extra = _complements(lp, cell, target, hidden)
-        if extra is None:
-            unreachable[target] += 1
-            continue
-        hidden[extra] = secondary[extra] = True
+                unreachable[target] += 1
+                continue
+            hidden[extra] = secondary[extra] = True
     for target, count in unreachable.items():
         if count:
             log.warning("privacy: bij %s kleine aantallen kan geen onderdrukking %s een mogelijke "
@@ -460,12 +481,18 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
 # table reaches stay unreachable (a hidden cell that is no small count bounds the attacker as a
 # shown one does). So the pairs can be screened against the cells hidden so far, in other
 # processes, and only those that need complements are solved again, in order, against the cells
-# hidden by then: the complements are those of the sequential method. A screen's complements
-# are taken as they are when none of the cells its LPs read (whether hidden or shown) has been
-# hidden since: the same LPs would be solved here.
+# hidden by then. A screen's complements are taken as they are when none of the cells its LPs
+# read (whether hidden or shown) has been hidden since: the same LPs would be solved here.
+# An alternative table an LP finds with every shown cell kept also brings other small counts to
+# an end of their interval: those pairs are proven (:class:`_Proofs`) and need no LP of their
+# own. What a screen knows is fixed by the order alone: the small counts are screened in chunks,
+# chunk k against the complements hidden and the pairs proven up to chunk k - WINDOW, whether it
+# runs here or in another process, so the complements do not depend on the processes.
 PARALLEL_FROM = 20_000  # small counts from which other processes screen them
 MAX_PROCESSES = 4  # more would each hold their own memo, and this process solves in between
 CHUNK = 200  # small counts screened per task
+WINDOW = 4  # chunks screened ahead of the one whose pairs are solved here
+NEVER = np.iinfo(np.int32).max
 
 
 @dataclass
@@ -479,19 +506,41 @@ class _Found:
     hidden: np.ndarray
 
 
+class _Proofs:
+    """For each target (index) and cell, the chunk whose LPs first found a table with every
+    shown cell kept that brings the cell to the target (:data:`NEVER`: none yet), in memory
+    that forked processes share: a screen reads the chunks before its own window only."""
+
+    def __init__(self, cells: int, targets: int) -> None:
+        size = cells * targets
+        self._memory = mmap.mmap(-1, max(4 * size, 1))  # shared with processes forked later
+        self.chunk = np.frombuffer(self._memory, dtype=np.int32, count=size).reshape(targets,
+                                                                                     cells)
+        self.chunk[:] = NEVER
+
+    def add(self, found: list[tuple[int, np.ndarray]], chunk: int) -> None:
+        """Record the pairs ``found`` (target index, cells) as proven by ``chunk``."""
+        for which, cells in found:
+            np.minimum.at(self.chunk[which], cells, chunk)
+
+
 class _Screen(NamedTuple):
     """The release as the suppression starts: its LPs and swaps, the cells hidden (primary or
-    not released), the cell values and the two ends a small count must be able to reach."""
+    not released), the cell values and the pairs proven so far."""
 
     lp: _Neighbourhood
     swaps: _Swaps
     hidden: np.ndarray
     values: np.ndarray
-    targets: tuple[float, float]
+    proofs: _Proofs
 
 
-Screened = Iterator[tuple[int, float, bool, "_Found | None"]]  # in order
-_SCREEN: _Screen | None = None  # what forked screening processes inherit
+# for each pair of a chunk that needs complements (or cannot be protected): cell, target index,
+# whether reachable, and what its screen found; as a screen gives them (with the complements
+# and the cells its LPs read), and the pairs its LPs proved
+Pairs = list[tuple[int, int, bool, "_Found | None"]]
+Screened = tuple[list[tuple[int, int, bool, Any, Any]], list[tuple[int, np.ndarray]]]
+_SCREEN: _Screen | None = None  # what the screens read (forked processes inherit it)
 
 
 def _reused(found: _Found | None, hidden: np.ndarray) -> np.ndarray | None:
@@ -509,58 +558,72 @@ def _reused(found: _Found | None, hidden: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _screened_here(screen: _Screen, order: np.ndarray) -> Screened:
-    """Every pair no swap protects, to be solved against the cells hidden by then."""
-    for cell in order.tolist():
-        for target in screen.targets:
-            if screen.values[cell] != target and not screen.swaps.protects(cell, target):
-                yield cell, target, True, None
+def _screened(start: _Screen, order: np.ndarray, hidden: np.ndarray,
+              processes: int) -> Iterator[tuple[int, Pairs]]:
+    """Each chunk's number and its pairs that need complements or cannot be protected, in
+    order, screened by ``processes`` forked processes (here when one), the pairs its LPs
+    proved recorded. ``hidden`` is the caller's, growing as it hides complements: chunk k is
+    screened once the caller is done with chunk k - :data:`WINDOW`, against the complements
+    hidden and the pairs proven by then."""
+    global _SCREEN  # noqa: PLW0603 - what the screens read
+    chunks = [order[i:i + CHUNK] for i in range(0, len(order), CHUNK)]
+    apart = processes > 1 and can_fork()
+    # here, the screens mark complements in their own copy of the cells hidden
+    _SCREEN = start if apart else start._replace(hidden=start.hidden.copy())
+    out: deque[tuple[Future[Screened], np.ndarray]] = deque()
 
+    def taken(k: int) -> tuple[int, Pairs]:
+        task, then = out.popleft()
+        found, proofs = task.result()
+        start.proofs.add(proofs, k)
+        return k, [(cell, which, reachable, None if extra is None else _Found(extra, read, then))
+                   for cell, which, reachable, extra, read in found]
 
-def _screened_apart(start: _Screen, order: np.ndarray, hidden: np.ndarray,
-                    processes: int) -> Screened:
-    """The pairs that need complements or cannot be protected, screened by ``processes``
-    forked processes (they inherit the release). ``hidden`` is the caller's, growing as it
-    hides complements; each task takes the complements hidden so far along, and only a few
-    tasks are out at a time, so that few pairs come back that those complements protect."""
-    global _SCREEN  # noqa: PLW0603 - what the forked processes inherit
-    _SCREEN = start
-    chunks = iter([order[i:i + CHUNK] for i in range(0, len(order), CHUNK)])
     with settled():
-        pool = fork_pool(processes)
+        pool = fork_pool(processes) if apart else None
         try:
-            out: deque[tuple[Future[list[Any]], np.ndarray]] = deque()
-            while True:
-                while len(out) < 2 * processes and (chunk := next(chunks, None)) is not None:
-                    sent = np.flatnonzero(hidden & ~start.hidden)
-                    out.append((pool.submit(_screen, chunk, sent), hidden.copy()))
-                if not out:
-                    return
-                task, then = out.popleft()
-                for cell, target, reachable, extra, read in task.result():
-                    yield (cell, target, reachable,
-                           None if extra is None else _Found(extra, read, then))
+            for k, chunk in enumerate(chunks):
+                if len(out) == WINDOW:
+                    yield taken(k - WINDOW)
+                task = (chunk, np.flatnonzero(hidden & ~start.hidden), k - WINDOW)
+                if pool is None:
+                    out.append((Future(), hidden.copy()))
+                    out[-1][0].set_result(_screen(*task))
+                else:
+                    out.append((pool.submit(_screen, *task), hidden.copy()))
+            while out:
+                yield taken(len(chunks) - len(out))
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             _SCREEN = None
 
 
-def _screen(cells: np.ndarray, complements: np.ndarray) -> list[tuple[int, float, bool, Any, Any]]:
+def _screen(cells: np.ndarray, complements: np.ndarray, known_through: int) -> Screened:
     """The pairs of ``cells`` that need complements (reachable, with them and the cells the
-    LPs read) or cannot be protected (not reachable), with ``complements`` hidden too."""
+    LPs read) or cannot be protected (not reachable), with ``complements`` hidden too and the
+    pairs proven up to chunk ``known_through`` known; and the pairs its LPs proved."""
     assert _SCREEN is not None
-    lp, hidden = _SCREEN.lp, _SCREEN.hidden  # this process's own copies, from the fork
+    lp, hidden, swaps, values = _SCREEN.lp, _SCREEN.hidden, _SCREEN.swaps, _SCREEN.values
     hidden[complements] = True
-    found: list[tuple[int, float, bool, Any, Any]] = []
-    for cell, target, *_ in _screened_here(_SCREEN, cells):
-        lp.read = []
-        extra = _complements(lp, cell, target, hidden)
-        if extra is None:
-            found.append((cell, target, False, None, None))
-        elif len(extra):
-            found.append((cell, target, True, extra, _distinct(np.concatenate(lp.read))))
-    lp.read = None
-    return found
+    known = _SCREEN.proofs.chunk <= known_through
+    found: list[tuple[int, int, bool, Any, Any]] = []
+    proofs: list[tuple[int, np.ndarray]] = []
+    for cell in cells.tolist():
+        for which, target in enumerate(lp.targets):
+            if values[cell] == target or known[which, cell] or swaps.protects(cell, target):
+                continue
+            lp.read, lp.found = [], []
+            extra = _complements(lp, cell, target, hidden)
+            for proven, at in lp.found:
+                known[proven, at] = True
+            proofs += lp.found
+            if extra is None:
+                found.append((cell, which, False, None, None))
+            elif len(extra):
+                found.append((cell, which, True, extra, _distinct(np.concatenate(lp.read))))
+    lp.read = lp.found = None
+    return found, proofs
 
 
 def _complements(lp: _Neighbourhood, cell: int, target: float,

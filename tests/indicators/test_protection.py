@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from scipy import sparse
+from scipy.optimize import linprog
 
 from riskmap.errors import PrivacyError
 from riskmap.indicators import protection
@@ -127,8 +128,10 @@ def test_the_lp_without_slacks_first_hides_the_same_complements(monkeypatch, see
     checked = []
     within = protection._Neighbourhood._within_hidden
 
-    def counted(*args: object) -> bool:
-        checked.append(within(*args))
+    def counted(lp: protection._Neighbourhood, *args: object) -> bool:
+        found, lp.found = lp.found, None  # no pairs proven on the way: the second run has none
+        checked.append(within(lp, *args))
+        lp.found = found
         return checked[-1]
     monkeypatch.setattr(protection._Neighbourhood, "_within_hidden", counted)
     first = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=1)
@@ -137,6 +140,46 @@ def test_the_lp_without_slacks_first_hides_the_same_complements(monkeypatch, see
     only_full = complementary_suppression(matrix, atoms, primary, released, cost, 5,
                                           processes=1)
     assert first.sum() > 0 and first.tolist() == only_full.tolist()
+
+
+def _attacker_can_reach(matrix: sparse.csr_matrix, atoms: np.ndarray, hidden: np.ndarray,
+                        cell: int, target: float) -> bool:
+    """Whether a table the attacker cannot rule out (all atoms free, >= 0; shown cells as
+    shown; a hidden cell below 5 or not, as its label says) has ``cell`` at ``target``."""
+    values = matrix @ atoms
+    dense = matrix.toarray()
+    small = values < 5
+    upper = np.where(~hidden, values, np.where(small, 4.0, np.inf))
+    lower = np.where(~hidden, values, np.where(small, 0.0, 5.0))
+    lower[cell] = upper[cell] = target
+    finite = np.isfinite(upper)
+    result = linprog(np.zeros(len(atoms)), A_ub=np.vstack([dense[finite], -dense]),
+                     b_ub=np.concatenate([upper[finite], -lower]), bounds=(0, None),
+                     method="highs")
+    return bool(result.status == 0)
+
+
+@pytest.mark.parametrize("seed", [3, 6, 7])
+def test_after_suppression_every_small_count_can_be_0_and_4(seed, caplog, monkeypatch):
+    """The attack, solved afresh over all atoms: the pairs the LPs proved on the way (and
+    skipped) are reachable too; only those said to be unprotectable are not."""
+    matrix, atoms = _linked_tables(seed)
+    values = matrix @ atoms
+    primary = values < 5
+    skipped = []
+    add = protection._Proofs.add
+    monkeypatch.setattr(protection._Proofs, "add", lambda self, found, chunk: (
+        skipped.extend(found), add(self, found, chunk))[1])
+    with caplog.at_level("WARNING", logger="riskmap.indicators.protection"):
+        secondary = complementary_suppression(matrix, atoms, primary, np.ones(len(values), bool),
+                                              np.ones(len(values)), 5, processes=1)
+    said = sum(int(r.getMessage().split("bij ")[1].split()[0]) for r in caplog.records)
+    hidden = primary | secondary
+    ruled_out = [(cell, target) for cell in np.flatnonzero(primary) for target in (0.0, 4.0)
+                 if values[cell] != target
+                 and not _attacker_can_reach(matrix, atoms, hidden, int(cell), target)]
+    assert sum(len(cells) for _, cells in skipped) > 0  # pairs were proven on the way
+    assert len(ruled_out) == said
 
 
 def _die(*_: object) -> None:
