@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ from riskmap.indicators.scoring import (
 from riskmap.indicators.values import (
     SMALL_DENOMINATOR,
     indicator_values,
+    measure_counts,
     region_measures,
     scored_indicators,
 )
@@ -340,11 +342,15 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
     results: dict[str, LevelResult] = {}
     by_level: dict[str, pd.DataFrame] = {}
     regions = region_measures(store, catalogue, period, config.gemeente)
-    for level in INDICATOR_LEVELS:
-        if not store.scalar("SELECT count(*) FROM areas WHERE level = ?", [level]):
-            continue
+    levels = [level for level in INDICATOR_LEVELS
+              if store.scalar("SELECT count(*) FROM areas WHERE level = ?", [level])]
+    # the counts of this quarter and, where no build of it is stored, the one before, at once
+    counted = measure_counts(store, catalogue, [(period, level) for level in levels] + [
+        (period - 1, level) for level in levels
+        if change and stored_scores(store, config, catalogue, period - 1, level) is None])
+    for level in levels:
         values = indicator_values(store, catalogue, period, level, min_count, config.gemeente,
-                                  regions=regions)
+                                  regions=regions, counted=counted[(period, level)])
         if not values.empty:
             by_level[level] = values
     release = protect_release(store, period, catalogue, by_level, config.gemeente, min_count)
@@ -352,7 +358,8 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
         values = apply_to_values(raw, release, catalogue)
         scores = score_level(values, catalogue, level, config)
         if change and not scores.empty:
-            scores = _changes(scores, previous_scores(store, config, catalogue, period - 1, level))
+            scores = _changes(scores, previous_scores(store, config, catalogue, period - 1, level,
+                                                      counted.get((period - 1, level))))
         results[level] = LevelResult(level, values, scores)
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
@@ -399,15 +406,16 @@ def stored_scores(store: Store, config: Config, catalogue: list[Indicator], peri
 
 
 def previous_scores(store: Store, config: Config, catalogue: list[Indicator], period: Period,
-                    level: str) -> pd.DataFrame:
+                    level: str, counted: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
     """Scores and ranks of a level in ``period``, for the change since then: those stored by its
     build (:func:`stored_scores`; scores do not depend on the release's protection nor on the
-    uncertainty draws), else computed anew."""
+    uncertainty draws), else computed anew (from ``counted``, its :func:`measure_counts`, when
+    given)."""
     stored = stored_scores(store, config, catalogue, period, level)
     if stored is not None:
         return stored
     values = indicator_values(store, catalogue, period, level, config["privacy.min_count"],
-                              report=False)
+                              report=False, counted=counted)
     return plain_scores(values, catalogue, level, config)
 
 

@@ -156,15 +156,21 @@ class CountQuery:
         return json.dumps([self.table, self.conditions, sorted(self.params.items())], default=str)
 
 
-def counts_by_area(store: Store, level: str, queries: Sequence[CountQuery],
-                   codes: Sequence[str]) -> list[pd.Series]:
-    """Each query's count per area code (0 where none), in one SQL query per table: every
-    distinct query is a ``count(*) FILTER (WHERE ...)`` column of one ``GROUP BY``."""
-    area = area_sql(level)
+def counts_by_levels(store: Store, queries: Mapping[str, Sequence[CountQuery]],
+                     codes: Mapping[str, Sequence[str]]) -> dict[str, dict[str, pd.Series]]:
+    """The count per area code (0 where none) of each level's ``queries``, by
+    :meth:`CountQuery.key`, for every level at once: one SQL query per table, every distinct
+    query a ``count(*) FILTER (WHERE ...)`` column of one ``GROUP BY`` over the levels' area
+    codes, the groups then summed per level (one scan of the table for all levels and, when
+    given their queries, quarters)."""
+    levels = [level for level in queries if queries[level]]
     unique: dict[str, dict[str, CountQuery]] = {}
-    for query in queries:
-        unique.setdefault(query.table, {})[query.key()] = query
-    counted: dict[str, pd.Series] = {}
+    for level in levels:
+        for query in queries[level]:
+            unique.setdefault(query.table, {})[query.key()] = query
+    areas = [f"{area_sql(level)} AS a{j}" for j, level in enumerate(levels)]
+    placed = " OR ".join(f"{area_sql(level)} IS NOT NULL" for level in levels)
+    counted: dict[str, dict[str, pd.Series]] = {level: {} for level in levels}
     for table, group in unique.items():
         columns, params = [], {}
         for i, query in enumerate(group.values()):
@@ -173,17 +179,21 @@ def counts_by_area(store: Store, level: str, queries: Sequence[CountQuery],
             renamed = re.sub(r"[$](\w+)", rf"$\g<1>_{i}", where)
             columns.append(f"count(*) FILTER (WHERE {renamed}) AS m{i}")
             params.update({f"{name}_{i}": query.params[name] for name in names})
-        frame = store.con.execute(f"SELECT {area} AS area, {', '.join(columns)} FROM {table} "
-                                  f"WHERE {area} IS NOT NULL GROUP BY 1", params).df()
-        frame = frame.set_index("area").reindex(codes).fillna(0).astype(float)
-        counted.update(zip(group, (frame.iloc[:, i] for i in range(len(group))), strict=True))
-    return [counted[query.key()].rename("n") for query in queries]
+        frame = store.con.execute(f"SELECT {', '.join(areas)}, {', '.join(columns)} FROM {table} "
+                                  f"WHERE {placed} GROUP BY ALL", params).df()
+        measures = frame.iloc[:, len(levels):]
+        for j, level in enumerate(levels):
+            sums = measures.groupby(frame[f"a{j}"].to_numpy(object)).sum()
+            sums = sums.reindex(list(codes[level])).fillna(0).astype(float)
+            counted[level].update(zip(group, (sums.iloc[:, i].rename("n")
+                                              for i in range(len(group))), strict=True))
+    return counted
 
 
 def count_by_area(store: Store, level: str, query: CountQuery,
                   codes: Sequence[str]) -> pd.Series:
     """One query's count per area code (0 where none)."""
-    return counts_by_area(store, level, [query], codes)[0]
+    return counts_by_levels(store, {level: [query]}, {level: codes})[level][query.key()]
 
 
 def establishments_query(spec: Mapping[str, Any], period: Period,

@@ -22,7 +22,7 @@ from riskmap.indicators.business import (
     CountQuery,
     addresses_query,
     count_by_area,
-    counts_by_area,
+    counts_by_levels,
     establishments_query,
 )
 from riskmap.indicators.catalogue import Indicator, Measure, for_level
@@ -92,18 +92,30 @@ def measure_values(store: Store, measure: Measure, level: str, period: Period,
     return count_by_area(store, level, query, codes)
 
 
-def _counts(store: Store, indicators: Sequence[Indicator], level: str, period: Period,
-            codes: Sequence[str]) -> dict[str, pd.Series]:
-    """Every count and CBS value the indicators need, by :meth:`CountQuery.key` and
-    :func:`cbs_key`, in one query per table."""
-    measures = [(i, m) for i in indicators for m in (i.numerator, i.denominator) if m is not None]
-    queries = [query for i, m in measures
-               if (query := count_query(m, period, i.window)) is not None]
-    counted = dict(zip([q.key() for q in queries], counts_by_area(store, level, queries, codes),
-                       strict=True))
-    counted.update(cbs_measures(store, [m.params for _, m in measures if m.kind == "cbs"],
-                                period, codes))
-    return counted
+def measure_counts(store: Store, catalogue: list[Indicator],
+                   wanted: Sequence[tuple[Period, str]]) -> dict[tuple[Period, str],
+                                                                 dict[str, pd.Series]]:
+    """Every count and CBS value the indicators of each (quarter, level) in ``wanted`` need,
+    by :meth:`CountQuery.key` and :func:`cbs_key`: the counts of all of them in one query
+    per table (:func:`counts_by_levels`)."""
+    queries: dict[str, list[CountQuery]] = {}
+    cbs: dict[tuple[Period, str], list[Mapping[str, object]]] = {}
+    for period, level in wanted:
+        indicators = for_level(catalogue, level)
+        measures = [(i, m) for i in indicators for m in (i.numerator, i.denominator)
+                    if m is not None]
+        queries.setdefault(level, []).extend(
+            query for i, m in measures if (query := count_query(m, period, i.window)) is not None)
+        cbs[(period, level)] = [m.params for _, m in measures if m.kind == "cbs"]
+    codes = {level: area_codes(store, level) for level in queries}
+    counted = counts_by_levels(store, queries, codes)
+    found: dict[tuple[Period, str], dict[str, pd.Series]] = {}
+    for period, level in wanted:
+        # the keys of counts hold their quarter's dates; those of CBS values do not
+        found[(period, level)] = {**counted.get(level, {}),
+                                  **cbs_measures(store, cbs[(period, level)], period,
+                                                 codes[level])}
+    return found
 
 
 def values_of(store: Store, indicator: Indicator, level: str, period: Period,
@@ -141,8 +153,10 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
 def indicator_values(store: Store, catalogue: list[Indicator], period: Period, level: str,
                      min_count: int = 5, gemeente: str | None = None,
                      report: bool = True,
-                     regions: Mapping[str, Mapping[str, pd.Series]] | None = None) -> pd.DataFrame:
-    """All indicator values of one level and period, in long form.
+                     regions: Mapping[str, Mapping[str, pd.Series]] | None = None,
+                     counted: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
+    """All indicator values of one level and period, in long form (``counted``: its
+    :func:`measure_counts`, when the caller has them).
 
     Optional indicators without any value (e.g. a source not loaded) are left out with a log
     line; one whose CBS variable the year's table lacks is kept, its rows saying
@@ -155,7 +169,8 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     """
     codes = area_codes(store, level)
     indicators = for_level(catalogue, level)
-    counted = _counts(store, indicators, level, period, codes)
+    if counted is None:
+        counted = measure_counts(store, catalogue, [(period, level)])[(period, level)]
     absent = unavailable_years(store, period)
     frames = []
     for indicator in indicators:

@@ -5,13 +5,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskmap.indicators.catalogue import load_catalogue
+from riskmap.indicators.business import count_by_area
+from riskmap.indicators.catalogue import for_level, load_catalogue
 from riskmap.indicators.context import cbs_key, cbs_measure, cbs_measures
 from riskmap.indicators.values import (
     SMALL_COUNT,
     SMALL_DENOMINATOR,
     UNAVAILABLE,
+    area_codes,
+    count_query,
     indicator_values,
+    measure_counts,
     scored_indicators,
 )
 from riskmap.periods import Period
@@ -118,3 +122,26 @@ def test_indices_against_gemeente_and_nederland(demo_run):
     assert rows["index_nl"].to_numpy() == pytest.approx((100 * rows["value"] / national).to_numpy())
     gemeente = own["HuishoudensMetEenLaagInkomen"]
     assert rows["index_gemeente"].to_numpy() == pytest.approx((100 * rows["value"] / gemeente).to_numpy())
+
+
+def test_counts_of_all_levels_and_quarters_at_once_equal_one_at_a_time(demo_run):
+    """One scan per table for every level (analysis areas too) and two quarters gives the
+    counts of one query per measure, level and quarter."""
+    catalogue = demo_run.project.catalogue()
+    levels = ["buurt", "wijk", "bedrijventerrein", "vakantiepark"]
+    wanted = [(period, level) for period in (Period(2025, 3), Period(2024, 4)) for level in levels]
+    with demo_run.project.store(read_only=True) as store:
+        together = measure_counts(store, catalogue, wanted)
+        checked = 0
+        for period, level in wanted:
+            codes = area_codes(store, level)
+            for indicator in for_level(catalogue, level):
+                for measure in (indicator.numerator, indicator.denominator):
+                    query = None if measure is None else \
+                        count_query(measure, period, indicator.window)
+                    if query is not None:
+                        alone = count_by_area(store, level, query, codes)
+                        pd.testing.assert_series_equal(together[(period, level)][query.key()],
+                                                       alone)
+                        checked += alone.sum() > 0
+    assert checked > 50
