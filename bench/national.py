@@ -68,9 +68,11 @@ def instrument(steps: _measure.Steps) -> None:
     steps.wrap(_records, "area_index", "area index")
     steps.wrap(_places.AreaIndex, "assign", "assign areas+cells")
     steps.wrap(_records, "_place_by_address", "place by address")
-    # a long series is hashed in forked processes: the wall time of the call counts here
+    # a long series is hashed in forked processes: the wall time of the call counts here; the
+    # BAG and KvK loaders hash while they place the rows and count only the wait for the result
     steps.wrap(_pseudo.Pseudonymiser, "series", "pseudonymise")
     steps.wrap(_pseudo.Pseudonymiser, "hash", "pseudonymise")
+    steps.wrap(_pseudo.Later, "take", "wait for pseudonyms")
     steps.wrap(Store, "write_load", "write store")
 
 

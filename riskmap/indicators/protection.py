@@ -521,7 +521,8 @@ class _Proofs:
     def add(self, found: list[tuple[int, np.ndarray]], chunk: int) -> None:
         """Record the pairs ``found`` (target index, cells) as proven by ``chunk``."""
         for which, cells in found:
-            np.minimum.at(self.chunk[which], cells, chunk)
+            earliest = self.chunk[which]
+            earliest[cells] = np.minimum(earliest[cells], chunk)
 
 
 class _Screen(NamedTuple):

@@ -209,11 +209,14 @@ def reject_where(frame: pd.DataFrame, bad: pd.Series | np.ndarray, reason: str,
     return frame.loc[~bad] if bad.any() else frame
 
 
-def exact_duplicates(frame: pd.DataFrame, key: str) -> np.ndarray:
+def exact_duplicates(frame: pd.DataFrame, key: str,
+                     candidates: np.ndarray | None = None) -> np.ndarray:
     """``frame.duplicated()``, looking only among rows whose ``key`` repeats (identical rows
-    have equal keys), which is much cheaper for millions of rows with unique keys."""
+    have equal keys; ``candidates``: those rows, when known), which is much cheaper for
+    millions of rows with unique keys."""
     bad = np.zeros(len(frame), dtype=bool)
-    candidates = duplicated(frame[key], keep=False)
+    if candidates is None:
+        candidates = duplicated(frame[key], keep=False)
     if candidates.any():
         bad[candidates] = frame.loc[candidates].duplicated().to_numpy()
     return bad

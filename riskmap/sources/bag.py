@@ -168,22 +168,30 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     keys = address_keys(frame)
     frame = reject_where(frame.assign(key=keys), keys == "", "ongeldige postcode of huisnummer",
                          record)
-    frame = reject_where(frame, exact_duplicates(frame, "key"), "dubbele regel", record)
+    repeats = duplicated(frame["key"], keep=False)  # the rows whose key is not theirs alone
+    exact = exact_duplicates(frame, "key", repeats)
+    frame = reject_where(frame, exact, "dubbele regel", record)
     number = bag_ids(frame["nummeraanduiding"]) if "nummeraanduiding" in frame.columns \
         else pd.Series("", index=frame.index, dtype="str")
-    return reject_where(frame.assign(_number=number), repeated_addresses(number, frame["key"]),
+    return reject_where(frame.assign(_number=number),
+                        repeated_addresses(number, frame["key"], repeats[~exact]),
                         "dubbel adres", record)
 
 
-def repeated_addresses(number: pd.Series, key: pd.Series) -> np.ndarray:
+def repeated_addresses(number: pd.Series, key: pd.Series,
+                       shared: np.ndarray | None = None) -> np.ndarray:
     """Rows whose address came before: the same nummeraanduiding or, for a row without one,
-    the same postcode and number as another row without one."""
+    the same postcode and number as another row without one (``shared``: the rows whose key
+    may occur more than once, when known)."""
     has = number.ne("").to_numpy(bool)
-    if has.all() or not has.any():
-        return duplicated(number if has.all() else key)
+    if has.all():
+        return duplicated(number)
+    by_key = ~has if shared is None else ~has & shared
     repeated = np.zeros(len(number), dtype=bool)
-    repeated[has] = duplicated(number[has])
-    repeated[~has] = duplicated(key[~has])
+    if has.any():
+        repeated[has] = duplicated(number[has])
+    if by_key.any():
+        repeated[by_key] = duplicated(key[by_key])
     return repeated
 
 

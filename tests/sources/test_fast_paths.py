@@ -298,9 +298,13 @@ def test_repeated_addresses_as_one_identity_column(without_number):
     rng = np.random.default_rng(12)
     number = pd.Series([f"{v:016d}" for v in rng.integers(0, 300, 2_000)], dtype="str")
     number[rng.random(2_000) < without_number] = ""
-    key = pd.Series([f"1234AB{v}" for v in rng.integers(0, 300, 2_000)], dtype="str")
+    key = pd.Series([f"1234AB{v}" for v in rng.integers(0, 3_000, 2_000)], dtype="str")
     identity = number.where(number != "", "adres:" + key)  # the plain method
-    np.testing.assert_array_equal(repeated_addresses(number, key), identity.duplicated().to_numpy())
+    expected = identity.duplicated().to_numpy()
+    np.testing.assert_array_equal(repeated_addresses(number, key), expected)
+    # told which keys can repeat, it looks among those rows only, with the same answer
+    shared = key.duplicated(keep=False).to_numpy()
+    np.testing.assert_array_equal(repeated_addresses(number, key, shared), expected)
 
 
 def test_codes_placed_by_address_join_the_categories():
