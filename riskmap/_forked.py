@@ -154,18 +154,17 @@ def side_by_side(tasks: Sequence[Callable[[], T]], memory_each: int = 0) -> Iter
 
 @contextmanager
 def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
-            background: bool = False, processes: int | None = None) -> Iterator[Iterator[T]]:
+            background: bool = False) -> Iterator[Iterator[T]]:
     """:func:`side_by_side` with the forked processes started when the block starts: the
     caller works on while they run, and takes the results, in order, from the iterator it is
     given. Where the tasks run here, each runs as its result is taken. The block ends when the
     processes have ended.
 
     With ``background``, even one task (or one core) goes to a forked process, so that it runs
-    while the caller works; ``processes`` caps the forked processes (one runs several tasks one
-    after the other, each result ready as its task ends). Inside the block this process forks
-    no other (:func:`can_fork`): work that would is done here.
+    while the caller works. Inside the block this process forks no other (:func:`can_fork`):
+    work that would is done here.
     """
-    count = min(processes_for(len(tasks), memory_each), processes or len(tasks))
+    count = processes_for(len(tasks), memory_each)
     if count < (1 if background and can_fork() else 2):
         yield (task() for task in tasks)
         return

@@ -170,11 +170,11 @@ class Pseudonymiser:
     def meanwhile(self, jobs: Sequence[tuple[pd.Series | Callable[[], pd.Series], str]],
                   index: pd.Index) -> Iterator[Later]:
         """Pseudonyms of each job's values (given, or made from the caller's data as it is
-        now) and domain, computed one after the other in a forked process while the caller
-        works on; it takes them in order for the rows it kept (:meth:`Later.take`). Its
-        other work forks no process meanwhile (:func:`riskmap._forked.started`)."""
+        now) and domain, computed in forked processes (one per core at most) while the caller
+        works on; it takes them in order for the rows it kept (:meth:`Later.take`). Its other
+        work forks no process meanwhile (:func:`riskmap._forked.started`)."""
         with started([partial(self._all_digests, values, domain) for values, domain in jobs],
-                     background=True, processes=1) as results:
+                     background=True) as results:
             yield Later(results, index)
 
     def _all_digests(self, values: pd.Series | Callable[[], pd.Series],
