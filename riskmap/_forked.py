@@ -176,7 +176,9 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
         try:
             # a fork pool starts all its processes at the first task: each copies _TASKS
             futures = [pool.submit(_run, index) for index in range(len(tasks))]
+            # the forked processes have the tasks: this one lets go of the data they hold
             _TASKS = []
+            del tasks
             yield _results(futures)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -2,6 +2,7 @@ import gc
 import logging
 import os
 import time
+import weakref
 from functools import partial
 from pathlib import Path
 
@@ -158,3 +159,18 @@ def test_no_process_is_forked_while_started_ones_run():
         [(_, pid, _)] = results
     assert can_fork()
     assert pid != os.getpid()
+
+
+class _Data:
+    """Something a task holds (weakly referable)."""
+
+
+@pytest.mark.skipif(not can_fork(), reason="needs fork")
+def test_what_a_started_task_holds_is_let_go_here_once_it_is_forked():
+    data = _Data()
+    held = weakref.ref(data)
+    with started([partial(id, data)], background=True) as results:
+        del data
+        gc.collect()
+        assert held() is None  # ten million rows stay in the forked process only
+        [_] = results

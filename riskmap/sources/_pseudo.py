@@ -175,6 +175,7 @@ class Pseudonymiser:
         work forks no process meanwhile (:func:`riskmap._forked.started`)."""
         with started([partial(self._all_digests, values, domain) for values, domain in jobs],
                      background=True) as results:
+            del jobs  # held by the tasks alone, so that a forked one's data is let go here
             yield Later(results, index)
 
     def _all_digests(self, values: pd.Series | Callable[[], pd.Series],
