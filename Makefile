@@ -6,6 +6,11 @@ STAMP    = $(VENV)/.installed-stamp
 
 .PHONY: demo test unit lint bench browser pdflibs clean
 
+# Python keeps the modules it compiles: where the environment sets PYTHONDONTWRITEBYTECODE, every
+# process would compile every module it imports again (pip installs without compiling up front),
+# about a second per process that imports riskmap's pipeline
+unexport PYTHONDONTWRITEBYTECODE
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
