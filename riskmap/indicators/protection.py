@@ -449,9 +449,13 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     unreachable = dict.fromkeys(lp.targets, 0)
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
     order = order[np.argsort(-values[order], kind="stable")]
+    large = len(order) >= PARALLEL_FROM
     if processes is None:
-        processes = min(cores(), MAX_PROCESSES) if len(order) >= PARALLEL_FROM else 1
-    for chunk, pairs in _screened(start, order, hidden, processes):
+        processes = min(cores(), MAX_PROCESSES) if large else 1
+    # a large release is screened in chunks ahead of the one solved here; a small one count by
+    # count, just before it is solved (no LP twice); either way fixed by the release alone
+    size, window = (CHUNK, WINDOW) if large else (1, 1)
+    for chunk, pairs in _screened(start, order, hidden, processes, size, window):
         for cell, which, reachable, found in pairs:
             if start.proofs.chunk[which, cell] <= chunk:
                 continue  # a table found since reaches it with every shown cell kept
@@ -485,9 +489,10 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
 # read (whether hidden or shown) has been hidden since: the same LPs would be solved here.
 # An alternative table an LP finds with every shown cell kept also brings other small counts to
 # an end of their interval: those pairs are proven (:class:`_Proofs`) and need no LP of their
-# own. What a screen knows is fixed by the order alone: the small counts are screened in chunks,
-# chunk k against the complements hidden and the pairs proven up to chunk k - WINDOW, whether it
-# runs here or in another process, so the complements do not depend on the processes.
+# own. What a screen knows is fixed by the release alone: the small counts are screened in
+# chunks, chunk k against the complements hidden and the pairs proven up to chunk k - WINDOW
+# (of a release with fewer than PARALLEL_FROM small counts: one count a chunk, a window of one),
+# whether it runs here or in another process, so the complements do not depend on the processes.
 PARALLEL_FROM = 20_000  # small counts from which other processes screen them
 MAX_PROCESSES = 4  # more would each hold their own memo, and this process solves in between
 CHUNK = 200  # small counts screened per task
@@ -559,15 +564,15 @@ def _reused(found: _Found | None, hidden: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _screened(start: _Screen, order: np.ndarray, hidden: np.ndarray,
-              processes: int) -> Iterator[tuple[int, Pairs]]:
+def _screened(start: _Screen, order: np.ndarray, hidden: np.ndarray, processes: int,
+              size: int, window: int) -> Iterator[tuple[int, Pairs]]:
     """Each chunk's number and its pairs that need complements or cannot be protected, in
     order, screened by ``processes`` forked processes (here when one), the pairs its LPs
-    proved recorded. ``hidden`` is the caller's, growing as it hides complements: chunk k is
-    screened once the caller is done with chunk k - :data:`WINDOW`, against the complements
-    hidden and the pairs proven by then."""
+    proved recorded. ``hidden`` is the caller's, growing as it hides complements: chunk k (of
+    ``size`` small counts) is screened once the caller is done with chunk k - ``window``,
+    against the complements hidden and the pairs proven by then."""
     global _SCREEN  # noqa: PLW0603 - what the screens read
-    chunks = [order[i:i + CHUNK] for i in range(0, len(order), CHUNK)]
+    chunks = [order[i:i + size] for i in range(0, len(order), size)]
     apart = processes > 1 and can_fork()
     # here, the screens mark complements in their own copy of the cells hidden
     _SCREEN = start if apart else start._replace(hidden=start.hidden.copy())
@@ -584,9 +589,9 @@ def _screened(start: _Screen, order: np.ndarray, hidden: np.ndarray,
         pool = fork_pool(processes) if apart else None
         try:
             for k, chunk in enumerate(chunks):
-                if len(out) == WINDOW:
-                    yield taken(k - WINDOW)
-                task = (chunk, np.flatnonzero(hidden & ~start.hidden), k - WINDOW)
+                if len(out) == window:
+                    yield taken(k - window)
+                task = (chunk, np.flatnonzero(hidden & ~start.hidden), k - window)
                 if pool is None:
                     out.append((Future(), hidden.copy()))
                     out[-1][0].set_result(_screen(*task))

@@ -99,6 +99,7 @@ def _linked_tables(seed: int = 3) -> tuple[sparse.csr_matrix, np.ndarray]:
 
 def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
     monkeypatch.setattr(protection, "CHUNK", 9)  # many tasks, each with the complements so far
+    monkeypatch.setattr(protection, "PARALLEL_FROM", 10)  # screened as a large release is
     reuse, kinds = protection._reused, []
 
     def reused(found: object, hidden: np.ndarray) -> np.ndarray | None:
