@@ -180,6 +180,7 @@ class Pseudonymiser:
 
     def _all_digests(self, values: pd.Series | Callable[[], pd.Series],
                      domain: str) -> _Digests:
+        """The digests of all ``values`` (made first when a function is given)."""
         values = values() if callable(values) else values
         given = values.notna().to_numpy(bool)
         raw, blank = self._digests_between(values if given.all() else values[given], 0,
@@ -252,7 +253,7 @@ def _pseudonyms(digests: _Digests, index: pd.Index,
 
 
 class Later:
-    """Pseudonyms computed in a forked process (:meth:`Pseudonymiser.meanwhile`) for rows
+    """Pseudonyms computed in forked processes (:meth:`Pseudonymiser.meanwhile`) for rows
     labelled ``index``."""
 
     def __init__(self, results: Iterator[_Digests], index: pd.Index) -> None:
