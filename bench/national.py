@@ -274,8 +274,7 @@ def spawn(manifest: Path, out: Path, *extra: str) -> dict[str, Any]:
 
 def sources(args: argparse.Namespace) -> Path:
     """Generate the sources once per parameter set (kept in ``bench/.data``)."""
-    tag = f"a{args.addresses}-e{args.events}"
-    folder = Path(args.data) / tag
+    folder = source_folder(args)
     manifest = folder / "manifest.json"
     have = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
     sizes = [n for n in args.sizes if not have or str(n) not in have["kvk"]]
@@ -300,9 +299,24 @@ def sources(args: argparse.Namespace) -> Path:
     return manifest
 
 
+def sources_apart(args: argparse.Namespace) -> Path:
+    """:func:`sources` in a process of its own: a worker started from this one would otherwise
+    report this process's memory as its peak (Linux keeps the peak RSS across ``exec``, and a
+    started process begins as a copy of its parent: 4 GB after generating 10M addresses)."""
+    subprocess.run([sys.executable, __file__, "--generate", "--sizes",
+                    ",".join(map(str, args.sizes)), "--addresses", str(args.addresses),
+                    "--events", str(args.events), "--data", args.data], check=True)
+    return source_folder(args) / "manifest.json"
+
+
+def source_folder(args: argparse.Namespace) -> Path:
+    """Where the sources of these parameters are kept."""
+    return Path(args.data) / f"a{args.addresses}-e{args.events}"
+
+
 def main(args: argparse.Namespace) -> int:
     """Generate sources, run every size and the assignment comparison, report."""
-    manifest = sources(args)
+    manifest = sources_apart(args)
     data = json.loads(manifest.read_text(encoding="utf-8"))
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
@@ -375,6 +389,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", help=argparse.SUPPRESS)
     parser.add_argument("--map", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--assign", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--generate", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -382,5 +397,8 @@ if __name__ == "__main__":
     arguments = parse_args()
     if arguments.worker or arguments.assign:
         worker(arguments)
+        sys.exit(0)
+    if arguments.generate:
+        sources(arguments)
         sys.exit(0)
     sys.exit(main(arguments))
