@@ -95,7 +95,7 @@ def _groupings(catalogue: Sequence[Indicator], levels: Sequence[str]) -> dict[st
 def _mask(events: pd.DataFrame, key: str, period: Period) -> np.ndarray:
     spec = json.loads(key)
     first, end = period.window(spec["window"])
-    mask = (events["date"] >= first) & (events["date"] <= end)
+    mask = (events["date"] >= pd.Timestamp(first)) & (events["date"] <= pd.Timestamp(end))
     kinds = spec["events"]["kind"]
     mask &= events["kind"].isin(kinds if isinstance(kinds, list) else [kinds])
     for column in FILTERS:
@@ -138,7 +138,7 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[_Atoms, np.nd
         f"{typed} FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL ORDER BY kind, "
         f"date, category, branch, outcome, source, object, buurt, wijk, {AREA_COLUMN}, cell500",
         [first, end])
-    events["date"] = pd.to_datetime(events["date"]).dt.date
+    events["date"] = pd.to_datetime(events["date"])  # compared as datetimes, not date objects
     masks = np.column_stack([_mask(events, k, period) for k in keys]) if len(events) \
         else np.zeros((0, len(keys)), dtype=bool)
     used = masks.any(axis=1)
