@@ -593,10 +593,11 @@ def _screened(start: _Screen, order: np.ndarray, hidden: np.ndarray, processes: 
                     yield taken(k - window)
                 task = (chunk, np.flatnonzero(hidden & ~start.hidden), k - window)
                 if pool is None:
-                    out.append((Future(), hidden.copy()))
-                    out[-1][0].set_result(_screen(*task))
+                    future: Future[Screened] = Future()
+                    future.set_result(_screen(*task))
                 else:
-                    out.append((pool.submit(_screen, *task), hidden.copy()))
+                    future = pool.submit(_screen, *task)
+                out.append((future, hidden.copy()))
             while out:
                 yield taken(len(chunks) - len(out))
         finally:

@@ -156,8 +156,7 @@ class Pseudonymiser:
     def series(self, values: pd.Series, domain: str) -> pd.Series:
         """:meth:`hash` for a Series, keeping its index, as Arrow-backed strings made straight
         from the digests: no Python string per pseudonym (10 million addresses have two)."""
-        given = values.notna().to_numpy(bool)  # missing values are blank: never made objects
-        present = values if given.all() else values[given]
+        given, present = _present(values)
         parts = processes_for(len(present) // APART_FROM)
         bounds = np.linspace(0, len(present), parts + 1).astype(int).tolist()
         done = list(side_by_side([partial(self._digests_between, present, start, stop, domain)
@@ -181,10 +180,8 @@ class Pseudonymiser:
     def _all_digests(self, values: pd.Series | Callable[[], pd.Series],
                      domain: str) -> _Digests:
         """The digests of all ``values`` (made first when a function is given)."""
-        values = values() if callable(values) else values
-        given = values.notna().to_numpy(bool)
-        raw, blank = self._digests_between(values if given.all() else values[given], 0,
-                                           int(given.sum()), domain)
+        given, present = _present(values() if callable(values) else values)
+        raw, blank = self._digests_between(present, 0, len(present), domain)
         return _Digests(bytes(raw), blank, given)
 
     def _digests_between(self, values: pd.Series, start: int, stop: int,
@@ -221,6 +218,13 @@ class Pseudonymiser:
             raw += outer.digest()[:width]
             blank.append(False)
         return raw, np.array(blank, dtype=bool)
+
+
+def _present(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Which values are given, and those values: missing ones are blank without ever becoming
+    Python objects."""
+    given = values.notna().to_numpy(bool)
+    return given, values if given.all() else values[given]
 
 
 class _Digests(NamedTuple):
