@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -73,17 +73,20 @@ def numbers(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index)
 
 
-def _per_distinct(values: pd.Series,
-                  function: Callable[[pd.Series], pd.Series]) -> tuple[np.ndarray, np.ndarray]:
-    """Each value's code among the distinct values, and ``function`` of the distinct values."""
+def per_values(values: pd.Series,
+               function: Callable[[pd.Series], Sequence[pd.Series]]) -> list[pd.Series]:
+    """The Series ``function(values)`` gives, computed once per distinct value (for columns
+    with many repeats), each with the dtype pandas infers for its values (text as Arrow-backed
+    text, taken by Arrow: no Python object per row)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes, function(pd.Series(uniques, dtype=object)).to_numpy()
+    # the rows hold every distinct value, so pandas infers the same dtype from those
+    return [pd.Series(result.to_numpy()).take(codes).set_axis(values.index)
+            for result in function(pd.Series(uniques, dtype=object))]
 
 
 def per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``function(values)`` computed once per distinct value (for columns with many repeats)."""
-    codes, result = _per_distinct(values, function)
-    return pd.Series(result[codes], index=values.index)
+    """``function(values)`` computed once per distinct value (see :func:`per_values`)."""
+    return per_values(values, lambda distinct: (function(distinct),))[0]
 
 
 def text_per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]) -> pa.Array:

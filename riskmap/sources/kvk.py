@@ -59,10 +59,9 @@ from riskmap.sources._io import (
     parse_dates,
     require_columns,
 )
-from riskmap.sources._places import numbers, per_value
+from riskmap.sources._places import numbers, per_value, per_values
 from riskmap.sources._records import (
     AREA_COLUMNS,
-    PLACE_COLUMNS,
     address_keys_of,
     date_window,
     drop_duplicates,
@@ -89,7 +88,9 @@ ODD_SPACES = "[" + PYTHON_SPACES + "]{2,}|[" + PYTHON_SPACES.replace(r"\x{20}", 
 
 REQUIRED = ("vestigingsnummer", "sbi_hoofdactiviteit", "datum_aanvang")
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"), ("postcode", "huisnummer"))
-PARSED = ("datum_aanvang", "datum_einde", "werkzame_personen")  # kept parsed after the checks
+# the columns still used once the rows are checked and placed
+KEPT = ("sbi", "sbi_hoofdactiviteit", "sbi_nevenactiviteiten", "rechtsvorm", "start_date",
+        "end_date", "staff", "peildatum")
 # the KvK converted the register to SBI 2025 over the weekend of 5-7 September 2025
 CONVERSION = (date(2025, 9, 5), date(2025, 9, 7))
 _YMD = re.compile(r"^(\d{4})[-/]?(\d{2})[-/]?(\d{2})$")
@@ -141,6 +142,7 @@ def sbi_version(frame: pd.DataFrame, path: Path, explicit: object = None) -> tup
 
 
 _NO_DATE: tuple[object, object, object, object] = (pd.NaT, pd.NaT, pd.NaT, None)
+_DATE_PARTS = ("date", "low", "high", "imputed")
 
 
 def _partial_date(text: str) -> tuple[object, object, object, object]:
@@ -167,16 +169,21 @@ def kvk_dates(values: pd.Series) -> pd.DataFrame:
     Columns ``date``, ``low`` and ``high`` (the known period of an imputed date) and ``imputed``
     (``"jaar"`` or ``"maand"`` where imputed, else None). Each distinct value is parsed once.
     """
-    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
-    distinct = pd.Series(uniques, dtype=object)
+    return pd.DataFrame(dict(zip(_DATE_PARTS, per_values(values.astype(str), _distinct_dates),
+                                 strict=True)))
+
+
+def _distinct_dates(distinct: pd.Series) -> list[pd.Series]:
+    """:func:`kvk_dates` of distinct values, as the columns ``date``, ``low``, ``high`` and
+    ``imputed``."""
     exact = parse_dates(distinct)
     parts = pd.DataFrame([_partial_date(str(u).strip()) if pd.isna(d) else _NO_DATE
                           for u, d in zip(distinct, exact, strict=True)],
-                         columns=["date", "low", "high", "imputed"])
+                         columns=list(_DATE_PARTS), index=distinct.index)
     for column in ("date", "low", "high"):
         parts[column] = pd.to_datetime(parts[column])
     parts["date"] = exact.fillna(parts["date"])
-    return parts.iloc[codes].set_axis(values.index)
+    return [parts[column] for column in parts.columns]
 
 
 def _dates(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
@@ -197,26 +204,32 @@ def _dates(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
 
 def _sbi(frame: pd.DataFrame, version: int, record: LoadRecord) -> pd.DataFrame:
     """Main SBI code per row in ``version``, placeholders kept, blanks and unknown rejected."""
-    raw = frame["sbi_hoofdactiviteit"]
-    placeholder = per_value(raw, placeholder_code)
-    codes, valid, repaired = (per_value(raw, partial(_part, i, version)) for i in range(3))
-    frame = frame.assign(sbi=codes.where(placeholder.isna(), None), placeholder=placeholder)
-    frame = reject_where(frame, blank(raw) & placeholder.isna(), "geen SBI-code", record)
-    bad = ~valid.loc[frame.index] & frame["placeholder"].isna()
-    frame = reject_where(frame, bad, f"onbekende SBI-code (SBI {version})", record)
+    placeholder, codes, valid, repaired, empty = per_values(frame["sbi_hoofdactiviteit"],
+                                                            partial(_sbi_parts, version))
+    plain = placeholder.isna().to_numpy(bool)  # a code, not a placeholder
+    no_code = empty.to_numpy(bool) & plain
+    bad = no_code | (~valid.to_numpy(bool) & plain)
+    record.reject("geen SBI-code", int(no_code.sum()))
+    record.reject(f"onbekende SBI-code (SBI {version})", int((bad & ~no_code).sum()))
+    kept = placeholder[~bad] if bad.any() else placeholder
     for code, label in PLACEHOLDERS.items():
-        record.note(label, int((frame["placeholder"] == code).sum()))
-    record.note("SBI-code aangevuld met voorloopnul", int(repaired.loc[frame.index].sum()))
-    return frame
+        record.note(label, int((kept == code).sum()))
+    record.note("SBI-code aangevuld met voorloopnul", int(repaired.to_numpy(bool)[~bad].sum()))
+    frame = frame.assign(sbi=codes.where(plain, None))
+    return frame.loc[~bad] if bad.any() else frame
 
 
-def _branch_and_section(part: int, version: int, codes: pd.Series) -> pd.Series:
+def _sbi_parts(version: int, values: pd.Series) -> tuple[pd.Series, ...]:
+    """Of distinct SBI codes as delivered: the placeholder each is (or None), the cleaned code,
+    whether it is in the list of ``version``, whether a leading zero was added, and whether it
+    is blank."""
+    return (placeholder_code(values), *normalise_sbi(values, version), blank(values))
+
+
+def _branch_and_section(version: int, codes: pd.Series) -> tuple[pd.Series, pd.Series]:
     versions = pd.Series(version, index=codes.index)
-    return (branch_of(codes, versions) if part == 0 else section_of(codes, versions)).astype(object)
-
-
-def _part(part: int, version: int, values: pd.Series) -> pd.Series:
-    return normalise_sbi(values, version)[part]
+    return (branch_of(codes, versions).astype(object),
+            section_of(codes, versions).astype(object))
 
 
 def _other_sbi(values: pd.Series) -> pd.Series:
@@ -281,10 +294,12 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
         frame, version = _checked(frame, path, sbi, config, record)
         areas, inside = locate(store, config, frame, record, pseudo,
                                addresses=partial(hashed.take, frame.index))
-        # the address and raw dates and staff are used up: let go before the rest is copied
-        frame = frame.drop(columns=[c for c in (*PLACE_COLUMNS, *PARSED) if c in frame])
+        # the address, the raw dates and staff and what is hashed are used up: let go before
+        # the rest is copied
+        frame = frame[[c for c in KEPT if c in frame]]
         frame, areas = placed_only(frame, areas, inside)
         ids, owners, names = (hashed.take(frame.index) for _ in range(3))  # in the jobs' order
+        branch, section = per_values(frame["sbi"], partial(_branch_and_section, version))
         rows = pd.DataFrame({
             "id": ids,
             "kvk": owners,
@@ -292,8 +307,8 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
             "sbi_other": _other_sbi(_column(frame, "sbi_nevenactiviteiten")),
             "sbi_version": version,
             "sbi_original": frame["sbi_hoofdactiviteit"],
-            "branch": per_value(frame["sbi"], partial(_branch_and_section, 0, version)),
-            "section": per_value(frame["sbi"], partial(_branch_and_section, 1, version)),
+            "branch": branch,
+            "section": section,
             "start_date": arrow_dates(frame["start_date"]),
             "end_date": arrow_dates(frame["end_date"]),
             "legal_form": _column(frame, "rechtsvorm").str.strip().replace("", None),
