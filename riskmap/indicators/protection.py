@@ -442,7 +442,7 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     values = np.asarray(matrix @ atoms, dtype=float)
     hidden = primary | ~released
     start = _Screen(_Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count),
-                    _Swaps(matrix, atoms, values, ~hidden, released, min_count), hidden, values,
+                    _Swaps(matrix, atoms, values, ~hidden, released, min_count), hidden,
                     _Proofs(len(values), 2))
     lp, hidden = start.lp, start.hidden.copy()  # this one grows as complements are hidden
     secondary = np.zeros(len(values), dtype=bool)
@@ -532,12 +532,11 @@ class _Proofs:
 
 class _Screen(NamedTuple):
     """The release as the suppression starts: its LPs and swaps, the cells hidden (primary or
-    not released), the cell values and the pairs proven so far."""
+    not released) and the pairs proven so far."""
 
     lp: _Neighbourhood
     swaps: _Swaps
     hidden: np.ndarray
-    values: np.ndarray
     proofs: _Proofs
 
 
@@ -611,14 +610,14 @@ def _screen(cells: np.ndarray, complements: np.ndarray, known_through: int) -> S
     LPs read) or cannot be protected (not reachable), with ``complements`` hidden too and the
     pairs proven up to chunk ``known_through`` known; and the pairs its LPs proved."""
     assert _SCREEN is not None
-    lp, hidden, swaps, values = _SCREEN.lp, _SCREEN.hidden, _SCREEN.swaps, _SCREEN.values
+    lp, hidden, swaps = _SCREEN.lp, _SCREEN.hidden, _SCREEN.swaps
     hidden[complements] = True
     known = _SCREEN.proofs.chunk <= known_through
     found: list[tuple[int, int, bool, Any, Any]] = []
     proofs: list[tuple[int, np.ndarray]] = []
     for cell in cells.tolist():
         for which, target in enumerate(lp.targets):
-            if values[cell] == target or known[which, cell] or swaps.protects(cell, target):
+            if lp.values[cell] == target or known[which, cell] or swaps.protects(cell, target):
                 continue
             lp.read, lp.found = [], []
             extra = _complements(lp, cell, target, hidden)
