@@ -106,10 +106,11 @@ def _mask(events: pd.DataFrame, key: str, period: Period) -> np.ndarray:
 
 @dataclass
 class _Atoms:
-    """Atoms (event class × place) with their counts. A class of the grid series has an atom
-    per place with a 500 m cell, any other class one per place without it; both kinds of place
-    are rows of ``places``. So a column of the atoms is read from ``places`` (thousands of
-    rows), not from an atoms × columns frame (2.5 million rows nationally)."""
+    """Atoms (event class × place) with their counts, class by class. A class of the grid
+    series has an atom per place with a 500 m cell, any other class one per place without it;
+    both kinds of place are rows of ``places``. So a column of the atoms is read from
+    ``places`` (thousands of rows), not from an atoms × columns frame (2.5 million rows
+    nationally)."""
 
     places: pd.DataFrame  # buurt, wijk, the analysis areas and the cell of each place
     cls: np.ndarray  # class per atom
@@ -214,31 +215,36 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
     groupings = _groupings(catalogue, levels)
     keys = list(groupings)
     atoms, classes = _atoms(store, period, keys)
-    member = classes[atoms.cls]  # atoms × series
+    # the atoms come class by class: a series' atoms are the ranges of its classes
+    per_class = np.bincount(atoms.cls, minlength=len(classes))
+    ends = np.cumsum(per_class)
     coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # per grouping: atoms' cells, by code
-    rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
+    sizes: list[np.ndarray] = []  # entries per cell
     meta: list[np.ndarray] = []
-    found_cells = 0
     for s, key in enumerate(keys):
+        ranges = [np.arange(ends[c] - per_class[c], ends[c]) for c in np.flatnonzero(classes[:, s])]
+        series = np.concatenate(ranges) if ranges else np.zeros(0, int)
         for grouping in sorted(groupings[key]):
             if grouping not in coded:
                 coded[grouping] = atoms.codes(grouping, gemeente)
             codes, names = coded[grouping]
-            which = np.flatnonzero(member[:, s] & (codes >= 0))
-            used = np.bincount(codes[which], minlength=len(names)) > 0
+            which = series[codes[series] >= 0]  # ascending
+            used = np.bincount(codes[which], minlength=len(names))
             present = np.flatnonzero(used)  # the cells of this series, still by code
-            rows.append(found_cells + (np.cumsum(used) - 1)[codes[which]])
-            cols.append(which)
-            found_cells += len(present)
+            # the entries cell by cell (a stable sort keeps each cell's atoms ascending)
+            cols.append(which[np.argsort(codes[which], kind="stable")])
+            sizes.append(used[present])
             meta.append(np.column_stack([np.full(len(present), key, dtype=object),
                                          np.full(len(present), grouping, dtype=object),
                                          names[present]]))
-    row = np.concatenate(rows) if rows else np.zeros(0, int)
     col = np.concatenate(cols) if cols else np.zeros(0, int)
+    indptr = np.concatenate([[0], np.cumsum(np.concatenate(sizes) if sizes else [])])
     table = np.concatenate(meta) if meta else np.zeros((0, 3), dtype=object)
-    matrix = sparse.csr_matrix((np.ones(len(row)), (row, col)),
+    # sorted and without duplicates, as scipy makes it from (row, column) pairs
+    matrix = sparse.csr_matrix((np.ones(len(col)), col, indptr.astype(np.int64)),
                                shape=(len(table), len(atoms.count)))
+    matrix.has_sorted_indices = True
     cells = pd.DataFrame(table, columns=["series", "grouping", "area_code"])
     return cells, matrix, atoms.count.astype(float)
 
