@@ -134,9 +134,16 @@ def _row(matrix: sparse.csr_matrix, row: int) -> np.ndarray:
     return matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]]
 
 
-def _split(members: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
-    """``members`` (in group order) cut into groups of ``sizes`` (empty ones included)."""
-    return np.split(members, np.cumsum(sizes)[:-1]) if len(sizes) else []
+class _Groups:
+    """``members`` (in group order) in groups of ``sizes`` (empty ones included); a group is
+    sliced out when asked for (hundreds of thousands of groups, few of them asked for)."""
+
+    def __init__(self, members: np.ndarray, sizes: np.ndarray) -> None:
+        self.members = members
+        self.bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+
+    def __getitem__(self, group: int) -> np.ndarray:
+        return self.members[self.bounds[group]:self.bounds[group + 1]]
 
 
 TRIES = 32  # partners a swap tries beyond the atoms next to it, before an LP decides
@@ -300,9 +307,9 @@ class _Swaps:
         order = np.argsort(self.signature, kind="stable")
         n_groups = int(self.signature.max()) + 1 if len(order) else 0
         # every atom of a signature, as partner to take into; and those with events to give
-        self.groups = _split(order, np.bincount(self.signature, minlength=n_groups))
+        self.groups = _Groups(order, np.bincount(self.signature, minlength=n_groups))
         giving = order[atoms[order] > 0]
-        self.donors = _split(giving, np.bincount(self.signature[giving], minlength=n_groups))
+        self.donors = _Groups(giving, np.bincount(self.signature[giving], minlength=n_groups))
 
     def cells(self, atom: int) -> frozenset[int]:
         """The cells an atom counts towards."""

@@ -270,15 +270,17 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
             for w in weights]  # wrapping sums; a column's entries end where the next kept starts
     group = pd.factorize(_atom_keys(lengths[keep], sums))[0]  # in order of first appearance
     first = keep[first_appearance(group)]  # each group's first atom
-    same = lengths[keep] == lengths[first[group]]
-    same[same] = _same_cells(indptr, indices, keep[same], first[group][same])
+    # an atom that is not its group's first is compared with that one
+    later = np.flatnonzero(keep != first[group])
+    same = lengths[keep[later]] == lengths[first[group[later]]]
+    same[same] = _same_cells(indptr, indices, keep[later[same]], first[group[later[same]]])
+    slots = group  # numbered in order of first appearance
     if not same.all():  # equal keys, other cells: told apart by their cells
         labels: list[Any] = group.tolist()
-        for i in np.flatnonzero(~same):
+        for i in later[~same]:
             j = keep[i]
             labels[i] = (labels[i], indices[indptr[j]:indptr[j + 1]].tobytes())
-        group = pd.Series(labels, dtype=object).to_numpy()
-    slots = pd.factorize(group)[0]  # numbered in order of first appearance
+        slots = pd.factorize(pd.Series(labels, dtype=object).to_numpy())[0]
     merged = np.bincount(slots, weights=counts[keep]) if len(keep) else np.zeros(0)
     first = keep[first_appearance(slots)]
     return columns[:, first].tocsr(), merged
