@@ -158,7 +158,9 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
     """:func:`side_by_side` with the forked processes started when the block starts: the
     caller works on while they run, and takes the results, in order, from the iterator it is
     given. Where the tasks run here, each runs as its result is taken. The block ends when the
-    processes have ended.
+    processes have ended; when it ends with an error, their results are not wanted and the
+    processes are stopped, not waited for (a load that finds a bad row does not wait for its
+    pseudonyms).
 
     With ``background``, even one task (or one core) goes to a forked process, so that it runs
     while the caller works. Inside the block this process forks no other (:func:`can_fork`):
@@ -180,10 +182,21 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
             _TASKS = []
             del tasks
             yield _results(futures)
+        except BaseException:
+            _stop(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             _RUNNING -= 1
             _TASKS = []
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop the processes of a pool whose results are not wanted: the pool then counts as
+    broken, its tasks end with an error no one reads, and its shutdown does not wait for
+    them (``ProcessPoolExecutor`` offers no way to stop its processes before Python 3.14)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _results(futures: list[Future[tuple[bool, Any, list[logging.LogRecord]]]]) -> Iterator[Any]:

@@ -174,3 +174,20 @@ def test_what_a_started_task_holds_is_let_go_here_once_it_is_forked():
         gc.collect()
         assert held() is None  # ten million rows stay in the forked process only
         [_] = results
+
+
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@apart
+def test_an_error_in_the_block_stops_the_started_processes_instead_of_waiting_for_them():
+    begun = time.monotonic()
+    with pytest.raises(ValueError, match="slechte regel"), \
+            started([partial(_sleep, 60), partial(_sleep, 60)]):
+        time.sleep(0.2)  # the processes are running
+        raise ValueError("slechte regel")
+    assert time.monotonic() - begun < 30
+    assert can_fork()  # and this process may fork again
+    assert list(side_by_side([partial(_sleep, 0), partial(_sleep, 0)])) == [0, 0]
