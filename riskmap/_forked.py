@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import mmap
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +32,8 @@ _TASKS: list[Callable[[], Any]] = []  # what the forked processes inherit
 _FORKED = False  # set in a forked process: it does not fork again
 _RUNNING = 0  # pools of started() running while their caller works on: it forks no other
 _SETTLED = 0  # depth of settled() blocks
+# one byte of memory shared with the processes a started() block forks: set when the block fails
+_STOP: mmap.mmap | None = None
 
 
 def cores() -> int:
@@ -158,9 +161,9 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
     """:func:`side_by_side` with the forked processes started when the block starts: the
     caller works on while they run, and takes the results, in order, from the iterator it is
     given. Where the tasks run here, each runs as its result is taken. The block ends when the
-    processes have ended; when it ends with an error, their results are not wanted and the
-    processes are stopped, not waited for (a load that finds a bad row does not wait for its
-    pseudonyms).
+    processes have ended; when it ends with an error, their results are not wanted and a task
+    that asks :func:`stopping` now and then ends early (a load that finds a bad row does not
+    wait for its pseudonyms).
 
     With ``background``, even one task (or one core) goes to a forked process, so that it runs
     while the caller works. Inside the block this process forks no other (:func:`can_fork`):
@@ -170,9 +173,10 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
     if count < (1 if background and can_fork() else 2):
         yield (task() for task in tasks)
         return
-    global _TASKS, _RUNNING  # noqa: PLW0603 - what the forked processes inherit; a state
+    global _TASKS, _RUNNING, _STOP  # noqa: PLW0603 - what the forked processes inherit
     with settled():
         _TASKS = list(tasks)
+        _STOP = mmap.mmap(-1, 1)  # shared with the processes forked below
         pool = fork_pool(count)
         _RUNNING += 1
         try:
@@ -183,20 +187,24 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
             del tasks
             yield _results(futures)
         except BaseException:
-            _stop(pool)
+            _STOP[0] = 1  # the running tasks end at their next look (see stopping())
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             _RUNNING -= 1
-            _TASKS = []
+            _TASKS, _STOP = [], None
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop the processes of a pool whose results are not wanted: the pool then counts as
-    broken, its tasks end with an error no one reads, and its shutdown does not wait for
-    them (``ProcessPoolExecutor`` offers no way to stop its processes before Python 3.14)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
+class Stopped(Exception):  # noqa: N818 - a task's way of ending early
+    """Raised by a started task that ends early because its results are no longer wanted."""
+
+
+def stopping() -> None:
+    """In a task forked by :func:`started`: raise :class:`Stopped` when the block that started
+    it has failed (its results are not wanted). A long task calls this now and then; a
+    forked process is never killed, so no result is cut off half-sent."""
+    if _STOP is not None and _FORKED and _STOP[0]:
+        raise Stopped("de taak is gestopt: de opdracht die haar startte is mislukt")
 
 
 def _results(futures: list[Future[tuple[bool, Any, list[logging.LogRecord]]]]) -> Iterator[Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from riskmap import _forked
-from riskmap._forked import can_fork, settled, side_by_side, started
+from riskmap._forked import can_fork, settled, side_by_side, started, stopping
 
 log = logging.getLogger("riskmap.test_forked")
 
@@ -176,18 +176,28 @@ def test_what_a_started_task_holds_is_let_go_here_once_it_is_forked():
         [_] = results
 
 
-def _sleep(seconds: float) -> float:
-    time.sleep(seconds)
+def _until_stopped(seconds: float) -> float:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        stopping()
+        time.sleep(0.01)
     return seconds
 
 
 @apart
-def test_an_error_in_the_block_stops_the_started_processes_instead_of_waiting_for_them():
+def test_tasks_end_early_when_the_block_that_started_them_fails():
     begun = time.monotonic()
     with pytest.raises(ValueError, match="slechte regel"), \
-            started([partial(_sleep, 60), partial(_sleep, 60)]):
-        time.sleep(0.2)  # the processes are running
+            started([partial(_until_stopped, 60), partial(_until_stopped, 60),
+                     partial(_until_stopped, 60)]):
+        time.sleep(0.2)  # the tasks are running
         raise ValueError("slechte regel")
     assert time.monotonic() - begun < 30
-    assert can_fork()  # and this process may fork again
-    assert list(side_by_side([partial(_sleep, 0), partial(_sleep, 0)])) == [0, 0]
+    assert can_fork()  # and this process may fork again, its tasks not told to stop
+    assert list(side_by_side([partial(_until_stopped, 0.1)] * 2)) == [0.1, 0.1]
+
+
+def test_a_task_that_runs_here_is_never_stopped(monkeypatch):
+    monkeypatch.setattr(_forked, "processes_for", lambda *_: 1)
+    with started([partial(_until_stopped, 0.05)]) as results:
+        assert list(results) == [0.05]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from riskmap._forked import processes_for, side_by_side, started
+from riskmap._forked import processes_for, side_by_side, started, stopping
 from riskmap.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -187,9 +187,12 @@ class Pseudonymiser:
     def _digests_between(self, values: pd.Series, start: int, stop: int,
                          domain: str) -> tuple[bytearray, np.ndarray]:
         """:meth:`_digests` of ``values[start:stop]``, turned into Python objects a chunk at a
-        time."""
-        chunks = (values.iloc[i:min(i + CHUNK, stop)].tolist() for i in range(start, stop, CHUNK))
-        return self._digests(chain.from_iterable(chunks), domain)
+        time (in a forked task, each after :func:`~riskmap._forked.stopping` had its say)."""
+        def chunks() -> Iterator[list[object]]:
+            for i in range(start, stop, CHUNK):
+                stopping()
+                yield values.iloc[i:min(i + CHUNK, stop)].tolist()
+        return self._digests(chain.from_iterable(chunks()), domain)
 
     def _digests(self, values: Iterable[object], domain: str) -> tuple[bytearray, np.ndarray]:
         """The first ``DIGEST_CHARS / 2`` bytes of each value's HMAC, one after the other (zeros
