@@ -30,6 +30,7 @@ R = TypeVar("R")
 
 _TASKS: list[Callable[[], Any]] = []  # what the forked processes inherit
 _FORKED = False  # set in a forked process: it does not fork again
+_MAY_FORK = False  # set in the one forked process of a background block: it may
 _RUNNING = 0  # pools of started() running while their caller works on: it forks no other
 _SETTLED = 0  # depth of settled() blocks
 # one byte of memory shared with the processes a started() block forks: set when the block fails
@@ -47,12 +48,13 @@ def forked() -> bool:
 
 
 def can_fork() -> bool:
-    """Whether work can go to forked processes here (not in one itself, nor while processes
-    :func:`started` run beside this one: forking while their pool's thread runs is unsafe)."""
+    """Whether work can go to forked processes here (not in one itself, unless it is the one
+    task of a background block (:func:`started`); nor while processes :func:`started` run
+    beside this one: forking while their pool's thread runs is unsafe)."""
     import multiprocessing  # noqa: PLC0415 - see the imports
 
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin" \
-        and not _FORKED and not _RUNNING
+        and (not _FORKED or _MAY_FORK) and not _RUNNING
 
 
 @contextmanager
@@ -73,19 +75,21 @@ def settled() -> Iterator[None]:
             gc.unfreeze()
 
 
-def fork_pool(processes: int) -> ProcessPoolExecutor:
+def fork_pool(processes: int, may_fork: bool = False) -> ProcessPoolExecutor:
     """A pool of ``processes`` forked processes, which says so when one dies
-    (``BrokenProcessPool``; :class:`multiprocessing.pool.Pool` would wait forever)."""
+    (``BrokenProcessPool``; :class:`multiprocessing.pool.Pool` would wait forever). With
+    ``may_fork`` (one process), it may fork work of its own (:func:`can_fork`)."""
     import multiprocessing  # noqa: PLC0415 - see the imports
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
     return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_mark_forked)
+                               initializer=partial(_mark_forked, may_fork))
 
 
-def _mark_forked() -> None:
-    global _FORKED  # noqa: PLW0603 - a process-wide fact
-    _FORKED = True
+def _mark_forked(may_fork: bool) -> None:
+    global _FORKED, _MAY_FORK, _RUNNING  # noqa: PLW0603 - process-wide facts
+    _FORKED, _MAY_FORK = True, may_fork
+    _RUNNING = 0  # the pools running in the parent are not this process's
 
 
 class _Collect(logging.Handler):
@@ -166,18 +170,20 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
     wait for its pseudonyms).
 
     With ``background``, even one task (or one core) goes to a forked process, so that it runs
-    while the caller works. Inside the block this process forks no other (:func:`can_fork`):
-    work that would is done here.
+    while the caller works; that one task may fork work of its own (a quarter's build computed
+    while ``riskmap build`` imports its writers screens its small counts on every core). Inside
+    the block this process forks no other (:func:`can_fork`): work that would is done here.
     """
     count = processes_for(len(tasks), memory_each)
     if count < (1 if background and can_fork() else 2):
         yield (task() for task in tasks)
         return
     global _TASKS, _RUNNING, _STOP  # noqa: PLW0603 - what the forked processes inherit
+    outer = _STOP  # the flag of the block that started this process, if one did
     with settled():
         _TASKS = list(tasks)
         _STOP = mmap.mmap(-1, 1)  # shared with the processes forked below
-        pool = fork_pool(count)
+        pool = fork_pool(count, may_fork=background and len(_TASKS) == 1)
         _RUNNING += 1
         try:
             # a fork pool starts all its processes at the first task: each copies _TASKS
@@ -192,7 +198,7 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             _RUNNING -= 1
-            _TASKS, _STOP = [], None
+            _TASKS, _STOP = [], outer
 
 
 class Stopped(Exception):  # noqa: N818 - a task's way of ending early

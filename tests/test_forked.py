@@ -161,6 +161,22 @@ def test_no_process_is_forked_while_started_ones_run():
     assert pid != os.getpid()
 
 
+def _own_work() -> tuple[int, list[int]]:
+    """This process's id and those of the processes its own work ran in."""
+    return os.getpid(), [pid for _, pid, _ in side_by_side([partial(_work, n) for n in range(2)])]
+
+
+@apart
+def test_the_one_task_of_a_background_block_may_fork_work_of_its_own():
+    # a quarter computed while `riskmap build` imports its writers screens on every core
+    with started([_own_work], background=True) as results:
+        [(task, pids)] = results
+    assert task != os.getpid()
+    assert task not in pids  # its work ran in processes it forked
+    # tasks side by side do not: two of them would each fork a pool as large as the machine
+    assert not any(fork for _, _, fork in side_by_side([partial(_work, n) for n in range(2)]))
+
+
 class _Data:
     """Something a task holds (weakly referable)."""
 
