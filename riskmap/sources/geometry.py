@@ -48,6 +48,24 @@ _PREFIX = {"buurt": "BU", "wijk": "WK", "gemeente": "GM"}
 _WATER_COLUMNS = ("water", "h2o")
 
 
+def repaired(geometry: np.ndarray) -> np.ndarray:
+    """Valid shapes (:func:`shapely.make_valid`) that are surfaces only: repairing a ring that
+    runs out along a line and back gives the surface and the line as a GeometryCollection
+    (one wijk of the CBS 2014 boundaries), which web maps show no tooltip for and GeoPackage
+    layers of polygons do not hold; the line is dropped. A shape with no surface (a ring
+    collapsed to a line) comes back empty."""
+    valid = shapely.make_valid(geometry)
+    kinds = shapely.get_type_id(valid)
+    for at in np.flatnonzero(~np.isin(kinds, _SURFACES)):
+        parts = shapely.get_parts(valid[at])
+        surfaces = parts[np.isin(shapely.get_type_id(parts), _SURFACES)]
+        valid[at] = shapely.union_all(surfaces) if len(surfaces) else shapely.Polygon()
+    return valid
+
+
+_SURFACES = [int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON)]
+
+
 def strip_code(values: pd.Series) -> pd.Series:
     """CBS region codes without padding: ``'BU00340101  '`` becomes ``'BU00340101'``."""
     return values.astype(str).str.strip().str.upper()
@@ -167,8 +185,9 @@ def _areas_of_level(raw: gpd.GeoDataFrame, level: str, path: Path,
     if gemeenten:
         frame = frame.loc[frame["gemeente"].isin(gemeenten)]
     frame["name"] = frame[name_col].astype(str).str.strip()
-    frame = frame.loc[~frame.geometry.is_empty & frame.geometry.notna()]
-    frame = frame.set_geometry(shapely.make_valid(frame.geometry.values))
+    frame = frame.loc[frame.geometry.notna()]
+    frame = frame.set_geometry(repaired(frame.geometry.values))
+    frame = frame.loc[~frame.geometry.is_empty]
     frame["_water_ha"] = frame.geometry.area.where(frame["_water"], 0.0) / 10_000
     frame["_land_ha"] = frame.geometry.area.where(~frame["_water"], 0.0) / 10_000
     dissolved = frame.dissolve(by="code", aggfunc={
@@ -329,8 +348,10 @@ def load_analysis_areas(store: Store, config: Config, level: str, path: str | Pa
     frame["code"] = area_type.prefix + frame[id_col].astype(str).str.strip() \
         .str.replace(r"\.0$", "", regex=True)
     frame["name"] = frame[name_col].astype(str).str.strip()
-    frame = frame.set_geometry(shapely.make_valid(frame.geometry.values))
-    frame = _inside_gemeente(store, config, frame, path)
+    frame = frame.set_geometry(repaired(frame.geometry.values))
+    surface = ~frame.geometry.is_empty.to_numpy()
+    record.reject("geen vlak (leeg, of alleen lijnen of punten)", int((~surface).sum()))
+    frame = _inside_gemeente(store, config, frame.loc[surface], path)
     record.reject("buiten de gemeente", record.rows_read - record.rows_rejected - len(frame))
     duplicated = frame["code"].duplicated()
     record.reject("dubbel id", int(duplicated.sum()))

@@ -116,6 +116,44 @@ def test_water_buurten_are_areas_and_points_in_them_are_placed(tmp_path: Path):
     assert sorted(placed) == ["BU06220101", "BU06220199"]
 
 
+def _spiked(box: shapely.Polygon) -> shapely.Polygon:
+    """``box`` whose top edge runs out along a line and back (invalid; CBS's 2014 wijk
+    WK024310 is such a ring): repaired, it is the box and a line."""
+    x0, y0, x1, y1 = box.bounds
+    middle = (x0 + x1) / 2
+    return shapely.Polygon([(x0, y0), (x1, y0), (x1, y1), (middle, y1), (middle, y1 + 500),
+                            (middle, y1), (x0, y1), (x0, y0)])
+
+
+def test_a_repaired_ring_keeps_its_surface_only(tmp_path: Path):
+    path = tmp_path / "wijkenbuurten_2024.gpkg"
+    west, east = shapely.box(80_000, 435_000, 81_000, 436_000), \
+        shapely.box(81_000, 435_000, 82_000, 436_000)
+    assert shapely.make_valid(_spiked(west)).geom_type == "GeometryCollection"
+    _cbs_layer([("BU06220101", "West", "NEE", _spiked(west)), ("BU06220102", "Oost", "NEE", east)],
+               "buurt").to_file(path, layer="buurten", engine="pyogrio")
+    _cbs_layer([("WK062201", "Centrum", "NEE", _spiked(shapely.union_all([west, east])))], "wijk") \
+        .to_file(path, layer="wijken", engine="pyogrio")
+    project = Project.init(tmp_path / "v", "GM0622", 2024)
+    project.load_boundaries(path)
+    with project.store(read_only=True) as store:
+        areas = store.areas()
+    shapes = areas.set_index("code").geometry
+    assert set(shapes.geom_type) == {"Polygon"}  # no GeometryCollection with a line beside it
+    assert shapes["BU06220101"].equals(west) and shapes["WK062201"].area == pytest.approx(2e6)
+    # a terrein with no surface left is refused as such, not as outside the gemeente
+    terreinen = tmp_path / "ibis.gpkg"
+    gpd.GeoDataFrame({"RIN_NUMMER": [1, 2], "PLAN_NAAM": ["Haven", "Streep"], "GEM_CODES": "0622"},
+                     geometry=[_spiked(east), shapely.Polygon([(80_000, 435_500), (80_900, 435_500),
+                                                               (80_000, 435_500)])],
+                     crs=28992).to_file(terreinen, engine="pyogrio")
+    record = project.load_bedrijventerreinen(terreinen)
+    assert record.rows_kept == 1
+    assert record.rejects == {"geen vlak (leeg, of alleen lijnen of punten)": 1}
+    with project.store(read_only=True) as store:
+        assert store.areas("bedrijventerrein").geom_type.tolist() == ["Polygon"]
+
+
 def test_boundary_file_errors(tmp_path: Path, demo_sources: Path):
     project = Project.init(tmp_path / "h", "GM9999", 2024)
     with pytest.raises(InputError, match="geen laag 'straten'"):
