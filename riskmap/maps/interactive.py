@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -23,6 +24,7 @@ import shapely
 import xstatic.pkg.leaflet as xleaflet
 from branca.element import Element, MacroElement
 from jinja2 import Template
+from jinja2.utils import htmlsafe_json_dumps
 
 from riskmap.errors import InputError
 from riskmap.fmt import number
@@ -78,7 +80,7 @@ def _features(layer: MapLayer, tolerance: float) -> dict[str, object]:
     column = layer.areas[layer.colour_by]
     classes = categorical(column, layer.categories) if layer.categories \
         else classify(column, palette=layer.palette)
-    props = pd.DataFrame({label: layer.areas[column].map(_text)
+    props = pd.DataFrame({_literal(label): layer.areas[column].map(_text)
                           for column, label in layer.tooltip.items()})
     props["_kleur"] = classes.colours
     frame = gpd.GeoDataFrame(props, geometry=display_geometry(layer.areas, tolerance))
@@ -95,15 +97,30 @@ def _text(value: object) -> str:
         return "–"
     if isinstance(value, float):
         return number(value)
-    return html.escape(str(value))
+    return _literal(html.escape(str(value)))
+
+
+def _literal(text: str) -> str:
+    """Text that goes into the map's page as it is shown. branca compiles every rendered part
+    of the page as a Jinja template once more, so ``{{``, ``{%`` or ``{#`` in a name (of an
+    area or a layer, from a GIS file or the configuration) would be run as template code or
+    break the page; its braces become character references, which the browser shows as
+    braces."""
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _shown(text: str) -> str:
+    """Text for the page's HTML: escaped, and its braces as :func:`_literal` makes them."""
+    return _literal(html.escape(text))
 
 
 def _legend_html(layer: MapLayer, legend: list[tuple[str, str]]) -> str:
-    rows = "".join(f'<div><span style="background:{c}"></span>{html.escape(label)}</div>'
+    rows = "".join(f'<div><span style="background:{c}"></span>{_shown(label)}</div>'
                    for c, label in legend)
     hidden = "" if layer.show else ' style="display:none"'
-    return (f'<div class="rm-legend" data-layer="{html.escape(layer.name)}"{hidden}>'
-            f"<b>{html.escape(layer.name)}</b><br><i>{html.escape(layer.legend_title)}</i>"
+    # data-layer holds the name as the layer control has it (see _add_layer)
+    return (f'<div class="rm-legend" data-layer="{html.escape(_literal(layer.name))}"{hidden}>'
+            f"<b>{_shown(layer.name)}</b><br><i>{_shown(layer.legend_title)}</i>"
             f"{rows}</div>")
 
 
@@ -152,27 +169,78 @@ class _LegendToggle(MacroElement):
 """)
 
 
-def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> str:
+class _StandIn(MacroElement):
+    """Renders a :class:`_GeoJson`'s own script with a stand-in for its shapes."""
+
+    data: Any
+    stand_in: dict[str, Any]
+
+    def render(self, **kwargs: Any) -> Any:
+        data, self.data = self.data, self.stand_in
+        try:
+            return super().render(**kwargs)
+        finally:
+            self.data = data
+
+
+class _GeoJson(folium.GeoJson, _StandIn):
+    """folium's GeoJson layer, its shapes put into the page after the page is rendered
+    (:func:`_with_shapes`): branca compiles every rendered part of a page as a Jinja template
+    once more, which for the shapes is a third of a second per 10,000 areas and would run any
+    template code in their names. The stand-in keeps the first area's property names, which
+    the tooltip checks; folium's styles are made from the shapes themselves, before."""
+
+    def __init__(self, data: dict[str, object], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        features: list[dict[str, dict[str, object]]] = data["features"]  # type: ignore[assignment]
+        names = features[0]["properties"] if features else {}
+        self.stand_in = {"type": "FeatureCollection", "riskmap": self.get_name(),
+                         "features": [{"type": "Feature", "geometry": None,
+                                       "properties": dict.fromkeys(names, "")}][:len(features)]}
+
+
+def _json(value: object) -> str:
+    """``value`` as folium's templates write it (Jinja's ``tojson``: sorted keys, safe in HTML)."""
+    policies = folium.GeoJson._template.environment.policies
+    dumps = policies["json.dumps_function"] or json.dumps
+    return htmlsafe_json_dumps(value, dumps=dumps, **policies["json.dumps_kwargs"])
+
+
+def _with_shapes(page: str, layers: Sequence[_GeoJson]) -> str:
+    """The rendered ``page`` with each layer's shapes in place of its stand-in."""
+    for layer in layers:
+        stand_in = _json(layer.stand_in)
+        if page.count(stand_in) != 1:
+            raise RuntimeError(f"kaart: de vormen van laag {layer.layer_name!r} zijn niet in de "
+                               "pagina te zetten (andere folium-versie?)")
+        page = page.replace(stand_in, _json(layer.data))
+    return page
+
+
+def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> tuple[_GeoJson, str]:
     data = _features(layer, tolerance)
     legend: list[tuple[str, str]] = data.pop("legend")  # type: ignore[assignment]
-    group = folium.FeatureGroup(name=layer.name, show=layer.show, overlay=not layer.base)
+    name = _literal(layer.name)
+    group = folium.FeatureGroup(name=name, show=layer.show, overlay=not layer.base)
     line = ({"color": layer.outline, "weight": 2.5, "dashArray": "6 4"} if layer.outline
             else {"color": "#555", "weight": 0.8})
     style = {**line, "fillOpacity": 0.75, "className": layer.class_name}
     # a pattern overlay (hotspots) is a thick outline over a light fill in its own colour, so
     # the score underneath stays visible and the two never look alike
     pattern = bool(layer.categories) and not layer.base
-    folium.GeoJson(
-        data, name=layer.name,
+    shapes = _GeoJson(
+        data, name=name,
         style_function=lambda f: {**style, "fillColor": f["properties"]["_kleur"],
                                   **({"color": f["properties"]["_kleur"], "weight": 3.5,
                                       "fillOpacity": 0.3} if pattern else {})},
         highlight_function=lambda _feature: {"weight": 2.5, "color": "#000"},
-        tooltip=folium.GeoJsonTooltip(fields=list(layer.tooltip.values()), sticky=True),
-    ).add_to(group)
+        tooltip=folium.GeoJsonTooltip(fields=[_literal(label) for label in layer.tooltip.values()],
+                                      sticky=True),
+    )
+    shapes.add_to(group)
     group.add_to(fmap)
     html_legend = _legend_html(layer, legend)
-    return html_legend.replace("<div ", "<div data-base ", 1) if layer.base else html_legend
+    return shapes, html_legend.replace("<div ", "<div data-base ", 1) if layer.base else html_legend
 
 
 def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
@@ -204,18 +272,18 @@ def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
     if not offline:
         folium.TileLayer(PDOK_GREY, attr=PDOK_ATTRIBUTION, name="BRT-Achtergrondkaart grijs",
                          max_zoom=19, control=False).add_to(fmap)
-    legends = [_add_layer(fmap, layer, tolerance) for layer in layers]
+    shapes, legends = zip(*(_add_layer(fmap, layer, tolerance) for layer in layers), strict=True)
     control = folium.LayerControl(collapsed=False)
     control.add_to(fmap)
     fmap.add_child(_LegendToggle(control))
     root = fmap.get_root()
     root.header.add_child(Element(_LEGEND_CSS))  # type: ignore[attr-defined]
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    items = "".join(f"<li>{_shown(n)}</li>" for n in notes)
     root.html.add_child(Element(  # type: ignore[attr-defined]
-        f'<div class="rm-title">{html.escape(title)}<small>{html.escape(subtitle)}</small>'
+        f'<div class="rm-title">{_shown(title)}<small>{_shown(subtitle)}</small>'
         f'{f"<ul>{items}</ul>" if items else ""}</div>'
         f'<div class="rm-legends">{"".join(legends)}</div>'))
-    return root.render()
+    return _with_shapes(root.render(), shapes)
 
 
 def _inline_leaflet(fmap: folium.Map) -> None:

@@ -100,3 +100,22 @@ def test_features_carry_an_id_so_folium_never_keys_styles_on_a_dutch_label(grid_
     features = _geojson(html)[0]["features"]
     assert [f["id"] for f in features] == [str(i) for i in range(len(grid_areas))]
     assert "feature.properties.Cel" not in html
+
+
+def test_template_code_in_a_name_is_shown_not_run(grid_areas):
+    # branca compiles every rendered part of a page as a Jinja template once more: a name from
+    # a GIS layer or the configuration with {{ 7*7 }} came out as 49, and {% broke the map
+    areas = grid_areas.assign(name=["Terrein {{ 7*7 }}", "Park {% kapot"] + ["Buurt"] * 7)
+    layer = MapLayer("Thema {{ 6*7 }}", areas, "score",
+                     {"name": "Naam {# x #}", "score": "Score"}, base=True)
+    html = map_from_layers([layer], "Havenwaard {{ 5*5 }}", "Vertrouwelijk", notes=["{% raw %}"])
+    assert not {"Terrein 49", "Thema 42", "Havenwaard 25"} & set(re.findall(r"\w+ \d+", html))
+    properties = [f["properties"] for f in _geojson(html)[0]["features"]]
+    assert properties[0]["Naam &#123;# x #&#125;"] == "Terrein &#123;&#123; 7*7 &#125;&#125;"
+    assert properties[1]["Naam &#123;# x #&#125;"] == "Park &#123;% kapot"
+    assert "Havenwaard &#123;&#123; 5*5 &#125;&#125;" in html
+    # the layer control and the legend name the layer alike (the legend follows the control)
+    assert json.dumps("Thema &#123;&#123; 6*7 &#125;&#125;").replace("&", "\\u0026") in html
+    assert 'data-layer="Thema &amp;#123;&amp;#123; 6*7 &amp;#125;&amp;#125;"' in html
+    assert len(properties) == len(areas)  # the shapes replaced their stand-in
+    assert '"riskmap"' not in html
