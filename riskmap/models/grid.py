@@ -91,7 +91,11 @@ def grid_from_boundaries(boundaries: gpd.GeoDataFrame | gpd.GeoSeries, size: int
     east, north = (a.ravel() for a in np.meshgrid(xs, ys))
     boxes = shapely.box(east, north, east + size, north + size)
     shapely.prepare(shape)
-    keep = shapely.intersects(shape, boxes) & ~shapely.touches(shape, boxes)
+    # a cell is kept where it shares more than its border with the buurten: those well inside
+    # are found fast on the prepared shape; only the others are tested for touching alone
+    keep = shapely.contains_properly(shape, boxes)
+    edge = np.flatnonzero(~keep & shapely.intersects(shape, boxes))
+    keep[edge] = ~shapely.touches(shape, boxes[edge])
     codes = cell_code(east[keep] + size / 2, north[keep] + size / 2, size)
     log.debug("grid of %d cells of %d m over %.0f ha", int(keep.sum()), size,
               shape.area / 10_000)

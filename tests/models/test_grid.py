@@ -39,6 +39,18 @@ def test_grid_covers_the_area_with_aligned_cells(size):
     assert grid.geometry.equals(cell_polygons(grid["code"], size).set_axis(grid.index))
 
 
+def test_a_cell_that_only_touches_the_area_is_left_out():
+    # on grid lines: the cells around the square share only its border (or a corner) with it;
+    # a triangle cuts its cells partly, and a hole inside a cell keeps it
+    square = box(155_000, 463_000, 156_000, 464_000).difference(box(155_600, 463_600,
+                                                                    155_900, 463_900))
+    triangle = gpd.GeoSeries.from_wkt(["POLYGON ((157000 463000, 158000 463000, 157000 464000, "
+                                       "157000 463000))"]).iloc[0]
+    grid = grid_from_boundaries(gpd.GeoSeries([square, triangle], crs=CRS), 500)
+    assert sorted(grid["code"]) == ["E1550N4630", "E1550N4635", "E1555N4630", "E1555N4635",
+                                    "E1570N4630", "E1570N4635", "E1575N4630"]
+
+
 def test_grid_refuses_other_crs_and_sizes():
     area = gpd.GeoSeries([box(5, 52, 5.1, 52.1)], crs="EPSG:4326")
     with pytest.raises(InputError, match=r"de grenzen zijn in EPSG:4326; het CBS-raster vraagt EPSG:28992"):
