@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import folium
 import geopandas as gpd
@@ -76,19 +76,30 @@ def display_geometry(areas: gpd.GeoDataFrame, tolerance: float = 2.0) -> gpd.Geo
     return gpd.GeoSeries(rounded, index=areas.index, crs="EPSG:4326")
 
 
-def _features(layer: MapLayer, tolerance: float) -> dict[str, object]:
+class _Features(NamedTuple):
+    """A layer's areas for folium (ids and properties: what its styles are made from), the
+    same with their shapes as GeoJSON text (what the page gets), and its legend."""
+
+    data: dict[str, Any]
+    text: str
+    legend: list[tuple[str, str]]
+
+
+def _features(layer: MapLayer, tolerance: float) -> _Features:
     column = layer.areas[layer.colour_by]
     classes = categorical(column, layer.categories) if layer.categories \
         else classify(column, palette=layer.palette)
     props = pd.DataFrame({_literal(label): layer.areas[column].map(_text)
                           for column, label in layer.tooltip.items()})
     props["_kleur"] = classes.colours
-    frame = gpd.GeoDataFrame(props, geometry=display_geometry(layer.areas, tolerance))
+    props = props.reset_index(drop=True)
+    frame = gpd.GeoDataFrame(props, geometry=display_geometry(layer.areas, tolerance).values)
     # a feature id keeps folium from keying its style lookup on a property, whose Dutch name
     # (spaces, brackets) would break the generated JavaScript
-    data = json.loads(frame.reset_index(drop=True).to_json(drop_id=False))
-    data["legend"] = classes.legend
-    return data
+    data = {"type": "FeatureCollection", "features": [
+        {"id": str(i), "type": "Feature", "properties": p, "geometry": None}
+        for i, p in enumerate(props.to_dict("records"))]}
+    return _Features(data, frame.to_json(drop_id=False), classes.legend)
 
 
 def _text(value: object) -> str:
@@ -184,19 +195,21 @@ class _StandIn(MacroElement):
 
 
 class _GeoJson(folium.GeoJson, _StandIn):
-    """folium's GeoJson layer, its shapes put into the page after the page is rendered
-    (:func:`_with_shapes`): branca compiles every rendered part of a page as a Jinja template
-    once more, which for the shapes is a third of a second per 10,000 areas and would run any
-    template code in their names. The stand-in keeps the first area's property names, which
-    the tooltip checks; folium's styles are made from the shapes themselves, before."""
+    """folium's GeoJson layer of ``features``, their shapes put into the page after the page
+    is rendered (:func:`_with_shapes`): branca compiles every rendered part of a page as a
+    Jinja template once more, which for the shapes is a third of a second per 10,000 areas and
+    would run any template code in their names. folium makes the styles from the areas' ids
+    and properties; the stand-in keeps the first area's property names, which the tooltip
+    checks."""
 
-    def __init__(self, data: dict[str, object], **kwargs: Any) -> None:
-        super().__init__(data, **kwargs)
-        features: list[dict[str, dict[str, object]]] = data["features"]  # type: ignore[assignment]
-        names = features[0]["properties"] if features else {}
+    def __init__(self, features: _Features, **kwargs: Any) -> None:
+        super().__init__(features.data, **kwargs)
+        self.text = features.text
+        names = features.data["features"][0]["properties"] if features.data["features"] else {}
         self.stand_in = {"type": "FeatureCollection", "riskmap": self.get_name(),
                          "features": [{"type": "Feature", "geometry": None,
-                                       "properties": dict.fromkeys(names, "")}][:len(features)]}
+                                       "properties": dict.fromkeys(names, "")}
+                                      ][:len(features.data["features"])]}
 
 
 def _json(value: object) -> str:
@@ -206,6 +219,15 @@ def _json(value: object) -> str:
     return htmlsafe_json_dumps(value, dumps=dumps, **policies["json.dumps_kwargs"])
 
 
+def _html_safe(text: str) -> str:
+    """JSON text made safe to stand in a page's ``<script>`` as Jinja's ``tojson`` makes it:
+    these characters occur only inside JSON strings, where their escapes mean the same."""
+    for character, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                              ("'", "\\u0027")):
+        text = text.replace(character, escape)
+    return text
+
+
 def _with_shapes(page: str, layers: Sequence[_GeoJson]) -> str:
     """The rendered ``page`` with each layer's shapes in place of its stand-in."""
     for layer in layers:
@@ -213,13 +235,12 @@ def _with_shapes(page: str, layers: Sequence[_GeoJson]) -> str:
         if page.count(stand_in) != 1:
             raise RuntimeError(f"kaart: de vormen van laag {layer.layer_name!r} zijn niet in de "
                                "pagina te zetten (andere folium-versie?)")
-        page = page.replace(stand_in, _json(layer.data))
+        page = page.replace(stand_in, _html_safe(layer.text))
     return page
 
 
 def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> tuple[_GeoJson, str]:
-    data = _features(layer, tolerance)
-    legend: list[tuple[str, str]] = data.pop("legend")  # type: ignore[assignment]
+    features = _features(layer, tolerance)
     name = _literal(layer.name)
     group = folium.FeatureGroup(name=name, show=layer.show, overlay=not layer.base)
     line = ({"color": layer.outline, "weight": 2.5, "dashArray": "6 4"} if layer.outline
@@ -229,7 +250,7 @@ def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> tuple[_Ge
     # the score underneath stays visible and the two never look alike
     pattern = bool(layer.categories) and not layer.base
     shapes = _GeoJson(
-        data, name=name,
+        features, name=name,
         style_function=lambda f: {**style, "fillColor": f["properties"]["_kleur"],
                                   **({"color": f["properties"]["_kleur"], "weight": 3.5,
                                       "fillOpacity": 0.3} if pattern else {})},
@@ -239,7 +260,7 @@ def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> tuple[_Ge
     )
     shapes.add_to(group)
     group.add_to(fmap)
-    html_legend = _legend_html(layer, legend)
+    html_legend = _legend_html(layer, features.legend)
     return shapes, html_legend.replace("<div ", "<div data-base ", 1) if layer.base else html_legend
 
 
