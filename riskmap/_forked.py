@@ -30,7 +30,7 @@ R = TypeVar("R")
 
 _TASKS: list[Callable[[], Any]] = []  # what the forked processes inherit
 _FORKED = False  # set in a forked process: it does not fork again
-_MAY_FORK = False  # set in the one forked process of a background block: it may
+_MAY_FORK = False  # set in the one forked process of a background block: it may fork
 _RUNNING = 0  # pools of started() running while their caller works on: it forks no other
 _SETTLED = 0  # depth of settled() blocks
 # one byte of memory shared with the processes a started() block forks: set when the block fails
