@@ -8,14 +8,15 @@ pseudonymisation, writing to the store) are timed by wrapping those functions in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import resource
+import subprocess
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psutil
@@ -45,6 +46,23 @@ class PeakSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def tree_peak(running: subprocess.Popen[Any], interval: float = 0.1) -> int:
+    """The highest RSS of any one process of a running command and the processes it forks,
+    sampled until it ends (bytes)."""
+    root, peak = psutil.Process(running.pid), 0
+    while running.poll() is None:
+        try:
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                peak = max(peak, process.memory_info().rss)
+        time.sleep(interval)
+    running.wait()
+    return peak
 
 
 def _cpu_seconds() -> float:
@@ -102,7 +120,7 @@ class Stages:
         self.rows: list[dict[str, Any]] = []
         self.steps = steps or Steps()
 
-    @contextmanager
+    @contextlib.contextmanager
     def stage(self, name: str, records: int | None = None) -> Iterator[dict[str, Any]]:
         """Time a block; the yielded dict may set ``records`` (and extra fields) afterwards."""
         row: dict[str, Any] = {"stage": name, "records": records}
