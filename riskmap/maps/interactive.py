@@ -181,7 +181,9 @@ class _LegendToggle(MacroElement):
 
 
 class _StandIn(MacroElement):
-    """Renders a :class:`_GeoJson`'s own script with a stand-in for its shapes."""
+    """Renders a :class:`_GeoJson`'s own script with a stand-in for its shapes. A class of its
+    own, after folium's GeoJson in the order of its bases, so that GeoJson's ``render`` makes
+    the styles from the areas first and then reaches this one."""
 
     data: Any
     stand_in: dict[str, Any]
@@ -229,14 +231,17 @@ def _html_safe(text: str) -> str:
 
 
 def _with_shapes(page: str, layers: Sequence[_GeoJson]) -> str:
-    """The rendered ``page`` with each layer's shapes in place of its stand-in."""
-    for layer in layers:
-        stand_in = _json(layer.stand_in)
+    """The rendered ``page`` with each layer's shapes in place of its stand-in, in one pass
+    over the page as rendered (small: the shapes are not in it yet)."""
+    shapes = {_json(layer.stand_in): layer for layer in layers}
+    if not shapes:
+        return page
+    for stand_in, layer in shapes.items():
         if page.count(stand_in) != 1:
             raise RuntimeError(f"kaart: de vormen van laag {layer.layer_name!r} zijn niet in de "
                                "pagina te zetten (andere folium-versie?)")
-        page = page.replace(stand_in, _html_safe(layer.text))
-    return page
+    return re.sub("|".join(map(re.escape, shapes)),
+                  lambda found: _html_safe(shapes[found.group(0)].text), page)
 
 
 def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> tuple[_GeoJson, str]:
