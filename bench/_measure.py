@@ -122,7 +122,9 @@ class Stages:
 
     @contextlib.contextmanager
     def stage(self, name: str, records: int | None = None) -> Iterator[dict[str, Any]]:
-        """Time a block; the yielded dict may set ``records`` (and extra fields) afterwards."""
+        """Time a block; the yielded dict may set ``records`` (and extra fields) afterwards,
+        and ``peak_rss_gb`` where this process's own peak is not the one that counts (a block
+        that runs a command and waits for it)."""
         row: dict[str, Any] = {"stage": name, "records": records}
         self.steps.take()
         started, cpu = time.perf_counter(), _cpu_seconds()
@@ -133,7 +135,7 @@ class Stages:
         # wall time, not this; the load average says how busy the machine was
         row["cpu_s"] = round(_cpu_seconds() - cpu, 2)
         row["load_avg_1m"] = round(os.getloadavg()[0], 2)
-        row["peak_rss_gb"] = round(sampler.peak / GB, 2)
+        row.setdefault("peak_rss_gb", round(sampler.peak / GB, 2))
         if row["records"]:
             row["per_s"] = round(row["records"] / row["wall_s"]) if row["wall_s"] else None
             row["us_per_record"] = round(row["wall_s"] / row["records"] * 1e6, 2)

@@ -177,15 +177,14 @@ def build_command(work: Path, stages: _measure.Stages) -> dict[str, Any]:
     with stages.stage("riskmap build (the command, with tables and maps)") as row, \
             errors.open("w", encoding="utf-8") as stderr:
         running = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-        peak = _measure.tree_peak(running)
+        # the command's largest process (this one only waits for it)
+        row["peak_rss_gb"] = round(_measure.tree_peak(running) / _measure.GB, 2)
         row["exit_code"] = running.returncode
-    # the command's largest process (this one only waits for it)
-    stages.rows[-1]["peak_rss_gb"] = round(peak / _measure.GB, 2)
     if running.returncode:
         print(f"  riskmap build failed ({running.returncode}): "
               f"{errors.read_text(encoding='utf-8').strip()[-500:]}", flush=True)
     return {"command": " ".join(command[1:]), "exit_code": running.returncode,
-            "wall_s": row["wall_s"], "peak_rss_gb": round(peak / _measure.GB, 2)}
+            "wall_s": row["wall_s"], "peak_rss_gb": row["peak_rss_gb"]}
 
 
 def national_map(store: Store, catalogue: list[Any], config: Any, work: Path,
