@@ -4,7 +4,7 @@ maps (interactive and static). Everything is written through :mod:`riskmap.indic
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from itertools import chain
 from pathlib import Path
@@ -19,7 +19,7 @@ from riskmap.indicators.build import quality_report
 from riskmap.indicators.catalogue import THEME_LABELS
 from riskmap.indicators.privacy import figure_text, write_csv, write_figure, write_text
 from riskmap.indicators.release import loss_summary
-from riskmap.maps.figures import pattern_maps, theme_maps
+from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
 from riskmap.maps.interactive import map_from_layers
 from riskmap.maps.layers import layers_from_store
 from riskmap.periods import Period
@@ -96,34 +96,60 @@ def write_maps(q: QuarterOutput, offline: bool = True,
     ``offline`` (the default) makes ``kaart.html`` free of any network request (no basemap);
     otherwise it shows the PDOK BRT-Achtergrondkaart (grijs).
 
-    The static maps are drawn and their text checked here (the check may read the store),
-    then rendered side by side in forked processes where possible
-    (:func:`riskmap._forked.started`), while this process writes ``kaart.html`` and runs the
-    writers ``alongside`` (their paths come first).
+    The static maps are drawn and their text checked here (:func:`drawn_maps`), then rendered
+    side by side in forked processes where possible (:func:`riskmap._forked.started`), while
+    this process runs the writers ``alongside`` (their paths come first) and writes
+    ``kaart.html``.
     """
+    drawn = drawn_maps(q)
+    with started(render_tasks(q, drawn)) as rendered:
+        writers: list[Writer] = [*alongside, partial(write_map_page, offline=offline)]
+        paths = {name: path for writer in writers for name, path in writer(q).items()}
+        return paths | static_paths(q, drawn, rendered)
+
+
+def drawn_maps(q: QuarterOutput) -> list[tuple[StaticMap, Figure]]:
+    """The static maps of every theme and hotspot pattern, drawn, their text checked (the check
+    may read the store)."""
     statics = list(chain(theme_maps(q.store, q.period, q.catalogue, q.place),
                          pattern_maps(q.store, q.period, q.place)))
-    figures = [static.draw() for static in statics]
-    for static, figure in zip(statics, figures, strict=True):
+    drawn = [(static, static.draw()) for static in statics]
+    for static, figure in drawn:
         q.guard.check_text(figure_text(figure), str(q.folder / "kaarten" / static.stem))
-    with started([partial(_render, figure, q.folder / "kaarten" / static.stem)
-                  for static, figure in zip(statics, figures, strict=True)]) as rendered:
-        paths = {name: path for writer in alongside for name, path in writer(q).items()}
-        paths["kaart"] = write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)
-        for static, (png, pdf) in zip(statics, rendered, strict=True):
-            paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
-            rendered_png = png.read_bytes()
-            q.map_png(static, rendered_png)  # the report embeds it
-            if static.stem == "kaart_totaal":
-                paths["kaart_png"] = q.folder / "kaart.png"
-                paths["kaart_png"].write_bytes(rendered_png)
-    return paths
+    return drawn
+
+
+def render_tasks(q: QuarterOutput,
+                 drawn: Sequence[tuple[StaticMap, Figure]]) -> list[Callable[[], tuple[Path, Path]]]:
+    """One task per drawn map that writes it as PNG and PDF (no store needed)."""
+    return [partial(_render, figure, q.folder / "kaarten" / static.stem)
+            for static, figure in drawn]
 
 
 def _render(figure: Figure, stem: Path) -> tuple[Path, Path]:
     """A drawn figure, its text checked, as ``stem.png`` and ``stem.pdf``."""
     return (write_figure(figure, stem.parent / f"{stem.name}.png"),
             write_figure(figure, stem.parent / f"{stem.name}.pdf"))
+
+
+def static_paths(q: QuarterOutput, drawn: Sequence[tuple[StaticMap, Figure]],
+                 rendered: Iterable[tuple[Path, Path]]) -> dict[str, Path]:
+    """The paths of the rendered maps by name; each PNG kept for the report to embed, the
+    overall one copied to ``kaart.png``."""
+    paths: dict[str, Path] = {}
+    for (static, _), (png, pdf) in zip(drawn, rendered, strict=True):
+        paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
+        rendered_png = png.read_bytes()
+        q.map_png(static, rendered_png)  # the report embeds it
+        if static.stem == "kaart_totaal":
+            paths["kaart_png"] = q.folder / "kaart.png"
+            paths["kaart_png"].write_bytes(rendered_png)
+    return paths
+
+
+def write_map_page(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
+    """Write the interactive map ``kaart.html`` (:func:`map_html`)."""
+    return {"kaart": write_text(map_html(q, offline), q.folder / "kaart.html", q.guard)}
 
 
 def write_quality(q: QuarterOutput, path: Path) -> Path:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
+from riskmap import _forked
+from riskmap._forked import can_fork
 from riskmap.demo import DemoRun
 from riskmap.project import Project
+from riskmap.reports import outputs
 
 
 def test_tables_written_while_the_maps_render_are_those_written_apart(project_copy: Project,
@@ -22,3 +29,29 @@ def test_tables_written_while_the_maps_render_are_those_written_apart(project_co
         assert written[f"{stem}_png"].startswith(b"\x89PNG")
         assert written[f"{stem}_pdf"].startswith(b"%PDF")
     assert written["kaart_png"] == written["kaart_totaal_png"]
+
+
+@pytest.mark.skipif(not can_fork() or _forked.cores() < 2, reason="needs fork and two cores")
+def test_tables_and_page_are_written_by_other_processes_than_the_maps_drawing_one(
+        project_copy: Project, demo_run: DemoRun, monkeypatch, tmp_path):
+    """On the national store the tables and ``kaart.html`` take 15 and 10 s: ``riskmap build``
+    writes them side by side in forked processes (each over a store of its own), not one after
+    the other in the process that drew the static maps."""
+    seen = tmp_path / "pids"
+
+    def recorded(writer):
+        def write(q, **options):
+            with seen.open("a") as out:
+                out.write(f"{writer.__name__} {os.getpid()}\n")
+            return writer(q, **options)
+        write.__name__ = writer.__name__
+        return write
+
+    for name in ("write_tables", "write_map_page"):
+        monkeypatch.setattr(outputs, name, recorded(getattr(outputs, name)))
+    paths = project_copy.tables_and_maps(demo_run.period)
+    pids = dict(line.split() for line in seen.read_text().splitlines())
+    assert set(pids) == {"write_tables", "write_map_page"}
+    assert str(os.getpid()) not in pids.values()
+    assert paths["kaart"].read_bytes().startswith(b"<!DOCTYPE html>")
+    assert paths["scores"].exists() and paths["kaart_totaal_png"].exists()
