@@ -50,7 +50,9 @@ def ranked_areas(store: Store, period: Period, level: str,
               for t in themes_scored(store, period, level)}
     if themes:
         wide = pd.DataFrame(themes)
-        top = wide.idxmax(axis=1, skipna=True).where(wide.notna().any(axis=1))
+        # an area with no theme score (a buurt of water only) has no highest theme (pandas 3
+        # refuses idxmax of a row without values)
+        top = wide[wide.notna().any(axis=1)].idxmax(axis=1)
         frame["top_theme"] = frame["code"].map(top).map(lambda t: THEME_LABELS.get(t, MISSING))
     else:
         frame["top_theme"] = MISSING

@@ -9,7 +9,9 @@ import pytest
 from html_parts import parse
 from pypdf import PdfReader
 
+from riskmap.fmt import MISSING
 from riskmap.models.ranking import stored_choice
+from riskmap.reports.content import ranked_areas
 from riskmap.reports.gebiedsanalyse import TOC
 from riskmap.reports.targets import target_cells
 
@@ -113,3 +115,19 @@ def test_static_maps_per_theme_as_png_and_pdf(demo_output):
     assert stems == {p.stem for p in folder.glob("*.pdf")}
     text = PdfReader(folder / "kaart_drugs.pdf").pages[0].extract_text()
     assert "Drugs per buurt" in text and "VERTROUWELIJK" in text and "Peildatum" in text
+
+
+def test_report_of_a_quarter_with_buurten_without_any_score(project_copy, demo_run):
+    """Real gemeenten have buurten without a score (water, no addresses): the national run's
+    gebiedsanalyse stopped on one with pandas' ``Encountered all NA values``."""
+    period = str(demo_run.period)
+    with project_copy.store() as store:
+        codes = store.query("SELECT DISTINCT area_code FROM scores WHERE period = ? AND "
+                            "level = 'buurt' ORDER BY area_code LIMIT 3", [period])["area_code"]
+        store.con.execute("DELETE FROM scores WHERE period = ? AND level = 'buurt' AND "
+                          "area_code IN (SELECT unnest(?::VARCHAR[]))", [period, list(codes)])
+        ranked = ranked_areas(store, demo_run.period, "buurt", project_copy.catalogue())
+    assert not set(codes) & set(ranked["code"]) and len(ranked)
+    assert (ranked["top_theme"] != MISSING).all()
+    html = project_copy.report(period)["gebiedsanalyse"].read_text(encoding="utf-8")
+    assert "Hoogste risico: top 10 buurten" in html
