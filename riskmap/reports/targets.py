@@ -31,6 +31,7 @@ more relation to protect.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -209,26 +210,40 @@ def select_cells(cells: pd.DataFrame, capacity: int) -> pd.DataFrame:
         others) and ``spread``, the priority after spreading: at the moment of the pick for a
         selected cell, when the capacity ran out for the others (``NaN`` for skipped cells).
     """
-    picks = pd.Series(pd.NA, index=cells.index, dtype="Int64")
-    eligible = ~cells["recent"] & (cells["priority"] > 0)
-    adjusted = cells["priority"].where(eligible, 0.0).astype(float)
-    spread = adjusted.where(eligible)
+    # numpy arrays and integer codes: a national release has 100,000 cells and thousands of
+    # picks, each of which rescales the cells of its area and branch
+    eligible = (~cells["recent"] & (cells["priority"] > 0)).to_numpy(bool)
+    adjusted = np.where(eligible, cells["priority"].to_numpy(float), 0.0)
+    spread = np.where(eligible, adjusted, np.nan)
+    size = cells["establishments"].to_numpy(float)
+    groups = [_members(pd.factorize(cells[column])[0]) for column in ("area_code", "branch")]
+    picks = np.zeros(len(cells), dtype=np.int64)  # 0: not picked
+    fits = np.empty(len(cells))
     remaining, order = capacity, 0
-    while True:
-        fits = adjusted.where((adjusted > 0) & (cells["establishments"] <= remaining), 0.0)
-        if fits.max() <= 0:
+    while len(cells):
+        np.multiply(adjusted, (adjusted > 0) & (size <= remaining), out=fits)
+        best = int(np.argmax(fits))  # the first of the highest, as in the ranking's order
+        if fits[best] <= 0:
             break
-        best = fits.idxmax()
         order += 1
         picks[best] = order
         spread[best] = adjusted[best]
-        remaining -= int(cells.loc[best, "establishments"])
+        remaining -= int(size[best])
         adjusted[best] = 0.0
-        adjusted[cells["area_code"] == cells.loc[best, "area_code"]] *= SPREAD
-        adjusted[cells["branch"] == cells.loc[best, "branch"]] *= SPREAD
-    waiting = eligible & picks.isna()
+        for code, members in groups:
+            if code[best] >= 0:  # a missing area or branch is like no other
+                adjusted[members(code[best])] *= SPREAD
+    waiting = eligible & (picks == 0)
     spread[waiting] = adjusted[waiting]
-    return pd.DataFrame({"pick": picks, "spread": spread})
+    return pd.DataFrame({"pick": pd.Series(picks, index=cells.index, dtype="Int64").where(
+        picks > 0), "spread": pd.Series(spread, index=cells.index)})
+
+
+def _members(codes: np.ndarray) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
+    """Integer codes per cell, and the positions of the cells of a code."""
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(codes.max(initial=-1) + 2))
+    return codes, lambda code: order[bounds[code]:bounds[code + 1]]
 
 
 def target_cells(store: Store, period: Period, capacity: int, min_count: int,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -15,6 +16,7 @@ from riskmap.errors import InputError
 from riskmap.reports.targets import (
     COUNT_COLUMNS,
     HEADERS,
+    SPREAD,
     area_rate,
     select_cells,
     target_cells,
@@ -160,3 +162,41 @@ def test_areas_without_a_prediction_are_put_on_the_model_scale():
     assert rate.iloc[2] == pytest.approx(0.6 * 0.3 / 0.6)  # mean rate / mean score share
     assert pd.isna(rate.iloc[3])
     assert area_rate(cells.assign(expected=None)).tolist()[:3] == [0.8, 0.4, 0.6]
+
+
+def _picked_plainly(cells: pd.DataFrame, capacity: int) -> list[int]:
+    """The greedy rule read literally: the highest priority that fits (the first of equals),
+    then the others of its area and of its branch at half."""
+    priority = [p if not r and p > 0 else 0.0
+                for p, r in zip(cells["priority"], cells["recent"], strict=True)]
+    picks, remaining = [], capacity
+    while True:
+        fitting = [i for i, p in enumerate(priority)
+                   if p > 0 and cells["establishments"].iloc[i] <= remaining]
+        if not fitting:
+            return picks
+        best = max(fitting, key=lambda i: (priority[i], -i))
+        picks.append(best)
+        remaining -= int(cells["establishments"].iloc[best])
+        priority[best] = 0.0
+        for column in ("area_code", "branch"):
+            same = cells[column].iloc[best]
+            for i in range(len(priority)):
+                if pd.notna(same) and cells[column].iloc[i] == same:
+                    priority[i] *= SPREAD
+
+
+def test_selection_is_the_greedy_rule_read_literally():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(0, 40))
+        cells = pd.DataFrame({"area_code": rng.choice(["A", "B", "C", None], n),
+                              "branch": rng.choice(["horeca", "opslag", "transport"], n),
+                              "establishments": rng.integers(1, 5, n),
+                              "priority": rng.choice([0.0, 0.25, 0.5, 1.0, 2.0], n),
+                              "recent": rng.random(n) < 0.2})
+        capacity = int(rng.integers(0, 30))
+        picks = select_cells(cells, capacity)["pick"]
+        order = picks.dropna().sort_values()
+        assert order.index.tolist() == _picked_plainly(cells, capacity)
+        assert order.tolist() == list(range(1, len(order) + 1))
