@@ -215,8 +215,14 @@ def write_csv(frame: pd.DataFrame, path: Path, guard: Guard, counts: Sequence[st
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, guard: Guard,
-               counts: Sequence[str] = (), min_count: int = PRIVACY_MIN_COUNT) -> Path:
-    """Write tables as sheets of one XLSX workbook, each through :func:`public_table`."""
+               counts: Sequence[str] = (), min_count: int = PRIVACY_MIN_COUNT,
+               number_formats: Mapping[str, str] | None = None) -> Path:
+    """Write tables as sheets of one XLSX workbook, each through :func:`public_table`.
+
+    ``number_formats`` (header -> Excel number format): a sheet with any of these columns
+    gets them, and an autofilter over its table (set while the workbook is written: reading a
+    national workbook back to format it took half a minute).
+    """
     tables = {name: neutralised(public_table(frame, f"{path} [{name}]", counts, min_count))
               for name, frame in sheets.items()}
     for name, table in tables.items():
@@ -227,6 +233,8 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, guard: Guard,
             numbers = table.map(_xlsx_value)
             numbers.to_excel(writer, sheet_name=name[:31], index=False)
             _readable(writer.sheets[name[:31]], table)
+            if number_formats and not number_formats.keys().isdisjoint(table.columns):
+                _number_formats(writer.sheets[name[:31]], table, number_formats)
             _no_formulas(writer.sheets[name[:31]], f"{path} [{name}]")
     return path
 
@@ -246,6 +254,15 @@ def _no_formulas(sheet: Any, where: str) -> None:
         for cell in row:
             if cell.data_type == "f":
                 raise PrivacyError(f"{where}: cel {cell.coordinate} zou een formule bevatten")
+
+
+def _number_formats(sheet: Any, table: pd.DataFrame, formats: Mapping[str, str]) -> None:
+    """An autofilter over the table, and the number formats of its columns that have one."""
+    sheet.auto_filter.ref = sheet.dimensions
+    for column, header in enumerate(table.columns, start=1):
+        if header in formats:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
+                cell.number_format = formats[header]
 
 
 def _readable(sheet: Any, table: pd.DataFrame, widest: int = 60) -> None:

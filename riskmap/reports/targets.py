@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from openpyxl import load_workbook
 
 from riskmap.areatypes import AREA_COLUMN, analysis_levels, level_label
 from riskmap.branches import risk_branches
@@ -371,22 +370,6 @@ def target_list(q: QuarterOutput, capacity: int, exclude_recent: int = 1) -> pd.
                         COUNT_COLUMNS, q.min_count)
 
 
-def _format_workbook(path: Path) -> None:
-    """Autofilter, a frozen header and number formats on every table sheet."""
-    book = load_workbook(path)
-    for sheet in book.worksheets:
-        headers = [cell.value for cell in sheet[1]]
-        if NUMBER_FORMATS.keys().isdisjoint(headers):
-            continue
-        sheet.auto_filter.ref = sheet.dimensions
-        sheet.freeze_panes = "A2"
-        for column, header in enumerate(headers, start=1):
-            if header in NUMBER_FORMATS:
-                for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
-                    cell.number_format = NUMBER_FORMATS[header]
-    book.save(path)
-
-
 def write_targets(q: QuarterOutput, capacity: int, exclude_recent: int = 1) -> dict[str, Path]:
     """Write ``doelenlijst.csv`` and ``doelenlijst.xlsx`` (selection, all cells, explanation).
 
@@ -402,8 +385,8 @@ def write_targets(q: QuarterOutput, capacity: int, exclude_recent: int = 1) -> d
         q.min_count)})
     selected = table[table["Status"] == "geselecteerd"]
     xlsx = write_xlsx({"Selectie": selected, "Alle cellen": table, "Toelichting": notes},
-                      q.folder / "doelenlijst.xlsx", q.guard, COUNT_COLUMNS, q.min_count)
-    _format_workbook(xlsx)
+                      q.folder / "doelenlijst.xlsx", q.guard, COUNT_COLUMNS, q.min_count,
+                      NUMBER_FORMATS)
     return {
         "doelenlijst": write_csv(table, q.folder / "doelenlijst.csv", q.guard, COUNT_COLUMNS,
                                  q.min_count),
