@@ -137,19 +137,21 @@ class _Skip(Exception):  # noqa: N818 - a stage's way of saying why it cannot ru
 
 def _outputs(project: Project, period: Period, offline: bool, capacity: int | None,
              exclude_recent: int | None) -> dict[str, Path]:
-    """Every output of the quarter, written by two groups of writers with about equal work,
-    side by side in forked processes where possible (:func:`riskmap._forked.side_by_side`).
-    The bias audit, which the report and the briefing both show, is computed before; the maps
-    go with the report, which embeds the PNGs they rendered."""
+    """Every output of the quarter, written side by side in forked processes where possible
+    (:func:`riskmap._forked.side_by_side`): the maps with the tables and then the report
+    (which embeds the PNGs the maps rendered), and each other writer on its own, taken by
+    whichever process is free, the larger ones first (on the national store: the exports
+    22 s, the target list 25 s). The bias audit, which the report and the briefing both show,
+    is computed before."""
     capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
     with project.quarter_output(period) as shared, suppress(RiskmapError):
         shared.bias_audit()  # else the writers say why there is none
     groups: list[list[Writer]] = [
         [lambda q: write_maps(q, offline, alongside=[write_tables]),
          lambda q: {"gebiedsanalyse": write_report(q)}],
-        [lambda q: {"briefing": write_briefing(q)},
-         lambda q: write_targets(q, capacity, exclude_recent), write_exports,
-         lambda _q: {"dashboard": project.dashboard()}]]
+        [write_exports], [lambda q: write_targets(q, capacity, exclude_recent)],
+        [lambda _q: {"dashboard": project.dashboard()}],
+        [lambda q: {"briefing": write_briefing(q)}]]
 
     def write(group: list[Writer]) -> dict[str, Path]:
         with project.quarter_output(shared=shared) as q:
