@@ -136,11 +136,17 @@ def audit_capacity(store: Store, period: Period) -> int:
 
 def visits_per_buurt(store: Store, period: Period, cells: pd.DataFrame) -> pd.Series:
     """The selected visits (establishments of the picked cells) per buurt."""
-    rows = store.con.execute(
-        f"SELECT {target_area()} AS area_code, buurt, branch FROM establishments "
-        f"WHERE {ACTIVE} AND buurt IS NOT NULL", {"end": period.end}).df()
-    picked = cells.loc[cells["pick"].notna(), ["area_code", "branch"]]
-    return rows.merge(picked, on=["area_code", "branch"]).groupby("buurt").size()
+    # counted in the store: a national store has millions of establishments (a cell is one
+    # area and branch, so each establishment is in at most one picked cell)
+    store.con.register("_picked", cells.loc[cells["pick"].notna(), ["area_code", "branch"]])
+    try:
+        visits = store.con.execute(
+            f"SELECT buurt, count(*) AS n FROM (SELECT {target_area()} AS area_code, buurt, "
+            f"branch FROM establishments WHERE {ACTIVE} AND buurt IS NOT NULL) JOIN _picked "
+            f"USING (area_code, branch) GROUP BY buurt ORDER BY buurt", {"end": period.end}).df()
+    finally:
+        store.con.unregister("_picked")
+    return visits.set_index("buurt")["n"]
 
 
 def findings_per_buurt(store: Store, period: Period) -> pd.Series:
