@@ -30,7 +30,7 @@ from riskmap.project import Project
 from riskmap.reports.briefing import write_briefing
 from riskmap.reports.exports import write_exports
 from riskmap.reports.gebiedsanalyse import write_report
-from riskmap.reports.outputs import Writer, write_maps, write_tables
+from riskmap.reports.outputs import Writer, write_map_page, write_static_maps, write_tables
 from riskmap.reports.targets import write_targets
 
 log = logging.getLogger(__name__)
@@ -138,20 +138,21 @@ class _Skip(Exception):  # noqa: N818 - a stage's way of saying why it cannot ru
 def _outputs(project: Project, period: Period, offline: bool, capacity: int | None,
              exclude_recent: int | None) -> dict[str, Path]:
     """Every output of the quarter, written side by side in forked processes where possible
-    (:func:`riskmap._forked.side_by_side`): the maps with the tables and then the report
-    (which embeds the PNGs the maps rendered), and each other writer on its own, taken by
-    whichever process is free, the larger ones first (on the national store: the exports
-    22 s, the target list 25 s). The bias audit, which the report and the briefing both show,
-    is computed before."""
+    (:func:`riskmap._forked.side_by_side`), each writer a task that whichever process is free
+    takes, in this order: the static maps with the report (which embeds the PNGs they
+    rendered; the largest on a gemeente), the briefing, the exports, the target list, the
+    dashboard, the tables and ``kaart.html`` (on the national store the exports, the target
+    list, the tables and the page take 15-25 s each). The bias audit, which the report and the
+    briefing both show, is computed before."""
     capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
     with project.quarter_output(period) as shared, suppress(RiskmapError):
         shared.bias_audit()  # else the writers say why there is none
     groups: list[list[Writer]] = [
-        [lambda q: write_maps(q, offline, alongside=[write_tables]),
-         lambda q: {"gebiedsanalyse": write_report(q)}],
-        [write_exports], [lambda q: write_targets(q, capacity, exclude_recent)],
-        [lambda _q: {"dashboard": project.dashboard()}],
-        [lambda q: {"briefing": write_briefing(q)}]]
+        [write_static_maps, lambda q: {"gebiedsanalyse": write_report(q)}],
+        [lambda q: {"briefing": write_briefing(q)}], [write_exports],
+        [lambda q: write_targets(q, capacity, exclude_recent)],
+        [lambda _q: {"dashboard": project.dashboard()}], [write_tables],
+        [partial(write_map_page, offline=offline)]]
 
     def write(group: list[Writer]) -> dict[str, Path]:
         with project.quarter_output(shared=shared) as q:

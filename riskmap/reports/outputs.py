@@ -94,17 +94,23 @@ def write_maps(q: QuarterOutput, offline: bool = True,
     name.
 
     ``offline`` (the default) makes ``kaart.html`` free of any network request (no basemap);
-    otherwise it shows the PDOK BRT-Achtergrondkaart (grijs).
+    otherwise it shows the PDOK BRT-Achtergrondkaart (grijs). The writers ``alongside`` run
+    while the static maps render (their paths come first; see :func:`write_static_maps`).
+    """
+    return write_static_maps(q, [*alongside, partial(write_map_page, offline=offline)])
 
-    The static maps are drawn and their text checked here (:func:`drawn_maps`), then rendered
-    side by side in forked processes where possible (:func:`riskmap._forked.started`), while
-    this process runs the writers ``alongside`` (their paths come first) and writes
-    ``kaart.html``.
+
+def write_static_maps(q: QuarterOutput, alongside: Sequence[Writer] = ()) -> dict[str, Path]:
+    """Write the static maps (PNG and PDF) of every theme and hotspot pattern to ``kaarten/``
+    and the overall one to ``kaart.png``; returns the paths by name.
+
+    The maps are drawn and their text checked here (:func:`drawn_maps`), then rendered side by
+    side in forked processes where possible (:func:`riskmap._forked.started`), while this
+    process runs the writers ``alongside`` (their paths come first).
     """
     drawn = drawn_maps(q)
     with started(render_tasks(q, drawn)) as rendered:
-        writers: list[Writer] = [*alongside, partial(write_map_page, offline=offline)]
-        paths = {name: path for writer in writers for name, path in writer(q).items()}
+        paths = {name: path for writer in alongside for name, path in writer(q).items()}
         return paths | static_paths(q, drawn, rendered)
 
 
