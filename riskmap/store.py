@@ -333,6 +333,14 @@ class Store:
             self._cached[key] = compute()
         return cast(T, self._cached[key])
 
+    def reads_from(self, other: Store) -> Store:
+        """This store, knowing what ``other`` (of the same file, both read-only; closed or not)
+        has read once (:meth:`cached`): a forked writer does not read again what its parent
+        read before it forked."""
+        if self.read_only and other.read_only and Path(other.path) == Path(self.path):
+            self._cached.update(other._cached)
+        return self
+
     def _version(self) -> int:
         tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "meta" not in tables:

@@ -62,6 +62,23 @@ def test_a_read_only_store_reads_areas_once_and_gives_each_caller_its_own_copy(t
         assert again.loc[0, "name"] != "gewijzigd" and again.geometry.iloc[0].equals(shapely.box(0, 0, 1, 1))
 
 
+def test_a_store_reopened_read_only_knows_what_the_closed_one_read(tmp_path: Path):
+    """A forked writer opens its own read-only store: it does not read again what its parent
+    read before; a writable store or another file starts afresh."""
+    path, other = tmp_path / "s.duckdb", tmp_path / "t.duckdb"
+    for name in (path, other):
+        with Store.open(name, create=True) as store:
+            store.write_load(LoadRecord("boundaries", "2024"), {"areas": _areas(["BU1", "BU2"])})
+    with Store.open(path, read_only=True) as first:
+        assert first.cached("k", lambda: "gelezen") == "gelezen"
+    with Store.open(path, read_only=True) as again:
+        assert again.reads_from(first).cached("k", lambda: "opnieuw") == "gelezen"
+    with Store.open(other, read_only=True) as elsewhere:
+        assert elsewhere.reads_from(first).cached("k", lambda: "opnieuw") == "opnieuw"
+    with Store.open(path) as writable:
+        assert writable.reads_from(first).cached("k", lambda: "opnieuw") == "opnieuw"
+
+
 def test_same_slice_twice_replaces_rows_and_retires_lineage(tmp_path: Path):
     with Store.open(tmp_path / "s.duckdb", create=True) as store:
         for _ in range(2):

@@ -50,8 +50,8 @@ class QuarterOutput:
 
     def reopened(self, store: Store, guard: Guard) -> QuarterOutput:
         """The same quarter over another open store (a forked process opens its own), sharing
-        what was computed once for all writers so far."""
-        return replace(self, store=store, guard=guard)
+        what was computed once for all writers so far, and what the store read."""
+        return replace(self, store=store.reads_from(self.store), guard=guard)
 
     def bias_audit(self) -> BiasAudit:
         """The quarter's bias audit (:func:`riskmap.reports.bias.bias_audit`), computed once for
