@@ -142,7 +142,7 @@ def _outputs(project: Project, period: Period, offline: bool, capacity: int | No
     takes, in this order: the static maps with the report (which embeds the PNGs they
     rendered; the largest on a gemeente), the briefing, the exports, the target list, the
     dashboard, the tables and ``kaart.html`` (on the national store the exports, the target
-    list, the tables and the page take 15-25 s each). The bias audit, which the report and the
+    list, the tables and the page take 12-25 s each). The bias audit, which the report and the
     briefing both show, is computed before."""
     capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
     with project.quarter_output(period) as shared, suppress(RiskmapError):

@@ -387,7 +387,7 @@ class Project:
         """:meth:`tables` and :meth:`map` in one go: the static maps are drawn here, then the
         tables, ``kaart.html`` and the static maps are written side by side in forked
         processes where possible, the largest first (each process that writes from the store
-        opens its own; on the national store the tables and the page take 15 and 10 s)."""
+        opens its own; on the national store the tables and the page take 14 and 12 s)."""
         from riskmap._forked import side_by_side
         from riskmap.reports.outputs import (
             Writer,
