@@ -384,27 +384,36 @@ class Project:
 
     def tables_and_maps(self, period: str | Period | None = None,
                         offline: bool = True) -> dict[str, Path]:
-        """:meth:`tables` and :meth:`map` in one go: the static maps are drawn here, then the
-        tables, ``kaart.html`` and the static maps are written side by side in forked
-        processes where possible, the largest first (each process that writes from the store
-        opens its own; on the national store the tables and the page take 14 and 12 s)."""
+        """:meth:`tables` and :meth:`map` in one go: the static maps' data are read here, then
+        the tables, ``kaart.html`` and the static maps (drawn, checked and rendered) are
+        written side by side in forked processes where possible, the largest first (each
+        process that reads the store opens its own; on the national store the tables and the
+        page take 14 and 12 s)."""
         from riskmap._forked import side_by_side
+        from riskmap.indicators.privacy import Guard
         from riskmap.reports.outputs import (
             Writer,
-            drawn_maps,
-            render_tasks,
+            drawing_tasks,
+            static_maps,
             static_paths,
             write_map_page,
             write_tables,
         )
         quarter = self.built_period(period)
         with self.quarter_output(quarter) as q:
-            drawn = drawn_maps(q)
+            statics = static_maps(q)
         writers: list[Writer] = [write_tables, partial(write_map_page, offline=offline)]
         tasks: list[Callable[[], Any]] = [partial(self._written, q, writer) for writer in writers]
-        done = list(side_by_side(tasks + render_tasks(q, drawn), self.memory_per_process()))
+        # a map's text is looked up in the store only when it holds what looks like a pseudonym
+        guard = Guard(self._pseudonyms_among)
+        done = list(side_by_side(tasks + drawing_tasks(q, statics, guard),
+                                 self.memory_per_process()))
         paths = {name: path for written in done[:len(writers)] for name, path in written.items()}
-        return paths | static_paths(q, drawn, done[len(writers):])
+        return paths | static_paths(q, statics, done[len(writers):])
+
+    def _pseudonyms_among(self, tokens: set[str]) -> set[str]:
+        with self.store(read_only=True) as store:
+            return store.pseudonyms_among(tokens)
 
     def _written(self, shared: QuarterOutput, writer: Callable[[QuarterOutput], T]) -> T:
         """``writer`` run on the quarter ``shared`` is of, over a store opened here."""

@@ -17,7 +17,7 @@ from riskmap.areatypes import scored_levels
 from riskmap.fmt import integer, number
 from riskmap.indicators.build import quality_report
 from riskmap.indicators.catalogue import THEME_LABELS
-from riskmap.indicators.privacy import figure_text, write_csv, write_figure, write_text
+from riskmap.indicators.privacy import Guard, figure_text, write_csv, write_figure, write_text
 from riskmap.indicators.release import loss_summary
 from riskmap.maps.figures import StaticMap, pattern_maps, theme_maps
 from riskmap.maps.interactive import map_from_layers
@@ -104,32 +104,42 @@ def write_static_maps(q: QuarterOutput, alongside: Sequence[Writer] = ()) -> dic
     """Write the static maps (PNG and PDF) of every theme and hotspot pattern to ``kaarten/``
     and the overall one to ``kaart.png``; returns the paths by name.
 
-    The maps are drawn and their text checked here (:func:`drawn_maps`), then rendered side by
-    side in forked processes where possible (:func:`riskmap._forked.started`), while this
-    process runs the writers ``alongside`` (their paths come first).
+    The maps are drawn and their text checked here, then rendered side by side in forked
+    processes where possible (:func:`riskmap._forked.started`), while this process runs the
+    writers ``alongside`` (their paths come first).
     """
-    drawn = drawn_maps(q)
-    with started(render_tasks(q, drawn)) as rendered:
+    statics = static_maps(q)
+    figures = [static.draw() for static in statics]
+    for static, figure in zip(statics, figures, strict=True):
+        q.guard.check_text(figure_text(figure), str(_stem(q, static)))
+    with started([partial(_render, figure, _stem(q, static))
+                  for static, figure in zip(statics, figures, strict=True)]) as rendered:
         paths = {name: path for writer in alongside for name, path in writer(q).items()}
-        return paths | static_paths(q, drawn, rendered)
+        return paths | static_paths(q, statics, rendered)
 
 
-def drawn_maps(q: QuarterOutput) -> list[tuple[StaticMap, Figure]]:
-    """The static maps of every theme and hotspot pattern, drawn, their text checked (the check
-    may read the store)."""
-    statics = list(chain(theme_maps(q.store, q.period, q.catalogue, q.place),
-                         pattern_maps(q.store, q.period, q.place)))
-    drawn = [(static, static.draw()) for static in statics]
-    for static, figure in drawn:
-        q.guard.check_text(figure_text(figure), str(q.folder / "kaarten" / static.stem))
-    return drawn
+def static_maps(q: QuarterOutput) -> list[StaticMap]:
+    """The static maps of every theme and hotspot pattern, with their data (read here), to be
+    drawn."""
+    return list(chain(theme_maps(q.store, q.period, q.catalogue, q.place),
+                      pattern_maps(q.store, q.period, q.place)))
 
 
-def render_tasks(q: QuarterOutput,
-                 drawn: Sequence[tuple[StaticMap, Figure]]) -> list[Callable[[], tuple[Path, Path]]]:
-    """One task per drawn map that writes it as PNG and PDF (no store needed)."""
-    return [partial(_render, figure, q.folder / "kaarten" / static.stem)
-            for static, figure in drawn]
+def drawing_tasks(q: QuarterOutput, statics: Sequence[StaticMap],
+                  guard: Guard) -> list[Callable[[], tuple[Path, Path]]]:
+    """One task per static map that draws it, checks its text with ``guard`` and writes it as
+    PNG and PDF (no store needed unless the guard asks one)."""
+    return [partial(_drawn, static, guard, _stem(q, static)) for static in statics]
+
+
+def _stem(q: QuarterOutput, static: StaticMap) -> Path:
+    return q.folder / "kaarten" / static.stem
+
+
+def _drawn(static: StaticMap, guard: Guard, stem: Path) -> tuple[Path, Path]:
+    figure = static.draw()
+    guard.check_text(figure_text(figure), str(stem))
+    return _render(figure, stem)
 
 
 def _render(figure: Figure, stem: Path) -> tuple[Path, Path]:
@@ -138,12 +148,12 @@ def _render(figure: Figure, stem: Path) -> tuple[Path, Path]:
             write_figure(figure, stem.parent / f"{stem.name}.pdf"))
 
 
-def static_paths(q: QuarterOutput, drawn: Sequence[tuple[StaticMap, Figure]],
+def static_paths(q: QuarterOutput, statics: Sequence[StaticMap],
                  rendered: Iterable[tuple[Path, Path]]) -> dict[str, Path]:
     """The paths of the rendered maps by name; each PNG kept for the report to embed, the
     overall one copied to ``kaart.png``."""
     paths: dict[str, Path] = {}
-    for (static, _), (png, pdf) in zip(drawn, rendered, strict=True):
+    for static, (png, pdf) in zip(statics, rendered, strict=True):
         paths[f"{static.stem}_png"], paths[f"{static.stem}_pdf"] = png, pdf
         rendered_png = png.read_bytes()
         q.map_png(static, rendered_png)  # the report embeds it

@@ -8,7 +8,9 @@ import pytest
 
 from riskmap import _forked
 from riskmap._forked import can_fork
+from riskmap.config import CONFIG_NAME
 from riskmap.demo import DemoRun
+from riskmap.errors import PrivacyError
 from riskmap.project import Project
 from riskmap.reports import outputs
 
@@ -55,3 +57,21 @@ def test_tables_and_page_are_written_by_other_processes_than_the_maps_drawing_on
     assert str(os.getpid()) not in pids.values()
     assert paths["kaart"].read_bytes().startswith(b"<!DOCTYPE html>")
     assert paths["scores"].exists() and paths["kaart_totaal_png"].exists()
+
+
+def test_a_map_whose_text_holds_a_pseudonym_is_not_written(project_copy: Project,
+                                                            demo_run: DemoRun):
+    """The static maps are drawn and checked in the processes that render them: their guard
+    asks the store about what looks like a pseudonym, and a map that holds one is refused
+    before any file is written."""
+    with project_copy.store(read_only=True) as store:
+        leaked = store.scalar("SELECT id FROM addresses ORDER BY id LIMIT 1")
+    config = project_copy.root / CONFIG_NAME
+    config.write_text(config.read_text(encoding="utf-8").replace("naam: Havenwaard",
+                                                                 f"naam: '{leaked}'"),
+                      encoding="utf-8")
+    project = Project(project_copy.root)
+    with pytest.raises(PrivacyError, match="gepseudonimiseerde"):
+        project.tables_and_maps(demo_run.period)
+    maps = project.output_dir / str(demo_run.period) / "kaarten"
+    assert not list(maps.glob("*.png")) and not list(maps.glob("*.pdf"))
