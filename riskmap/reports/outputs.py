@@ -87,17 +87,16 @@ def write_tables(q: QuarterOutput) -> dict[str, Path]:
     }
 
 
-def write_maps(q: QuarterOutput, offline: bool = True,
-               alongside: Sequence[Writer] = ()) -> dict[str, Path]:
+def write_maps(q: QuarterOutput, offline: bool = True) -> dict[str, Path]:
     """Write the interactive map ``kaart.html``, the overall map ``kaart.png`` and the static
     maps (PNG and PDF) of every theme and hotspot pattern to ``kaarten/``; returns the paths by
     name.
 
     ``offline`` (the default) makes ``kaart.html`` free of any network request (no basemap);
-    otherwise it shows the PDOK BRT-Achtergrondkaart (grijs). The writers ``alongside`` run
-    while the static maps render (their paths come first; see :func:`write_static_maps`).
+    otherwise it shows the PDOK BRT-Achtergrondkaart (grijs). The page is written while the
+    static maps render (see :func:`write_static_maps`).
     """
-    return write_static_maps(q, [*alongside, partial(write_map_page, offline=offline)])
+    return write_static_maps(q, [partial(write_map_page, offline=offline)])
 
 
 def write_static_maps(q: QuarterOutput, alongside: Sequence[Writer] = ()) -> dict[str, Path]:
