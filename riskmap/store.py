@@ -395,6 +395,16 @@ class Store:
             raise
         self.con.commit()
 
+    @contextmanager
+    def registered(self, name: str, frame: pd.DataFrame) -> Iterator[None]:
+        """``frame`` readable as the view ``name`` by the queries of a block (joined in the store
+        instead of reading a table into memory)."""
+        self.con.register(name, frame)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run a read query and return a DataFrame."""
         return self.con.execute(sql, params or []).df()
@@ -651,16 +661,13 @@ class Store:
         """Those of ``tokens`` that are pseudonymised ids held in the store."""
         if not tokens:
             return set()
-        self.con.register("_tokens", pd.DataFrame({"t": sorted(tokens)}))
         # each column is joined to the tokens (the hash table is made of the few tokens, not of
         # the ten million addresses: a national history table's 14,000 decimal runs that look
         # like pseudonyms were looked up in 1.6 s, now 0.3 s)
-        try:
+        with self.registered("_tokens", pd.DataFrame({"t": sorted(tokens)})):
             found = self.con.execute(" UNION ".join(
                 f"SELECT v FROM (SELECT {column} AS v FROM {table}) SEMI JOIN _tokens ON v = t"
                 for table, column in PSEUDONYM_COLUMNS)).fetchall()
-        finally:
-            self.con.unregister("_tokens")
         return {row[0] for row in found}
 
     def fingerprint(self) -> dict[str, tuple[int, str]]:

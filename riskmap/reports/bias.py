@@ -138,14 +138,11 @@ def visits_per_buurt(store: Store, period: Period, cells: pd.DataFrame) -> pd.Se
     """The selected visits (establishments of the picked cells) per buurt."""
     # counted in the store: a national store has millions of establishments (a cell is one
     # area and branch, so each establishment is in at most one picked cell)
-    store.con.register("_picked", cells.loc[cells["pick"].notna(), ["area_code", "branch"]])
-    try:
+    with store.registered("_picked", cells.loc[cells["pick"].notna(), ["area_code", "branch"]]):
         visits = store.con.execute(
             f"SELECT buurt, count(*) AS n FROM (SELECT {target_area()} AS area_code, buurt, "
             f"branch FROM establishments WHERE {ACTIVE} AND buurt IS NOT NULL) JOIN _picked "
             f"USING (area_code, branch) GROUP BY buurt ORDER BY buurt", {"end": period.end}).df()
-    finally:
-        store.con.unregister("_picked")
     return visits.set_index("buurt")["n"]
 
 

@@ -163,14 +163,11 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
     rows = np.flatnonzero(need)
     wanted = pd.DataFrame({"pos": np.arange(len(rows)),
                            "address": areas["address"].to_numpy(object)[rows]})
-    store.con.register("_wanted", wanted)
-    try:
+    with store.registered("_wanted", wanted):
         hits = store.query(
             "SELECT w.pos, a.buurt, a.wijk, a.analysis_areas, a.cell100, a.cell500 "
             "FROM _wanted w JOIN addresses a ON a.id = w.address "
             "QUALIFY row_number() OVER (PARTITION BY w.pos ORDER BY a.rowid) = 1")
-    finally:
-        store.con.unregister("_wanted")
     hits = hits[hits["buurt"].notna()]
     positions = rows[hits["pos"].to_numpy()]
     at = areas.index[positions]
