@@ -31,7 +31,6 @@ more relation to protect.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -215,7 +214,9 @@ def select_cells(cells: pd.DataFrame, capacity: int) -> pd.DataFrame:
     adjusted = np.where(eligible, cells["priority"].to_numpy(float), 0.0)
     spread = np.where(eligible, adjusted, np.nan)
     size = cells["establishments"].to_numpy(float)
-    groups = [_members(pd.factorize(cells[column])[0]) for column in ("area_code", "branch")]
+    # per cell its area and branch, and the positions of the cells of each (no missing one)
+    groups = [(cells[column].to_numpy(object), cells.groupby(column).indices)
+              for column in ("area_code", "branch")]
     picks = np.zeros(len(cells), dtype=np.int64)  # 0: not picked
     fits = np.empty(len(cells))
     remaining, order = capacity, 0
@@ -229,20 +230,13 @@ def select_cells(cells: pd.DataFrame, capacity: int) -> pd.DataFrame:
         spread[best] = adjusted[best]
         remaining -= int(size[best])
         adjusted[best] = 0.0
-        for code, members in groups:
-            if code[best] >= 0:  # a missing area or branch is like no other
-                adjusted[members(code[best])] *= SPREAD
+        for keys, members in groups:
+            if keys[best] in members:  # a missing area or branch is like no other
+                adjusted[members[keys[best]]] *= SPREAD
     waiting = eligible & (picks == 0)
     spread[waiting] = adjusted[waiting]
     return pd.DataFrame({"pick": pd.Series(picks, index=cells.index, dtype="Int64").where(
         picks > 0), "spread": pd.Series(spread, index=cells.index)})
-
-
-def _members(codes: np.ndarray) -> tuple[np.ndarray, Callable[[int], np.ndarray]]:
-    """Integer codes per cell, and the positions of the cells of a code."""
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(codes.max(initial=-1) + 2))
-    return codes, lambda code: order[bounds[code]:bounds[code + 1]]
 
 
 def target_cells(store: Store, period: Period, capacity: int, min_count: int,
