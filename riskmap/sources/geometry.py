@@ -46,6 +46,7 @@ _NAME_COLUMNS = {
 }
 _PREFIX = {"buurt": "BU", "wijk": "WK", "gemeente": "GM"}
 _WATER_COLUMNS = ("water", "h2o")
+_SURFACES = [int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON)]
 
 
 def repaired(geometry: np.ndarray) -> np.ndarray:
@@ -61,9 +62,6 @@ def repaired(geometry: np.ndarray) -> np.ndarray:
         surfaces = parts[np.isin(shapely.get_type_id(parts), _SURFACES)]
         valid[at] = shapely.union_all(surfaces) if len(surfaces) else shapely.Polygon()
     return valid
-
-
-_SURFACES = [int(shapely.GeometryType.POLYGON), int(shapely.GeometryType.MULTIPOLYGON)]
 
 
 def strip_code(values: pd.Series) -> pd.Series:
