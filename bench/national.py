@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _measure
 import _synthetic
 
+from riskmap import _memory
 from riskmap.config import config_from_mapping
 from riskmap.indicators.build import build_period
 from riskmap.indicators.catalogue import load_catalogue
@@ -281,7 +282,9 @@ def compare_assignment(data: dict[str, Any], n: int) -> dict[str, Any]:
 
 
 def worker(args: argparse.Namespace) -> None:
-    """One measurement in this process; writes its JSON to ``args.out``."""
+    """One measurement in this process (with the memory pages the ``riskmap`` command uses);
+    writes its JSON to ``args.out``."""
+    _memory.small_pages()
     data = json.loads(Path(args.manifest).read_text(encoding="utf-8"))
     if args.assign:
         result = compare_assignment(data, args.assign)

@@ -32,6 +32,7 @@ import _measure
 import dashboard
 import national
 
+from riskmap import _memory
 from riskmap.config import CONFIG_NAME, KEY_NAME, STORE_NAME, load_config
 from riskmap.indicators import release
 from riskmap.indicators.build import build_period
@@ -60,6 +61,7 @@ def timed_suppression(record: dict[str, Any]) -> None:
 
 def main() -> int:
     """Build the last quarter of the national world again and print the figures."""
+    _memory.small_pages()  # as the riskmap command does
     world = dashboard.DATA / "national"
     if not (world / STORE_NAME).is_file():
         print(f"no national world in {world}: run python bench/dashboard.py --only national")

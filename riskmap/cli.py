@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from riskmap import _click_nl, fmt
+from riskmap import _click_nl, _memory, fmt
 from riskmap.areatypes import area_types, scored_levels
 from riskmap.errors import RiskmapError
 from riskmap.fmt import integer, number
@@ -681,8 +681,10 @@ def run() -> None:
     after the demo, with pandas, matplotlib, scipy and sklearn loaded) when nothing is left to
     do. Before it ends, as at a normal exit: the exit handlers run (:mod:`atexit`: forked
     processes joined, temporary files removed), reference cycles are collected (a file held in
-    one is closed, so flushed), and the logs and console are flushed."""
+    one is closed, so flushed), and the logs and console are flushed. The command and the
+    processes it forks use normal memory pages only (:func:`riskmap._memory.small_pages`)."""
     code: int | str | None = 0
+    _memory.small_pages()
     try:
         main()
     except SystemExit as exit_:

@@ -1,0 +1,53 @@
+"""The command's memory pages: normal pages only, for it and the processes it forks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+STATUS = Path("/proc/self/status")
+needs_linux = pytest.mark.skipif(
+    not STATUS.is_file() or "THP_enabled" not in STATUS.read_text(encoding="utf-8"),
+    reason="the kernel shows no THP_enabled per process")
+
+# the command with its main() replaced: prints what the kernel says of its process and of a
+# process it forks
+PROBE = """
+import os
+from riskmap import cli
+
+def status():
+    return [line.split()[1] for line in open("/proc/self/status") if line.startswith("THP_enabled")]
+
+def main():
+    print("command", *status())
+    child = os.fork()
+    if child == 0:
+        print("forked", *status(), flush=True)
+        os._exit(0)
+    os.waitpid(child, 0)
+
+cli.main = main
+cli.run()
+"""
+
+
+@needs_linux
+def test_command_and_forked_processes_use_normal_pages() -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert "command 0" in out
+    assert "forked 0" in out
+
+
+@needs_linux
+def test_a_process_that_does_not_ask_keeps_the_systems_setting() -> None:
+    ours = [line for line in STATUS.read_text(encoding="utf-8").split("\n")
+            if line.startswith("THP_enabled")]
+    out = subprocess.run([sys.executable, "-c", "import riskmap._memory, riskmap.cli\n"
+                          "print(open('/proc/self/status').read())"],
+                         capture_output=True, text=True, check=True).stdout
+    assert ours[0] in out.split("\n")  # importing the modules changes nothing
