@@ -1,10 +1,9 @@
 """How this process takes memory from the operating system.
 
-riskmap's large steps allocate and free arrays of hundreds of megabytes and fork processes that
-share their parent's memory. On Linux, numpy (for arrays of 4 MB and more) and Arrow's memory
-pool ask for transparent huge pages (2 MB pages): each fault then has the kernel find and clear
-a free 2 MB block, and a page written after a fork is copied 2 MB at a time. On the benchmark's
-machine (a virtual machine that hands free memory back to its host) that made fresh memory
+riskmap's large steps allocate and free arrays of hundreds of megabytes. On Linux, numpy (for
+arrays of 4 MB and more) and Arrow's memory pool ask for transparent huge pages (2 MB pages):
+each fault then has the kernel find and clear a free 2 MB block. On the benchmark's machine (a
+virtual machine that hands free memory back to its host in such blocks) that made fresh memory
 cost 5–9 s per GB against 0.4 s per GB in normal pages; the national BAG load spent more time
 in the kernel than in its own code (``docs/performance.md``, fourteenth pass).
 """
