@@ -116,7 +116,9 @@ def _copy(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, sql: str, path: P
 
 
 def write_bag(country: Country, n: int, path: Path, seed: int = SEED) -> pd.DataFrame:
-    """A BAG-like address file of ``n`` addresses; returns ``postcode, huisnummer, x, y, use``."""
+    """A BAG-like address file of ``n`` addresses with their nummeraanduiding (16 digits, as
+    real extracts have it: gemeente code, object type ``20``, serial); returns ``postcode,
+    huisnummer, x, y, use``."""
     rng = np.random.default_rng(seed)
     x, y = points_in(shapely.make_valid(country.buurten.geometry.values),
                      buurt_weights(country, np.random.default_rng(seed)), n, rng)
@@ -126,12 +128,13 @@ def write_bag(country: Country, n: int, path: Path, seed: int = SEED) -> pd.Data
     addresses = pd.DataFrame({
         "postcode": pd.Series(1000 + pc // 676).astype(str) + letters[pc % 676],
         "huisnummer": i % 40 + 1, "use": rng.choice(USES, size=n, p=USE_SHARES),
-        "area": rng.integers(20, 2_000, size=n), "x": x.round(2), "y": y.round(2)})
+        "area": rng.integers(20, 2_000, size=n), "x": x.round(2), "y": y.round(2), "serial": i + 1})
     with duckdb.connect() as con:
         _copy(con, addresses, "SELECT postcode, huisnummer, NULL AS huisletter, NULL AS toevoeging, "
-              "use AS gebruiksdoel, area AS oppervlakte, x AS x_rd, y AS y_rd FROM _frame",
+              "use AS gebruiksdoel, area AS oppervlakte, x AS x_rd, y AS y_rd, "
+              "'036320' || lpad(CAST(serial AS VARCHAR), 10, '0') AS nummeraanduiding FROM _frame",
               path, ",")
-    return addresses.drop(columns="area")
+    return addresses.drop(columns=["area", "serial"])
 
 
 def _risk_sbi(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -338,8 +338,9 @@ def sources_apart(args: argparse.Namespace) -> Path:
 
 
 def source_folder(args: argparse.Namespace) -> Path:
-    """Where the sources of these parameters are kept."""
-    return Path(args.data) / f"a{args.addresses}-e{args.events}"
+    """Where the sources of these parameters are kept (``v2``: the BAG file has the
+    nummeraanduiding since the fourteenth pass, as real extracts do)."""
+    return Path(args.data) / f"a{args.addresses}-e{args.events}-v2"
 
 
 def main(args: argparse.Namespace) -> int:

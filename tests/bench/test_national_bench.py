@@ -26,5 +26,8 @@ def test_national_benchmark_small(tmp_path: Path, realdata: Path):
     assert [r["establishments"] for r in report["runs"]] == [20_000, 40_000]
     assert report["assignment"]["identical_buurten"]
     assert report["runs"][0]["counts"]["addresses"] > 50_000
+    # the BAG file has the nummeraanduiding, as real extracts do (and the load hashes it)
+    bag = next((tmp_path / "data").glob("*/bag_verblijfsobjecten.csv"))
+    assert "nummeraanduiding" in bag.open(encoding="utf-8").readline()
     assert report["runs"][1]["command"]["exit_code"] == 0  # riskmap build on the project
     assert "bench:national:begin" in doc.read_text(encoding="utf-8")
