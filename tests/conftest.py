@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from _shared_demo import share_demo, share_sources
 
+from riskmap import _memory
 from riskmap.demo import DemoRun, run_demo
 from riskmap.project import Project
 
@@ -22,6 +23,15 @@ REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 SHARED_DEMO = "shared-demo"
 _SHARER: dict[str, subprocess.Popen[str]] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests run with the memory pages the ``riskmap`` command uses (normal pages, see
+    :mod:`riskmap._memory`; the workers of pytest-xdist inherit them): the library is tested as
+    the command runs it, and the suite takes a few seconds less (two pairs in turns: 202 / 182
+    against 220 / 191 s)."""
+    del config
+    _memory.small_pages()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
