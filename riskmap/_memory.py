@@ -23,7 +23,7 @@ def small_pages() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = ctypes.CDLL(None)
         return bool(libc.prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):  # no C library to call, or without prctl
         return False

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from riskmap import _memory
+
 STATUS = Path("/proc/self/status")
 needs_linux = pytest.mark.skipif(
     not STATUS.is_file() or "THP_enabled" not in STATUS.read_text(encoding="utf-8"),
@@ -39,7 +41,7 @@ cli.run()
 def system_pages() -> None:
     """Run in a started process before Python: the system's huge pages back on (the test
     process itself uses normal pages, see ``conftest.py``, and its processes inherit that)."""
-    ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)  # PR_SET_THP_DISABLE off
+    ctypes.CDLL(None).prctl(_memory._PR_SET_THP_DISABLE, 0, 0, 0, 0)
 
 
 @needs_linux

@@ -108,9 +108,7 @@ def write_static_maps(q: QuarterOutput, alongside: Sequence[Writer] = ()) -> dic
     writers ``alongside`` (their paths come first).
     """
     statics = static_maps(q)
-    figures = [static.draw() for static in statics]
-    for static, figure in zip(statics, figures, strict=True):
-        q.guard.check_text(figure_text(figure), str(_stem(q, static)))
+    figures = [_checked_drawing(static, q.guard, _stem(q, static)) for static in statics]
     with started([partial(_render, figure, _stem(q, static))
                   for static, figure in zip(statics, figures, strict=True)]) as rendered:
         paths = {name: path for writer in alongside for name, path in writer(q).items()}
@@ -136,9 +134,14 @@ def _stem(q: QuarterOutput, static: StaticMap) -> Path:
 
 
 def _drawn(static: StaticMap, guard: Guard, stem: Path) -> tuple[Path, Path]:
+    return _render(_checked_drawing(static, guard, stem), stem)
+
+
+def _checked_drawing(static: StaticMap, guard: Guard, stem: Path) -> Figure:
+    """``static`` drawn, its text checked by ``guard`` (refused before anything is written)."""
     figure = static.draw()
     guard.check_text(figure_text(figure), str(stem))
-    return _render(figure, stem)
+    return figure
 
 
 def _render(figure: Figure, stem: Path) -> tuple[Path, Path]:
