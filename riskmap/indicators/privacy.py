@@ -21,9 +21,12 @@ from __future__ import annotations
 import getpass
 import io
 import logging
+import math
+import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +61,10 @@ SENSITIVE_MEASURES = {"events"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DUTCH_NUMBER = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?%?$")
 RAW_ACCESS_LOG = "ruwe-waarden.log"
+# XlsxWriter: rows go to disk as they are written (a national target list has 1.6 million
+# cells); text is never read as a formula, a link or a number
+XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                "strings_to_numbers": False}
 
 
 def is_sensitive(indicator: Any) -> bool:
@@ -219,60 +226,88 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path, guard: Guard,
                number_formats: Mapping[str, str] | None = None) -> Path:
     """Write tables as sheets of one XLSX workbook, each through :func:`public_table`.
 
-    ``number_formats`` (header -> Excel number format): a sheet with any of these columns
-    gets them, and an autofilter over its table (set while the workbook is written: reading a
-    national workbook back to format it took half a minute).
+    Every cell is written by its type (XlsxWriter): text as text, so a text that looks like a
+    formula stays text and no formula is ever written; a Dutch-formatted number as a number
+    (:func:`_xlsx_value`). Each sheet has a frozen header row and columns as wide as their
+    longest text; ``number_formats`` (header -> Excel number format): a sheet with any of these
+    columns gets them, and an autofilter over its table. The workbook is written next to
+    ``path`` and then put in its place, so a failed write leaves no half workbook.
     """
     tables = {name: neutralised(public_table(frame, f"{path} [{name}]", counts, min_count))
               for name, frame in sheets.items()}
     for name, table in tables.items():
         guard.check_text(table.to_csv(index=False), f"{path} [{name}]")
+    import xlsxwriter  # noqa: PLC0415 - only for spreadsheets
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            numbers = table.map(_xlsx_value)
-            numbers.to_excel(writer, sheet_name=name[:31], index=False)
-            _readable(writer.sheets[name[:31]], table)
-            if number_formats and not number_formats.keys().isdisjoint(table.columns):
-                _number_formats(writer.sheets[name[:31]], table, number_formats)
-            _no_formulas(writer.sheets[name[:31]], f"{path} [{name}]")
+    unfinished = path.with_name(f"{path.stem}.deel.xlsx")
+    try:
+        with xlsxwriter.Workbook(unfinished, XLSX_OPTIONS) as book:
+            for name, table in tables.items():
+                _write_sheet(book, name[:31], table, number_formats or {})
+        unfinished.replace(path)
+    finally:
+        unfinished.unlink(missing_ok=True)
     return path
 
 
+def _write_sheet(book: Any, name: str, table: pd.DataFrame, number_formats: Mapping[str, str],
+                 widest: int = 60) -> None:
+    """One sheet of :func:`write_xlsx`: the header, then the rows in order."""
+    sheet = book.add_worksheet(name)
+    formats = [book.add_format({"num_format": number_formats[header]})
+               if header in number_formats else None for header in table.columns]
+    for number, header in enumerate(table.columns):
+        longest = max([len(str(header)), *(len(str(v)) for v in table[header])])
+        sheet.set_column(number, number, min(longest + 2, widest))
+        sheet.write_string(0, number, str(header))
+    sheet.freeze_panes(1, 0)
+    if not number_formats.keys().isdisjoint(table.columns):
+        sheet.autofilter(0, 0, len(table), len(table.columns) - 1)
+    write = {str: sheet.write_string, int: sheet.write_number, float: sheet.write_number,
+             bool: sheet.write_boolean}
+    other = partial(_write_other, sheet)
+    columns = [_xlsx_cells(table[header]) for header in table.columns]
+    for row, cells in enumerate(zip(*columns, strict=True), start=1):
+        for column, value in enumerate(cells):
+            if value is None:
+                if formats[column] is not None:
+                    sheet.write_blank(row, column, None, formats[column])
+            else:
+                write.get(type(value), other)(row, column, value, formats[column])
+
+
+def _write_other(sheet: Any, row: int, column: int, value: object, cell_format: Any) -> None:
+    """A value of another type (a numpy number in a column of mixed values): a truth value,
+    finite number or text."""
+    if isinstance(value, bool | np.bool_):
+        sheet.write_boolean(row, column, bool(value), cell_format)
+    elif isinstance(value, numbers.Real) and math.isfinite(value):
+        sheet.write_number(row, column, value, cell_format)
+    else:
+        sheet.write_string(row, column, str(value), cell_format)
+
+
+def _xlsx_cells(column: pd.Series) -> list[object]:
+    """A column's cells as Python values to write: missing (and infinite) ones ``None``,
+    Dutch-formatted numbers as numbers (:func:`_xlsx_value`)."""
+    given = column.notna()
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        given &= np.isfinite(column.astype(float).fillna(0.0))
+        return column.astype(object).where(given, None).tolist()
+    return [_xlsx_value(value) for value in column.astype(object).where(given, None).tolist()]
+
+
 def _xlsx_value(value: object) -> object:
-    """A Dutch-formatted number as a number (so Excel computes with it); other cells as they are."""
+    """A Dutch-formatted number as a number (so Excel computes with it); an infinite number
+    empty; other cells as they are."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if not isinstance(value, str) or not DUTCH_NUMBER.match(value) or value.endswith("%") \
             or (value.startswith("0") and value[1:2].isdigit()):
         return value  # percentages and codes with leading zeros stay text
     number = float(value.replace(".", "").replace(",", "."))
     return int(number) if "," not in value else number
-
-
-def _no_formulas(sheet: Any, where: str) -> None:
-    """Raise :class:`PrivacyError` if a sheet holds a formula (none is ever written)."""
-    for row in sheet.iter_rows():
-        for cell in row:
-            if cell.data_type == "f":
-                raise PrivacyError(f"{where}: cel {cell.coordinate} zou een formule bevatten")
-
-
-def _number_formats(sheet: Any, table: pd.DataFrame, formats: Mapping[str, str]) -> None:
-    """An autofilter over the table, and the number formats of its columns that have one."""
-    sheet.auto_filter.ref = sheet.dimensions
-    for column, header in enumerate(table.columns, start=1):
-        if header in formats:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=column, max_col=column):
-                cell.number_format = formats[header]
-
-
-def _readable(sheet: Any, table: pd.DataFrame, widest: int = 60) -> None:
-    """Columns as wide as their longest text (up to ``widest``) and a frozen header row."""
-    from openpyxl.utils import get_column_letter  # noqa: PLC0415 - only for spreadsheets
-
-    for number, column in enumerate(table.columns, start=1):
-        longest = max([len(str(column)), *(len(str(v)) for v in table[column])])
-        sheet.column_dimensions[get_column_letter(number)].width = min(longest + 2, widest)
-    sheet.freeze_panes = "A2"
 
 
 def write_text(text: str, path: Path, guard: Guard) -> Path:

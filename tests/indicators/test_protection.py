@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 from scipy import sparse
 from scipy.optimize import linprog
 
-from riskmap.errors import PrivacyError
 from riskmap.indicators import protection
 from riskmap.indicators.privacy import Guard, neutralise, write_csv, write_xlsx
 from riskmap.indicators.protection import complementary_suppression
@@ -218,10 +217,26 @@ def test_workbooks_hold_numbers_as_numbers_and_never_a_formula(tmp_path):
     assert "'=1+1" in text and "\n=1+1" not in text
 
 
-def test_a_formula_that_gets_through_is_refused(tmp_path, monkeypatch):
+def test_text_that_gets_past_neutralising_is_still_text_in_a_workbook(tmp_path, monkeypatch):
     monkeypatch.setattr("riskmap.indicators.privacy.neutralise", lambda value: value)
-    with pytest.raises(PrivacyError, match=r"cel A2 zou een formule bevatten"):
-        write_xlsx({"Blad": pd.DataFrame({"Gebied": ["=1+1"]})}, tmp_path / "t.xlsx", Guard())
+    frame = pd.DataFrame({"Gebied": ["=1+1", "http://x.nl", "1e5"], "Rang": [1, 2, None]})
+    path = write_xlsx({"Blad": frame}, tmp_path / "t.xlsx", Guard())
+    sheet = load_workbook(path).active
+    assert [(c.value, c.data_type) for c in sheet["A"][1:]] == [
+        ("=1+1", "s"), ("http://x.nl", "s"), ("1e5", "s")]
+    assert [c.value for c in sheet["B"][1:]] == [1, 2, None] and not sheet["A2"].hyperlink
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]  # nothing left beside it
+
+
+def test_a_workbook_that_cannot_be_written_leaves_none_behind(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("schijf vol")
+    (tmp_path / "t.xlsx").write_bytes(b"de vorige")
+    monkeypatch.setattr("riskmap.indicators.privacy._write_sheet", broken)
+    with pytest.raises(OSError, match="schijf vol"):
+        write_xlsx({"Blad": pd.DataFrame({"Gebied": ["Noordkade"]})}, tmp_path / "t.xlsx", Guard())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]
+    assert (tmp_path / "t.xlsx").read_bytes() == b"de vorige"
 
 
 def test_lp_matrix_by_column_is_scipys_compressed_columns():
