@@ -87,11 +87,17 @@ def neutralise(value: object) -> object:
 
 
 def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
-    """:func:`neutralise` over every text cell and header of a table."""
+    """:func:`neutralise` over every text cell and header of a table (called only for the cells
+    whose text starts as a formula may: a national table has millions of cells)."""
     out = frame.copy()
     out.columns = [neutralise(c) for c in out.columns]
     for column in out.select_dtypes(include=["object", "string"]).columns:
-        out[column] = out[column].map(neutralise)
+        values = out[column]
+        risky = values.astype(str).str[:1].isin(FORMULA_START).to_numpy(bool)
+        if risky.any():
+            cells = values.to_numpy(dtype=object, copy=True)
+            cells[risky] = [neutralise(value) for value in cells[risky]]
+            out[column] = pd.Series(pd.array(cells, dtype=values.dtype), index=values.index)
     return out
 
 

@@ -13,7 +13,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from riskmap.indicators import protection
-from riskmap.indicators.privacy import Guard, neutralise, write_csv, write_xlsx
+from riskmap.indicators.privacy import Guard, neutralise, neutralised, write_csv, write_xlsx
 from riskmap.indicators.protection import complementary_suppression
 
 
@@ -202,6 +202,26 @@ def test_a_screening_process_that_dies_is_an_error_not_a_wait(monkeypatch):
 ])
 def test_text_that_could_start_a_formula_is_neutralised(text, safe):
     assert neutralise(text) == safe
+
+
+def test_a_table_is_neutralised_cell_by_cell():
+    rng = np.random.default_rng(5)
+    texts = ["=1+1", "+31 6", "-2,5", "-2+3", "@A1", "\tx", "\rx", "Noordkade", "", "<5", "–"]
+    mixed = [*texts, None, np.nan, pd.NA, -3, 2.5, "-1.234,5"]
+    frame = pd.DataFrame({
+        "tekst": pd.Series(rng.choice(texts, 300), dtype="str"),
+        "gemengd": pd.Series([mixed[i] for i in rng.integers(0, len(mixed), 300)], dtype=object),
+        "getal": rng.normal(size=300), "=kop": rng.integers(-5, 5, 300)},
+        index=rng.integers(0, 50, 300))  # labels repeat, as after a concatenation
+    frame.loc[frame.index[:3], "tekst"] = None
+    out = neutralised(frame)
+    assert list(out.columns) == ["tekst", "gemengd", "getal", "'=kop"]
+    assert list(out.dtypes) == list(frame.dtypes) and out.index.equals(frame.index)
+    for column in ("tekst", "gemengd"):
+        expected = [neutralise(v) for v in frame[column].tolist()]
+        assert [v if isinstance(v, str) else repr(v) for v in out[column].tolist()] == \
+            [v if isinstance(v, str) else repr(v) for v in expected], column
+    assert out["getal"].equals(frame["getal"]) and (out["'=kop"] == frame["=kop"]).all()
 
 
 def test_workbooks_hold_numbers_as_numbers_and_never_a_formula(tmp_path):
