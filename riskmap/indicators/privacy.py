@@ -378,13 +378,16 @@ def write_pdf(figures: Sequence[Figure], path: Path, guard: Guard, title: str = 
     return path
 
 
-def write_parquet(frame: pd.DataFrame, path: Path, guard: Guard) -> Path:
-    """Write a table as Parquet (for Power BI and the like) after the same checks as CSV."""
-    table = public_table(frame, str(path))
-    guard.check_text(table.to_csv(index=False), str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(path, index=False)
-    return path
+def write_csv_and_parquet(frame: pd.DataFrame, csv: Path, parquet: Path,
+                          guard: Guard) -> tuple[Path, Path]:
+    """Write one table as CSV (:func:`write_csv`) and as Parquet (for Power BI and the like),
+    its text checked once: the CSV's text holds every value of the Parquet file (a national
+    history is 100 MB of text), and neither is written when the check fails."""
+    table = public_table(frame, str(parquet))
+    write_csv(table, csv, guard)
+    parquet.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(parquet, index=False)
+    return csv, parquet
 
 
 def write_layers(layers: Mapping[str, Any], styles: pd.DataFrame, path: Path,

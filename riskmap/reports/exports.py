@@ -22,7 +22,7 @@ import pandas as pd
 
 from riskmap.indicators.build import OVERALL
 from riskmap.indicators.catalogue import THEME_LABELS, Indicator
-from riskmap.indicators.privacy import display_values, write_csv, write_layers, write_parquet
+from riskmap.indicators.privacy import display_values, write_csv_and_parquet, write_layers
 from riskmap.maps.areas import latest_areas, levels_scored, score_areas, themes_scored
 from riskmap.maps.classes import PALETTE
 from riskmap.maps.patterns import (
@@ -159,11 +159,9 @@ def write_history(q: QuarterOutput) -> dict[str, Path]:
     to the project's output folder."""
     table = history_table(q.store, q.catalogue)
     table = table.assign(kind=table["kind"].map(KIND_LABELS)).rename(columns=HISTORY_HEADERS)
-    return {
-        "historie_parquet": write_parquet(table, q.output_root / f"{HISTORY_NAME}.parquet",
-                                          q.guard),
-        "historie_csv": write_csv(table, q.output_root / f"{HISTORY_NAME}.csv", q.guard),
-    }
+    csv, parquet = write_csv_and_parquet(table, q.output_root / f"{HISTORY_NAME}.csv",
+                                         q.output_root / f"{HISTORY_NAME}.parquet", q.guard)
+    return {"historie_parquet": parquet, "historie_csv": csv}
 
 
 def write_exports(q: QuarterOutput) -> dict[str, Path]:

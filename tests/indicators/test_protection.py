@@ -12,8 +12,16 @@ from openpyxl import load_workbook
 from scipy import sparse
 from scipy.optimize import linprog
 
+from riskmap.errors import PrivacyError
 from riskmap.indicators import protection
-from riskmap.indicators.privacy import Guard, neutralise, neutralised, write_csv, write_xlsx
+from riskmap.indicators.privacy import (
+    Guard,
+    neutralise,
+    neutralised,
+    write_csv,
+    write_csv_and_parquet,
+    write_xlsx,
+)
 from riskmap.indicators.protection import complementary_suppression
 
 
@@ -222,6 +230,22 @@ def test_a_table_is_neutralised_cell_by_cell():
         assert [v if isinstance(v, str) else repr(v) for v in out[column].tolist()] == \
             [v if isinstance(v, str) else repr(v) for v in expected], column
     assert out["getal"].equals(frame["getal"]) and (out["'=kop"] == frame["=kop"]).all()
+
+
+@pytest.mark.parametrize("column", ["Omschrijving", "Waarde"])
+def test_a_pseudonym_stops_both_the_csv_and_the_parquet_file(tmp_path, column):
+    known = {"1234567890123456", "a1b2c3d4e5f60718"}
+    frame = pd.DataFrame({"Omschrijving": ["Noordkade", "Zuidkade"], "Waarde": [1.5, 2.5]})
+    frame[column] = frame[column].astype(object)
+    frame.loc[1, column] = 1234567890123456 if column == "Waarde" else "zie a1b2c3d4e5f60718"
+    guard = Guard(lambda tokens: tokens & known)
+    with pytest.raises(PrivacyError, match="gepseudonimiseerde"):
+        write_csv_and_parquet(frame, tmp_path / "h.csv", tmp_path / "h.parquet", guard)
+    assert not list(tmp_path.iterdir())
+    csv, parquet = write_csv_and_parquet(frame.drop(index=1), tmp_path / "h.csv",
+                                         tmp_path / "h.parquet", guard)
+    assert pd.read_parquet(parquet).astype(str).to_numpy().tolist() == [["Noordkade", "1.5"]]
+    assert "Noordkade" in csv.read_text(encoding="utf-8-sig")
 
 
 def test_workbooks_hold_numbers_as_numbers_and_never_a_formula(tmp_path):
