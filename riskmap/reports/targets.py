@@ -218,10 +218,17 @@ def select_cells(cells: pd.DataFrame, capacity: int) -> pd.DataFrame:
     groups = [(cells[column].to_numpy(object), cells.groupby(column).indices)
               for column in ("area_code", "branch")]
     picks = np.zeros(len(cells), dtype=np.int64)  # 0: not picked
-    fits = np.empty(len(cells))
+    # the adjusted priorities of the cells that still fit (0 for the others): a cell that no
+    # longer fits never will, so each is set to 0 once, largest first, as the capacity runs out
+    fits = adjusted.copy()
+    largest = np.argsort(-size, kind="stable")
+    smaller = -size[largest]  # ascending: the cells from too_large on fit while this is >= -remaining
+    too_large = 0
     remaining, order = capacity, 0
     while len(cells):
-        np.multiply(adjusted, (adjusted > 0) & (size <= remaining), out=fits)
+        now = int(np.searchsorted(smaller, -remaining, side="left"))
+        fits[largest[too_large:now]] = 0.0
+        too_large = now
         best = int(np.argmax(fits))  # the first of the highest, as in the ranking's order
         if fits[best] <= 0:
             break
@@ -229,10 +236,12 @@ def select_cells(cells: pd.DataFrame, capacity: int) -> pd.DataFrame:
         picks[best] = order
         spread[best] = adjusted[best]
         remaining -= int(size[best])
-        adjusted[best] = 0.0
+        adjusted[best] = fits[best] = 0.0
         for keys, members in groups:
             if keys[best] in members:  # a missing area or branch is like no other
-                adjusted[members[keys[best]]] *= SPREAD
+                same = members[keys[best]]
+                adjusted[same] *= SPREAD
+                fits[same] *= SPREAD
     waiting = eligible & (picks == 0)
     spread[waiting] = adjusted[waiting]
     return pd.DataFrame({"pick": pd.Series(picks, index=cells.index, dtype="Int64").where(

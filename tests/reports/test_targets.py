@@ -164,18 +164,22 @@ def test_areas_without_a_prediction_are_put_on_the_model_scale():
     assert area_rate(cells.assign(expected=None)).tolist()[:3] == [0.8, 0.4, 0.6]
 
 
-def _picked_plainly(cells: pd.DataFrame, capacity: int) -> list[int]:
+def _picked_plainly(cells: pd.DataFrame, capacity: int) -> tuple[list[int], list[float]]:
     """The greedy rule read literally: the highest priority that fits (the first of equals),
-    then the others of its area and of its branch at half."""
+    then the others of its area and of its branch at half; and each cell's priority when it
+    was picked, or when the capacity ran out (NaN for a cell never eligible)."""
     priority = [p if not r and p > 0 else 0.0
                 for p, r in zip(cells["priority"], cells["recent"], strict=True)]
+    spread = [p if p > 0 else np.nan for p in priority]
     picks, remaining = [], capacity
     while True:
         fitting = [i for i, p in enumerate(priority)
                    if p > 0 and cells["establishments"].iloc[i] <= remaining]
         if not fitting:
-            return picks
+            return picks, [priority[i] if i not in picks and not np.isnan(s) else s
+                           for i, s in enumerate(spread)]
         best = max(fitting, key=lambda i: (priority[i], -i))
+        spread[best] = priority[best]
         picks.append(best)
         remaining -= int(cells["establishments"].iloc[best])
         priority[best] = 0.0
@@ -196,7 +200,9 @@ def test_selection_is_the_greedy_rule_read_literally():
                               "priority": rng.choice([0.0, 0.25, 0.5, 1.0, 2.0], n),
                               "recent": rng.random(n) < 0.2})
         capacity = int(rng.integers(0, 30))
-        picks = select_cells(cells, capacity)["pick"]
-        order = picks.dropna().sort_values()
-        assert order.index.tolist() == _picked_plainly(cells, capacity)
+        selected = select_cells(cells, capacity)
+        order = selected["pick"].dropna().sort_values()
+        picked, spread = _picked_plainly(cells, capacity)
+        assert order.index.tolist() == picked
         assert order.tolist() == list(range(1, len(order) + 1))
+        assert np.allclose(selected["spread"], spread, rtol=0, atol=0, equal_nan=True)
