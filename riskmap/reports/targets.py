@@ -88,30 +88,37 @@ def _areas_text() -> str:
 def branch_cells(store: Store, period: Period) -> pd.DataFrame:
     """Active establishments at the end of ``period`` per area and risk branch.
 
-    Columns: ``area_code, branch, establishments`` (a count; not yet through privacy).
+    Columns: ``area_code, branch, establishments`` (a count; not yet through privacy). Read
+    once per open read-only store (:meth:`~riskmap.store.Store.cached`): the bias audit ranks
+    the cells three times, and the target list, written in a process forked after it, again.
     """
-    rows = store.con.execute(
-        f"SELECT {target_area()} AS area_code, branch FROM establishments "
-        f"WHERE {ACTIVE} AND {target_area()} IS NOT NULL AND branch IS NOT NULL",
-        {"end": period.end}).df()
-    return (rows.groupby(["area_code", "branch"]).size().rename("establishments")
-            .reset_index())
+    def counted() -> pd.DataFrame:
+        rows = store.con.execute(
+            f"SELECT {target_area()} AS area_code, branch FROM establishments "
+            f"WHERE {ACTIVE} AND {target_area()} IS NOT NULL AND branch IS NOT NULL",
+            {"end": period.end}).df()
+        return (rows.groupby(["area_code", "branch"]).size().rename("establishments")
+                .reset_index())
+    return store.cached(("branch_cells", str(period)), counted).copy()
 
 
 def control_history(store: Store, period: Period, quarters: int) -> pd.DataFrame:
     """Controles per area and branch in the ``quarters`` quarters ending at ``period``.
 
     Columns: ``area_code, branch, controls, hits, last`` (``last`` = latest quarter with one).
+    Read once per open read-only store, as :func:`branch_cells`.
     """
-    first = (period - (quarters - 1)).start
-    rows = store.query(
-        f"SELECT {target_area()} AS area_code, branch, date, outcome FROM events "
-        f"WHERE kind = 'controles' AND date BETWEEN ? AND ?", [first, period.end])
-    rows["hit"] = rows["outcome"].astype(str).str.lower().eq("ja")
-    rows["quarter"] = [str(Period.of(d)) for d in pd.to_datetime(rows["date"]).dt.date]
-    return (rows.groupby(["area_code", "branch"], dropna=False)
-            .agg(controls=("hit", "size"), hits=("hit", "sum"), last=("quarter", "max"))
-            .reset_index())
+    def counted() -> pd.DataFrame:
+        first = (period - (quarters - 1)).start
+        rows = store.query(
+            f"SELECT {target_area()} AS area_code, branch, date, outcome FROM events "
+            f"WHERE kind = 'controles' AND date BETWEEN ? AND ?", [first, period.end])
+        rows["hit"] = rows["outcome"].astype(str).str.lower().eq("ja")
+        rows["quarter"] = [str(Period.of(d)) for d in pd.to_datetime(rows["date"]).dt.date]
+        return (rows.groupby(["area_code", "branch"], dropna=False)
+                .agg(controls=("hit", "size"), hits=("hit", "sum"), last=("quarter", "max"))
+                .reset_index())
+    return store.cached(("control_history", str(period), quarters), counted).copy()
 
 
 def branch_factors(store: Store, period: Period, min_count: int) -> pd.Series:
