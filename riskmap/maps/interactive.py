@@ -92,14 +92,26 @@ def _features(layer: MapLayer, tolerance: float) -> _Features:
     props = pd.DataFrame({_literal(label): layer.areas[column].map(_text)
                           for column, label in layer.tooltip.items()})
     props["_kleur"] = classes.colours
-    props = props.reset_index(drop=True)
-    frame = gpd.GeoDataFrame(props, geometry=display_geometry(layer.areas, tolerance).values)
+    records = props.reset_index(drop=True).to_dict("records")
     # a feature id keeps folium from keying its style lookup on a property, whose Dutch name
     # (spaces, brackets) would break the generated JavaScript
     data = {"type": "FeatureCollection", "features": [
         {"id": str(i), "type": "Feature", "properties": p, "geometry": None}
-        for i, p in enumerate(props.to_dict("records"))]}
-    return _Features(data, frame.to_json(drop_id=False), classes.legend)
+        for i, p in enumerate(records)]}
+    return _Features(data, _geojson(records, display_geometry(layer.areas, tolerance).values),
+                     classes.legend)
+
+
+def _geojson(records: list[dict[str, Any]], geometry: np.ndarray) -> str:
+    """The features as GeoJSON text, each shape written by GEOS (``shapely.to_geojson``: a
+    national layer has 10,000 buurten of hundreds of points each, which ``json`` would write
+    number by number)."""
+    shapes = shapely.to_geojson(geometry).tolist()
+    features = ", ".join(
+        f'{{"id": "{i}", "type": "Feature", "properties": {json.dumps(p)}, '
+        f'"geometry": {"null" if shape is None else shape}}}'
+        for i, (p, shape) in enumerate(zip(records, shapes, strict=True)))
+    return f'{{"type": "FeatureCollection", "features": [{features}]}}'
 
 
 def _text(value: object) -> str:
