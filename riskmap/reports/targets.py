@@ -229,7 +229,7 @@ def select_cells(cells: pd.DataFrame, capacity: int) -> pd.DataFrame:
     # longer fits never will, so each is set to 0 once, largest first, as the capacity runs out
     fits = adjusted.copy()
     largest = np.argsort(-size, kind="stable")
-    smaller = -size[largest]  # ascending: the cells from too_large on fit while this is >= -remaining
+    smaller = -size[largest]  # ascending: how many cells are larger than what remains
     too_large = 0
     remaining, order = capacity, 0
     while len(cells):
