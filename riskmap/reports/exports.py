@@ -134,11 +134,12 @@ def history_table(store: Store, catalogue: list[Indicator],
     by_id = {i.id: i for i in catalogue}
     shown = display_values(values)
     hidden = values["suppressed"].astype(bool)
+    keys = values["key"].unique()  # looked up once per indicator, not per row
     indicators = values.assign(
-        kind="indicator", value=shown, label=values["key"].map(
-            lambda k: by_id[k].label if k in by_id else k),
-        theme=values["key"].map(lambda k: THEME_LABELS.get(by_id[k].themes[0], "")
-                                if k in by_id else ""),
+        kind="indicator", value=shown,
+        label=values["key"].map({k: by_id[k].label if k in by_id else k for k in keys}),
+        theme=values["key"].map({k: THEME_LABELS.get(by_id[k].themes[0], "") if k in by_id
+                                 else "" for k in keys}),
         index_gemeente=values["index_gemeente"].mask(hidden),
         index_nl=values["index_nl"].mask(hidden)).drop(columns="suppressed")
     scores = scores.assign(kind="score", label=scores["key"].map(
