@@ -85,7 +85,26 @@ class _Features(NamedTuple):
     legend: list[tuple[str, str]]
 
 
-def _features(layer: MapLayer, tolerance: float) -> _Features:
+class _Shapes:
+    """Each layer's shapes as GeoJSON text (:func:`display_geometry`, then GEOS), made once for
+    layers that draw the same areas: a national map has eight buurt layers of 10,416 buurten
+    (the same geometry objects, kept here so that their ids stay theirs)."""
+
+    def __init__(self, tolerance: float) -> None:
+        self.tolerance = tolerance
+        self._made: dict[tuple[int, ...], tuple[np.ndarray, list[str | None]]] = {}
+
+    def of(self, areas: gpd.GeoDataFrame) -> list[str | None]:
+        """The GeoJSON text of each area's shape (``None`` for an area without one)."""
+        geometry = areas.geometry.values
+        key = (hash(str(areas.crs)), *map(id, geometry))
+        if key not in self._made:
+            shown = display_geometry(areas, self.tolerance).values
+            self._made[key] = (np.asarray(geometry), shapely.to_geojson(shown).tolist())
+        return self._made[key][1]
+
+
+def _features(layer: MapLayer, shapes: _Shapes) -> _Features:
     column = layer.areas[layer.colour_by]
     classes = categorical(column, layer.categories) if layer.categories \
         else classify(column, palette=layer.palette)
@@ -98,15 +117,13 @@ def _features(layer: MapLayer, tolerance: float) -> _Features:
     data = {"type": "FeatureCollection", "features": [
         {"id": str(i), "type": "Feature", "properties": p, "geometry": None}
         for i, p in enumerate(records)]}
-    return _Features(data, _geojson(records, display_geometry(layer.areas, tolerance).values),
-                     classes.legend)
+    return _Features(data, _geojson(records, shapes.of(layer.areas)), classes.legend)
 
 
-def _geojson(records: list[dict[str, Any]], geometry: np.ndarray) -> str:
-    """The features as GeoJSON text, each shape written by GEOS (``shapely.to_geojson``: a
+def _geojson(records: list[dict[str, Any]], shapes: list[str | None]) -> str:
+    """The features as GeoJSON text, each shape as GEOS wrote it (``shapely.to_geojson``: a
     national layer has 10,000 buurten of hundreds of points each, which ``json`` would write
     number by number)."""
-    shapes = shapely.to_geojson(geometry).tolist()
     features = ", ".join(
         f'{{"id": "{i}", "type": "Feature", "properties": {json.dumps(p)}, '
         f'"geometry": {"null" if shape is None else shape}}}'
@@ -256,8 +273,8 @@ def _with_shapes(page: str, layers: Sequence[_GeoJson]) -> str:
                   lambda found: _html_safe(shapes[found.group(0)].text), page)
 
 
-def _add_layer(fmap: folium.Map, layer: MapLayer, tolerance: float) -> tuple[_GeoJson, str]:
-    features = _features(layer, tolerance)
+def _add_layer(fmap: folium.Map, layer: MapLayer, made: _Shapes) -> tuple[_GeoJson, str]:
+    features = _features(layer, made)
     name = _literal(layer.name)
     group = folium.FeatureGroup(name=name, show=layer.show, overlay=not layer.base)
     line = ({"color": layer.outline, "weight": 2.5, "dashArray": "6 4"} if layer.outline
@@ -310,7 +327,8 @@ def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
     if not offline:
         folium.TileLayer(PDOK_GREY, attr=PDOK_ATTRIBUTION, name="BRT-Achtergrondkaart grijs",
                          max_zoom=19, control=False).add_to(fmap)
-    shapes, legends = zip(*(_add_layer(fmap, layer, tolerance) for layer in layers), strict=True)
+    made = _Shapes(tolerance)
+    shapes, legends = zip(*(_add_layer(fmap, layer, made) for layer in layers), strict=True)
     control = folium.LayerControl(collapsed=False)
     control.add_to(fmap)
     fmap.add_child(_LegendToggle(control))

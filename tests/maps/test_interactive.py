@@ -119,3 +119,22 @@ def test_template_code_in_a_name_is_shown_not_run(grid_areas):
     assert 'data-layer="Thema &amp;#123;&amp;#123; 6*7 &amp;#125;&amp;#125;"' in html
     assert len(properties) == len(areas)  # the shapes replaced their stand-in
     assert '"riskmap"' not in html
+
+
+def test_layers_of_the_same_areas_share_their_shapes_and_others_get_their_own(grid_areas,
+                                                                              monkeypatch):
+    from riskmap.maps import interactive
+    made = []
+    display = interactive.display_geometry
+    monkeypatch.setattr(interactive, "display_geometry",
+                        lambda areas, tolerance=2.0: made.append(len(areas)) or display(
+                            areas, tolerance))
+    moved = grid_areas.copy()  # the same areas elsewhere: other shapes
+    moved["geometry"] = grid_areas.geometry.translate(500, 0)
+    layers = [*_layers(grid_areas), MapLayer("Verschoven", moved, "score", {"name": "Naam"})]
+    collections = _geojson(map_from_layers(layers, "Titel"))
+    assert made == [len(grid_areas), len(grid_areas)]  # once for the three, once for the moved
+    shapes = [[f["geometry"] for f in c["features"]] for c in collections]
+    assert shapes[0] == shapes[1] == shapes[2] != shapes[3]
+    assert collections[3]["features"][0]["geometry"]["coordinates"][0][0][0] > \
+        collections[0]["features"][0]["geometry"]["coordinates"][0][0][0]
