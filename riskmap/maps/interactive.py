@@ -92,12 +92,12 @@ class _Shapes:
 
     def __init__(self, tolerance: float) -> None:
         self.tolerance = tolerance
-        self._made: dict[tuple[int, ...], tuple[np.ndarray, list[str | None]]] = {}
+        self._made: dict[tuple[object, ...], tuple[np.ndarray, list[str | None]]] = {}
 
     def of(self, areas: gpd.GeoDataFrame) -> list[str | None]:
         """The GeoJSON text of each area's shape (``None`` for an area without one)."""
         geometry = areas.geometry.values
-        key = (hash(str(areas.crs)), *map(id, geometry))
+        key = (str(areas.crs), *map(id, geometry))
         if key not in self._made:
             shown = display_geometry(areas, self.tolerance).values
             self._made[key] = (np.asarray(geometry), shapely.to_geojson(shown).tolist())

@@ -14,7 +14,7 @@ written through :mod:`riskmap.indicators.privacy`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -134,17 +134,17 @@ def history_table(store: Store, catalogue: list[Indicator],
     by_id = {i.id: i for i in catalogue}
     shown = display_values(values)
     hidden = values["suppressed"].astype(bool)
-    keys = values["key"].unique()  # looked up once per indicator, not per row
     indicators = values.assign(
         kind="indicator", value=shown,
-        label=values["key"].map({k: by_id[k].label if k in by_id else k for k in keys}),
-        theme=values["key"].map({k: THEME_LABELS.get(by_id[k].themes[0], "") if k in by_id
-                                 else "" for k in keys}),
+        label=_per_key(values["key"], lambda k: by_id[k].label if k in by_id else k),
+        theme=_per_key(values["key"], lambda k: THEME_LABELS.get(by_id[k].themes[0], "")
+                       if k in by_id else ""),
         index_gemeente=values["index_gemeente"].mask(hidden),
         index_nl=values["index_nl"].mask(hidden)).drop(columns="suppressed")
-    scores = scores.assign(kind="score", label=scores["key"].map(
+    scores = scores.assign(kind="score", label=_per_key(
+        scores["key"],
         lambda k: "Totaalscore" if k == OVERALL else f"Score {str(THEME_LABELS.get(k, k)).lower()}"),
-        theme=scores["key"].map(lambda k: THEME_LABELS.get(k, "")))
+        theme=_per_key(scores["key"], lambda k: THEME_LABELS.get(k, "")))
     long = pd.concat([scores, indicators], ignore_index=True)
     names = pd.concat([latest_areas(store, level)[["code", "name"]]
                        for level in long["level"].unique()]) if not long.empty else \
@@ -153,6 +153,12 @@ def history_table(store: Store, catalogue: list[Indicator],
     long["rank"] = long["rank"].astype("Int64")
     return long[list(HISTORY_HEADERS)].sort_values(
         ["level", "code", "period", "kind", "key"], ignore_index=True)
+
+
+def _per_key(keys: pd.Series, text: Callable[[str], str]) -> pd.Series:
+    """``text`` of each key, computed once per distinct key (a national history has hundreds
+    of thousands of rows and a few dozen keys)."""
+    return keys.map({key: text(key) for key in keys.unique()})
 
 
 def write_history(q: QuarterOutput) -> dict[str, Path]:
