@@ -38,7 +38,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn import config_context
-from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
@@ -221,6 +220,12 @@ def area_groups(store: Store, level: str) -> pd.Series:
     return frame.drop_duplicates("code").set_index("code")["grp"]
 
 
+def _scaled(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Training and test features standardised with the training rows' means and spreads."""
+    scaler = StandardScaler().fit(train)
+    return scaler.transform(train), scaler.transform(test)
+
+
 def _filled(x: np.ndarray) -> np.ndarray:
     """Missing values as the middle (:data:`NEUTRAL`): a constant, learnt from no data, so it
     is filled once for every fold."""
@@ -259,9 +264,11 @@ class HitRateModel:
         self.folds = folds
         self.seed = seed
 
+    def _regression(self, strength: float) -> LogisticRegression:
+        return LogisticRegression(C=strength, max_iter=2_000, random_state=self.seed)
+
     def _pipeline(self, strength: float) -> Pipeline:
-        return make_pipeline(StandardScaler(), LogisticRegression(C=strength, max_iter=2_000,
-                                                                  random_state=self.seed))
+        return make_pipeline(StandardScaler(), self._regression(strength))
 
     def fit(self, features: pd.DataFrame, found: pd.Series, groups: pd.Series) -> HitRateModel:
         """Fit on one row per controle: area features, finding (bool) and group (wijk).
@@ -284,7 +291,10 @@ class HitRateModel:
             raise InputError("elke controle had dezelfde uitkomst: niets te leren")
         x = _filled(features.to_numpy(float))
         splits = list(GroupKFold(n_splits=min(self.folds, n_groups)).split(x, y, groups))
-        scores = {c: self._out_of_fold(c, x, y, splits) for c in self.strengths}
+        # each fold scaled once for every strength (as the pipeline would scale it)
+        folds = [(test, *_scaled(x[train], x[test]), y[train]) for train, test in splits
+                 if np.unique(y[train]).size == 2]
+        scores = {c: self._out_of_fold(c, y, folds) for c in self.strengths}
         self.strength_ = min(scores, key=lambda c: log_loss(y, scores[c], labels=[0, 1]))
         best = scores[self.strength_]
         self.cv_auc_ = float(roc_auc_score(y, best))
@@ -302,14 +312,16 @@ class HitRateModel:
                  number(self.cv_brier_, 3))
         return self
 
-    def _out_of_fold(self, strength: float, x: np.ndarray, y: np.ndarray,
-                     splits: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    def _out_of_fold(self, strength: float, y: np.ndarray,
+                     folds: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+                     ) -> np.ndarray:
+        """Predictions for each fold's test rows from a fit on its training rows (``folds``:
+        test rows, scaled training and test features, training outcomes); the base rate
+        where a fold's training rows have one outcome only."""
         predicted = np.full(y.size, float(y.mean()))
-        for train, test in splits:
-            if np.unique(y[train]).size < 2:
-                continue
-            model = clone(self._pipeline(strength)).fit(x[train], y[train])
-            predicted[test] = model.predict_proba(x[test])[:, 1]
+        for test, x_train, x_test, y_train in folds:
+            model = self._regression(strength).fit(x_train, y_train)
+            predicted[test] = model.predict_proba(x_test)[:, 1]
         return predicted
 
     def predict_proba(self, features: pd.DataFrame) -> pd.Series:

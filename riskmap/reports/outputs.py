@@ -9,6 +9,10 @@ from functools import partial
 from itertools import chain
 from pathlib import Path
 
+# the static maps are rendered as PNG and PDF in forked processes: their backends are imported
+# here, once, not in each of those processes (the PDF backend alone takes ~0.14 s)
+import matplotlib.backends.backend_agg
+import matplotlib.backends.backend_pdf  # noqa: F401
 import pandas as pd
 from matplotlib.figure import Figure
 

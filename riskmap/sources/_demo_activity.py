@@ -7,6 +7,7 @@ coordinates; :mod:`riskmap.sources.demo` writes them to files in the real source
 from __future__ import annotations
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -152,15 +153,17 @@ def build_establishments(buurten: gpd.GeoDataFrame, addresses: pd.DataFrame,
     """Establishments with SBI, dates, legal form, staff and an address; risk shapes the mix."""
     frames = []
     reference = LAST_PERIOD.end
+    labels = addresses.index.to_numpy()
+    dwelling = (addresses["gebruiksdoel"] == "woonfunctie").to_numpy()
+    in_buurt = addresses.groupby("buurt").indices  # positions, in order
+    nowhere = np.array([], dtype=int)
     for buurt in buurten.itertuples():
-        premises = addresses[(addresses["buurt"] == buurt.code)
-                             & (addresses["gebruiksdoel"] != "woonfunctie")]
-        homes = addresses[(addresses["buurt"] == buurt.code)
-                          & (addresses["gebruiksdoel"] == "woonfunctie")]
+        here = in_buurt.get(buurt.code, nowhere)
+        premises, homes = labels[here[~dwelling[here]]], labels[here[dwelling[here]]]
         n = int(rng.integers(*SIZES[buurt.kind][1]))
         at_home = rng.random(n) < (0.55 if buurt.kind == "wonen" else 0.1)
-        pool_b = premises.index.to_numpy() if len(premises) else homes.index.to_numpy()
-        chosen = np.where(at_home, rng.choice(homes.index.to_numpy(), n) if len(homes) else
+        pool_b = premises if len(premises) else homes
+        chosen = np.where(at_home, rng.choice(homes, n) if len(homes) else
                           rng.choice(pool_b, n), rng.choice(pool_b, n))
         frames.append(pd.DataFrame({"address": chosen, "kind": buurt.kind}))
     est = pd.concat(frames, ignore_index=True)
@@ -244,21 +247,36 @@ def build_events(areas: pd.DataFrame, addresses: pd.DataFrame, est: pd.DataFrame
     ``buurt, inhabitants, establishments, risk, zone`` (zone: address index array).
     """
     events: dict[str, list[dict[str, object]]] = {k: [] for k in [*EVENT_KINDS, "controles"]}
+    places = _Places(addresses)
     for period in quarters_of_demo():
         for area in areas.itertuples():
             for kind, ((a, b, c), slope) in EVENT_KINDS.items():
                 lam = (a + b * area.inhabitants / 1000 + c * area.establishments / 100) \
                     * np.exp(slope * (area.risk - 0.1))
                 for _ in range(int(rng.poisson(lam))):
-                    events[kind].append(_event(kind, period.start, area, addresses, rng))
+                    events[kind].append(_event(kind, period.start, area, places, rng))
         events["controles"] += _controles(period.start, est, rng)
     return {k: pd.DataFrame(v) for k, v in events.items()}
 
 
-def _event(kind: str, start: date, area: object, addresses: pd.DataFrame,
+class _Places:
+    """The addresses' columns an event takes, by address label (a row at a time from a frame
+    is slow: the demo draws thousands)."""
+
+    def __init__(self, addresses: pd.DataFrame) -> None:
+        self.position = {label: at for at, label in enumerate(addresses.index)}
+        self.columns = {c: addresses[c].to_numpy(dtype=object)
+                        for c in ("x", "y", "postcode", "huisnummer", "gebruiksdoel")}
+
+    def row(self, label: object) -> SimpleNamespace:
+        at = self.position[label]
+        return SimpleNamespace(**{c: values[at] for c, values in self.columns.items()})
+
+
+def _event(kind: str, start: date, area: object, places: _Places,
            rng: np.random.Generator) -> dict[str, object]:
     zone = area.zone  # type: ignore[attr-defined]
-    row = addresses.loc[zone[int(rng.integers(len(zone)))]]
+    row = places.row(zone[int(rng.integers(len(zone)))])
     event: dict[str, object] = {"date": _dates_in(start, 1, rng)[0], "x": row.x, "y": row.y,
                                 "postcode": row.postcode, "huisnummer": row.huisnummer,
                                 "risk": area.risk}  # type: ignore[attr-defined]

@@ -123,12 +123,13 @@ def zorg_establishments(buurten: gpd.GeoDataFrame, addresses: pd.DataFrame,
     reference = LAST_PERIOD.end
     rows = []
     codes, weights = list(ZORG_CODES), np.array(list(ZORG_CODES.values()), float)
+    in_buurt = addresses.groupby("buurt").indices  # positions, in order
     for buurt in buurten.itertuples():
         if buurt.kind in ("haven", "industrie"):
             continue
         risk = float(buurt.zorg_risk)
         n = int(rng.integers(8, 16) + 14 * (risk > 0.5))
-        pool = addresses[addresses["buurt"] == buurt.code]
+        pool = addresses.iloc[in_buurt.get(buurt.code, [])]
         hub = pool.iloc[int(rng.integers(len(pool)))]
         for _ in range(n):
             row = hub if rng.random() < 0.6 * risk else pool.iloc[int(rng.integers(len(pool)))]
