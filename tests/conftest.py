@@ -111,15 +111,24 @@ def demo_sources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return share_sources(tmp_path_factory.getbasetemp().parent / SHARED_DEMO)
 
 
-@pytest.fixture
-def project(tmp_path: Path, demo_sources: Path) -> Project:
-    """A fresh Havenwaard project with boundaries and bedrijventerreinen loaded."""
-    shutil.copytree(demo_sources / "cbs", tmp_path / "p" / "sources" / "cbs")
-    project = Project.init(tmp_path / "p", "GM9999", 2024, naam="Havenwaard",
-                           **{"paths.cache": "sources"})
+@pytest.fixture(scope="session")
+def project_template(tmp_path_factory: pytest.TempPathFactory, demo_sources: Path) -> Path:
+    """A Havenwaard project with boundaries and bedrijventerreinen loaded, made once per
+    process: :func:`project` copies it."""
+    root = tmp_path_factory.mktemp("template") / "p"
+    shutil.copytree(demo_sources / "cbs", root / "sources" / "cbs")
+    project = Project.init(root, "GM9999", 2024, naam="Havenwaard", **{"paths.cache": "sources"})
     project.load_boundaries(demo_sources / "wijkenbuurten_2024.gpkg")
     project.load_bedrijventerreinen(demo_sources / "ibis_bedrijventerreinen.gpkg")
-    return project
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path, project_template: Path) -> Project:
+    """A fresh Havenwaard project with boundaries and bedrijventerreinen loaded (a copy of
+    :func:`project_template`: its own store, key and folders)."""
+    shutil.copytree(project_template, tmp_path / "p")
+    return Project(tmp_path / "p")
 
 
 @pytest.fixture
