@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,14 @@ def files(output_folders: list[Path]) -> list[Path]:
 
 
 def _text(path: Path) -> str:
+    """All text of an output file, read once per file as it is (its size and time of change)."""
+    stat = path.stat()
+    return _text_of(path, stat.st_size, stat.st_mtime_ns)
+
+
+@cache
+def _text_of(path: Path, size: int, changed: int) -> str:
+    del size, changed  # the cache's key
     if path.suffix in TEXT_SUFFIXES:
         return path.read_text(encoding="utf-8-sig")
     if path.suffix == ".xlsx":
