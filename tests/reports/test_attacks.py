@@ -281,11 +281,11 @@ def test_a_copy_of_the_store_links_few_events_to_one_address(demo_run):
     controle = (events["kind"] == "controles") & events["branch"].map(_text)
     known = {c: events[c].map(_text) for c in [*kept, "object"]}
     single = 0
-    for (is_controle, *present), group in events.groupby(
+    for (is_controle, *present, has_object), group in events.groupby(
             [controle, *known.values()], sort=False):
         pool = kvk if is_controle else bag
-        where = [c for c, there in zip(kept, present, strict=False) if there]
-        where += ["branch"] if is_controle else ["object"] if present[-1] else []
+        where = [c for c, there in zip(kept, present, strict=True) if there]
+        where += ["branch"] if is_controle else ["object"] if has_object else []
         if not where:
             single += len(group) * (len(pool) == 1)
             continue
