@@ -38,6 +38,9 @@ DIGEST_CHARS = 16
 CHUNK = 100_000  # values turned into Python objects at a time while hashing a Series
 # From this many values per core, a Series is hashed in parts side by side, in forked processes
 APART_FROM = 250_000
+# From this many values in all, a load's pseudonyms are made in forked processes while it works
+# on (below, forking costs more than hashing: 50,000 values take ~40 ms)
+MEANWHILE_FROM = 50_000
 FINGERPRINT = "key_fingerprint"
 MIN_KEY_CHARS = 32
 PSEUDONYMISED_TABLES = ("establishments", "addresses", "events")
@@ -171,7 +174,12 @@ class Pseudonymiser:
         """Pseudonyms of each job's values (given, or made from the caller's data as it is
         now) and domain, computed in forked processes (one per core at most) while the caller
         works on; it takes them in order for the rows it kept (:meth:`Later.take`). Its other
-        work forks no process meanwhile (:func:`riskmap._forked.started`)."""
+        work forks no process meanwhile (:func:`riskmap._forked.started`). Fewer than
+        :data:`MEANWHILE_FROM` values in all are hashed here, now."""
+        if len(index) * len(jobs) < MEANWHILE_FROM:
+            yield Later(iter([self._all_digests(values, domain) for values, domain in jobs]),
+                        index)
+            return
         with started([partial(self._all_digests, values, domain) for values, domain in jobs],
                      background=True) as results:
             del jobs  # held by the tasks alone, so that a forked one's data is let go here

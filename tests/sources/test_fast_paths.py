@@ -236,7 +236,9 @@ def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
 
 @pytest.mark.parametrize("apart", [True, False])
 def test_pseudonyms_made_meanwhile_equal_those_made_here(apart, monkeypatch):
-    if not apart:
+    if apart:
+        monkeypatch.setattr(_pseudo, "MEANWHILE_FROM", 0)  # forked however few the values
+    else:
         monkeypatch.setattr(_forked, "can_fork", lambda: False)
     values = pd.Series([f"{i:06d}" if i % 5 else None for i in range(600)],
                        index=range(1000, 1600), dtype="str")
@@ -252,6 +254,23 @@ def test_pseudonyms_made_meanwhile_equal_those_made_here(apart, monkeypatch):
     pd.testing.assert_series_equal(second, pseudo.series(names, "handelsnaam"))
     assert first.isna().sum() == values.loc[kept].isna().sum() > 0
     assert second.isna().sum() == 200
+
+
+def test_few_pseudonyms_are_made_at_once_without_forking():
+    """Below MEANWHILE_FROM values, the pseudonyms are made when the block starts, from the
+    data as it is then (as a forked process would see it), and nothing is forked."""
+    values = pd.Series(["1", " 2 ", None, "4"], index=[5, 6, 7, 8], dtype="str")
+    names = pd.Series(["a", " b ", "c", None], index=values.index, dtype="str")
+    pseudo = Pseudonymiser(b"k" * 32)
+    data = {"names": names}
+    forks = _forked.can_fork()
+    with pseudo.meanwhile([(values, "kvk"), (lambda: data["names"], "handelsnaam")],
+                          values.index) as hashed:
+        data["names"] = names.str.upper()  # a change after the start does not count
+        assert _forked.can_fork() == forks  # no forked process running
+        first, second = hashed.take(values.index[1:]), hashed.take(values.index)
+    pd.testing.assert_series_equal(first, pseudo.series(values.iloc[1:], "kvk"))
+    pd.testing.assert_series_equal(second, pseudo.series(names, "handelsnaam"))
 
 
 def test_trade_names_normalised_by_arrow_as_python_would():
