@@ -268,8 +268,8 @@ def _pseudonyms(digests: _Digests, index: pd.Index,
 
 
 class Later:
-    """Pseudonyms computed in forked processes (:meth:`Pseudonymiser.meanwhile`) for rows
-    labelled ``index``."""
+    """Pseudonyms made by :meth:`Pseudonymiser.meanwhile` (in forked processes, or here for
+    few values) for rows labelled ``index``."""
 
     def __init__(self, results: Iterator[_Digests], index: pd.Index) -> None:
         self._results, self._index = results, index
