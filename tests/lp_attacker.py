@@ -27,7 +27,7 @@ class Attacker:
     def __init__(self, matrix: sparse.csr_matrix, atoms: np.ndarray, shown: np.ndarray,
                  minimum: int = 5) -> None:
         self.matrix, self.columns = matrix.tocsr(), matrix.tocsc()
-        self.atoms, self.minimum = atoms.astype(float), minimum
+        self.atoms = atoms.astype(float)
         self.values = self.matrix @ self.atoms
         self.small = ~shown & (self.values < minimum)
         self.lower = np.where(shown, self.values, np.where(self.small, 0.0, minimum))
