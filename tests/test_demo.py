@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from html_parts import geojson
 from scipy import stats
 
 from riskmap.demo import DemoRun
@@ -64,9 +65,10 @@ def test_one_row_per_area_and_ranks_without_gaps(demo_run: DemoRun):
 
 def test_map_holds_every_buurt_polygon(demo_run: DemoRun):
     html = demo_run.outputs["kaart"].read_text(encoding="utf-8")
-    codes = set(re.findall(r'"Code": "(BU\d{8})"', html))
-    assert len(codes) == 69
-    assert len(re.findall(r'"type"\s*:\s*"(?:Multi)?Polygon"', html)) >= len(codes)
+    buurten = geojson(html)[0]["features"]  # the first layer: buurten, totaalscore
+    assert len({feature["properties"]["Code"] for feature in buurten}) == len(buurten) == 69
+    assert all(feature["properties"]["Code"].startswith("BU") for feature in buurten)
+    assert {feature["geometry"]["type"] for feature in buurten} <= {"Polygon", "MultiPolygon"}
     assert "leaflet" in html.lower() and not re.search(r'src="https?://', html)
 
 

@@ -78,57 +78,79 @@ def display_geometry(areas: gpd.GeoDataFrame, tolerance: float = 2.0) -> gpd.Geo
 
 class _Features(NamedTuple):
     """A layer's areas for folium (ids and properties: what its styles are made from), the
-    same with their shapes as GeoJSON text (what the page gets), and its legend."""
+    call of the page's script that makes them (:data:`_FEATURES_JS`, from what the page holds
+    once: :class:`_Shared`), and its legend."""
 
     data: dict[str, Any]
     text: str
     legend: list[tuple[str, str]]
 
 
-class _Shapes:
-    """Each layer's shapes as GeoJSON text (:func:`display_geometry`, then GEOS), made once for
-    layers that draw the same areas: a national map has eight buurt layers of 10,416 buurten
-    (the same geometry objects, kept here so that their ids stay theirs)."""
+# Makes a layer's GeoJSON in the page: its properties by name and its shapes are named parts
+# of rmShared, which the page holds once for every layer that has them (a national map has
+# eight buurt layers: the same shapes, names and codes)
+_FEATURES_JS = """function rmFeatures(columns, shapes) {
+  var names = Object.keys(columns);
+  return {"type": "FeatureCollection", "features": rmShared[shapes].map(function (shape, i) {
+    var properties = {};
+    names.forEach(function (name) { properties[name] = rmShared[columns[name]][i]; });
+    return {"id": String(i), "type": "Feature", "properties": properties, "geometry": shape};
+  })};
+}"""
+
+
+class _Shared:
+    """What the layers of a page share, put into it once: the shapes of each set of areas as
+    GeoJSON text (:func:`display_geometry`, then GEOS; the same geometry objects, kept here so
+    that their ids stay theirs) and each distinct column of properties."""
 
     def __init__(self, tolerance: float) -> None:
         self.tolerance = tolerance
-        self._made: dict[tuple[object, ...], tuple[np.ndarray, list[str | None]]] = {}
+        self._shapes: dict[tuple[object, ...], tuple[np.ndarray, str]] = {}
+        self._columns: dict[str, str] = {}  # name by JSON text
+        self.texts: dict[str, str] = {}  # JSON text by name
 
-    def of(self, areas: gpd.GeoDataFrame) -> list[str | None]:
-        """The GeoJSON text of each area's shape (``None`` for an area without one)."""
+    def shapes(self, areas: gpd.GeoDataFrame) -> str:
+        """The name of the shapes of ``areas`` (null for an area without one)."""
         geometry = areas.geometry.values
         key = (str(areas.crs), *map(id, geometry))
-        if key not in self._made:
-            shown = display_geometry(areas, self.tolerance).values
-            self._made[key] = (np.asarray(geometry), shapely.to_geojson(shown).tolist())
-        return self._made[key][1]
+        if key not in self._shapes:
+            name = f"s{len(self._shapes)}"
+            shown = shapely.to_geojson(display_geometry(areas, self.tolerance).values).tolist()
+            self.texts[name] = f"[{', '.join('null' if s is None else s for s in shown)}]"
+            self._shapes[key] = (np.asarray(geometry), name)
+        return self._shapes[key][1]
+
+    def column(self, values: list[Any]) -> str:
+        """The name of a column of properties (one value per area)."""
+        text = json.dumps(values)
+        if text not in self._columns:
+            self._columns[text] = name = f"c{len(self._columns)}"
+            self.texts[name] = text
+        return self._columns[text]
+
+    def script(self) -> str:
+        """The page's script that holds all of it, and makes the layers from it."""
+        parts = _html_safe(", ".join(f'"{name}": {text}' for name, text in self.texts.items()))
+        return f"<script>\nvar rmShared = {{{parts}}};\n{_FEATURES_JS}\n</script>\n"
 
 
-def _features(layer: MapLayer, shapes: _Shapes) -> _Features:
+def _features(layer: MapLayer, shared: _Shared) -> _Features:
     column = layer.areas[layer.colour_by]
     classes = categorical(column, layer.categories) if layer.categories \
         else classify(column, palette=layer.palette)
     props = pd.DataFrame({_literal(label): layer.areas[column].map(_text)
                           for column, label in layer.tooltip.items()})
     props["_kleur"] = classes.colours
-    records = props.reset_index(drop=True).to_dict("records")
+    props = props.reset_index(drop=True)
     # a feature id keeps folium from keying its style lookup on a property, whose Dutch name
     # (spaces, brackets) would break the generated JavaScript
     data = {"type": "FeatureCollection", "features": [
         {"id": str(i), "type": "Feature", "properties": p, "geometry": None}
-        for i, p in enumerate(records)]}
-    return _Features(data, _geojson(records, shapes.of(layer.areas)), classes.legend)
-
-
-def _geojson(records: list[dict[str, Any]], shapes: list[str | None]) -> str:
-    """The features as GeoJSON text, each shape as GEOS wrote it (``shapely.to_geojson``: a
-    national layer has 10,000 buurten of hundreds of points each, which ``json`` would write
-    number by number)."""
-    features = ", ".join(
-        f'{{"id": "{i}", "type": "Feature", "properties": {json.dumps(p)}, '
-        f'"geometry": {"null" if shape is None else shape}}}'
-        for i, (p, shape) in enumerate(zip(records, shapes, strict=True)))
-    return f'{{"type": "FeatureCollection", "features": [{features}]}}'
+        for i, p in enumerate(props.to_dict("records"))]}
+    columns = {label: shared.column(props[label].tolist()) for label in props.columns}
+    text = f"rmFeatures({json.dumps(columns)}, {json.dumps(shared.shapes(layer.areas))})"
+    return _Features(data, text, classes.legend)
 
 
 def _text(value: object) -> str:
@@ -259,22 +281,26 @@ def _html_safe(text: str) -> str:
     return text
 
 
-def _with_shapes(page: str, layers: Sequence[_GeoJson]) -> str:
-    """The rendered ``page`` with each layer's shapes in place of its stand-in, in one pass
-    over the page as rendered (small: the shapes are not in it yet)."""
-    shapes = {_json(layer.stand_in): layer for layer in layers}
-    if not shapes:
+def _with_shapes(page: str, layers: Sequence[_GeoJson], shared: _Shared) -> str:
+    """The rendered ``page`` with what its layers share in a script of its head
+    (:class:`_Shared`) and each layer's call of it in place of its stand-in, in one pass over
+    the page as rendered (small: the shapes are not in it yet)."""
+    stand_ins = {_json(layer.stand_in): layer for layer in layers}
+    if not stand_ins:
         return page
-    for stand_in, layer in shapes.items():
+    for stand_in, layer in stand_ins.items():
         if page.count(stand_in) != 1:
             raise RuntimeError(f"kaart: de vormen van laag {layer.layer_name!r} zijn niet in de "
                                "pagina te zetten (andere folium-versie?)")
-    return re.sub("|".join(map(re.escape, shapes)),
-                  lambda found: _html_safe(shapes[found.group(0)].text), page)
+    if page.count("</head>") != 1:
+        raise RuntimeError("kaart: de vormen zijn niet in de pagina te zetten (geen <head>)")
+    page = re.sub("|".join(map(re.escape, stand_ins)),
+                  lambda found: _html_safe(stand_ins[found.group(0)].text), page)
+    return page.replace("</head>", f"{shared.script()}</head>")
 
 
-def _add_layer(fmap: folium.Map, layer: MapLayer, made: _Shapes) -> tuple[_GeoJson, str]:
-    features = _features(layer, made)
+def _add_layer(fmap: folium.Map, layer: MapLayer, shared: _Shared) -> tuple[_GeoJson, str]:
+    features = _features(layer, shared)
     name = _literal(layer.name)
     group = folium.FeatureGroup(name=name, show=layer.show, overlay=not layer.base)
     line = ({"color": layer.outline, "weight": 2.5, "dashArray": "6 4"} if layer.outline
@@ -327,8 +353,8 @@ def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
     if not offline:
         folium.TileLayer(PDOK_GREY, attr=PDOK_ATTRIBUTION, name="BRT-Achtergrondkaart grijs",
                          max_zoom=19, control=False).add_to(fmap)
-    made = _Shapes(tolerance)
-    shapes, legends = zip(*(_add_layer(fmap, layer, made) for layer in layers), strict=True)
+    shared = _Shared(tolerance)
+    shapes, legends = zip(*(_add_layer(fmap, layer, shared) for layer in layers), strict=True)
     control = folium.LayerControl(collapsed=False)
     control.add_to(fmap)
     fmap.add_child(_LegendToggle(control))
@@ -339,7 +365,7 @@ def map_from_layers(layers: list[MapLayer], title: str, subtitle: str = "",
         f'<div class="rm-title">{_shown(title)}<small>{_shown(subtitle)}</small>'
         f'{f"<ul>{items}</ul>" if items else ""}</div>'
         f'<div class="rm-legends">{"".join(legends)}</div>'))
-    return _with_shapes(root.render(), shapes)
+    return _with_shapes(root.render(), shapes, shared)
 
 
 def _inline_leaflet(fmap: folium.Map) -> None:

@@ -7,16 +7,10 @@ import re
 
 import geopandas as gpd
 import pytest
+from html_parts import geojson
 
 from riskmap.errors import InputError
 from riskmap.maps.interactive import PDOK_GREY, MapLayer, layer_class, map_from_layers
-
-
-def _geojson(html: str) -> list[dict]:
-    """The GeoJSON FeatureCollections folium embedded in a map page."""
-    decoder = json.JSONDecoder()
-    return [decoder.raw_decode(html, match.end())[0]
-            for match in re.finditer(r"geo_json_[0-9a-f]+_add\(", html)]
 
 
 def _layers(areas: gpd.GeoDataFrame) -> list[MapLayer]:
@@ -29,7 +23,7 @@ def _layers(areas: gpd.GeoDataFrame) -> list[MapLayer]:
 
 def test_only_tooltip_properties_are_embedded(grid_areas):
     html = map_from_layers(_layers(grid_areas), "Titel")
-    collections = _geojson(html)
+    collections = geojson(html)
     assert len(collections) == 3
     for collection in collections:
         assert len(collection["features"]) == len(grid_areas)
@@ -39,9 +33,26 @@ def test_only_tooltip_properties_are_embedded(grid_areas):
     assert not any(secret in html for secret in grid_areas["secret"])
 
 
+def test_layers_of_the_same_areas_share_their_shapes_and_equal_columns(grid_areas):
+    """Each shape, and each column of properties that several layers have (names, codes),
+    is in the page once; every layer still gets all of its own."""
+    layers = _layers(grid_areas)
+    other = grid_areas.set_geometry(grid_areas.geometry.translate(500))  # shapes of their own
+    html = map_from_layers([*layers, MapLayer("Wijken", other, "score", {"name": "Naam"})], "T")
+    shared = json.JSONDecoder().raw_decode(html, html.index("var rmShared = ") + 15)[0]
+    assert sorted(name for name in shared if name.startswith("s")) == ["s0", "s1"]
+    assert html.count('"coordinates"') == 2 * len(grid_areas)  # not once per layer
+    names = json.dumps([f"Buurt {k}" for k in range(9)])
+    assert html.count(names) == 1  # one column for the four layers' names
+    collections = geojson(html)
+    assert [len(c["features"]) for c in collections] == [9] * 4
+    assert [f["properties"]["Naam"] for f in collections[3]["features"]] == json.loads(names)
+    assert collections[0]["features"][0]["geometry"] == collections[2]["features"][0]["geometry"]
+
+
 def test_coordinates_are_wgs84_rounded_to_five_decimals(grid_areas):
     html = map_from_layers(_layers(grid_areas)[:1], "Titel")
-    ring = _geojson(html)[0]["features"][0]["geometry"]["coordinates"][0]
+    ring = geojson(html)[0]["features"][0]["geometry"]["coordinates"][0]
     lon, lat = ring[0]
     assert 3 < lon < 8 and 50 < lat < 54
     assert all(len(str(v).split(".")[-1]) <= 5 for point in ring for v in point)
@@ -88,7 +99,7 @@ def test_a_map_needs_a_layer():
 def test_tooltip_values_are_escaped_because_folium_inserts_them_as_html(grid_areas):
     areas = grid_areas.assign(name=['<img src="http://x.invalid/a.png">'] * len(grid_areas))
     html = map_from_layers(_layers(areas)[:1], "Titel")
-    names = {f["properties"]["Naam"] for f in _geojson(html)[0]["features"]}
+    names = {f["properties"]["Naam"] for f in geojson(html)[0]["features"]}
     assert names == {"&lt;img src=&quot;http://x.invalid/a.png&quot;&gt;"}
     assert "<img" not in html
 
@@ -97,7 +108,7 @@ def test_features_carry_an_id_so_folium_never_keys_styles_on_a_dutch_label(grid_
     layer = MapLayer("Signalen per 500 m-cel (12 mnd)", grid_areas, "score",
                      {"code": "Cel (CBS-raster)", "score": "Aantal signalen (12 mnd)"})
     html = map_from_layers([layer], "Titel")
-    features = _geojson(html)[0]["features"]
+    features = geojson(html)[0]["features"]
     assert [f["id"] for f in features] == [str(i) for i in range(len(grid_areas))]
     assert "feature.properties.Cel" not in html
 
@@ -110,7 +121,7 @@ def test_template_code_in_a_name_is_shown_not_run(grid_areas):
                      {"name": "Naam {# x #}", "score": "Score"}, base=True)
     html = map_from_layers([layer], "Havenwaard {{ 5*5 }}", "Vertrouwelijk", notes=["{% raw %}"])
     assert not {"Terrein 49", "Thema 42", "Havenwaard 25"} & set(re.findall(r"\w+ \d+", html))
-    properties = [f["properties"] for f in _geojson(html)[0]["features"]]
+    properties = [f["properties"] for f in geojson(html)[0]["features"]]
     assert properties[0]["Naam &#123;# x #&#125;"] == "Terrein &#123;&#123; 7*7 &#125;&#125;"
     assert properties[1]["Naam &#123;# x #&#125;"] == "Park &#123;% kapot"
     assert "Havenwaard &#123;&#123; 5*5 &#125;&#125;" in html
@@ -132,7 +143,7 @@ def test_layers_of_the_same_areas_share_their_shapes_and_others_get_their_own(gr
     moved = grid_areas.copy()  # the same areas elsewhere: other shapes
     moved["geometry"] = grid_areas.geometry.translate(500, 0)
     layers = [*_layers(grid_areas), MapLayer("Verschoven", moved, "score", {"name": "Naam"})]
-    collections = _geojson(map_from_layers(layers, "Titel"))
+    collections = geojson(map_from_layers(layers, "Titel"))
     assert made == [len(grid_areas), len(grid_areas)]  # once for the three, once for the moved
     shapes = [[f["geometry"] for f in c["features"]] for c in collections]
     assert shapes[0] == shapes[1] == shapes[2] != shapes[3]

@@ -58,7 +58,21 @@ def parse(html: str) -> _Page:
 
 
 def geojson(html: str) -> list[dict]:
-    """The GeoJSON FeatureCollections folium embedded in a map page."""
+    """The GeoJSON FeatureCollections of a map page's layers, as its script makes them: each
+    layer's properties and shapes from what the page holds once (``rmShared``)."""
     decoder = json.JSONDecoder()
-    return [decoder.raw_decode(html, match.end())[0]
-            for match in re.finditer(r"geo_json_[0-9a-f]+_add\(", html)]
+    calls = list(re.finditer(r"geo_json_[0-9a-f]+_add\(", html))
+    if not calls:
+        return []
+    shared = decoder.raw_decode(html, html.index("var rmShared = ") + len("var rmShared = "))[0]
+    layers = []
+    for call in calls:
+        assert html.startswith("rmFeatures(", call.end()), html[call.end():call.end() + 80]
+        columns, end = decoder.raw_decode(html, call.end() + len("rmFeatures("))
+        assert html.startswith(", ", end)
+        shapes = shared[decoder.raw_decode(html, end + 2)[0]]
+        layers.append({"type": "FeatureCollection", "features": [
+            {"id": str(i), "type": "Feature", "geometry": shape,
+             "properties": {name: shared[column][i] for name, column in columns.items()}}
+            for i, shape in enumerate(shapes)]})
+    return layers
