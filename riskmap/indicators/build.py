@@ -8,12 +8,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskmap import __version__
+from riskmap._forked import started
 from riskmap.config import Config
 from riskmap.errors import StoreError
 from riskmap.fmt import percent
@@ -354,13 +356,21 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
         if not values.empty:
             by_level[level] = values
     release = protect_release(store, period, catalogue, by_level, config.gemeente, min_count)
-    for level, raw in by_level.items():
-        values = apply_to_values(raw, release, catalogue)
-        scores = score_level(values, catalogue, level, config)
-        if change and not scores.empty:
-            scores = _changes(scores, previous_scores(store, config, catalogue, period - 1, level,
-                                                      counted.get((period - 1, level))))
-        results[level] = LevelResult(level, values, scores)
+
+    def scored(level: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        values = apply_to_values(by_level[level], release, catalogue)
+        return values, score_level(values, catalogue, level, config)
+
+    # the levels scored side by side where this process may fork (one process per core),
+    # while this one reads or computes the scores of the quarter before
+    with started([partial(scored, level) for level in by_level]) as computed:
+        previous = {level: previous_scores(store, config, catalogue, period - 1, level,
+                                           counted.get((period - 1, level)))
+                    for level in by_level} if change else {}
+        for level, (values, scores) in zip(by_level, computed, strict=True):
+            changed = _changes(scores, previous[level]) if change and not scores.empty \
+                else scores
+            results[level] = LevelResult(level, values, changed)
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
                          f"(riskmap load ...)")

@@ -103,6 +103,31 @@ def test_quarters_are_built_and_stored_one_by_one_when_memory_holds_one_process(
 
 
 @pytest.mark.skipif(not _forked.can_fork(), reason="no fork here")
+def test_levels_scored_in_other_processes_are_those_scored_here(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    project.load_cbs(2024, offline=True)
+    project.load_register("hennep", _hennep(tmp_path / "hennep.csv", ["2024-06-01", "2025-04-01"]))
+    scored_in: list[int] = []
+
+    def recorded(*args: object, **kwargs: object) -> pd.DataFrame:
+        scored_in.append(os.getpid())  # in a forked process: not seen here
+        return score_level(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(build, "score_level", recorded)
+    catalogue, quarter = project.catalogue(), Period.parse("2025Q2")
+    with project.store(read_only=True) as store:
+        apart = build.computed_period(store, project.config, catalogue, quarter)
+        forks = _forked.can_fork() and _forked.cores() >= 2
+        assert scored_in == ([] if forks else [os.getpid()] * len(apart.results))
+        monkeypatch.setattr(_forked, "can_fork", lambda: False)
+        here = build.computed_period(store, project.config, catalogue, quarter)
+    assert scored_in[-len(here.results):] == [os.getpid()] * len(here.results)
+    assert list(apart.results) == list(here.results) and len(here.results) >= 2
+    for level, result in here.results.items():
+        pd.testing.assert_frame_equal(apart.results[level].values, result.values, obj=level)
+        pd.testing.assert_frame_equal(apart.results[level].scores, result.scores, obj=level)
+        assert result.scores["change"].notna().any() or level != "buurt"
+
+
 def test_a_quarter_computed_elsewhere_while_the_caller_works_is_the_same_build(
         project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     project.load_cbs(2024, offline=True)
