@@ -337,6 +337,17 @@ def figure_text(figure: Figure) -> str:
 PDF_FONTS: dict[Any, Any] = {"pdf.fonttype": 3}
 
 
+def _laid_out(figure: Figure) -> Figure:
+    """``figure``, ready to save: laid out once by ``tight_layout``, it keeps a placeholder
+    layout engine, for which ``savefig`` draws it an extra time before it draws it; without
+    one, the same image in three quarters of the time."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: PLC0415
+
+    if isinstance(figure.get_layout_engine(), PlaceHolderLayoutEngine):
+        figure.set_layout_engine(None)
+    return figure
+
+
 def write_figure(figure: Figure, path: Path, guard: Guard | None = None, **savefig: Any) -> Path:
     """Save a matplotlib figure (PNG or PDF) after checking its text with ``guard``.
 
@@ -348,7 +359,7 @@ def write_figure(figure: Figure, path: Path, guard: Guard | None = None, **savef
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(PDF_FONTS):
-        figure.savefig(path, **savefig)
+        _laid_out(figure).savefig(path, **savefig)
     return path
 
 
@@ -356,7 +367,7 @@ def figure_bytes(figure: Figure, guard: Guard, where: str, **savefig: Any) -> by
     """A figure rendered (PNG by default) to embed in an output, after checking its text."""
     guard.check_text(figure_text(figure), where)
     buffer = io.BytesIO()
-    figure.savefig(buffer, **{"format": "png", **savefig})
+    _laid_out(figure).savefig(buffer, **{"format": "png", **savefig})
     return buffer.getvalue()
 
 
@@ -374,7 +385,7 @@ def write_pdf(figures: Sequence[Figure], path: Path, guard: Guard, title: str = 
     with matplotlib.rc_context(PDF_FONTS), PdfPages(path, metadata={
             "Title": title, "Subject": "Vertrouwelijk", "Creator": "riskmap"}) as pdf:
         for figure in figures:
-            pdf.savefig(figure)
+            pdf.savefig(_laid_out(figure))
     return path
 
 
