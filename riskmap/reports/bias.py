@@ -201,9 +201,12 @@ def _accuracy(store: Store, data: QuarterData, variant: Config, period: Period,
     for quarter in sorted(set(record["period"]) & built):
         outcomes = controle_outcomes(store, "buurt", Period.parse(quarter) + 1)
         positive = (outcomes["found"] > 0).to_numpy()
-        values = data.values(Period.parse(quarter))
-        for name, config in (("score", data.config), ("variant", variant)):
-            score = _overall(values, data.catalogue, config).reindex(outcomes.index)
+        # the score as the track record ranks by it (the build's own where it is current)
+        overall = {"score": data.overall(Period.parse(quarter)),
+                   "variant": _overall(data.values(Period.parse(quarter)), data.catalogue,
+                                       variant)}
+        for name, ranking in overall.items():
+            score = ranking.reindex(outcomes.index)
             rows.append({"period": quarter, "ranking": name,
                          "precision_at_k": precision_at_k(positive, score.to_numpy(float), k),
                          "auc": ranking_auc(positive, score.to_numpy(float))})
