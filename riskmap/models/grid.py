@@ -168,8 +168,10 @@ def public_grid_counts(store: Store, size: int, period: Period,
                     "build --period %s) om het raster te tonen", store.path, period, period)
     status = status.set_index("area_code")
     shown = grid["code"].map(status["shown"]).fillna(False).astype(bool)
-    reason = grid["code"].map(status["reason"]).where(grid["code"].isin(status.index),
-                                                      SMALL_COUNT)
+    # a cell not in the release had no signal to protect: below the minimum (an index lookup,
+    # not isin, which makes a Python scalar of every released cell's code)
+    released = status.index.get_indexer(grid["code"]) >= 0
+    reason = grid["code"].map(status["reason"]).where(released, SMALL_COUNT)
     grid["count"] = [integer(n) if ok else hidden_text(why, min_count)
                      for n, ok, why in zip(grid["count"], shown, reason, strict=True)]
     return grid
