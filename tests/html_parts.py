@@ -58,8 +58,8 @@ def parse(html: str) -> _Page:
 
 
 def geojson(html: str) -> list[dict]:
-    """The GeoJSON FeatureCollections of a map page's layers, as its script makes them: each
-    layer's properties and shapes from what the page holds once (``rmShared``)."""
+    """The GeoJSON FeatureCollections of a map page's layers, as its script makes them when a
+    layer is shown: its properties and shapes from what the page holds once (``rmShared``)."""
     decoder = json.JSONDecoder()
     calls = list(re.finditer(r"geo_json_[0-9a-f]+_add\(", html))
     if not calls:
@@ -67,8 +67,10 @@ def geojson(html: str) -> list[dict]:
     shared = decoder.raw_decode(html, html.index("var rmShared = ") + len("var rmShared = "))[0]
     layers = []
     for call in calls:
-        assert html.startswith("rmFeatures(", call.end()), html[call.end():call.end() + 80]
-        columns, end = decoder.raw_decode(html, call.end() + len("rmFeatures("))
+        made = re.compile(r"rmWhenShown\((geo_json_[0-9a-f]+), ").match(html, call.end())
+        assert made is not None and call.group(0).startswith(made.group(1)), \
+            html[call.end():call.end() + 80]
+        columns, end = decoder.raw_decode(html, made.end())
         assert html.startswith(", ", end)
         shapes = shared[decoder.raw_decode(html, end + 2)[0]]
         layers.append({"type": "FeatureCollection", "features": [

@@ -78,8 +78,8 @@ def display_geometry(areas: gpd.GeoDataFrame, tolerance: float = 2.0) -> gpd.Geo
 
 class _Features(NamedTuple):
     """A layer's areas for folium (ids and properties: what its styles are made from), the
-    call of the page's script that makes them (:data:`_FEATURES_JS`, from what the page holds
-    once: :class:`_Shared`), and its legend."""
+    arguments of the page's script that makes them (:data:`_FEATURES_JS`, from what the page
+    holds once: :class:`_Shared`), and its legend."""
 
     data: dict[str, Any]
     text: str
@@ -88,7 +88,8 @@ class _Features(NamedTuple):
 
 # Makes a layer's GeoJSON in the page: its properties by name and its shapes are named parts
 # of rmShared, which the page holds once for every layer that has them (a national map has
-# eight buurt layers: the same shapes, names and codes)
+# eight buurt layers: the same shapes, names and codes). A layer gets its features when it is
+# first shown (Leaflet's "add"): a hidden layer costs the page nothing until it is chosen.
 _FEATURES_JS = """function rmFeatures(columns, shapes) {
   var names = Object.keys(columns);
   return {"type": "FeatureCollection", "features": rmShared[shapes].map(function (shape, i) {
@@ -96,6 +97,10 @@ _FEATURES_JS = """function rmFeatures(columns, shapes) {
     names.forEach(function (name) { properties[name] = rmShared[columns[name]][i]; });
     return {"id": String(i), "type": "Feature", "properties": properties, "geometry": shape};
   })};
+}
+function rmWhenShown(layer, columns, shapes) {
+  layer.once("add", function () { layer.addData(rmFeatures(columns, shapes)); });
+  return {"type": "FeatureCollection", "features": []};
 }"""
 
 
@@ -149,7 +154,7 @@ def _features(layer: MapLayer, shared: _Shared) -> _Features:
         {"id": str(i), "type": "Feature", "properties": p, "geometry": None}
         for i, p in enumerate(props.to_dict("records"))]}
     columns = {label: shared.column(props[label].tolist()) for label in props.columns}
-    text = f"rmFeatures({json.dumps(columns)}, {json.dumps(shared.shapes(layer.areas))})"
+    text = f"{json.dumps(columns)}, {json.dumps(shared.shapes(layer.areas))}"
     return _Features(data, text, classes.legend)
 
 
@@ -283,8 +288,8 @@ def _html_safe(text: str) -> str:
 
 def _with_shapes(page: str, layers: Sequence[_GeoJson], shared: _Shared) -> str:
     """The rendered ``page`` with what its layers share in a script of its head
-    (:class:`_Shared`) and each layer's call of it in place of its stand-in, in one pass over
-    the page as rendered (small: the shapes are not in it yet)."""
+    (:class:`_Shared`) and each layer's call of it (:data:`_FEATURES_JS`) in place of its
+    stand-in, in one pass over the page as rendered (small: the shapes are not in it yet)."""
     stand_ins = {_json(layer.stand_in): layer for layer in layers}
     if not stand_ins:
         return page
@@ -294,8 +299,12 @@ def _with_shapes(page: str, layers: Sequence[_GeoJson], shared: _Shared) -> str:
                                "pagina te zetten (andere folium-versie?)")
     if page.count("</head>") != 1:
         raise RuntimeError("kaart: de vormen zijn niet in de pagina te zetten (geen <head>)")
-    page = re.sub("|".join(map(re.escape, stand_ins)),
-                  lambda found: _html_safe(stand_ins[found.group(0)].text), page)
+
+    def call(found: re.Match[str]) -> str:  # the layer's features, made when it is shown
+        layer = stand_ins[found.group(0)]
+        return _html_safe(f"rmWhenShown({layer.get_name()}, {layer.text})")
+
+    page = re.sub("|".join(map(re.escape, stand_ins)), call, page)
     return page.replace("</head>", f"{shared.script()}</head>")
 
 
