@@ -3,9 +3,11 @@
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from riskmap import sbi
 from riskmap.errors import ConfigError, InputError
 from riskmap.sbi import (
     check_version,
@@ -59,6 +61,16 @@ def test_placeholders():
     assert placeholder_code(pd.Series(["0001", "2", "00002", "0111", "", "01"])).tolist()[:3] \
         == ["0001", "0002", "0002"]
     assert placeholder_code(pd.Series(["0111", "", "10"])).isna().all()
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_codes_are_looked_up_as_isin_would(dtype: object):
+    rng = np.random.default_rng(5)
+    codes = sbi.assigned_codes(2008)
+    pool = [*sorted(codes)[:200], "", "141", "0141", "abc", "4711 ", None]
+    values = pd.Series(rng.choice(np.array(pool, dtype=object), 500), dtype=dtype,
+                       index=rng.permutation(500) + 7, name="sbi")
+    pd.testing.assert_series_equal(sbi._among(values, codes), values.isin(codes))
 
 
 def test_version_evidence():
