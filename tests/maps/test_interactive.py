@@ -39,7 +39,8 @@ def test_layers_of_the_same_areas_share_their_shapes_and_equal_columns(grid_area
     layers = _layers(grid_areas)
     other = grid_areas.set_geometry(grid_areas.geometry.translate(500))  # shapes of their own
     html = map_from_layers([*layers, MapLayer("Wijken", other, "score", {"name": "Naam"})], "T")
-    shared = json.JSONDecoder().raw_decode(html, html.index("var rmShared = ") + 15)[0]
+    start = html.index("var rmShared = ") + len("var rmShared = ")
+    shared = json.JSONDecoder().raw_decode(html, start)[0]
     assert sorted(name for name in shared if name.startswith("s")) == ["s0", "s1"]
     assert html.count('"coordinates"') == 2 * len(grid_areas)  # not once per layer
     names = json.dumps([f"Buurt {k}" for k in range(9)])
