@@ -199,12 +199,12 @@ def _accuracy(store: Store, data: QuarterData, variant: Config, period: Period,
     built = set(store.query("SELECT DISTINCT period FROM builds")["period"])
     rows = []
     for quarter in sorted(set(record["period"]) & built):
-        outcomes = controle_outcomes(store, "buurt", Period.parse(quarter) + 1)
+        ranked = Period.parse(quarter)
+        outcomes = controle_outcomes(store, "buurt", ranked + 1)
         positive = (outcomes["found"] > 0).to_numpy()
         # the score as the track record ranks by it (the build's own where it is current)
-        overall = {"score": data.overall(Period.parse(quarter)),
-                   "variant": _overall(data.values(Period.parse(quarter)), data.catalogue,
-                                       variant)}
+        overall = {"score": data.overall(ranked),
+                   "variant": _overall(data.values(ranked), data.catalogue, variant)}
         for name, ranking in overall.items():
             score = ranking.reindex(outcomes.index)
             rows.append({"period": quarter, "ranking": name,
