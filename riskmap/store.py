@@ -342,10 +342,11 @@ class Store:
         return self
 
     def _version(self) -> int:
-        tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-        if "meta" not in tables:
+        # asked of meta itself: listing the tables first cost a read-only open a fifth more
+        try:
+            return int(self.scalar("SELECT value FROM meta WHERE key='schema_version'") or 0)
+        except duckdb.CatalogException:  # no meta: a new file
             return 0
-        return int(self.scalar("SELECT value FROM meta WHERE key='schema_version'") or 0)
 
     def _migrate(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -366,13 +367,15 @@ class Store:
     def _sync_archives(self) -> None:
         """Give each archive table the columns its table has after a migration, so archived rows
         are written and restored by name whatever later migrations add or drop."""
+        columns: dict[str, dict[str, str]] = {}
+        for table, column, kind in self.con.execute(
+                "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE table_name IN (SELECT unnest(?)) ORDER BY table_name, column_index",
+                [[*LOADED_TABLES, *(f"archive_{t}" for t in LOADED_TABLES)]]).fetchall():
+            columns.setdefault(table, {})[column] = kind
         for table in LOADED_TABLES:
-            live = dict(self.con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
-                [table]).fetchall())
-            kept = {r[0] for r in self.con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = ?",
-                [f"archive_{table}"]).fetchall()} - {"replaced_by"}
+            live = columns.get(table, {})
+            kept = columns.get(f"archive_{table}", {}).keys() - {"replaced_by"}
             for column in live.keys() - kept:
                 self.con.execute(f'ALTER TABLE archive_{table} ADD COLUMN "{column}" '
                                  f"{live[column]}")
