@@ -1,9 +1,9 @@
 """The demo gemeente Havenwaard from its sources to every output (``riskmap demo``).
 
-The sources are generated (:mod:`riskmap.sources.demo`) in a forked process while this one
-imports the rest of riskmap (the models, maps and reports the quarter needs) and creates the
-project; then the real loaders read the files and :func:`riskmap.pipeline.run_quarter` runs
-the last quarter, building the three before it.
+The sources are generated (:mod:`riskmap.sources.demo`) in forked processes while this one
+creates the project; then the real loaders read the files in a forked process while this one
+imports the rest of riskmap (the models, maps and reports the quarter needs), and
+:func:`riskmap.pipeline.run_quarter` runs the last quarter, building the three before it.
 """
 
 from __future__ import annotations
@@ -72,24 +72,31 @@ def _sources(folder: Path, seed: int) -> dict[str, Path]:
     return write_sources(build_world(seed), folder)
 
 
+def _loads(project: Project, paths: dict[str, Path]) -> list[LoadRecord]:
+    """Load every source with the real loaders, in one session (one store for all)."""
+    with project.session():
+        loads = [project.load_boundaries(paths["boundaries"]),
+                 project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
+                 project.load_areas("vakantiepark", paths["vakantieparken"]),
+                 project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
+                 project.load_bag(paths["bag"]),
+                 # last year's extract (SBI 2008), then this year's (SBI 2025) replacing it
+                 project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
+        return loads + [project.load_register(kind, paths[kind])
+                        for kind in progress(REGISTER_KINDS, "registers laden")]
+
+
 def _run_demo(out: Path, seed: int) -> DemoRun:
     _clear_demo(out)
     with started([partial(_sources, out / "sources", seed)], background=True) as made:
-        # imported here, while the sources are made: most of what the quarter's stages use
-        from riskmap.pipeline import run_quarter  # noqa: PLC0415
         project = Project.init(out, GEMEENTE, YEAR, naam=NAME, **{"paths.cache": "sources"})
         paths = next(made)
     run = DemoRun(project, LAST_PERIOD)
-    with project.session():  # one store for every load
-        run.loads += [project.load_boundaries(paths["boundaries"]),
-                      project.load_bedrijventerreinen(paths["bedrijventerreinen"]),
-                      project.load_areas("vakantiepark", paths["vakantieparken"]),
-                      project.load_cbs(YEAR, offline=True), project.load_police(offline=True),
-                      project.load_bag(paths["bag"]),
-                      # last year's extract (SBI 2008), then this year's (SBI 2025) replacing it
-                      project.load_kvk(paths["kvk_vorig_jaar"]), project.load_kvk(paths["kvk"])]
-        run.loads += [project.load_register(kind, paths[kind])
-                      for kind in progress(REGISTER_KINDS, "registers laden")]
+    # the loads run in a forked process (one core) while this one imports what the quarter's
+    # stages use (the other): imported while the sources were made, both cores were already busy
+    with started([partial(_loads, project, paths)], background=True) as loaded:
+        from riskmap.pipeline import run_quarter  # noqa: PLC0415
+        run.loads = next(loaded)
     run.quarter = run_quarter(project, LAST_PERIOD, first=LAST_PERIOD - (BUILT_QUARTERS - 1))
     run.outputs = run.quarter.outputs
     return run
