@@ -93,9 +93,11 @@ def _run_demo(out: Path, seed: int) -> DemoRun:
         paths = next(made)
     run = DemoRun(project, LAST_PERIOD)
     # the loads run in a forked process (one core) while this one imports what the quarter's
-    # stages use (the other): imported while the sources were made, both cores were already busy
+    # stages and writers use (the other): imported while the sources were made, both cores
+    # were already busy
     with started([partial(_loads, project, paths)], background=True) as loaded:
-        from riskmap.pipeline import run_quarter  # noqa: PLC0415
+        from riskmap.pipeline import preload_writers, run_quarter  # noqa: PLC0415
+        preload_writers()
         run.loads = next(loaded)
     run.quarter = run_quarter(project, LAST_PERIOD, first=LAST_PERIOD - (BUILT_QUARTERS - 1))
     run.outputs = run.quarter.outputs

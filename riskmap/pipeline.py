@@ -65,7 +65,10 @@ def _build(project: Project, period: Period, first: Period | None) -> str:
     with project.store(read_only=True) as store:
         built = set(built_quarters(store, "buurt"))
     earlier = [q for q in quarters(first, period - 1) if q not in built] if first else []
-    project.build_quarters([*earlier, period])
+    if earlier:
+        project.build_quarters([*earlier, period])
+    else:  # the writers are imported while the quarter is computed
+        project.build(period, meanwhile=preload_writers)
     extra = f" (en {', '.join(map(str, earlier))})" if earlier else ""
     return f"{period}{extra} berekend"
 
@@ -162,6 +165,18 @@ def _outputs(project: Project, period: Period, offline: bool, capacity: int | No
                                     project.memory_per_process()),
                        "uitvoer schrijven", total=len(groups))
     return {name: path for paths in written for name, path in paths.items()}
+
+
+def preload_writers() -> None:
+    """Import what the quarter's writers load only when they write (Pango for the briefing,
+    GDAL for the GeoPackage, XlsxWriter, the dashboard and its charts), for a caller with a
+    core to spare before :func:`run_quarter`: else each writer's forked process imports them
+    on its own while both cores write (0.6 s)."""
+    import pyogrio  # noqa: F401, PLC0415
+    import weasyprint  # noqa: F401, PLC0415
+    import xlsxwriter  # noqa: F401, PLC0415
+
+    import riskmap.dashboard.page  # noqa: F401, PLC0415
 
 
 def run_quarter(project: Project, period: str | Period, first: str | Period | None = None,
