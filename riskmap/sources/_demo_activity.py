@@ -92,15 +92,13 @@ def buurt_statistics(buurten: gpd.GeoDataFrame, risk: np.ndarray,
 
 def _postcodes(buurt_codes: pd.Series, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
     """A PC4 area per buurt (``7`` + wijk + buurt digit), 24 house numbers per PC6."""
-    letters = [a + b for a in "ABCDEGHJKLMNPRSTVWXZ" for b in "ABCDEGHJKLMNPRSTVWXZ"]
-    codes, numbers = [], np.zeros(len(buurt_codes), dtype=int)
-    counters: dict[str, int] = {}
-    for i, code in enumerate(buurt_codes):
-        k = counters.get(code, 0)
-        counters[code] = k + 1
-        codes.append(f"7{code[-4:-2][-1]}{code[-2:]}{letters[k // 24]}")
-        numbers[i] = k % 24 * 2 + 1 + int(rng.integers(0, 2))
-    return codes, numbers
+    letters = np.array([a + b for a in "ABCDEGHJKLMNPRSTVWXZ" for b in "ABCDEGHJKLMNPRSTVWXZ"],
+                       dtype=object)
+    k = buurt_codes.groupby(buurt_codes, sort=False).cumcount().to_numpy()  # rank in its buurt
+    pc4 = buurt_codes.map({code: f"7{code[-3]}{code[-2:]}" for code in buurt_codes.unique()})
+    # one draw per address, in order (as many draws one by one give the same numbers)
+    numbers = k % 24 * 2 + 1 + rng.integers(0, 2, size=len(k))
+    return (pc4.to_numpy(object) + letters[k // 24]).tolist(), numbers
 
 
 def build_addresses(buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame, stats: pd.DataFrame,
@@ -122,13 +120,20 @@ def build_addresses(buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame, stat
         business_area = land.intersection(bt_union)
         zone = business_area if business_area.area > 2e4 else land
         premises = sample_points(zone, int(n_business[i]), rng)
-        for xy, use in ((homes, None), (premises, uses[buurt.kind])):
-            for x, y in xy:
-                rows.append((buurt.code, buurt.wijk, x, y, "woonfunctie" if use is None
-                             else use[int(rng.integers(len(use)))],
-                             float(rng.integers(40, 160)) if use is None
-                             else float(rng.integers(60, 2_500))))
-    frame = pd.DataFrame(rows, columns=["buurt", "wijk", "x", "y", "gebruiksdoel", "oppervlakte"])
+        # a floor area per dwelling, then a use and a floor area per premises, in that order
+        areas = rng.integers(40, 160, size=len(homes)).astype(float)
+        rows.append(pd.DataFrame({"buurt": buurt.code, "wijk": buurt.wijk, "x": homes[:, 0],
+                                  "y": homes[:, 1], "gebruiksdoel": "woonfunctie",
+                                  "oppervlakte": areas}))
+        business = [(use[int(rng.integers(len(use)))], float(rng.integers(60, 2_500)))
+                    for use in [uses[buurt.kind]] * len(premises)]
+        rows.append(pd.DataFrame({"buurt": buurt.code, "wijk": buurt.wijk, "x": premises[:, 0],
+                                  "y": premises[:, 1],
+                                  "gebruiksdoel": pd.Series([use for use, _ in business],
+                                                            dtype="str"),
+                                  "oppervlakte": np.array([area for _, area in business],
+                                                          dtype=float)}))
+    frame = pd.concat(rows, ignore_index=True)
     frame["postcode"], frame["huisnummer"] = _postcodes(frame["buurt"], rng)
     return frame
 

@@ -124,15 +124,18 @@ def zorg_establishments(buurten: gpd.GeoDataFrame, addresses: pd.DataFrame,
     rows = []
     codes, weights = list(ZORG_CODES), np.array(list(ZORG_CODES.values()), float)
     in_buurt = addresses.groupby("buurt").indices  # positions, in order
+    # the addresses' columns read by position (a row of the frame at a time cost 0.1 ms)
+    x, y = addresses["x"].to_numpy(), addresses["y"].to_numpy()
+    postcode, huisnummer = addresses["postcode"].tolist(), addresses["huisnummer"].tolist()
     for buurt in buurten.itertuples():
         if buurt.kind in ("haven", "industrie"):
             continue
         risk = float(buurt.zorg_risk)
         n = int(rng.integers(8, 16) + 14 * (risk > 0.5))
-        pool = addresses.iloc[in_buurt.get(buurt.code, [])]
-        hub = pool.iloc[int(rng.integers(len(pool)))]
+        pool = in_buurt.get(buurt.code, np.zeros(0, dtype=int))
+        hub = pool[int(rng.integers(len(pool)))]
         for _ in range(n):
-            row = hub if rng.random() < 0.6 * risk else pool.iloc[int(rng.integers(len(pool)))]
+            at = hub if rng.random() < 0.6 * risk else pool[int(rng.integers(len(pool)))]
             short = rng.random() < 0.05 + 0.5 * risk
             start = _dates(reference - timedelta(days=700) if short else date(2008, 1, 1),
                            reference - timedelta(days=60), 1, rng)[0]
@@ -143,8 +146,8 @@ def zorg_establishments(buurten: gpd.GeoDataFrame, addresses: pd.DataFrame,
                 other = str(rng.choice(RISKY_OTHER if rng.random() < 0.6 else NON_CARE_OTHER))
             elif rng.random() < 0.3:
                 other = "8899"
-            rows.append({"address": None, "kind": "zorg", "buurt": buurt.code, "x": row.x,
-                         "y": row.y, "postcode": row.postcode, "huisnummer": row.huisnummer,
+            rows.append({"address": None, "kind": "zorg", "buurt": buurt.code, "x": x[at],
+                         "y": y[at], "postcode": postcode[at], "huisnummer": huisnummer[at],
                          "risk": float(buurt.risk), "zorg_risk": risk,
                          "sbi": codes[int(rng.choice(len(codes), p=weights / weights.sum()))],
                          "sbi_other": other, "start": start, "end": end,
