@@ -125,8 +125,9 @@ def build_addresses(buurten: gpd.GeoDataFrame, terreinen: gpd.GeoDataFrame, stat
         rows.append(pd.DataFrame({"buurt": buurt.code, "wijk": buurt.wijk, "x": homes[:, 0],
                                   "y": homes[:, 1], "gebruiksdoel": "woonfunctie",
                                   "oppervlakte": areas}))
-        business = [(use[int(rng.integers(len(use)))], float(rng.integers(60, 2_500)))
-                    for use in [uses[buurt.kind]] * len(premises)]
+        kinds = uses[buurt.kind]
+        business = [(kinds[int(rng.integers(len(kinds)))], float(rng.integers(60, 2_500)))
+                    for _ in range(len(premises))]
         rows.append(pd.DataFrame({"buurt": buurt.code, "wijk": buurt.wijk, "x": premises[:, 0],
                                   "y": premises[:, 1],
                                   "gebruiksdoel": pd.Series([use for use, _ in business],

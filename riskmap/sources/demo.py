@@ -324,10 +324,14 @@ def write_bagadres(addresses: pd.DataFrame, streets: pd.Series, gemeente: str, n
         "lat": np.round(lat, 8)})
     # unquoted, as NLExtract writes it; by Arrow, in a fifteenth of pandas' time (a float
     # without decimals is written as ``445614``, not ``445614.0``: the same number)
-    with path.open("wb") as out:
-        out.write((";".join(frame.columns) + "\n").encode())
-        csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), out,
-                      csv.WriteOptions(include_header=False, delimiter=";", quoting_style="none"))
+    try:
+        with path.open("wb") as out:
+            out.write((";".join(frame.columns) + "\n").encode())
+            csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), out,
+                          csv.WriteOptions(include_header=False, delimiter=";",
+                                           quoting_style="none"))
+    except pa.ArrowInvalid:  # a name with a ``;`` or a quote: quoted where needed, by pandas
+        frame.to_csv(path, sep=";", index=False, encoding="utf-8")
     return path
 
 
