@@ -65,10 +65,8 @@ def _build(project: Project, period: Period, first: Period | None) -> str:
     with project.store(read_only=True) as store:
         built = set(built_quarters(store, "buurt"))
     earlier = [q for q in quarters(first, period - 1) if q not in built] if first else []
-    if earlier:
-        project.build_quarters([*earlier, period])
-    else:  # the writers are imported while the quarter is computed
-        project.build(period, meanwhile=preload_writers)
+    # the writers' libraries are imported while the quarters are computed
+    project.build_quarters([*earlier, period], meanwhile=preload_writers)
     extra = f" (en {', '.join(map(str, earlier))})" if earlier else ""
     return f"{period}{extra} berekend"
 

@@ -246,18 +246,20 @@ class Project:
                 store_period(store, self.config, catalogue, built)
         return built.results
 
-    def build_quarters(self, periods: Sequence[str | Period]) -> None:
+    def build_quarters(self, periods: Sequence[str | Period],
+                       meanwhile: Callable[[], object] | None = None) -> None:
         """Build several quarters: computed side by side in forked processes where possible
-        (each with its own read-only connection; :func:`riskmap._forked.side_by_side`), then
+        (each with its own read-only connection; :func:`riskmap._forked.started`), then
         stored in order; else with :meth:`build` one after the other, each stored before the
         next is computed. The same builds either way: side by side, the change of a quarter
         whose previous quarter is built with it is taken from that one's scores (see
-        :func:`riskmap.indicators.build.with_change`)."""
-        from riskmap._forked import processes_for, side_by_side
+        :func:`riskmap.indicators.build.with_change`). ``meanwhile()`` runs here while the
+        first quarter (or all of them, side by side) is computed (see :meth:`build`)."""
+        from riskmap._forked import processes_for, started
         from riskmap.indicators.build import computed_period, store_period, with_change
         if processes_for(len(periods), self.memory_per_process()) < 2:
-            for period in periods:
-                self.build(period)
+            for at, period in enumerate(periods):
+                self.build(period, meanwhile=meanwhile if at == 0 else None)
             return
         catalogue = self.catalogue()
         quarters = [Period.parse(p) for p in periods]
@@ -271,8 +273,11 @@ class Project:
                                        change=previous[at] is None)
 
         with self.lock():
-            built = list(side_by_side([partial(compute, at) for at in range(len(quarters))],
-                                      self.memory_per_process()))
+            with started([partial(compute, at) for at in range(len(quarters))],
+                         self.memory_per_process()) as computed:
+                if meanwhile is not None:
+                    meanwhile()
+                built = list(computed)
             with self.store() as store:
                 for quarter, before in zip(built, previous, strict=True):
                     if before is not None:

@@ -93,8 +93,8 @@ def test_quarters_are_built_and_stored_one_by_one_when_memory_holds_one_process(
     monkeypatch.setattr(_forked, "available_memory", lambda: 1)
     built: list[str] = []
     build_one = Project.build
-    monkeypatch.setattr(Project, "build", lambda self, period: built.append(str(period))
-                        or build_one(self, period))
+    monkeypatch.setattr(Project, "build", lambda self, period, meanwhile=None:
+                        built.append(str(period)) or build_one(self, period, meanwhile))
     project.build_quarters(["2025Q1", "2025Q2"])
     assert built == ["2025Q1", "2025Q2"]
     with project.store(read_only=True) as store:
