@@ -294,7 +294,7 @@ class HitRateModel:
         # each fold scaled once for every strength (as the pipeline would scale it)
         folds = [(test, *_scaled(x[train], x[test]), y[train]) for train, test in splits
                  if np.unique(y[train]).size == 2]
-        scores = {c: self._out_of_fold(c, y, folds) for c in self.strengths}
+        scores = self._out_of_fold(y, folds)
         self.strength_ = min(scores, key=lambda c: log_loss(y, scores[c], labels=[0, 1]))
         best = scores[self.strength_]
         self.cv_auc_ = float(roc_auc_score(y, best))
@@ -304,7 +304,8 @@ class HitRateModel:
         self.base_rate_ = float(y.mean())
         self.calibrated_ = CalibratedClassifierCV(self._pipeline(self.strength_), method="sigmoid",
                                                   cv=splits, ensemble=False).fit(x, y)
-        self.explainer_ = self._pipeline(self.strength_).fit(x, y)
+        # without an ensemble, the calibration's classifier is the pipeline fitted on every row
+        self.explainer_ = self.calibrated_.calibrated_classifiers_[0].estimator
         self.coefficients_ = pd.Series(self.explainer_[-1].coef_[0], index=self.features_)
         log.debug("trefkansmodel op %s controles (%s met een bevinding), C = %s: AUC bij "
                  "kruisvalidatie per groep %s, Brier %s", integer(y.size),
@@ -312,16 +313,20 @@ class HitRateModel:
                  number(self.cv_brier_, 3))
         return self
 
-    def _out_of_fold(self, strength: float, y: np.ndarray,
+    def _out_of_fold(self, y: np.ndarray,
                      folds: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
-                     ) -> np.ndarray:
+                     ) -> dict[float, np.ndarray]:
         """Predictions for each fold's test rows from a fit on its training rows (``folds``:
-        test rows, scaled training and test features, training outcomes); the base rate
-        where a fold's training rows have one outcome only."""
-        predicted = np.full(y.size, float(y.mean()))
+        test rows, scaled training and test features, training outcomes), per strength; the
+        base rate where a fold's training rows have one outcome only. A fold's fits go from
+        the strongest regularisation to the weakest, each starting from the one before."""
+        predicted = {c: np.full(y.size, float(y.mean())) for c in self.strengths}
         for test, x_train, x_test, y_train in folds:
-            model = self._regression(strength).fit(x_train, y_train)
-            predicted[test] = model.predict_proba(x_test)[:, 1]
+            model = self._regression(self.strengths[0])
+            model.warm_start = True
+            for strength in sorted(self.strengths):
+                model.set_params(C=strength).fit(x_train, y_train)
+                predicted[strength][test] = model.predict_proba(x_test)[:, 1]
         return predicted
 
     def predict_proba(self, features: pd.DataFrame) -> pd.Series:
