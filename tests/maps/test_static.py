@@ -74,3 +74,19 @@ def test_a_figure_with_a_known_pseudonym_is_not_written(grid_areas, tmp_path):
         write_figure(figure, tmp_path / "kaart.png", guard)
     assert not (tmp_path / "kaart.png").exists()
     plt.close(figure)
+
+
+def test_figure_text_reads_what_is_drawn_tick_labels_of_shown_axes_and_table_cells_too():
+    figure = plt.figure(figsize=(4, 2))
+    shown, hidden = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
+    shown.set_xticks([0, 1], ["as-links", "as-rechts"])
+    shown.table([["cel-a"]])
+    hidden.set_xticks([0, 1], ["onzichtbaar", "ook"])
+    hidden.set_title("titel-rechts")
+    hidden.text(0.5, 0.5, "tekst-rechts")
+    hidden.set_axis_off()  # its axes' lines and labels are not drawn
+    text = figure_text(figure).split("\n")
+    for expected in ("as-links", "as-rechts", "cel-a", "titel-rechts", "tekst-rechts"):
+        assert expected in text
+    assert "onzichtbaar" not in text
+    plt.close(figure)
