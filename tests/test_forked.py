@@ -3,13 +3,22 @@ import logging
 import os
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 import pytest
 
 from riskmap import _forked
-from riskmap._forked import can_fork, settled, side_by_side, started, stopping
+from riskmap._forked import (
+    can_fork,
+    settled,
+    side_by_side,
+    side_by_side_with,
+    started,
+    stopping,
+)
 
 log = logging.getLogger("riskmap.test_forked")
 
@@ -217,3 +226,35 @@ def test_a_task_that_runs_here_is_never_stopped(monkeypatch):
     monkeypatch.setattr(_forked, "processes_for", lambda *_: 1)
     with started([partial(_until_stopped, 0.05)]) as results:
         assert list(results) == [0.05]
+
+
+@contextmanager
+def _logged_resource(folder: Path) -> Iterator[int]:
+    (folder / f"open-{os.getpid()}-{time.monotonic_ns()}").touch()
+    try:
+        yield os.getpid()
+    finally:
+        (folder / f"closed-{os.getpid()}-{time.monotonic_ns()}").touch()
+
+
+def _pid_of(opened: int) -> tuple[int, int]:
+    return opened, os.getpid()
+
+
+@apart
+def test_each_forked_process_opens_the_resource_once_and_closes_it_as_it_ends(tmp_path):
+    works = [_pid_of] * 6
+    results = list(side_by_side_with(partial(_logged_resource, tmp_path), works))
+    assert all(opened == pid != os.getpid() for opened, pid in results)
+    pids = {pid for _, pid in results}
+    opened = [p.name for p in tmp_path.glob("open-*")]
+    closed = [p.name for p in tmp_path.glob("closed-*")]
+    assert sorted(int(name.split("-")[1]) for name in opened) == sorted(pids)
+    assert sorted(int(name.split("-")[1]) for name in closed) == sorted(pids)
+
+
+def test_run_here_one_resource_serves_every_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(_forked, "processes_for", lambda *_: 1)
+    results = list(side_by_side_with(partial(_logged_resource, tmp_path), [_pid_of] * 3))
+    assert results == [(os.getpid(), os.getpid())] * 3
+    assert len(list(tmp_path.glob("open-*"))) == len(list(tmp_path.glob("closed-*"))) == 1
