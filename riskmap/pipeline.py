@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from riskmap._forked import settled, side_by_side
+from riskmap._forked import settled, side_by_side_with
 from riskmap._progress import progress
 from riskmap.errors import InputError, RiskmapError, StoreError
 from riskmap.models.backtest import MEAN
@@ -31,6 +31,7 @@ from riskmap.reports.briefing import write_briefing
 from riskmap.reports.exports import write_exports
 from riskmap.reports.gebiedsanalyse import write_report
 from riskmap.reports.outputs import Writer, write_map_page, write_static_maps, write_tables
+from riskmap.reports.quarter import QuarterOutput
 from riskmap.reports.targets import write_targets
 
 log = logging.getLogger(__name__)
@@ -139,12 +140,12 @@ class _Skip(Exception):  # noqa: N818 - a stage's way of saying why it cannot ru
 def _outputs(project: Project, period: Period, offline: bool, capacity: int | None,
              exclude_recent: int | None) -> dict[str, Path]:
     """Every output of the quarter, written side by side in forked processes where possible
-    (:func:`riskmap._forked.side_by_side`), each writer a task that whichever process is free
-    takes, in this order: the static maps with the report (which embeds the PNGs they
-    rendered; the largest on a gemeente), the briefing, the exports, the target list, the
-    dashboard, the tables and ``kaart.html`` (on the national store the exports, the target
-    list, the tables and the page take 12-25 s each). The bias audit, which the report and the
-    briefing both show, is computed before."""
+    (:func:`riskmap._forked.side_by_side_with`: each opens the store once), each writer a task
+    that whichever process is free takes, in this order: the static maps with the report
+    (which embeds the PNGs they rendered; the largest on a gemeente), the briefing, the
+    exports, the target list, the dashboard, the tables and ``kaart.html`` (on the national
+    store the exports, the target list, the tables and the page take 12-25 s each). The bias
+    audit, which the report and the briefing both show, is computed before."""
     capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
     with project.quarter_output(period) as shared, suppress(RiskmapError):
         shared.bias_audit()  # else the writers say why there is none
@@ -155,12 +156,13 @@ def _outputs(project: Project, period: Period, offline: bool, capacity: int | No
         [lambda _q: {"dashboard": project.dashboard()}], [write_tables],
         [partial(write_map_page, offline=offline)]]
 
-    def write(group: list[Writer]) -> dict[str, Path]:
-        with project.quarter_output(shared=shared) as q:
-            return {name: path for writer in group for name, path in writer(q).items()}
+    def write(group: list[Writer], q: QuarterOutput) -> dict[str, Path]:
+        return {name: path for writer in group for name, path in writer(q).items()}
 
-    written = progress(side_by_side([partial(write, group) for group in groups],
-                                    project.memory_per_process()),
+    # each process opens the store once for the groups it writes
+    written = progress(side_by_side_with(partial(project.quarter_output, shared=shared),
+                                         [partial(write, group) for group in groups],
+                                         project.memory_per_process()),
                        "uitvoer schrijven", total=len(groups))
     return {name: path for paths in written for name, path in paths.items()}
 
