@@ -31,12 +31,22 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 
 from riskmap.config import Config
 from riskmap.errors import InputError
-from riskmap.sources._io import blank, duplicated, header_of, normalise_header, require_columns
+from riskmap.sources._io import (
+    arrow_strings,
+    blank,
+    duplicated,
+    duplicated_numbers,
+    header_of,
+    normalise_header,
+    require_columns,
+)
 from riskmap.sources._places import address_keys, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
@@ -131,10 +141,21 @@ def _gpkg_layer(path: Path, layer: str, use: str | None,
 
 
 def bag_ids(values: pd.Series) -> pd.Series:
-    """BAG identifiers as their 16 digits (leading zeros restored); ``""`` where not one."""
-    digits = values.astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    ok = digits.str.fullmatch(r"\d{1,16}")
-    return digits.str.zfill(16).where(ok, "")
+    """BAG identifiers as their 16 digits (leading zeros restored); ``""`` where not one (by
+    Arrow, per value: ten million in two fifths of the time of pandas' string methods; each
+    step only where some value needs it)."""
+    text = pc.utf8_trim_whitespace(pc.fill_null(arrow_strings(values), ""))
+    # an identifier read as a number by a spreadsheet ("363200000123456.0")
+    dotted = pc.ends_with(text, ".0")
+    if pc.any(dotted).as_py():
+        text = pc.if_else(dotted, pc.utf8_slice_codeunits(text, 0, -2), text)
+    length = pc.utf8_length(text)
+    ok = pc.and_(pc.ascii_is_decimal(text), pc.less_equal(length, 16))
+    if not pc.all(pc.equal(length, 16)).as_py():
+        text = pc.utf8_lpad(text, 16, "0")
+    if not pc.all(ok).as_py():
+        text = pc.if_else(ok, text, "")
+    return pd.Series(pd.array(text, dtype="str"), index=values.index)
 
 
 def _uses(values: pd.Series) -> pd.Series:
@@ -184,15 +205,20 @@ def repeated_addresses(number: pd.Series, key: pd.Series,
     the same postcode and number as another row without one (``shared``: the rows whose key
     may occur more than once, when known)."""
     has = number.ne("").to_numpy(bool)
+    # identifiers (16 digits, see bag_ids) compared as numbers
     if has.all():
-        return duplicated(number)
+        return duplicated_numbers(_as_numbers(number))
     by_key = ~has if shared is None else ~has & shared
     repeated = np.zeros(len(number), dtype=bool)
     if has.any():
-        repeated[has] = duplicated(number[has])
+        repeated[has] = duplicated_numbers(_as_numbers(number[has]))
     if by_key.any():
         repeated[by_key] = duplicated(key[by_key])
     return repeated
+
+
+def _as_numbers(ids: pd.Series) -> np.ndarray:
+    return pc.cast(arrow_strings(ids), pa.int64()).to_numpy()
 
 
 def load_bag(store: Store, config: Config, path: str | Path,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from riskmap import _forked
 from riskmap._forked import can_fork, cores
 from riskmap.sources import _io, _places, _pseudo
-from riskmap.sources._io import blank, duplicated, parse_numbers
+from riskmap.sources._io import blank, duplicated, duplicated_numbers, parse_numbers
 from riskmap.sources._places import (
     AreaIndex,
     PolygonLookup,
@@ -28,7 +28,7 @@ from riskmap.sources._places import (
 )
 from riskmap.sources._pseudo import Pseudonymiser
 from riskmap.sources._records import _with_codes
-from riskmap.sources.bag import repeated_addresses
+from riskmap.sources.bag import bag_ids, repeated_addresses
 from riskmap.sources.kvk import PYTHON_SPACES, _names
 
 
@@ -315,6 +315,21 @@ def test_duplicated_by_arrow_as_pandas(keep, repeats_from, monkeypatch):
                    pd.Series(["b", None, "b", None, "a"], dtype="str")):
         np.testing.assert_array_equal(duplicated(series, keep=keep),
                                       series.duplicated(keep=keep).to_numpy())
+
+
+@given(st.lists(st.integers(-3, 10**16), max_size=60), st.integers(1, 4))
+def test_duplicated_numbers_as_pandas(values, copies):
+    numbers = np.array(values * copies + values[:3], dtype=np.int64)
+    np.testing.assert_array_equal(duplicated_numbers(numbers),
+                                  pd.Series(numbers).duplicated().to_numpy())
+
+
+def test_bag_ids_are_one_to_sixteen_ascii_digits_padded():
+    cells = ["363200000123456", " 0363200000123456\t", "363200000123456.0", "12.5", "1e15",
+             "12345678901234567", "", None, "12 34", "\u0663\u0664", "0", "00000000000000001"]
+    ids = bag_ids(pd.Series(cells, dtype="str"))
+    # (pandas' string methods took "\u0663\u0664", Arabic-Indic digits, for one)
+    assert ids.tolist() == ["0363200000123456"] * 3 + [""] * 7 + ["0000000000000000", ""]
 
 
 @pytest.mark.parametrize("without_number", [0.0, 0.3, 1.0])
