@@ -355,6 +355,14 @@ def figure_text(figure: Figure) -> str:
 # Glyphs drawn as Type 3 procedures: searchable and copyable text (€, ≥ and accents too), ~7x
 # faster to write than a TrueType subset made with fontTools for every file.
 PDF_FONTS: dict[Any, Any] = {"pdf.fonttype": 3}
+# zlib level 3 instead of Pillow's 6: a map's PNG in 13 % less time, 8 % larger
+PNG_OPTIONS: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}}
+
+
+def _saving(format_: str, savefig: dict[str, Any]) -> dict[str, Any]:
+    """``savefig``'s options for a file of ``format_`` (``"png"``: :data:`PNG_OPTIONS` unless
+    the caller gives its own)."""
+    return {**PNG_OPTIONS, **savefig} if format_ == "png" else savefig
 
 
 def _laid_out(figure: Figure) -> Figure:
@@ -379,7 +387,7 @@ def write_figure(figure: Figure, path: Path, guard: Guard | None = None, **savef
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(PDF_FONTS):
-        _laid_out(figure).savefig(path, **savefig)
+        _laid_out(figure).savefig(path, **_saving(path.suffix.lower().lstrip("."), savefig))
     return path
 
 
@@ -387,7 +395,8 @@ def figure_bytes(figure: Figure, guard: Guard, where: str, **savefig: Any) -> by
     """A figure rendered (PNG by default) to embed in an output, after checking its text."""
     guard.check_text(figure_text(figure), where)
     buffer = io.BytesIO()
-    _laid_out(figure).savefig(buffer, **{"format": "png", **savefig})
+    options = {"format": "png", **savefig}
+    _laid_out(figure).savefig(buffer, **_saving(options["format"], options))
     return buffer.getvalue()
 
 
