@@ -120,14 +120,23 @@ def sbi_groups() -> dict[str, Branch]:
     return branch_definitions(str(config_file("sbi_groups.yaml"))).branches
 
 
-def _membership(code: str, version: int, branches: dict[str, Branch]) -> str | None:
-    """The branch a whole class is in; ``"deels: ..."`` when only some subclasses are."""
-    whole = [b.key for b in branches.values() if code.startswith(b.prefixes[version])]
-    if whole:
-        return whole[0]
-    part = sorted(b.key for b in branches.values()
-                  if any(p.startswith(code) for p in b.prefixes[version]))
-    return f"deels {'/'.join(part)}" if part else None
+def _memberships(codes: set[str], version: int, branches: dict[str, Branch]) -> dict[str, str | None]:
+    """The branch a whole class is in; ``"deels: ..."`` when only some subclasses are (branches
+    are disjoint: at most one has a prefix of the code), per code."""
+    owner: dict[str, str] = {}  # prefix -> its branch
+    under: dict[str, set[str]] = {}  # start of a longer prefix -> the branches with one
+    for branch in branches.values():
+        for prefix in branch.prefixes[version]:
+            owner[prefix] = branch.key
+            for n in range(1, len(prefix)):
+                under.setdefault(prefix[:n], set()).add(branch.key)
+    found: dict[str, str | None] = {}
+    for code in codes:
+        whole = next((owner[code[:n]] for n in range(1, len(code) + 1) if code[:n] in owner),
+                     None)
+        part = under.get(code)
+        found[code] = whole or (f"deels {'/'.join(sorted(part))}" if part else None)
+    return found
 
 
 def _classes(version: int) -> list[str]:
@@ -147,18 +156,20 @@ def unexplained_links(definitions: BranchDefinitions) -> pd.DataFrame:
                           "sbi2025": sorted(set(_classes(2025)) - set(links["sbi2025"]))})]
     links = pd.concat([links, *lone], ignore_index=True)
     branches = definitions.branches
-    links["branch2008"] = [_membership(c, 2008, branches) if c else None for c in links["sbi2008"]]
-    links["branch2025"] = [_membership(c, 2025, branches) if c else None for c in links["sbi2025"]]
+    for version in VERSIONS:  # each class looked up once (it has several links)
+        codes = links[f"sbi{version}"]
+        member = _memberships(set(codes) - {""}, version, branches)
+        links[f"branch{version}"] = [member.get(c) for c in codes]
     same = (links["branch2008"].fillna("") == links["branch2025"].fillna("")) \
         & ~links["branch2008"].fillna("").str.startswith("deels")
     lone_free = ((links["sbi2008"] == "") | (links["sbi2025"] == "")) \
         & links["branch2008"].isna() & links["branch2025"].isna()
+    links = links.loc[~(same | lone_free)]
     covered = [any(r.covers(a, b) for r in definitions.splits) if (a and b) else
                any((a and a.startswith(r.sbi2008)) or (b and b.startswith(r.sbi2025))
                    for r in definitions.splits)
                for a, b in zip(links["sbi2008"], links["sbi2025"], strict=True)]
-    keep = ~(same | lone_free | np.asarray(covered, dtype=bool))
-    return links.loc[keep].reset_index(drop=True)
+    return links.loc[~np.asarray(covered, dtype=bool)].reset_index(drop=True)
 
 
 def branch_of(codes: pd.Series, versions: pd.Series | int,

@@ -77,3 +77,21 @@ def test_a_split_without_rule_is_refused(tmp_path: Path):
 def test_bad_definitions_are_refused(tmp_path: Path, yaml_text: str, message: str):
     with pytest.raises(ConfigError, match=message):
         branch_definitions(_write(tmp_path, yaml_text))
+
+
+@pytest.mark.parametrize("groups", [False, True])
+def test_memberships_as_each_branch_asked_in_turn(groups: bool):
+    from riskmap._config_files import config_file
+    from riskmap.branches import _classes, _memberships
+    branches = branch_definitions(str(config_file("sbi_groups.yaml")) if groups else None).branches
+    for version in (2008, 2025):
+        codes = {*_classes(version), *(c[:n] for c in _classes(version) for n in (1, 2, 3))}
+
+        def plain(code: str, version: int = version) -> str | None:  # branch by branch
+            whole = [b.key for b in branches.values() if code.startswith(b.prefixes[version])]
+            part = sorted(b.key for b in branches.values()
+                          if any(p.startswith(code) for p in b.prefixes[version]))
+            return whole[0] if whole else f"deels {'/'.join(part)}" if part else None
+        found = _memberships(codes, version, branches)
+        assert found == {code: plain(code) for code in codes}
+        assert any(str(v).startswith("deels") for v in found.values())
