@@ -294,7 +294,10 @@ class Project:
     def latest_period(self) -> Period:
         """The latest quarter that has been built."""
         with self.store(read_only=True) as store:
-            period = store.scalar("SELECT max(period) FROM builds")
+            return self._latest_in(store)
+
+    def _latest_in(self, store: Store) -> Period:
+        period = store.scalar("SELECT max(period) FROM builds")
         if period is None:
             raise StoreError(f"{self.root}: nog geen kwartaal berekend; draai "
                              f"`riskmap kwartaal --period ...`")
@@ -347,13 +350,14 @@ class Project:
     # --- maps, reports and target lists -----------------------------------------------------
     def built_period(self, period: str | Period | None = None) -> Period:
         """``period`` (default: the latest built), checked to have been built."""
-        if period is None:
-            return self.latest_period()
-        quarter = Period.parse(period)
         with self.store(read_only=True) as store:
-            built = store.query("SELECT count(*) AS n FROM builds WHERE period = ?",
-                                [str(quarter)])["n"].iloc[0]
-        if not built:
+            return self._built_in(store, period)
+
+    def _built_in(self, store: Store, period: str | Period | None) -> Period:
+        if period is None:
+            return self._latest_in(store)
+        quarter = Period.parse(period)
+        if not store.scalar("SELECT count(*) FROM builds WHERE period = ?", [str(quarter)]):
             raise StoreError(f"{self.root}: {quarter} is nog niet berekend; draai eerst "
                              f"`riskmap kwartaal --period {quarter}`")
         return quarter
@@ -369,9 +373,9 @@ class Project:
             with self.store(read_only=True) as store:
                 yield shared.reopened(store, self.guard(store))
             return
-        quarter = self.built_period(period)
         with self.store(read_only=True) as store:
-            yield QuarterOutput(store, self.config, self.catalogue(), self.guard(store), quarter)
+            yield QuarterOutput(store, self.config, self.catalogue(), self.guard(store),
+                                self._built_in(store, period))
 
     def tables(self, period: str | Period | None = None) -> dict[str, Path]:
         """Write ``scores.csv``, ``indicatoren.csv``, ``bronnen.csv`` and ``kwaliteit.md`` of a
@@ -404,8 +408,7 @@ class Project:
             write_map_page,
             write_tables,
         )
-        quarter = self.built_period(period)
-        with self.quarter_output(quarter) as q:
+        with self.quarter_output(period) as q:  # (checks that the quarter is built)
             statics = static_maps(q)
         writers: list[Writer] = [write_tables, partial(write_map_page, offline=offline)]
         tasks: list[Callable[[], Any]] = [partial(self._written, q, writer) for writer in writers]
