@@ -118,11 +118,16 @@ def measure_counts(store: Store, catalogue: list[Indicator],
     return found
 
 
+VALUE_COLUMNS = ["area_code", "level", "period", "indicator", "value", "numerator",
+                 "denominator", "suppressed", "reason"]
+
+
 def values_of(store: Store, indicator: Indicator, level: str, period: Period,
               codes: Sequence[str], min_count: int, absent: Mapping[str, int],
-              counted: Mapping[str, pd.Series] | None = None) -> pd.DataFrame:
-    """One indicator's rows for all areas of a level (``absent``: the CBS variables the
-    period lacks, :func:`~riskmap.indicators.context.unavailable_years`)."""
+              counted: Mapping[str, pd.Series] | None = None) -> dict[str, np.ndarray]:
+    """One indicator's ``value, numerator, denominator, suppressed, reason`` for the areas
+    ``codes`` of a level, as arrays (``absent``: the CBS variables the period lacks,
+    :func:`~riskmap.indicators.context.unavailable_years`)."""
     numerator = measure_values(store, indicator.numerator, level, period, indicator.window, codes,
                                counted).to_numpy(float)
     if indicator.denominator is None:
@@ -142,12 +147,8 @@ def values_of(store: Store, indicator: Indicator, level: str, period: Period,
     reason[np.isnan(value)] = unavailable
     reason[small_count] = SMALL_COUNT
     reason[small_denominator] = SMALL_DENOMINATOR
-    return pd.DataFrame({
-        "area_code": list(codes), "level": level, "period": str(period),
-        "indicator": indicator.id, "value": value, "numerator": numerator,
-        "denominator": denominator, "suppressed": small_denominator | small_count,
-        "reason": reason,
-    })
+    return {"value": value, "numerator": numerator, "denominator": denominator,
+            "suppressed": small_denominator | small_count, "reason": reason}
 
 
 def indicator_values(store: Store, catalogue: list[Indicator], period: Period, level: str,
@@ -172,30 +173,34 @@ def indicator_values(store: Store, catalogue: list[Indicator], period: Period, l
     if counted is None:
         counted = measure_counts(store, catalogue, [(period, level)])[(period, level)]
     absent = unavailable_years(store, period)
-    frames = []
+    kept: list[tuple[str, dict[str, np.ndarray]]] = []
     for indicator in indicators:
-        frame = values_of(store, indicator, level, period, codes, min_count, absent, counted)
-        if frame["value"].isna().all():
-            unavailable = frame["reason"].dropna().str.startswith(UNAVAILABLE)
-            if unavailable.any():  # the CBS load has warned already
+        arrays = values_of(store, indicator, level, period, codes, min_count, absent, counted)
+        if np.isnan(arrays["value"]).all():
+            reasons = [r for r in arrays["reason"] if r is not None]
+            if any(r.startswith(UNAVAILABLE) for r in reasons):  # the CBS load has warned already
                 log.debug("indicator %s (%s): %s: de CBS-tabel van dat jaar heeft deze variabele niet",
-                    indicator.id, level, frame.loc[unavailable.index[0], "reason"])
+                    indicator.id, level, reasons[0])
             else:
                 how = log.warning if report and not indicator.optional else log.debug
                 how("indicator %s heeft geen waarden voor %s in %s (bron niet geladen?)",
                     indicator.id, level, period)
                 if indicator.optional:
                     continue
-        frames.append(frame)
-    if frames:
-        flags = pd.concat(frames).query("suppressed")["reason"].value_counts()
-        if not flags.empty:
-            log.debug("privacy: %s waarden (%s) in %s niet getoond: %s", integer(flags.sum()), level,
-                period, ", ".join(f"{integer(n)} {why}" for why, n in flags.items()))
-    if not frames:
-        return pd.DataFrame(columns=["area_code", "level", "period", "indicator", "value",
-                                     "numerator", "denominator", "suppressed", "reason"])
-    values = pd.concat(frames, ignore_index=True)
+        kept.append((indicator.id, arrays))
+    if not kept:
+        return pd.DataFrame(columns=VALUE_COLUMNS)
+    # one frame of all indicators (a frame per indicator, concatenated, made every text
+    # column again for each)
+    values = pd.DataFrame({
+        "area_code": np.tile(np.asarray(codes, dtype=object), len(kept)), "level": level,
+        "period": str(period), "indicator": np.repeat([i for i, _ in kept], len(codes)),
+        **{column: np.concatenate([arrays[column] for _, arrays in kept])
+           for column in VALUE_COLUMNS[4:]}})
+    flags = values.loc[values["suppressed"], "reason"].value_counts()
+    if not flags.empty:
+        log.debug("privacy: %s waarden (%s) in %s niet getoond: %s", integer(flags.sum()), level,
+            period, ", ".join(f"{integer(n)} {why}" for why, n in flags.items()))
     return add_indices(store, values, catalogue, period, gemeente, regions) if gemeente \
         else values
 
