@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,10 +92,26 @@ def hotspots_of(store: Store, config: Config, period: Period, variable: str | No
         neighbours
 
 
-def run_hotspots(store: Store, config: Config, period: Period, variable: str | None = None,
-                 level: str = "buurt", method: str = "gi_star", alpha: float = 0.05,
-                 permutations: int | None = None) -> pd.DataFrame:
-    """Compute and store hot and cold spots (table ``hotspots``); returns the stored rows."""
+@dataclass
+class AnalysisRun:
+    """A hotspot or emerging-hotspot analysis computed, not stored yet (see :func:`store_run`):
+    its table (``hotspots`` or ``emerging_hotspots``, also the ``runs`` kind), quarter, rows,
+    the rows of the same analysis it replaces (column -> value), what its ``runs`` row records,
+    and the arguments it was computed with."""
+
+    kind: str
+    period: str
+    table: pd.DataFrame
+    replaces: dict[str, str]
+    settings: dict[str, Any]
+    summary: dict[str, Any]
+    arguments: dict[str, Any]
+
+
+def computed_hotspots(store: Store, config: Config, period: Period, variable: str | None = None,
+                      level: str = "buurt", method: str = "gi_star", alpha: float = 0.05,
+                      permutations: int | None = None) -> AnalysisRun:
+    """Hot and cold spots of a quarter (:func:`hotspots_of`) as a run to store."""
     table, neighbours = hotspots_of(store, config, period, variable, level, method, alpha,
                                     permutations)
     variable = str(table["variable"].iloc[0])
@@ -104,12 +120,30 @@ def run_hotspots(store: Store, config: Config, period: Period, variable: str | N
                 "weights": "distance band" if level in GRID_LEVELS else "queen"}
     summary = {"categories": table["category"].value_counts().to_dict(),
                "islands": neighbours.islands, "components": neighbours.components}
+    replaces = {"level": level, "period": str(period), "variable": variable, "method": method}
+    arguments = {"level": level, "variable": variable, "method": method, "alpha": alpha,
+                 "permutations": permutations, "seed": config["scoring.seed"]}
+    return AnalysisRun("hotspots", str(period), table, replaces, settings, summary, arguments)
+
+
+def run_hotspots(store: Store, config: Config, period: Period, variable: str | None = None,
+                 level: str = "buurt", method: str = "gi_star", alpha: float = 0.05,
+                 permutations: int | None = None) -> pd.DataFrame:
+    """Compute and store hot and cold spots (table ``hotspots``); returns the stored rows."""
+    return store_run(store, computed_hotspots(store, config, period, variable, level, method,
+                                              alpha, permutations))
+
+
+def store_run(store: Store, run: AnalysisRun) -> pd.DataFrame:
+    """Store a computed analysis: its rows replace those of the same analysis (level,
+    variable, method and quarter or quarters), with a ``runs`` row; returns the rows stored."""
     with store.transaction():
-        store.con.execute("DELETE FROM hotspots WHERE level = ? AND period = ? AND variable = ? "
-                          "AND method = ?", [level, str(period), variable, method])
-        run_id = _new_run(store, "hotspots", str(period), settings, summary)
-        store.insert("hotspots", table.assign(run_id=run_id))
-    return table.assign(run_id=run_id)
+        store.con.execute(f"DELETE FROM {run.kind} WHERE "
+                          + " AND ".join(f"{column} = ?" for column in run.replaces),
+                          list(run.replaces.values()))
+        run_id = _new_run(store, run.kind, run.period, run.settings, run.summary)
+        store.insert(run.kind, run.table.assign(run_id=run_id))
+    return run.table.assign(run_id=run_id)
 
 
 def built_quarters(store: Store, level: str) -> list[Period]:
@@ -138,19 +172,26 @@ def _emerging_quarters(store: Store, level: str, first: Period | None,
     return chosen
 
 
-def run_emerging(store: Store, config: Config, first: Period | None = None,
-                 last: Period | None = None, variable: str | None = None, level: str = "buurt",
-                 alpha: float = 0.05, permutations: int | None = None) -> pd.DataFrame:
+def computed_emerging(store: Store, config: Config, first: Period | None = None,
+                      last: Period | None = None, variable: str | None = None,
+                      level: str = "buurt", alpha: float = 0.05, permutations: int | None = None,
+                      hotspots: Sequence[AnalysisRun] = ()) -> AnalysisRun:
     """Gi* per quarter ``first`` .. ``last`` (default: every built quarter), classified into
-    emerging hotspot categories and stored (table ``emerging_hotspots``)."""
+    emerging hotspot categories, as a run to store. A quarter's Gi* among ``hotspots`` (runs of
+    :func:`computed_hotspots` on the same store) is taken as it is where it was computed with
+    the same settings."""
     periods = _emerging_quarters(store, check_level(level), first, last)
     if len(periods) < MIN_PERIODS:
         raise InputError(f"opkomende hotspots vragen minstens {MIN_PERIODS} kwartalen; er zijn er "
                          f"{len(periods)} ({', '.join(map(str, periods))})")
     variable = variable or default_variable(level)
+    arguments = {"level": level, "variable": variable, "method": "gi_star", "alpha": alpha,
+                 "permutations": permutations, "seed": config["scoring.seed"]}
+    done = {run.period: run.table for run in hotspots if run.arguments == arguments}
     with _quiet("riskmap.models.weights", "riskmap.models.hotspots"):
         # the per-quarter Gi* runs repeat what the quarter's own hotspot run already reported
-        tables = [hotspots_of(store, config, q, variable, level, "gi_star", alpha,
+        tables = [done[str(q)] if str(q) in done else
+                  hotspots_of(store, config, q, variable, level, "gi_star", alpha,
                               permutations)[0] for q in periods]
     long = pd.concat(tables, ignore_index=True)
     z = long.pivot(index="area_code", columns="period", values="z")
@@ -163,15 +204,21 @@ def run_emerging(store: Store, config: Config, first: Period | None = None,
                 "permutations": permutations, "seed": config["scoring.seed"],
                 "periods": [str(q) for q in periods]}
     summary = {"categories": result["category"].value_counts().to_dict()}
-    with store.transaction():
-        store.con.execute("DELETE FROM emerging_hotspots WHERE level = ? AND variable = ? AND "
-                          "first_period = ? AND last_period = ?",
-                          [level, variable, str(periods[0]), str(periods[-1])])
-        run_id = _new_run(store, "emerging_hotspots", str(periods[-1]), settings, summary)
-        store.insert("emerging_hotspots", result.assign(run_id=run_id))
     log.debug("emerging hotspots %s..%s: %s", periods[0], periods[-1],
              ", ".join(f"{n} {c}" for c, n in summary["categories"].items()))
-    return result.assign(run_id=run_id)
+    replaces = {"level": level, "variable": variable, "first_period": str(periods[0]),
+                "last_period": str(periods[-1])}
+    return AnalysisRun("emerging_hotspots", str(periods[-1]), result, replaces, settings,
+                       summary, arguments)
+
+
+def run_emerging(store: Store, config: Config, first: Period | None = None,
+                 last: Period | None = None, variable: str | None = None, level: str = "buurt",
+                 alpha: float = 0.05, permutations: int | None = None) -> pd.DataFrame:
+    """Gi* per quarter ``first`` .. ``last`` (default: every built quarter), classified into
+    emerging hotspot categories and stored (table ``emerging_hotspots``)."""
+    return store_run(store, computed_emerging(store, config, first, last, variable, level, alpha,
+                                              permutations))
 
 
 def run_predictions(store: Store, catalogue: list[Indicator], config: Config, period: Period,

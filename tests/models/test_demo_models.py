@@ -174,3 +174,27 @@ def test_cli_track_record_on_an_unbuilt_quarter_is_one_line(capsys, project_copy
                             str(project_copy))
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and "2019Q1 is nog niet berekend" in lines[0]
+
+
+def test_emerging_hotspots_take_the_gi_star_of_hotspot_runs_computed_alike(demo_run: DemoRun,
+                                                                          monkeypatch):
+    from riskmap.models import runs
+    from riskmap.periods import Period
+
+    config, last = demo_run.project.config, Period.parse(PERIOD)
+    with Store.open(config.store_path, read_only=True) as store:
+        quarters = [last - 3, last - 2, last - 1, last]
+        alike = [runs.computed_hotspots(store, config, q) for q in quarters]
+        other = [runs.computed_hotspots(store, config, q, alpha=0.1) for q in quarters]
+        plain = runs.computed_emerging(store, config, quarters[0], last)
+        computed = []
+        hotspots_of = runs.hotspots_of
+        monkeypatch.setattr(runs, "hotspots_of",
+                            lambda *a, **k: computed.append(a[2]) or hotspots_of(*a, **k))
+        taken = runs.computed_emerging(store, config, quarters[0], last, hotspots=alike[1:])
+        assert computed == [quarters[0]]  # the three given are not computed again
+        pd.testing.assert_frame_equal(taken.table, plain.table)
+        assert (taken.settings, taken.summary) == (plain.settings, plain.summary)
+        computed.clear()
+        runs.computed_emerging(store, config, quarters[0], last, hotspots=other)
+        assert computed == quarters  # computed with another alpha: not taken
