@@ -18,13 +18,19 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from riskmap._forked import settled, side_by_side_with
+from riskmap._forked import settled, side_by_side_with, started
 from riskmap._progress import progress
 from riskmap.errors import InputError, RiskmapError, StoreError
 from riskmap.models.backtest import MEAN
 from riskmap.models.emerging import MIN_PERIODS
 from riskmap.models.ranking import RANKING_LABELS, stored_choice
-from riskmap.models.runs import built_quarters
+from riskmap.models.runs import (
+    AnalysisRun,
+    built_quarters,
+    computed_emerging,
+    computed_hotspots,
+    store_run,
+)
 from riskmap.periods import Period, quarters
 from riskmap.project import Project
 from riskmap.reports.briefing import write_briefing
@@ -33,6 +39,7 @@ from riskmap.reports.gebiedsanalyse import write_report
 from riskmap.reports.outputs import Writer, write_map_page, write_static_maps, write_tables
 from riskmap.reports.quarter import QuarterOutput
 from riskmap.reports.targets import write_targets
+from riskmap.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -72,27 +79,9 @@ def _build(project: Project, period: Period, first: Period | None) -> str:
     return f"{period}{extra} berekend"
 
 
-def _hotspots(project: Project, period: Period) -> str:
-    """Gi* of ``period`` and of the built quarters before it that have none yet, so the
-    dashboard can compare quarters (in one :meth:`~riskmap.project.Project.session`)."""
-    with project.session():
-        with project.store(read_only=True) as store:
-            done = set(store.query("SELECT DISTINCT period FROM hotspots WHERE level = 'buurt' "
-                                   "AND method = 'gi_star' AND variable = 'totaal'")["period"])
-        earlier = [q for q in consecutive_built(project, period)[:-1] if str(q) not in done]
-        for quarter in earlier:
-            project.hotspots(quarter)
-        table = project.hotspots(period)
-    hot = int((table["category"] == "hotspot").sum())
-    cold = int((table["category"] == "coldspot").sum())
-    extra = f" (ook berekend voor {', '.join(map(str, earlier))})" if earlier else ""
-    return f"{hot} hotspots en {cold} coldspots onder de buurten{extra}"
-
-
-def consecutive_built(project: Project, period: Period) -> list[Period]:
+def _consecutive(store: Store, period: Period) -> list[Period]:
     """The built quarters that run without a gap up to and including ``period``."""
-    with project.store(read_only=True) as store:
-        built = set(built_quarters(store, "buurt"))
+    built = set(built_quarters(store, "buurt"))
     run: list[Period] = []
     quarter = period
     while quarter in built:
@@ -101,16 +90,62 @@ def consecutive_built(project: Project, period: Period) -> list[Period]:
     return run
 
 
-def _emerging(project: Project, period: Period) -> str:
-    with project.session():
-        run = consecutive_built(project, period)
+def _patterns_of(project: Project, period: Period) -> tuple[list[AnalysisRun], AnalysisRun | str]:
+    """Gi* of ``period`` and of the built quarters before it that have none yet (so the
+    dashboard can compare quarters), and the emerging hotspots over the consecutive built
+    quarters (or why there are none), computed from the store as it is (read only)."""
+    with project.store(read_only=True) as store:
+        done = set(store.query("SELECT DISTINCT period FROM hotspots WHERE level = 'buurt' "
+                               "AND method = 'gi_star' AND variable = 'totaal'")["period"])
+        run = _consecutive(store, period)
+        hotspots = [computed_hotspots(store, project.config, quarter)
+                    for quarter in [*(q for q in run[:-1] if str(q) not in done), period]]
         if len(run) < MIN_PERIODS:
-            raise _Skip(f"{len(run)} aaneengesloten kwartaal/kwartalen berekend t/m {period}; "
-                        f"opkomende hotspots vragen er {MIN_PERIODS} (gebruik --from "
-                        f"{period - (MIN_PERIODS - 1)})")
-        table = project.emerging_hotspots(run[0], period)
-    patterned = int((table["category"] != "no_pattern").sum())
-    return f"{run[0]} t/m {period}: {patterned} buurten met een patroon"
+            return hotspots, (f"{len(run)} aaneengesloten kwartaal/kwartalen berekend t/m "
+                              f"{period}; opkomende hotspots vragen er {MIN_PERIODS} (gebruik "
+                              f"--from {period - (MIN_PERIODS - 1)})")
+        # the Gi* of the quarters just computed are not computed again
+        return hotspots, computed_emerging(store, project.config, run[0], period,
+                                           hotspots=hotspots)
+
+
+class _Patterns:
+    """The stages hotspots and emerging hotspots of a quarter, after its track record: both
+    computed in a forked process while this one computes the bias audit the writers show (each
+    takes one core), then stored here."""
+
+    def __init__(self, project: Project, period: Period) -> None:
+        self.project, self.period = project, period
+        self.audited: QuarterOutput | None = None  # the bias audit (or why there is none)
+        self._emerging: AnalysisRun | str = ""
+
+    def hotspots(self) -> str:
+        project = self.project
+        with project.lock():
+            with started([partial(_patterns_of, project, self.period)],
+                         background=True) as computed:
+                with project.quarter_output(self.period) as self.audited, \
+                        suppress(RiskmapError):
+                    self.audited.bias_audit()  # else the writers say why there is none
+                hotspots, self._emerging = next(computed)
+            with project.store() as store:
+                for run in hotspots:
+                    store_run(store, run)
+        table = hotspots[-1].table
+        hot = int((table["category"] == "hotspot").sum())
+        cold = int((table["category"] == "coldspot").sum())
+        earlier = [run.period for run in hotspots[:-1]]
+        extra = f" (ook berekend voor {', '.join(earlier)})" if earlier else ""
+        return f"{hot} hotspots en {cold} coldspots onder de buurten{extra}"
+
+    def emerging(self) -> str:
+        if isinstance(self._emerging, str):
+            raise _Skip(self._emerging)
+        with self.project.lock(), self.project.store() as store:
+            table = store_run(store, self._emerging)
+        patterned = int((table["category"] != "no_pattern").sum())
+        first, last = self._emerging.replaces["first_period"], self._emerging.period
+        return f"{first} t/m {last}: {patterned} buurten met een patroon"
 
 
 def _has_controles(project: Project, period: Period) -> bool:
@@ -138,16 +173,19 @@ class _Skip(Exception):  # noqa: N818 - a stage's way of saying why it cannot ru
 
 
 def _outputs(project: Project, period: Period, offline: bool, capacity: int | None,
-             exclude_recent: int | None) -> dict[str, Path]:
+             exclude_recent: int | None, audited: QuarterOutput | None = None) -> dict[str, Path]:
     """Every output of the quarter, written side by side in forked processes where possible
     (:func:`riskmap._forked.side_by_side_with`: each opens the store once), each writer a task
     that whichever process is free takes, in this order: the static maps with the report
     (which embeds the PNGs they rendered; the largest on a gemeente), the briefing, the
     exports, the target list, the dashboard, the tables and ``kaart.html`` (on the national
     store the exports, the target list, the tables and the page take 12-25 s each). The bias
-    audit, which the report and the briefing both show, is computed before."""
+    audit, which the report and the briefing both show, is that of ``audited`` (see
+    :class:`_Patterns`), else computed before."""
     capacity, exclude_recent = project.target_settings(capacity, exclude_recent)
     with project.quarter_output(period) as shared, suppress(RiskmapError):
+        if audited is not None:
+            shared.take_bias_audit(audited)
         shared.bias_audit()  # else the writers say why there is none
     groups: list[list[Writer]] = [
         [write_static_maps, lambda q: {"gebiedsanalyse": write_report(q)}],
@@ -205,11 +243,12 @@ def run_quarter(project: Project, period: str | Period, first: str | Period | No
     """
     quarter = Period.parse(period)
     start = Period.parse(first) if first else None
+    patterns = _Patterns(project, quarter)
     stages: list[tuple[str, Callable[[], str]]] = [
         ("indicatoren en scores", lambda: _build(project, quarter, start)),
-        ("hotspots", lambda: _hotspots(project, quarter)),
-        ("opkomende hotspots", lambda: _emerging(project, quarter)),
         ("terugtoets en rangorde", lambda: _track_record(project, quarter)),
+        ("hotspots", patterns.hotspots),
+        ("opkomende hotspots", patterns.emerging),
     ]
     run = QuarterRun(quarter)
     with settled():
@@ -219,7 +258,8 @@ def run_quarter(project: Project, period: str | Period, first: str | Period | No
             except _Skip as reason:
                 run.stages.append(Stage(name, SKIPPED, str(reason)))
             log.debug("%s: %s", name, run.stages[-1])
-        run.outputs = _outputs(project, quarter, offline, capacity, exclude_recent)
+        run.outputs = _outputs(project, quarter, offline, capacity, exclude_recent,
+                               patterns.audited)
     run.stages.append(Stage("uitvoer", DONE, f"{len(run.outputs)} bestanden in "
                                              f"{project.output_dir / str(quarter)}"))
     return run

@@ -69,6 +69,12 @@ class QuarterOutput:
             raise found
         return found
 
+    def take_bias_audit(self, other: QuarterOutput) -> None:
+        """Take the bias audit ``other`` (of the same quarter) computed, or why there is none,
+        where it has one."""
+        if "bias" in other._memo:
+            self._memo["bias"] = other._memo["bias"]
+
     def map_png(self, static: StaticMap, rendered: bytes | None = None) -> bytes:
         """A static map as PNG, drawn and rendered once for all writers: ``rendered`` keeps the
         PNG a writer made (of a file it wrote through the privacy guard); else it is drawn,
