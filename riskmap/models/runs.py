@@ -121,9 +121,17 @@ def computed_hotspots(store: Store, config: Config, period: Period, variable: st
     summary = {"categories": table["category"].value_counts().to_dict(),
                "islands": neighbours.islands, "components": neighbours.components}
     replaces = {"level": level, "period": str(period), "variable": variable, "method": method}
-    arguments = {"level": level, "variable": variable, "method": method, "alpha": alpha,
-                 "permutations": permutations, "seed": config["scoring.seed"]}
-    return AnalysisRun("hotspots", str(period), table, replaces, settings, summary, arguments)
+    return AnalysisRun("hotspots", str(period), table, replaces, settings, summary,
+                       _arguments(config, level, variable, method, alpha, permutations))
+
+
+def _arguments(config: Config, level: str, variable: str, method: str, alpha: float,
+               permutations: int | None) -> dict[str, Any]:
+    """What a quarter's local statistic depends on besides the store (equal arguments, the
+    same table), as asked: a run with the permutations left to the default differs from one
+    that asked for a number."""
+    return {"level": level, "variable": variable, "method": method, "alpha": alpha,
+            "permutations": permutations, "seed": config["scoring.seed"]}
 
 
 def run_hotspots(store: Store, config: Config, period: Period, variable: str | None = None,
@@ -185,8 +193,7 @@ def computed_emerging(store: Store, config: Config, first: Period | None = None,
         raise InputError(f"opkomende hotspots vragen minstens {MIN_PERIODS} kwartalen; er zijn er "
                          f"{len(periods)} ({', '.join(map(str, periods))})")
     variable = variable or default_variable(level)
-    arguments = {"level": level, "variable": variable, "method": "gi_star", "alpha": alpha,
-                 "permutations": permutations, "seed": config["scoring.seed"]}
+    arguments = _arguments(config, level, variable, "gi_star", alpha, permutations)
     done = {run.period: run.table for run in hotspots if run.arguments == arguments}
     with _quiet("riskmap.models.weights", "riskmap.models.hotspots"):
         # the per-quarter Gi* runs repeat what the quarter's own hotspot run already reported
