@@ -204,6 +204,28 @@ def started(tasks: Sequence[Callable[[], T]], memory_each: int = 0,
             _TASKS, _STOP = [], outer
 
 
+@contextmanager
+def threaded(tasks: Sequence[Callable[[], T]]) -> Iterator[Iterator[T]]:
+    """The tasks run one after the other in a thread of this process while the caller works
+    on, which takes their results, in order, from the iterator it is given: for work that lets
+    go of Python's lock (a C library's), where a forked process would copy the data instead.
+    Inside the block this process forks no other (:func:`can_fork`); when the block fails, the
+    tasks not yet started are dropped and the block ends with the one running."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - see the imports
+
+    global _RUNNING  # noqa: PLW0603 - a process-wide state
+    with ThreadPoolExecutor(1, thread_name_prefix="riskmap") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        _RUNNING += 1
+        try:
+            yield (future.result() for future in futures)
+        finally:
+            for future in futures:
+                future.cancel()
+            pool.shutdown(wait=True)
+            _RUNNING -= 1
+
+
 class Stopped(Exception):  # noqa: N818 - a task's way of ending early
     """Raised by a started task that ends early because its results are no longer wanted."""
 

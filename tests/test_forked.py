@@ -1,6 +1,7 @@
 import gc
 import logging
 import os
+import threading
 import time
 import weakref
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from riskmap._forked import (
     side_by_side_with,
     started,
     stopping,
+    threaded,
 )
 
 log = logging.getLogger("riskmap.test_forked")
@@ -54,6 +56,19 @@ def test_started_tasks_run_while_the_caller_works(tmp_path):
         assert signal.exists()  # the task ran before its result was taken
         pid, (square, _, _) = results
     assert square == 4 and pid != os.getpid()
+
+
+def test_threaded_tasks_run_in_a_thread_while_the_caller_works(tmp_path):
+    signal, forks = tmp_path / "gedaan", can_fork()
+    with threaded([partial(_touch, signal), lambda: threading.current_thread().name]) as results:
+        assert not can_fork()  # forking beside a running thread is unsafe
+        deadline = time.monotonic() + 30
+        while not signal.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert signal.exists()  # the task ran before its result was taken
+        pid, name = results
+    assert pid == os.getpid() and name != threading.current_thread().name
+    assert can_fork() == forks
 
 
 def test_started_tasks_run_here_as_taken(monkeypatch):

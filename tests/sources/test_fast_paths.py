@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from riskmap import _forked
 from riskmap._forked import can_fork, cores
-from riskmap.sources import _io, _places, _pseudo
+from riskmap.sources import _hmac, _io, _places, _pseudo
 from riskmap.sources._io import blank, duplicated, duplicated_numbers, parse_numbers
 from riskmap.sources._places import (
     AreaIndex,
@@ -200,7 +200,17 @@ def test_cell_codes_equal_per_point_names(low):
     assert cell_codes(np.array([np.nan]), np.array([1.0]), 100).tolist() == [None]
 
 
-def test_pseudonyms_are_hmac_sha256():
+@pytest.fixture(params=["c", "python"])
+def hashing(request, monkeypatch) -> str:
+    """Each pseudonym test runs with the C helper (where built) and with Python's hashing."""
+    if request.param == "python":
+        monkeypatch.setattr(_pseudo, "batch", lambda: None)
+    elif _hmac.batch() is None:
+        pytest.skip("the C helper is not built here (scripts/build-native)")
+    return request.param
+
+
+def test_pseudonyms_are_hmac_sha256(hashing):
     values = ["1", " 2 ", "", None, np.nan, 3, 4.5, "é ü", "x" * 200, pd.NA, "  ", np.str_(" 7"),
               np.float64("nan"), np.int64(8)]
     for key in (b"k" * 64, b"short-key-of-32-characters-long!", b"x" * 100):
@@ -214,6 +224,7 @@ def test_pseudonyms_are_hmac_sha256():
 
 
 def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
+    monkeypatch.setattr(_pseudo, "batch", lambda: None)  # the C helper hashes in one part
     values = pd.Series([f"{i:09d}" if i % 7 else None for i in range(2_003)], dtype="str")
     pseudo = Pseudonymiser(b"k" * 32)
     whole = pseudo.series(values, "kvk")
@@ -235,7 +246,7 @@ def test_long_series_are_hashed_in_parts_side_by_side(monkeypatch):
 
 
 @pytest.mark.parametrize("apart", [True, False])
-def test_pseudonyms_made_meanwhile_equal_those_made_here(apart, monkeypatch):
+def test_pseudonyms_made_meanwhile_equal_those_made_here(apart, hashing, monkeypatch):
     if apart:
         monkeypatch.setattr(_pseudo, "MEANWHILE_FROM", 0)  # forked however few the values
     else:
@@ -256,7 +267,7 @@ def test_pseudonyms_made_meanwhile_equal_those_made_here(apart, monkeypatch):
     assert second.isna().sum() == 200
 
 
-def test_few_pseudonyms_are_made_at_once_without_forking():
+def test_few_pseudonyms_are_made_at_once_without_forking(hashing):
     """Below MEANWHILE_FROM values, the pseudonyms are made when the block starts, from the
     data as it is then (as a forked process would see it), and nothing is forked."""
     values = pd.Series(["1", " 2 ", None, "4"], index=[5, 6, 7, 8], dtype="str")
