@@ -443,14 +443,17 @@ def duplicated(values: pd.Series, keep: Literal["first", False] = "first") -> np
     return _factorised(values, keep)
 
 
-def duplicated_numbers(values: np.ndarray) -> np.ndarray:
-    """:func:`duplicated` (the first appearance not counted) of integers: sorted (ten million
-    in a tenth of a second), only the values that repeat are looked at again."""
+def duplicated_numbers(values: np.ndarray, keep: Literal["first", False] = "first") -> np.ndarray:
+    """:func:`duplicated` of integers: sorted (ten million in a tenth of a second), only the
+    values that repeat are looked at again."""
     ordered = np.sort(values)
     twice = ordered[1:][ordered[1:] == ordered[:-1]]
     found = np.zeros(len(values), dtype=bool)
     if twice.size:
-        rows = np.flatnonzero(np.isin(values, twice))
+        repeated = np.isin(values, twice)
+        if keep is False:
+            return repeated
+        rows = np.flatnonzero(repeated)
         found[rows] = ~first_appearance(pd.factorize(values[rows])[0])
     return found
 

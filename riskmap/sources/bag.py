@@ -189,13 +189,17 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     keys = address_keys(frame)
     frame = reject_where(frame.assign(key=keys), keys == "", "ongeldige postcode of huisnummer",
                          record)
-    repeats = duplicated(frame["key"], keep=False)  # the rows whose key is not theirs alone
-    exact = exact_duplicates(frame, "key", repeats)
-    frame = reject_where(frame, exact, "dubbele regel", record)
     number = bag_ids(frame["nummeraanduiding"]) if "nummeraanduiding" in frame.columns \
         else pd.Series("", index=frame.index, dtype="str")
-    return reject_where(frame.assign(_number=number),
-                        repeated_addresses(number, frame["key"], repeats[~exact]),
+    # the rows an identical row may repeat: those whose key is not theirs alone, or, where
+    # every row has a nummeraanduiding, whose nummeraanduiding is not (identical rows share
+    # both; numbers are compared at a quarter of the cost of keys)
+    repeats = duplicated_numbers(_as_numbers(number), keep=False) if number.ne("").all() \
+        else duplicated(frame["key"], keep=False)
+    frame = frame.assign(_number=number)
+    exact = exact_duplicates(frame, "key", repeats)
+    frame = reject_where(frame, exact, "dubbele regel", record)
+    return reject_where(frame, repeated_addresses(frame["_number"], frame["key"], repeats[~exact]),
                         "dubbel adres", record)
 
 

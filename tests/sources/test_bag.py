@@ -16,7 +16,9 @@ from riskmap.errors import InputError
 from riskmap.indicators.business import addresses_measure
 from riskmap.periods import Period
 from riskmap.project import Project
+from riskmap.sources.bag import _addresses as bag_addresses
 from riskmap.sources.bag import bag_ids
+from riskmap.store import LoadRecord
 
 HEADER_V1 = ("openbareruimte;huisnummer;huisletter;huisnummertoevoeging;postcode;woonplaats;gemeente;"
              "provincie;nummeraanduiding;verblijfsobjectgebruiksdoel;oppervlakteverblijfsobject;"
@@ -95,6 +97,28 @@ def test_bag2_header_lists_and_ligplaats_without_use(project: Project, tmp_path:
     assert record.rows_kept == 7
     uses = set(_addresses(project)["use"].dropna())
     assert uses == {"ligplaats", "overig", "woonfunctie"}
+
+
+@pytest.mark.parametrize("numbered", [True, False])
+def test_identical_rows_are_found_with_or_without_a_nummeraanduiding_on_every_row(numbered):
+    """Identical rows are found among the rows whose nummeraanduiding repeats where every row
+    has one, else among those whose address repeats: the same rows either way."""
+    rows = [("7011AB", "12", "", "0363200000000012", "woonfunctie"),
+            ("7011AB", "12", "", "0363200000000012", "woonfunctie"),  # the same row again
+            ("7011AB", "12", "", "0363200000000012", "kantoorfunctie"),  # same address, other use
+            ("7011AB", "14", "", "0363200000000014", "woonfunctie"),
+            ("7011AB", "14", "", "0363200000000099", "woonfunctie"),  # same key, other object
+            ("7011AC", "1", "", "0363200000000001", "woonfunctie")]
+    if not numbered:
+        rows.append(("7011AC", "2", "", "", "woonfunctie"))
+    frame = pd.DataFrame(rows, columns=["postcode", "huisnummer", "huisletter", "nummeraanduiding",
+                                        "gebruiksdoel"], dtype="str")
+    record = LoadRecord("bag", "adressen", rows_read=len(frame))
+    kept = bag_addresses(frame, record)
+    assert record.rejects == {"dubbele regel": 1, "dubbel adres": 1}
+    assert kept["_number"].tolist() == ["0363200000000012", "0363200000000014",
+                                        "0363200000000099", "0363200000000001",
+                                        *([] if numbered else [""])]
 
 
 def test_bag_ids_restore_leading_zeros():
