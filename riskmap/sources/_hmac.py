@@ -27,6 +27,8 @@ _KNOWN = ["", "1234AB|1||", "0363200000000001", "Café de Zwaan B.V.", "x" * 200
 
 
 class Batch(Protocol):
+    """The helper's call: ``(key, prefix, texts, width)`` to the digests, one after another."""
+
     def __call__(self, key: bytes, prefix: bytes, texts: pa.LargeStringArray,
                  width: int) -> bytes: ...
 
