@@ -191,14 +191,15 @@ class Pseudonymiser:
         if batch() is not None:
             # the C helper lets go of Python's lock while it hashes: a thread of this process
             # does it beside the caller, without copying the data to another process (the
-            # values are made here, now: the caller may change its data meanwhile)
-            made = [(values() if callable(values) else values, domain) for values, domain in jobs]
-            del jobs
-            with threaded([partial(self._all_digests, values, domain)
-                           for values, domain in made]) as results:
-                del made
-                yield Later(results, index)
-            return
+            # values are made here, now: the caller may change its data meanwhile); values
+            # other than text are hashed in Python, which holds the lock: in forked processes
+            jobs = [(values() if callable(values) else values, domain) for values, domain in jobs]
+            if all(_is_text(values) for values, _ in jobs):
+                with threaded([partial(self._all_digests, values, domain)
+                               for values, domain in jobs]) as results:
+                    del jobs
+                    yield Later(results, index)
+                return
         with started([partial(self._all_digests, values, domain) for values, domain in jobs],
                      background=True) as results:
             del jobs  # held by the tasks alone, so that a forked one's data is let go here

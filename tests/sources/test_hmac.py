@@ -131,3 +131,16 @@ def test_a_failed_block_drops_the_thread_s_other_jobs(helper, monkeypatch):
             Pseudonymiser(b"k" * 32).meanwhile(jobs, values.index):
         raise ValueError("bad row")
     assert len(started) < 50 and _forked.can_fork() == forks
+
+
+def test_values_other_than_text_are_hashed_apart_not_in_the_thread(helper, monkeypatch):
+    """Numbers in an object column are hashed in Python, which holds the lock: not in a
+    thread beside the load (forked processes, where they can be)."""
+    monkeypatch.setattr(_pseudo, "MEANWHILE_FROM", 0)
+    monkeypatch.setattr(_pseudo, "threaded", lambda tasks: pytest.fail("hashed in a thread"))
+    numbers = pd.Series([12, 345, None, 6789], index=[1, 2, 3, 4], dtype=object)
+    pseudo = Pseudonymiser(b"k" * 32)
+    with pseudo.meanwhile([(numbers, "kvk")], numbers.index) as hashed:
+        made = hashed.take(numbers.index)
+    assert [None if pd.isna(v) else v for v in made] == \
+        [reference(b"k" * 32, "kvk", None if v is None else str(v)) for v in numbers]
