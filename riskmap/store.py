@@ -276,6 +276,8 @@ class Store:
         self.con = con
         self.read_only = read_only
         self._cached: dict[Hashable, Any] = {}  # see :meth:`cached`
+        # areas read from a writable store since its last transaction (see :meth:`areas`)
+        self._areas_read: dict[tuple[str | None, int | None], gpd.GeoDataFrame] = {}
         # what a load may delete: set by the caller (see :meth:`write_load`)
         self.min_kept_share = MIN_KEPT_SHARE
         self.allow_shrink = False
@@ -396,6 +398,8 @@ class Store:
         except BaseException:
             self.con.rollback()
             raise
+        finally:
+            self._areas_read.clear()  # areas are written in transactions only
         self.con.commit()
 
     @contextmanager
@@ -517,11 +521,16 @@ class Store:
                              f"bevestig met --vervang (terug te draaien met `riskmap undo`)")
 
     def _prune_archives(self, source: str) -> None:
-        """Drop archived rows of all but the last :data:`UNDO_DEPTH` loads of ``source``."""
+        """Drop archived rows of all but the last :data:`UNDO_DEPTH` loads of ``source`` (no
+        statement per table while a source has no more loads than that)."""
+        older = [row[0] for row in self.con.execute(
+            f"SELECT load_id FROM loads WHERE source = ? ORDER BY load_id DESC "
+            f"OFFSET {UNDO_DEPTH}", [source]).fetchall()]
+        if not older:
+            return
         for table in LOADED_TABLES:
-            self.con.execute(
-                f"DELETE FROM archive_{table} WHERE replaced_by IN (SELECT load_id FROM loads "
-                f"WHERE source = ? ORDER BY load_id DESC OFFSET {UNDO_DEPTH})", [source])
+            self.con.execute(f"DELETE FROM archive_{table} WHERE replaced_by IN "
+                             f"({','.join('?' * len(older))})", older)
 
     def undoable(self) -> pd.DataFrame:
         """Loads that :meth:`undo` can take back, newest first: their rows now in the store and
@@ -635,8 +644,13 @@ class Store:
 
     def areas(self, level: str | None = None, year: int | None = None) -> gpd.GeoDataFrame:
         """Areas as a GeoDataFrame in EPSG:28992 (all levels, or one); a copy of what a
-        read-only store read once (see :meth:`cached`)."""
-        return self.cached(("areas", level, year), lambda: self._areas(level, year)).copy()
+        read-only store read once (see :meth:`cached`), or a writable one read since its last
+        transaction (the loads of a session each place their rows in the same buurten)."""
+        if self.read_only:
+            return self.cached(("areas", level, year), lambda: self._areas(level, year)).copy()
+        if (level, year) not in self._areas_read:
+            self._areas_read[level, year] = self._areas(level, year)
+        return self._areas_read[level, year].copy()
 
     def _areas(self, level: str | None, year: int | None) -> gpd.GeoDataFrame:
         sql = "SELECT code, level, name, gemeente, wijk, year, area_ha, geometry FROM areas"

@@ -158,6 +158,21 @@ def test_undo_brings_back_exactly_what_a_load_replaced(tmp_path: Path):
             store.undo()
 
 
+def test_a_writable_store_reads_its_areas_again_after_each_load_or_undo(tmp_path: Path):
+    with Store.open(tmp_path / "s.duckdb", create=True) as store:
+        _load(store, ["BU1", "BU2"])
+        first = store.areas("buurt")
+        first.loc[0, "code"] = "changed by the caller"  # a copy: the store's read is kept
+        assert store.areas("buurt")["code"].tolist() == ["BU1", "BU2"]
+        second = _load(store, ["BU3", "BU4", "BU5"])
+        assert store.areas("buurt")["code"].tolist() == ["BU3", "BU4", "BU5"]
+        store.undo(second)
+        assert store.areas("buurt")["code"].tolist() == ["BU1", "BU2"]
+        with pytest.raises(InputError):
+            _load(store, [])  # a failed load changes nothing, and is read as such
+        assert store.areas("buurt")["code"].tolist() == ["BU1", "BU2"]
+
+
 def test_only_the_last_loads_per_source_keep_their_archive(tmp_path: Path):
     with Store.open(tmp_path / "s.duckdb", create=True) as store:
         ids = [_load(store, [f"BU{n}", f"BU{n + 1}"]) for n in range(UNDO_DEPTH + 2)]
