@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -40,15 +42,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
     shared = config._tmp_path_factory.getbasetemp() / SHARED_DEMO  # the workers' parent folder
+    # in a process group of its own: a session that ends before the run does (a few tests
+    # chosen) stops it together with the processes it forked, which would else wait forever
     _SHARER["process"] = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("_shared_demo.py")), str(shared)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     process = _SHARER.pop("process", None)
-    if process is not None and process.poll() is None:
-        process.kill()
+    if process is not None:
+        with suppress(ProcessLookupError):  # the group is gone once all of it has ended
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @pytest.fixture(scope="session")
