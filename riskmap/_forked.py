@@ -85,14 +85,37 @@ def fork_pool(processes: int, may_fork: bool = False) -> ProcessPoolExecutor:
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
     return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                               initializer=partial(_mark_forked, may_fork))
+                               initializer=partial(_mark_forked, may_fork, os.getpid()))
 
 
-def _mark_forked(may_fork: bool) -> None:
+def _mark_forked(may_fork: bool, parent: int) -> None:
     global _FORKED, _MAY_FORK, _RUNNING, _KEPT  # noqa: PLW0603 - process-wide facts
     _FORKED, _MAY_FORK = True, may_fork
     _RUNNING = 0  # the pools running in the parent are not this process's
     _KEPT = None  # nor is the resource a forked parent opened
+    _end_with(parent)
+
+
+# <linux/prctl.h>: PR_SET_PDEATHSIG; SIGKILL
+_PR_SET_PDEATHSIG, _SIGKILL = 1, 9
+
+
+def _end_with(parent: int) -> None:
+    """Have Linux end this forked process when its parent ends without ending its pool (killed,
+    or stopped by a signal it does not handle): it would else wait for work forever, holding
+    the memory it shares with its parent. A parent always waits for its pool's processes
+    before the thread that made the pool returns (see :func:`started`), so none is ended
+    early. Elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # noqa: PLC0415 - only in a forked process on Linux
+
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no C library to call, or without prctl
+        return
+    if os.getppid() != parent:  # the parent ended before the request was made
+        os._exit(1)
 
 
 class _Collect(logging.Handler):

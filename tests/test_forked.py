@@ -1,6 +1,8 @@
 import gc
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 import weakref
@@ -273,3 +275,32 @@ def test_run_here_one_resource_serves_every_work(tmp_path, monkeypatch):
     results = list(side_by_side_with(partial(_logged_resource, tmp_path), [_pid_of] * 3))
     assert results == [(os.getpid(), os.getpid())] * 3
     assert len(list(tmp_path.glob("open-*"))) == len(list(tmp_path.glob("closed-*"))) == 1
+
+
+PARENT = """
+import sys, time
+from riskmap._forked import fork_pool
+pool = fork_pool(1)
+print(pool.submit(__import__("os").getpid).result(), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux ends them")
+def test_forked_processes_end_when_their_parent_is_killed():
+    """A command killed while its pool runs leaves no process behind waiting for work."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        os.kill(worker, 0)  # running
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"process {worker} still runs after its parent was killed")
