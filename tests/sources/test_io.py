@@ -1,3 +1,4 @@
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
@@ -68,6 +69,28 @@ def test_xlsx_is_read_as_text(tmp_path: Path):
     frame = read_table(path)
     assert frame["aantal"].iloc[0] == "3"
     assert parse_dates(frame["datum"]).iloc[0] == pd.Timestamp("2025-01-02")
+
+
+def test_xlsx_cells_of_every_kind_read_as_openpyxl_reads_them(tmp_path: Path):
+    """The sheet is read by calamine; each kind of cell gives the text openpyxl's reading
+    gave (the reader before): text with leading zeros and spaces, whole and decimal numbers,
+    dates with and without a time, times, booleans, formulas without a cached value, empty."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["zaaknummer", "datum", "tijd", "bedrag", "vlag", "tekst", "formule", "leeg"])
+    sheet.append(["000123", date(2024, 1, 5), datetime(2024, 1, 5, 13, 45), 12.5, True, "  a ",
+                  "=1+2", None])
+    sheet.append([123, datetime(2024, 2, 29), time(8, 30), 3, False, "é€", "=NA()", ""])
+    sheet.append([1e20, 45321, 0.5, -0.0, None, "1.0", None, None])
+    path = tmp_path / "soorten.xlsx"
+    book.save(path)
+    frame = read_table(path)
+    before = pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
+    assert frame.to_numpy().tolist() == before.map(str.strip).to_numpy().tolist()
+    assert frame["zaaknummer"].tolist() == ["000123", "123", "100000000000000000000"]
+    assert frame["datum"].tolist()[:2] == ["2024-01-05 00:00:00", "2024-02-29 00:00:00"]
 
 
 def test_require_columns_names_file_and_missing(tmp_path: Path):
