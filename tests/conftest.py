@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from _shared_demo import share_demo, share_sources
 
@@ -31,9 +32,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """The tests run with the memory pages the ``riskmap`` command uses (normal pages, see
     :mod:`riskmap._memory`; the workers of pytest-xdist inherit them): the library is tested as
     the command runs it, and the suite takes a few seconds less (two pairs in turns: 202 / 182
-    against 220 / 191 s)."""
+    against 220 / 191 s). The tests read the XLSX outputs with the reader riskmap reads XLSX
+    sources with (calamine)."""
     del config
     _memory.small_pages()
+    pd.set_option("io.excel.xlsx.reader", "calamine")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
