@@ -12,6 +12,7 @@ import gc
 import logging
 import mmap
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -96,8 +97,7 @@ def _mark_forked(may_fork: bool, parent: int) -> None:
     _end_with(parent)
 
 
-# <linux/prctl.h>: PR_SET_PDEATHSIG; SIGKILL
-_PR_SET_PDEATHSIG, _SIGKILL = 1, 9
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _end_with(parent: int) -> None:
@@ -111,7 +111,7 @@ def _end_with(parent: int) -> None:
     import ctypes  # noqa: PLC0415 - only in a forked process on Linux
 
     try:
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # no C library to call, or without prctl
         return
     if os.getppid() != parent:  # the parent ended before the request was made
