@@ -49,7 +49,7 @@ def stages_table(report: dict[str, Any]) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("| **build total** (stages above the map) | " + " | ".join(
         f"**{r['build_s']:.1f} s** · peak {r['process_peak_rss_gb']:.2f} GB (the largest forked process "
-        f"(screening, pseudonyms), its RSS counting the pages it shares with the build: "
+        f"(the suppression's screens), its RSS counting the pages it shares with the build: "
         f"{r.get('children_peak_rss_gb', 0):.2f} GB)" for r in report["runs"])
         + " |")
     return lines
