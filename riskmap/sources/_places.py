@@ -274,15 +274,18 @@ def _query(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
 def _first_hit(tree: shapely.STRtree, points: np.ndarray) -> tuple[np.ndarray, int]:
     """Index of the first (lowest-index) geometry each point intersects (-1: none), and the
     number of further hits."""
-    pairs = _query(tree, points)
+    point_idx, area_idx = _query(tree, points)
     hit = np.full(len(points), -1, dtype=np.int64)
-    if pairs.size:
-        order = np.lexsort((pairs[1], pairs[0]))
-        point_idx, area_idx = pairs[0][order], pairs[1][order]
-        first = np.r_[True, point_idx[1:] != point_idx[:-1]]
-        hit[point_idx[first]] = area_idx[first]
-        return hit, int((~first).sum())
-    return hit, 0
+    if not len(point_idx):
+        return hit, 0
+    # the query gives each point's hits together, in the points' order (checked: then no sort
+    # of millions of pairs is needed), the tree's indices in no set order
+    if not (point_idx[1:] >= point_idx[:-1]).all():
+        order = np.argsort(point_idx, kind="stable")
+        point_idx, area_idx = point_idx[order], area_idx[order]
+    starts = np.flatnonzero(np.r_[True, point_idx[1:] != point_idx[:-1]])
+    hit[point_idx[starts]] = np.minimum.reduceat(area_idx, starts)
+    return hit, len(point_idx) - len(starts)
 
 
 def _linear_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

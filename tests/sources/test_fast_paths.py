@@ -68,6 +68,19 @@ def test_raster_lookup_matches_strtree_on_overlapping_boxes():
     assert extra == expected_extra > 0
 
 
+def test_first_hits_do_not_depend_on_the_order_the_query_gives_its_pairs(monkeypatch):
+    geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10),
+                      shapely.box(5, 5, 15, 15)])
+    x, y = hard_points(geoms, np.random.default_rng(8), 5_000)
+    expected = plain_first_hit(geoms, x, y)
+    query = _places._query
+    monkeypatch.setattr(_places, "_query", lambda tree, points: query(tree, points)[
+        :, np.random.default_rng(1).permutation(query(tree, points).shape[1])])
+    hit, extra = PolygonLookup(geoms, min_points=10**9).first_hit(x, y)  # no raster
+    np.testing.assert_array_equal(hit, expected[0])
+    assert extra == expected[1] > 0
+
+
 def test_raster_lookup_matches_strtree_on_real_buurten(realdata: Path):
     buurten = gpd.read_file(realdata / "nl_buurten_2014.gpkg")
     geoms = shapely.make_valid(buurten.geometry.values)
