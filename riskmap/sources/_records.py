@@ -162,7 +162,7 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
     # joined inside DuckDB: only the wanted addresses leave the store, not the whole BAG
     rows = np.flatnonzero(need)
     wanted = pd.DataFrame({"pos": np.arange(len(rows)),
-                           "address": areas["address"].to_numpy(object)[rows]})
+                           "address": areas["address"].iloc[rows].to_numpy(object)})
     with store.registered("_wanted", wanted):
         hits = store.query(
             "SELECT w.pos, a.buurt, a.wijk, a.analysis_areas, a.cell100, a.cell500 "
@@ -178,9 +178,11 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
         else:
             areas.loc[at, column] = values
     # DuckDB gives an area list as an array: keep lists, None where the address is in no area
-    lists = areas[AREA_COLUMN].tolist()
-    for position, value in zip(areas.index.get_indexer(at), hits[AREA_COLUMN], strict=True):
-        lists[position] = list(value) if isinstance(value, list | np.ndarray) else None
+    lists = areas[AREA_COLUMN].to_numpy(dtype=object, copy=True)
+    found_lists = np.empty(len(positions), dtype=object)  # filled one by one: lists stay lists
+    for i, value in enumerate(hits[AREA_COLUMN]):
+        found_lists[i] = list(value) if isinstance(value, list | np.ndarray) else None
+    lists[positions] = found_lists
     areas[AREA_COLUMN] = pd.Series(lists, index=areas.index, dtype=object)
     found = np.zeros(len(areas), dtype=bool)
     found[rows[hits["pos"].to_numpy()]] = True
