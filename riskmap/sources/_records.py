@@ -195,9 +195,13 @@ def _with_codes(codes: pd.Categorical, positions: np.ndarray,
     categories where new; the other codes stay integers."""
     known = codes.categories
     categories = known.append(pd.Index(pd.unique(values[pd.notna(values)])).difference(known))
-    numbers = codes.codes.astype(np.int64)  # the new categories may not fit its int8 codes
+    # the smallest integers that number the categories (the new ones may not fit int8), as
+    # pandas would choose them; the codes are valid, so not checked again (ten million rows)
+    kind = next(t for t in (np.int8, np.int16, np.int32, np.int64)
+                if len(categories) < np.iinfo(t).max)
+    numbers = codes.codes.astype(kind)
     numbers[positions] = categories.get_indexer(values)  # -1 (missing) for None
-    return pd.Categorical.from_codes(numbers, categories=categories)
+    return pd.Categorical.from_codes(numbers, categories=categories, validate=False)
 
 
 def reject_where(frame: pd.DataFrame, bad: pd.Series | np.ndarray, reason: str,
