@@ -239,6 +239,7 @@ def threaded(tasks: Sequence[Callable[[], T]]) -> Iterator[Iterator[T]]:
     global _RUNNING  # noqa: PLW0603 - a process-wide state
     with ThreadPoolExecutor(1, thread_name_prefix="riskmap") as pool:
         futures = [pool.submit(task) for task in tasks]
+        del tasks  # the pool lets go of each task once it has run, and of what it holds
         _RUNNING += 1
         try:
             yield (future.result() for future in futures)

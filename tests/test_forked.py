@@ -73,6 +73,24 @@ def test_threaded_tasks_run_in_a_thread_while_the_caller_works(tmp_path):
     assert can_fork() == forks
 
 
+class _Data:
+    """Something a task holds (values to hash, in riskmap)."""
+
+
+def test_a_threaded_task_lets_go_of_its_data_once_it_has_run():
+    data = _Data()
+    held = weakref.ref(data)
+    with threaded([partial(id, data), partial(time.sleep, 0.05)]) as results:
+        del data
+        next(results)
+        deadline = time.monotonic() + 5
+        while held() is not None and time.monotonic() < deadline:
+            gc.collect()
+            time.sleep(0.01)
+        assert held() is None  # let go while the block still runs
+        next(results)
+
+
 def test_started_tasks_run_here_as_taken(monkeypatch):
     monkeypatch.setattr(_forked, "processes_for", lambda *_: 1)
     ran = []
