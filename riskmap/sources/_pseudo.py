@@ -237,9 +237,10 @@ class Pseudonymiser:
                        domain: str) -> tuple[bytes, np.ndarray]:
         """:meth:`_digests` of text values, none missing, by the C helper: the same digests
         (each value stripped as :meth:`str.strip` does, zeros for a blank one)."""
-        texts = pa.array(values.astype("str").array)
-        texts = (texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts) \
-            .cast(pa.large_string())
+        # the loaders' module, here only: a new project reads its key without geopandas
+        from riskmap.sources._io import arrow_strings  # noqa: PLC0415
+
+        texts = arrow_strings(values).cast(pa.large_string())
         # a value that starts and ends with a printable ASCII character other than a space has
         # nothing to strip; the others (few) are stripped by Python, for its idea of a space
         odd = pc.match_substring_regex(texts, r"^[^!-~]|[^!-~]$")
