@@ -185,7 +185,7 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
     lists[positions] = found_lists
     areas[AREA_COLUMN] = pd.Series(lists, index=areas.index, dtype=object)
     found = np.zeros(len(areas), dtype=bool)
-    found[rows[hits["pos"].to_numpy()]] = True
+    found[positions] = True
     return found
 
 
