@@ -159,9 +159,10 @@ class _Neighbourhood:
     attacker knows of it; the small count itself is set to its target.
     """
 
-    def __init__(self, matrix: sparse.csr_matrix, atoms: np.ndarray, values: np.ndarray,
-                 released: np.ndarray, cost: np.ndarray, min_count: int) -> None:
-        self.rows, self.columns = matrix, matrix.tocsc()
+    def __init__(self, matrix: sparse.csr_matrix, columns: sparse.csc_matrix, atoms: np.ndarray,
+                 values: np.ndarray, released: np.ndarray, cost: np.ndarray,
+                 min_count: int) -> None:
+        self.rows, self.columns = matrix, columns
         self.atoms, self.values, self.cost = atoms, values, cost
         self.lower, self.upper = knowledge_bounds(values, min_count, released)
         self.min_count = min_count
@@ -285,9 +286,10 @@ class _Neighbourhood:
 class _Swaps:
     """Alternative tables that move events between two atoms in the same shown cells."""
 
-    def __init__(self, matrix: sparse.csr_matrix, atoms: np.ndarray, values: np.ndarray,
-                 shown: np.ndarray, released: np.ndarray, min_count: int) -> None:
-        self.columns = matrix.tocsc()
+    def __init__(self, matrix: sparse.csr_matrix, columns: sparse.csc_matrix, atoms: np.ndarray,
+                 values: np.ndarray, shown: np.ndarray, released: np.ndarray,
+                 min_count: int) -> None:
+        self.columns = columns
         self.atoms, self.values = atoms, values
         lower, upper = knowledge_bounds(values, min_count, released)
         # read per cell in Python loops: values, what the attacker knows of them, shown; widths
@@ -299,11 +301,11 @@ class _Swaps:
         self._alike_atoms: dict[tuple[int, int, bool], list[int]] = {}
         # Candidate partners: atoms whose shown cells hash alike (two random 64-bit sums per
         # atom); moves are checked cell by cell, so a collision costs a try, never a leak.
-        on_shown = sparse.diags(shown.astype(float)) @ matrix
         keys = np.random.default_rng(0).integers(1, 2**53, size=(2, len(values))).astype(float)
-        signature = np.column_stack([on_shown.T @ k for k in keys])
-        # numbered in ascending order, as np.unique(axis=0) numbers them, at a seventh of the cost
-        self.signature = pd.DataFrame(signature).groupby([0, 1], sort=True).ngroup().to_numpy()
+        first, second = (matrix.T @ (key * shown) for key in keys)
+        # numbered by a hash table (in order of first appearance): only which atoms share a
+        # number matters, as a group's atoms are kept in ascending order whatever its number
+        self.signature = pd.factorize(first + 1j * second)[0]
         order = np.argsort(self.signature, kind="stable")
         n_groups = int(self.signature.max()) + 1 if len(order) else 0
         # every atom of a signature, as partner to take into; and those with events to give
@@ -448,8 +450,10 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     """
     values = np.asarray(matrix @ atoms, dtype=float)
     hidden = primary | ~released
-    start = _Screen(_Neighbourhood(matrix, atoms, values, released, cost.astype(float), min_count),
-                    _Swaps(matrix, atoms, values, ~hidden, released, min_count), hidden,
+    columns = matrix.tocsc()
+    start = _Screen(_Neighbourhood(matrix, columns, atoms, values, released, cost.astype(float),
+                                   min_count),
+                    _Swaps(matrix, columns, atoms, values, ~hidden, released, min_count), hidden,
                     _Proofs(len(values), 2))
     lp, hidden = start.lp, start.hidden.copy()  # this one grows as complements are hidden
     secondary = np.zeros(len(values), dtype=bool)
