@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -164,15 +164,17 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
     # a driver never names a value the outputs hide
     top = _named_drivers(drivers(normalised.mask(_hidden(values, raw, design, used)), design),
                          used, design)
-    small = values[values["reason"].isin(PRIVACY_REASONS)].groupby("area_code")["indicator"] \
-        .apply(set)
+    # per area and indicator: whether its value is hidden for privacy
+    small = values.assign(small=values["reason"].isin(PRIVACY_REASONS)).pivot(
+        index="area_code", columns="indicator", values="small")
     cover = coverage_notes(normalised, applicable, themes, theme_applies, overall, design,
                            _missing_nouns(values, catalogue, design))
     frames = []
     for theme, score in [(OVERALL, overall), *themes.items()]:
-        members = set(design.weights.index) if theme == OVERALL else set(design.themes[theme])
+        members = list(design.weights.index) if theme == OVERALL else list(design.themes[theme])
         frame = _score_frame(scored, theme, score)
-        frame["from_suppressed"] = [bool(small.get(c, set()) & members) for c in score.index]
+        frame["from_suppressed"] = small.reindex(index=score.index, columns=members).fillna(
+            False).to_numpy(bool).any(axis=1)
         frame["coverage"] = cover[theme]["coverage"].to_numpy()
         frame["coverage_note"] = cover[theme]["note"].to_numpy()
         if theme == OVERALL:
@@ -198,7 +200,10 @@ def _hidden(values: pd.DataFrame, raw: pd.DataFrame, design: Design,
 def _named_drivers(top: pd.Series, used: pd.DataFrame, design: Design) -> pd.Series:
     """Drivers, naming the fallback instead of its primary where the fallback's value was used."""
     fallback_of = {primary: fallback for fallback, primary in design.fallbacks.items()}
-    return pd.Series({code: [fallback_of[d] if d in fallback_of and used.loc[code, d] else d
+    # per primary: the areas where its fallback's value was used
+    stood_in = {primary: set(used.index[used[primary].to_numpy(bool)])
+                for primary in fallback_of if primary in used.columns}
+    return pd.Series({code: [fallback_of[d] if code in stood_in.get(d, ()) else d
                              for d in names] for code, names in top.items()}, dtype=object)
 
 
@@ -243,6 +248,7 @@ def coverage_notes(normalised: pd.DataFrame, applicable: pd.DataFrame, themes: p
     return out
 
 
+@lru_cache(maxsize=2**12)  # a few shares recur over thousands of areas
 def _theme_note(share: float, applies: bool, scored: bool) -> str:
     if not applies:
         return "niet van toepassing"

@@ -10,6 +10,7 @@ import pytest
 from riskmap import _forked
 from riskmap.indicators import build
 from riskmap.indicators.build import plain_scores, previous_scores, score_level
+from riskmap.indicators.privacy import PRIVACY_REASONS
 from riskmap.periods import Period
 from riskmap.project import Project
 
@@ -171,3 +172,22 @@ def test_plain_scores_are_the_scores_and_ranks_of_a_build(built: Project):
     assert len(plain) > 0 and set(plain.columns) == {*COLUMNS, "level"}
     pd.testing.assert_frame_equal(_sorted(plain), _sorted(full))
     assert plain_scores(values.iloc[:0], catalogue, "buurt", config).empty
+
+
+def test_an_area_uses_suppressed_data_where_a_value_of_the_theme_is_hidden(built: Project):
+    config, catalogue = built.config, built.catalogue()
+    with built.store(read_only=True) as store:
+        values = build.indicator_values(store, catalogue, Period.parse("2025Q2"), "buurt",
+                                        config["privacy.min_count"], report=False)
+    values["reason"] = None  # nothing hidden: no area uses suppressed data
+    assert not score_level(values, catalogue, "buurt", config, draws=0)["from_suppressed"].any()
+    scored = set(plain_scores(values, catalogue, "buurt", config)["theme"])
+    indicator = next(i for i in catalogue if set(i.themes_at("buurt")) & scored
+                     and i.id in set(values["indicator"]) and len(scored - set(i.themes)) > 1)
+    area = values.loc[values["indicator"] == indicator.id, "area_code"].iloc[0]
+    values.loc[(values["area_code"] == area) & (values["indicator"] == indicator.id),
+               "reason"] = PRIVACY_REASONS[0]
+    scores = score_level(values, catalogue, "buurt", config, draws=0)
+    flagged = scores.loc[scores["from_suppressed"], ["area_code", "theme"]]
+    assert set(flagged["area_code"]) == {area}
+    assert set(flagged["theme"]) == {build.OVERALL, *(set(indicator.themes_at("buurt")) & scored)}
