@@ -161,12 +161,10 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
     n_draws = config["scoring.draws"] if draws is None else draws
     interval = uncertainty(raw, design, n_draws, spread, config["scoring.seed"], applicable)
     used = substituted(raw, design)
+    small = _privacy_hidden(values)
     # a driver never names a value the outputs hide
-    top = _named_drivers(drivers(normalised.mask(_hidden(values, raw, design, used)), design),
+    top = _named_drivers(drivers(normalised.mask(_hidden(small, raw, design, used)), design),
                          used, design)
-    # per area and indicator: whether its value is hidden for privacy
-    small = values.assign(small=values["reason"].isin(PRIVACY_REASONS)).pivot(
-        index="area_code", columns="indicator", values="small")
     cover = coverage_notes(normalised, applicable, themes, theme_applies, overall, design,
                            _missing_nouns(values, catalogue, design))
     frames = []
@@ -184,13 +182,19 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
     return pd.concat(frames, ignore_index=True).assign(level=level)
 
 
-def _hidden(values: pd.DataFrame, raw: pd.DataFrame, design: Design,
+def _privacy_hidden(values: pd.DataFrame) -> pd.DataFrame:
+    """Per area and indicator (as they are in ``values``): whether the outputs hide its value
+    for privacy."""
+    return values.assign(hidden=values["reason"].isin(PRIVACY_REASONS)).pivot(
+        index="area_code", columns="indicator", values="hidden")
+
+
+def _hidden(small: pd.DataFrame, raw: pd.DataFrame, design: Design,
             used: pd.DataFrame) -> pd.DataFrame:
     """Per area and scored indicator (fallbacks merged): whether the value that entered the
-    score is one the outputs hide (the fallback's where it stood in for its primary)."""
-    hidden = values.assign(h=values["reason"].isin(PRIVACY_REASONS)).pivot(
-        index="area_code", columns="indicator", values="h")
-    hidden = hidden.reindex(index=raw.index, columns=raw.columns).fillna(False).astype(bool)
+    score is one the outputs hide (the fallback's where it stood in for its primary), from
+    :func:`_privacy_hidden`."""
+    hidden = small.reindex(index=raw.index, columns=raw.columns).fillna(False).astype(bool)
     for fallback, primary in design.fallbacks.items():
         if primary in used.columns:
             hidden[primary] = hidden[primary].where(~used[primary], hidden[fallback])
