@@ -29,7 +29,8 @@ counts are screened in chunks (swaps and LPs against the complements hidden a fe
 before), by other processes from :data:`PARALLEL_FROM` small counts on, and only the few that
 need complements are solved again here, in order (unless nothing their LPs read has changed
 since). An alternative table that an LP finds with every shown cell kept brings other small
-counts to an end of their interval too: those are proven and get no LP of their own. What a
+counts to an end of their interval too: those are proven and get no LP of their own; so are
+those a table with complements brings there, once its complements are hidden. What a
 screen knows is fixed by the order of the small counts, so the complements do not depend on
 the number of processes.
 
@@ -173,6 +174,9 @@ class _Neighbourhood:
         # the pairs (target index, cells) their tables reach with every shown cell kept
         self.read: list[np.ndarray] | None = None
         self.found: list[tuple[int, np.ndarray]] | None = None
+        # while found is a list: the pairs the table of the last LP with slacks reaches, which
+        # are proven once its complements are hidden
+        self.settled: list[tuple[int, np.ndarray]] = []
         self.highs = quiet_highs()
         # the rows and columns are 0/1 already: scaling them gains nothing (and costs a seventh
         # of the solve time)
@@ -206,6 +210,7 @@ class _Neighbourhood:
         ``relaxed`` leaves out every cell with an atom outside ``chosen``: when even that is
         impossible, moving more atoms cannot help either.
         """
+        self.settled = []
         sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
         touched = _distinct(sub_row)
         self._slot[touched] = np.arange(len(touched), dtype=np.int32)
@@ -250,7 +255,11 @@ class _Neighbourhood:
         self.highs.run()
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        t = np.asarray(self.highs.getSolution().col_value[n_y:])
+        solution = self.highs.getSolution()
+        if self.found is not None and not relaxed:
+            self.settled = self._ends(touched, ~shown,
+                                      values + np.asarray(solution.row_value[:n_r]))
+        t = np.asarray(solution.col_value[n_y:])
         return touched[shown][t > TOLERANCE]
 
     def _within_hidden(self, chosen: np.ndarray, local: np.ndarray, columns: np.ndarray,
@@ -277,10 +286,16 @@ class _Neighbourhood:
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return False
         if self.found is not None:
-            after = self.values[touched] + np.asarray(self.highs.getSolution().row_value)
-            for which, target in enumerate(self.targets):
-                self.found.append((which, touched[~shown & (np.abs(after - target) < TOLERANCE)]))
+            self.found += self._ends(touched, ~shown, self.values[touched]
+                                     + np.asarray(self.highs.getSolution().row_value))
         return True
+
+    def _ends(self, touched: np.ndarray, hidden: np.ndarray,
+              after: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """The pairs (target index, cells) an alternative table reaches: the ``hidden`` of the
+        ``touched`` cells whose value in it (``after``) is at an end of their interval."""
+        return [(which, touched[hidden & (np.abs(after - target) < TOLERANCE)])
+                for which, target in enumerate(self.targets)]
 
 
 class _Swaps:
@@ -473,10 +488,14 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
             target, extra = lp.targets[which], None
             if reachable:
                 extra = _reused(found, hidden)
-                if extra is None:
+                if extra is not None and found is not None:
+                    start.proofs.add(found.settled, chunk)  # its table holds as extra is hidden
+                elif extra is None:
                     lp.found = []
                     extra = _complements(lp, cell, target, hidden)
                     start.proofs.add(lp.found, chunk)
+                    if extra is not None and len(extra):
+                        start.proofs.add(lp.settled, chunk)
                     lp.found = None
             if extra is None:
                 unreachable[target] += 1
@@ -500,7 +519,9 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
 # read (whether hidden or shown) has been hidden since: the same LPs would be solved here.
 # An alternative table an LP finds with every shown cell kept also brings other small counts to
 # an end of their interval: those pairs are proven (:class:`_Proofs`) and need no LP of their
-# own. What a screen knows is fixed by the release alone: the small counts are screened in
+# own. A table with complements proves its pairs only once they are hidden: here, when its
+# complements are taken (a screen's, through :func:`_reused`, or solved here).
+# What a screen knows is fixed by the release alone: the small counts are screened in
 # chunks, chunk k against the complements hidden and the pairs proven up to chunk k - WINDOW
 # (of a release with fewer than PARALLEL_FROM small counts: one count a chunk, a window of one),
 # whether it runs here or in another process, so the complements do not depend on the processes.
@@ -515,11 +536,13 @@ NEVER = np.iinfo(np.int32).max
 class _Found:
     """Complements a screen found for a pair, the cells its LPs read, and the cells hidden
     when it ran: the same LPs here would give the same complements while none of those cells
-    has been hidden since."""
+    has been hidden since. And the pairs its alternative table reaches: proven once the
+    complements are hidden."""
 
     extra: np.ndarray
     read: np.ndarray
     hidden: np.ndarray
+    settled: list[tuple[int, np.ndarray]]
 
 
 class _Proofs:
@@ -555,7 +578,7 @@ class _Screen(NamedTuple):
 # whether reachable, and what its screen found; as a screen gives them (with the complements
 # and the cells its LPs read), and the pairs its LPs proved
 Pairs = list[tuple[int, int, bool, "_Found | None"]]
-Screened = tuple[list[tuple[int, int, bool, Any, Any]], list[tuple[int, np.ndarray]]]
+Screened = tuple[list[tuple[int, int, bool, Any, Any, Any]], list[tuple[int, np.ndarray]]]
 _SCREEN: _Screen | None = None  # what the screens read (forked processes inherit it)
 
 
@@ -592,8 +615,9 @@ def _screened(start: _Screen, order: np.ndarray, hidden: np.ndarray, processes: 
         task, then = out.popleft()
         found, proofs = task.result()
         start.proofs.add(proofs, k)
-        return k, [(cell, which, reachable, None if extra is None else _Found(extra, read, then))
-                   for cell, which, reachable, extra, read in found]
+        return k, [(cell, which, reachable,
+                    None if extra is None else _Found(extra, read, then, settled))
+                   for cell, which, reachable, extra, read, settled in found]
 
     with settled():
         pool = fork_pool(processes) if apart else None
@@ -624,7 +648,7 @@ def _screen(cells: np.ndarray, complements: np.ndarray, known_through: int) -> S
     lp, hidden, swaps = _SCREEN.lp, _SCREEN.hidden, _SCREEN.swaps
     hidden[complements] = True
     known = _SCREEN.proofs.chunk <= known_through
-    found: list[tuple[int, int, bool, Any, Any]] = []
+    found: list[tuple[int, int, bool, Any, Any, Any]] = []
     proofs: list[tuple[int, np.ndarray]] = []
     for cell in cells.tolist():
         for which, target in enumerate(lp.targets):
@@ -636,9 +660,10 @@ def _screen(cells: np.ndarray, complements: np.ndarray, known_through: int) -> S
                 known[proven, at] = True
             proofs += lp.found
             if extra is None:
-                found.append((cell, which, False, None, None))
+                found.append((cell, which, False, None, None, None))
             elif len(extra):
-                found.append((cell, which, True, extra, _distinct(np.concatenate(lp.read))))
+                found.append((cell, which, True, extra, _distinct(np.concatenate(lp.read)),
+                              lp.settled))
     lp.read = lp.found = None
     return found, proofs
 

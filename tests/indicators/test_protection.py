@@ -170,6 +170,36 @@ def test_after_suppression_every_small_count_can_be_0_and_4(seed, caplog, monkey
     assert len(ruled_out) == said
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_table_that_needs_complements_proves_the_small_counts_it_moves(monkeypatch, caplog,
+                                                                         processes):
+    """The small counts a screen's table with complements brings to an end of their interval
+    are proven as those complements are hidden here, and no attack undoes that."""
+    monkeypatch.setattr(protection, "CHUNK", 9)
+    monkeypatch.setattr(protection, "PARALLEL_FROM", 10)  # screened as a large release is
+    settled, reuse = [], protection._reused
+
+    def reused(found: protection._Found | None, hidden: np.ndarray) -> np.ndarray | None:
+        extra = reuse(found, hidden)
+        if extra is not None and found is not None:
+            settled.extend(cell for _, cells in found.settled for cell in cells.tolist())
+        return extra
+    monkeypatch.setattr(protection, "_reused", reused)
+    for seed in (3, 6):
+        matrix, atoms = _linked_tables(seed)
+        values = matrix @ atoms
+        primary = values < 5
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="riskmap.indicators.protection"):
+            secondary = complementary_suppression(matrix, atoms, primary,
+                                                  np.ones(len(values), bool),
+                                                  np.ones(len(values)), 5, processes=processes)
+        said = sum(int(r.getMessage().split("bij ")[1].split()[0]) for r in caplog.records)
+        attacker = Attacker(matrix, atoms, ~(primary | secondary))
+        assert len(attacker.narrowed(np.flatnonzero(primary))) == said
+    assert settled  # such tables did prove other small counts
+
+
 def _die(*_: object) -> None:
     os._exit(1)
 
