@@ -314,17 +314,21 @@ def _pseudonyms(digests: _Digests, index: pd.Index,
     """Pseudonyms as Arrow-backed text from their digests, of the values at ``positions``
     (default: all)."""
     width = DIGEST_CHARS // 2
-    raw = np.zeros((len(digests.given), width), dtype=np.uint8)
-    raw[digests.given] = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
-    blank = ~digests.given
-    blank[digests.given] = digests.blank
-    if positions is not None:
-        raw, blank = raw[positions], blank[positions]
+    if positions is None and digests.given.all():  # the digests as they are, in order
+        text, blank = digests.raw, digests.blank
+    else:
+        raw = np.zeros((len(digests.given), width), dtype=np.uint8)
+        raw[digests.given] = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
+        blank = ~digests.given
+        blank[digests.given] = digests.blank
+        if positions is not None:
+            raw, blank = raw[positions], blank[positions]
+        text = raw.tobytes()
     n = len(blank)
     offsets = np.arange(0, DIGEST_CHARS * n + 1, DIGEST_CHARS, dtype=np.int64)
     valid = np.packbits(~blank, bitorder="little")
     array = pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(raw.tobytes().hex().encode("ascii")),
+        n, pa.py_buffer(offsets), pa.py_buffer(text.hex().encode("ascii")),
         pa.py_buffer(valid), null_count=int(blank.sum()))
     return pd.Series(pd.array(array, dtype="str"), index=index)
 

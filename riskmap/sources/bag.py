@@ -194,13 +194,20 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     # the rows an identical row may repeat: those whose key is not theirs alone, or, where
     # every row has a nummeraanduiding, whose nummeraanduiding is not (identical rows share
     # both; numbers are compared at a quarter of the cost of keys)
-    repeats = duplicated_numbers(_as_numbers(number), keep=False) if number.ne("").all() \
+    numbered = number.ne("").all()
+    numbers = _as_numbers(number) if numbered else None
+    repeats = duplicated_numbers(numbers, keep=False) if numbers is not None \
         else duplicated(frame["key"], keep=False)
     frame = frame.assign(_number=number)
     exact = exact_duplicates(frame, "key", repeats)
     frame = reject_where(frame, exact, "dubbele regel", record)
-    return reject_where(frame, repeated_addresses(frame["_number"], frame["key"], repeats[~exact]),
-                        "dubbel adres", record)
+    if numbers is None:
+        again = repeated_addresses(frame["_number"], frame["key"], repeats[~exact])
+    else:  # an address comes again only among the rows whose nummeraanduiding does
+        shared = repeats[~exact]
+        again = np.zeros(len(frame), dtype=bool)
+        again[shared] = duplicated_numbers(numbers[~exact][shared])
+    return reject_where(frame, again, "dubbel adres", record)
 
 
 def repeated_addresses(number: pd.Series, key: pd.Series,
