@@ -474,7 +474,10 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     secondary = np.zeros(len(values), dtype=bool)
     unreachable = dict.fromkeys(lp.targets, 0)
     order = np.flatnonzero(primary)  # also small counts hidden for another reason
-    order = order[np.argsort(-values[order], kind="stable")]
+    # smallest first: a table that brings a hidden zero up to m - 1 takes events from the small
+    # counts around it, which proves many of them can be 0 (on the national release: fewer LPs
+    # and 8,366 complements instead of 8,420 with the largest first)
+    order = order[np.argsort(values[order], kind="stable")]
     large = len(order) >= PARALLEL_FROM
     if processes is None:
         processes = min(cores(), MAX_PROCESSES) if large else 1
