@@ -42,7 +42,7 @@ T = TypeVar("T")
 
 DASHBOARD_NAME = "dashboard.html"
 PROJECT_FOLDERS = ("sources", "cache", "output", "logs")
-STORE_MEMORY_FACTOR = 8
+STORE_MEMORY_FACTOR = 4
 SCORE_LEVELS = scored_levels()
 
 
@@ -286,8 +286,9 @@ class Project:
 
     def memory_per_process(self) -> int:
         """What a process that builds or writes a quarter may need, in bytes: a build peaks at
-        about six times the store file (3M national establishments: a 424 MB store, 2.5 GB),
-        so eight times, for work side by side (:func:`riskmap._forked.side_by_side`)."""
+        about three times the store file (3M national establishments: an 856 MB store, its
+        pseudonyms stored uncompressed, 2.3 GB), so four times, for work side by side
+        (:func:`riskmap._forked.side_by_side`)."""
         store = self.config.store_path
         return STORE_MEMORY_FACTOR * (store.stat().st_size if store.exists() else 0)
 
