@@ -38,7 +38,8 @@ LOADED_TABLES = ("areas", "cbs_values", "establishments", "addresses", "events",
                  "region_names", "establishment_changes")
 # Loads per source whose replaced rows are kept, so that `riskmap undo` can bring them back.
 UNDO_DEPTH = 3
-# the columns that hold pseudonyms (the privacy guard looks up what outputs seem to hold)
+# the columns that hold pseudonyms (the privacy guard looks up what outputs seem to hold);
+# stored without compression (schema 9): a migration that adds one declares it so
 PSEUDONYM_COLUMNS = (("establishments", "id"), ("establishments", "kvk"),
                      ("establishments", "address"), ("establishments", "name_key"),
                      ("addresses", "id"), ("addresses", "nummeraanduiding"), ("events", "id"),

@@ -194,8 +194,7 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     # the rows an identical row may repeat: those whose key is not theirs alone, or, where
     # every row has a nummeraanduiding, whose nummeraanduiding is not (identical rows share
     # both; numbers are compared at a quarter of the cost of keys)
-    numbered = number.ne("").all()
-    numbers = _as_numbers(number) if numbered else None
+    numbers = _as_numbers(number) if number.ne("").all() else None
     repeats = duplicated_numbers(numbers, keep=False) if numbers is not None \
         else duplicated(frame["key"], keep=False)
     frame = frame.assign(_number=number)
