@@ -491,15 +491,14 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
             target, extra = lp.targets[which], None
             if reachable:
                 extra = _reused(found, hidden)
-                if extra is not None and found is not None:
-                    start.proofs.add(found.settled, chunk)  # its table holds as extra is hidden
-                elif extra is None:
+                if extra is None:
                     lp.found = []
                     extra = _complements(lp, cell, target, hidden)
-                    start.proofs.add(lp.found, chunk)
-                    if extra is not None and len(extra):
-                        start.proofs.add(lp.settled, chunk)
+                    # settled is empty unless the last LP's table needed complements
+                    start.proofs.add(lp.found + lp.settled, chunk)
                     lp.found = None
+                elif found is not None:  # the screen's table holds as its complements are hidden
+                    start.proofs.add(found.settled, chunk)
             if extra is None:
                 unreachable[target] += 1
                 continue
@@ -619,8 +618,8 @@ def _screened(start: _Screen, order: np.ndarray, hidden: np.ndarray, processes: 
         found, proofs = task.result()
         start.proofs.add(proofs, k)
         return k, [(cell, which, reachable,
-                    None if extra is None else _Found(extra, read, then, settled))
-                   for cell, which, reachable, extra, read, settled in found]
+                    None if extra is None else _Found(extra, read, then, reached))
+                   for cell, which, reachable, extra, read, reached in found]
 
     with settled():
         pool = fork_pool(processes) if apart else None
