@@ -3,9 +3,10 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed-stamp
-# the C helper that pseudonymises a million identifiers in a fifth of a second (riskmap hashes
-# in Python where it cannot be built: scripts/build-native says so and goes on)
-NATIVE   = riskmap/sources/libhmac_many.so
+# the C helpers: pseudonyms for a million identifiers in a fifth of a second, and the
+# suppression's swap test at a tenth of its time in Python (riskmap does both in Python where
+# they cannot be built: scripts/build-native says so and goes on)
+NATIVE   = riskmap/sources/libhmac_many.so riskmap/indicators/libswaps.so
 
 .PHONY: demo test unit lint bench browser pdflibs clean
 
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml
 	  || $(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $(STAMP)
 
-$(NATIVE): riskmap/sources/hmac_many.c scripts/build-native
+$(NATIVE) &: riskmap/sources/hmac_many.c riskmap/indicators/swaps.c scripts/build-native
 	scripts/build-native
 
 demo: $(STAMP) $(NATIVE) pdflibs

@@ -61,6 +61,7 @@ from scipy import sparse
 
 from riskmap._forked import can_fork, cores, fork_pool, settled
 from riskmap.fmt import integer
+from riskmap.indicators._swaps import swap_test
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,8 @@ class _Groups:
 
     def __init__(self, members: np.ndarray, sizes: np.ndarray) -> None:
         self.members = members
-        self.bounds = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        self.starts = np.concatenate([[0], np.cumsum(sizes)])
+        self.bounds = self.starts.tolist()
 
     def __getitem__(self, group: int) -> np.ndarray:
         return self.members[self.bounds[group]:self.bounds[group + 1]]
@@ -303,17 +305,11 @@ class _Swaps:
 
     def __init__(self, matrix: sparse.csr_matrix, columns: sparse.csc_matrix, atoms: np.ndarray,
                  values: np.ndarray, shown: np.ndarray, released: np.ndarray,
-                 min_count: int) -> None:
+                 min_count: int, native: bool = True) -> None:
         self.columns = columns
         self.atoms, self.values = atoms, values
         lower, upper = knowledge_bounds(values, min_count, released)
-        # read per cell in Python loops: values, what the attacker knows of them, shown; widths
-        self._lists = (values.tolist(), lower.tolist(), upper.tolist(), shown.tolist())
-        self._widths = np.diff(matrix.indptr).tolist()
         self.rows = matrix
-        self._cells: dict[int, frozenset[int]] = {}
-        self._narrow_cells: dict[int, list[int]] = {}
-        self._alike_atoms: dict[tuple[int, int, bool], list[int]] = {}
         # Candidate partners: atoms whose shown cells hash alike (two random 64-bit sums per
         # atom); moves are checked cell by cell, so a collision costs a try, never a leak.
         keys = np.random.default_rng(0).integers(1, 2**53, size=(2, len(values))).astype(float)
@@ -327,6 +323,18 @@ class _Swaps:
         self.groups = _Groups(order, np.bincount(self.signature, minlength=n_groups))
         giving = order[atoms[order] > 0]
         self.donors = _Groups(giving, np.bincount(self.signature[giving], minlength=n_groups))
+        # the same test in C where it is built (_swaps.py), else the Python below
+        self.native = swap_test(
+            (matrix.indptr, matrix.indices), (columns.indptr, columns.indices), atoms, values,
+            (lower, upper), shown, self.signature, (self.groups.starts, order),
+            (self.donors.starts, giving), TRIES, WIDE) if native else None
+        # read per cell in Python loops: values, what the attacker knows of them, shown; widths
+        self._lists = (values.tolist(), lower.tolist(), upper.tolist(), shown.tolist()) \
+            if self.native is None else ([], [], [], [])
+        self._widths = np.diff(matrix.indptr).tolist() if self.native is None else []
+        self._cells: dict[int, frozenset[int]] = {}
+        self._narrow_cells: dict[int, list[int]] = {}
+        self._alike_atoms: dict[tuple[int, int, bool], list[int]] = {}
 
     def cells(self, atom: int) -> frozenset[int]:
         """The cells an atom counts towards."""
@@ -354,6 +362,8 @@ class _Swaps:
         Events move one atom pair at a time (greedily, several partners if needed); every
         cell the moves touch must be hidden and stay within what the attacker knows of it.
         """
+        if self.native is not None:
+            return self.native(cell, target)
         own = _row(self.rows, cell)
         inside = set(own.tolist())  # an atom counts towards the cell if it is one of these
         change = target - self.values[cell]
@@ -393,8 +403,10 @@ class _Swaps:
         found = self._narrow_cells.get(atom)
         if found is None:
             width, shown = self._widths, self._lists[3]
-            found = self._narrow_cells[atom] = [
-                c for c in sorted(self.cells(atom), key=width.__getitem__)
+            start, end = self.columns.indptr[atom], self.columns.indptr[atom + 1]
+            found = self._narrow_cells[atom] = [  # ties in ascending order, as in C
+                c for c in sorted(self.columns.indices[start:end].tolist(),
+                                  key=width.__getitem__)
                 if not shown[c] and width[c] <= WIDE]
         return found
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from lp_attacker import Attacker
 from openpyxl import load_workbook
+from releases import linked_tables
 from scipy import sparse
 
 from riskmap.errors import PrivacyError
@@ -84,26 +85,6 @@ def test_a_small_count_no_suppression_can_protect_is_reported_once(caplog):
     assert len(warnings) == 1 and "bij 2 kleine aantallen" in warnings[0] and "niet 0" in warnings[0]
 
 
-def _linked_tables(seed: int = 3) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """Events of 3 kinds in 60 buurten (6 wijken) and 40 grid cells; cells: each kind per
-    buurt, wijk and gemeente, and all kinds per grid cell and per buurt (linked tables, many
-    small counts)."""
-    rng = np.random.default_rng(seed)
-    buurt = rng.integers(0, 60, 700)
-    grid = (buurt // 2 + rng.integers(0, 10, len(buurt))) % 40
-    kind = rng.integers(0, 3, len(buurt))
-    groupings = [buurt * 3 + kind, 180 + (buurt // 10) * 3 + kind, 198 + kind, 201 + grid,
-                 241 + buurt]
-    atoms = np.unique(np.column_stack([buurt, grid, kind]), axis=0, return_inverse=True)[1]
-    atoms = atoms.ravel()
-    rows = np.unique(np.concatenate(groupings), return_inverse=True)[1]  # cells with events
-    cols = np.tile(atoms, len(groupings))
-    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)))
-    matrix.data[:] = 1.0  # an atom counts once towards a cell
-    counts = np.bincount(atoms).astype(float)
-    return matrix, counts
-
-
 def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
     monkeypatch.setattr(protection, "CHUNK", 9)  # many tasks, each with the complements so far
     monkeypatch.setattr(protection, "PARALLEL_FROM", 10)  # screened as a large release is
@@ -116,7 +97,7 @@ def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
         return extra
     monkeypatch.setattr(protection, "_reused", reused)
     for seed in range(4):
-        matrix, atoms = _linked_tables(seed)
+        matrix, atoms = linked_tables(seed)
         values = matrix @ atoms
         primary, released = values < 5, np.ones(len(values), bool)
         cost = np.ones(len(values))
@@ -129,7 +110,7 @@ def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
 
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_the_lp_without_slacks_first_hides_the_same_complements(monkeypatch, seed):
-    matrix, atoms = _linked_tables(seed)
+    matrix, atoms = linked_tables(seed)
     values = matrix @ atoms
     primary, released = values < 5, np.ones(len(values), bool)
     cost = np.random.default_rng(seed).uniform(0.5, 2.0, len(values))
@@ -154,7 +135,7 @@ def test_the_lp_without_slacks_first_hides_the_same_complements(monkeypatch, see
 def test_after_suppression_every_small_count_can_be_0_and_4(seed, caplog, monkeypatch):
     """The attack, solved afresh over all atoms: the pairs the LPs proved on the way (and
     skipped) are reachable too; only those said to be unprotectable are not."""
-    matrix, atoms = _linked_tables(seed)
+    matrix, atoms = linked_tables(seed)
     values = matrix @ atoms
     primary = values < 5
     skipped = []
@@ -186,7 +167,7 @@ def test_a_table_that_needs_complements_proves_the_small_counts_it_moves(monkeyp
         return extra
     monkeypatch.setattr(protection, "_reused", reused)
     for seed in (3, 6):
-        matrix, atoms = _linked_tables(seed)
+        matrix, atoms = linked_tables(seed)
         values = matrix @ atoms
         primary = values < 5
         caplog.clear()
@@ -205,7 +186,7 @@ def _die(*_: object) -> None:
 
 
 def test_a_screening_process_that_dies_is_an_error_not_a_wait(monkeypatch):
-    matrix, atoms = _linked_tables()
+    matrix, atoms = linked_tables()
     values = matrix @ atoms
     monkeypatch.setattr(protection, "_screen", _die)
     with pytest.raises(BrokenProcessPool):

@@ -1,0 +1,195 @@
+/* The swap test of riskmap's complementary suppression, in C.
+ *
+ * riskmap/indicators/protection.py (_Swaps.protects) asks, for each small count and each end
+ * of its interval, whether moving events between pairs of atoms with the same shown cells
+ * brings the count to that end while every cell a move touches is hidden and stays within
+ * what an attacker knows of it. The national release asks this about 230,000 times; in Python
+ * each answer costs ~70 us, nearly all of it the interpreter's. This file gives the same answer
+ * for the same arrays, step for step as the Python (same atoms, partners, order and tries), so
+ * the complements do not depend on which one ran; riskmap/indicators/_swaps.py loads it and
+ * checks that it agrees. Built by scripts/build-native; without it riskmap uses the Python.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#define RISKMAP_SWAPS_VERSION 1
+
+/* What the test reads (arrays owned by the Python caller) and its scratch (one per process). */
+typedef struct {
+    int64_t n_cells, n_atoms;
+    int32_t tries;                      /* partners tried beyond the narrow cells (TRIES) */
+    int32_t wide;                       /* the widest cell that is a source of partners */
+    const int32_t *row_ptr, *row_idx;   /* cell -> its atoms, ascending */
+    const int32_t *col_ptr, *col_idx;   /* atom -> its cells, ascending */
+    const int32_t *width;               /* atoms per cell */
+    const double *atoms;                /* events per atom */
+    const double *values, *lower, *upper;  /* per cell: value, what the attacker knows */
+    const uint8_t *shown;               /* per cell */
+    const int32_t *signature;           /* per atom: the group of its shown cells */
+    const int64_t *group_ptr;           /* per signature: its atoms, ascending */
+    const int32_t *group_atoms;
+    const int64_t *donor_ptr;           /* per signature: its atoms with events */
+    const int32_t *donor_atoms;
+    /* scratch: marks (the call or partner search that set them) and amounts */
+    uint32_t *inside, *seen, *taken_at, *total_at;
+    double *taken, *total;
+    int32_t *narrow;                    /* an atom's narrow hidden cells */
+    int32_t *cells;                     /* the cells of a move and what it adds to each */
+    double *deltas;
+    uint32_t call, search;
+} riskmap_swaps;
+
+int riskmap_swaps_version(void) { return RISKMAP_SWAPS_VERSION; }
+
+static uint32_t next_call(riskmap_swaps *s) {
+    if (++s->call == 0) { /* after four billion calls: clear the marks once */
+        memset(s->inside, 0, (size_t)s->n_atoms * sizeof(uint32_t));
+        memset(s->taken_at, 0, (size_t)s->n_atoms * sizeof(uint32_t));
+        memset(s->total_at, 0, (size_t)s->n_cells * sizeof(uint32_t));
+        s->call = 1;
+    }
+    return s->call;
+}
+
+static uint32_t next_search(riskmap_swaps *s) {
+    if (++s->search == 0) {
+        memset(s->seen, 0, (size_t)s->n_atoms * sizeof(uint32_t));
+        s->search = 1;
+    }
+    return s->search;
+}
+
+/* The hidden cells of at most `wide` atoms that `atom` counts towards, narrowest first (ties
+ * by cell number), into s->narrow; their number. */
+static int64_t narrow_cells(riskmap_swaps *s, int32_t atom) {
+    int64_t n = 0;
+    for (int64_t j = s->col_ptr[atom]; j < s->col_ptr[atom + 1]; j++) {
+        int32_t c = s->col_idx[j];
+        if (s->shown[c] || s->width[c] > s->wide)
+            continue;
+        int64_t k = n++;
+        while (k > 0 && s->width[s->narrow[k - 1]] > s->width[c]) {
+            s->narrow[k] = s->narrow[k - 1];
+            k--;
+        }
+        s->narrow[k] = c;
+    }
+    return n;
+}
+
+/* What the current call's moves have added to cell `c` so far. */
+static double total_of(const riskmap_swaps *s, int32_t c) {
+    return s->total_at[c] == s->call ? s->total[c] : 0.0;
+}
+
+/* One partner `b` offered to atom `a`: moves `amount` (taking from b when `need` > 0, giving to
+ * it when < 0) if every cell the move touches, other than `cell`, is hidden and stays within
+ * what the attacker knows of it. Returns 1 where the Python stops offering partners. */
+static int offer(riskmap_swaps *s, int32_t cell, int32_t a, int32_t b, double *need,
+                 int32_t *tries) {
+    *tries += 1;
+    if (*need == 0 || *tries > 2 * s->tries)
+        return 1;
+    double left = s->atoms[b] - (s->taken_at[b] == s->call ? s->taken[b] : 0.0);
+    if (*need > 0 && left <= 0)
+        return 0;
+    double amount = *need > 0 ? (*need <= left ? *need : left) : *need;
+    /* the cells of a and not b gain the amount, those of b and not a lose it */
+    int64_t i = s->col_ptr[a], i_end = s->col_ptr[a + 1];
+    int64_t j = s->col_ptr[b], j_end = s->col_ptr[b + 1];
+    int64_t n = 0;
+    while (i < i_end || j < j_end) {
+        int32_t ca = i < i_end ? s->col_idx[i] : INT32_MAX;
+        int32_t cb = j < j_end ? s->col_idx[j] : INT32_MAX;
+        if (ca == cb) {
+            i++, j++;
+        } else if (ca < cb) {
+            s->cells[n] = ca, s->deltas[n++] = amount, i++;
+        } else {
+            s->cells[n] = cb, s->deltas[n++] = -amount, j++;
+        }
+    }
+    for (int64_t k = 0; k < n; k++) {
+        int32_t c = s->cells[k];
+        if (c == cell)
+            continue;
+        double value = s->values[c] + total_of(s, c) + s->deltas[k];
+        if (s->shown[c] || !(s->lower[c] <= value && value <= s->upper[c]))
+            return 0;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        int32_t c = s->cells[k];
+        s->total[c] = total_of(s, c) + s->deltas[k];
+        s->total_at[c] = s->call;
+    }
+    *need -= amount;
+    s->taken[b] = (s->taken_at[b] == s->call ? s->taken[b] : 0.0) + amount;
+    s->taken_at[b] = s->call;
+    return 0;
+}
+
+/* Partners for atom `a`: those sharing a narrow hidden cell with it, then at most `tries` of
+ * its signature's others; none inside the small count's cell. */
+static void partners(riskmap_swaps *s, int32_t cell, int32_t a, double *need, int32_t *tries) {
+    int giving = *need > 0;
+    int32_t sig = s->signature[a];
+    const int64_t *ptr = giving ? s->donor_ptr : s->group_ptr;
+    const int32_t *group = (giving ? s->donor_atoms : s->group_atoms) + ptr[sig];
+    int64_t size = ptr[sig + 1] - ptr[sig];
+    if (size < 2)
+        return;
+    uint32_t search = next_search(s);
+    s->seen[a] = search;
+    int64_t n_narrow = narrow_cells(s, a);
+    for (int64_t k = 0; k < n_narrow; k++) {
+        int32_t c = s->narrow[k];
+        for (int64_t j = s->row_ptr[c]; j < s->row_ptr[c + 1]; j++) {
+            int32_t b = s->row_idx[j];
+            if (s->signature[b] != sig || (giving && !(s->atoms[b] > 0)))
+                continue;
+            if (s->seen[b] == search || s->inside[b] == s->call)
+                continue;
+            s->seen[b] = search;
+            if (offer(s, cell, a, b, need, tries))
+                return;
+        }
+    }
+    int64_t n_try = size < 4 * (int64_t)s->tries ? size : 4 * (int64_t)s->tries;
+    int32_t others = 0;
+    for (int64_t j = 0; j < n_try && others < s->tries; j++) {
+        int32_t b = group[j];
+        if (s->seen[b] == search || s->inside[b] == s->call)
+            continue;
+        others++;
+        if (offer(s, cell, a, b, need, tries))
+            return;
+    }
+}
+
+/* Whether swaps bring `cell` to `target` (1) or not (0). */
+int riskmap_swaps_protects(riskmap_swaps *s, int32_t cell, double target) {
+    uint32_t call = next_call(s);
+    const int32_t *own = s->row_idx + s->row_ptr[cell];
+    int64_t n_own = s->row_ptr[cell + 1] - s->row_ptr[cell];
+    for (int64_t i = 0; i < n_own; i++)
+        s->inside[own[i]] = call;
+    double change = target - s->values[cell];
+    int32_t tries = 0;
+    for (int64_t i = 0; i < n_own; i++) {
+        int32_t a = own[i];
+        if (!(change > 0) && !(s->atoms[a] > 0))
+            continue;
+        double need = change > 0 ? change : -s->atoms[a];
+        if (tries > 2 * s->tries)
+            return 0;
+        partners(s, cell, a, &need, &tries);
+        if (need != 0 && change < 0)
+            return 0;
+        if (change > 0) {
+            change = need;
+            if (change == 0)
+                return 1;
+        }
+    }
+    return change <= 0;
+}
