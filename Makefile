@@ -4,9 +4,9 @@ PYTHON  ?= python3
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed-stamp
 # the C helpers: pseudonyms for a million identifiers in a fifth of a second, and the
-# suppression's swap test at a tenth of its time in Python (riskmap does both in Python where
-# they cannot be built: scripts/build-native says so and goes on)
-NATIVE   = riskmap/sources/libhmac_many.so riskmap/indicators/libswaps.so
+# suppression's inner loops (riskmap does both in Python where they cannot be built:
+# scripts/build-native says so and goes on)
+NATIVE   = riskmap/sources/libhmac_many.so riskmap/indicators/libsuppression.so
 
 .PHONY: demo test unit lint bench browser pdflibs clean
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	  || $(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $(STAMP)
 
-$(NATIVE) &: riskmap/sources/hmac_many.c riskmap/indicators/swaps.c scripts/build-native
+$(NATIVE) &: riskmap/sources/hmac_many.c riskmap/indicators/suppression.c scripts/build-native
 	scripts/build-native
 
 demo: $(STAMP) $(NATIVE) pdflibs

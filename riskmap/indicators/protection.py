@@ -61,7 +61,7 @@ from scipy import sparse
 
 from riskmap._forked import can_fork, cores, fork_pool, settled
 from riskmap.fmt import integer
-from riskmap.indicators._swaps import swap_test
+from riskmap.indicators._native import neighbourhoods, swap_test
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +164,15 @@ class _Neighbourhood:
 
     def __init__(self, matrix: sparse.csr_matrix, columns: sparse.csc_matrix, atoms: np.ndarray,
                  values: np.ndarray, released: np.ndarray, cost: np.ndarray,
-                 min_count: int) -> None:
+                 min_count: int, native: bool = True) -> None:
         self.rows, self.columns = matrix, columns
         self.atoms, self.values, self.cost = atoms, values, cost
         self.lower, self.upper = knowledge_bounds(values, min_count, released)
+        # the atoms and cells of each LP gathered in C where it is built (_native.py), else in
+        # numpy below
+        self.native = neighbourhoods(
+            (matrix.indptr, matrix.indices), (columns.indptr, columns.indices), values,
+            (self.lower, self.upper), min_count, WIDE) if native else None
         self.min_count = min_count
         self.width = np.diff(self.rows.indptr)
         self.targets = (0.0, min_count - 1.0)  # the ends a small count must be able to reach
@@ -190,6 +195,11 @@ class _Neighbourhood:
         """``atoms`` and the atoms of every cell that shares one with them, leaving out wide
         cells unless they are hidden close to the end of what the attacker knows of them (a
         change there must be made up for inside the cell)."""
+        if self.native is not None:
+            touching, near = self.native.near(atoms, hidden)
+            if self.read is not None:
+                self.read.append(touching)
+            return near
         touching = _distinct(_gather(self.columns.indptr, self.columns.indices, atoms)[0])
         if self.read is not None:
             self.read.append(touching)
@@ -213,10 +223,13 @@ class _Neighbourhood:
         impossible, moving more atoms cannot help either.
         """
         self.settled = []
-        sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
-        touched = _distinct(sub_row)
-        self._slot[touched] = np.arange(len(touched), dtype=np.int32)
-        local = self._slot[sub_row]  # each entry's place among the touched cells
+        if self.native is not None:
+            touched, local, sub_col = self.native.gather(chosen)
+        else:
+            sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
+            touched = _distinct(sub_row)
+            self._slot[touched] = np.arange(len(touched), dtype=np.int32)
+            local = self._slot[sub_row]  # each entry's place among the touched cells
         if self.read is not None:
             self.read.append(touched)
         free = np.zeros(len(touched), dtype=bool)
@@ -323,7 +336,7 @@ class _Swaps:
         self.groups = _Groups(order, np.bincount(self.signature, minlength=n_groups))
         giving = order[atoms[order] > 0]
         self.donors = _Groups(giving, np.bincount(self.signature[giving], minlength=n_groups))
-        # the same test in C where it is built (_swaps.py), else the Python below
+        # the same test in C where it is built (_native.py), else the Python below
         self.native = swap_test(
             (matrix.indptr, matrix.indices), (columns.indptr, columns.indices), atoms, values,
             (lower, upper), shown, self.signature, (self.groups.starts, order),

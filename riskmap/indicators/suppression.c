@@ -1,18 +1,21 @@
-/* The swap test of riskmap's complementary suppression, in C.
+/* The complementary suppression's inner loops in C: the swap test and the neighbourhoods of
+ * its LPs (riskmap/indicators/protection.py).
  *
- * riskmap/indicators/protection.py (_Swaps.protects) asks, for each small count and each end
- * of its interval, whether moving events between pairs of atoms with the same shown cells
- * brings the count to that end while every cell a move touches is hidden and stays within
- * what an attacker knows of it. The national release asks this about 230,000 times; in Python
- * each answer costs ~70 us, nearly all of it the interpreter's. This file gives the same answer
- * for the same arrays, step for step as the Python (same atoms, partners, order and tries), so
- * the complements do not depend on which one ran; riskmap/indicators/_swaps.py loads it and
- * checks that it agrees. Built by scripts/build-native; without it riskmap uses the Python.
+ * The national release asks the swap test (_Swaps.protects) about 230,000 times whether moving
+ * events between pairs of atoms with the same shown cells brings a small count to an end of its
+ * interval while every cell a move touches is hidden and stays within what an attacker knows of
+ * it; in Python each answer costs ~70 us, nearly all of it the interpreter's. And each of its
+ * ~40,000 LPs first gathers the atoms near the small count and the cells they touch
+ * (_Neighbourhood.near and reach), some forty small numpy calls. This file does both step for
+ * step as the Python does (the same atoms, partners, order and tries; the same arrays, in the
+ * same order), so the complements do not depend on which one ran; riskmap/indicators/_native.py
+ * loads it and the tests compare the two. Built by scripts/build-native; without it riskmap
+ * runs the Python.
  */
 #include <stdint.h>
 #include <string.h>
 
-#define RISKMAP_SWAPS_VERSION 1
+#define RISKMAP_SUPPRESSION_VERSION 1
 
 /* What the test reads (arrays owned by the Python caller) and its scratch (one per process). */
 typedef struct {
@@ -39,7 +42,7 @@ typedef struct {
     uint32_t call, search;
 } riskmap_swaps;
 
-int riskmap_swaps_version(void) { return RISKMAP_SWAPS_VERSION; }
+int riskmap_suppression_version(void) { return RISKMAP_SUPPRESSION_VERSION; }
 
 static uint32_t next_call(riskmap_swaps *s) {
     if (++s->call == 0) { /* after four billion calls: clear the marks once */
@@ -192,4 +195,127 @@ int riskmap_swaps_protects(riskmap_swaps *s, int32_t cell, double target) {
         }
     }
     return change <= 0;
+}
+
+
+/* What the neighbourhoods read (arrays owned by the Python caller) and their scratch. */
+typedef struct {
+    int64_t n_cells, n_atoms;
+    int32_t wide;                       /* cells wider are left out of a neighbourhood (WIDE) */
+    double min_count;
+    const int32_t *row_ptr, *row_idx;   /* cell -> its atoms, ascending */
+    const int32_t *col_ptr, *col_idx;   /* atom -> its cells, ascending */
+    const int32_t *width;               /* atoms per cell */
+    const double *values, *lower, *upper;
+    uint32_t *cell_mark, *atom_mark;    /* scratch: the call that saw a cell or atom */
+    int32_t *slot;                      /* scratch: a touched cell's place among them */
+    int32_t *spare;                     /* scratch for sorting, as long as cells or atoms */
+    uint32_t stamp;
+} riskmap_lp;
+
+static uint32_t next_stamp(riskmap_lp *s) {
+    if (++s->stamp == 0) {
+        memset(s->cell_mark, 0, (size_t)s->n_cells * sizeof(uint32_t));
+        memset(s->atom_mark, 0, (size_t)s->n_atoms * sizeof(uint32_t));
+        s->stamp = 1;
+    }
+    return s->stamp;
+}
+
+/* `values` (non-negative) in ascending order, through `spare` (as long): insertion for a few,
+ * else three passes of a radix sort (qsort's calls to a comparison cost ten times as much for
+ * the thousands of atoms of a neighbourhood). */
+static void sort_ascending(int32_t *values, int64_t n, int32_t *spare) {
+    if (n < 64) {
+        for (int64_t i = 1; i < n; i++) {
+            int32_t v = values[i];
+            int64_t j = i;
+            for (; j > 0 && values[j - 1] > v; j--)
+                values[j] = values[j - 1];
+            values[j] = v;
+        }
+        return;
+    }
+    int32_t *from = values, *to = spare;
+    for (int shift = 0; shift < 33; shift += 11) {
+        int64_t count[2049] = {0};
+        for (int64_t i = 0; i < n; i++)
+            count[((uint32_t)from[i] >> shift & 2047) + 1]++;
+        for (int b = 0; b < 2048; b++)
+            count[b + 1] += count[b];
+        for (int64_t i = 0; i < n; i++)
+            to[count[(uint32_t)from[i] >> shift & 2047]++] = from[i];
+        int32_t *swap = from;
+        from = to, to = swap;
+    }
+    if (from != values) /* three passes: the result is in the spare */
+        memcpy(values, from, (size_t)n * sizeof(int32_t));
+}
+
+/* The cells `atoms` count towards, distinct and ascending, into `cells`; their number. */
+static int64_t touching(riskmap_lp *s, const int32_t *atoms, int64_t n, int32_t *cells) {
+    uint32_t stamp = next_stamp(s);
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = s->col_ptr[atoms[i]]; j < s->col_ptr[atoms[i] + 1]; j++) {
+            int32_t c = s->col_idx[j];
+            if (s->cell_mark[c] != stamp) {
+                s->cell_mark[c] = stamp;
+                cells[k++] = c;
+            }
+        }
+    sort_ascending(cells, k, s->spare);
+    return k;
+}
+
+/* _Neighbourhood.near: `atoms` and the atoms of every cell they touch, leaving out cells wider
+ * than `wide` unless hidden within `min_count` of an end of what the attacker knows of them
+ * (and at most twenty times as wide), distinct and ascending, into `out`; their number. The
+ * cells touched go to `cells` (their number to `n_touched`). */
+int64_t riskmap_lp_near(riskmap_lp *s, const int32_t *atoms, int64_t n, const uint8_t *hidden,
+                        int32_t *cells, int64_t *n_touched, int32_t *out) {
+    int64_t n_cells = touching(s, atoms, n, cells);
+    *n_touched = n_cells;
+    uint32_t stamp = next_stamp(s);
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (s->atom_mark[atoms[i]] != stamp) {
+            s->atom_mark[atoms[i]] = stamp;
+            out[k++] = atoms[i];
+        }
+    for (int64_t i = 0; i < n_cells; i++) {
+        int32_t c = cells[i];
+        double below = s->values[c] - s->lower[c], above = s->upper[c] - s->values[c];
+        int binding = hidden[c] && (below < above ? below : above) < s->min_count;
+        if (!(s->width[c] <= s->wide || (binding && s->width[c] <= 20 * (int64_t)s->wide)))
+            continue;
+        for (int64_t j = s->row_ptr[c]; j < s->row_ptr[c + 1]; j++) {
+            int32_t a = s->row_idx[j];
+            if (s->atom_mark[a] != stamp) {
+                s->atom_mark[a] = stamp;
+                out[k++] = a;
+            }
+        }
+    }
+    sort_ascending(out, k, s->spare);
+    return k;
+}
+
+/* The entries of the columns `chosen` (an LP's atoms), column by column: the cells touched,
+ * distinct and ascending, into `touched` (their number to `n_touched`), and per entry its
+ * cell's place among them (`local`) and its atom's place in `chosen` (`column`); the number
+ * of entries. */
+int64_t riskmap_lp_gather(riskmap_lp *s, const int32_t *chosen, int64_t n, int32_t *touched,
+                          int64_t *n_touched, int32_t *local, int32_t *column) {
+    int64_t n_cells = touching(s, chosen, n, touched);
+    *n_touched = n_cells;
+    for (int64_t k = 0; k < n_cells; k++)
+        s->slot[touched[k]] = (int32_t)k;
+    int64_t e = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = s->col_ptr[chosen[i]]; j < s->col_ptr[chosen[i] + 1]; j++) {
+            local[e] = s->slot[s->col_idx[j]];
+            column[e++] = (int32_t)i;
+        }
+    return e;
 }
