@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,7 +34,11 @@ _SWAPS = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "atoms", "values"
           "donor_atoms", "inside", "seen", "taken_at", "total_at", "taken", "total", "narrow",
           "cells", "deltas")
 _LP = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "values", "lower", "upper",
-       "cell_mark", "atom_mark", "slot", "spare")
+       "cell_mark", "atom_mark", "slot", "spare", "slack")
+# riskmap_models: the buffers the LPs are written to, and their sizes
+_MODELS = ("touched", "shown", "local", "w_indptr", "w_entries", "w_row_lower", "w_row_upper",
+           "col_lower", "col_upper", "col_cost", "row_lower", "row_upper", "indptr", "indices",
+           "entries")
 _KINDS = {"row_ptr": np.int32, "row_idx": np.int32, "col_ptr": np.int32, "col_idx": np.int32,
           "width": np.int32, "atoms": np.float64, "values": np.float64, "lower": np.float64,
           "upper": np.float64, "shown": np.uint8, "signature": np.int32, "group_ptr": np.int64,
@@ -57,6 +62,13 @@ class _LPState(ctypes.Structure):
                 *((name, _P) for name in _LP), ("stamp", ctypes.c_uint32)]
 
 
+class _ModelState(ctypes.Structure):
+    """``riskmap_models`` of ``suppression.c``."""
+
+    _fields_ = [*((name, _P) for name in _MODELS),
+                *((name, ctypes.c_int64) for name in ("n_r", "n_t", "n_e", "nnz"))]
+
+
 @cache
 def _library() -> ctypes.CDLL | None:
     """The helper with its functions' types, or ``None`` where it is not built or is of another
@@ -67,7 +79,7 @@ def _library() -> ctypes.CDLL | None:
         library = ctypes.CDLL(str(LIBRARY))
         version = library.riskmap_suppression_version()
         functions = (library.riskmap_swaps_protects, library.riskmap_lp_near,
-                     library.riskmap_lp_gather)
+                     library.riskmap_lp_models)
     except (OSError, AttributeError) as exc:
         log.warning("%s: niet te laden (%s); de onderdrukking rekent in Python", LIBRARY, exc)
         return None
@@ -75,10 +87,12 @@ def _library() -> ctypes.CDLL | None:
         log.warning("%s: versie %s, verwacht %s (bouw opnieuw met make); de onderdrukking "
                     "rekent in Python", LIBRARY, version, VERSION)
         return None
-    protects, near, gather = functions
+    protects, near, models = functions
     protects.restype, protects.argtypes = ctypes.c_int, [_P, ctypes.c_int32, ctypes.c_double]
     near.restype, near.argtypes = ctypes.c_int64, [_P, _P, ctypes.c_int64, _P, _P, _P, _P]
-    gather.restype, gather.argtypes = ctypes.c_int64, [_P, _P, ctypes.c_int64, _P, _P, _P, _P]
+    models.restype = ctypes.c_int
+    models.argtypes = [_P, _P, ctypes.c_int64, _P, ctypes.c_int32, ctypes.c_double, ctypes.c_int,
+                       _P, _P, _P]
     return library
 
 
@@ -136,54 +150,91 @@ class SwapTest:
 
 
 def neighbourhoods(rows: tuple[np.ndarray, np.ndarray], columns: tuple[np.ndarray, np.ndarray],
-                   values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], min_count: int,
-                   wide: int) -> Neighbourhoods | None:
-    """The gathering of the LPs' atoms and cells over these arrays (see :func:`swap_test`), or
-    ``None`` where the helper is not there."""
+                   atoms: np.ndarray, values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray],
+                   cost: np.ndarray, min_count: int, wide: int) -> Neighbourhoods | None:
+    """The neighbourhoods of the LPs and the LPs themselves over these arrays (see
+    :func:`swap_test`; ``cost``: of hiding each cell), or ``None`` where the helper is not
+    there."""
     library = _library()
     if library is None:
         return None
-    n_cells, n_atoms = len(values), len(columns[0]) - 1
+    n_cells, n_atoms, n_entries = len(values), len(columns[0]) - 1, len(columns[1])
     kept = _typed({"row_ptr": rows[0], "row_idx": rows[1], "col_ptr": columns[0],
                    "col_idx": columns[1], "width": np.diff(rows[0]), "values": values,
-                   "lower": bounds[0], "upper": bounds[1]})
+                   "lower": bounds[0], "upper": bounds[1], "atoms": atoms})
+    kept["cost"] = np.ascontiguousarray(cost, dtype=np.float64)
+    # scratch, and what the calls write: at most every cell, atom or entry (the pages of these
+    # that no call writes to cost no memory)
     kept |= {"cell_mark": np.zeros(n_cells, np.uint32), "atom_mark": np.zeros(n_atoms, np.uint32),
-             "slot": np.zeros(n_cells, np.int32),
+             "slot": np.zeros(n_cells, np.int32), "slack": np.zeros(n_cells, np.int32),
              "spare": np.empty(max(n_cells, n_atoms, 1), np.int32),
-             # what the calls give: at most every cell, atom or entry (untouched pages of these
-             # cost no memory)
-             "cells": np.empty(n_cells, np.int32), "atoms": np.empty(n_atoms, np.int32),
-             "local": np.empty(len(columns[1]), np.int32),
-             "column": np.empty(len(columns[1]), np.int32)}
+             "cells": np.empty(n_cells, np.int32), "near": np.empty(n_atoms, np.int32)}
+    columns_most, rows_most, entries_most = n_atoms + n_cells, 3 * n_cells, \
+        3 * n_entries + 2 * n_cells
+    model: dict[str, np.ndarray] = {
+        "touched": np.empty(n_cells, np.int32), "shown": np.empty(n_cells, np.uint8),
+        "local": np.empty(n_entries, np.int32), "w_indptr": np.empty(n_atoms + 1, np.int32),
+        "w_entries": np.empty(n_entries), "w_row_lower": np.empty(n_cells),
+        "w_row_upper": np.empty(n_cells), "col_lower": np.empty(columns_most),
+        "col_upper": np.empty(columns_most), "col_cost": np.empty(columns_most),
+        "row_lower": np.empty(rows_most), "row_upper": np.empty(rows_most),
+        "indptr": np.empty(columns_most + 1, np.int32),
+        "indices": np.empty(entries_most, np.int32), "entries": np.empty(entries_most)}
+    kept |= {f"model.{name}": array for name, array in model.items()}
     state = _LPState(n_cells, n_atoms, wide, float(min_count),
-                 *(kept[name].ctypes.data for name in _LP), 0)
-    return Neighbourhoods(library, kept, state)
+                     *(kept[name].ctypes.data for name in _LP), 0)
+    models = _ModelState(*(model[name].ctypes.data for name in _MODELS), 0, 0, 0, 0)
+    return Neighbourhoods(library, kept, state, model, models)
+
+
+class Models(NamedTuple):
+    """The two LPs of :meth:`~.protection._Neighbourhood.reach`: the cells touched (its rows),
+    which are shown, and the arguments of HiGHS's ``passModel`` after the objective's sense
+    and offset, without slacks and with them."""
+
+    touched: np.ndarray
+    shown: np.ndarray
+    within: tuple[np.ndarray, ...]
+    slacks: Callable[[], tuple[np.ndarray, ...]]
 
 
 class Neighbourhoods:
-    """The helper's :meth:`near` and :meth:`gather`, over arrays it keeps alive."""
+    """The helper's :meth:`near` and :meth:`models`, over arrays it keeps alive."""
 
-    def __init__(self, library: ctypes.CDLL, kept: dict[str, np.ndarray],
-                 state: _LPState) -> None:
-        self._near, self._gather = library.riskmap_lp_near, library.riskmap_lp_gather
-        self.kept, self.state = kept, state
-        self.address = ctypes.addressof(state)
+    def __init__(self, library: ctypes.CDLL, kept: dict[str, np.ndarray], state: _LPState,
+                 model: dict[str, np.ndarray], models: _ModelState) -> None:
+        self._near, self._models = library.riskmap_lp_near, library.riskmap_lp_models
+        self.kept, self.state, self.model, self.models = kept, state, model, models
+        self.address, self.models_address = ctypes.addressof(state), ctypes.addressof(models)
         self._count = ctypes.c_int64()
         self._count_address = ctypes.addressof(self._count)
+        self._continuous = np.zeros(len(model["col_cost"]), np.int32)  # integrality: none
 
     def near(self, atoms: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The cells ``atoms`` touch, and the atoms of the neighbourhood (ascending)."""
         atoms = np.ascontiguousarray(atoms, dtype=np.int32)
-        cells, out = self.kept["cells"], self.kept["atoms"]
+        cells, out = self.kept["cells"], self.kept["near"]
         n = self._near(self.address, atoms.ctypes.data, len(atoms), hidden.ctypes.data,
                        cells.ctypes.data, self._count_address, out.ctypes.data)
         return cells[:self._count.value].copy(), out[:n].copy()
 
-    def gather(self, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The cells the atoms ``chosen`` touch (ascending), and per entry of their columns, its
-        cell's place among those and its atom's place in ``chosen``."""
+    def lps(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
+            relaxed: bool) -> Models:
+        """The LPs of ``reach`` (see there); their arrays hold until the next call."""
         chosen = np.ascontiguousarray(chosen, dtype=np.int32)
-        cells, local, column = self.kept["cells"], self.kept["local"], self.kept["column"]
-        n = self._gather(self.address, chosen.ctypes.data, len(chosen), cells.ctypes.data,
-                         self._count_address, local.ctypes.data, column.ctypes.data)
-        return cells[:self._count.value].copy(), local[:n].copy(), column[:n].copy()
+        status = self._models(self.address, chosen.ctypes.data, len(chosen), hidden.ctypes.data,
+                              cell, target, int(relaxed), self.kept["atoms"].ctypes.data,
+                              self.kept["cost"].ctypes.data, self.models_address)
+        if status != 0:
+            raise ValueError(f"cel {cell} ligt niet bij de gekozen atomen")
+        m, got = self.model, self.models
+        n_y, n_r, n_t, n_e = len(chosen), got.n_r, got.n_t, got.n_e
+        n_col, n_row = n_y + n_t, n_r + 2 * n_t
+        within = (m["col_cost"][:n_y], m["col_lower"][:n_y], m["col_upper"][:n_y],
+                  m["w_row_lower"][:n_r], m["w_row_upper"][:n_r], m["w_indptr"][:n_y + 1],
+                  m["local"][:n_e], m["w_entries"][:n_e], self._continuous[:n_y])
+        slacks = (m["col_cost"][:n_col], m["col_lower"][:n_col], m["col_upper"][:n_col],
+                  m["row_lower"][:n_row], m["row_upper"][:n_row], m["indptr"][:n_col + 1],
+                  m["indices"][:got.nnz], m["entries"][:got.nnz], self._continuous[:n_col])
+        return Models(m["touched"][:n_r].copy(), m["shown"][:n_r].view(bool), within,
+                      lambda: slacks)

@@ -61,7 +61,7 @@ from scipy import sparse
 
 from riskmap._forked import can_fork, cores, fork_pool, settled
 from riskmap.fmt import integer
-from riskmap.indicators._native import neighbourhoods, swap_test
+from riskmap.indicators._native import Models, neighbourhoods, swap_test
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +171,8 @@ class _Neighbourhood:
         # the atoms and cells of each LP gathered in C where it is built (_native.py), else in
         # numpy below
         self.native = neighbourhoods(
-            (matrix.indptr, matrix.indices), (columns.indptr, columns.indices), values,
-            (self.lower, self.upper), min_count, WIDE) if native else None
+            (matrix.indptr, matrix.indices), (columns.indptr, columns.indices), atoms, values,
+            (self.lower, self.upper), cost, min_count, WIDE) if native else None
         self.min_count = min_count
         self.width = np.diff(self.rows.indptr)
         self.targets = (0.0, min_count - 1.0)  # the ends a small count must be able to reach
@@ -220,18 +220,50 @@ class _Neighbourhood:
         """Published cells to hide so that ``cell`` can be ``target`` (``None``: impossible).
 
         ``relaxed`` leaves out every cell with an atom outside ``chosen``: when even that is
-        impossible, moving more atoms cannot help either.
+        impossible, moving more atoms cannot help either. The LP without slacks is solved
+        first (a smaller one, as most small counts are protected by hidden cells alone; then
+        its optimum hides nothing either); the hidden cells its table brings to an end of their
+        interval are recorded in :attr:`found`, when that is a list.
         """
         self.settled = []
-        if self.native is not None:
-            touched, local, sub_col = self.native.gather(chosen)
-        else:
-            sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
-            touched = _distinct(sub_row)
-            self._slot[touched] = np.arange(len(touched), dtype=np.int32)
-            local = self._slot[sub_row]  # each entry's place among the touched cells
+        lps = (self.native.lps if self.native is not None else self._lps)(
+            cell, target, hidden, chosen, relaxed)
+        touched, shown = lps.touched, lps.shown
         if self.read is not None:
             self.read.append(touched)
+        if not relaxed and self._solved(lps.within):
+            if self.found is not None:
+                self.found += self._ends(touched, ~shown, self.values[touched]
+                                         + np.asarray(self.highs.getSolution().row_value))
+            return touched[:0]
+        if not self._solved(lps.slacks()):
+            return None
+        solution = self.highs.getSolution()
+        if self.found is not None and not relaxed:
+            self.settled = self._ends(touched, ~shown, self.values[touched]
+                                      + np.asarray(solution.row_value[:len(touched)]))
+        t = np.asarray(solution.col_value[len(chosen):])
+        return touched[shown][t > TOLERANCE]
+
+    def _solved(self, model: tuple[np.ndarray, ...]) -> bool:
+        """Whether HiGHS finds an optimum of the LP (``passModel``'s arrays after the sense and
+        offset; they go to HiGHS as buffers: a HighsLp would copy them value by value)."""
+        cost, row_lower, entries = model[0], model[3], model[7]
+        self.highs.clearModel()
+        self.highs.passModel(len(cost), len(row_lower), len(entries),
+                             int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+                             0.0, *model)
+        self.highs.run()
+        return self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    def _lps(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
+             relaxed: bool) -> Models:
+        """The LPs of :meth:`reach` in numpy (the C helper's ``riskmap_lp_models`` where
+        built): columns, rows and entries in the same order."""
+        sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
+        touched = _distinct(sub_row)
+        self._slot[touched] = np.arange(len(touched), dtype=np.int32)
+        local = self._slot[sub_row]  # each entry's place among the touched cells
         free = np.zeros(len(touched), dtype=bool)
         if relaxed:
             free = np.bincount(local, minlength=len(touched)) < self.width[touched]
@@ -244,66 +276,31 @@ class _Neighbourhood:
         lower[free], upper[free] = -INF, INF
         at = np.flatnonzero(touched == cell)[0]
         lower[at] = upper[at] = target - values[at]
-        if not relaxed and self._within_hidden(chosen, local, sub_col, shown, lower, upper,
-                                               touched):
-            return touched[:0]
-        on_shown = shown[local]
-        rows = np.concatenate([local, n_r + slot[local[on_shown]], n_r + n_t + slot[local[on_shown]],
-                               n_r + np.arange(n_t), n_r + n_t + np.arange(n_t)])
-        cols = np.concatenate([sub_col, sub_col[on_shown], sub_col[on_shown],
-                               n_y + np.arange(n_t), n_y + np.arange(n_t)])
-        data = np.concatenate([np.ones(len(sub_col) + 2 * int(on_shown.sum())),
-                               -np.ones(n_t), np.ones(n_t)])
-        n_col, n_row = n_y + n_t, n_r + 2 * n_t
-        indptr, indices, entries = _by_column(rows, cols, data, n_col)
-        self.highs.clearModel()
-        # the arrays go to HiGHS as buffers (a HighsLp would copy them value by value)
-        self.highs.passModel(
-            n_col, n_row, len(entries), int(highspy.MatrixFormat.kColwise),
-            int(highspy.ObjSense.kMinimize), 0.0,
-            np.concatenate([np.zeros(n_y), self.cost[touched][shown]]),
-            np.concatenate([-self.atoms[chosen], np.zeros(n_t)]).astype(float),
-            np.full(n_col, INF),
-            np.concatenate([lower, np.full(n_t, -INF), np.zeros(n_t)]),
-            np.concatenate([upper, np.zeros(n_t), np.full(n_t, INF)]),
-            indptr, indices, entries, np.zeros(n_col, dtype=np.int32))  # every column continuous
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        solution = self.highs.getSolution()
-        if self.found is not None and not relaxed:
-            self.settled = self._ends(touched, ~shown,
-                                      values + np.asarray(solution.row_value[:n_r]))
-        t = np.asarray(solution.col_value[n_y:])
-        return touched[shown][t > TOLERANCE]
-
-    def _within_hidden(self, chosen: np.ndarray, local: np.ndarray, columns: np.ndarray,
-                       shown: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                       touched: np.ndarray) -> bool:
-        """Whether the target is reachable with every shown cell kept as it is: the LP of
-        :meth:`reach` without its slacks (a smaller one, solved first, as most small counts
-        are protected by hidden cells alone; then its optimum hides nothing either). The
-        hidden ``touched`` cells its table brings to an end of their interval are recorded
-        in :attr:`found`, when that is a list."""
-        n_y, n_r = len(chosen), len(shown)
+        col_lower = np.concatenate([-self.atoms[chosen], np.zeros(n_t)]).astype(float)
         # the entries come column by column already (as :func:`_gather` gives them)
         indptr = np.zeros(n_y + 1, dtype=np.int32)
-        np.cumsum(np.bincount(columns, minlength=n_y), out=indptr[1:])
-        indices, entries = local.astype(np.int32), np.ones(len(columns))
-        self.highs.clearModel()
-        self.highs.passModel(
-            n_y, n_r, len(entries), int(highspy.MatrixFormat.kColwise),
-            int(highspy.ObjSense.kMinimize), 0.0, np.zeros(n_y),
-            -self.atoms[chosen].astype(float), np.full(n_y, INF),
-            np.where(shown, 0.0, lower), np.where(shown, 0.0, upper),
-            indptr, indices, entries, np.zeros(n_y, dtype=np.int32))
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return False
-        if self.found is not None:
-            self.found += self._ends(touched, ~shown, self.values[touched]
-                                     + np.asarray(self.highs.getSolution().row_value))
-        return True
+        np.cumsum(np.bincount(sub_col, minlength=n_y), out=indptr[1:])
+        within = (np.zeros(n_y), col_lower[:n_y], np.full(n_y, INF),
+                  np.where(shown, 0.0, lower), np.where(shown, 0.0, upper), indptr,
+                  local.astype(np.int32), np.ones(len(sub_col)), np.zeros(n_y, dtype=np.int32))
+
+        def slacks() -> tuple[np.ndarray, ...]:
+            on_shown = shown[local]
+            rows = np.concatenate([local, n_r + slot[local[on_shown]],
+                                   n_r + n_t + slot[local[on_shown]], n_r + np.arange(n_t),
+                                   n_r + n_t + np.arange(n_t)])
+            cols = np.concatenate([sub_col, sub_col[on_shown], sub_col[on_shown],
+                                   n_y + np.arange(n_t), n_y + np.arange(n_t)])
+            data = np.concatenate([np.ones(len(sub_col) + 2 * int(on_shown.sum())),
+                                   -np.ones(n_t), np.ones(n_t)])
+            n_col = n_y + n_t
+            return (np.concatenate([np.zeros(n_y), self.cost[touched][shown]]), col_lower,
+                    np.full(n_col, INF), np.concatenate([lower, np.full(n_t, -INF), np.zeros(n_t)]),
+                    np.concatenate([upper, np.zeros(n_t), np.full(n_t, INF)]),
+                    *_by_column(rows, cols, data, n_col),
+                    np.zeros(n_col, dtype=np.int32))  # every column continuous
+
+        return Models(touched, shown, within, slacks)
 
     def _ends(self, touched: np.ndarray, hidden: np.ndarray,
               after: np.ndarray) -> list[tuple[int, np.ndarray]]:

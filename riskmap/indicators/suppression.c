@@ -12,6 +12,7 @@
  * loads it and the tests compare the two. Built by scripts/build-native; without it riskmap
  * runs the Python.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -210,6 +211,7 @@ typedef struct {
     uint32_t *cell_mark, *atom_mark;    /* scratch: the call that saw a cell or atom */
     int32_t *slot;                      /* scratch: a touched cell's place among them */
     int32_t *spare;                     /* scratch for sorting, as long as cells or atoms */
+    int32_t *slack;                     /* scratch: a shown row's slack, an LP row's entries */
     uint32_t stamp;
 } riskmap_lp;
 
@@ -301,21 +303,94 @@ int64_t riskmap_lp_near(riskmap_lp *s, const int32_t *atoms, int64_t n, const ui
     return k;
 }
 
-/* The entries of the columns `chosen` (an LP's atoms), column by column: the cells touched,
- * distinct and ascending, into `touched` (their number to `n_touched`), and per entry its
- * cell's place among them (`local`) and its atom's place in `chosen` (`column`); the number
- * of entries. */
-int64_t riskmap_lp_gather(riskmap_lp *s, const int32_t *chosen, int64_t n, int32_t *touched,
-                          int64_t *n_touched, int32_t *local, int32_t *column) {
-    int64_t n_cells = touching(s, chosen, n, touched);
-    *n_touched = n_cells;
-    for (int64_t k = 0; k < n_cells; k++)
-        s->slot[touched[k]] = (int32_t)k;
-    int64_t e = 0;
-    for (int64_t i = 0; i < n; i++)
+/* The two LPs of _Neighbourhood.reach over the atoms `chosen`, as HiGHS takes them (compressed
+ * columns), into buffers of the caller. */
+typedef struct {
+    int32_t *touched;                   /* the cells the atoms touch, ascending (the rows) */
+    uint8_t *shown;                     /* per row: a shown cell (kept, or hidden at a cost) */
+    int32_t *local, *w_indptr;          /* without slacks: per entry its row; column starts */
+    double *w_entries;                  /* without slacks: ones */
+    double *w_row_lower, *w_row_upper;  /* without slacks: a shown row stays as it is */
+    double *col_lower, *col_upper, *col_cost;  /* with slacks (the first columns: without) */
+    double *row_lower, *row_upper;
+    int32_t *indptr, *indices;
+    double *entries;
+    int64_t n_r, n_t, n_e, nnz;         /* rows, shown rows, entries without and with slacks */
+} riskmap_models;
+
+/* Columns y_a (a in `chosen`, y_a >= -atoms[a]) and, for the LP with slacks, one t_c >= 0 per
+ * shown cell (costing cost[c]) with -t_c <= A_c y <= t_c; a hidden cell keeps A_c (z + y)
+ * within what the attacker knows of it, `cell` is set to `target`. `relaxed` frees every cell
+ * with an atom outside `chosen`. Returns 0, or -1 when `cell` is not among the rows. */
+int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const uint8_t *hidden,
+                      int32_t cell, double target, int relaxed, const double *atoms,
+                      const double *cost, riskmap_models *m) {
+    const double inf = INFINITY;
+    int64_t n_r = touching(s, chosen, n_y, m->touched), e = 0, at = -1;
+    for (int64_t k = 0; k < n_r; k++) {
+        s->slot[m->touched[k]] = (int32_t)k;
+        s->slack[k] = 0;
+    }
+    m->w_indptr[0] = 0;
+    for (int64_t i = 0; i < n_y; i++) {
         for (int64_t j = s->col_ptr[chosen[i]]; j < s->col_ptr[chosen[i] + 1]; j++) {
-            local[e] = s->slot[s->col_idx[j]];
-            column[e++] = (int32_t)i;
+            int32_t row = s->slot[s->col_idx[j]];
+            m->w_entries[e] = 1.0;
+            m->local[e++] = row;
+            s->slack[row]++; /* the row's entries, for `relaxed` */
         }
-    return e;
+        m->w_indptr[i + 1] = (int32_t)e;
+    }
+    int64_t n_t = 0;
+    for (int64_t k = 0; k < n_r; k++) {
+        int32_t c = m->touched[k];
+        int free = relaxed && s->slack[k] < s->width[c];
+        int shown = !hidden[c] && !free;
+        double value = s->values[c];
+        double lower = s->lower[c] - value, upper = (shown ? inf : s->upper[c]) - value;
+        if (free)
+            lower = -inf, upper = inf;
+        if (c == cell) {
+            lower = upper = target - value;
+            at = k;
+        }
+        m->shown[k] = (uint8_t)shown;
+        m->row_lower[k] = lower, m->row_upper[k] = upper;
+        m->w_row_lower[k] = shown ? 0.0 : lower, m->w_row_upper[k] = shown ? 0.0 : upper;
+        s->slack[k] = shown ? (int32_t)n_t++ : -1;
+    }
+    if (at < 0)
+        return -1;
+    for (int64_t i = 0; i < n_y; i++)
+        m->col_lower[i] = -atoms[chosen[i]], m->col_upper[i] = inf, m->col_cost[i] = 0.0;
+    for (int64_t k = 0, t = 0; k < n_r; k++)
+        if (m->shown[k]) {
+            m->col_lower[n_y + t] = 0.0, m->col_upper[n_y + t] = inf;
+            m->col_cost[n_y + t] = cost[m->touched[k]];
+            m->row_lower[n_r + t] = -inf, m->row_upper[n_r + t] = 0.0;
+            m->row_lower[n_r + n_t + t] = 0.0, m->row_upper[n_r + n_t + t] = inf;
+            t++;
+        }
+    /* each y column: its rows, then its shown rows' two slack rows; each t column: its two */
+    int64_t nnz = 0;
+    m->indptr[0] = 0;
+    for (int64_t i = 0; i < n_y; i++) {
+        for (int64_t j = m->w_indptr[i]; j < m->w_indptr[i + 1]; j++)
+            m->indices[nnz] = m->local[j], m->entries[nnz++] = 1.0;
+        for (int64_t j = m->w_indptr[i]; j < m->w_indptr[i + 1]; j++)
+            if (s->slack[m->local[j]] >= 0)
+                m->indices[nnz] = (int32_t)(n_r + s->slack[m->local[j]]), m->entries[nnz++] = 1.0;
+        for (int64_t j = m->w_indptr[i]; j < m->w_indptr[i + 1]; j++)
+            if (s->slack[m->local[j]] >= 0)
+                m->indices[nnz] = (int32_t)(n_r + n_t + s->slack[m->local[j]]),
+                m->entries[nnz++] = 1.0;
+        m->indptr[i + 1] = (int32_t)nnz;
+    }
+    for (int64_t t = 0; t < n_t; t++) {
+        m->indices[nnz] = (int32_t)(n_r + t), m->entries[nnz++] = -1.0;
+        m->indices[nnz] = (int32_t)(n_r + n_t + t), m->entries[nnz++] = 1.0;
+        m->indptr[n_y + t + 1] = (int32_t)nnz;
+    }
+    m->n_r = n_r, m->n_t = n_t, m->n_e = e, m->nnz = nnz;
+    return 0;
 }

@@ -65,11 +65,11 @@ def test_the_helper_answers_as_the_python(built, monkeypatch, seed, events, buur
     (6, 1500, 300, 0.3, 30),
     (3, 700, 60, 0.6, 4),  # small counts many times wider than that
 ])
-def test_the_helper_gathers_the_lps_as_numpy_does(built, monkeypatch, seed, events, buurten,
+def test_the_helper_builds_the_lps_as_numpy_does(built, monkeypatch, seed, events, buurten,
                                                   share, wide):
-    """The atoms near each small count (and one step further), the cells they touch, and each
-    LP's entries: the same arrays, in the same order. Atoms without events (as of other
-    quarters) make wide cells with small values."""
+    """The atoms near each small count (and one step further), the cells they touch, and the
+    LPs over them, without and with slacks, also relaxed: the same arrays, in the same order.
+    Atoms without events (as of other quarters) make wide cells with small values."""
     monkeypatch.setattr(protection, "WIDE", wide)
     matrix, atoms = linked_tables(seed, events, buurten)
     empty = np.random.default_rng(seed).choice(matrix.shape[1], 3 * matrix.shape[1])
@@ -91,10 +91,14 @@ def test_the_helper_gathers_the_lps_as_numpy_does(built, monkeypatch, seed, even
         wider = python.near(near, hidden)
         assert native.near(near, hidden).tolist() == wider.tolist()
         sizes += [len(near), len(wider)]
-        rows, columns = protection._gather(matrix.tocsc().indptr, matrix.tocsc().indices, wider)
-        touched, local, column = native.native.gather(wider)
-        assert touched.tolist() == protection._distinct(rows).tolist()
-        assert touched[local].tolist() == rows.tolist() and column.tolist() == columns.tolist()
+        for chosen, target, relaxed in ((near, 0.0, False), (wider, 4.0, False),
+                                        (near, 4.0, True)):
+            mine = native.native.lps(cell, target, hidden, chosen, relaxed)
+            theirs = python._lps(cell, target, hidden, chosen, relaxed)
+            for a, b in zip([mine.touched, mine.shown, *mine.within, *mine.slacks()],
+                            [theirs.touched, theirs.shown, *theirs.within, *theirs.slacks()],
+                            strict=True):
+                assert a.dtype == b.dtype and np.array_equal(a, b)
     assert [cells.tolist() for cells in native.read] == [cells.tolist() for cells in python.read]
     assert max(sizes) > 64  # the radix sort, not only the insertion sort
 
@@ -121,7 +125,7 @@ def test_without_the_helper_the_same_complements_are_hidden(built, monkeypatch):
 def test_a_helper_of_another_version_is_not_used(monkeypatch, caplog):
     class Old:
         riskmap_suppression_version = staticmethod(lambda: _native.VERSION - 1)
-        riskmap_swaps_protects = riskmap_lp_near = riskmap_lp_gather = staticmethod(
+        riskmap_swaps_protects = riskmap_lp_near = riskmap_lp_models = staticmethod(
             lambda *args: 1)
 
     monkeypatch.setattr(_native, "LIBRARY", Path(__file__))  # exists
