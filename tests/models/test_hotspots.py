@@ -90,11 +90,17 @@ def test_local_moran_two_sided_is_twice_esdas_one_sided_p_sim():
 
 def test_weights_are_not_changed_by_fitting():
     neighbours = lattice()
-    before = neighbours.weights.transform
-    LocalMoranClusters(seed=1).fit(planted(), neighbours)
-    GetisOrdHotspots(seed=1).fit(planted(), neighbours)
-    assert neighbours.weights.transform == before
-    assert neighbours.matrix.max() == 1
+    weights = neighbours.weights
+    before = (weights.transform, weights.weights, dict(weights.transformations))
+    for _ in range(2):  # and a second fit computes the same
+        moran = LocalMoranClusters(seed=1).fit(planted(), neighbours)
+        gi = GetisOrdHotspots(seed=1).fit(planted(), neighbours)
+        assert (weights.transform, weights.weights, weights.transformations) == before
+        assert weights.weights is before[1] and neighbours.matrix.max() == 1
+    np.testing.assert_array_equal(moran.statistic_, LocalMoranClusters(seed=1).fit(
+        planted(), lattice()).statistic_)
+    np.testing.assert_array_equal(gi.statistic_, GetisOrdHotspots(seed=1).fit(
+        planted(), lattice()).statistic_)
 
 
 def test_islands_are_reported_and_not_tested():
