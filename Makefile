@@ -3,10 +3,11 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.installed-stamp
-# the C helpers: pseudonyms for a million identifiers in a fifth of a second, and the
-# suppression's inner loops (riskmap does both in Python where they cannot be built:
-# scripts/build-native says so and goes on)
-NATIVE   = riskmap/sources/libhmac_many.so riskmap/indicators/libsuppression.so
+# the C helpers: pseudonyms for a million identifiers in a fifth of a second, coordinates read
+# as numbers, and the suppression's inner loops (riskmap does all three in Python where they
+# cannot be built: scripts/build-native says so and goes on)
+NATIVE   = riskmap/sources/libhmac_many.so riskmap/sources/libplain_numbers.so \
+           riskmap/indicators/libsuppression.so
 
 .PHONY: demo test unit lint bench browser pdflibs clean
 
@@ -24,7 +25,8 @@ $(STAMP): pyproject.toml
 	  || $(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
 	touch $(STAMP)
 
-$(NATIVE) &: riskmap/sources/hmac_many.c riskmap/indicators/suppression.c scripts/build-native
+$(NATIVE) &: riskmap/sources/hmac_many.c riskmap/sources/plain_numbers.c \
+             riskmap/indicators/suppression.c scripts/build-native
 	scripts/build-native
 
 demo: $(STAMP) $(NATIVE) pdflibs

@@ -3,12 +3,12 @@ used."""
 
 from __future__ import annotations
 
-import logging
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from c_helpers import assert_refused
 from releases import linked_tables
 from scipy import sparse
 
@@ -128,12 +128,5 @@ def test_a_helper_of_another_version_is_not_used(monkeypatch, caplog):
         riskmap_swaps_protects = riskmap_lp_near = riskmap_lp_models = staticmethod(
             lambda *args: 1)
 
-    monkeypatch.setattr(_native, "LIBRARY", Path(__file__))  # exists
-    monkeypatch.setattr(_native.ctypes, "CDLL", lambda path: Old())
-    _native._library.cache_clear()
-    try:
-        with caplog.at_level(logging.WARNING):
-            assert _native._library() is None
-        assert "bouw opnieuw met make" in caplog.text
-    finally:
-        _native._library.cache_clear()
+    assert_refused(monkeypatch, caplog, _native, _native._library, Old(),
+                   "bouw opnieuw met make")

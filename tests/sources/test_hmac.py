@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import shutil
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from c_helpers import assert_refused
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,14 +77,7 @@ def test_a_helper_that_disagrees_with_python_is_not_used(monkeypatch, caplog):
     class Wrong:
         riskmap_hmac_sha256_many = staticmethod(lambda *args: 0)  # leaves its output as it was
 
-    monkeypatch.setattr(_hmac.ctypes, "CDLL", lambda path: Wrong())
-    _hmac.batch.cache_clear()
-    try:
-        with caplog.at_level(logging.WARNING):
-            assert _hmac.batch() is None
-        assert "andere HMAC" in caplog.text
-    finally:
-        _hmac.batch.cache_clear()
+    assert_refused(monkeypatch, caplog, _hmac, _hmac.batch, Wrong(), "andere HMAC")
 
 
 def test_without_the_helper_python_hashes_the_same(monkeypatch):
