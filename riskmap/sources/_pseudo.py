@@ -11,6 +11,7 @@ between new and stored pseudonyms.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import math
@@ -317,10 +318,12 @@ def _pseudonyms(digests: _Digests, index: pd.Index,
     if positions is None and digests.given.all():  # the digests as they are, in order
         text, blank = digests.raw, digests.blank
     else:
-        raw = np.zeros((len(digests.given), width), dtype=np.uint8)
-        raw[digests.given] = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
-        blank = ~digests.given
-        blank[digests.given] = digests.blank
+        raw = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
+        blank = digests.blank
+        if not digests.given.all():  # a row of zeros for each value not given
+            raw, blank = np.zeros((len(digests.given), width), dtype=np.uint8), ~digests.given
+            raw[digests.given] = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
+            blank[digests.given] = digests.blank
         if positions is not None:
             raw, blank = raw[positions], blank[positions]
         text = raw.tobytes()
@@ -328,7 +331,7 @@ def _pseudonyms(digests: _Digests, index: pd.Index,
     offsets = np.arange(0, DIGEST_CHARS * n + 1, DIGEST_CHARS, dtype=np.int64)
     valid = np.packbits(~blank, bitorder="little")
     array = pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(text.hex().encode("ascii")),
+        n, pa.py_buffer(offsets), pa.py_buffer(binascii.hexlify(text)),  # bytes: no str copy
         pa.py_buffer(valid), null_count=int(blank.sum()))
     return pd.Series(pd.array(array, dtype="str"), index=index)
 
