@@ -453,7 +453,7 @@ class _Swaps:
                 yield b
 
 
-def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
+def complementary_suppression(matrix: sparse.csr_matrix | sparse.csc_matrix, atoms: np.ndarray,
                               primary: np.ndarray, released: np.ndarray, cost: np.ndarray,
                               min_count: int, processes: int | None = None) -> np.ndarray:
     """The cells to hide as complements so that no small count can be narrowed down.
@@ -461,7 +461,7 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     Parameters
     ----------
     matrix
-        Cells × atoms, 1 where the atom counts towards the cell.
+        Cells × atoms, 1 where the atom counts towards the cell (compressed rows or columns).
     atoms
         True count per atom.
     primary
@@ -487,7 +487,10 @@ def complementary_suppression(matrix: sparse.csr_matrix, atoms: np.ndarray,
     """
     values = np.asarray(matrix @ atoms, dtype=float)
     hidden = primary | ~released
-    columns = matrix.tocsc()
+    # both forms, each made only when the matrix comes in the other (entries in order)
+    columns, matrix = matrix.tocsc(), matrix.tocsr()
+    columns.sort_indices()
+    matrix.sort_indices()
     start = _Screen(_Neighbourhood(matrix, columns, atoms, values, released, cost.astype(float),
                                    min_count),
                     _Swaps(matrix, columns, atoms, values, ~hidden, released, min_count), hidden,

@@ -250,9 +250,10 @@ def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
 
 
 def _merge_identical_atoms(matrix: sparse.csr_matrix,
-                           counts: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+                           counts: np.ndarray) -> tuple[sparse.csc_matrix, np.ndarray]:
     """Atoms in exactly the same cells are one atom to an attacker: add them up (each group
-    where its first atom stands; atoms in no cell left out).
+    where its first atom stands; atoms in no cell left out). The matrix comes back in
+    compressed-column form, as the suppression reads it first.
 
     Atoms are grouped by a key of their number of cells and two sums of random 64-bit weights
     of those cells, then every atom's cells are compared with its group's first: atoms that
@@ -283,7 +284,7 @@ def _merge_identical_atoms(matrix: sparse.csr_matrix,
         slots = pd.factorize(pd.Series(labels, dtype=object).to_numpy())[0]
     merged = np.bincount(slots, weights=counts[keep]) if len(keep) else np.zeros(0)
     first = keep[first_appearance(slots)]
-    return columns[:, first].tocsr(), merged
+    return columns[:, first], merged
 
 
 def _atom_keys(lengths: np.ndarray, sums: list[np.ndarray]) -> np.ndarray:
