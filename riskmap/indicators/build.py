@@ -21,7 +21,13 @@ from riskmap.errors import StoreError
 from riskmap.fmt import percent
 from riskmap.indicators.catalogue import INDICATOR_LEVELS, THEME_LABELS, Indicator, for_level
 from riskmap.indicators.privacy import PRIVACY_REASONS, suppression_summary
-from riskmap.indicators.release import CELL_COLUMNS, Release, apply_to_values, protect_release
+from riskmap.indicators.release import (
+    CELL_COLUMNS,
+    Release,
+    apply_to_values,
+    protected,
+    release_inputs,
+)
 from riskmap.indicators.scoring import (
     Design,
     drivers,
@@ -151,32 +157,59 @@ def score_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, co
     """Theme and overall scores, ranks, rank intervals, drivers and coverage of one level (long
     form; ``coverage`` is the share of the weight present, ``coverage_note`` says in Dutch what
     was there or why an area has no score)."""
+    return finished_scores(scored_level(values, catalogue, level, config, draws), values, level)
+
+
+@dataclass
+class ScoredLevel:
+    """What :func:`score_level` computes before it reads which values the outputs hide: the
+    scores, their uncertainty draws and coverage (none of them depends on the release's
+    protection, so a build computes them while it protects the release)."""
+
+    scored: _Scored
+    interval: pd.DataFrame
+    used: pd.DataFrame
+    cover: dict[str, pd.DataFrame]
+
+
+def scored_level(values: pd.DataFrame, catalogue: list[Indicator], level: str, config: Config,
+                 draws: int | None = None) -> ScoredLevel | None:
+    """The part of :func:`score_level` that does not depend on which values are hidden
+    (``None``: no scores, see :func:`_scored`)."""
     scored = _scored(values, catalogue, level, config)
     if scored is None:
-        return pd.DataFrame()
-    raw, design, applicable, normalised = (scored.raw, scored.design, scored.applicable,
-                                           scored.normalised)
-    themes, theme_applies, overall = scored.themes, scored.theme_applies, scored.overall
-    spread = config["scoring.weight_spread"]
+        return None
     n_draws = config["scoring.draws"] if draws is None else draws
-    interval = uncertainty(raw, design, n_draws, spread, config["scoring.seed"], applicable)
-    used = substituted(raw, design)
+    interval = uncertainty(scored.raw, scored.design, n_draws, config["scoring.weight_spread"],
+                           config["scoring.seed"], scored.applicable)
+    cover = coverage_notes(scored.normalised, scored.applicable, scored.themes,
+                           scored.theme_applies, scored.overall, scored.design,
+                           _missing_nouns(values, catalogue, scored.design))
+    return ScoredLevel(scored, interval, substituted(scored.raw, scored.design), cover)
+
+
+def finished_scores(level_scores: ScoredLevel | None, values: pd.DataFrame,
+                    level: str) -> pd.DataFrame:
+    """:func:`score_level` from :func:`scored_level`, with ``values`` as the outputs hide them:
+    drivers never name a hidden value, and each score says whether it drew on one."""
+    if level_scores is None:
+        return pd.DataFrame()
+    scored, used = level_scores.scored, level_scores.used
+    design, themes = scored.design, scored.themes
     small = _privacy_hidden(values)
     # a driver never names a value the outputs hide
-    top = _named_drivers(drivers(normalised.mask(_hidden(small, raw, design, used)), design),
-                         used, design)
-    cover = coverage_notes(normalised, applicable, themes, theme_applies, overall, design,
-                           _missing_nouns(values, catalogue, design))
+    top = _named_drivers(drivers(scored.normalised.mask(_hidden(small, scored.raw, design, used)),
+                                 design), used, design)
     frames = []
-    for theme, score in [(OVERALL, overall), *themes.items()]:
+    for theme, score in [(OVERALL, scored.overall), *themes.items()]:
         members = list(design.weights.index) if theme == OVERALL else list(design.themes[theme])
         frame = _score_frame(scored, theme, score)
         frame["from_suppressed"] = small.reindex(index=score.index, columns=members).fillna(
             False).to_numpy(bool).any(axis=1)
-        frame["coverage"] = cover[theme]["coverage"].to_numpy()
-        frame["coverage_note"] = cover[theme]["note"].to_numpy()
+        frame["coverage"] = level_scores.cover[theme]["coverage"].to_numpy()
+        frame["coverage_note"] = level_scores.cover[theme]["note"].to_numpy()
         if theme == OVERALL:
-            frame = frame.join(interval, on="area_code")
+            frame = frame.join(level_scores.interval, on="area_code")
             frame["drivers"] = [json.dumps(top.get(c, [])) for c in score.index]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True).assign(level=level)
@@ -365,22 +398,23 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
                                   regions=regions, counted=counted[(period, level)])
         if not values.empty:
             by_level[level] = values
-    release = protect_release(store, period, catalogue, by_level, config.gemeente, min_count)
-
-    def scored(level: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        values = apply_to_values(by_level[level], release, catalogue)
-        return values, score_level(values, catalogue, level, config)
-
-    # the levels scored side by side where this process may fork (one process per core),
-    # while this one reads or computes the scores of the quarter before
-    with started([partial(scored, level) for level in by_level]) as computed:
+    # the levels' scores (which do not depend on the release's protection) computed side by
+    # side where this process may fork (one process per core), while this one gathers the
+    # release's cells and reads or computes the scores of the quarter before; then the
+    # release is protected (on every core again) and the scores learn what it hides
+    with started([partial(scored_level, by_level[level], catalogue, level, config)
+                  for level in by_level]) as computed:
+        inputs = release_inputs(store, period, catalogue, by_level, config.gemeente, min_count)
         previous = {level: previous_scores(store, config, catalogue, period - 1, level,
                                            counted.get((period - 1, level)))
                     for level in by_level} if change else {}
-        for level, (values, scores) in zip(by_level, computed, strict=True):
-            changed = _changes(scores, previous[level]) if change and not scores.empty \
-                else scores
-            results[level] = LevelResult(level, values, changed)
+        level_scores = dict(zip(by_level, computed, strict=True))
+    release = protected(inputs)
+    for level, frame in by_level.items():
+        values = apply_to_values(frame, release, catalogue)
+        scores = finished_scores(level_scores[level], values, level)
+        changed = _changes(scores, previous[level]) if change and not scores.empty else scores
+        results[level] = LevelResult(level, values, changed)
     if not results:
         raise StoreError(f"{store.path}: niets te berekenen voor {period}; laad eerst bronnen "
                          f"(riskmap load ...)")

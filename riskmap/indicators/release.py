@@ -22,7 +22,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -339,22 +339,51 @@ def protect_release(store: Store, period: Period, catalogue: Sequence[Indicator]
                     values: Mapping[str, pd.DataFrame], gemeente: str,
                     min_count: int) -> Release:
     """Apply the primary rules and complementary suppression to a quarter's release."""
+    return protected(release_inputs(store, period, catalogue, values, gemeente, min_count))
+
+
+class ReleaseInputs(NamedTuple):
+    """A quarter's release before its complementary suppression (:func:`release_inputs`)."""
+
+    period: Period
+    cells: pd.DataFrame
+    matrix: sparse.csc_matrix
+    counts: np.ndarray
+    small: np.ndarray
+    small_group: np.ndarray
+    released: np.ndarray
+    cost: np.ndarray
+    min_count: int
+
+
+def release_inputs(store: Store, period: Period, catalogue: Sequence[Indicator],
+                   values: Mapping[str, pd.DataFrame], gemeente: str,
+                   min_count: int) -> ReleaseInputs:
+    """The cells of a quarter's release, its atoms, and what the primary rules hide."""
     m = threshold(min_count)
     cells, matrix, counts = release_cells(store, period, catalogue, list(values), gemeente)
     matrix, counts = _merge_identical_atoms(matrix, counts)
     cells["value"] = np.asarray(matrix @ counts)
     small_group = _groups(store, cells) < m
     small = cells["value"].to_numpy() < m
-    primary = small | small_group
     released = _released(cells, values, catalogue)
     cost = cells["grouping"].map(COSTS).to_numpy(float)
-    secondary = complementary_suppression(matrix, counts, primary, released, cost, m)
+    return ReleaseInputs(period, cells, matrix, counts, small, small_group, released, cost, m)
+
+
+def protected(inputs: ReleaseInputs) -> Release:
+    """The release with its complementary suppression (on every core where it may fork)."""
+    cells, small, small_group, released = inputs.cells, inputs.small, inputs.small_group, \
+        inputs.released
+    primary = small | small_group
+    secondary = complementary_suppression(inputs.matrix, inputs.counts, primary, released,
+                                          inputs.cost, inputs.min_count)
     cells["shown"] = released & ~primary & ~secondary
     reasons = np.select([~released, small, small_group, secondary],
                         [UNPUBLISHED, SMALL_COUNT, SMALL_GROUP, PROTECTION], "")
     cells["reason"] = pd.Series(reasons, index=cells.index).replace("", None)
     log.info("privacy %s: van %s tellingen uit eigen registers %s niet getoond (klein aantal of "
-             "kleine groep) en %s ter bescherming tegen terugrekenen", period,
+             "kleine groep) en %s ter bescherming tegen terugrekenen", inputs.period,
              integer(released.sum()), integer((primary & released).sum()),
              integer(secondary.sum()))
     return Release(cells)

@@ -9,7 +9,7 @@ import pytest
 
 from riskmap import _forked
 from riskmap.indicators import build
-from riskmap.indicators.build import plain_scores, previous_scores, score_level
+from riskmap.indicators.build import plain_scores, previous_scores, score_level, scored_level
 from riskmap.indicators.privacy import PRIVACY_REASONS
 from riskmap.periods import Period
 from riskmap.project import Project
@@ -110,10 +110,10 @@ def test_levels_scored_in_other_processes_are_those_scored_here(
     project.load_register("hennep", _hennep(tmp_path / "hennep.csv", ["2024-06-01", "2025-04-01"]))
     scored_in: list[int] = []
 
-    def recorded(*args: object, **kwargs: object) -> pd.DataFrame:
+    def recorded(*args: object, **kwargs: object) -> build.ScoredLevel | None:
         scored_in.append(os.getpid())  # in a forked process: not seen here
-        return score_level(*args, **kwargs)  # type: ignore[arg-type]
-    monkeypatch.setattr(build, "score_level", recorded)
+        return scored_level(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(build, "scored_level", recorded)
     catalogue, quarter = project.catalogue(), Period.parse("2025Q2")
     with project.store(read_only=True) as store:
         apart = build.computed_period(store, project.config, catalogue, quarter)
