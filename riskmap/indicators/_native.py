@@ -25,7 +25,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 LIBRARY = Path(__file__).with_name("libsuppression.so")
-VERSION = 1  # RISKMAP_SUPPRESSION_VERSION of suppression.c
+VERSION = 2  # RISKMAP_SUPPRESSION_VERSION of suppression.c
 _P = ctypes.c_void_p
 
 # the pointer fields of the C structs, in order: (name, dtype), None for scratch
@@ -36,9 +36,8 @@ _SWAPS = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "atoms", "values"
 _LP = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "values", "lower", "upper",
        "cell_mark", "atom_mark", "slot", "spare", "slack")
 # riskmap_models: the buffers the LPs are written to, and their sizes
-_MODELS = ("touched", "shown", "local", "w_indptr", "w_entries", "w_row_lower", "w_row_upper",
-           "col_lower", "col_upper", "col_cost", "row_lower", "row_upper", "indptr", "indices",
-           "entries")
+_MODELS = ("touched", "shown", "local", "starts", "col_lower", "col_upper", "col_cost",
+           "row_lower", "row_upper", "indptr", "indices", "entries")
 _KINDS = {"row_ptr": np.int32, "row_idx": np.int32, "col_ptr": np.int32, "col_idx": np.int32,
           "width": np.int32, "atoms": np.float64, "values": np.float64, "lower": np.float64,
           "upper": np.float64, "shown": np.uint8, "signature": np.int32, "group_ptr": np.int64,
@@ -173,12 +172,10 @@ def neighbourhoods(rows: tuple[np.ndarray, np.ndarray], columns: tuple[np.ndarra
         3 * n_entries + 2 * n_cells
     model: dict[str, np.ndarray] = {
         "touched": np.empty(n_cells, np.int32), "shown": np.empty(n_cells, np.uint8),
-        "local": np.empty(n_entries, np.int32), "w_indptr": np.empty(n_atoms + 1, np.int32),
-        "w_entries": np.empty(n_entries), "w_row_lower": np.empty(n_cells),
-        "w_row_upper": np.empty(n_cells), "col_lower": np.empty(columns_most),
-        "col_upper": np.empty(columns_most), "col_cost": np.empty(columns_most),
-        "row_lower": np.empty(rows_most), "row_upper": np.empty(rows_most),
-        "indptr": np.empty(columns_most + 1, np.int32),
+        "local": np.empty(n_entries, np.int32), "starts": np.empty(n_atoms + 1, np.int32),
+        "col_lower": np.empty(columns_most), "col_upper": np.empty(columns_most),
+        "col_cost": np.empty(columns_most), "row_lower": np.empty(rows_most),
+        "row_upper": np.empty(rows_most), "indptr": np.empty(columns_most + 1, np.int32),
         "indices": np.empty(entries_most, np.int32), "entries": np.empty(entries_most)}
     kept |= {f"model.{name}": array for name, array in model.items()}
     state = _LPState(n_cells, n_atoms, wide, float(min_count),
@@ -187,19 +184,18 @@ def neighbourhoods(rows: tuple[np.ndarray, np.ndarray], columns: tuple[np.ndarra
     return Neighbourhoods(library, kept, state, model, models)
 
 
-class Models(NamedTuple):
-    """The two LPs of :meth:`~.protection._Neighbourhood.reach`: the cells touched (its rows),
-    which are shown, and the arguments of HiGHS's ``passModel`` after the objective's sense
-    and offset, without slacks and with them."""
+class Model(NamedTuple):
+    """The LP of :meth:`~.protection._Neighbourhood.reach`: the cells touched (its rows), which
+    are shown, and the arguments of HiGHS's ``passModel`` after the objective's sense and
+    offset."""
 
     touched: np.ndarray
     shown: np.ndarray
-    within: tuple[np.ndarray, ...]
-    slacks: Callable[[], tuple[np.ndarray, ...]]
+    arrays: tuple[np.ndarray, ...]
 
 
 class Neighbourhoods:
-    """The helper's :meth:`near` and :meth:`models`, over arrays it keeps alive."""
+    """The helper's :meth:`near` and :meth:`lp`, over arrays it keeps alive."""
 
     def __init__(self, library: ctypes.CDLL, kept: dict[str, np.ndarray], state: _LPState,
                  model: dict[str, np.ndarray], models: _ModelState) -> None:
@@ -218,9 +214,9 @@ class Neighbourhoods:
                        cells.ctypes.data, self._count_address, out.ctypes.data)
         return cells[:self._count.value].copy(), out[:n].copy()
 
-    def lps(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
-            relaxed: bool) -> Models:
-        """The LPs of ``reach`` (see there); their arrays hold until the next call."""
+    def lp(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
+           relaxed: bool) -> Model:
+        """The LP of ``reach`` (see there); its arrays hold until the next call."""
         chosen = np.ascontiguousarray(chosen, dtype=np.int32)
         status = self._models(self.address, chosen.ctypes.data, len(chosen), hidden.ctypes.data,
                               cell, target, int(relaxed), self.kept["atoms"].ctypes.data,
@@ -228,13 +224,8 @@ class Neighbourhoods:
         if status != 0:
             raise ValueError(f"cel {cell} ligt niet bij de gekozen atomen")
         m, got = self.model, self.models
-        n_y, n_r, n_t, n_e = len(chosen), got.n_r, got.n_t, got.n_e
-        n_col, n_row = n_y + n_t, n_r + 2 * n_t
-        within = (m["col_cost"][:n_y], m["col_lower"][:n_y], m["col_upper"][:n_y],
-                  m["w_row_lower"][:n_r], m["w_row_upper"][:n_r], m["w_indptr"][:n_y + 1],
-                  m["local"][:n_e], m["w_entries"][:n_e], self._continuous[:n_y])
-        slacks = (m["col_cost"][:n_col], m["col_lower"][:n_col], m["col_upper"][:n_col],
-                  m["row_lower"][:n_row], m["row_upper"][:n_row], m["indptr"][:n_col + 1],
-                  m["indices"][:got.nnz], m["entries"][:got.nnz], self._continuous[:n_col])
-        return Models(m["touched"][:n_r].copy(), m["shown"][:n_r].view(bool), within,
-                      lambda: slacks)
+        n_col, n_row = len(chosen) + got.n_t, got.n_r + 2 * got.n_t
+        return Model(m["touched"][:got.n_r].copy(), m["shown"][:got.n_r].view(bool), (
+            m["col_cost"][:n_col], m["col_lower"][:n_col], m["col_upper"][:n_col],
+            m["row_lower"][:n_row], m["row_upper"][:n_row], m["indptr"][:n_col + 1],
+            m["indices"][:got.nnz], m["entries"][:got.nnz], self._continuous[:n_col]))

@@ -18,10 +18,7 @@ intervals, so cells protected earlier stay protected. Each LP moves only the ato
 small count (those of the cells it shares an atom with, leaving out very wide cells such as
 the gemeente total) and holds every other atom fixed: a table found that way is a valid
 alternative table of the whole release, so the protection holds; when no such table exists
-near the cell, the LP is solved over all atoms. Each LP is preceded by the same LP without
-the published cells' slacks (every shown cell kept as it is): most small counts are protected by
-hidden cells alone, which that smaller LP shows, and then the weighted one would hide nothing
-either. The LPs are solved with HiGHS (``highspy``).
+near the cell, the LP is solved over all atoms. The LPs are solved with HiGHS (``highspy``).
 Before any LP, a cheap sufficient test looks for a *swap*: moving events between an atom of the
 small count and another atom in exactly the same shown cells, which the hidden cells around
 them can absorb; most small counts are protected that way by other small counts. The small
@@ -61,7 +58,7 @@ from scipy import sparse
 
 from riskmap._forked import can_fork, cores, fork_pool, settled
 from riskmap.fmt import integer
-from riskmap.indicators._native import Models, neighbourhoods, swap_test
+from riskmap.indicators._native import Model, neighbourhoods, swap_test
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +178,8 @@ class _Neighbourhood:
         # the pairs (target index, cells) their tables reach with every shown cell kept
         self.read: list[np.ndarray] | None = None
         self.found: list[tuple[int, np.ndarray]] | None = None
-        # while found is a list: the pairs the table of the last LP with slacks reaches, which
-        # are proven once its complements are hidden
+        # while found is a list: the pairs the table of the last LP reaches when it needs
+        # complements, which are proven once those are hidden
         self.settled: list[tuple[int, np.ndarray]] = []
         self.highs = quiet_highs()
         # the rows and columns are 0/1 already: scaling them gains nothing (and costs a seventh
@@ -220,45 +217,41 @@ class _Neighbourhood:
         """Published cells to hide so that ``cell`` can be ``target`` (``None``: impossible).
 
         ``relaxed`` leaves out every cell with an atom outside ``chosen``: when even that is
-        impossible, moving more atoms cannot help either. The LP without slacks is solved
-        first (a smaller one, as most small counts are protected by hidden cells alone; then
-        its optimum hides nothing either); the hidden cells its table brings to an end of their
-        interval are recorded in :attr:`found`, when that is a list.
+        impossible, moving more atoms cannot help either. The hidden cells the LP's table
+        brings to an end of their interval are recorded, when :attr:`found` is a list: in it
+        when the table hides nothing (every shown cell kept), else in :attr:`settled` (proven
+        once its complements are hidden).
         """
         self.settled = []
-        lps = (self.native.lps if self.native is not None else self._lps)(
+        lp = (self.native.lp if self.native is not None else self._lp)(
             cell, target, hidden, chosen, relaxed)
-        touched, shown = lps.touched, lps.shown
+        touched, shown = lp.touched, lp.shown
         if self.read is not None:
             self.read.append(touched)
-        if not relaxed and self._solved(lps.within):
-            if self.found is not None:
-                self.found += self._ends(touched, ~shown, self.values[touched]
-                                         + np.asarray(self.highs.getSolution().row_value))
-            return touched[:0]
-        if not self._solved(lps.slacks()):
-            return None
-        solution = self.highs.getSolution()
-        if self.found is not None and not relaxed:
-            self.settled = self._ends(touched, ~shown, self.values[touched]
-                                      + np.asarray(solution.row_value[:len(touched)]))
-        t = np.asarray(solution.col_value[len(chosen):])
-        return touched[shown][t > TOLERANCE]
-
-    def _solved(self, model: tuple[np.ndarray, ...]) -> bool:
-        """Whether HiGHS finds an optimum of the LP (``passModel``'s arrays after the sense and
-        offset; they go to HiGHS as buffers: a HighsLp would copy them value by value)."""
-        cost, row_lower, entries = model[0], model[3], model[7]
         self.highs.clearModel()
+        cost, row_lower, entries = lp.arrays[0], lp.arrays[3], lp.arrays[7]
+        # the arrays go to HiGHS as buffers (a HighsLp would copy them value by value)
         self.highs.passModel(len(cost), len(row_lower), len(entries),
                              int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
-                             0.0, *model)
+                             0.0, *lp.arrays)
         self.highs.run()
-        return self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        solution = self.highs.getSolution()
+        t = np.asarray(solution.col_value[len(chosen):])
+        extra = touched[shown][t > TOLERANCE]
+        if self.found is not None and not relaxed:
+            ends = self._ends(touched, ~shown, self.values[touched]
+                              + np.asarray(solution.row_value[:len(touched)]))
+            if len(extra):
+                self.settled = ends
+            else:
+                self.found += ends
+        return extra
 
-    def _lps(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
-             relaxed: bool) -> Models:
-        """The LPs of :meth:`reach` in numpy (the C helper's ``riskmap_lp_models`` where
+    def _lp(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
+            relaxed: bool) -> Model:
+        """The LP of :meth:`reach` in numpy (the C helper's ``riskmap_lp_models`` where
         built): columns, rows and entries in the same order."""
         sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
         touched = _distinct(sub_row)
@@ -276,31 +269,22 @@ class _Neighbourhood:
         lower[free], upper[free] = -INF, INF
         at = np.flatnonzero(touched == cell)[0]
         lower[at] = upper[at] = target - values[at]
-        col_lower = np.concatenate([-self.atoms[chosen], np.zeros(n_t)]).astype(float)
-        # the entries come column by column already (as :func:`_gather` gives them)
-        indptr = np.zeros(n_y + 1, dtype=np.int32)
-        np.cumsum(np.bincount(sub_col, minlength=n_y), out=indptr[1:])
-        within = (np.zeros(n_y), col_lower[:n_y], np.full(n_y, INF),
-                  np.where(shown, 0.0, lower), np.where(shown, 0.0, upper), indptr,
-                  local.astype(np.int32), np.ones(len(sub_col)), np.zeros(n_y, dtype=np.int32))
-
-        def slacks() -> tuple[np.ndarray, ...]:
-            on_shown = shown[local]
-            rows = np.concatenate([local, n_r + slot[local[on_shown]],
-                                   n_r + n_t + slot[local[on_shown]], n_r + np.arange(n_t),
-                                   n_r + n_t + np.arange(n_t)])
-            cols = np.concatenate([sub_col, sub_col[on_shown], sub_col[on_shown],
-                                   n_y + np.arange(n_t), n_y + np.arange(n_t)])
-            data = np.concatenate([np.ones(len(sub_col) + 2 * int(on_shown.sum())),
-                                   -np.ones(n_t), np.ones(n_t)])
-            n_col = n_y + n_t
-            return (np.concatenate([np.zeros(n_y), self.cost[touched][shown]]), col_lower,
-                    np.full(n_col, INF), np.concatenate([lower, np.full(n_t, -INF), np.zeros(n_t)]),
-                    np.concatenate([upper, np.zeros(n_t), np.full(n_t, INF)]),
-                    *_by_column(rows, cols, data, n_col),
-                    np.zeros(n_col, dtype=np.int32))  # every column continuous
-
-        return Models(touched, shown, within, slacks)
+        on_shown = shown[local]
+        rows = np.concatenate([local, n_r + slot[local[on_shown]],
+                               n_r + n_t + slot[local[on_shown]], n_r + np.arange(n_t),
+                               n_r + n_t + np.arange(n_t)])
+        cols = np.concatenate([sub_col, sub_col[on_shown], sub_col[on_shown],
+                               n_y + np.arange(n_t), n_y + np.arange(n_t)])
+        data = np.concatenate([np.ones(len(sub_col) + 2 * int(on_shown.sum())),
+                               -np.ones(n_t), np.ones(n_t)])
+        n_col = n_y + n_t
+        return Model(touched, shown, (
+            np.concatenate([np.zeros(n_y), self.cost[touched][shown]]),
+            np.concatenate([-self.atoms[chosen], np.zeros(n_t)]).astype(float),
+            np.full(n_col, INF), np.concatenate([lower, np.full(n_t, -INF), np.zeros(n_t)]),
+            np.concatenate([upper, np.zeros(n_t), np.full(n_t, INF)]),
+            *_by_column(rows, cols, data, n_col),
+            np.zeros(n_col, dtype=np.int32)))  # every column continuous
 
     def _ends(self, touched: np.ndarray, hidden: np.ndarray,
               after: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -613,8 +597,8 @@ def _reused(found: _Found | None, hidden: np.ndarray) -> np.ndarray | None:
     """What solving a pair again against ``hidden`` would hide, where a screen's result tells:
     its complements when none of the cells its LPs read has been hidden since; nothing when
     all its complements have been hidden since (its alternative table then changes hidden
-    cells only, so it fits the LP without slacks, near the cell, which only grows as cells are
-    hidden); else ``None`` (solve again)."""
+    cells only, so the LP near the cell, which only grows as cells are hidden, finds a table
+    that hides nothing); else ``None`` (solve again)."""
     if found is None:
         return None
     if not (hidden[found.read] & ~found.hidden[found.read]).any():

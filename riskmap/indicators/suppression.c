@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define RISKMAP_SUPPRESSION_VERSION 1
+#define RISKMAP_SUPPRESSION_VERSION 2
 
 /* What the test reads (arrays owned by the Python caller) and its scratch (one per process). */
 typedef struct {
@@ -303,25 +303,23 @@ int64_t riskmap_lp_near(riskmap_lp *s, const int32_t *atoms, int64_t n, const ui
     return k;
 }
 
-/* The two LPs of _Neighbourhood.reach over the atoms `chosen`, as HiGHS takes them (compressed
+/* The LP of _Neighbourhood.reach over the atoms `chosen`, as HiGHS takes it (compressed
  * columns), into buffers of the caller. */
 typedef struct {
     int32_t *touched;                   /* the cells the atoms touch, ascending (the rows) */
     uint8_t *shown;                     /* per row: a shown cell (kept, or hidden at a cost) */
-    int32_t *local, *w_indptr;          /* without slacks: per entry its row; column starts */
-    double *w_entries;                  /* without slacks: ones */
-    double *w_row_lower, *w_row_upper;  /* without slacks: a shown row stays as it is */
-    double *col_lower, *col_upper, *col_cost;  /* with slacks (the first columns: without) */
+    int32_t *local, *starts;            /* scratch: each entry's row, each atom's first entry */
+    double *col_lower, *col_upper, *col_cost;
     double *row_lower, *row_upper;
     int32_t *indptr, *indices;
     double *entries;
-    int64_t n_r, n_t, n_e, nnz;         /* rows, shown rows, entries without and with slacks */
+    int64_t n_r, n_t, n_e, nnz;         /* rows, shown rows, the atoms' entries, all entries */
 } riskmap_models;
 
-/* Columns y_a (a in `chosen`, y_a >= -atoms[a]) and, for the LP with slacks, one t_c >= 0 per
- * shown cell (costing cost[c]) with -t_c <= A_c y <= t_c; a hidden cell keeps A_c (z + y)
- * within what the attacker knows of it, `cell` is set to `target`. `relaxed` frees every cell
- * with an atom outside `chosen`. Returns 0, or -1 when `cell` is not among the rows. */
+/* Columns y_a (a in `chosen`, y_a >= -atoms[a]) and one t_c >= 0 per shown cell (costing
+ * cost[c]) with -t_c <= A_c y <= t_c; a hidden cell keeps A_c (z + y) within what the attacker
+ * knows of it, `cell` is set to `target`. `relaxed` frees every cell with an atom outside
+ * `chosen`. Returns 0, or -1 when `cell` is not among the rows. */
 int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const uint8_t *hidden,
                       int32_t cell, double target, int relaxed, const double *atoms,
                       const double *cost, riskmap_models *m) {
@@ -331,15 +329,14 @@ int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const u
         s->slot[m->touched[k]] = (int32_t)k;
         s->slack[k] = 0;
     }
-    m->w_indptr[0] = 0;
+    m->starts[0] = 0;
     for (int64_t i = 0; i < n_y; i++) {
         for (int64_t j = s->col_ptr[chosen[i]]; j < s->col_ptr[chosen[i] + 1]; j++) {
             int32_t row = s->slot[s->col_idx[j]];
-            m->w_entries[e] = 1.0;
             m->local[e++] = row;
             s->slack[row]++; /* the row's entries, for `relaxed` */
         }
-        m->w_indptr[i + 1] = (int32_t)e;
+        m->starts[i + 1] = (int32_t)e;
     }
     int64_t n_t = 0;
     for (int64_t k = 0; k < n_r; k++) {
@@ -356,7 +353,6 @@ int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const u
         }
         m->shown[k] = (uint8_t)shown;
         m->row_lower[k] = lower, m->row_upper[k] = upper;
-        m->w_row_lower[k] = shown ? 0.0 : lower, m->w_row_upper[k] = shown ? 0.0 : upper;
         s->slack[k] = shown ? (int32_t)n_t++ : -1;
     }
     if (at < 0)
@@ -375,12 +371,12 @@ int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const u
     int64_t nnz = 0;
     m->indptr[0] = 0;
     for (int64_t i = 0; i < n_y; i++) {
-        for (int64_t j = m->w_indptr[i]; j < m->w_indptr[i + 1]; j++)
+        for (int64_t j = m->starts[i]; j < m->starts[i + 1]; j++)
             m->indices[nnz] = m->local[j], m->entries[nnz++] = 1.0;
-        for (int64_t j = m->w_indptr[i]; j < m->w_indptr[i + 1]; j++)
+        for (int64_t j = m->starts[i]; j < m->starts[i + 1]; j++)
             if (s->slack[m->local[j]] >= 0)
                 m->indices[nnz] = (int32_t)(n_r + s->slack[m->local[j]]), m->entries[nnz++] = 1.0;
-        for (int64_t j = m->w_indptr[i]; j < m->w_indptr[i + 1]; j++)
+        for (int64_t j = m->starts[i]; j < m->starts[i + 1]; j++)
             if (s->slack[m->local[j]] >= 0)
                 m->indices[nnz] = (int32_t)(n_r + n_t + s->slack[m->local[j]]),
                 m->entries[nnz++] = 1.0;

@@ -14,7 +14,7 @@ from releases import linked_tables
 from scipy import sparse
 
 from riskmap.errors import PrivacyError
-from riskmap.indicators import _native, protection
+from riskmap.indicators import protection
 from riskmap.indicators.privacy import (
     Guard,
     neutralise,
@@ -106,46 +106,6 @@ def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
         assert primary.sum() > 60 and alone.sum() > 5
         assert apart.tolist() == alone.tolist()
     assert {"solved again", "nothing more", "the screen's"} <= set(kinds)
-
-
-@pytest.mark.parametrize("seed", [3, 4, 5])
-def test_the_lp_without_slacks_first_hides_the_same_complements(monkeypatch, seed):
-    """Solving the LP without slacks first (in C or in numpy) gives the complements that
-    solving only the LP with slacks gives."""
-    matrix, atoms = linked_tables(seed)
-    values = matrix @ atoms
-    primary, released = values < 5, np.ones(len(values), bool)
-    cost = np.random.default_rng(seed).uniform(0.5, 2.0, len(values))
-    withins, kept, checked = set(), [], []
-    made, solved = _native.Models, protection._Neighbourhood._solved
-
-    def models(touched, shown, within, slacks):
-        withins.add(id(within))
-        kept.append(within)  # its id is not taken by another model
-        return made(touched, shown, within, slacks)
-
-    def counted(lp: protection._Neighbourhood, model: tuple) -> bool:
-        last[0] = id(model) in withins
-        if not last[0]:
-            return solved(lp, model)
-        checked.append(solved(lp, model))
-        return checked[-1]
-
-    last, ends = [False], protection._Neighbourhood._ends
-    for module in (protection, _native):
-        monkeypatch.setattr(module, "Models", models)
-    monkeypatch.setattr(protection._Neighbourhood, "_solved", counted)
-    # no pairs proven by the tables without slacks: the second run has none
-    monkeypatch.setattr(protection._Neighbourhood, "_ends", lambda lp, *args: (
-        [] if last[0] else ends(lp, *args)))
-    first = complementary_suppression(matrix, atoms, primary, released, cost, 5, processes=1)
-    assert True in checked and False in checked  # both ways taken
-    monkeypatch.setattr(protection._Neighbourhood, "_ends", ends)
-    monkeypatch.setattr(protection._Neighbourhood, "_solved", lambda lp, model: (
-        id(model) not in withins and solved(lp, model)))
-    only_full = complementary_suppression(matrix, atoms, primary, released, cost, 5,
-                                          processes=1)
-    assert first.sum() > 0 and first.tolist() == only_full.tolist()
 
 
 @pytest.mark.parametrize("seed", [3, 6, 7])
