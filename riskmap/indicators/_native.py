@@ -2,11 +2,11 @@
 
 :mod:`riskmap.indicators.protection` asks the swap test (:class:`~.protection._Swaps`) ~230,000
 times on the national release, at ~70 µs each in Python, nearly all of it the interpreter's; and
-each of its ~40,000 LPs gathers the atoms near a small count and the cells they touch
-(:class:`~.protection._Neighbourhood`) in some forty small numpy calls. The helper does both
-step for step as the Python does (the same partners in the same order with the same tries; the
-same arrays in the same order), so the complements do not depend on which one ran (the tests
-compare them). ``make`` builds it (``scripts/build-native``); where it is not built, or is of
+for each of its ~40,000 LPs it gathers the atoms near a small count and the cells they touch,
+and builds the LP (:class:`~.protection._Neighbourhood`), in some forty small numpy calls. The
+helper does both step for step as the Python does (the same partners in the same order with the
+same tries; the same arrays in the same order), so the complements do not depend on which one
+ran (the tests compare them). ``make`` builds it (``scripts/build-native``); where it is not built, or is of
 another version, :func:`swap_test` and :func:`neighbourhoods` give ``None`` and riskmap runs
 the Python.
 """
@@ -28,14 +28,14 @@ LIBRARY = Path(__file__).with_name("libsuppression.so")
 VERSION = 2  # RISKMAP_SUPPRESSION_VERSION of suppression.c
 _P = ctypes.c_void_p
 
-# the pointer fields of the C structs, in order: (name, dtype), None for scratch
+# the pointer fields of the C structs, in order
 _SWAPS = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "atoms", "values", "lower",
           "upper", "shown", "signature", "group_ptr", "group_atoms", "donor_ptr",
           "donor_atoms", "inside", "seen", "taken_at", "total_at", "taken", "total", "narrow",
           "cells", "deltas")
 _LP = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "values", "lower", "upper",
        "cell_mark", "atom_mark", "slot", "spare", "slack")
-# riskmap_models: the buffers the LPs are written to, and their sizes
+# riskmap_models: the buffers an LP is written to (its sizes follow)
 _MODELS = ("touched", "shown", "local", "starts", "col_lower", "col_upper", "col_cost",
            "row_lower", "row_upper", "indptr", "indices", "entries")
 _KINDS = {"row_ptr": np.int32, "row_idx": np.int32, "col_ptr": np.int32, "col_idx": np.int32,
@@ -131,8 +131,8 @@ def swap_test(rows: tuple[np.ndarray, np.ndarray], columns: tuple[np.ndarray, np
              "narrow": np.zeros(max(widest, 1), np.int32),
              "cells": np.zeros(max(2 * widest, 1), np.int32),
              "deltas": np.zeros(max(2 * widest, 1))}
-    state = _SwapState(n_cells, n_atoms, tries, wide, *(kept[name].ctypes.data for name in _SWAPS),
-                   0, 0)
+    state = _SwapState(n_cells, n_atoms, tries, wide,
+                       *(kept[name].ctypes.data for name in _SWAPS), 0, 0)
     return SwapTest(library.riskmap_swaps_protects, kept, state)
 
 

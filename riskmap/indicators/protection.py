@@ -165,7 +165,7 @@ class _Neighbourhood:
         self.rows, self.columns = matrix, columns
         self.atoms, self.values, self.cost = atoms, values, cost
         self.lower, self.upper = knowledge_bounds(values, min_count, released)
-        # the atoms and cells of each LP gathered in C where it is built (_native.py), else in
+        # each LP's neighbourhood and arrays made in C where it is built (_native.py), else in
         # numpy below
         self.native = neighbourhoods(
             (matrix.indptr, matrix.indices), (columns.indptr, columns.indices), atoms, values,

@@ -335,13 +335,6 @@ def _released(cells: pd.DataFrame, values: Mapping[str, pd.DataFrame],
     return ~level | pd.MultiIndex.from_frame(cells[keys].astype(str)).isin(seen)
 
 
-def protect_release(store: Store, period: Period, catalogue: Sequence[Indicator],
-                    values: Mapping[str, pd.DataFrame], gemeente: str,
-                    min_count: int) -> Release:
-    """Apply the primary rules and complementary suppression to a quarter's release."""
-    return protected(release_inputs(store, period, catalogue, values, gemeente, min_count))
-
-
 class ReleaseInputs(NamedTuple):
     """A quarter's release before its complementary suppression (:func:`release_inputs`)."""
 
@@ -359,7 +352,8 @@ class ReleaseInputs(NamedTuple):
 def release_inputs(store: Store, period: Period, catalogue: Sequence[Indicator],
                    values: Mapping[str, pd.DataFrame], gemeente: str,
                    min_count: int) -> ReleaseInputs:
-    """The cells of a quarter's release, its atoms, and what the primary rules hide."""
+    """The cells of a quarter's release, its atoms, and what the primary rules hide (then
+    :func:`protected` adds the complementary suppression)."""
     m = threshold(min_count)
     cells, matrix, counts = release_cells(store, period, catalogue, list(values), gemeente)
     matrix, counts = _merge_identical_atoms(matrix, counts)

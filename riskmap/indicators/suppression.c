@@ -1,12 +1,12 @@
-/* The complementary suppression's inner loops in C: the swap test and the neighbourhoods of
- * its LPs (riskmap/indicators/protection.py).
+/* The complementary suppression's inner loops in C: the swap test, and the neighbourhoods and
+ * arrays of its LPs (riskmap/indicators/protection.py).
  *
  * The national release asks the swap test (_Swaps.protects) about 230,000 times whether moving
  * events between pairs of atoms with the same shown cells brings a small count to an end of its
  * interval while every cell a move touches is hidden and stays within what an attacker knows of
- * it; in Python each answer costs ~70 us, nearly all of it the interpreter's. And each of its
- * ~40,000 LPs first gathers the atoms near the small count and the cells they touch
- * (_Neighbourhood.near and reach), some forty small numpy calls. This file does both step for
+ * it; in Python each answer costs ~70 us, nearly all of it the interpreter's. And for each of
+ * its ~40,000 LPs, the atoms near the small count, the cells they touch and the LP's arrays
+ * took some forty small numpy calls (_Neighbourhood.near and _lp). This file does both step for
  * step as the Python does (the same atoms, partners, order and tries; the same arrays, in the
  * same order), so the complements do not depend on which one ran; riskmap/indicators/_native.py
  * loads it and the tests compare the two. Built by scripts/build-native; without it riskmap
@@ -199,7 +199,7 @@ int riskmap_swaps_protects(riskmap_swaps *s, int32_t cell, double target) {
 }
 
 
-/* What the neighbourhoods read (arrays owned by the Python caller) and their scratch. */
+/* What the neighbourhoods and LPs read (arrays owned by the Python caller) and their scratch. */
 typedef struct {
     int64_t n_cells, n_atoms;
     int32_t wide;                       /* cells wider are left out of a neighbourhood (WIDE) */
