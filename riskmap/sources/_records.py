@@ -192,15 +192,28 @@ def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np
 def _with_codes(codes: pd.Categorical, positions: np.ndarray,
                 values: np.ndarray) -> pd.Categorical:
     """``codes`` with the codes ``values`` (text, or None) at ``positions``, added to its
-    categories where new; the other codes stay integers."""
+    categories where new (sorted, after the others); the other codes stay integers.
+
+    The few distinct values are looked up among the categories, not the categories hashed to
+    look the values up (a KvK extract's 100 m cells are a million categories, of which the rows
+    placed by address have a few thousand)."""
     known = codes.categories
-    categories = known.append(pd.Index(pd.unique(values[pd.notna(values)])).difference(known))
+    present = np.flatnonzero(pd.notna(values))
+    inverse, distinct = pd.factorize(values[present])
+    found = pd.Index(distinct).get_indexer(known)  # per category: its place among the values
+    place = np.full(len(distinct), -1, dtype=np.int64)
+    place[found[found >= 0]] = np.flatnonzero(found >= 0)
+    new = np.flatnonzero(place < 0)
+    order = np.argsort(distinct[new].astype(str), kind="stable")
+    place[new[order]] = len(known) + np.arange(len(new))
+    categories = known.append(pd.Index(distinct[new[order]])) if len(new) else known
     # the smallest integers that number the categories (the new ones may not fit int8), as
     # pandas would choose them; the codes are valid, so not checked again (ten million rows)
     kind = next(t for t in (np.int8, np.int16, np.int32, np.int64)
                 if len(categories) < np.iinfo(t).max)
     numbers = codes.codes.astype(kind)
-    numbers[positions] = categories.get_indexer(values)  # -1 (missing) for None
+    numbers[positions] = -1  # missing for None
+    numbers[positions[present]] = place[inverse]
     return pd.Categorical.from_codes(numbers, categories=categories, validate=False)
 
 

@@ -379,3 +379,20 @@ def test_codes_placed_by_address_join_the_categories():
     many = _with_codes(pd.Categorical.from_codes(np.full(300, -1), categories=["BU1"]),
                        np.arange(300), new)
     assert list(many.astype(object)) == list(new)
+    assert list(many.categories) == ["BU1", *sorted(set(new) - {"BU1"})]  # new ones sorted
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-1, 9), min_size=1, max_size=40),
+       st.lists(st.none() | st.sampled_from([f"C{n}" for n in range(15)]), max_size=40))
+def test_codes_placed_by_address_are_the_values_given(codes, values):
+    known = pd.Categorical.from_codes(codes, categories=[f"C{n}" for n in range(10)])
+    positions = np.arange(min(len(codes), len(values)))
+    given = np.array(values[:len(positions)], dtype=object)
+    placed = _with_codes(known, positions, given)
+    expected = np.asarray(known.astype(object), dtype=object).copy()
+    expected[positions] = given
+    assert [None if pd.isna(v) else v for v in placed.astype(object)] == \
+        [None if pd.isna(v) else v for v in expected]
+    assert list(placed.categories[:10]) == list(known.categories)
+    assert list(placed.categories[10:]) == sorted(set(placed.categories[10:]))
