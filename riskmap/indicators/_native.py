@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from riskmap._clib import c_library
+
 log = logging.getLogger(__name__)
 
 LIBRARY = Path(__file__).with_name("libsuppression.so")
@@ -72,21 +74,18 @@ class _ModelState(ctypes.Structure):
 def _library() -> ctypes.CDLL | None:
     """The helper with its functions' types, or ``None`` where it is not built or is of another
     version than this module."""
-    if not LIBRARY.exists():
+    library = c_library(LIBRARY, ["riskmap_suppression_version", "riskmap_swaps_protects",
+                                  "riskmap_lp_near", "riskmap_lp_models"],
+                        "de onderdrukking rekent in Python")
+    if library is None:
         return None
-    try:
-        library = ctypes.CDLL(str(LIBRARY))
-        version = library.riskmap_suppression_version()
-        functions = (library.riskmap_swaps_protects, library.riskmap_lp_near,
-                     library.riskmap_lp_models)
-    except (OSError, AttributeError) as exc:
-        log.warning("%s: niet te laden (%s); de onderdrukking rekent in Python", LIBRARY, exc)
-        return None
+    version = library.riskmap_suppression_version()
     if version != VERSION:
         log.warning("%s: versie %s, verwacht %s (bouw opnieuw met make); de onderdrukking "
                     "rekent in Python", LIBRARY, version, VERSION)
         return None
-    protects, near, models = functions
+    protects, near, models = (library.riskmap_swaps_protects, library.riskmap_lp_near,
+                              library.riskmap_lp_models)
     protects.restype, protects.argtypes = ctypes.c_int, [_P, ctypes.c_int32, ctypes.c_double]
     near.restype, near.argtypes = ctypes.c_int64, [_P, _P, ctypes.c_int64, _P, _P, _P, _P]
     models.restype = ctypes.c_int

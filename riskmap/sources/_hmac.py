@@ -20,6 +20,8 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
+from riskmap._clib import c_library
+
 log = logging.getLogger(__name__)
 
 LIBRARY = Path(__file__).with_name("libhmac_many.so")
@@ -38,13 +40,11 @@ def batch() -> Batch | None:
     """The helper as a function of key, prefix, texts and width that gives the first ``width``
     bytes of ``HMAC-SHA256(key, prefix + text)`` of each text, one after the other; ``None``
     where it is not built or does not agree with :mod:`hmac`."""
-    if not LIBRARY.exists():
+    library = c_library(LIBRARY, ["riskmap_hmac_sha256_many"],
+                        "pseudoniemen worden in Python gemaakt")
+    if library is None:
         return None
-    try:
-        function = ctypes.CDLL(str(LIBRARY)).riskmap_hmac_sha256_many
-    except (OSError, AttributeError) as exc:
-        log.warning("%s: niet te laden (%s); pseudoniemen worden in Python gemaakt", LIBRARY, exc)
-        return None
+    function = library.riskmap_hmac_sha256_many
     function.restype = ctypes.c_int
     function.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,

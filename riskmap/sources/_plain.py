@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from riskmap._clib import c_library
+
 log = logging.getLogger(__name__)
 
 LIBRARY = Path(__file__).with_name("libplain_numbers.so")
@@ -35,13 +37,10 @@ _KNOWN = {"155000": 155000.0, "-0.0": -0.0, "+463000,5": 463000.5, "52.0907374":
 def _function() -> Callable[..., None] | None:
     """The helper's ``riskmap_plain_numbers``, or ``None`` where it is not built or does not
     read the known texts as Python does."""
-    if not LIBRARY.exists():
+    library = c_library(LIBRARY, ["riskmap_plain_numbers"], "getallen worden zonder hulpje gelezen")
+    if library is None:
         return None
-    try:
-        function = ctypes.CDLL(str(LIBRARY)).riskmap_plain_numbers
-    except (OSError, AttributeError) as exc:
-        log.warning("%s: niet te laden (%s); getallen worden zonder hulpje gelezen", LIBRARY, exc)
-        return None
+    function = library.riskmap_plain_numbers
     function.restype = None
     function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                          ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
