@@ -254,18 +254,25 @@ static void sort_ascending(int32_t *values, int64_t n, int32_t *spare) {
         memcpy(values, from, (size_t)n * sizeof(int32_t));
 }
 
+/* `values` not yet marked with `stamp` appended to out[k ..] (and marked); the new end. */
+static int64_t add_unseen(const int32_t *values, int64_t n, uint32_t *mark, uint32_t stamp,
+                          int32_t *out, int64_t k) {
+    for (int64_t i = 0; i < n; i++)
+        if (mark[values[i]] != stamp) {
+            mark[values[i]] = stamp;
+            out[k++] = values[i];
+        }
+    return k;
+}
+
 /* The cells `atoms` count towards, distinct and ascending, into `cells`; their number. */
 static int64_t touching(riskmap_lp *s, const int32_t *atoms, int64_t n, int32_t *cells) {
     uint32_t stamp = next_stamp(s);
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++)
-        for (int64_t j = s->col_ptr[atoms[i]]; j < s->col_ptr[atoms[i] + 1]; j++) {
-            int32_t c = s->col_idx[j];
-            if (s->cell_mark[c] != stamp) {
-                s->cell_mark[c] = stamp;
-                cells[k++] = c;
-            }
-        }
+        k = add_unseen(s->col_idx + s->col_ptr[atoms[i]],
+                       s->col_ptr[atoms[i] + 1] - s->col_ptr[atoms[i]], s->cell_mark, stamp,
+                       cells, k);
     sort_ascending(cells, k, s->spare);
     return k;
 }
@@ -279,25 +286,13 @@ int64_t riskmap_lp_near(riskmap_lp *s, const int32_t *atoms, int64_t n, const ui
     int64_t n_cells = touching(s, atoms, n, cells);
     *n_touched = n_cells;
     uint32_t stamp = next_stamp(s);
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (s->atom_mark[atoms[i]] != stamp) {
-            s->atom_mark[atoms[i]] = stamp;
-            out[k++] = atoms[i];
-        }
+    int64_t k = add_unseen(atoms, n, s->atom_mark, stamp, out, 0);
     for (int64_t i = 0; i < n_cells; i++) {
         int32_t c = cells[i];
         double below = s->values[c] - s->lower[c], above = s->upper[c] - s->values[c];
         int binding = hidden[c] && (below < above ? below : above) < s->min_count;
-        if (!(s->width[c] <= s->wide || (binding && s->width[c] <= 20 * (int64_t)s->wide)))
-            continue;
-        for (int64_t j = s->row_ptr[c]; j < s->row_ptr[c + 1]; j++) {
-            int32_t a = s->row_idx[j];
-            if (s->atom_mark[a] != stamp) {
-                s->atom_mark[a] = stamp;
-                out[k++] = a;
-            }
-        }
+        if (s->width[c] <= s->wide || (binding && s->width[c] <= 20 * (int64_t)s->wide))
+            k = add_unseen(s->row_idx + s->row_ptr[c], s->width[c], s->atom_mark, stamp, out, k);
     }
     sort_ascending(out, k, s->spare);
     return k;

@@ -318,12 +318,11 @@ def _pseudonyms(digests: _Digests, index: pd.Index,
     if positions is None and digests.given.all():  # the digests as they are, in order
         text, blank = digests.raw, digests.blank
     else:
-        raw = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
-        blank = digests.blank
+        raw, blank = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width), digests.blank
         if not digests.given.all():  # a row of zeros for each value not given
-            raw, blank = np.zeros((len(digests.given), width), dtype=np.uint8), ~digests.given
-            raw[digests.given] = np.frombuffer(digests.raw, dtype=np.uint8).reshape(-1, width)
-            blank[digests.given] = digests.blank
+            every, blank = np.zeros((len(digests.given), width), dtype=np.uint8), ~digests.given
+            every[digests.given], blank[digests.given] = raw, digests.blank
+            raw = every
         if positions is not None:
             raw, blank = raw[positions], blank[positions]
         text = raw.tobytes()
