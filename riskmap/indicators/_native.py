@@ -27,7 +27,7 @@ from riskmap._clib import c_library
 log = logging.getLogger(__name__)
 
 LIBRARY = Path(__file__).with_name("libsuppression.so")
-VERSION = 2  # RISKMAP_SUPPRESSION_VERSION of suppression.c
+VERSION = 3  # RISKMAP_SUPPRESSION_VERSION of suppression.c
 _P = ctypes.c_void_p
 
 # the pointer fields of the C structs, in order
@@ -38,7 +38,7 @@ _SWAPS = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "atoms", "values"
 _LP = ("row_ptr", "row_idx", "col_ptr", "col_idx", "width", "values", "lower", "upper",
        "cell_mark", "atom_mark", "slot", "spare", "slack")
 # riskmap_models: the buffers an LP is written to (its sizes follow)
-_MODELS = ("touched", "shown", "local", "starts", "col_lower", "col_upper", "col_cost",
+_MODELS = ("touched", "shown", "col_lower", "col_upper", "col_cost",
            "row_lower", "row_upper", "indptr", "indices", "entries")
 _KINDS = {"row_ptr": np.int32, "row_idx": np.int32, "col_ptr": np.int32, "col_idx": np.int32,
           "width": np.int32, "atoms": np.float64, "values": np.float64, "lower": np.float64,
@@ -67,7 +67,7 @@ class _ModelState(ctypes.Structure):
     """``riskmap_models`` of ``suppression.c``."""
 
     _fields_ = [*((name, _P) for name in _MODELS),
-                *((name, ctypes.c_int64) for name in ("n_r", "n_t", "n_e", "nnz"))]
+                *((name, ctypes.c_int64) for name in ("n_r", "n_t", "nnz"))]
 
 
 @cache
@@ -167,19 +167,17 @@ def neighbourhoods(rows: tuple[np.ndarray, np.ndarray], columns: tuple[np.ndarra
              "slot": np.zeros(n_cells, np.int32), "slack": np.zeros(n_cells, np.int32),
              "spare": np.empty(max(n_cells, n_atoms, 1), np.int32),
              "cells": np.empty(n_cells, np.int32), "near": np.empty(n_atoms, np.int32)}
-    columns_most, rows_most, entries_most = n_atoms + n_cells, 3 * n_cells, \
-        3 * n_entries + 2 * n_cells
+    columns_most, entries_most = n_atoms + 2 * n_cells, n_entries + 2 * n_cells
     model: dict[str, np.ndarray] = {
         "touched": np.empty(n_cells, np.int32), "shown": np.empty(n_cells, np.uint8),
-        "local": np.empty(n_entries, np.int32), "starts": np.empty(n_atoms + 1, np.int32),
         "col_lower": np.empty(columns_most), "col_upper": np.empty(columns_most),
-        "col_cost": np.empty(columns_most), "row_lower": np.empty(rows_most),
-        "row_upper": np.empty(rows_most), "indptr": np.empty(columns_most + 1, np.int32),
+        "col_cost": np.empty(columns_most), "row_lower": np.empty(n_cells),
+        "row_upper": np.empty(n_cells), "indptr": np.empty(columns_most + 1, np.int32),
         "indices": np.empty(entries_most, np.int32), "entries": np.empty(entries_most)}
     kept |= {f"model.{name}": array for name, array in model.items()}
     state = _LPState(n_cells, n_atoms, wide, float(min_count),
                      *(kept[name].ctypes.data for name in _LP), 0)
-    models = _ModelState(*(model[name].ctypes.data for name in _MODELS), 0, 0, 0, 0)
+    models = _ModelState(*(model[name].ctypes.data for name in _MODELS), 0, 0, 0)
     return Neighbourhoods(library, kept, state, model, models)
 
 
@@ -223,7 +221,7 @@ class Neighbourhoods:
         if status != 0:
             raise ValueError(f"cel {cell} ligt niet bij de gekozen atomen")
         m, got = self.model, self.models
-        n_col, n_row = len(chosen) + got.n_t, got.n_r + 2 * got.n_t
+        n_col, n_row = len(chosen) + 2 * got.n_t, got.n_r
         return Model(m["touched"][:got.n_r].copy(), m["shown"][:got.n_r].view(bool), (
             m["col_cost"][:n_col], m["col_lower"][:n_col], m["col_upper"][:n_col],
             m["row_lower"][:n_row], m["row_upper"][:n_row], m["indptr"][:n_col + 1],

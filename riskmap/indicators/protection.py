@@ -107,17 +107,6 @@ def _gather(indptr: np.ndarray, indices: np.ndarray,
     return indices[np.repeat(starts, lengths) + offsets], np.repeat(np.arange(len(which)), lengths)
 
 
-def _by_column(rows: np.ndarray, columns: np.ndarray, data: np.ndarray,
-               n_columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A sparse matrix of entries without duplicates in compressed-column form, the entries of
-    each column in the order given (scipy's ``csc_matrix`` sorts them as well, at several times
-    the cost; the callers give them sorted)."""
-    order = np.argsort(columns, kind="stable")
-    indptr = np.zeros(n_columns + 1, dtype=np.int32)
-    np.cumsum(np.bincount(columns, minlength=n_columns), out=indptr[1:])
-    return indptr, rows[order].astype(np.int32), data[order].astype(float)
-
-
 def _distinct(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` by sorting: numpy's hash table costs twenty times as much for the
     few thousand cells or atoms of one LP."""
@@ -153,10 +142,13 @@ WIDE = 400  # cells with more atoms than this are constraints, not a source of a
 class _Neighbourhood:
     r"""The release as an LP of deviations :math:`y = z' - z`, restricted to some atoms.
 
-    Columns: :math:`y_a` for the chosen atoms (:math:`y_a \ge -z_a`), then one slack
-    :math:`t_c \ge 0` per published cell touched (costing its weight), with
-    :math:`-t_c \le A_c y \le t_c`; a hidden cell keeps :math:`A_c z'` within what the
-    attacker knows of it; the small count itself is set to its target.
+    Rows: the published cells the chosen atoms touch. Columns: :math:`y_a` for the chosen atoms
+    (:math:`y_a \ge -z_a`), then per shown cell an increase :math:`p_c \ge 0` and a decrease
+    :math:`0 \le q_c \le v_c - m` (each costing its weight), with :math:`A_c y = p_c - q_c`
+    (a shown cell, once hidden, is known to be at least :math:`m`); a hidden cell keeps
+    :math:`A_c z'` within what the attacker knows of it; the small count itself is set to its
+    target. (One row per cell: slacks :math:`t_c \ge |A_c y|` took three, and HiGHS's time
+    grows with the rows.)
     """
 
     def __init__(self, matrix: sparse.csr_matrix, columns: sparse.csc_matrix, atoms: np.ndarray,
@@ -238,8 +230,8 @@ class _Neighbourhood:
         if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.highs.getSolution()
-        t = np.asarray(solution.col_value[len(chosen):])
-        extra = touched[shown][t > TOLERANCE]
+        change = np.asarray(solution.col_value[len(chosen):]).reshape(2, -1).sum(axis=0)
+        extra = touched[shown][change > TOLERANCE]
         if self.found is not None and not relaxed:
             ends = self._ends(touched, ~shown, self.values[touched]
                               + np.asarray(solution.row_value[:len(touched)]))
@@ -261,29 +253,25 @@ class _Neighbourhood:
         if relaxed:
             free = np.bincount(local, minlength=len(touched)) < self.width[touched]
         shown = ~hidden[touched] & ~free
-        n_y, n_r, n_t = len(chosen), len(touched), int(shown.sum())
-        slot = np.cumsum(shown) - 1  # index of each shown row among the slacks
+        n_y, n_t = len(chosen), int(shown.sum())
         values = self.values[touched]
-        lower = self.lower[touched] - values  # a shown cell, once hidden, is known to be >= m
-        upper = np.where(shown, INF, self.upper[touched]) - values
+        lower, upper = self.lower[touched] - values, self.upper[touched] - values
         lower[free], upper[free] = -INF, INF
+        lower[shown] = upper[shown] = 0.0
         at = np.flatnonzero(touched == cell)[0]
         lower[at] = upper[at] = target - values[at]
-        on_shown = shown[local]
-        rows = np.concatenate([local, n_r + slot[local[on_shown]],
-                               n_r + n_t + slot[local[on_shown]], n_r + np.arange(n_t),
-                               n_r + n_t + np.arange(n_t)])
-        cols = np.concatenate([sub_col, sub_col[on_shown], sub_col[on_shown],
-                               n_y + np.arange(n_t), n_y + np.arange(n_t)])
-        data = np.concatenate([np.ones(len(sub_col) + 2 * int(on_shown.sum())),
-                               -np.ones(n_t), np.ones(n_t)])
-        n_col = n_y + n_t
+        rows = np.flatnonzero(shown)
+        n_col = n_y + 2 * n_t
+        # the entries come column by column (_gather), each column's rows ascending
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(sub_col, minlength=n_y)),
+                                 len(sub_col) + np.arange(1, 2 * n_t + 1)])
         return Model(touched, shown, (
-            np.concatenate([np.zeros(n_y), self.cost[touched][shown]]),
-            np.concatenate([-self.atoms[chosen], np.zeros(n_t)]).astype(float),
-            np.full(n_col, INF), np.concatenate([lower, np.full(n_t, -INF), np.zeros(n_t)]),
-            np.concatenate([upper, np.zeros(n_t), np.full(n_t, INF)]),
-            *_by_column(rows, cols, data, n_col),
+            np.concatenate([np.zeros(n_y), np.tile(self.cost[touched][shown], 2)]),
+            np.concatenate([-self.atoms[chosen], np.zeros(2 * n_t)]).astype(float),
+            np.concatenate([np.full(n_y + n_t, INF), values[shown] - self.lower[touched][shown]]),
+            lower, upper, indptr.astype(np.int32),
+            np.concatenate([local, rows, rows]).astype(np.int32),
+            np.concatenate([np.ones(len(local)), -np.ones(n_t), np.ones(n_t)]),
             np.zeros(n_col, dtype=np.int32)))  # every column continuous
 
     def _ends(self, touched: np.ndarray, hidden: np.ndarray,

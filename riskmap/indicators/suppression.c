@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define RISKMAP_SUPPRESSION_VERSION 2
+#define RISKMAP_SUPPRESSION_VERSION 3
 
 /* What the test reads (arrays owned by the Python caller) and its scratch (one per process). */
 typedef struct {
@@ -211,7 +211,7 @@ typedef struct {
     uint32_t *cell_mark, *atom_mark;    /* scratch: the call that saw a cell or atom */
     int32_t *slot;                      /* scratch: a touched cell's place among them */
     int32_t *spare;                     /* scratch for sorting, as long as cells or atoms */
-    int32_t *slack;                     /* scratch: a shown row's slack, an LP row's entries */
+    int32_t *slack;                     /* scratch: an LP row's entries */
     uint32_t stamp;
 } riskmap_lp;
 
@@ -303,18 +303,18 @@ int64_t riskmap_lp_near(riskmap_lp *s, const int32_t *atoms, int64_t n, const ui
 typedef struct {
     int32_t *touched;                   /* the cells the atoms touch, ascending (the rows) */
     uint8_t *shown;                     /* per row: a shown cell (kept, or hidden at a cost) */
-    int32_t *local, *starts;            /* scratch: each entry's row, each atom's first entry */
     double *col_lower, *col_upper, *col_cost;
     double *row_lower, *row_upper;
     int32_t *indptr, *indices;
     double *entries;
-    int64_t n_r, n_t, n_e, nnz;         /* rows, shown rows, the atoms' entries, all entries */
+    int64_t n_r, n_t, nnz;              /* rows, shown rows, entries */
 } riskmap_models;
 
-/* Columns y_a (a in `chosen`, y_a >= -atoms[a]) and one t_c >= 0 per shown cell (costing
- * cost[c]) with -t_c <= A_c y <= t_c; a hidden cell keeps A_c (z + y) within what the attacker
- * knows of it, `cell` is set to `target`. `relaxed` frees every cell with an atom outside
- * `chosen`. Returns 0, or -1 when `cell` is not among the rows. */
+/* Rows: the touched cells. Columns: y_a (a in `chosen`, y_a >= -atoms[a]), then per shown
+ * cell an increase p_c >= 0 and a decrease 0 <= q_c <= value - lower (both costing cost[c])
+ * with A_c y - p_c + q_c = 0; a hidden cell keeps A_c (z + y) within what the attacker knows
+ * of it, `cell` is set to `target`. `relaxed` frees every cell with an atom outside `chosen`.
+ * Returns 0, or -1 when `cell` is not among the rows. */
 int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const uint8_t *hidden,
                       int32_t cell, double target, int relaxed, const double *atoms,
                       const double *cost, riskmap_models *m) {
@@ -324,14 +324,16 @@ int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const u
         s->slot[m->touched[k]] = (int32_t)k;
         s->slack[k] = 0;
     }
-    m->starts[0] = 0;
+    /* each y column: its rows (the entries are those of the LP's matrix as they are) */
+    m->indptr[0] = 0;
     for (int64_t i = 0; i < n_y; i++) {
         for (int64_t j = s->col_ptr[chosen[i]]; j < s->col_ptr[chosen[i] + 1]; j++) {
             int32_t row = s->slot[s->col_idx[j]];
-            m->local[e++] = row;
+            m->indices[e] = row, m->entries[e++] = 1.0;
             s->slack[row]++; /* the row's entries, for `relaxed` */
         }
-        m->starts[i + 1] = (int32_t)e;
+        m->indptr[i + 1] = (int32_t)e;
+        m->col_lower[i] = -atoms[chosen[i]], m->col_upper[i] = inf, m->col_cost[i] = 0.0;
     }
     int64_t n_t = 0;
     for (int64_t k = 0; k < n_r; k++) {
@@ -339,49 +341,34 @@ int riskmap_lp_models(riskmap_lp *s, const int32_t *chosen, int64_t n_y, const u
         int free = relaxed && s->slack[k] < s->width[c];
         int shown = !hidden[c] && !free;
         double value = s->values[c];
-        double lower = s->lower[c] - value, upper = (shown ? inf : s->upper[c]) - value;
+        double lower = s->lower[c] - value, upper = s->upper[c] - value;
         if (free)
             lower = -inf, upper = inf;
+        if (shown) {
+            s->spare[n_t++] = (int32_t)k;
+            lower = upper = 0.0;
+        }
         if (c == cell) {
             lower = upper = target - value;
             at = k;
         }
         m->shown[k] = (uint8_t)shown;
         m->row_lower[k] = lower, m->row_upper[k] = upper;
-        s->slack[k] = shown ? (int32_t)n_t++ : -1;
     }
     if (at < 0)
         return -1;
-    for (int64_t i = 0; i < n_y; i++)
-        m->col_lower[i] = -atoms[chosen[i]], m->col_upper[i] = inf, m->col_cost[i] = 0.0;
-    for (int64_t k = 0, t = 0; k < n_r; k++)
-        if (m->shown[k]) {
-            m->col_lower[n_y + t] = 0.0, m->col_upper[n_y + t] = inf;
-            m->col_cost[n_y + t] = cost[m->touched[k]];
-            m->row_lower[n_r + t] = -inf, m->row_upper[n_r + t] = 0.0;
-            m->row_lower[n_r + n_t + t] = 0.0, m->row_upper[n_r + n_t + t] = inf;
-            t++;
+    /* the increases, then the decreases, of the shown rows in order */
+    int64_t nnz = e;
+    for (int64_t half = 0; half < 2; half++)
+        for (int64_t t = 0; t < n_t; t++) {
+            int32_t k = s->spare[t], c = m->touched[k];
+            int64_t column = n_y + half * n_t + t;
+            m->col_lower[column] = 0.0;
+            m->col_upper[column] = half ? s->values[c] - s->lower[c] : inf;
+            m->col_cost[column] = cost[c];
+            m->indices[nnz] = k, m->entries[nnz++] = half ? 1.0 : -1.0;
+            m->indptr[column + 1] = (int32_t)nnz;
         }
-    /* each y column: its rows, then its shown rows' two slack rows; each t column: its two */
-    int64_t nnz = 0;
-    m->indptr[0] = 0;
-    for (int64_t i = 0; i < n_y; i++) {
-        for (int64_t j = m->starts[i]; j < m->starts[i + 1]; j++)
-            m->indices[nnz] = m->local[j], m->entries[nnz++] = 1.0;
-        for (int64_t j = m->starts[i]; j < m->starts[i + 1]; j++)
-            if (s->slack[m->local[j]] >= 0)
-                m->indices[nnz] = (int32_t)(n_r + s->slack[m->local[j]]), m->entries[nnz++] = 1.0;
-        for (int64_t j = m->starts[i]; j < m->starts[i + 1]; j++)
-            if (s->slack[m->local[j]] >= 0)
-                m->indices[nnz] = (int32_t)(n_r + n_t + s->slack[m->local[j]]),
-                m->entries[nnz++] = 1.0;
-        m->indptr[i + 1] = (int32_t)nnz;
-    }
-    for (int64_t t = 0; t < n_t; t++) {
-        m->indices[nnz] = (int32_t)(n_r + t), m->entries[nnz++] = -1.0;
-        m->indices[nnz] = (int32_t)(n_r + n_t + t), m->entries[nnz++] = 1.0;
-        m->indptr[n_y + t + 1] = (int32_t)nnz;
-    }
-    m->n_r = n_r, m->n_t = n_t, m->n_e = e, m->nnz = nnz;
+    m->n_r = n_r, m->n_t = n_t, m->nnz = nnz;
     return 0;
 }

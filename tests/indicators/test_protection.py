@@ -12,6 +12,7 @@ from lp_attacker import Attacker
 from openpyxl import load_workbook
 from releases import linked_tables
 from scipy import sparse
+from scipy.optimize import linprog
 
 from riskmap.errors import PrivacyError
 from riskmap.indicators import protection
@@ -251,19 +252,63 @@ def test_a_workbook_that_cannot_be_written_leaves_none_behind(tmp_path, monkeypa
     assert (tmp_path / "t.xlsx").read_bytes() == b"de vorige"
 
 
-def test_lp_matrix_by_column_is_scipys_compressed_columns():
-    rng = np.random.default_rng(3)
-    cells = rng.choice(40 * 30, 300, replace=False)
-    rows, columns = cells % 40, cells // 40
-    order = np.lexsort((rows, columns))  # given sorted within each column, in any column order
-    shuffle = rng.permutation(30)[columns[order]]
-    rows, columns = rows[order][np.argsort(shuffle, kind="stable")], columns[order][
-        np.argsort(shuffle, kind="stable")]
-    data = rng.normal(size=len(rows))
-    expected = sparse.csc_matrix((data, (rows, columns)), shape=(40, 30))
-    indptr, indices, entries = protection._by_column(rows, columns, data, 30)
-    assert np.array_equal(indptr, expected.indptr) and np.array_equal(indices, expected.indices)
-    assert np.array_equal(entries, expected.data) and indptr.dtype == indices.dtype == np.int32
+def _textbook_lp(matrix: sparse.csr_matrix, values: np.ndarray, atoms: np.ndarray,
+                 lp: protection._Neighbourhood, hidden: np.ndarray, cell: int, target: float,
+                 chosen: np.ndarray) -> float | None:
+    """The optimum of the LP of ``reach`` written as in the literature, with a slack
+    t_c >= |A_c y| per shown cell, solved by scipy (None: infeasible)."""
+    sub = matrix[:, chosen].tocsr()
+    touched = np.flatnonzero(sub.getnnz(axis=1))
+    a, shown = sub[touched], ~hidden[touched]
+    lower, upper = lp.lower[touched] - values[touched], lp.upper[touched] - values[touched]
+    upper[shown] = np.inf
+    at = np.flatnonzero(touched == cell)[0]
+    lower[at] = upper[at] = target - values[cell]
+    n_y, n_t = len(chosen), int(shown.sum())
+    slack = sparse.eye(n_t, format="csr")
+    bounded = np.isfinite(upper)
+    a_ub = sparse.vstack([
+        sparse.hstack([a[bounded], sparse.csr_matrix((int(bounded.sum()), n_t))]),
+        sparse.hstack([-a, sparse.csr_matrix((len(touched), n_t))]),
+        sparse.hstack([a[shown], -slack]), sparse.hstack([-a[shown], -slack])]).tocsr()
+    b_ub = np.concatenate([upper[bounded], -lower, np.zeros(2 * n_t)])
+    cost = np.concatenate([np.zeros(n_y), lp.cost[touched][shown]])
+    bounds = [(-atoms[a_], None) for a_ in chosen] + [(0, None)] * n_t
+    found = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    assert found.status in (0, 2), found.message
+    return found.fun if found.status == 0 else None
+
+
+def test_the_lp_has_the_optimum_of_the_lp_with_slacks():
+    """One row per cell (an increase and a decrease per shown cell, the decrease no more than
+    brings it to m): the same optimum as the LP with a slack per shown cell and two rows for
+    it, and the cells it hides are those its table changes."""
+    matrix, atoms = linked_tables(4, 900, 80)
+    values = np.asarray(matrix @ atoms)
+    rng = np.random.default_rng(4)
+    released = rng.random(len(values)) > 0.05
+    hidden = (values < 5) | ~released | (rng.random(len(values)) < 0.3)
+    cost = rng.integers(1, 4, len(values)).astype(float)
+    lp = protection._Neighbourhood(matrix, matrix.tocsc(), atoms, values, released, cost, 5,
+                                   native=False)
+    solved = infeasible = 0
+    for cell in np.flatnonzero(values < 5)[:60].tolist():
+        chosen = lp.near(lp.own(cell), hidden)
+        for target in lp.targets:
+            extra = lp.reach(cell, target, hidden, chosen)
+            expected = _textbook_lp(matrix, values, atoms, lp, hidden, cell, target, chosen)
+            if expected is None:
+                assert extra is None
+                infeasible += 1
+                continue
+            assert extra is not None
+            assert lp.highs.getInfo().objective_function_value == pytest.approx(expected)
+            y = np.asarray(lp.highs.getSolution().col_value[:len(chosen)])
+            change = matrix[:, chosen] @ y
+            moved = np.flatnonzero((np.abs(change) > 1e-6) & ~hidden)
+            assert sorted(extra.tolist()) == moved.tolist()
+            solved += bool(len(extra))
+    assert solved > 10 and infeasible > 0
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 50, 3000])
