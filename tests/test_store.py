@@ -9,6 +9,7 @@ from riskmap import store as store_module
 from riskmap.errors import InputError, PrivacyError, ProjectError, StoreError
 from riskmap.indicators.privacy import write_csv
 from riskmap.store import (
+    CELL_COLUMNS,
     MIGRATIONS,
     PSEUDONYM_COLUMNS,
     SCHEMA_VERSION,
@@ -212,28 +213,30 @@ def test_migration_keeps_sbi_2008_establishments_and_harmonises_them(tmp_path: P
         ["96021", 2008, "96021", "kapsalons", "T"], ["6201", 2008, "6201", "-", "K"]]
 
 
-def test_pseudonyms_are_stored_uncompressed_and_kept_by_the_migration(tmp_path: Path,
-                                                                       monkeypatch):
+def test_pseudonyms_and_cells_are_stored_uncompressed_and_kept_by_the_migration(
+        tmp_path: Path, monkeypatch):
     path = tmp_path / "v8.duckdb"
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", 8)
     with Store.open(path, create=True) as before:  # a store of the schema before, with rows
         con = before.con
-        con.execute("INSERT INTO addresses (id, nummeraanduiding, buurt, load_id) VALUES "
-                    "('00aa11bb22cc33dd', NULL, 'BU1', 1), ('ffee', '0363200000000001', 'BU2', 1)")
+        con.execute("INSERT INTO addresses (id, nummeraanduiding, buurt, cell500, load_id) VALUES "
+                    "('00aa11bb22cc33dd', NULL, 'BU1', 'E1550N4630', 1), "
+                    "('ffee', '0363200000000001', 'BU2', NULL, 1)")
         con.execute("INSERT INTO archive_events (id, kind, date, load_id, replaced_by) VALUES "
                     "('0123456789abcdef', 'bibob', DATE '2024-01-02', 1, 2)")
     monkeypatch.undo()
     with Store.open(path) as store:
         assert store.schema_version == SCHEMA_VERSION
-        rows = store.query("SELECT id, nummeraanduiding, buurt FROM addresses ORDER BY buurt")
+        rows = store.query("SELECT id, nummeraanduiding, buurt, cell500 FROM addresses "
+                           "ORDER BY buurt")
         archived = store.scalar("SELECT id FROM archive_events")
         tables = dict(store.con.execute("SELECT table_name, sql FROM duckdb_tables()").fetchall())
         with pytest.raises(duckdb.ConstraintException):
             store.con.execute("INSERT INTO addresses (id, load_id) VALUES (NULL, 1)")
-    assert rows.fillna("-").values.tolist() == [["00aa11bb22cc33dd", "-", "BU1"],
-                                                ["ffee", "0363200000000001", "BU2"]]
+    assert rows.fillna("-").values.tolist() == [["00aa11bb22cc33dd", "-", "BU1", "E1550N4630"],
+                                                ["ffee", "0363200000000001", "BU2", "-"]]
     assert archived == "0123456789abcdef"
-    for table, column in PSEUDONYM_COLUMNS:
+    for table, column in PSEUDONYM_COLUMNS + CELL_COLUMNS:
         for name in (table, f"archive_{table}"):
             assert f"{column} VARCHAR USING COMPRESSION Uncompressed" in tables[name]
 

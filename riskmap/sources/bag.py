@@ -54,12 +54,11 @@ from riskmap.sources._records import (
     exact_duplicates,
     finish,
     locate,
-    placed_only,
     pseudonymiser,
     read_mapped,
     reject_where,
 )
-from riskmap.store import CRS, LoadRecord, Store
+from riskmap.store import CRS, KEEP, LoadRecord, Store, kept_rows
 
 log = logging.getLogger(__name__)
 
@@ -253,14 +252,17 @@ def load_bag(store: Store, config: Config, path: str | Path,
         # addresses)
         frame = frame[[c for c in ("gebruiksdoel", "nevenadres") if c in frame]]
         areas = areas[[c for c in AREA_COLUMNS if c != "cell100"]]
-        frame, areas = placed_only(frame, areas, inside)
         neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str) \
             .str.strip().str.lower().isin(TRUE)
         use = use_class(frame["gebruiksdoel"]).where(~neven, None)
         ids = hashed.take(frame.index)
         rows = pd.DataFrame({"id": ids, "nummeraanduiding": hashed.take(frame.index),
                              "use": use})
+    # the rows outside the gemeente are left out as the store writes them (not copied first)
     rows = pd.concat([rows, areas.assign(cell100=None)], axis=1)
-    finish(record, len(rows), {"nevenadres (plaatst, telt niet als object)": int(neven.sum())})
+    if not inside.all():
+        rows[KEEP] = inside
+    finish(record, kept_rows(rows),
+           {"nevenadres (plaatst, telt niet als object)": int(neven[inside].sum())})
     store.write_load(record, {"addresses": rows})
     return record

@@ -90,6 +90,25 @@ def test_nlextract_csv_loads_without_mapping_and_keeps_every_flat(project: Proje
     assert business.sum() == 2  # mixed use and the shop: not the houseboat, not the nevenadres
 
 
+def test_addresses_outside_the_gemeente_are_not_stored(project: Project, tmp_path: Path):
+    """Rows placed outside every buurt are rejected and left out as the store writes the rest
+    (also a nevenadres outside, which is not counted among the kept ones)."""
+    far = (120_000.0, 480_000.0)  # far outside Havenwaard
+    outside = [_row("Elders", 1, "", "1011AA", "9999200000000031", "woonfunctie", IN_USE,
+                    "9999010000000031", xy=far),
+               _row("Elders", 2, "", "1011AA", "9999200000000032", "woonfunctie", IN_USE,
+                    "9999010000000031", neven="t", xy=far)]
+    record = project.load_bag(_nlextract(tmp_path / "bagadres-full.csv", ROWS_V1 + outside))
+    assert record.rows_read == 11 and record.rows_kept == 7
+    assert record.rejects == {"dubbel adres": 1, "BAG-object bestaat niet (meer)": 1,
+                              "buiten de gemeente": 2}
+    stored = _addresses(project)
+    assert len(stored) == 7 and stored["buurt"].notna().all() and "_keep" not in stored
+    assert stored["use"].isna().sum() == 1  # the nevenadres inside only
+    with project.store(read_only=True) as store:
+        assert store.lineage()["rows_kept"].tolist()[-1] == 7
+
+
 def test_bag2_header_lists_and_ligplaats_without_use(project: Project, tmp_path: Path):
     rows = [row.replace("kantoorfunctie, woonfunctie", "woonfunctie,kantoorfunctie")
             .replace(";Ligplaats;", ";;") + ";Kadeweg" for row in ROWS_V1]
