@@ -134,33 +134,38 @@ def coordinates_from_frame(frame: pd.DataFrame) -> Placed:
         a = numbers(frame["x_rd"]).to_numpy(float)
         b = numbers(frame["y_rd"]).to_numpy(float)
         rd = _within(a, RD_X) & _within(b, RD_Y)
-        swapped = ~rd & _within(b, RD_X) & _within(a, RD_Y)
-        wgs = ~rd & ~swapped & _within(a, LAT) & _within(b, LON)
-        wgs_swapped = ~rd & ~swapped & ~wgs & _within(a, LON) & _within(b, LAT)
-        x = np.where(rd, a, np.where(swapped, b, np.nan))
-        y = np.where(rd, b, np.where(swapped, a, np.nan))
-        lat = np.where(wgs, a, np.where(wgs_swapped, b, np.nan))
-        lon = np.where(wgs, b, np.where(wgs_swapped, a, np.nan))
-        notes["x/y verwisseld"] = int(swapped.sum())
-        notes["lat/lon in RD-kolommen"] = int((wgs | wgs_swapped).sum())
+        x, y = np.where(rd, a, np.nan), np.where(rd, b, np.nan)
         given = ~(np.isnan(a) | np.isnan(b))
+        # the other readings only for the (few) rows with numbers that are no RD as they stand
+        other = np.flatnonzero(given & ~rd)
+        oa, ob = a[other], b[other]
+        swapped = _within(ob, RD_X) & _within(oa, RD_Y)
+        wgs = ~swapped & _within(oa, LAT) & _within(ob, LON)
+        wgs_swapped = ~swapped & ~wgs & _within(oa, LON) & _within(ob, LAT)
+        x[other[swapped]], y[other[swapped]] = ob[swapped], oa[swapped]
+        # rows in WGS84 to convert, with their latitude and longitude
+        convert = other[wgs | wgs_swapped]
+        lat = np.where(wgs, oa, ob)[wgs | wgs_swapped]
+        lon = np.where(wgs, ob, oa)[wgs | wgs_swapped]
+        notes["x/y verwisseld"] = int(swapped.sum())
+        notes["lat/lon in RD-kolommen"] = len(convert)
     elif {"lat", "lon"} <= set(frame.columns):
         a = numbers(frame["lat"]).to_numpy(float)
         b = numbers(frame["lon"]).to_numpy(float)
         ok = _within(a, LAT) & _within(b, LON)
         swapped = ~ok & _within(a, LON) & _within(b, LAT)
-        lat = np.where(ok, a, np.where(swapped, b, np.nan))
-        lon = np.where(ok, b, np.where(swapped, a, np.nan))
+        convert = np.flatnonzero(ok | swapped)
+        lat = np.where(ok, a, b)[convert]
+        lon = np.where(ok, b, a)[convert]
         x = np.full(n, np.nan)
         y = np.full(n, np.nan)
         notes["lat/lon verwisseld"] = int(swapped.sum())
-        notes["lat/lon omgerekend naar RD"] = int((ok | swapped).sum())
+        notes["lat/lon omgerekend naar RD"] = len(convert)
         given = ~(np.isnan(a) | np.isnan(b))
     else:
         return Placed(np.full(n, np.nan), np.full(n, np.nan), {"geen coördinaten": n})
-    convert = ~np.isnan(lat)
-    if convert.any():
-        x[convert], y[convert] = _TO_RD.transform(lon[convert], lat[convert])
+    if len(convert):
+        x[convert], y[convert] = _TO_RD.transform(lon, lat)
     placed = ~np.isnan(x)
     notes["ongeldige coördinaten"] = int((given & ~placed).sum())
     notes["geen coördinaten"] = int((~given).sum())
@@ -213,14 +218,24 @@ def cell_codes(x: np.ndarray, y: np.ndarray, size: int) -> np.ndarray:
 def _cells(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, pa.Array]:
     """Per point the row of its cell's code in the codes returned (-1 for NaN coordinates):
     cells stay numbers until each distinct one is named, once."""
-    index = np.full(len(x), -1, dtype=np.int64)
     ok = ~(np.isnan(x) | np.isnan(y))
-    ex = (np.floor(x[ok] / size) * size // 100).astype(np.int64)
-    ny = (np.floor(y[ok] / size) * size // 100).astype(np.int64)
+    every = bool(ok.all())
+    x, y = (x, y) if every else (x[ok], y[ok])
+    if size % 100 == 0:  # hectometres of the lower-left corner, in integers
+        ex = np.floor(x / size).astype(np.int64) * (size // 100)
+        ny = np.floor(y / size).astype(np.int64) * (size // 100)
+    else:
+        ex = (np.floor(x / size) * size // 100).astype(np.int64)
+        ny = (np.floor(y / size) * size // 100).astype(np.int64)
     if not ex.size:
-        return index, pa.array([], pa.string())
+        return np.full(len(ok), -1, dtype=np.int64), pa.array([], pa.string())
     low, span = ny.min(), int(ny.max() - ny.min()) + 1
-    index[ok], cells = pd.factorize(ex * span + (ny - low))
+    positions, cells = _distinct_keys(ex * span + (ny - low))
+    if every:
+        index = positions
+    else:
+        index = np.full(len(ok), -1, dtype=np.int64)
+        index[ok] = positions
     east, north = cells // span, cells % span + low
     if east.min() >= 0 and north.min() >= 0:  # as in the Netherlands: named by Arrow
         def padded(values: np.ndarray) -> pa.Array:
@@ -228,6 +243,22 @@ def _cells(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, pa.Arra
         return index, pc.binary_join_element_wise("E", padded(east), "N", padded(north), "")
     return index, pa.array([f"E{a:04d}N{b:04d}" for a, b in zip(east.tolist(), north.tolist(),
                                                               strict=True)], pa.string())
+
+
+def _distinct_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's position among the distinct keys, and those keys (ascending). Keys within a
+    range of a few times their number (a country's grid cells) are marked in an array of that
+    range: ten million points' 500 m cells in a tenth of the time of hashing them."""
+    first = int(key.min())
+    extent = int(key.max()) - first + 1
+    if extent > max(2 * len(key), 1 << 20):
+        positions, distinct = pd.factorize(key, sort=True)
+        return positions, distinct
+    offset = key - first
+    present = np.zeros(extent, dtype=bool)
+    present[offset] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    return rank[offset], np.flatnonzero(present) + first
 
 
 def _categories(values: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -148,16 +148,6 @@ def address_keys_of(frame: pd.DataFrame) -> pd.Series:
     return keys.where(keys != "", None)
 
 
-def placed_only(frame: pd.DataFrame, areas: pd.DataFrame,
-                inside: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows :func:`locate` placed inside the gemeente, of ``frame`` and ``areas``: copied
-    only when some fall outside (millions of rows; pass ``frame`` with just the columns still
-    used)."""
-    if inside.all():
-        return frame, areas
-    return frame.loc[inside], areas.loc[inside]
-
-
 def _place_by_address(store: Store, areas: pd.DataFrame, need: np.ndarray) -> np.ndarray:
     # joined inside DuckDB: only the wanted addresses leave the store, not the whole BAG
     rows = np.flatnonzero(need)

@@ -67,7 +67,6 @@ from riskmap.sources._records import (
     drop_duplicates,
     finish,
     locate,
-    placed_only,
     pseudonymiser,
     reject_implausible_dates,
     reject_out_of_range,
@@ -75,7 +74,7 @@ from riskmap.sources._records import (
 )
 from riskmap.sources.kvk_changes import changes_with_earlier, extract_date
 from riskmap.sources.kvk_formats import read_extract
-from riskmap.store import LoadRecord, Store
+from riskmap.store import KEEP, LoadRecord, Store, kept_rows
 
 log = logging.getLogger(__name__)
 
@@ -294,10 +293,8 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
         frame, version = _checked(frame, path, sbi, config, record)
         areas, inside = locate(store, config, frame, record, pseudo,
                                addresses=partial(hashed.take, frame.index))
-        # the address, the raw dates and staff and what is hashed are used up: let go before
-        # the rest is copied
+        # the address, the raw dates and staff and what is hashed are used up: let go
         frame = frame[[c for c in KEPT if c in frame]]
-        frame, areas = placed_only(frame, areas, inside)
         ids, owners, names = (hashed.take(frame.index) for _ in range(3))  # in the jobs' order
         branch, section = per_values(frame["sbi"], partial(_branch_and_section, version))
         rows = pd.DataFrame({
@@ -316,8 +313,11 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
             "name_key": names,
         })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
+    # the rows outside the gemeente are left out as the store writes them (not copied first)
+    if not inside.all():
+        rows[KEEP] = inside
     changes = changes_with_earlier(store, rows, extract_date(frame))
-    finish(record, len(rows))  # the notes are in the summary
+    finish(record, kept_rows(rows))  # the notes are in the summary
     record.note("wijzigingen van eigenaar, naam of activiteit t.o.v. eerdere uittreksels",
                 len(changes))
     store.write_load(record, {"establishments": rows, "establishment_changes": changes})

@@ -24,7 +24,7 @@ import pandas as pd
 from riskmap.indicators.business import CHANGE_KINDS
 from riskmap.sbi import correspondence, section_of
 from riskmap.sources._io import parse_dates
-from riskmap.store import Store
+from riskmap.store import KEEP, Store
 
 COLUMNS = ["id", "kind", "seen"]
 
@@ -79,11 +79,13 @@ def changes_between(previous: pd.DataFrame, current: pd.DataFrame,
 def changes_with_earlier(store: Store, current: pd.DataFrame,
                          seen: pd.Timestamp) -> pd.DataFrame:
     """The changes the store knows (from earlier loads) and those between the establishments
-    in the store and ``current``, without repeats."""
+    in the store and ``current`` (those it writes), without repeats."""
     previous = store.query("SELECT id, kvk, name_key, sbi, sbi_version FROM establishments")
     earlier = store.query("SELECT id, kind, seen FROM establishment_changes")
-    new = changes_between(previous, current, seen) if not previous.empty else \
-        pd.DataFrame(columns=COLUMNS)
+    new = pd.DataFrame(columns=COLUMNS)
+    if not previous.empty:  # of ``current``, the rows the store will write (see KEEP)
+        kept = current[KEEP].to_numpy(bool) if KEEP in current else slice(None)
+        new = changes_between(previous, current.loc[kept, list(previous.columns)], seen)
     both = pd.concat([earlier.assign(seen=pd.to_datetime(earlier["seen"]).dt.date), new],
                      ignore_index=True)
     return both.drop_duplicates(["id", "kind", "seen"]).reset_index(drop=True)

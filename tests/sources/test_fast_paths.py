@@ -200,12 +200,15 @@ def test_a_missing_part_of_an_address_key_is_an_empty_one(rows: list[tuple[str |
     assert address_keys(frame.astype(object)).tolist() == expected
 
 
-@pytest.mark.parametrize("low", [-300, 0])  # named in Python below zero, by Arrow above
-def test_cell_codes_equal_per_point_names(low):
+@pytest.mark.parametrize(("low", "high"), [
+    (-300, 1_200_000),  # named in Python below zero, by Arrow above; cells hashed (a wide range)
+    (0, 1_200_000),
+    (150_000, 160_000)])  # a gemeente: cells marked in an array of their range
+def test_cell_codes_equal_per_point_names(low, high):
     rng = np.random.default_rng(4)
-    x, y = rng.uniform(low, 1_200_000, 5_000), rng.uniform(289_000, 629_000, 5_000)
+    x, y = rng.uniform(low, high, 5_000), rng.uniform(289_000, 629_000, 5_000)
     x[::7] = np.nan
-    for size in (100, 500):
+    for size in (100, 250, 500):
         expected = [None if np.isnan(a) or np.isnan(b) else
                     f"E{int(np.floor(a / size) * size // 100):04d}"
                     f"N{int(np.floor(b / size) * size // 100):04d}" for a, b in zip(x, y, strict=True)]

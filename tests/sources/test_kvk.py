@@ -107,6 +107,21 @@ def test_points_outside_and_unplaceable_are_counted(project: Project, tmp_path: 
     assert record.rows_kept == 1
 
 
+def test_establishments_outside_are_neither_stored_nor_changes(project: Project, tmp_path: Path):
+    """Two extracts in which an establishment that stays and one that moves out of the gemeente
+    change their name: only the one inside is stored then, and only its change recorded."""
+    far = {"x": "120000", "y": "480000"}
+    project.load_kvk(_write(tmp_path / "kvk_1.csv", [_row(1), _row(2), _row(3)]))
+    record = project.load_kvk(_write(tmp_path / "kvk_2.csv", [
+        _row(1, name="Autobedrijf"), _row(2), _row(3, name="Autobedrijf", **far)]))
+    assert record.rows_kept == 2 and record.rejects == {"buiten de gemeente": 1}
+    with project.store(read_only=True) as store:
+        kept = set(store.query("SELECT id FROM establishments")["id"])
+        changes = store.query("SELECT id, kind FROM establishment_changes")
+    assert len(kept) == 2
+    assert changes["kind"].tolist() == ["naam"] and set(changes["id"]) <= kept
+
+
 def test_address_only_rows_placed_through_bag(project: Project, tmp_path: Path, demo_sources: Path):
     project.load_bag(demo_sources / "bagadres-full.csv")
     bag = pd.read_csv(demo_sources / "bagadres-full.csv", sep=";", dtype=str).iloc[10]
