@@ -102,7 +102,14 @@ def text_per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]
     """``function(values)`` of a function that gives text (missing where it gives no text),
     computed once per distinct value, which keeps its dtype, as a large Arrow string array
     taken from the distinct results (no Python object per row)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if isinstance(values.dtype, pd.StringDtype):
+        # text: the distinct values found by Arrow (ten million postcodes in a quarter of the
+        # time of pd.factorize), missing ones as one of them, as pd.factorize has them
+        encoded = pc.dictionary_encode(arrow_strings(values), null_encoding="encode")
+        codes = encoded.indices
+        uniques = pd.array(encoded.dictionary, dtype=values.dtype)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
     result = function(pd.Series(uniques)).to_numpy(object)
     return pa.array(result, pa.large_string(), from_pandas=True).take(pa.array(codes))
 
