@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -82,12 +83,22 @@ def numbers(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index)
 
 
+def _factorized(values: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(values, use_na_sentinel=False)``: each value's position among the
+    distinct values (missing is one of them), and those. Of text, found by Arrow (ten million
+    postcodes in a quarter of the time)."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return pd.factorize(values, use_na_sentinel=False)
+    encoded = pc.dictionary_encode(arrow_strings(values), null_encoding="encode")
+    return encoded.indices.to_numpy(), pd.array(encoded.dictionary, dtype=values.dtype)
+
+
 def per_values(values: pd.Series,
                function: Callable[[pd.Series], Sequence[pd.Series]]) -> list[pd.Series]:
     """The Series ``function(values)`` gives, computed once per distinct value (for columns
     with many repeats), each with the dtype pandas infers for its values (text as Arrow-backed
     text, taken by Arrow: no Python object per row)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    codes, uniques = _factorized(values)
     # the rows hold every distinct value, so pandas infers the same dtype from those
     return [pd.Series(result.to_numpy()).take(codes).set_axis(values.index)
             for result in function(pd.Series(uniques, dtype=object))]
@@ -102,14 +113,7 @@ def text_per_value(values: pd.Series, function: Callable[[pd.Series], pd.Series]
     """``function(values)`` of a function that gives text (missing where it gives no text),
     computed once per distinct value, which keeps its dtype, as a large Arrow string array
     taken from the distinct results (no Python object per row)."""
-    if isinstance(values.dtype, pd.StringDtype):
-        # text: the distinct values found by Arrow (ten million postcodes in a quarter of the
-        # time of pd.factorize), missing ones as one of them, as pd.factorize has them
-        encoded = pc.dictionary_encode(arrow_strings(values), null_encoding="encode")
-        codes = encoded.indices
-        uniques = pd.array(encoded.dictionary, dtype=values.dtype)
-    else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    codes, uniques = _factorized(values)
     result = function(pd.Series(uniques)).to_numpy(object)
     return pa.array(result, pa.large_string(), from_pandas=True).take(pa.array(codes))
 
