@@ -179,28 +179,29 @@ class Pseudonymiser:
     @contextmanager
     def meanwhile(self, jobs: Sequence[tuple[pd.Series | Callable[[], pd.Series], str]],
                   index: pd.Index) -> Iterator[Later]:
-        """Pseudonyms of each job's values (given, or made from the caller's data as it is
-        now) and domain, computed while the caller works on: by the C helper in a thread of
-        this process, else in forked processes (one per core at most); the caller takes them
-        in order for the rows it kept (:meth:`Later.take`). Its other work forks no process
-        meanwhile (:func:`riskmap._forked.threaded`, :func:`~riskmap._forked.started`). Fewer
-        than :data:`MEANWHILE_FROM` values in all are hashed here, now."""
+        """Pseudonyms of each job's values (given, or made by a function of the caller's data,
+        which it does not change in place meanwhile) and domain, computed while the caller
+        works on: by the C helper in a thread of this process, else in forked processes (one
+        per core at most); the caller takes them in order for the rows it kept
+        (:meth:`Later.take`). Its other work forks no process meanwhile
+        (:func:`riskmap._forked.threaded`, :func:`~riskmap._forked.started`). Fewer than
+        :data:`MEANWHILE_FROM` values in all are hashed here, now."""
         if len(index) * len(jobs) < MEANWHILE_FROM:
             yield Later(iter([self._all_digests(values, domain) for values, domain in jobs]),
                         index)
             return
-        if batch() is not None:
-            # the C helper lets go of Python's lock while it hashes: a thread of this process
-            # does it beside the caller, without copying the data to another process (the
-            # values are made here, now: the caller may change its data meanwhile); values
-            # other than text are hashed in Python, which holds the lock: in forked processes
-            jobs = [(values() if callable(values) else values, domain) for values, domain in jobs]
-            if all(_is_text(values) for values, _ in jobs):
-                with threaded([partial(self._all_digests, values, domain)
-                               for values, domain in jobs]) as results:
-                    del jobs
-                    yield Later(results, index)
-                return
+        # the C helper lets go of Python's lock while it hashes: a thread of this process does
+        # it beside the caller, without copying the data to another process, and makes the
+        # values of a job given as a function there too (a function reads data the caller no
+        # longer changes in place: a loader makes new frames); values other than text are
+        # hashed in Python, which holds the lock: in forked processes
+        if batch() is not None and all(callable(values) or _is_text(values)
+                                       for values, _ in jobs):
+            with threaded([partial(self._all_digests, values, domain)
+                           for values, domain in jobs]) as results:
+                del jobs
+                yield Later(results, index)
+            return
         with started([partial(self._all_digests, values, domain) for values, domain in jobs],
                      background=True) as results:
             del jobs  # held by the tasks alone, so that a forked one's data is let go here
