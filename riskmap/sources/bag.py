@@ -26,6 +26,7 @@ kind of use (see :func:`use_class`).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -185,17 +186,19 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
         gone = per_value(frame["status"].astype(str),
                          lambda status: status.str.contains(GONE, case=False, regex=True))
         frame = reject_where(frame, gone, "BAG-object bestaat niet (meer)", record)
-    keys = address_keys(frame)
-    frame = reject_where(frame.assign(key=keys), keys == "", "ongeldige postcode of huisnummer",
+    # the keys are made in a thread while this one reads the nummeraanduidingen: both are
+    # Arrow's and numpy's work, which lets go of Python's lock
+    with ThreadPoolExecutor(1) as pool:
+        later = pool.submit(address_keys, frame)
+        number, numbers, repeats = _numbers_and_repeats(frame)
+        keys = later.result()
+    invalid = (keys == "").to_numpy()
+    frame = reject_where(frame.assign(key=keys), invalid, "ongeldige postcode of huisnummer",
                          record)
-    number = bag_ids(frame["nummeraanduiding"]) if "nummeraanduiding" in frame.columns \
-        else pd.Series("", index=frame.index, dtype="str")
-    # the rows an identical row may repeat: those whose key is not theirs alone, or, where
-    # every row has a nummeraanduiding, whose nummeraanduiding is not (identical rows share
-    # both; numbers are compared at a quarter of the cost of keys)
-    numbers = _as_numbers(number) if number.ne("").all() else None
-    repeats = duplicated_numbers(numbers, keep=False) if numbers is not None \
-        else duplicated(frame["key"], keep=False)
+    if invalid.any():  # of the rows kept
+        number, numbers, repeats = _numbers_and_repeats(frame)
+    if repeats is None:  # not every row has a nummeraanduiding: the rows whose key repeats
+        repeats = duplicated(frame["key"], keep=False)
     frame = frame.assign(_number=number)
     exact = exact_duplicates(frame, "key", repeats)
     frame = reject_where(frame, exact, "dubbele regel", record)
@@ -206,6 +209,20 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
         again = np.zeros(len(frame), dtype=bool)
         again[shared] = duplicated_numbers(numbers[~exact][shared])
     return reject_where(frame, again, "dubbel adres", record)
+
+
+def _numbers_and_repeats(frame: pd.DataFrame) -> tuple[pd.Series, np.ndarray | None,
+                                                       np.ndarray | None]:
+    """The rows' nummeraanduiding (``""`` where none), and where every row has one: as
+    numbers, and the rows an identical row may repeat (those whose nummeraanduiding is not
+    theirs alone: identical rows share it, and numbers are compared at a quarter of the cost
+    of address keys)."""
+    number = bag_ids(frame["nummeraanduiding"]) if "nummeraanduiding" in frame.columns \
+        else pd.Series("", index=frame.index, dtype="str")
+    if not number.ne("").all():
+        return number, None, None
+    numbers = _as_numbers(number)
+    return number, numbers, duplicated_numbers(numbers, keep=False)
 
 
 def repeated_addresses(number: pd.Series, key: pd.Series,

@@ -140,6 +140,23 @@ def test_identical_rows_are_found_with_or_without_a_nummeraanduiding_on_every_ro
                                         *([] if numbered else [""])]
 
 
+@pytest.mark.parametrize("numbered", [True, False])
+def test_a_row_with_an_invalid_address_repeats_no_kept_one(numbered):
+    """A row rejected for its postcode is not there to make another row a repeat, also where
+    it shares that row's nummeraanduiding."""
+    rows = [("7011AB", "12", "0363200000000012"), ("70X", "12", "0363200000000012"),
+            ("7011AB", "14", "0363200000000014"), ("7011AB", "14", "0363200000000014")]
+    if not numbered:
+        rows.append(("7011AC", "2", ""))
+    frame = pd.DataFrame(rows, columns=["postcode", "huisnummer", "nummeraanduiding"],
+                         dtype="str").assign(gebruiksdoel="woonfunctie")
+    record = LoadRecord("bag", "adressen", rows_read=len(frame))
+    kept = bag_addresses(frame, record)
+    assert record.rejects == {"ongeldige postcode of huisnummer": 1, "dubbele regel": 1}
+    assert kept["_number"].tolist() == ["0363200000000012", "0363200000000014",
+                                        *([] if numbered else [""])]
+
+
 def test_bag_ids_restore_leading_zeros():
     ids = bag_ids(pd.Series(["363200000123456", "0363200000123456", "363200000123456.0", "abc", ""]))
     assert ids.tolist() == ["0363200000123456"] * 3 + ["", ""]
