@@ -211,14 +211,14 @@ def _plain_columns(columns: tuple[tuple[str, str], ...],
     """The tables of ``columns`` (and their archives) made again with their pseudonyms and cell
     codes stored without compression.
 
-    v9, pseudonyms: random hexadecimal text, of which DuckDB's dictionary and FSST compression
-    gain only half the size at most of a load's writing: 10 million BAG addresses (two
+    v9, pseudonyms: random hexadecimal text, so DuckDB's dictionary and FSST compression gain
+    only half their size and cost most of a load's writing: 10 million BAG addresses (two
     pseudonyms each) go into the store 2.2 s -> 0.8 s, at 200 MB more on disk. v10, grid cell
     codes: 150,000 distinct 500 m cells among 10 million addresses cost DuckDB 1.25 s to
-    compress and 0.45 s to write as they are (a national BAG load's writing 3.6 -> 2.7 s), at
-    90 MB more. DuckDB cannot change a column's compression, so each table is made again with
-    the same columns, in the same order (names, types, NOT NULL; these tables have no keys or
-    defaults), and its rows copied."""
+    compress and 0.45 s to write as they are (10 million rows as the BAG load writes them
+    3.6 -> 2.7 s), at 90 MB more. DuckDB cannot change a column's compression, so each table
+    is made again with the same columns, in the same order (names, types, NOT NULL; these
+    tables have no keys or defaults), and its rows copied."""
     tables = {name for table, _ in columns for name in (table, f"archive_{table}")}
     plain: dict[str, set[str]] = {}
     for table, column in PSEUDONYM_COLUMNS + CELL_COLUMNS:

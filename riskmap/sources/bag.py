@@ -26,7 +26,7 @@ kind of use (see :func:`use_class`).
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyogrio
 import shapely
 
+from riskmap._forked import threaded
 from riskmap.config import Config
 from riskmap.errors import InputError
 from riskmap.sources._io import (
@@ -188,10 +189,9 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
         frame = reject_where(frame, gone, "BAG-object bestaat niet (meer)", record)
     # the keys are made in a thread while this one reads the nummeraanduidingen: both are
     # Arrow's and numpy's work, which lets go of Python's lock
-    with ThreadPoolExecutor(1) as pool:
-        later = pool.submit(address_keys, frame)
+    with threaded([partial(address_keys, frame)]) as made:
         number, numbers, repeats = _numbers_and_repeats(frame)
-        keys = later.result()
+        keys = next(made)
     invalid = (keys == "").to_numpy()
     frame = reject_where(frame.assign(key=keys), invalid, "ongeldige postcode of huisnummer",
                          record)
