@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
@@ -398,17 +398,20 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
                                   regions=regions, counted=counted[(period, level)])
         if not values.empty:
             by_level[level] = values
-    # the levels' scores (which do not depend on the release's protection) computed side by
-    # side where this process may fork (one process per core), while this one gathers the
-    # release's cells and reads or computes the scores of the quarter before; then the
-    # release is protected (on every core again) and the scores learn what it hides
-    with started([partial(scored_level, by_level[level], catalogue, level, config)
-                  for level in by_level]) as computed:
+    # the scores of the quarter before: stored, or scored from its values below
+    previous = {level: _previous(store, config, catalogue, period - 1, level,
+                                 counted.get((period - 1, level)))
+                for level in by_level} if change else {}
+    later = [level for level, scores in previous.items() if callable(scores)]
+    # the levels' scores (which do not depend on the release's protection) and those of the
+    # quarter before computed side by side where this process may fork (one process per
+    # core), while this one gathers the release's cells; then the release is protected (on
+    # every core again) and the scores learn what it hides
+    with started([*(partial(scored_level, by_level[level], catalogue, level, config)
+                    for level in by_level), *(previous[level] for level in later)]) as computed:
         inputs = release_inputs(store, period, catalogue, by_level, config.gemeente, min_count)
-        previous = {level: previous_scores(store, config, catalogue, period - 1, level,
-                                           counted.get((period - 1, level)))
-                    for level in by_level} if change else {}
-        level_scores = dict(zip(by_level, computed, strict=True))
+        level_scores = {level: next(computed) for level in by_level}
+        previous |= {level: next(computed) for level in later}
     release = protected(inputs)
     for level, frame in by_level.items():
         values = apply_to_values(frame, release, catalogue)
@@ -465,12 +468,21 @@ def previous_scores(store: Store, config: Config, catalogue: list[Indicator], pe
     build (:func:`stored_scores`; scores do not depend on the release's protection nor on the
     uncertainty draws), else computed anew (from ``counted``, its :func:`measure_counts`, when
     given)."""
+    scores = _previous(store, config, catalogue, period, level, counted)
+    return scores() if callable(scores) else scores
+
+
+def _previous(store: Store, config: Config, catalogue: list[Indicator], period: Period,
+              level: str, counted: Mapping[str, pd.Series] | None = None
+              ) -> pd.DataFrame | Callable[[], pd.DataFrame]:
+    """:func:`previous_scores`: those stored, or what scores the values (read from the store
+    now) without the store, for a forked process."""
     stored = stored_scores(store, config, catalogue, period, level)
     if stored is not None:
         return stored
     values = indicator_values(store, catalogue, period, level, config["privacy.min_count"],
                               report=False, counted=counted)
-    return plain_scores(values, catalogue, level, config)
+    return partial(plain_scores, values, catalogue, level, config)
 
 
 def loaded_range(store: Store) -> tuple[Period, Period] | None:
