@@ -254,8 +254,8 @@ class _Neighbourhood:
             free = np.bincount(local, minlength=len(touched)) < self.width[touched]
         shown = ~hidden[touched] & ~free
         n_y, n_t = len(chosen), int(shown.sum())
-        values = self.values[touched]
-        lower, upper = self.lower[touched] - values, self.upper[touched] - values
+        values, known = self.values[touched], self.lower[touched]
+        lower, upper = known - values, self.upper[touched] - values
         lower[free], upper[free] = -INF, INF
         lower[shown] = upper[shown] = 0.0
         at = np.flatnonzero(touched == cell)[0]
@@ -268,7 +268,7 @@ class _Neighbourhood:
         return Model(touched, shown, (
             np.concatenate([np.zeros(n_y), np.tile(self.cost[touched][shown], 2)]),
             np.concatenate([-self.atoms[chosen], np.zeros(2 * n_t)]).astype(float),
-            np.concatenate([np.full(n_y + n_t, INF), values[shown] - self.lower[touched][shown]]),
+            np.concatenate([np.full(n_y + n_t, INF), (values - known)[shown]]),
             lower, upper, indptr.astype(np.int32),
             np.concatenate([local, rows, rows]).astype(np.int32),
             np.concatenate([np.ones(len(local)), -np.ones(n_t), np.ones(n_t)]),

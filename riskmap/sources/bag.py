@@ -190,13 +190,16 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     # the keys are made in a thread while this one reads the nummeraanduidingen: both are
     # Arrow's and numpy's work, which lets go of Python's lock
     with threaded([partial(address_keys, frame)]) as made:
-        number, numbers, repeats = _numbers_and_repeats(frame)
+        number = bag_ids(frame["nummeraanduiding"]) if "nummeraanduiding" in frame.columns \
+            else pd.Series("", index=frame.index, dtype="str")
+        numbers, repeats = _repeats(number)
         keys = next(made)
     invalid = (keys == "").to_numpy()
     frame = reject_where(frame.assign(key=keys), invalid, "ongeldige postcode of huisnummer",
                          record)
-    if invalid.any():  # of the rows kept
-        number, numbers, repeats = _numbers_and_repeats(frame)
+    if invalid.any():  # among the rows kept
+        number = number[~invalid]
+        numbers, repeats = _repeats(number)
     if repeats is None:  # not every row has a nummeraanduiding: the rows whose key repeats
         repeats = duplicated(frame["key"], keep=False)
     frame = frame.assign(_number=number)
@@ -211,18 +214,15 @@ def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     return reject_where(frame, again, "dubbel adres", record)
 
 
-def _numbers_and_repeats(frame: pd.DataFrame) -> tuple[pd.Series, np.ndarray | None,
-                                                       np.ndarray | None]:
-    """The rows' nummeraanduiding (``""`` where none), and where every row has one: as
+def _repeats(number: pd.Series) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Where every row has a nummeraanduiding (``number``, ``""`` where none): those as
     numbers, and the rows an identical row may repeat (those whose nummeraanduiding is not
     theirs alone: identical rows share it, and numbers are compared at a quarter of the cost
     of address keys)."""
-    number = bag_ids(frame["nummeraanduiding"]) if "nummeraanduiding" in frame.columns \
-        else pd.Series("", index=frame.index, dtype="str")
     if not number.ne("").all():
-        return number, None, None
+        return None, None
     numbers = _as_numbers(number)
-    return number, numbers, duplicated_numbers(numbers, keep=False)
+    return numbers, duplicated_numbers(numbers, keep=False)
 
 
 def repeated_addresses(number: pd.Series, key: pd.Series,
