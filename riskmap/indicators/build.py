@@ -390,16 +390,16 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
     levels = [level for level in INDICATOR_LEVELS
               if store.scalar("SELECT count(*) FROM areas WHERE level = ?", [level])]
     # the counts of this quarter and, where no build of it is stored, the one before, at once
+    before = current_build(store, config, catalogue, period - 1) if change else None
     counted = measure_counts(store, catalogue, [(period, level) for level in levels] + [
-        (period - 1, level) for level in levels
-        if change and stored_scores(store, config, catalogue, period - 1, level) is None])
+        (period - 1, level) for level in levels if change and before is None])
     for level in levels:
         values = indicator_values(store, catalogue, period, level, min_count, config.gemeente,
                                   regions=regions, counted=counted[(period, level)])
         if not values.empty:
             by_level[level] = values
     # the scores of the quarter before: stored, or scored from its values below
-    previous = {level: _previous(store, config, catalogue, period - 1, level,
+    previous = {level: _previous(store, config, catalogue, period - 1, level, before,
                                  counted.get((period - 1, level)))
                 for level in by_level} if change else {}
     later = [level for level, scores in previous.items() if callable(scores)]
@@ -447,8 +447,16 @@ def build_fingerprint(config: Config, catalogue: list[Indicator]) -> str:
 def stored_scores(store: Store, config: Config, catalogue: list[Indicator], period: Period,
                   level: str) -> pd.DataFrame | None:
     """``area_code, theme, score, rank`` of a level as the latest build of ``period`` stored them,
-    when that build had this fingerprint (:func:`build_fingerprint`) and the loads now active
-    (else ``None``): the scores a build would compute now, without its uncertainty draws."""
+    when that build is current (:func:`current_build`; else ``None``): the scores a build would
+    compute now, without its uncertainty draws."""
+    build = current_build(store, config, catalogue, period)
+    return None if build is None else _scores_of(store, build, level)
+
+
+def current_build(store: Store, config: Config, catalogue: list[Indicator],
+                  period: Period) -> int | None:
+    """The latest build of ``period`` when it had this fingerprint (:func:`build_fingerprint`)
+    and the loads now active, else ``None``."""
     build = store.query("SELECT build_id, settings, load_ids FROM builds WHERE period = ? "
                         "ORDER BY build_id DESC LIMIT 1", [str(period)])
     if build.empty:
@@ -458,8 +466,12 @@ def stored_scores(store: Store, config: Config, catalogue: list[Indicator], peri
     if settings.get(FINGERPRINT) != build_fingerprint(config, catalogue) \
             or loads != store.lineage()["load_id"].tolist():
         return None
+    return int(build["build_id"].iloc[0])
+
+
+def _scores_of(store: Store, build: int, level: str) -> pd.DataFrame:
     return store.query("SELECT area_code, theme, score, rank FROM scores WHERE build_id = ? "
-                       "AND level = ?", [int(build["build_id"].iloc[0]), level])
+                       "AND level = ?", [build, level])
 
 
 def previous_scores(store: Store, config: Config, catalogue: list[Indicator], period: Period,
@@ -468,18 +480,19 @@ def previous_scores(store: Store, config: Config, catalogue: list[Indicator], pe
     build (:func:`stored_scores`; scores do not depend on the release's protection nor on the
     uncertainty draws), else computed anew (from ``counted``, its :func:`measure_counts`, when
     given)."""
-    scores = _previous(store, config, catalogue, period, level, counted)
+    scores = _previous(store, config, catalogue, period, level,
+                       current_build(store, config, catalogue, period), counted)
     return scores() if callable(scores) else scores
 
 
 def _previous(store: Store, config: Config, catalogue: list[Indicator], period: Period,
-              level: str, counted: Mapping[str, pd.Series] | None = None
+              level: str, build: int | None, counted: Mapping[str, pd.Series] | None = None
               ) -> pd.DataFrame | Callable[[], pd.DataFrame]:
-    """:func:`previous_scores`: those stored, or what scores the values (read from the store
-    now) without the store, for a forked process."""
-    stored = stored_scores(store, config, catalogue, period, level)
-    if stored is not None:
-        return stored
+    """:func:`previous_scores` of the ``build`` of ``period`` (:func:`current_build`): those it
+    stored, or what scores the values (read from the store now) without the store, for a forked
+    process."""
+    if build is not None:
+        return _scores_of(store, build, level)
     values = indicator_values(store, catalogue, period, level, config["privacy.min_count"],
                               report=False, counted=counted)
     return partial(plain_scores, values, catalogue, level, config)

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -160,34 +161,60 @@ def counts_by_levels(store: Store, queries: Mapping[str, Sequence[CountQuery]],
                      codes: Mapping[str, Sequence[str]]) -> dict[str, dict[str, pd.Series]]:
     """The count per area code (0 where none) of each level's ``queries``, by
     :meth:`CountQuery.key`, for every level at once: one SQL query per table, every distinct
-    query a ``count(*) FILTER (WHERE ...)`` column of one ``GROUP BY`` over the levels' area
-    codes, the groups then summed per level (one scan of the table for all levels and, when
-    given their queries, quarters)."""
+    condition of its queries computed once per row (:func:`distinct_conditions`), every
+    distinct query a ``count(*) FILTER (WHERE ...)`` over them in one ``GROUP BY`` over the
+    levels' area codes, the groups then summed per level (one scan of the table for all levels
+    and, when given their queries, quarters)."""
     levels = [level for level in queries if queries[level]]
     unique: dict[str, dict[str, CountQuery]] = {}
     for level in levels:
         for query in queries[level]:
             unique.setdefault(query.table, {})[query.key()] = query
-    areas = [f"{area_sql(level)} AS a{j}" for j, level in enumerate(levels)]
+    areas = [f"a{j}" for j in range(len(levels))]
     placed = " OR ".join(f"{area_sql(level)} IS NOT NULL" for level in levels)
     counted: dict[str, dict[str, pd.Series]] = {level: {} for level in levels}
     for table, group in unique.items():
-        columns, params = [], {}
-        for i, query in enumerate(group.values()):
-            where = " AND ".join(query.conditions) or "true"
-            names = set(re.findall(r"\$(\w+)", where))
-            renamed = re.sub(r"[$](\w+)", rf"$\g<1>_{i}", where)
-            columns.append(f"count(*) FILTER (WHERE {renamed}) AS m{i}")
-            params.update({f"{name}_{i}": query.params[name] for name in names})
-        frame = store.con.execute(f"SELECT {', '.join(areas)}, {', '.join(columns)} FROM {table} "
-                                  f"WHERE {placed} GROUP BY ALL", params).df()
-        measures = frame.iloc[:, len(levels):]
+        conditions, params, uses = distinct_conditions(list(group.values()))
+        # queries with the same conditions share a column
+        measures = list(dict.fromkeys(uses))
+        rows = ", ".join([*(f"{area_sql(level)} AS a{j}" for j, level in enumerate(levels)),
+                          *(f"({sql}) AS c{k}" for k, sql in enumerate(conditions))])
+        columns = [f"count(*) FILTER (WHERE {' AND '.join(f'c{k}' for k in used)})" if used
+                   else "count(*)" for used in measures]
+        frame = store.con.execute(
+            f"SELECT {', '.join(areas)}, {', '.join(f'{c} AS m{i}' for i, c in enumerate(columns))}"
+            f" FROM (SELECT {rows} FROM {table} WHERE {placed}) GROUP BY ALL", params).df()
+        column = [measures.index(used) for used in uses]
         for j, level in enumerate(levels):
-            sums = measures.groupby(frame[f"a{j}"].to_numpy(object)).sum()
+            sums = frame.iloc[:, len(levels):].groupby(frame[f"a{j}"].to_numpy(object)).sum()
             sums = sums.reindex(list(codes[level])).fillna(0).astype(float)
-            counted[level].update(zip(group, (sums.iloc[:, i].rename("n")
-                                              for i in range(len(group))), strict=True))
+            counted[level].update(zip(group, (sums.iloc[:, i].rename("n") for i in column),
+                                      strict=True))
     return counted
+
+
+def distinct_conditions(queries: Sequence[CountQuery]) -> tuple[list[str], dict[str, Any],
+                                                                 list[tuple[int, ...]]]:
+    """The distinct conditions of ``queries`` as SQL with their parameters named by value (a
+    condition two queries share, such as being active at the same date, is one), the
+    parameters by name, and per query the conditions it has (by position)."""
+    names: dict[str, str] = {}  # a parameter's value (its type and JSON) -> its name
+    params: dict[str, Any] = {}
+    conditions: dict[str, int] = {}
+
+    def named(query: CountQuery, match: re.Match[str]) -> str:
+        value = query.params[match.group(1)]
+        key = f"{type(value).__name__}:{json.dumps(value, default=str, sort_keys=True)}"
+        if key not in names:
+            names[key] = f"p{len(names)}"
+            params[names[key]] = value
+        return f"${names[key]}"
+
+    uses = []
+    for query in queries:
+        sqls = [re.sub(r"\$(\w+)", partial(named, query), c) for c in query.conditions]
+        uses.append(tuple(sorted({conditions.setdefault(sql, len(conditions)) for sql in sqls})))
+    return list(conditions), params, uses
 
 
 def count_by_area(store: Store, level: str, query: CountQuery,

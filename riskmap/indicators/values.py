@@ -263,23 +263,26 @@ def add_indices(store: Store, values: pd.DataFrame, catalogue: list[Indicator], 
     reference is CBS's row for Nederland (:data:`~riskmap.sources.cbs.NATIONAL`); a CBS-based
     indicator with values but without it is named in one warning.
     """
-    out = values.copy()
-    out["index_gemeente"], out["index_nl"] = np.nan, np.nan
     by_id = {i.id: i for i in catalogue}
     region = regions if regions is not None else region_measures(store, catalogue, period,
                                                                  gemeente)
     without_national = []
+    # per indicator, its references (NaN where none is usable)
+    references: dict[str, float] = {}
+    nationals: dict[str, float] = {}
     for indicator_id, rows in values.groupby("indicator"):
         indicator = by_id[str(indicator_id)]
         own = _reference(store, indicator, rows, period, gemeente, region[gemeente])
         reference = own if np.isfinite(own) else _reference(store, indicator, rows, period, None)
         national = _reference(store, indicator, rows, period, NATIONAL, region[NATIONAL])
-        if _usable(reference):
-            out.loc[rows.index, "index_gemeente"] = 100 * rows["value"] / reference
-        if _usable(national):
-            out.loc[rows.index, "index_nl"] = 100 * rows["value"] / national
-        elif _cbs_only(indicator) and rows["value"].notna().any():
+        references[indicator.id] = reference if _usable(reference) else np.nan
+        nationals[indicator.id] = national if _usable(national) else np.nan
+        if not _usable(national) and _cbs_only(indicator) and rows["value"].notna().any():
             without_national.append(indicator.id)
+    out = values.copy()
+    indicator_ids = values["indicator"].astype(str)
+    out["index_gemeente"] = 100 * values["value"] / indicator_ids.map(references).astype(float)
+    out["index_nl"] = 100 * values["value"] / indicator_ids.map(nationals).astype(float)
     if without_national:
         log.warning("index Nederland = 100 leeg voor %s: geen landelijke waarde (%s) in CBS-tabel "
                     "%s", ", ".join(without_national), NATIONAL, _tables(store, period))

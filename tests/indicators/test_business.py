@@ -1,12 +1,18 @@
 """Business-register measures across the KvK's switch to SBI 2025: no jump in the series."""
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from riskmap.errors import ConfigError
-from riskmap.indicators.business import establishments_measure, sbi_condition
+from riskmap.indicators.business import (
+    CountQuery,
+    distinct_conditions,
+    establishments_measure,
+    sbi_condition,
+)
 from riskmap.periods import Period
 from riskmap.project import Project
 
@@ -70,3 +76,18 @@ def test_sbi_filters_match_each_version(project: Project, tmp_path: Path):
 def test_sbi_filter_needs_both_versions_where_a_class_splits():
     with pytest.raises(ConfigError, match="geef beide versies"):
         sbi_condition(["4781"])
+
+
+def test_a_condition_queries_share_is_computed_once():
+    """Conditions are one where their SQL and their parameters' values (and types) are; a
+    parameter a query does not use (the start of a longer window) does not tell them apart."""
+    end = date(2024, 12, 31)
+    active = CountQuery("establishments", ("start_date <= $end", "branch = $b"),
+                        {"end": end, "b": "horeca", "first": date(2024, 1, 1)})
+    longer = CountQuery("establishments", ("start_date <= $end",),
+                        {"end": end, "first": date(2023, 1, 1)})
+    as_text = CountQuery("establishments", ("start_date <= $day",), {"day": "2024-12-31"})
+    conditions, params, uses = distinct_conditions([active, longer, as_text])
+    assert conditions == ["start_date <= $p0", "branch = $p1", "start_date <= $p2"]
+    assert params == {"p0": end, "p1": "horeca", "p2": "2024-12-31"}
+    assert uses == [(0, 1), (0,), (2,)]
