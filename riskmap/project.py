@@ -553,7 +553,7 @@ class Project:
         hit-rate model fitted on the controles up to ``period``; stored in ``predictions``.
         ``explanation`` lists the Dutch labels of the indicators that push the chance up."""
         from riskmap.maps.areas import driver_list
-        from riskmap.models.runs import run_predictions
+        from riskmap.models.track import run_predictions
         level = area_level(level)
         quarter = self.built_period(period)
         with self.lock(), self.store() as store:
@@ -569,8 +569,8 @@ class Project:
         """Backtest the quarters before ``period``, store the result, the model's and the
         combined ranking's chances, and the ranking the outputs of ``period`` use (computed
         with read-only connections, side by side where possible, then stored: see
-        :func:`riskmap.models.runs.computed_track_record`); returns the backtest table."""
-        from riskmap.models.runs import computed_track_record, store_track_record
+        :func:`riskmap.models.track.computed_track_record`); returns the backtest table."""
+        from riskmap.models.track import computed_track_record, store_track_record
         level = area_level(level)
         quarter = self.built_period(period)
         with self.lock():
