@@ -62,6 +62,9 @@ def test_raster_lookup_matches_strtree_on_overlapping_boxes():
     geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10),
                       shapely.box(30, 30, 31, 31), shapely.Polygon([(0, 20), (10, 20), (5, 28)])])
     x, y = hard_points(geoms, np.random.default_rng(3), 20_000)
+    # and points off the raster on every side, far off, and on its last row and column
+    x = np.concatenate([x, [-1.0, 32.0, 5.0, 5.0, -1e12, 1e12, 31.0, 31.0, 0.0, -0.0]])
+    y = np.concatenate([y, [5.0, 5.0, -1.0, 32.0, 1e12, -1e12, 31.0, 0.0, 31.0, 0.0]])
     hit, extra = PolygonLookup(geoms, min_points=0).first_hit(x, y)
     expected, expected_extra = plain_first_hit(geoms, x, y)
     np.testing.assert_array_equal(hit, expected)
