@@ -70,6 +70,27 @@ def _cpu_seconds() -> float:
     return float(times.user + times.system)
 
 
+def reference_seconds(repeat: int = 5) -> float:
+    """The best of ``repeat`` runs of a fixed workload on one core (a Python loop, a numpy
+    sort, a SHA-256; ~0.1 s): figures of runs on different days compare by it, where the load
+    average shows nothing of a slower machine (a shared host's other guests: on one day the
+    same code imported riskmap and ran the demo 18 % slower at the same load)."""
+    import hashlib  # noqa: PLC0415 - only the benchmarks' reports ask
+
+    import numpy as np  # noqa: PLC0415
+
+    values = np.random.default_rng(0).random(3_000_000)
+    data = bytes(range(256)) * 196_608  # 48 MB
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        np.sort(values)
+        hashlib.sha256(data).digest()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def process_peak_gb() -> float:
     """Peak RSS of this process over its life (GB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GB

@@ -352,6 +352,7 @@ def main(args: argparse.Namespace) -> int:
     scratch = Path(args.data) / "runs"
     scratch.mkdir(parents=True, exist_ok=True)
     national = NATIONAL_SIZE if NATIONAL_SIZE in args.sizes else args.sizes[len(args.sizes) // 2]
+    reference = [_measure.reference_seconds()]
     runs = []
     for n in args.sizes:
         print(f"\nbuild with {n:,} establishments, {args.addresses:,} addresses, "
@@ -362,7 +363,9 @@ def main(args: argparse.Namespace) -> int:
                           str(scratch / f"project-{n}"), *extra))
     print("\nassignment, side by side", flush=True)
     assign = spawn(manifest, scratch / "assign.json", "--assign", str(national))
-    report = {"when": datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+    reference.append(_measure.reference_seconds())
+    report = {"when": datetime.now().isoformat(timespec="seconds"),
+              "machine": machine() | {"reference_s": reference},
               "command": " ".join(["python", "bench/national.py", *sys.argv[1:]]),
               "real_buurten": data["real_buurten"], "addresses": args.addresses,
               "events": args.events, "generation_s": data["seconds"], "national": national,

@@ -26,6 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _measure
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "speed.json"
 KVK_HEADER = ("Vestigingsnummer;KvK-nummer;Handelsnaam;SBI hoofdactiviteit;Datum aanvang;"
@@ -191,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     report: dict[str, Any] = {"cores": os.cpu_count(), "python": sys.version.split()[0],
-                              "rows": args.rows, "baseline": args.baseline}
+                              "rows": args.rows, "baseline": args.baseline,
+                              "reference_s": [_measure.reference_seconds()]}
     with tempfile.TemporaryDirectory(prefix="riskmap-speed-") as tmp:
         work = Path(tmp)
         sources: dict[str, Path | None] = {"after": None}
@@ -209,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             reference = report["csv"]["pandas read_csv(engine='pyarrow')"]["min_s"]
             report["csv_ratio_to_pandas_pyarrow"] = {
                 k: round(v["min_s"] / reference, 2) for k, v in report["csv"].items()}
+    report["reference_s"].append(_measure.reference_seconds())  # the machine's speed, after
     if RESULTS.exists():  # a part skipped keeps its figures from the last run
         report = {**json.loads(RESULTS.read_text(encoding="utf-8")), **report}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
