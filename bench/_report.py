@@ -95,10 +95,12 @@ def load_note(report: dict[str, Any]) -> str:
     cpus = report["machine"]["cpus"]
     busy = " (other work ran alongside, so wall times are inflated)" if max(loads) > cpus else ""
     reference = report["machine"].get("reference_s")
-    speed = (f" The machine's speed: a fixed workload on one core "
-             f"(`_measure.reference_seconds`) took {reference[0]:.3f} s before the runs and "
-             f"{reference[-1]:.3f} s after them (lower is faster; compare runs of other days by "
-             f"it).") if reference else ""
+    speed = (f" The machine's speed (`_measure.reference_seconds`, fixed workloads on one core; "
+             f"lower is faster, to compare runs of other days): compute "
+             f"{reference[0]['compute_s']:.3f} s before the runs and "
+             f"{reference[-1]['compute_s']:.3f} s after them, random reads "
+             f"{reference[0]['memory_s']:.3f} s and {reference[-1]['memory_s']:.3f} s."
+             ) if reference else ""
     return (f"1-minute load average during the stages: {min(loads):.1f}–{max(loads):.1f} on "
             f"{cpus} cores{busy}; see `cpu_s` per stage in the JSON for this process's own CPU "
             f"time.{speed}")
