@@ -15,7 +15,6 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -206,10 +205,9 @@ CREATE TABLE archive_establishment_changes AS SELECT *, NULL::INTEGER AS replace
 """
 
 
-def _plain_columns(columns: tuple[tuple[str, str], ...],
-                   con: duckdb.DuckDBPyConnection) -> None:
-    """The tables of ``columns`` (and their archives) made again with their pseudonyms and cell
-    codes stored without compression.
+def _plain_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """The tables with pseudonyms or grid cell codes (and their archives) made again with those
+    stored without compression.
 
     v9, pseudonyms: random hexadecimal text, so DuckDB's dictionary and FSST compression gain
     only half their size and cost most of a load's writing: 10 million BAG addresses (two
@@ -218,13 +216,13 @@ def _plain_columns(columns: tuple[tuple[str, str], ...],
     compress and 0.45 s to write as they are (10 million rows as the BAG load writes them
     3.6 -> 2.7 s), at 90 MB more. DuckDB cannot change a column's compression, so each table
     is made again with the same columns, in the same order (names, types, NOT NULL; these
-    tables have no keys or defaults), and its rows copied."""
-    tables = {name for table, _ in columns for name in (table, f"archive_{table}")}
+    tables have no keys or defaults), and its rows copied. Both versions make every such
+    column plain, so a store that takes both copies its rows once (see ``Store._migrate``)."""
     plain: dict[str, set[str]] = {}
     for table, column in PSEUDONYM_COLUMNS + CELL_COLUMNS:
         for name in (table, f"archive_{table}"):
             plain.setdefault(name, set()).add(column)
-    for table in sorted(tables):
+    for table in sorted(plain):
         defined = ", ".join(
             f'"{column}" {kind}'
             + (" USING COMPRESSION uncompressed" if column in plain[table] else "")
@@ -247,8 +245,8 @@ MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     6: _COVERAGE,
     7: _REGION_NAMES,
     8: _ANALYSIS_AREAS,
-    9: partial(_plain_columns, PSEUDONYM_COLUMNS),
-    10: partial(_plain_columns, CELL_COLUMNS),
+    9: _plain_columns,
+    10: _plain_columns,
 }
 
 
@@ -401,7 +399,9 @@ class Store:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 step = MIGRATIONS[target]
-                if callable(step):
+                if target < SCHEMA_VERSION and MIGRATIONS[target + 1] is step:
+                    pass  # the next version does it again (v9 and v10 copy the same tables)
+                elif callable(step):
                     step(self.con)
                 else:
                     self.con.execute(step)
@@ -761,6 +761,14 @@ class Store:
         names = ["areas", "cbs_values", "establishments", "addresses", "events",
                  "indicator_values", "scores", "hotspots", "emerging_hotspots", "predictions"]
         return {n: int(self.scalar(f"SELECT count(*) FROM {n}")) for n in names}
+
+
+def keep_only(frame: pd.DataFrame, rows: np.ndarray) -> None:
+    """Have :meth:`Store.insert` write only ``rows`` (boolean) of ``frame``: marked in a
+    :data:`KEEP` column, in place (nothing to mark where every row is kept), so that a loader
+    that drops a few of millions of rows does not copy the rest."""
+    if not rows.all():
+        frame[KEEP] = rows
 
 
 def kept_rows(frame: pd.DataFrame) -> int:

@@ -60,7 +60,7 @@ from riskmap.sources._records import (
     read_mapped,
     reject_where,
 )
-from riskmap.store import CRS, KEEP, LoadRecord, Store, kept_rows
+from riskmap.store import CRS, LoadRecord, Store, keep_only, kept_rows
 
 log = logging.getLogger(__name__)
 
@@ -275,10 +275,8 @@ def load_bag(store: Store, config: Config, path: str | Path,
         ids = hashed.take(frame.index)
         rows = pd.DataFrame({"id": ids, "nummeraanduiding": hashed.take(frame.index),
                              "use": use})
-    # the rows outside the gemeente are left out as the store writes them (not copied first)
     rows = pd.concat([rows, areas.assign(cell100=None)], axis=1)
-    if not inside.all():
-        rows[KEEP] = inside
+    keep_only(rows, inside)  # the rows outside the gemeente: left out as the store writes
     finish(record, kept_rows(rows),
            {"nevenadres (plaatst, telt niet als object)": int(neven[inside].sum())})
     store.write_load(record, {"addresses": rows})

@@ -74,7 +74,7 @@ from riskmap.sources._records import (
 )
 from riskmap.sources.kvk_changes import changes_with_earlier, extract_date
 from riskmap.sources.kvk_formats import read_extract
-from riskmap.store import KEEP, LoadRecord, Store, kept_rows
+from riskmap.store import LoadRecord, Store, keep_only, kept_rows
 
 log = logging.getLogger(__name__)
 
@@ -313,9 +313,7 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
             "name_key": names,
         })
     rows = pd.concat([rows, areas[["address", *AREA_COLUMNS]]], axis=1)
-    # the rows outside the gemeente are left out as the store writes them (not copied first)
-    if not inside.all():
-        rows[KEEP] = inside
+    keep_only(rows, inside)  # the rows outside the gemeente: left out as the store writes
     changes = changes_with_earlier(store, rows, extract_date(frame))
     finish(record, kept_rows(rows))  # the notes are in the summary
     record.note("wijzigingen van eigenaar, naam of activiteit t.o.v. eerdere uittreksels",
