@@ -17,6 +17,7 @@ from riskmap.store import (
     LoadRecord,
     Store,
     geometry_to_wkb,
+    result_frame,
 )
 
 
@@ -268,6 +269,39 @@ def test_insert_by_arrow_and_of_mixed_python_values_gives_the_same_rows(tmp_path
         [["BT1"], None, []] * 2
     category = got["category"].astype(object).where(got["category"].notna(), None).tolist()
     assert category == ["x", None, None, "7", "x", None]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM (VALUES (1, 2::BIGINT, 1.5, true, DATE '2024-01-02', TIMESTAMP "
+    "'2024-01-02 03:04:05', 'a', [1, 2], 'ab'::BLOB, 3::UTINYINT, 1, false), (NULL, NULL, NULL, "
+    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, 2, true)) t(i, b, d, bo, da, ts, s, l, bl, u, "
+    "full_i, full_bo)",
+    "SELECT count(*) AS n, sum(range) AS s, avg(range) AS a FROM range(3)",
+    "SELECT 'x' AS s, 1 AS i WHERE false",
+    "SELECT INTERVAL 3 DAY AS d",
+])
+def test_a_query_gives_the_types_and_values_duckdb_df_gives(sql: str):
+    con = duckdb.connect()
+    expected, got = con.execute(sql).df(), result_frame(con, sql)
+    assert got.dtypes.astype(str).tolist() == expected.dtypes.astype(str).tolist()
+    assert got.shape == expected.shape
+    for column in expected:
+        for want, have in zip(expected[column], got[column], strict=True):
+            assert (want is pd.NA) == (have is pd.NA)
+            assert _plain(want) == _plain(have)
+
+
+def _plain(value: object) -> object:
+    return bytes(value) if isinstance(value, bytes | bytearray) else str(value)
+
+
+def test_an_empty_text_column_can_be_merged_and_parameters_are_passed():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 'a' || range AS code, range AS n FROM range(5)")
+    empty = result_frame(con, "SELECT code FROM t WHERE n > ?", [10])
+    some = result_frame(con, "SELECT code, n FROM t WHERE n < $top", {"top": 2})
+    assert some["code"].tolist() == ["a0", "a1"]
+    assert empty.merge(some, on="code", how="outer")["code"].tolist() == ["a0", "a1"]
 
 
 def test_the_guard_finds_every_kind_of_pseudonym_the_store_holds(demo_run, tmp_path: Path):

@@ -181,9 +181,9 @@ def counts_by_levels(store: Store, queries: Mapping[str, Sequence[CountQuery]],
                           *(f"({sql}) AS c{k}" for k, sql in enumerate(conditions))])
         columns = [f"count(*) FILTER (WHERE {' AND '.join(f'c{k}' for k in used)})" if used
                    else "count(*)" for used in measures]
-        frame = store.con.execute(
+        frame = store.query(
             f"SELECT {', '.join(areas)}, {', '.join(f'{c} AS m{i}' for i, c in enumerate(columns))}"
-            f" FROM (SELECT {rows} FROM {table} WHERE {placed}) GROUP BY ALL", params).df()
+            f" FROM (SELECT {rows} FROM {table} WHERE {placed}) GROUP BY ALL", params)
         column = [measures.index(used) for used in uses]
         for j, level in enumerate(levels):
             sums = frame.iloc[:, len(levels):].groupby(frame[f"a{j}"].to_numpy(object)).sum()

@@ -139,10 +139,10 @@ def visits_per_buurt(store: Store, period: Period, cells: pd.DataFrame) -> pd.Se
     # counted in the store: a national store has millions of establishments (a cell is one
     # area and branch, so each establishment is in at most one picked cell)
     with store.registered("_picked", cells.loc[cells["pick"].notna(), ["area_code", "branch"]]):
-        visits = store.con.execute(
+        visits = store.query(
             f"SELECT buurt, count(*) AS n FROM (SELECT {target_area()} AS area_code, buurt, "
             f"branch FROM establishments WHERE {ACTIVE} AND buurt IS NOT NULL) JOIN _picked "
-            f"USING (area_code, branch) GROUP BY buurt ORDER BY buurt", {"end": period.end}).df()
+            f"USING (area_code, branch) GROUP BY buurt ORDER BY buurt", {"end": period.end})
     return visits.set_index("buurt")["n"]
 
 
@@ -156,8 +156,8 @@ def findings_per_buurt(store: Store, period: Period) -> pd.Series:
 
 def risk_branch_establishments(store: Store, period: Period) -> pd.Series:
     """Active establishments in a risk branch per buurt at the end of ``period``."""
-    rows = store.con.execute(f"SELECT buurt FROM establishments WHERE {ACTIVE} AND buurt "
-                             f"IS NOT NULL AND branch IS NOT NULL", {"end": period.end}).df()
+    rows = store.query(f"SELECT buurt FROM establishments WHERE {ACTIVE} AND buurt IS NOT NULL "
+                       f"AND branch IS NOT NULL", {"end": period.end})
     return rows.groupby("buurt").size()
 
 

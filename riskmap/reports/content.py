@@ -95,9 +95,9 @@ def terrain_table(store: Store, period: Period, catalogue: list[Indicator],
     if ranked.empty:
         return pd.DataFrame()
     area = area_sql(level)
-    rows = store.con.execute(
+    rows = store.query(
         f"SELECT {area} AS code, branch IS NOT NULL AS risk FROM establishments "
-        f"WHERE {ACTIVE} AND {area} IS NOT NULL", {"end": period.end}).df()
+        f"WHERE {ACTIVE} AND {area} IS NOT NULL", {"end": period.end})
     counts = rows.groupby("code").agg(total=("risk", "size"), risk=("risk", "sum"))
     table = _area_rows(ranked, level_label(level)).drop(columns="Hoogste thema")
     gelegenheid = score_areas(store, period, level, "gelegenheid",

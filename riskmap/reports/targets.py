@@ -93,10 +93,10 @@ def branch_cells(store: Store, period: Period) -> pd.DataFrame:
     the cells three times, and the target list, written in a process forked after it, again.
     """
     def counted() -> pd.DataFrame:
-        rows = store.con.execute(
+        rows = store.query(
             f"SELECT {target_area()} AS area_code, branch FROM establishments "
             f"WHERE {ACTIVE} AND {target_area()} IS NOT NULL AND branch IS NOT NULL",
-            {"end": period.end}).df()
+            {"end": period.end})
         return (rows.groupby(["area_code", "branch"]).size().rename("establishments")
                 .reset_index())
     return store.cached(("branch_cells", str(period)), counted).copy()
