@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -82,6 +83,7 @@ def new_project(work: Path) -> tuple[Store, Any]:
     work.mkdir(parents=True, exist_ok=True)
     for name in ("riskmap.duckdb", "riskmap.duckdb.wal"):
         (work / name).unlink(missing_ok=True)
+    shutil.rmtree(work / "cache", ignore_errors=True)  # a fresh project keeps no raster
     config = config_from_mapping({"gemeente": "GM0363", "boundary_year": BOUNDARY_YEAR}, work)
     ensure_key(config.key_path)
     return Store.open(config.store_path, create=True), config

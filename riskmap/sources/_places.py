@@ -12,11 +12,14 @@ exactly the result of the plain per-row computation, which the tests check.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import zipfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -30,6 +33,8 @@ from pyproj import Transformer
 from riskmap.areatypes import AREA_COLUMN, area_lists
 from riskmap.sources._io import arrow_strings, blank, parse_numbers
 from riskmap.sources._plain import plain_numbers
+
+log = logging.getLogger(__name__)
 
 RD_X = (0.0, 300_000.0)
 RD_Y = (289_000.0, 629_000.0)
@@ -305,10 +310,12 @@ RASTER_MIN_POINTS = 200_000
 RASTER_MAX_CELLS = 2**25
 PARALLEL_CHUNK = 100_000
 _NONE, _EXACT = -1, -2
-# Rasters built in this process, by the digest of their polygons: the loads of one process (the
-# demo, a notebook, the national benchmark) place their points in the same buurten, and a
-# national raster takes a second to build. At most RASTERS_KEPT are kept (~80 MB each).
+# Rasters built, by the digest of their polygons: the loads of a project place their points in
+# the same buurten, and a national raster takes 1.5 s to build. At most RASTERS_KEPT are kept in
+# a process (~80 MB each) and in a project's cache folder (compressed: 1-2 MB each, read in
+# 0.1 s). RASTER_FORMAT changes when a raster of the same polygons would come out otherwise.
 RASTERS_KEPT = 4
+RASTER_FORMAT = 1
 _RASTERS: dict[bytes, tuple[np.ndarray, float, tuple[float, float]]] = {}
 _POINT, _LINESTRING, _LINEARRING, _POLYGON = 0, 1, 2, 3
 
@@ -365,11 +372,12 @@ class PolygonLookup:
     """
 
     def __init__(self, geoms: np.ndarray, min_points: int = RASTER_MIN_POINTS,
-                 max_cells: int = RASTER_MAX_CELLS) -> None:
+                 max_cells: int = RASTER_MAX_CELLS, cache: Path | None = None) -> None:
         self.geoms = geoms
         self.tree = shapely.STRtree(geoms)
         self.min_points = min_points
         self.max_cells = max_cells
+        self.cache = cache  # folder where rasters are kept between processes (None: not kept)
         self._raster: np.ndarray | None = None
         self._cell = 1.0
         self._origin = (0.0, 0.0)
@@ -407,13 +415,17 @@ class PolygonLookup:
         return labels
 
     def _build(self) -> np.ndarray:
-        """The raster (built once per process for the same polygons, see :data:`_RASTERS`)."""
-        digest = hashlib.sha256(b"".join([str(self.max_cells).encode(),
+        """The raster (built once for the same polygons, see :data:`_RASTERS`)."""
+        digest = hashlib.sha256(b"".join([f"{RASTER_FORMAT} {self.max_cells}".encode(),
                                           *shapely.to_wkb(self.geoms)])).digest()
         if digest not in _RASTERS:
             while len(_RASTERS) >= RASTERS_KEPT:
                 del _RASTERS[next(iter(_RASTERS))]
-            _RASTERS[digest] = self._built()
+            path = None if self.cache is None else self.cache / f"raster-{digest.hex()[:32]}.npz"
+            found = None if path is None else read_raster(path)
+            _RASTERS[digest] = found or self._built()
+            if path is not None and found is None:
+                write_raster(path, *_RASTERS[digest])
         self._raster, self._cell, self._origin = _RASTERS[digest]
         return self._raster
 
@@ -482,6 +494,40 @@ class PolygonLookup:
         return labels
 
 
+def read_raster(path: Path) -> tuple[np.ndarray, float, tuple[float, float]] | None:
+    """A raster kept by :func:`write_raster` (``None`` when there is none, or it cannot be read:
+    then it is built again)."""
+    try:
+        with np.load(path) as kept:
+            raster = kept["raster"].astype(np.int32)
+            cell, origin_x, origin_y = (float(v) for v in kept["where"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        log.info("raster %s niet te lezen (%s): wordt opnieuw gemaakt", path, exc)
+        return None
+    raster.flags.writeable = False
+    return raster, cell, (origin_x, origin_y)
+
+
+def write_raster(path: Path, raster: np.ndarray, cell: float,
+                 origin: tuple[float, float]) -> None:
+    """Keep a raster in ``path`` (compressed; written whole or not at all), and at most
+    :data:`RASTERS_KEPT` rasters in its folder (the least recently written go)."""
+    small = raster.astype(np.int16) if raster.max(initial=0) < 2**15 else raster
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        with partial.open("wb") as out:
+            np.savez_compressed(out, raster=small, where=np.array([cell, *origin]))
+        partial.replace(path)
+        kept = sorted(path.parent.glob("raster-*.npz"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-RASTERS_KEPT]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only project still loads, building the raster each time
+        log.info("raster niet bewaard in %s (%s)", path.parent, exc)
+
+
 class AreaIndex:
     """Assigns points to buurten (and their wijk), analysis areas and grid cells.
 
@@ -492,12 +538,12 @@ class AreaIndex:
     def __init__(self, buurten: gpd.GeoDataFrame,
                  analysis_areas: Mapping[str, gpd.GeoDataFrame] | None = None,
                  grid_sizes: tuple[int, ...] = (100, 500),
-                 raster_min_points: int = RASTER_MIN_POINTS) -> None:
+                 raster_min_points: int = RASTER_MIN_POINTS, cache: Path | None = None) -> None:
         self._buurt_of_row, self._buurt_codes = _categories(buurten["code"])
         self._wijk_of_row, self._wijk_codes = _categories(buurten["wijk"])
-        self._buurten = PolygonLookup(buurten.geometry.values, raster_min_points)
+        self._buurten = PolygonLookup(buurten.geometry.values, raster_min_points, cache=cache)
         self._areas = {key: (frame["code"].to_numpy(object),
-                             PolygonLookup(frame.geometry.values, raster_min_points))
+                             PolygonLookup(frame.geometry.values, raster_min_points, cache=cache))
                        for key, frame in (analysis_areas or {}).items()
                        if frame is not None and not frame.empty}
         self.grid_sizes = grid_sizes

@@ -96,7 +96,8 @@ def area_index(store: Store, config: Config) -> AreaIndex:
     buurten = store.areas("buurt", year)
     analysis = {key: store.areas(key, store.scalar(
         "SELECT max(year) FROM areas WHERE level = ?", [key])) for key in analysis_levels()}
-    return AreaIndex(buurten, analysis, tuple(config["grid.sizes"]))
+    return AreaIndex(buurten, analysis, tuple(config["grid.sizes"]),
+                     cache=config.path("paths.cache") / "rasters")
 
 
 def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord,

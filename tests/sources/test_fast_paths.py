@@ -124,6 +124,48 @@ def test_raster_built_once_for_the_same_polygons(monkeypatch: pytest.MonkeyPatch
     assert not np.array_equal(other[0], first[0])
 
 
+def test_a_raster_kept_in_the_cache_folder_serves_the_next_process(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    built = []
+    plain_built = PolygonLookup._built
+    monkeypatch.setattr(PolygonLookup, "_built",
+                        lambda self: built.append(1) or plain_built(self))
+    geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10),
+                      shapely.Polygon([(0, 20), (10, 20), (5, 28)])])
+    x, y = hard_points(geoms, np.random.default_rng(6), 5_000)
+    expected = plain_first_hit(geoms, x, y)[0]
+    for _ in range(2):  # a process, then the next one (which has no raster in memory)
+        monkeypatch.setattr(_places, "_RASTERS", {})
+        np.testing.assert_array_equal(
+            PolygonLookup(geoms, min_points=0, cache=tmp_path).first_hit(x, y)[0], expected)
+    assert len(built) == 1
+    [kept] = tmp_path.glob("raster-*.npz")
+    kept.write_bytes(kept.read_bytes()[:100])  # cut off: built again, and kept again
+    monkeypatch.setattr(_places, "_RASTERS", {})
+    np.testing.assert_array_equal(
+        PolygonLookup(geoms, min_points=0, cache=tmp_path).first_hit(x, y)[0], expected)
+    assert len(built) == 2
+    assert _places.read_raster(kept) is not None
+    # other polygons get a raster of their own; at most RASTERS_KEPT are kept
+    for shift in range(1, _places.RASTERS_KEPT + 2):
+        monkeypatch.setattr(_places, "_RASTERS", {})
+        moved = np.array([shapely.box(0, 0, 10 + shift, 10)])
+        hit = PolygonLookup(moved, min_points=0, cache=tmp_path).first_hit(x, y)[0]
+        np.testing.assert_array_equal(hit, plain_first_hit(moved, x, y)[0])
+    assert len(list(tmp_path.glob("raster-*"))) == _places.RASTERS_KEPT
+
+
+def test_a_raster_that_cannot_be_kept_is_built_each_time(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(_places, "_RASTERS", {})
+    geoms = np.array([shapely.box(0, 0, 10, 10)])
+    x, y = hard_points(geoms, np.random.default_rng(7), 1_000)
+    hit = PolygonLookup(geoms, min_points=0, cache=blocked / "rasters").first_hit(x, y)[0]
+    np.testing.assert_array_equal(hit, plain_first_hit(geoms, x, y)[0])
+
+
 def test_threaded_query_gives_the_same_pairs(monkeypatch: pytest.MonkeyPatch):
     geoms = np.array([shapely.box(i, 0, i + 1.5, 1) for i in range(50)])
     x, y = hard_points(geoms, np.random.default_rng(2), 50_000)
