@@ -2,7 +2,7 @@
 
 A national load pseudonymises tens of millions of identifiers; hashed one by one in Python,
 each costs ~0.8 µs, almost all of it the interpreter's work around OpenSSL. The helper hashes a
-whole Arrow text array in one call (~0.16 µs per identifier) with the same HMAC. ``make``
+whole Arrow text array in one call (~0.14 µs per identifier) with the same HMAC. ``make``
 builds it (``scripts/build-native``); where it is not built, or does not give the digests
 :mod:`hmac` gives for a few known values, :func:`batch` is ``None`` and riskmap hashes in Python.
 """
