@@ -461,6 +461,13 @@ class Store:
         """Run a read query and return a DataFrame (see :func:`result_frame`)."""
         return result_frame(self.con, sql, params)
 
+    def side_query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+                   ) -> pd.DataFrame:
+        """:meth:`query` on a connection of its own (a cursor of this store's), which a thread
+        may run while this store's connection runs other queries."""
+        with self.con.cursor() as con:
+            return result_frame(con, sql, params)
+
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a query returning one value (the result is fetched completely, so the
         connection is free for the next query)."""

@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from riskmap._forked import threaded
 from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types
 from riskmap.fmt import integer
 from riskmap.indicators.catalogue import Indicator
@@ -125,15 +127,29 @@ class _Atoms:
         return codes[self.row], np.array([str(code) for code in found], dtype=object)
 
 
-def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[_Atoms, np.ndarray]:
+def _typed() -> str:
+    """One column per analysis-area type (the first code of that type in the point's list); in
+    a fixed order, so the suppression's ties fall the same way."""
+    return ", ".join(f"{area_sql(t)} AS {t}" for t in analysis_levels())
+
+
+def _address_places(store: Store) -> pd.DataFrame:
+    """The places (buurt, wijk, analysis areas, 500 m cell) with a BAG address, in order."""
+    return store.side_query(
+        f"SELECT buurt, wijk, {_typed()}, cell500 FROM (SELECT DISTINCT buurt, wijk, "
+        f"{AREA_COLUMN}, cell500 FROM addresses WHERE buurt IS NOT NULL) ORDER BY buurt, wijk, "
+        f"{AREA_COLUMN}, cell500")
+
+
+def _atoms(store: Store, period: Period, keys: list[str],
+           addressed: pd.DataFrame) -> tuple[_Atoms, np.ndarray]:
     """Atoms (event class × buurt × analysis areas × grid cell) with their counts, and the
-    classes × series membership. Every place with a BAG address gets atoms, also empty ones."""
+    classes × series membership. Every place with a BAG address (``addressed``) gets atoms,
+    also empty ones."""
     longest = max(json.loads(k)["window"] for k in keys)
     first, end = period.window(longest)
     types = list(analysis_levels())
-    # one column per analysis-area type (the first code of that type in the point's list); in
-    # a fixed order, so the suppression's ties fall the same way
-    typed = ", ".join(f"{area_sql(t)} AS {t}" for t in types)
+    typed = _typed()
     events = store.query(
         f"SELECT kind, date, category, branch, outcome, source, object, buurt, wijk, cell500, "
         f"{typed} FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL ORDER BY kind, "
@@ -147,11 +163,7 @@ def _atoms(store: Store, period: Period, keys: list[str]) -> tuple[_Atoms, np.nd
     classes, events["cls"] = _classes(masks)
     gridded = classes[:, keys.index(GRID)]
     geo = ["buurt", "wijk", *types, "cell500"]
-    places = pd.concat([
-        store.query(f"SELECT buurt, wijk, {typed}, cell500 FROM (SELECT DISTINCT buurt, wijk, "
-                    f"{AREA_COLUMN}, cell500 FROM addresses WHERE buurt IS NOT NULL) ORDER BY "
-                    f"buurt, wijk, {AREA_COLUMN}, cell500")[geo],
-        events[geo]]).drop_duplicates()
+    places = pd.concat([addressed[geo], events[geo]]).drop_duplicates()
     ungridded = places.assign(cell500=None).drop_duplicates()
     events.loc[~gridded[events["cls"]], "cell500"] = None
     # a number per place (missing values alike, as a merge matches them); an atom's is its
@@ -209,12 +221,13 @@ def _cell_keys(places: pd.DataFrame, grouping: str, gemeente: str) -> pd.Series:
 
 
 def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
-                  levels: Sequence[str], gemeente: str) -> tuple[pd.DataFrame, sparse.csr_matrix,
-                                                                 np.ndarray]:
-    """Every sensitive cell of the quarter, the cells × atoms matrix and the atom counts."""
+                  levels: Sequence[str], gemeente: str, addressed: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, sparse.csr_matrix, np.ndarray]:
+    """Every sensitive cell of the quarter, the cells × atoms matrix and the atom counts (the
+    places with a BAG address: :func:`_address_places`)."""
     groupings = _groupings(catalogue, levels)
     keys = list(groupings)
-    atoms, classes = _atoms(store, period, keys)
+    atoms, classes = _atoms(store, period, keys, addressed)
     # the atoms come class by class: a series' atoms are the ranges of its classes
     per_class = np.bincount(atoms.cls, minlength=len(classes))
     ends = np.cumsum(per_class)
@@ -305,13 +318,18 @@ def _same_cells(indptr: np.ndarray, indices: np.ndarray, columns: np.ndarray,
         else np.zeros(0, dtype=bool)
 
 
-def _groups(store: Store, cells: pd.DataFrame) -> np.ndarray:
-    """The size of the group each cell describes: the BAG addresses in its area or grid cell."""
+def _group_sizes(store: Store) -> pd.DataFrame:
+    """The BAG addresses per area and 500 m cell (``grouping, area_code, n``)."""
     columns = [(level, area_sql(level)) for level in AREA_LEVELS] + [("raster500", "cell500")]
-    sizes = pd.concat([store.query(f"SELECT {column} AS area_code, count(*) AS n FROM addresses "
-                                   f"WHERE {column} IS NOT NULL GROUP BY 1").assign(
-        grouping=grouping) for grouping, column in columns]).drop_duplicates(
-        ["grouping", "area_code"], keep="last")
+    return pd.concat([store.side_query(
+        f"SELECT {column} AS area_code, count(*) AS n FROM addresses WHERE {column} IS NOT NULL "
+        f"GROUP BY 1").assign(grouping=grouping) for grouping, column in columns]
+    ).drop_duplicates(["grouping", "area_code"], keep="last")
+
+
+def _groups(sizes: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
+    """The size of the group each cell describes: the BAG addresses in its area or grid cell
+    (``sizes``: :func:`_group_sizes`)."""
     found = cells[["grouping", "area_code"]].merge(sizes, how="left", on=["grouping",
                                                                            "area_code"])
     return found["n"].to_numpy(float, na_value=np.inf)
@@ -355,10 +373,14 @@ def release_inputs(store: Store, period: Period, catalogue: Sequence[Indicator],
     """The cells of a quarter's release, its atoms, and what the primary rules hide (then
     :func:`protected` adds the complementary suppression)."""
     m = threshold(min_count)
-    cells, matrix, counts = release_cells(store, period, catalogue, list(values), gemeente)
-    matrix, counts = _merge_identical_atoms(matrix, counts)
-    cells["value"] = np.asarray(matrix @ counts)
-    small_group = _groups(store, cells) < m
+    # the addresses' places and group sizes are read in a thread (DuckDB lets go of Python's
+    # lock) while this one reads the events and makes the atoms
+    with threaded([partial(_address_places, store), partial(_group_sizes, store)]) as read:
+        cells, matrix, counts = release_cells(store, period, catalogue, list(values), gemeente,
+                                              next(read))
+        matrix, counts = _merge_identical_atoms(matrix, counts)
+        cells["value"] = np.asarray(matrix @ counts)
+        small_group = _groups(next(read), cells) < m
     small = cells["value"].to_numpy() < m
     released = _released(cells, values, catalogue)
     cost = cells["grouping"].map(COSTS).to_numpy(float)
