@@ -71,6 +71,23 @@ def test_raster_lookup_matches_strtree_on_overlapping_boxes():
     assert extra == expected_extra > 0
 
 
+def test_raster_lookup_matches_strtree_on_nested_polygons(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path):
+    # cells the inner polygons' edges touch lie wholly inside the outer one, whose edges are
+    # far away: it must be among their candidates (first when it comes first, else after)
+    for outer_first in (True, False):
+        inner = [shapely.box(10, 10, 20, 20), shapely.Polygon([(40, 40), (60, 45), (45, 60)])]
+        outer = [shapely.box(0, 0, 100, 100).difference(shapely.box(70, 70, 80, 80))]
+        geoms = np.array(outer + inner if outer_first else inner + outer)
+        x, y = hard_points(geoms, np.random.default_rng(9), 20_000)
+        for cache in (None, tmp_path):  # built, then read back from the cache
+            monkeypatch.setattr(_places, "_RASTERS", {})
+            hit, extra = PolygonLookup(geoms, min_points=0, cache=cache).first_hit(x, y)
+            expected, expected_extra = plain_first_hit(geoms, x, y)
+            np.testing.assert_array_equal(hit, expected)
+            assert extra == expected_extra > 0
+
+
 def test_first_hits_do_not_depend_on_the_order_the_query_gives_its_pairs(monkeypatch):
     geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10),
                       shapely.box(5, 5, 15, 15)])
