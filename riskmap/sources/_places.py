@@ -638,6 +638,12 @@ class AreaIndex:
                        if frame is not None and not frame.empty}
         self.grid_sizes = grid_sizes
 
+    def prepared(self) -> AreaIndex:
+        """This index with the raster of its buurten made (or read from the cache): for a
+        caller that makes it while it reads a large file, before it has the points."""
+        self._buurten._build()
+        return self
+
     def buurt_index(self, x: np.ndarray, y: np.ndarray,
                     points: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Row of the buurt each point is in (-1: none; the first of two overlapping buurten),

@@ -102,9 +102,11 @@ def area_index(store: Store, config: Config) -> AreaIndex:
 
 def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord,
            pseudo: Pseudonymiser, sizes: Collection[int] | None = None,
-           addresses: Callable[[], pd.Series] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+           addresses: Callable[[], pd.Series] | None = None,
+           index: AreaIndex | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Area codes and address pseudonym of each row, and which rows could be placed (grid
-    cells of ``sizes`` only: see :meth:`AreaIndex.assign`).
+    cells of ``sizes`` only: see :meth:`AreaIndex.assign`; ``index``: the store's
+    :func:`area_index`, when the caller made it).
 
     Rows are placed by coordinates (RD or WGS84, swapped or not); rows without usable
     coordinates are placed by their address in the loaded BAG addresses. Rows that cannot be
@@ -116,7 +118,7 @@ def locate(store: Store, config: Config, frame: pd.DataFrame, record: LoadRecord
     for note, count in placed.notes.items():
         if note not in {"geen coördinaten", "ongeldige coördinaten"}:
             log.info("%s: %s regels: %s", record.source, integer(count), note)
-    areas, stats = area_index(store, config).assign(placed.x, placed.y, sizes)
+    areas, stats = (index or area_index(store, config)).assign(placed.x, placed.y, sizes)
     areas.index = frame.index
     areas["address"] = addresses() if addresses is not None \
         else pseudo.series(address_keys_of(frame), "adres")

@@ -49,10 +49,11 @@ from riskmap.sources._io import (
     normalise_header,
     require_columns,
 )
-from riskmap.sources._places import address_keys, per_value
+from riskmap.sources._places import RASTER_MIN_POINTS, address_keys, per_value
 from riskmap.sources._records import (
     AREA_COLUMNS,
     PLACE_COLUMNS,
+    area_index,
     exact_duplicates,
     finish,
     locate,
@@ -63,6 +64,10 @@ from riskmap.sources._records import (
 from riskmap.store import CRS, LoadRecord, Store, keep_only, kept_rows
 
 log = logging.getLogger(__name__)
+
+# bytes per address below which no BAG file has them (a CSV row holds a postcode, numbers,
+# a use and coordinates): a file this many times RASTER_MIN_POINTS may need the raster
+MIN_ROW_BYTES = 40
 
 REQUIRED = ("postcode", "huisnummer", "gebruiksdoel")
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"))
@@ -251,10 +256,16 @@ def load_bag(store: Store, config: Config, path: str | Path,
              mapping: str | Path | None = None) -> LoadRecord:
     """Load BAG addresses into ``addresses`` (replaces the previous BAG load)."""
     path = Path(path)
-    frame = read_bag(store, path, mapping)
-    require_columns(frame, REQUIRED, path, alternatives=LOCATION)
-    record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
-    frame = _addresses(frame, record)
+    index = area_index(store, config)
+    # a file large enough to need the buurten's raster (see PolygonLookup) has it made in a
+    # thread while this one reads the file (Arrow's reading lets go of Python's lock)
+    large = path.is_file() and path.stat().st_size >= RASTER_MIN_POINTS * MIN_ROW_BYTES
+    with threaded([index.prepared] if large else []) as made:
+        frame = read_bag(store, path, mapping)
+        require_columns(frame, REQUIRED, path, alternatives=LOCATION)
+        record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
+        frame = _addresses(frame, record)
+        index = next(made, index)
     pseudo = pseudonymiser(store, config)
     # the pseudonyms are made in another process while this one places the addresses
     numbers = frame["_number"].where(frame["_number"] != "", None)
@@ -264,7 +275,7 @@ def load_bag(store: Store, config: Config, path: str | Path,
         # addresses are placed by their own coordinates only: drop the address columns for
         # locate; an address keeps no 100 m cell (data minimisation), so none is made
         areas, inside = locate(store, config, frame.drop(columns=["postcode", "huisnummer"]),
-                               record, pseudo, sizes=(500,))
+                               record, pseudo, sizes=(500,), index=index)
         # only the columns stored are copied, and the others are let go first (ten million
         # addresses)
         frame = frame[[c for c in ("gebruiksdoel", "nevenadres") if c in frame]]
