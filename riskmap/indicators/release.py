@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -134,18 +134,19 @@ def _typed() -> str:
 
 
 def _address_places(store: Store) -> pd.DataFrame:
-    """The places (buurt, wijk, analysis areas, 500 m cell) with a BAG address, in order."""
+    """The places (buurt, wijk, analysis areas, 500 m cell) of the BAG addresses, in order, with
+    their number of addresses (``n``)."""
     return store.side_query(
-        f"SELECT buurt, wijk, {_typed()}, cell500 FROM (SELECT DISTINCT buurt, wijk, "
-        f"{AREA_COLUMN}, cell500 FROM addresses WHERE buurt IS NOT NULL) ORDER BY buurt, wijk, "
+        f"SELECT buurt, wijk, {_typed()}, cell500, n FROM (SELECT buurt, wijk, {AREA_COLUMN}, "
+        f"cell500, count(*) AS n FROM addresses GROUP BY ALL) ORDER BY buurt, wijk, "
         f"{AREA_COLUMN}, cell500")
 
 
 def _atoms(store: Store, period: Period, keys: list[str],
-           addressed: pd.DataFrame) -> tuple[_Atoms, np.ndarray]:
+           addressed: Callable[[], pd.DataFrame]) -> tuple[_Atoms, np.ndarray]:
     """Atoms (event class × buurt × analysis areas × grid cell) with their counts, and the
-    classes × series membership. Every place with a BAG address (``addressed``) gets atoms,
-    also empty ones."""
+    classes × series membership. Every place of a BAG address in a buurt (``addressed()``)
+    gets atoms, also empty ones."""
     longest = max(json.loads(k)["window"] for k in keys)
     first, end = period.window(longest)
     types = list(analysis_levels())
@@ -163,7 +164,8 @@ def _atoms(store: Store, period: Period, keys: list[str],
     classes, events["cls"] = _classes(masks)
     gridded = classes[:, keys.index(GRID)]
     geo = ["buurt", "wijk", *types, "cell500"]
-    places = pd.concat([addressed[geo], events[geo]]).drop_duplicates()
+    places = addressed()
+    places = pd.concat([places.loc[places["buurt"].notna(), geo], events[geo]]).drop_duplicates()
     ungridded = places.assign(cell500=None).drop_duplicates()
     events.loc[~gridded[events["cls"]], "cell500"] = None
     # a number per place (missing values alike, as a merge matches them); an atom's is its
@@ -221,10 +223,12 @@ def _cell_keys(places: pd.DataFrame, grouping: str, gemeente: str) -> pd.Series:
 
 
 def release_cells(store: Store, period: Period, catalogue: Sequence[Indicator],
-                  levels: Sequence[str], gemeente: str, addressed: pd.DataFrame
+                  levels: Sequence[str], gemeente: str,
+                  addressed: Callable[[], pd.DataFrame]
                   ) -> tuple[pd.DataFrame, sparse.csr_matrix, np.ndarray]:
     """Every sensitive cell of the quarter, the cells × atoms matrix and the atom counts (the
-    places with a BAG address: :func:`_address_places`)."""
+    places of the BAG addresses: :func:`_address_places`, asked for once the events are
+    read)."""
     groupings = _groupings(catalogue, levels)
     keys = list(groupings)
     atoms, classes = _atoms(store, period, keys, addressed)
@@ -318,13 +322,13 @@ def _same_cells(indptr: np.ndarray, indices: np.ndarray, columns: np.ndarray,
         else np.zeros(0, dtype=bool)
 
 
-def _group_sizes(store: Store) -> pd.DataFrame:
-    """The BAG addresses per area and 500 m cell (``grouping, area_code, n``)."""
-    columns = [(level, area_sql(level)) for level in AREA_LEVELS] + [("raster500", "cell500")]
-    return pd.concat([store.side_query(
-        f"SELECT {column} AS area_code, count(*) AS n FROM addresses WHERE {column} IS NOT NULL "
-        f"GROUP BY 1").assign(grouping=grouping) for grouping, column in columns]
-    ).drop_duplicates(["grouping", "area_code"], keep="last")
+def _group_sizes(places: pd.DataFrame) -> pd.DataFrame:
+    """The BAG addresses per area and 500 m cell (``grouping, area_code, n``), from their
+    places (:func:`_address_places`)."""
+    columns = [(level, level) for level in AREA_LEVELS] + [("raster500", "cell500")]
+    return pd.concat([places.groupby(column)["n"].sum().rename_axis("area_code").reset_index()
+                      .assign(grouping=grouping) for grouping, column in columns]
+                     ).drop_duplicates(["grouping", "area_code"], keep="last")
 
 
 def _groups(sizes: pd.DataFrame, cells: pd.DataFrame) -> np.ndarray:
@@ -373,14 +377,15 @@ def release_inputs(store: Store, period: Period, catalogue: Sequence[Indicator],
     """The cells of a quarter's release, its atoms, and what the primary rules hide (then
     :func:`protected` adds the complementary suppression)."""
     m = threshold(min_count)
-    # the addresses' places and group sizes are read in a thread (DuckDB lets go of Python's
-    # lock) while this one reads the events and makes the atoms
-    with threaded([partial(_address_places, store), partial(_group_sizes, store)]) as read:
+    # the addresses' places (with their numbers of addresses) are read in a thread (DuckDB
+    # lets go of Python's lock) while this one reads the events
+    with threaded([partial(_address_places, store)]) as read:
+        places = cache(partial(next, read))  # taken when the atoms need them
         cells, matrix, counts = release_cells(store, period, catalogue, list(values), gemeente,
-                                              next(read))
-        matrix, counts = _merge_identical_atoms(matrix, counts)
-        cells["value"] = np.asarray(matrix @ counts)
-        small_group = _groups(next(read), cells) < m
+                                              places)
+    matrix, counts = _merge_identical_atoms(matrix, counts)
+    cells["value"] = np.asarray(matrix @ counts)
+    small_group = _groups(_group_sizes(places()), cells) < m
     small = cells["value"].to_numpy() < m
     released = _released(cells, values, catalogue)
     cost = cells["grouping"].map(COSTS).to_numpy(float)
