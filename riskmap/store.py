@@ -265,6 +265,9 @@ class LoadRecord:
     boundary_year: int | None = None
     period_first: Any = None
     period_last: Any = None
+    # size and sha256 of the file (file_fingerprint), where the loader made them while it read
+    # the file; else they are made as the lineage is written
+    fingerprint: tuple[int, str] | None = None
 
     @property
     def rows_rejected(self) -> int:
@@ -684,7 +687,8 @@ class Store:
                          f"AND NOT ({alive})", [source])
 
     def _write_lineage(self, load_id: int, record: LoadRecord) -> None:
-        size, sha = file_fingerprint(record.path) if record.path else (None, None)
+        size, sha = record.fingerprint or (file_fingerprint(record.path) if record.path
+                                           else (None, None))
         self.con.execute(
             "INSERT INTO loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,true,?)",
             [load_id, record.source, record.slice, str(record.path.resolve()) if record.path else None,

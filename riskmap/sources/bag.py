@@ -61,7 +61,7 @@ from riskmap.sources._records import (
     read_mapped,
     reject_where,
 )
-from riskmap.store import CRS, LoadRecord, Store, keep_only, kept_rows
+from riskmap.store import CRS, LoadRecord, Store, file_fingerprint, keep_only, kept_rows
 
 log = logging.getLogger(__name__)
 
@@ -257,15 +257,18 @@ def load_bag(store: Store, config: Config, path: str | Path,
     """Load BAG addresses into ``addresses`` (replaces the previous BAG load)."""
     path = Path(path)
     index = area_index(store, config)
-    # a file large enough to need the buurten's raster (see PolygonLookup) has it made in a
-    # thread while this one reads the file (Arrow's reading lets go of Python's lock)
+    # while this one reads the file (Arrow's reading lets go of Python's lock), a thread makes
+    # its fingerprint and, for a file large enough to need it, the buurten's raster (see
+    # PolygonLookup)
     large = path.is_file() and path.stat().st_size >= RASTER_MIN_POINTS * MIN_ROW_BYTES
-    with threaded([index.prepared] if large else []) as made:
+    with threaded([partial(file_fingerprint, path)] if path.is_file() else []) as fingerprint, \
+            threaded([index.prepared] if large else []) as made:
         frame = read_bag(store, path, mapping)
         require_columns(frame, REQUIRED, path, alternatives=LOCATION)
         record = LoadRecord("bag", "adressen", path=path, rows_read=len(frame))
         frame = _addresses(frame, record)
         index = next(made, index)
+        record.fingerprint = next(fingerprint, None)
     pseudo = pseudonymiser(store, config)
     # the pseudonyms are made in another process while this one places the addresses
     numbers = frame["_number"].where(frame["_number"] != "", None)

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+from riskmap._forked import threaded
 from riskmap.branches import branch_of
 from riskmap.config import Config
 from riskmap.errors import InputError
@@ -74,7 +75,7 @@ from riskmap.sources._records import (
 )
 from riskmap.sources.kvk_changes import changes_with_earlier, extract_date
 from riskmap.sources.kvk_formats import read_extract
-from riskmap.store import LoadRecord, Store, keep_only, kept_rows
+from riskmap.store import LoadRecord, Store, file_fingerprint, keep_only, kept_rows
 
 log = logging.getLogger(__name__)
 
@@ -275,9 +276,12 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
     gets its risk branch and harmonised (SBI 2025) section.
     """
     path = Path(path)
-    frame, notes = read_extract(path, format, mapping)
-    require_columns(frame, REQUIRED, path, alternatives=LOCATION)
-    record = LoadRecord("kvk", "vestigingen", path=path, rows_read=len(frame))
+    # the file's fingerprint is made in a thread while this one reads it
+    with threaded([partial(file_fingerprint, path)] if path.is_file() else []) as fingerprint:
+        frame, notes = read_extract(path, format, mapping)
+        require_columns(frame, REQUIRED, path, alternatives=LOCATION)
+        record = LoadRecord("kvk", "vestigingen", path=path, rows_read=len(frame),
+                            fingerprint=next(fingerprint, None))
     for note, count in notes.items():
         record.note(note, count)
     frame = frame.assign(vestigingsnummer=_numbers(frame["vestigingsnummer"], 12),

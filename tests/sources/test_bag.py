@@ -5,6 +5,7 @@ GeoPackage (PDOK ``bag-light.gpkg``: layers ``verblijfsobject``, ``ligplaats``, 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -88,6 +89,15 @@ def test_nlextract_csv_loads_without_mapping_and_keeps_every_flat(project: Proje
         codes = store.query("SELECT code FROM areas WHERE level = 'buurt'")["code"].tolist()
         business = addresses_measure(store, {"business": True}, "buurt", Period(2025, 3), codes)
     assert business.sum() == 2  # mixed use and the shop: not the houseboat, not the nevenadres
+    _lineage_names_the_file(project, "bag", tmp_path / "bagadres-full.csv")
+
+
+def _lineage_names_the_file(project: Project, source: str, path: Path) -> None:
+    """The lineage of the last load of ``source`` holds the size and sha256 of ``path``."""
+    with project.store(read_only=True) as store:
+        size, sha = store.con.execute("SELECT size, sha256 FROM loads WHERE source = ? ORDER BY "
+                                      "load_id DESC LIMIT 1", [source]).fetchone()
+    assert (size, sha) == (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def test_addresses_outside_the_gemeente_are_not_stored(project: Project, tmp_path: Path):

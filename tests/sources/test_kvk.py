@@ -1,5 +1,6 @@
 """The KvK loader on hand-made extracts: one test per rule of the issue."""
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -43,6 +44,10 @@ def test_good_extract_with_decimal_commas_and_cp1252_names(project: Project, tmp
     assert "Café" not in text and "000000000001" not in text
     assert stored["id"].str.fullmatch(r"[0-9a-f]{16}").all()
     assert stored["x"].isna().all()  # coordinates are not kept by default
+    with project.store(read_only=True) as store:  # the lineage holds the file's fingerprint
+        size, sha = store.con.execute("SELECT size, sha256 FROM loads WHERE source = 'kvk'"
+                                      ).fetchone()
+    assert (size, sha) == (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 @pytest.mark.parametrize("sep", [",", "\t", "|"])
