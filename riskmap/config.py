@@ -169,8 +169,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("loads.min_kept_share", 0.5,
            "Een lading die minder dan dit deel van de vervangen rijen overhoudt, vraagt om "
            "--vervang.", _number_range(0.0, 1.0)),
-    Option("paths.cache", "cache", "Map (binnen het project) voor bewaarde CBS-antwoorden en rasters van de "
-           "buurtgrenzen.",
+    Option("paths.cache", "cache",
+           "Map (binnen het project) voor bewaarde CBS-antwoorden en rasters van de buurtgrenzen.",
            _text_or_null),
     Option("paths.output", "output", "Map (binnen het project) waar de uitvoer komt.",
            _text_or_null),

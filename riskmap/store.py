@@ -795,6 +795,10 @@ _NULLABLE: dict[pa.DataType, Any] = {
     pa.uint16(): pd.UInt16Dtype(), pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def result_frame(con: duckdb.DuckDBPyConnection, sql: str,
                  params: Sequence[Any] | Mapping[str, Any] | None = None) -> pd.DataFrame:
     """The rows of a read query as DuckDB's ``df()`` gives them, through Arrow.
@@ -823,14 +827,14 @@ def result_frame(con: duckdb.DuckDBPyConnection, sql: str,
             table = table.set_column(i, table.field(i).name, column.cast(pa.timestamp("us")))
         elif column.null_count and (pa.types.is_integer(kind) or pa.types.is_boolean(kind)):
             nullable.append((i, _NULLABLE[kind]))
-        elif column.null_count and not pa.types.is_null(kind) and not pa.types.is_string(kind) \
+        elif column.null_count and not pa.types.is_null(kind) and not _is_text(kind) \
                 and not pa.types.is_floating(kind) and not pa.types.is_timestamp(kind) \
                 and not pa.types.is_duration(kind):
             missing.append(i)  # a list, struct or blob: NULL is pd.NA, as df() gives it
     frame = table.to_pandas(date_as_object=False)
     if not table.num_rows:  # empty text as df() gives it (pandas cannot merge Arrow's)
         for i, column in enumerate(table.columns):
-            if pa.types.is_string(column.type):
+            if _is_text(column.type):
                 frame.isetitem(i, pd.Series([], dtype=object))
     for i, dtype in nullable:
         frame.isetitem(i, pd.Series(dtype.__from_arrow__(table.column(i)), index=frame.index))
