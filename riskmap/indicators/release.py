@@ -343,18 +343,23 @@ def _released(cells: pd.DataFrame, values: Mapping[str, pd.DataFrame],
               catalogue: Sequence[Indicator]) -> np.ndarray:
     """Cells an output shows or lets compute: a level cell when a value from it is shown
     (not hidden for a small denominator); totals (through the indices) and grid cells always."""
-    series = pd.Series({i.id: indicator_series(i) for i in catalogue}, dtype=object)
-    shown = [frame.loc[frame["reason"].isna() | (frame["reason"] == SMALL_COUNT),
-                       ["indicator", "area_code"]].assign(grouping=level)
-             for level, frame in values.items()]
-    pairs = pd.concat(shown) if shown else pd.DataFrame(
-        columns=["indicator", "area_code", "grouping"])
-    pairs = pairs.assign(series=pairs["indicator"].map(series)).explode("series").dropna(
-        subset=["series"])
-    keys = ["series", "grouping", "area_code"]
-    seen = pd.MultiIndex.from_frame(pairs[keys].astype(str))
-    level = cells["grouping"].isin(list(AREA_LEVELS)).to_numpy()
-    return ~level | pd.MultiIndex.from_frame(cells[keys].astype(str)).isin(seen)
+    series = {i.id: indicator_series(i) for i in catalogue}
+    # per series and level, the areas with a value shown from it (looked up by a hash table of
+    # Python strings: pandas' Arrow strings convert the values one by one, ten times slower)
+    seen: dict[tuple[str, str], list[np.ndarray]] = {}
+    for level, frame in values.items():
+        shown = frame.loc[frame["reason"].isna() | (frame["reason"] == SMALL_COUNT),
+                          ["indicator", "area_code"]]
+        for indicator, codes in shown.groupby("indicator", sort=False)["area_code"]:
+            for key in series.get(str(indicator), ()):
+                seen.setdefault((key, level), []).append(codes.to_numpy(object))
+    released = ~cells["grouping"].isin(list(AREA_LEVELS)).to_numpy()
+    areas = cells["area_code"].to_numpy(object)
+    for (key, grouping), rows in cells.groupby(["series", "grouping"], sort=False).indices.items():
+        if grouping in AREA_LEVELS and (key, grouping) in seen:
+            released[rows] = pd.Index(areas[rows], dtype=object).isin(
+                np.concatenate(seen[(key, grouping)]))
+    return released
 
 
 class ReleaseInputs(NamedTuple):
