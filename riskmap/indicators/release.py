@@ -425,31 +425,41 @@ def apply_to_values(values: pd.DataFrame, release: Release,
     cells = release.cells
     totals = cells[cells["grouping"].isin(list(TOTALS.values())) & ~cells["shown"]]
     hidden_totals = set(zip(totals["series"], totals["grouping"], strict=True))
-    pairs = pd.MultiIndex.from_frame(values[["indicator", "level"]])
-    no_index = pairs.isin([(indicator, level) for indicator, level in pairs.unique()
-                           if any((key, TOTALS[level]) in hidden_totals
-                                  for key in series[indicator])])
-    # the cells an open value reveals, one row per series in order, joined to the hidden ones
+    # the hidden cells' reasons per series and grouping, by area (a hash table of Python
+    # strings: pandas' Arrow strings look values up one by one)
+    hidden = cells[cells["reason"].notna()]
+    reasons = {key: (pd.Index(frame["area_code"].to_numpy(object), dtype=object),
+                     frame["reason"].to_numpy(object))
+               for key, frame in hidden.drop_duplicates(["series", "grouping", "area_code"])
+               .groupby(["series", "grouping"], sort=False)}
     open_ = (values["reason"].isna() | (values["reason"] == SMALL_COUNT)).to_numpy()
-    revealed = pd.DataFrame({"position": np.flatnonzero(open_),
-                             "series": values["indicator"].to_numpy()[open_],
-                             "grouping": values["level"].to_numpy()[open_],
-                             "area_code": values["area_code"].to_numpy()[open_]})
-    revealed["series"] = revealed["series"].map(series)
-    revealed = revealed.explode("series", ignore_index=True).dropna(subset=["series"])
-    revealed["order"] = revealed.groupby("position").cumcount()
-    keys = ["series", "grouping", "area_code"]
-    hidden = revealed.merge(cells.loc[cells["reason"].notna(), [*keys, "reason"]]
-                            .drop_duplicates(keys), on=keys)
-    hidden = hidden.assign(complement=hidden["reason"] == PROTECTION).sort_values(
-        ["position", "complement", "order"]).drop_duplicates("position")
+    areas = values["area_code"].to_numpy(object)
+    no_index = np.zeros(len(values), dtype=bool)
+    found = np.full(len(values), None, dtype=object)  # the reason a value is hidden for
+    for (indicator, level), group in values.groupby(["indicator", "level"],
+                                                    sort=False).indices.items():
+        keys = series[indicator]
+        no_index[group] = any((key, TOTALS[level]) in hidden_totals for key in keys)
+        rows = group[open_[group]]
+        # the cells the open values reveal, series by series in order: the first small count
+        # or group wins, else the first complement
+        for key in keys:
+            if (key, level) not in reasons:
+                continue
+            index, why = reasons[(key, level)]
+            at = index.get_indexer(areas[rows])
+            reason = np.where(at >= 0, why[at], None)
+            now = found[rows]
+            take = (at >= 0) & (pd.isna(now) | ((now == PROTECTION) & (reason != PROTECTION)))
+            found[rows[take]] = reason[take]
     out = values.copy()
     if no_index.any():
         out.loc[out.index[no_index], "index_gemeente"] = np.nan
-    if len(hidden):
-        rows = out.index[hidden["position"].to_numpy()]
+    hide = pd.notna(found)
+    if hide.any():
+        rows = out.index[hide]
         out.loc[rows, "suppressed"] = True
-        out.loc[rows, "reason"] = hidden["reason"].to_numpy()
+        out.loc[rows, "reason"] = found[hide]
     return out
 
 
