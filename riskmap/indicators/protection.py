@@ -59,6 +59,7 @@ from scipy import sparse
 from riskmap._forked import can_fork, cores, fork_pool, settled
 from riskmap.fmt import integer
 from riskmap.indicators._native import Model, neighbourhoods, swap_test
+from riskmap.sources._io import gather
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +94,6 @@ def knowledge_bounds(values: np.ndarray, min_count: int,
     if released is not None:
         lower[~released], upper[~released] = 0.0, INF
     return lower, upper
-
-
-def _gather(indptr: np.ndarray, indices: np.ndarray,
-            which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The entries of rows ``which`` of a compressed sparse matrix (columns of a CSC one), in
-    order, and the position in ``which`` each comes from (scipy's slicing, without its
-    overhead on the many small slices here)."""
-    starts = indptr[which]
-    lengths = indptr[which + 1] - starts
-    ends = np.cumsum(lengths)
-    offsets = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
-    return indices[np.repeat(starts, lengths) + offsets], np.repeat(np.arange(len(which)), lengths)
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -189,7 +178,7 @@ class _Neighbourhood:
             if self.read is not None:
                 self.read.append(touching)
             return near
-        touching = _distinct(_gather(self.columns.indptr, self.columns.indices, atoms)[0])
+        touching = _distinct(gather(self.columns.indptr, self.columns.indices, atoms)[0])
         if self.read is not None:
             self.read.append(touching)
         room = np.minimum(self.values[touching] - self.lower[touching],
@@ -198,7 +187,7 @@ class _Neighbourhood:
         wide = self.width[touching]
         touching = touching[(wide <= WIDE) | (binding & (wide <= WIDE * 20))]
         return _distinct(np.concatenate(
-            [atoms, _gather(self.rows.indptr, self.rows.indices, touching)[0]]))
+            [atoms, gather(self.rows.indptr, self.rows.indices, touching)[0]]))
 
     def own(self, cell: int) -> np.ndarray:
         """The atoms of ``cell``."""
@@ -245,7 +234,7 @@ class _Neighbourhood:
             relaxed: bool) -> Model:
         """The LP of :meth:`reach` in numpy (the C helper's ``riskmap_lp_models`` where
         built): columns, rows and entries in the same order."""
-        sub_row, sub_col = _gather(self.columns.indptr, self.columns.indices, chosen)
+        sub_row, sub_col = gather(self.columns.indptr, self.columns.indices, chosen)
         touched = _distinct(sub_row)
         self._slot[touched] = np.arange(len(touched), dtype=np.int32)
         local = self._slot[sub_row]  # each entry's place among the touched cells
@@ -262,7 +251,7 @@ class _Neighbourhood:
         lower[at] = upper[at] = target - values[at]
         rows = np.flatnonzero(shown)
         n_col = n_y + 2 * n_t
-        # the entries come column by column (_gather), each column's rows ascending
+        # the entries come column by column (gather), each column's rows ascending
         indptr = np.concatenate([[0], np.cumsum(np.bincount(sub_col, minlength=n_y)),
                                  len(sub_col) + np.arange(1, 2 * n_t + 1)])
         return Model(touched, shown, (

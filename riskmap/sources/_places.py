@@ -31,7 +31,7 @@ import shapely
 from pyproj import Transformer
 
 from riskmap.areatypes import AREA_COLUMN, area_lists
-from riskmap.sources._io import arrow_strings, blank, parse_numbers
+from riskmap.sources._io import arrow_strings, blank, gather, parse_numbers
 from riskmap.sources._plain import plain_numbers
 
 log = logging.getLogger(__name__)
@@ -367,18 +367,6 @@ def _first_hit(tree: shapely.STRtree, points: np.ndarray) -> tuple[np.ndarray, i
     return hit, len(point_idx) - len(starts)
 
 
-def _gather_rows(indptr: np.ndarray, indices: np.ndarray,
-                 rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The entries of ``rows`` of a compressed sparse matrix: for each, its place in ``rows``
-    and its column (in the order of ``rows``, each row's columns in order)."""
-    starts = indptr[rows]
-    lengths = indptr[rows + 1] - starts
-    ends = np.cumsum(lengths)
-    offsets = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths, lengths)
-    return np.repeat(np.arange(len(rows)), lengths), \
-        indices[np.repeat(starts, lengths) + offsets]
-
-
 def _linear_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rings and lines of the geometries (their edges), and their isolated points."""
     parts = shapely.get_parts(geoms)
@@ -439,7 +427,7 @@ class PolygonLookup:
         bounds = np.linspace(0, len(x), max(workers, -(-len(x) // EXACT_CHUNK)) + 1).astype(int)
 
         def chunk(a: int, b: int) -> tuple[np.ndarray, int]:
-            point, polygon = _gather_rows(indptr, indices, cells[a:b])
+            polygon, point = gather(indptr, indices, cells[a:b])
             inside = shapely.intersects_xy(self.geoms[polygon], x[a:b][point], y[a:b][point])
             point, polygon = point[inside], polygon[inside]  # by point
             hit = np.full(b - a, -1, dtype=np.int64)
