@@ -40,7 +40,7 @@ import pandas as pd
 from sklearn import config_context
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -220,6 +220,16 @@ def area_groups(store: Store, level: str) -> pd.Series:
     return frame.drop_duplicates("code").set_index("code")["grp"]
 
 
+def binary_log_loss(found: np.ndarray, chance: np.ndarray) -> float:
+    """Mean log loss of chances of a finding (``sklearn.metrics.log_loss`` of ``found`` and
+    ``chance`` with ``labels=[0, 1]``: chances clipped to machine epsilon from 0 and 1), without
+    its checks of the labels, which cost 5 ms a call on a few hundred rows."""
+    eps = np.finfo(float).eps
+    chance = np.asarray(chance, dtype=float)
+    shown = np.where(np.asarray(found) == 1, chance, 1 - chance)
+    return float(-np.mean(np.log(np.clip(shown, eps, 1 - eps))))
+
+
 def _scaled(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Training and test features standardised with the training rows' means and spreads."""
     scaler = StandardScaler().fit(train)
@@ -265,7 +275,10 @@ class HitRateModel:
         self.seed = seed
 
     def _regression(self, strength: float) -> LogisticRegression:
-        return LogisticRegression(C=strength, max_iter=2_000, random_state=self.seed)
+        # Newton steps with a Cholesky solve: for a few dozen features, the same optimum as
+        # L-BFGS (to its tolerance) in fewer, cheaper iterations
+        return LogisticRegression(C=strength, solver="newton-cholesky", max_iter=2_000,
+                                  random_state=self.seed)
 
     def _pipeline(self, strength: float) -> Pipeline:
         return make_pipeline(StandardScaler(), self._regression(strength))
@@ -295,11 +308,11 @@ class HitRateModel:
         folds = [(test, *_scaled(x[train], x[test]), y[train]) for train, test in splits
                  if np.unique(y[train]).size == 2]
         scores = self._out_of_fold(y, folds)
-        self.strength_ = min(scores, key=lambda c: log_loss(y, scores[c], labels=[0, 1]))
+        self.strength_ = min(scores, key=lambda c: binary_log_loss(y, scores[c]))
         best = scores[self.strength_]
         self.cv_auc_ = float(roc_auc_score(y, best))
         self.cv_brier_ = float(brier_score_loss(y, best))
-        self.cv_log_loss_ = float(log_loss(y, best, labels=[0, 1]))
+        self.cv_log_loss_ = binary_log_loss(y, best)
         self.features_ = list(features.columns)
         self.base_rate_ = float(y.mean())
         self.calibrated_ = CalibratedClassifierCV(self._pipeline(self.strength_), method="sigmoid",

@@ -58,7 +58,13 @@ def hard_points(geoms: np.ndarray, rng: np.random.Generator, n: int) -> tuple[np
     return x, y
 
 
-def test_raster_lookup_matches_strtree_on_overlapping_boxes():
+@pytest.mark.parametrize("min_cell", [0.0, _places.RASTER_MIN_CELL])
+def test_raster_lookup_matches_strtree_on_overlapping_boxes(monkeypatch: pytest.MonkeyPatch,
+                                                            min_cell: float):
+    # a world of a few metres: with the default smallest cell every cell is tested exactly,
+    # without it the raster also has cells inside one box, inside two, and outside all
+    monkeypatch.setattr(_places, "RASTER_MIN_CELL", min_cell)
+    monkeypatch.setattr(_places, "_RASTERS", {})
     geoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(8, 0, 20, 10),
                       shapely.box(30, 30, 31, 31), shapely.Polygon([(0, 20), (10, 20), (5, 28)])])
     x, y = hard_points(geoms, np.random.default_rng(3), 20_000)
@@ -69,6 +75,26 @@ def test_raster_lookup_matches_strtree_on_overlapping_boxes():
     expected, expected_extra = plain_first_hit(geoms, x, y)
     np.testing.assert_array_equal(hit, expected)
     assert extra == expected_extra > 0
+
+
+def test_raster_cells_of_a_gemeente_are_no_smaller_than_the_minimum():
+    # 69 buurten over 12 by 10 km: at most 2**25 cells would make them 2 m (built in 1-2 s);
+    # the smallest cell keeps the raster small, and the hits stay those of the STRtree
+    rng = np.random.default_rng(5)
+    xs, ys = np.meshgrid(np.linspace(180_000, 192_000, 10), np.linspace(440_000, 450_000, 8))
+    geoms = shapely.voronoi_polygons(shapely.multipoints(np.column_stack([
+        xs.ravel() + rng.uniform(-400, 400, xs.size), ys.ravel() + rng.uniform(-400, 400, xs.size)])),
+        extend_to=shapely.box(180_000, 440_000, 192_000, 450_000))
+    geoms = shapely.intersection(shapely.get_parts(geoms), shapely.box(180_000, 440_000, 192_000,
+                                                                        450_000))
+    lookup = PolygonLookup(geoms, min_points=0)
+    x, y = hard_points(geoms, rng, 50_000)
+    hit, extra = lookup.first_hit(x, y)
+    assert lookup._raster is not None and lookup._raster.cell == _places.RASTER_MIN_CELL
+    assert lookup._raster.labels.size < 10**6
+    expected, expected_extra = plain_first_hit(geoms, x, y)
+    np.testing.assert_array_equal(hit, expected)
+    assert extra == expected_extra
 
 
 def test_raster_lookup_matches_strtree_on_nested_polygons(monkeypatch: pytest.MonkeyPatch,
