@@ -88,13 +88,16 @@ def _loads(project: Project, paths: dict[str, Path]) -> list[LoadRecord]:
 
 def _run_demo(out: Path, seed: int) -> DemoRun:
     _clear_demo(out)
+    # this process imports what the quarter's stages and writers use (~3 s) while the sources
+    # are made and then loaded in forked processes: the track record's models (scikit-learn,
+    # ~1 s) while the sources are made (which keep both cores busy only part of the time), the
+    # rest while the sources are loaded (one core); all of it there made the quarters wait
+    # half a second for the imports after the loads
     with started([partial(_sources, out / "sources", seed)], background=True) as made:
         project = Project.init(out, GEMEENTE, YEAR, naam=NAME, **{"paths.cache": "sources"})
+        import riskmap.models.backtest  # noqa: F401, PLC0415
         paths = next(made)
     run = DemoRun(project, LAST_PERIOD)
-    # the loads run in a forked process (one core) while this one imports what the quarter's
-    # stages and writers use (the other): imported while the sources were made, both cores
-    # were already busy
     with started([partial(_loads, project, paths)], background=True) as loaded:
         from riskmap.pipeline import preload_writers, run_quarter  # noqa: PLC0415
         preload_writers()
