@@ -27,6 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from riskmap._forked import threaded
@@ -37,7 +39,7 @@ from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, thr
 from riskmap.indicators.protection import complementary_suppression
 from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
 from riskmap.periods import Period
-from riskmap.sources._io import first_appearance
+from riskmap.sources._io import arrow_strings, first_appearance
 from riskmap.sources._records import GRID_KINDS
 from riskmap.store import Store
 
@@ -94,16 +96,31 @@ def _groupings(catalogue: Sequence[Indicator], levels: Sequence[str]) -> dict[st
     return out
 
 
-def _mask(events: pd.DataFrame, key: str, period: Period) -> np.ndarray:
+def _mask(events: pd.DataFrame, key: str, period: Period,
+          coded: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The events of a series (``key``) in its window before the end of ``period`` (``coded``:
+    the columns' codes and distinct values, filled as they are asked for)."""
     spec = json.loads(key)
     first, end = period.window(spec["window"])
-    mask = (events["date"] >= pd.Timestamp(first)) & (events["date"] <= pd.Timestamp(end))
+    mask = ((events["date"] >= pd.Timestamp(first)) & (events["date"] <= pd.Timestamp(end))) \
+        .to_numpy(bool, copy=True)
     kinds = spec["events"]["kind"]
-    mask &= events["kind"].isin(kinds if isinstance(kinds, list) else [kinds])
+    mask &= _among(events, "kind", kinds if isinstance(kinds, list) else [kinds], coded)
     for column in FILTERS:
         if spec["events"].get(column):
-            mask &= events[column].isin([str(v) for v in spec["events"][column]])
-    return mask.to_numpy(bool)
+            mask &= _among(events, column, [str(v) for v in spec["events"][column]], coded)
+    return mask
+
+
+def _among(events: pd.DataFrame, column: str, values: list[str],
+           coded: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``events[column].isin(values)``, looked up among the column's distinct values (coded
+    once per column: pandas' ``isin`` on Arrow-backed text looks up each row's value)."""
+    if column not in coded:
+        codes, distinct = pd.factorize(events[column])  # missing: -1
+        coded[column] = codes, np.asarray(distinct, dtype=object)
+    codes, distinct = coded[column]
+    return np.append(np.isin(distinct, values), False)[codes]
 
 
 @dataclass
@@ -122,9 +139,13 @@ class _Atoms:
     def codes(self, grouping: str, gemeente: str) -> tuple[np.ndarray, np.ndarray]:
         """Per atom, the code of its cell in ``grouping`` (-1: in none), and the cells by
         code, sorted."""
-        keys = _cell_keys(self.places, grouping, gemeente)
-        codes, found = pd.factorize(keys.astype(object).where(keys.notna(), None), sort=True)
-        return codes[self.row], np.array([str(code) for code in found], dtype=object)
+        # numbered by Arrow's hash table, then in the order of the sorted codes
+        encoded = pc.dictionary_encode(arrow_strings(_cell_keys(self.places, grouping, gemeente)))
+        order = pc.sort_indices(encoded.dictionary).to_numpy()
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = np.append(rank, -1)[encoded.indices.fill_null(len(order)).to_numpy()]
+        return codes[self.row], np.array(encoded.dictionary.take(order).to_pylist(), dtype=object)
 
 
 def _typed() -> str:
@@ -157,7 +178,8 @@ def _atoms(store: Store, period: Period, keys: list[str],
         f"date, category, branch, outcome, source, object, buurt, wijk, {AREA_COLUMN}, cell500",
         [first, end])
     events["date"] = pd.to_datetime(events["date"])  # compared as datetimes, not date objects
-    masks = np.column_stack([_mask(events, k, period) for k in keys]) if len(events) \
+    coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    masks = np.column_stack([_mask(events, k, period, coded) for k in keys]) if len(events) \
         else np.zeros((0, len(keys)), dtype=bool)
     used = masks.any(axis=1)
     events, masks = events[used].reset_index(drop=True), masks[used]
@@ -204,9 +226,12 @@ def _joint_keys(*frames: pd.DataFrame) -> list[np.ndarray]:
     sizes = np.cumsum([0, *map(len, frames)])
     keys = np.zeros(sizes[-1], dtype=np.int64)
     for column in frames[0].columns:
-        codes, distinct = pd.factorize(np.concatenate(
-            [np.asarray(frame[column], dtype=object) for frame in frames]))
-        keys = pd.factorize(keys * (len(distinct) + 1) + codes + 1)[0]  # missing: -1 + 1
+        # the text of every frame as one Arrow array, numbered by Arrow's hash table (missing
+        # values numbered too); a Python object per value cost three times as much
+        encoded = pc.dictionary_encode(pa.concat_arrays(
+            [arrow_strings(frame[column]) for frame in frames]), null_encoding="encode")
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        keys = pd.factorize(keys * len(encoded.dictionary) + codes)[0]
     return [keys[a:b] for a, b in pairwise(sizes)]
 
 

@@ -83,6 +83,24 @@ def test_joint_keys_are_equal_exactly_where_rows_are_across_frames():
     assert max(keys) < len(rows)
 
 
+def test_among_is_isin_of_the_column():
+    events = pd.DataFrame({"kind": pd.array(["a", "b", None, "a", "c"], dtype="str")})
+    coded: dict = {}
+    for values in (["a"], ["b", "c"], ["x"], []):
+        expected = events["kind"].isin(values).to_numpy(bool)
+        assert np.array_equal(release._among(events, "kind", values, coded), expected)
+    assert list(coded) == ["kind"]  # coded once
+
+
+def test_atom_codes_are_sorted_codes_and_missing_is_minus_one():
+    places = pd.DataFrame({"buurt": pd.array(["B2", None, "B10", "B2", "B1"], dtype="str")})
+    atoms = release._Atoms(places, np.zeros(7, int), np.array([0, 1, 2, 3, 4, 4, 1]), np.ones(7))
+    codes, names = atoms.codes("buurt", "GM0001")
+    expected, found = pd.factorize(places["buurt"].astype(object), sort=True)
+    assert np.array_equal(codes, expected[atoms.row]) and list(names) == list(found)
+    assert list(names) == ["B1", "B10", "B2"] and codes[1] == -1
+
+
 @pytest.mark.parametrize("columns", [5, 70])  # packed in one number, and in several
 def test_classes_are_numpys_unique_rows(columns: int):
     masks = np.random.default_rng(columns).random((500, columns)) < 0.05
