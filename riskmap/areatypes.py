@@ -23,11 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from riskmap import _yaml
 from riskmap._config_files import config_file
 from riskmap.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CBS_LEVELS = ("buurt", "wijk")
 AREA_COLUMN = "analysis_areas"
@@ -144,16 +147,17 @@ def level_of_code(code: str) -> str | None:
     return None
 
 
-def area_lists(codes: Mapping[str, Sequence[object]], n: int) -> list[list[str] | None]:
+def area_lists(codes: Mapping[str, Sequence[object]], n: int) -> np.ndarray:
     """Per point, the list of its analysis-area codes (``None`` where it is in none), from one
-    code array per type (``None`` entries where not in an area of that type), in type order."""
+    code array per type (``None`` entries where not in an area of that type), in type order;
+    as an object array (a list of ten million made pandas look at every entry)."""
     # numpy and pandas here, not at import: the command line reads the area types for its help
     import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415
 
     order = [k for k in area_types() if k in codes] + [k for k in codes if k not in area_types()]
     columns = [np.asarray(codes[k], dtype=object) for k in order]
-    out: list[list[str] | None] = [None] * n
+    out = np.full(n, None, dtype=object)
     if not columns:
         return out
     inside = np.zeros(n, dtype=bool)

@@ -659,12 +659,16 @@ class AreaIndex:
         for key, (codes, lookup) in self._areas.items():
             idx, _ = lookup.first_hit(x, y, points)
             found[key] = np.where(idx >= 0, codes[idx.clip(0)], None)
-        out[AREA_COLUMN] = area_lists(found, len(x))
+        # an object column as it is (pandas would look at each of ten million entries)
+        out[AREA_COLUMN] = pd.Series(area_lists(found, len(x)), index=out.index, dtype=object,
+                                     copy=False)
         for size in (100, 500):
-            out[f"cell{size}"] = None
             if size in self.grid_sizes and (sizes is None or size in sizes):
                 index, codes = _cells(x, y, size)
                 out[f"cell{size}"] = _coded(codes, index)
+            else:  # no cell: codes without categories (a None per point cost 0.2 s)
+                out[f"cell{size}"] = _coded(pd.Index([], dtype="str"),
+                                            np.full(len(x), -1, dtype=np.int8))
         has_xy = ~(np.isnan(x) | np.isnan(y))
         stats = {"buiten de gemeente": int((has_xy & ~inside).sum()),
                  "in twee buurten (eerste gekozen)": in_two}

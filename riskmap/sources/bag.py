@@ -282,14 +282,14 @@ def load_bag(store: Store, config: Config, path: str | Path,
         # only the columns stored are copied, and the others are let go first (ten million
         # addresses)
         frame = frame[[c for c in ("gebruiksdoel", "nevenadres") if c in frame]]
-        areas = areas[[c for c in AREA_COLUMNS if c != "cell100"]]
+        areas = areas[list(AREA_COLUMNS)]  # without 100 m cells: asked for none
         neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str) \
             .str.strip().str.lower().isin(TRUE)
         use = use_class(frame["gebruiksdoel"]).where(~neven, None)
         ids = hashed.take(frame.index)
         rows = pd.DataFrame({"id": ids, "nummeraanduiding": hashed.take(frame.index),
                              "use": use})
-    rows = pd.concat([rows, areas.assign(cell100=None)], axis=1)
+    rows = pd.concat([rows, areas], axis=1)
     keep_only(rows, inside)  # the rows outside the gemeente: left out as the store writes
     finish(record, kept_rows(rows),
            {"nevenadres (plaatst, telt niet als object)": int(neven[inside].sum())})
