@@ -2,11 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from riskmap.errors import ConfigError, InputError
 from riskmap.project import Project
+from riskmap.sources._records import _place_by_address
 from riskmap.sources.registers import _lookup, register_kinds
 
 
@@ -115,3 +117,21 @@ def test_bag_rejects_bad_addresses(project: Project, tmp_path: Path):
     assert record.rejects == {"dubbele regel": 1, "ongeldige postcode of huisnummer": 1,
                               "buiten de gemeente": 1}
     assert record.rows_kept == 1
+
+
+def test_an_address_stored_twice_places_a_row_by_its_first_row(project: Project):
+    with project.store() as store:
+        store.con.execute(
+            "INSERT INTO addresses (id, use, buurt, wijk, cell500, load_id, analysis_areas) "
+            "VALUES ('twice', 'overig', 'BU_FIRST', 'WK_A', 'E1850N4450', 1, ['BT1']), "
+            "('once', 'overig', 'BU_ONCE', 'WK_B', NULL, 1, NULL), "
+            "('twice', 'overig', 'BU_LATER', 'WK_C', NULL, 1, NULL)")
+        areas = pd.DataFrame({"buurt": [None] * 4, "wijk": [None] * 4, "analysis_areas": None,
+                              "cell100": None, "cell500": None,
+                              "address": ["twice", "none", "once", "twice"]}, dtype=object)
+        found = _place_by_address(store, areas, np.array([True, True, True, False]))
+    assert found.tolist() == [True, False, True, False]
+    assert areas["buurt"].tolist() == ["BU_FIRST", None, "BU_ONCE", None]
+    assert areas["wijk"].tolist() == ["WK_A", None, "WK_B", None]
+    assert areas["analysis_areas"].tolist() == [["BT1"], None, None, None]
+    assert areas["cell500"].iloc[0] == "E1850N4450" and areas["cell500"].iloc[1:].isna().all()
