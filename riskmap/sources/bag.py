@@ -49,7 +49,12 @@ from riskmap.sources._io import (
     normalise_header,
     require_columns,
 )
-from riskmap.sources._places import RASTER_MIN_POINTS, address_keys, per_value
+from riskmap.sources._places import (
+    RASTER_MIN_POINTS,
+    address_keys,
+    coded_per_value,
+    per_value,
+)
 from riskmap.sources._records import (
     AREA_COLUMNS,
     PLACE_COLUMNS,
@@ -182,7 +187,7 @@ def use_class(gebruiksdoel: pd.Series) -> pd.Series:
     def classes(values: pd.Series) -> pd.Series:
         text = _uses(values.astype(str))
         return text.where(text.isin(USE_CLASSES), "overig")
-    return per_value(gebruiksdoel, classes)
+    return coded_per_value(gebruiksdoel, classes)
 
 
 def _addresses(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
