@@ -351,6 +351,11 @@ class Raster:
     indices: np.ndarray
 
 
+def _intersects_xy(test: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """``shapely.intersects_xy`` of polygons and coordinates, pair by pair."""
+    return shapely.intersects_xy(*test)
+
+
 def _query(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
     """``tree.query(points, predicate="intersects")``, in chunks on every core for many points
     (the query releases the GIL)."""
@@ -432,29 +437,35 @@ class PolygonLookup:
                     cells: np.ndarray) -> tuple[np.ndarray, int]:
         """:func:`_first_hit` of the points ``x, y`` in the exactly tested ``cells``: each is
         tested against its cell's candidate polygons (prepared, so each test is a search of the
-        polygon's indexed edges), by coordinates (no point objects), in chunks on every core."""
+        polygon's indexed edges), by coordinates (no point objects), on every core.
+
+        A prepared polygon builds its index when it is first used, which is not safe in two
+        threads at once (GEOS, libgeos/geos#825: a heap corrupted now and then): the threads
+        test disjoint sets of polygons (by their number), chunk by chunk."""
         assert self._raster is not None
         indptr, indices = self._raster.indptr, self._raster.indices
         shapely.prepare(self.geoms)
         workers = max(1, min(os.cpu_count() or 1, len(x) // PARALLEL_CHUNK))
-        # at most EXACT_CHUNK points at a time: a point has a few candidates, each a pair
-        bounds = np.linspace(0, len(x), max(workers, -(-len(x) // EXACT_CHUNK)) + 1).astype(int)
-
-        def chunk(a: int, b: int) -> tuple[np.ndarray, int]:
-            polygon, point = gather(indptr, indices, cells[a:b])
-            inside = shapely.intersects_xy(self.geoms[polygon], x[a:b][point], y[a:b][point])
-            point, polygon = point[inside], polygon[inside]  # by point
-            hit = np.full(b - a, -1, dtype=np.int64)
-            if not len(point):
-                return hit, 0
-            first = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
-            hit[point[first]] = np.minimum.reduceat(polygon, first)
-            return hit, len(point) - len(first)
-
+        hit = np.full(len(x), -1, dtype=np.int64)
+        extra = 0
         with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(chunk, bounds[:-1], bounds[1:]))
-        return (np.concatenate([hit for hit, _ in parts]) if parts else np.zeros(0, np.int64),
-                sum(extra for _, extra in parts))
+            # at most EXACT_CHUNK points at a time: a point has a few candidates, each a pair
+            for a in range(0, len(x), EXACT_CHUNK):
+                b = min(a + EXACT_CHUNK, len(x))
+                polygon, point = gather(indptr, indices, cells[a:b])  # by point
+                point += a
+                shares = [np.flatnonzero(polygon % workers == k) for k in range(workers)]
+                tests = [(self.geoms[polygon[share]], x[point[share]], y[point[share]])
+                         for share in shares]
+                inside = np.zeros(len(polygon), dtype=bool)
+                for share, found in zip(shares, pool.map(_intersects_xy, tests), strict=True):
+                    inside[share] = found
+                point, polygon = point[inside], polygon[inside]
+                if len(point):
+                    first = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
+                    hit[point[first]] = np.minimum.reduceat(polygon, first)
+                    extra += len(point) - len(first)
+        return hit, extra
 
     def _cell_labels(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         raster = (self._raster if self._raster is not None else self._build()).labels

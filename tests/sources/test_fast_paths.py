@@ -127,6 +127,28 @@ def test_first_hits_do_not_depend_on_the_order_the_query_gives_its_pairs(monkeyp
     assert extra == expected[1] > 0
 
 
+def test_threads_never_test_the_same_prepared_polygon(monkeypatch: pytest.MonkeyPatch):
+    # a prepared polygon builds its index on first use, which two threads must not do at once
+    # (GEOS): the threads that test points get disjoint sets of polygons
+    monkeypatch.setattr(_places, "PARALLEL_CHUNK", 1_000)
+    monkeypatch.setattr(_places, "EXACT_CHUNK", 2_000)
+    monkeypatch.setattr(_places, "_RASTERS", {})
+    calls: list[set[int]] = []
+    plain = _places._intersects_xy
+    monkeypatch.setattr(_places, "_intersects_xy",
+                        lambda test: calls.append(set(map(id, test[0]))) or plain(test))
+    geoms = shapely.voronoi_polygons(shapely.multipoints(
+        np.random.default_rng(1).uniform(0, 1_000, (60, 2))), extend_to=shapely.box(0, 0, 1_000, 1_000))
+    geoms = np.asarray(shapely.get_parts(geoms))
+    x, y = hard_points(geoms, np.random.default_rng(2), 60_000)
+    hit, extra = PolygonLookup(geoms, min_points=0).first_hit(x, y)
+    assert len(calls) >= 4  # two chunks or more, two threads each
+    for first, second in zip(calls[::2], calls[1::2], strict=True):  # the threads of a chunk
+        assert first and second and not first & second
+    np.testing.assert_array_equal(hit, plain_first_hit(geoms, x, y)[0])
+    assert extra == plain_first_hit(geoms, x, y)[1]
+
+
 def test_raster_lookup_matches_strtree_on_real_buurten(realdata: Path):
     buurten = gpd.read_file(realdata / "nl_buurten_2014.gpkg")
     geoms = shapely.make_valid(buurten.geometry.values)
