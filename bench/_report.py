@@ -95,11 +95,14 @@ def load_note(report: dict[str, Any]) -> str:
     cpus = report["machine"]["cpus"]
     busy = " (other work ran alongside, so wall times are inflated)" if max(loads) > cpus else ""
     reference = report["machine"].get("reference_s")
-    speed = (f" The machine's speed (`_measure.reference_seconds`, fixed workloads on one core; "
-             f"lower is faster, to compare runs of other days): compute "
+    both = (f", the compute workload on both cores at once "
+            f"{reference[0]['both_cores_s']:.3f} s and {reference[-1]['both_cores_s']:.3f} s"
+            ) if reference and "both_cores_s" in reference[0] else ""
+    speed = (f" The machine's speed (`_measure.reference_seconds`, fixed workloads; lower is "
+             f"faster, to compare runs of other days): compute on one core "
              f"{reference[0]['compute_s']:.3f} s before the runs and "
              f"{reference[-1]['compute_s']:.3f} s after them, random reads "
-             f"{reference[0]['memory_s']:.3f} s and {reference[-1]['memory_s']:.3f} s."
+             f"{reference[0]['memory_s']:.3f} s and {reference[-1]['memory_s']:.3f} s{both}."
              ) if reference else ""
     return (f"1-minute load average during the stages: {min(loads):.1f}–{max(loads):.1f} on "
             f"{cpus} cores{busy}; see `cpu_s` per stage in the JSON for this process's own CPU "

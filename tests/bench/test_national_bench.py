@@ -31,3 +31,7 @@ def test_national_benchmark_small(tmp_path: Path, realdata: Path):
     assert "nummeraanduiding" in bag.open(encoding="utf-8").readline()
     assert report["runs"][1]["command"]["exit_code"] == 0  # riskmap build on the project
     assert "bench:national:begin" in doc.read_text(encoding="utf-8")
+    # the machine's speed, before and after, on one core and on both
+    assert all(set(speed) == {"compute_s", "memory_s", "both_cores_s"} and
+               all(v > 0 for v in speed.values()) for speed in report["machine"]["reference_s"])
+    assert "on both cores at once" in doc.read_text(encoding="utf-8")
