@@ -85,13 +85,17 @@ def cbs_measures(store: Store, measures: Sequence[Mapping[str, Any]], period: Pe
         "AND variable IN (SELECT unnest(?::VARCHAR[])) "
         "AND area_code IN (SELECT unnest(?::VARCHAR[]))", [period.year, variables, list(codes)])
     known = table[table["value"].notna()].groupby("variable")["year"].max()
-    rows = {key: frame.drop_duplicates("area_code").set_index("area_code")["value"]
-            for key, frame in table.groupby(["variable", "year"])}
+    # the rows of each variable and year, taken only for those asked for (a measure reads its
+    # variables' latest year; a frame per variable and year cost 0.5 ms each)
+    table = table.drop_duplicates(["variable", "year", "area_code"])
+    at = table.groupby(["variable", "year"]).indices
+    area_codes, numbers = table["area_code"].to_numpy(object), table["value"].to_numpy(float)
     empty = pd.Series(float("nan"), index=pd.Index(codes), dtype=float)
 
     def values(variable: str, year: int | None) -> pd.Series:
-        found = rows.get((variable, year)) if year is not None else None
-        return empty if found is None else found.reindex(codes).astype(float)
+        rows = at.get((variable, year)) if year is not None else None
+        return empty if rows is None else \
+            pd.Series(numbers[rows], index=area_codes[rows]).reindex(codes)
 
     def year_of(params: Mapping[str, Any]) -> int | None:
         variable = str(params["cbs"])
