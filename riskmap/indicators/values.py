@@ -227,26 +227,34 @@ def _cbs_only(indicator: Indicator) -> bool:
         indicator.denominator is None or indicator.denominator.kind == "cbs")
 
 
-def _reference(store: Store, indicator: Indicator, rows: pd.DataFrame, period: Period,
-               code: str | None, counted: Mapping[str, pd.Series] | None = None) -> float:
-    """The indicator for a whole region: a CBS row (``code``; its values from ``counted`` where
-    it has them) or the sum over the areas."""
-    if code is not None:
-        if not _cbs_only(indicator):
-            return float("nan")
-        numerator = measure_values(store, indicator.numerator, "gemeente", period, None, [code],
-                                   counted)
-        if indicator.denominator is None:
-            return float(numerator.iloc[0] * indicator.scale)
-        denominator = measure_values(store, indicator.denominator, "gemeente", period, None, [code],
-                                     counted)
-        ok = denominator.iloc[0] > 0
-        return float(indicator.scale * numerator.iloc[0] / denominator.iloc[0]) if ok else float("nan")
-    usable = rows["numerator"].notna() & rows["denominator"].notna()
+def _reference(store: Store, indicator: Indicator, period: Period, code: str,
+               counted: Mapping[str, pd.Series] | None = None) -> float:
+    """The indicator for a whole region, from its CBS row ``code`` (its values from ``counted``
+    where it has them); NaN for an indicator that is not CBS-based."""
+    if not _cbs_only(indicator):
+        return float("nan")
+    numerator = measure_values(store, indicator.numerator, "gemeente", period, None, [code],
+                               counted)
     if indicator.denominator is None:
-        return float(rows["numerator"].mean() * indicator.scale)
-    total = rows.loc[usable, "denominator"].sum()
-    return float(indicator.scale * rows.loc[usable, "numerator"].sum() / total) if total > 0 \
+        return float(numerator.iloc[0] * indicator.scale)
+    denominator = measure_values(store, indicator.denominator, "gemeente", period, None, [code],
+                                 counted)
+    ok = denominator.iloc[0] > 0
+    return float(indicator.scale * numerator.iloc[0] / denominator.iloc[0]) if ok else float("nan")
+
+
+def _area_reference(indicator: Indicator, numerator: np.ndarray,
+                    denominator: np.ndarray) -> float:
+    """The indicator over all areas of a level together, from its rows' numerators and
+    denominators (summed as pandas sums them: numpy's sum of the values present)."""
+    if indicator.denominator is None:
+        present = ~np.isnan(numerator)
+        if not present.any():
+            return float("nan")
+        return float(np.where(present, numerator, 0.0).sum() / present.sum() * indicator.scale)
+    usable = ~np.isnan(numerator) & ~np.isnan(denominator)
+    total = denominator[usable].sum()
+    return float(indicator.scale * numerator[usable].sum() / total) if total > 0 \
         else float("nan")
 
 
@@ -280,14 +288,19 @@ def add_indices(store: Store, values: pd.DataFrame, catalogue: list[Indicator], 
     # per indicator, its references (NaN where none is usable)
     references: dict[str, float] = {}
     nationals: dict[str, float] = {}
-    for indicator_id, rows in values.groupby("indicator"):
-        indicator = by_id[str(indicator_id)]
-        own = _reference(store, indicator, rows, period, gemeente, region[gemeente])
-        reference = own if np.isfinite(own) else _reference(store, indicator, rows, period, None)
-        national = _reference(store, indicator, rows, period, NATIONAL, region[NATIONAL])
+    # each indicator's rows as positions in numpy arrays (a frame per indicator cost 0.5 ms)
+    at = values.groupby("indicator").indices
+    numerators, denominators = (values[c].to_numpy(float) for c in ("numerator", "denominator"))
+    shown = values["value"].to_numpy(float)
+    for indicator_id in sorted(at):
+        rows, indicator = at[indicator_id], by_id[str(indicator_id)]
+        own = _reference(store, indicator, period, gemeente, region[gemeente])
+        reference = own if np.isfinite(own) else \
+            _area_reference(indicator, numerators[rows], denominators[rows])
+        national = _reference(store, indicator, period, NATIONAL, region[NATIONAL])
         references[indicator.id] = reference if _usable(reference) else np.nan
         nationals[indicator.id] = national if _usable(national) else np.nan
-        if not _usable(national) and _cbs_only(indicator) and rows["value"].notna().any():
+        if not _usable(national) and _cbs_only(indicator) and not np.isnan(shown[rows]).all():
             without_national.append(indicator.id)
     out = values.copy()
     # the references looked up once per indicator, not per row (a national level: 800,000)
