@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from riskmap.areatypes import area_sql
@@ -34,6 +35,8 @@ SUCCESSION = ("start_date BETWEEN $first AND $end AND rowid IN (SELECT s.rowid F
               "INTERVAL 1 YEAR AND s.start_date + INTERVAL 3 MONTH)")
 # Changes between successive KvK extracts (table establishment_changes).
 CHANGE_KINDS = ("eigenaar", "naam", "activiteit")
+# conditions per number in :func:`counts_by_levels` (a BIGINT's bits, its sign left alone)
+BITS = 62
 
 
 def branch_keys(branches: Any) -> list[str]:
@@ -160,37 +163,55 @@ class CountQuery:
 def counts_by_levels(store: Store, queries: Mapping[str, Sequence[CountQuery]],
                      codes: Mapping[str, Sequence[str]]) -> dict[str, dict[str, pd.Series]]:
     """The count per area code (0 where none) of each level's ``queries``, by
-    :meth:`CountQuery.key`, for every level at once: one SQL query per table, every distinct
-    condition of its queries computed once per row (:func:`distinct_conditions`), every
-    distinct query a ``count(*) FILTER (WHERE ...)`` over them in one ``GROUP BY`` over the
-    levels' area codes, the groups then summed per level (one scan of the table for all levels
-    and, when given their queries, quarters)."""
+    :meth:`CountQuery.key`, for every level at once: one SQL query per table, which counts
+    the rows per combination of the levels' area codes and of the distinct conditions of its
+    queries a row meets (:func:`distinct_conditions`, as the bits of a number); each query's
+    count per area is then the sum of the combinations that meet all of its conditions (one
+    scan of the table for all levels and, when given their queries, quarters)."""
     levels = [level for level in queries if queries[level]]
     unique: dict[str, dict[str, CountQuery]] = {}
     for level in levels:
         for query in queries[level]:
             unique.setdefault(query.table, {})[query.key()] = query
-    areas = [f"a{j}" for j in range(len(levels))]
     placed = " OR ".join(f"{area_sql(level)} IS NOT NULL" for level in levels)
     counted: dict[str, dict[str, pd.Series]] = {level: {} for level in levels}
     for table, group in unique.items():
         conditions, params, uses = distinct_conditions(list(group.values()))
-        # queries with the same conditions share a column
-        measures = list(dict.fromkeys(uses))
-        rows = ", ".join([*(f"{area_sql(level)} AS a{j}" for j, level in enumerate(levels)),
-                          *(f"({sql}) AS c{k}" for k, sql in enumerate(conditions))])
-        columns = [f"count(*) FILTER (WHERE {' AND '.join(f'c{k}' for k in used)})" if used
-                   else "count(*)" for used in measures]
+        # a count per measure (count(*) FILTER ...) took the national query 3.2 s, counts per
+        # combination of conditions met 1.9 s (163,000 combinations of areas and conditions)
+        words = [conditions[i:i + BITS] for i in range(0, len(conditions), BITS)] or [[]]
+        bits = [" + ".join(f"(CASE WHEN {sql} THEN {1 << k} ELSE 0 END)"
+                           for k, sql in enumerate(word)) or "0" for word in words]
         frame = store.query(
-            f"SELECT {', '.join(areas)}, {', '.join(f'{c} AS m{i}' for i, c in enumerate(columns))}"
-            f" FROM (SELECT {rows} FROM {table} WHERE {placed}) GROUP BY ALL", params)
-        column = [measures.index(used) for used in uses]
+            f"SELECT {', '.join(f'{area_sql(level)} AS a{j}' for j, level in enumerate(levels))}"
+            f", {', '.join(f'{sql} AS b{w}' for w, sql in enumerate(bits))}, count(*) AS n "
+            f"FROM {table} WHERE {placed} GROUP BY ALL", params)
+        words_met = [frame[f"b{w}"].to_numpy(np.int64) for w in range(len(words))]
+        rows = frame["n"].to_numpy(np.float64)
+        met = {used: _meeting(words_met, used) for used in set(uses)}
         for j, level in enumerate(levels):
-            sums = frame.iloc[:, len(levels):].groupby(frame[f"a{j}"].to_numpy(object)).sum()
-            sums = sums.reindex(list(codes[level])).fillna(0).astype(float)
-            counted[level].update(zip(group, (sums.iloc[:, i].rename("n") for i in column),
-                                      strict=True))
+            wanted = pd.Index(list(codes[level]))
+            areas = wanted.unique()
+            at = areas.get_indexer(frame[f"a{j}"].to_numpy(object))  # -1: none or elsewhere
+            inside = at >= 0
+            for key, used in zip(group, uses, strict=True):
+                take = inside & met[used]
+                # (numpy counts nothing as integers, even with weights)
+                count = pd.Series(np.bincount(at[take], weights=rows[take], minlength=len(areas))
+                                  .astype(np.float64, copy=False), index=areas, name="n")
+                counted[level][key] = count if len(areas) == len(wanted) else count.reindex(wanted)
     return counted
+
+
+def _meeting(words: Sequence[np.ndarray], used: tuple[int, ...]) -> np.ndarray:
+    """Which rows meet every condition of ``used`` (numbered across ``words`` of
+    :data:`BITS` conditions each)."""
+    meets = np.ones(len(words[0]), dtype=bool)
+    for w, word in enumerate(words):
+        mask = sum(1 << (k - w * BITS) for k in used if k // BITS == w)
+        if mask:
+            meets &= (word & mask) == mask
+    return meets
 
 
 def distinct_conditions(queries: Sequence[CountQuery]) -> tuple[list[str], dict[str, Any],

@@ -3,18 +3,22 @@
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from riskmap.errors import ConfigError
 from riskmap.indicators.business import (
+    BITS,
     CountQuery,
+    counts_by_levels,
     distinct_conditions,
     establishments_measure,
     sbi_condition,
 )
 from riskmap.periods import Period
 from riskmap.project import Project
+from riskmap.store import Store
 
 CENTRE = ("185000", "445000")
 # (SBI 2008, SBI 2025) of the same establishments, before and after the conversion
@@ -91,3 +95,37 @@ def test_a_condition_queries_share_is_computed_once():
     assert conditions == ["start_date <= $p0", "branch = $p1", "start_date <= $p2"]
     assert params == {"p0": end, "p1": "horeca", "p2": "2024-12-31"}
     assert uses == [(0, 1), (0,), (2,)]
+
+
+def test_counts_by_levels_equal_a_count_per_query(tmp_path: Path):
+    """Counted per combination of the conditions met, then summed per query: the counts of one
+    ``count(*)`` per query and area, also with more conditions than one number has bits, with
+    conditions that are NULL (not met), rows in no area of a level and areas asked twice."""
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({
+        "id": [f"v{i}" for i in range(n)], "staff": rng.integers(0, 90, n).astype(float),
+        "buurt": rng.choice(["BU01", "BU02", "BU03", None], n),
+        "wijk": rng.choice(["WK01", "WK02", None], n), "load_id": 1})
+    frame.loc[rng.random(n) < 0.2, "staff"] = np.nan  # staff > $x is NULL there
+    with Store.open(tmp_path / "riskmap.duckdb", create=True) as store:
+        with store.transaction():
+            store.insert("establishments", frame)
+        queries = [CountQuery("establishments", (f"staff > $x{k}",), {f"x{k}": k})
+                   for k in range(BITS + 8)]
+        queries += [CountQuery("establishments", ("staff > $a", "staff < $b"), {"a": 3, "b": 80}),
+                    CountQuery("establishments", ("staff > $a", f"staff < $x{BITS + 5}"),
+                               {"a": 3, f"x{BITS + 5}": BITS + 5}),
+                    CountQuery("establishments", (), {})]
+        codes = {"buurt": ["BU03", "BU01", "BU09", "BU01"], "wijk": ["WK01", "WK02"]}
+        counted = counts_by_levels(store, {"buurt": queries, "wijk": queries[::-1]}, codes)
+        for level, column in (("buurt", "buurt"), ("wijk", "wijk")):
+            for query in queries:
+                where = " AND ".join(query.conditions) or "true"
+                expected = [float(store.scalar(f"SELECT count(*) FROM establishments WHERE "
+                                               f"{column} = $code AND {where}",
+                                               {**query.params, "code": code}))
+                            for code in codes[level]]
+                got = counted[level][query.key()]
+                assert got.index.tolist() == codes[level]
+                assert got.dtype == np.float64 and got.tolist() == expected, (level, query)
