@@ -227,25 +227,28 @@ def hidden_risk(seed: int = SEED) -> pd.DataFrame:
 def write_sources(world: World, folder: Path) -> dict[str, Path]:
     """Write the world as real-format source files into ``folder``; returns the paths by name.
 
-    The BAG file and the others are written side by side where possible
-    (:func:`riskmap._forked.side_by_side`; each writer draws from its own random generator).
+    The files are written side by side where possible (:func:`riskmap._forked.side_by_side`;
+    each writer draws from its own random generator), in three groups of about equal work: the
+    KvK extracts and the registers, the BAG, the areas and CBS tables.
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "registers").mkdir(exist_ok=True)
 
-    def areas_and_registers() -> dict[str, Path]:
+    def kvk_and_registers() -> dict[str, Path]:
+        return {**_write_kvk(world, folder), **_write_registers(world, folder / "registers")}
+
+    def bag() -> dict[str, Path]:
+        return {"bag": _write_bag(world, folder / "bagadres-full.csv")}
+
+    def areas() -> dict[str, Path]:
         _write_cbs_cache(world, folder / "cbs")
         return {
             "boundaries": _write_boundaries(world, folder / f"wijkenbuurten_{YEAR}.gpkg"),
             "bedrijventerreinen": _write_terreinen(world, folder / "ibis_bedrijventerreinen.gpkg"),
             "vakantieparken": _write_parks(world, folder / "vakantieparken.gpkg"),
-            **_write_kvk(world, folder), "cbs": folder / "cbs",
-            **_write_registers(world, folder / "registers")}
+            "cbs": folder / "cbs"}
 
-    def bag() -> dict[str, Path]:
-        return {"bag": _write_bag(world, folder / "bagadres-full.csv")}
-
-    return {name: path for paths in side_by_side([areas_and_registers, bag])
+    return {name: path for paths in side_by_side([kvk_and_registers, bag, areas])
             for name, path in paths.items()}
 
 
