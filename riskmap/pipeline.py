@@ -12,11 +12,13 @@ the same outputs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+
+import pandas as pd
 
 from riskmap._forked import settled, side_by_side_with, started
 from riskmap._progress import progress
@@ -33,6 +35,7 @@ from riskmap.models.runs import (
 )
 from riskmap.periods import Period, quarters
 from riskmap.project import Project
+from riskmap.reports.bias import audit_accuracy
 from riskmap.reports.briefing import write_briefing
 from riskmap.reports.exports import write_exports
 from riskmap.reports.gebiedsanalyse import write_report
@@ -90,11 +93,22 @@ def _consecutive(store: Store, period: Period) -> list[Period]:
     return run
 
 
-def _patterns_of(project: Project, period: Period) -> tuple[list[AnalysisRun], AnalysisRun | str]:
+# Gi* of the quarters, the emerging hotspots (or why there are none) and the bias audit's
+# backtest (see _patterns_of)
+PatternsOf = tuple[list[AnalysisRun], AnalysisRun | str, pd.DataFrame | None]
+
+
+def _patterns_of(project: Project, period: Period) -> PatternsOf:
     """Gi* of ``period`` and of the built quarters before it that have none yet (so the
-    dashboard can compare quarters), and the emerging hotspots over the consecutive built
-    quarters (or why there are none), computed from the store as it is (read only)."""
+    dashboard can compare quarters), the emerging hotspots over the consecutive built
+    quarters (or why there are none), and the bias audit's backtest of the score without its
+    theme (:func:`riskmap.reports.bias.audit_accuracy`; ``None`` where it cannot be computed:
+    the audit says why), computed from the store as it is (read only)."""
     with project.store(read_only=True) as store:
+        try:
+            accuracy = audit_accuracy(store, project.catalogue(), project.config, period)
+        except RiskmapError:
+            accuracy = None
         done = set(store.query("SELECT DISTINCT period FROM hotspots WHERE level = 'buurt' "
                                "AND method = 'gi_star' AND variable = 'totaal'")["period"])
         run = _consecutive(store, period)
@@ -103,16 +117,42 @@ def _patterns_of(project: Project, period: Period) -> tuple[list[AnalysisRun], A
         if len(run) < MIN_PERIODS:
             return hotspots, (f"{len(run)} aaneengesloten kwartaal/kwartalen berekend t/m "
                               f"{period}; opkomende hotspots vragen er {MIN_PERIODS} (gebruik "
-                              f"--from {period - (MIN_PERIODS - 1)})")
+                              f"--from {period - (MIN_PERIODS - 1)})"), accuracy
         # the Gi* of the quarters just computed are not computed again
         return hotspots, computed_emerging(store, project.config, run[0], period,
-                                           hotspots=hotspots)
+                                           hotspots=hotspots), accuracy
+
+
+class _Taken:
+    """The result of :func:`_patterns_of` from its forked process, taken once: its backtest
+    for the bias audit, then the whole (an error of the task is raised there, not in the
+    audit)."""
+
+    def __init__(self, results: Iterator[PatternsOf]) -> None:
+        self._results = results
+        self._outcome: PatternsOf | Exception | None = None
+
+    def result(self) -> PatternsOf:
+        if self._outcome is None:
+            try:
+                self._outcome = next(self._results)
+            except Exception as exc:  # raised again by each call
+                self._outcome = exc
+        if isinstance(self._outcome, Exception):
+            raise self._outcome
+        return self._outcome
+
+    def accuracy(self) -> pd.DataFrame | None:
+        try:
+            return self.result()[2]
+        except Exception:  # raised again by result()
+            return None
 
 
 class _Patterns:
     """The stages hotspots and emerging hotspots of a quarter, after its track record: both
-    computed in a forked process while this one computes the bias audit the writers show (each
-    takes one core), then stored here."""
+    computed in a forked process, with the bias audit's backtest, while this one computes the
+    rest of the bias audit the writers show (each takes one core), then stored here."""
 
     def __init__(self, project: Project, period: Period) -> None:
         self.project, self.period = project, period
@@ -124,10 +164,12 @@ class _Patterns:
         with project.lock():
             with started([partial(_patterns_of, project, self.period)],
                          background=True) as computed:
+                patterns = _Taken(computed)
                 with project.quarter_output(self.period) as self.audited, \
                         suppress(RiskmapError):
-                    self.audited.bias_audit()  # else the writers say why there is none
-                hotspots, self._emerging = next(computed)
+                    # else the writers say why there is none
+                    self.audited.bias_audit(accuracy=patterns.accuracy)
+                hotspots, self._emerging, _ = patterns.result()
             with project.store() as store:
                 for run in hotspots:
                     store_run(store, run)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,9 +214,19 @@ def _accuracy(store: Store, data: QuarterData, variant: Config, period: Period,
     return pd.DataFrame(rows, columns=["period", "ranking", "precision_at_k", "auc"])
 
 
+def audit_accuracy(store: Store, catalogue: list[Indicator], config: Config, period: Period,
+                   k: int = 10) -> pd.DataFrame:
+    """The bias audit's ``accuracy`` of a built quarter: the backtest of the score with and
+    without the theme (for a caller that computes it beside the rest of the audit)."""
+    return _accuracy(store, QuarterData(store, catalogue, config, "buurt"), variant_config(config),
+                     period, k)
+
+
 def bias_audit(store: Store, catalogue: list[Indicator], config: Config, period: Period,
-               k: int = 10) -> BiasAudit:
-    """The bias audit of a built quarter (see the module notes)."""
+               k: int = 10, accuracy: Callable[[], pd.DataFrame | None] | None = None) -> BiasAudit:
+    """The bias audit of a built quarter (see the module notes). ``accuracy()``, where given,
+    is asked last for its backtest (:func:`audit_accuracy`, computed elsewhere meanwhile);
+    when it has none, it is computed here."""
     if not store.scalar("SELECT count(*) FROM scores WHERE period = ? AND level = 'buurt'",
                         [str(period)]):
         raise StoreError(f"{store.path}: {period} is niet berekend voor buurt; draai eerst "
@@ -258,5 +269,7 @@ def bias_audit(store: Store, catalogue: list[Indicator], config: Config, period:
     log.debug("biascontrole %s: %d correlaties, armste vijfde %d buurten, %d van %d cellen van de "
               "doelenlijst anders zonder %s", period, len(rankings), len(poor),
               summary["cells_changed"], summary["cells_selected"], THEME)
+    backtest = accuracy() if accuracy is not None else None
     return BiasAudit(str(period), choice.method, correlations(rankings, context), poorest,
-                     summary, _accuracy(store, data, variant, period, k))
+                     summary, _accuracy(store, data, variant, period, k) if backtest is None
+                     else backtest)

@@ -20,6 +20,10 @@ from riskmap.periods import Period
 from riskmap.store import Store
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+
     from riskmap.reports.bias import BiasAudit
 
 
@@ -53,15 +57,16 @@ class QuarterOutput:
         what was computed once for all writers so far, and what the store read."""
         return replace(self, store=store.reads_from(self.store), guard=guard)
 
-    def bias_audit(self) -> BiasAudit:
-        """The quarter's bias audit (:func:`riskmap.reports.bias.bias_audit`), computed once for
-        all writers; raises its :class:`~riskmap.errors.RiskmapError` each time it is asked."""
+    def bias_audit(self, accuracy: Callable[[], pd.DataFrame | None] | None = None) -> BiasAudit:
+        """The quarter's bias audit (:func:`riskmap.reports.bias.bias_audit`, ``accuracy`` as
+        there), computed once for all writers; raises its
+        :class:`~riskmap.errors.RiskmapError` each time it is asked."""
         if "bias" not in self._memo:
             from riskmap.reports.bias import bias_audit  # noqa: PLC0415 - bias imports targets, which imports this module
 
             try:
                 self._memo["bias"] = bias_audit(self.store, self.catalogue, self.config,
-                                                self.period)
+                                                self.period, accuracy=accuracy)
             except RiskmapError as exc:
                 self._memo["bias"] = exc
         found = self._memo["bias"]

@@ -6,7 +6,7 @@ import pytest
 
 from riskmap.demo import DemoRun
 from riskmap.errors import StoreError
-from riskmap.reports.bias import bias_audit, correlations, poorest_fifth
+from riskmap.reports.bias import audit_accuracy, bias_audit, correlations, poorest_fifth
 from riskmap.reports.trust import bias_lines
 from riskmap.store import Store
 
@@ -46,6 +46,24 @@ def test_demo_bias_audit_has_every_part(demo_run: DemoRun):
     lines = bias_lines(audit, project.config["privacy.min_count"])
     assert any("Armste vijfde" in line for line in lines)
     assert any("Zonder het thema kwetsbaarheid" in line for line in lines)
+
+
+def test_the_backtest_computed_apart_is_the_audits_own(demo_run: DemoRun):
+    """``riskmap kwartaal`` computes the audit's backtest beside the rest of it (in the
+    process of the hotspots): the same audit as computed in one go; without one there, it is
+    computed here."""
+    project, period = demo_run.project, demo_run.period
+    catalogue, config = project.catalogue(), project.config
+    with Store.open(config.store_path, read_only=True) as store:
+        whole = bias_audit(store, catalogue, config, period)
+        apart = audit_accuracy(store, catalogue, config, period)
+        given = bias_audit(store, catalogue, config, period, accuracy=lambda: apart)
+        missing = bias_audit(store, catalogue, config, period, accuracy=lambda: None)
+    assert len(whole.accuracy) > 0
+    for audit in (given, missing):
+        pd.testing.assert_frame_equal(audit.accuracy, whole.accuracy, check_exact=True)
+        pd.testing.assert_frame_equal(audit.poorest, whole.poorest, check_exact=True)
+        assert audit.variant == whole.variant
 
 
 def test_the_bias_audit_of_a_quarter_not_built_says_so(demo_run: DemoRun):
