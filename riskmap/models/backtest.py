@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.metrics import roc_auc_score
 
 from riskmap.config import Config
 from riskmap.errors import InputError, RiskmapError
@@ -87,12 +86,23 @@ def precision_at_k(positive: np.ndarray, score: np.ndarray, k: int) -> float:
 
 
 def ranking_auc(positive: np.ndarray, score: np.ndarray) -> float:
-    """AUC of ``score`` for ``positive`` (NaN scores rank last); NaN with one class only."""
+    """AUC of ``score`` for ``positive`` (NaN scores rank last); NaN with one class only.
+
+    As the Mann-Whitney statistic: the chance that a positive area scores above a negative one,
+    ties counting half (scikit-learn's ``roc_auc_score``, without its checks of 4 ms a call).
+    """
     positive = np.asarray(positive, dtype=bool)
     score = np.asarray(score, dtype=float)
     if positive.all() or not positive.any() or np.isnan(score).all():
         return float("nan")
-    return float(roc_auc_score(positive, np.where(np.isnan(score), np.nanmin(score) - 1, score)))
+    score = np.where(np.isnan(score), np.nanmin(score) - 1, score)
+    order = np.argsort(score, kind="stable")
+    _, first, ties = np.unique(score[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(score))
+    ranks[order] = np.repeat(first + (ties + 1) / 2, ties)  # from 1, ties their mean
+    n_pos = int(positive.sum())
+    n_neg = len(score) - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def _metrics(method: str, positive: np.ndarray, score: np.ndarray, k: int) -> tuple[float, float]:

@@ -29,3 +29,21 @@ def test_auc_counts_ties_half_and_ranks_missing_last():
     assert ranking_auc(positive, np.array([1.0, 1, 1, 1])) == 0.5
     assert ranking_auc(positive, np.array([np.nan, 3, 2, 1])) == pytest.approx(0.25)
     assert np.isnan(ranking_auc(np.ones(3, dtype=bool), np.arange(3.0)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auc_is_scikit_learns(seed: int):
+    """The rank form gives scikit-learn's ``roc_auc_score`` (the trapezoids of the ROC curve),
+    with many ties and missing scores."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    positive = rng.random(300) < 0.2
+    score = rng.integers(0, 12, 300).astype(float)  # many ties
+    score[rng.random(300) < 0.1] = np.nan
+    filled = np.where(np.isnan(score), np.nanmin(score) - 1, score)
+    assert ranking_auc(positive, score) == pytest.approx(roc_auc_score(positive, filled),
+                                                         rel=1e-12, abs=0)
+    assert ranking_auc(positive, -score) == pytest.approx(
+        roc_auc_score(positive, np.where(np.isnan(score), np.nanmin(-score) - 1, -score)),
+        rel=1e-12, abs=0)
