@@ -171,6 +171,20 @@ def test_effective_weights_and_drivers():
     assert "i1" in top["D"]
 
 
+def test_effective_weights_of_shared_and_unweighted_indicators():
+    """An indicator in two themes carries a share of each; a theme weighted 0 carries none; a
+    theme whose indicators all weigh 0 makes theirs unknown (NaN), not an error."""
+    design = Design(pd.Series(1, index=["a", "b", "c", "d", "e"]),
+                    pd.Series([1.0, 3.0, 2.0, 5.0, 0.0], index=["a", "b", "c", "d", "e"]),
+                    {"t1": ["a", "b"], "t2": ["b", "c"], "t3": ["d"], "t4": ["e"]},
+                    pd.Series([1.0, 1.0, 0.0, 2.0], index=["t1", "t2", "t3", "t4"]))
+    weights = effective_weights(design)
+    assert weights.index.tolist() == ["a", "b", "c", "d", "e"]
+    np.testing.assert_allclose(weights[["a", "b", "c", "d"]],
+                               [0.25 * 1 / 4, 0.25 * 3 / 4 + 0.25 * 3 / 5, 0.25 * 2 / 5, 0.0])
+    assert math.isnan(weights["e"])
+
+
 def test_uncertainty_is_deterministic_and_brackets_rank():
     rng = np.random.default_rng(0)
     raw = pd.DataFrame(rng.normal(size=(30, 3)), columns=["i1", "i2", "i3"])
