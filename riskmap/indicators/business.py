@@ -196,7 +196,7 @@ def counts_by_levels(store: Store, queries: Mapping[str, Sequence[CountQuery]],
             inside = at >= 0
             for key, used in zip(group, uses, strict=True):
                 take = inside & met[used]
-                # (numpy counts nothing as integers, even with weights)
+                # (np.bincount gives integers when it counts nothing, even with weights)
                 count = pd.Series(np.bincount(at[take], weights=rows[take], minlength=len(areas))
                                   .astype(np.float64, copy=False), index=areas, name="n")
                 counted[level][key] = count if len(areas) == len(wanted) else count.reindex(wanted)
