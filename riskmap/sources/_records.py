@@ -234,10 +234,20 @@ def exact_duplicates(frame: pd.DataFrame, key: str,
 
 
 def drop_duplicates(frame: pd.DataFrame, key: str, record: LoadRecord) -> pd.DataFrame:
-    """Drop exact duplicate rows and repeated ids, counting both."""
-    frame = reject_where(frame, exact_duplicates(frame, key), "dubbele regel", record)
-    repeated = duplicated(frame[key]) & frame[key].ne("").to_numpy()
-    return reject_where(frame, repeated, f"dubbel {key}", record)
+    """Drop exact duplicate rows and repeated ids, counting both.
+
+    The rows whose id repeats are found once: every appearance of such an id is among them,
+    so which are repeats is told among them alone (a second search of three million ids
+    cost 0.4 s).
+    """
+    candidates = duplicated(frame[key], keep=False)
+    exact = exact_duplicates(frame, key, candidates)
+    frame = reject_where(frame, exact, "dubbele regel", record)
+    candidates = candidates[~exact]
+    repeated = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        repeated[candidates] = duplicated(frame[key].iloc[np.flatnonzero(candidates)])
+    return reject_where(frame, repeated & frame[key].ne("").to_numpy(), f"dubbel {key}", record)
 
 
 # Dates that exports write for "unknown": 1900-01-01, and Excel's day 0 (1899-12-30/31).

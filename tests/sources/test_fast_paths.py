@@ -27,9 +27,10 @@ from riskmap.sources._places import (
     numbers,
 )
 from riskmap.sources._pseudo import Pseudonymiser
-from riskmap.sources._records import _with_codes
+from riskmap.sources._records import _with_codes, drop_duplicates
 from riskmap.sources.bag import bag_ids, repeated_addresses
 from riskmap.sources.kvk import PYTHON_SPACES, _names
+from riskmap.store import LoadRecord
 
 
 def plain_first_hit(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
@@ -452,6 +453,28 @@ def test_duplicated_by_arrow_as_pandas(keep, repeats_from, monkeypatch):
                    pd.Series(["b", None, "b", None, "a"], dtype="str")):
         np.testing.assert_array_equal(duplicated(series, keep=keep),
                                       series.duplicated(keep=keep).to_numpy())
+
+
+@pytest.mark.parametrize("repeats_from", [_io.REPEATS_FROM, 2])  # factorised; DuckDB first
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "1", "2", "3", "4"]), st.integers(0, 2)),
+                max_size=25))
+def test_drop_duplicates_as_pandas(repeats_from, rows):
+    """Exact duplicate rows, then repeated ids (not blank ones) dropped, as pandas' duplicated
+    on the whole row and then on the id finds them; the ids that repeat are searched once."""
+    _io.REPEATS_FROM, saved = repeats_from, _io.REPEATS_FROM
+    try:
+        frame = pd.DataFrame(rows, columns=["id", "value"]).astype({"id": "str", "value": "str"})
+        record = LoadRecord("kvk", "test")
+        kept = drop_duplicates(frame, "id", record)
+    finally:
+        _io.REPEATS_FROM = saved
+    exact = frame.duplicated()
+    rest = frame[~exact]
+    expected = rest[~(rest["id"].duplicated() & rest["id"].ne(""))]
+    pd.testing.assert_frame_equal(kept, expected)
+    assert record.rejects.get("dubbele regel", 0) == int(exact.sum())
+    assert record.rejects.get("dubbel id", 0) == len(rest) - len(expected)
 
 
 @given(st.lists(st.integers(-3, 10**16), max_size=60), st.integers(1, 4))
