@@ -60,7 +60,7 @@ from riskmap.sources._io import (
     parse_dates,
     require_columns,
 )
-from riskmap.sources._places import coded_per_value, numbers, per_value, per_values
+from riskmap.sources._places import coded_per_values, numbers, per_value, per_values
 from riskmap.sources._records import (
     AREA_COLUMNS,
     address_keys_of,
@@ -226,12 +226,9 @@ def _sbi_parts(version: int, values: pd.Series) -> tuple[pd.Series, ...]:
     return (placeholder_code(values), *normalise_sbi(values, version), blank(values))
 
 
-def _branch_of(version: int, codes: pd.Series) -> pd.Series:
-    return branch_of(codes, pd.Series(version, index=codes.index))
-
-
-def _section_of(version: int, codes: pd.Series) -> pd.Series:
-    return section_of(codes, pd.Series(version, index=codes.index))
+def _branch_and_section(version: int, codes: pd.Series) -> tuple[pd.Series, pd.Series]:
+    versions = pd.Series(version, index=codes.index)
+    return branch_of(codes, versions), section_of(codes, versions)
 
 
 def _other_sbi(values: pd.Series) -> pd.Series:
@@ -303,8 +300,7 @@ def load_kvk(store: Store, config: Config, path: str | Path, mapping: str | Path
         frame = frame[[c for c in KEPT if c in frame]]
         ids, owners, names = (hashed.take(frame.index) for _ in range(3))  # in the jobs' order
         # a few distinct texts each: kept as codes, not a text per row (3M rows: 0.4 s)
-        branch = coded_per_value(frame["sbi"], partial(_branch_of, version))
-        section = coded_per_value(frame["sbi"], partial(_section_of, version))
+        branch, section = coded_per_values(frame["sbi"], partial(_branch_and_section, version))
         rows = pd.DataFrame({
             "id": ids,
             "kvk": owners,
