@@ -88,14 +88,15 @@ def _loads(project: Project, paths: dict[str, Path]) -> list[LoadRecord]:
 
 def _run_demo(out: Path, seed: int) -> DemoRun:
     _clear_demo(out)
-    # this process imports what the quarter's stages and writers use (~3 s) while the sources
-    # are made and then loaded in forked processes: the track record's models (scikit-learn,
-    # ~1 s) while the sources are made (which keep both cores busy only part of the time), the
-    # rest while the sources are loaded (one core); all of it there made the quarters wait
-    # half a second for the imports after the loads
+    # this process imports what the quarter's stages and writers use (~2.5 s) while the
+    # sources are made and then loaded in forked processes: the rankings' models
+    # (scikit-learn, 0.85 s) while the sources are made (1.3 s, both cores busy part of the
+    # time), the rest (1.4 s) while the sources are loaded (1.8 s, one core); the whole
+    # track record there made the loads wait 0.3 s for the imports, all of it after made
+    # the quarters wait 0.5 s
     with started([partial(_sources, out / "sources", seed)], background=True) as made:
         project = Project.init(out, GEMEENTE, YEAR, naam=NAME, **{"paths.cache": "sources"})
-        import riskmap.models.backtest  # noqa: F401, PLC0415
+        import riskmap.models.ranking  # noqa: F401, PLC0415
         paths = next(made)
     run = DemoRun(project, LAST_PERIOD)
     with started([partial(_loads, project, paths)], background=True) as loaded:
