@@ -44,6 +44,7 @@ from riskmap.config import Config
 from riskmap.errors import InputError, RiskmapError
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import Guard, write_csv, write_figure
+from riskmap.models.metrics import precision_at_k, ranking_auc
 from riskmap.models.ranking import CombinedData, chosen_rows, fit_combined
 from riskmap.models.supervised import QuarterData, controle_outcomes, fit_hit_rate_model
 from riskmap.periods import Period, quarters
@@ -71,38 +72,8 @@ class BacktestResult:
     outputs: dict[str, Path]
 
 
-def precision_at_k(positive: np.ndarray, score: np.ndarray, k: int) -> float:
-    """Share of positives among the ``k`` highest scores, ties at the cut-off pro rata."""
-    positive = np.asarray(positive, dtype=bool)
-    score = np.nan_to_num(np.asarray(score, dtype=float), nan=-np.inf)
-    k = min(k, positive.size)
-    if k == 0:
-        return float("nan")
-    cut = np.sort(score)[::-1][k - 1]
-    above = score > cut
-    tied = score == cut
-    share = (k - above.sum()) / tied.sum()
-    return float((positive[above].sum() + share * positive[tied].sum()) / k)
 
 
-def ranking_auc(positive: np.ndarray, score: np.ndarray) -> float:
-    """AUC of ``score`` for ``positive`` (NaN scores rank last); NaN with one class only.
-
-    As the Mann-Whitney statistic: the chance that a positive area scores above a negative one,
-    ties counting half (scikit-learn's ``roc_auc_score``, without its checks of 4 ms a call).
-    """
-    positive = np.asarray(positive, dtype=bool)
-    score = np.asarray(score, dtype=float)
-    if positive.all() or not positive.any() or np.isnan(score).all():
-        return float("nan")
-    score = np.where(np.isnan(score), np.nanmin(score) - 1, score)
-    order = np.argsort(score, kind="stable")
-    _, first, ties = np.unique(score[order], return_index=True, return_counts=True)
-    ranks = np.empty(len(score))
-    ranks[order] = np.repeat(first + (ties + 1) / 2, ties)  # from 1, ties their mean
-    n_pos = int(positive.sum())
-    n_neg = len(score) - n_pos
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def _metrics(method: str, positive: np.ndarray, score: np.ndarray, k: int) -> tuple[float, float]:

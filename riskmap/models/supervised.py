@@ -40,7 +40,7 @@ import pandas as pd
 from sklearn import config_context
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -54,6 +54,7 @@ from riskmap.indicators.build import OVERALL, plain_scores, stored_scores
 from riskmap.indicators.catalogue import Indicator, for_level
 from riskmap.indicators.scoring import normalise
 from riskmap.indicators.values import indicator_values, scored_indicators
+from riskmap.models.metrics import binary_log_loss, ranking_auc
 from riskmap.periods import Period, quarters
 from riskmap.store import Store
 
@@ -226,14 +227,6 @@ def area_groups(store: Store, level: str) -> pd.Series:
     return frame.drop_duplicates("code").set_index("code")["grp"]
 
 
-def binary_log_loss(found: np.ndarray, chance: np.ndarray) -> float:
-    """Mean log loss of chances of a finding (``sklearn.metrics.log_loss`` of ``found`` and
-    ``chance`` with ``labels=[0, 1]``: chances clipped to machine epsilon from 0 and 1), without
-    its checks of the labels, which cost 5 ms a call on a few hundred rows."""
-    eps = np.finfo(float).eps
-    chance = np.asarray(chance, dtype=float)
-    shown = np.where(np.asarray(found) == 1, chance, 1 - chance)
-    return float(-np.mean(np.log(np.clip(shown, eps, 1 - eps))))
 
 
 def _scaled(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -316,7 +309,7 @@ class HitRateModel:
         scores = self._out_of_fold(y, folds)
         self.strength_ = min(scores, key=lambda c: binary_log_loss(y, scores[c]))
         best = scores[self.strength_]
-        self.cv_auc_ = float(roc_auc_score(y, best))
+        self.cv_auc_ = ranking_auc(y == 1, best)
         self.cv_brier_ = float(brier_score_loss(y, best))
         self.cv_log_loss_ = binary_log_loss(y, best)
         self.features_ = list(features.columns)

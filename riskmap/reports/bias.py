@@ -44,7 +44,7 @@ from riskmap.indicators.build import OVERALL, plain_scores
 from riskmap.indicators.business import ACTIVE
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.context import cbs_values, latest_year
-from riskmap.models.backtest import precision_at_k, ranking_auc
+from riskmap.models.metrics import precision_at_k, ranking_auc
 from riskmap.models.ranking import chosen_values, stored_choice, stored_track_record
 from riskmap.models.supervised import FOUND, QuarterData, controle_outcomes
 from riskmap.periods import Period

@@ -1,9 +1,10 @@
-"""Precision at k (ties pro rata) and AUC (ties one half), against hand-computed values."""
+"""Precision at k (ties pro rata), AUC (ties one half) and log loss, against hand-computed
+values and scikit-learn's."""
 
 import numpy as np
 import pytest
 
-from riskmap.models.backtest import precision_at_k, ranking_auc
+from riskmap.models.metrics import binary_log_loss, precision_at_k, ranking_auc
 
 
 def test_precision_at_k_known_values():
@@ -47,3 +48,14 @@ def test_auc_is_scikit_learns(seed: int):
     assert ranking_auc(positive, -score) == pytest.approx(
         roc_auc_score(positive, np.where(np.isnan(score), np.nanmin(-score) - 1, -score)),
         rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_log_loss_is_that_of_scikit_learn(seed: int):
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(seed)
+    found = rng.integers(0, 2, 300)
+    chance = rng.random(300)
+    chance[:4] = [0.0, 1.0, 1e-20, 1 - 1e-17]  # clipped at machine epsilon, as scikit-learn does
+    assert binary_log_loss(found, chance) == log_loss(found, chance, labels=[0, 1])
