@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 
+from riskmap._forked import cores
 from riskmap.areatypes import AREA_COLUMN, area_lists
 from riskmap.sources._io import arrow_strings, blank, gather, parse_numbers
 from riskmap.sources._plain import plain_numbers
@@ -369,7 +370,7 @@ def _intersects_xy(test: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarra
 def _query(tree: shapely.STRtree, points: np.ndarray) -> np.ndarray:
     """``tree.query(points, predicate="intersects")``, in chunks on every core for many points
     (the query releases the GIL)."""
-    workers = min(os.cpu_count() or 1, len(points) // PARALLEL_CHUNK)
+    workers = min(cores(), len(points) // PARALLEL_CHUNK)
     if workers < 2:
         return tree.query(points, predicate="intersects")
     bounds = np.linspace(0, len(points), workers + 1).astype(int)
@@ -455,7 +456,7 @@ class PolygonLookup:
         assert self._raster is not None
         indptr, indices = self._raster.indptr, self._raster.indices
         shapely.prepare(self.geoms)
-        workers = max(1, min(os.cpu_count() or 1, len(x) // PARALLEL_CHUNK))
+        workers = max(1, min(cores(), len(x) // PARALLEL_CHUNK))
         hit = np.full(len(x), -1, dtype=np.int64)
         extra = 0
         with ThreadPoolExecutor(workers) as pool:
