@@ -72,10 +72,6 @@ class BacktestResult:
     outputs: dict[str, Path]
 
 
-
-
-
-
 def _metrics(method: str, positive: np.ndarray, score: np.ndarray, k: int) -> tuple[float, float]:
     if method == "random":
         return float(positive.mean()), 0.5

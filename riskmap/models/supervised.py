@@ -227,8 +227,6 @@ def area_groups(store: Store, level: str) -> pd.Series:
     return frame.drop_duplicates("code").set_index("code")["grp"]
 
 
-
-
 def _scaled(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Training and test features standardised with the training rows' means and spreads."""
     scaler = StandardScaler().fit(train)
