@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,18 +41,30 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def children_cpu() -> float:
+    """CPU seconds (user and system) of the ended processes this one started and waited for,
+    with the processes they forked and waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, dict[str, Any]]:
     """Minimum and median wall time of ``repeat`` runs of each of ``runs`` (by label), the
     labels taking turns so that a change in the machine's load falls on all of them; with the
-    load average around them."""
-    before, times = load(), {label: [] for label in runs}
+    load average around them, and the median CPU time of the runs (all their processes: less
+    sensitive than the wall time to other work on the machine, blind to waiting)."""
+    before = load()
+    times: dict[str, list[float]] = {label: [] for label in runs}
+    cpu: dict[str, list[float]] = {label: [] for label in runs}
     for _ in range(repeat):
         for label, run in runs.items():
-            start = time.perf_counter()
+            start, used = time.perf_counter(), children_cpu()
             run()
             times[label].append(time.perf_counter() - start)
+            cpu[label].append(children_cpu() - used)
     after = load()
     return {label: {"min_s": round(min(t), 3), "median_s": round(statistics.median(t), 3),
+                    "cpu_median_s": round(statistics.median(cpu[label]), 3),
                     "runs": repeat, "load_before": before, "load_after": after}
             for label, t in times.items()}
 
