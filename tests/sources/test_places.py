@@ -64,3 +64,31 @@ def test_only_the_grid_cells_asked_for_are_made():
     only, _ = index.assign(x, y, sizes=(500,))
     assert only["cell100"].isna().all()
     assert only["cell500"].tolist() == every["cell500"].tolist() == ["E1550N4630", "E1555N4635"]
+
+
+def test_per_values_gives_what_the_function_gives_on_every_row():
+    """Computed once per distinct value and spread over the rows: the same values and dtypes
+    as the function applied to all rows (dates and numbers by numpy, text by Arrow, objects
+    with None as they are)."""
+    from riskmap.sources._places import per_values
+
+    values = pd.Series(["01-02-2020", "", None, "2019", "01-02-2020", "31-12-1999", ""] * 50,
+                       dtype="str", index=np.arange(350) * 3)
+
+    def function(distinct: pd.Series) -> list[pd.Series]:
+        text = distinct.astype(str)
+        return [pd.to_datetime(text, format="%d-%m-%Y", errors="coerce"),
+                pd.to_datetime(text, format="%d-%m-%Y", errors="coerce").astype("datetime64[s]"),
+                text.str.len().astype(float), text.str.startswith("0").astype(bool),
+                text.str[:2], pd.Series([None if t == "" else t for t in text], dtype=object,
+                                        index=distinct.index)]
+
+    spread = per_values(values, function)
+    everywhere = function(values.astype(object))
+    assert len(spread) == len(everywhere)
+    for got, full in zip(spread, everywhere, strict=True):
+        # objects: the dtype pandas infers for these values
+        expected = pd.Series(full.to_numpy(), index=full.index) if full.dtype == object else full
+        pd.testing.assert_series_equal(got, expected, check_exact=True)
+    assert [str(s.dtype) for s in spread][:4] == ["datetime64[us]", "datetime64[s]", "float64",
+                                                  "bool"]
