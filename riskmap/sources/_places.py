@@ -297,11 +297,13 @@ def _cells(x: np.ndarray, y: np.ndarray, size: int) -> tuple[np.ndarray, pa.Arra
 
 def _distinct_keys(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each key's position among the distinct keys, and those keys (ascending). Keys within a
-    range of a few times their number (a country's grid cells) are marked in an array of that
-    range instead of hashed (ten million points' 500 m cells named in 0.58 s instead of 1.07)."""
+    range of a few times their number, or of at most 2^24 (the Netherlands' 100 m cells: 8.3
+    million), are marked in an array of that range instead of hashed: ten million points' 500 m
+    cells named in 0.58 s instead of 1.07, three million points' 100 m cells 0.10 s instead of
+    0.44 (at most 84 MB for the array and the ranks)."""
     first = int(key.min())
     extent = int(key.max()) - first + 1
-    if extent > max(2 * len(key), 1 << 20):
+    if extent > max(4 * len(key), 1 << 24):
         positions, distinct = pd.factorize(key, sort=True)
         return positions, distinct
     offset = key - first
