@@ -108,9 +108,11 @@ def read_bag(store: Store, path: Path, mapping: str | Path | None = None) -> pd.
     renames = {a: t for a, t in ALIASES.items() if a in frame.columns and t not in frame.columns}
     frame = frame.rename(columns=renames)
     if {"object_type", "gebruiksdoel"} <= set(frame.columns):
-        kind = frame["object_type"].astype(str).str.strip().str.upper().map(OBJECT_USES)
-        frame["gebruiksdoel"] = frame["gebruiksdoel"].where(~blank(frame["gebruiksdoel"]), kind) \
-            .fillna("")
+        # each once per distinct value (ten million rows, a handful of values)
+        kind = per_value(frame["object_type"].astype(str),
+                         lambda v: v.str.strip().str.upper().map(OBJECT_USES))
+        given = ~per_value(frame["gebruiksdoel"], blank).to_numpy(bool)
+        frame["gebruiksdoel"] = frame["gebruiksdoel"].where(given, kind).fillna("")
     return frame
 
 
@@ -176,6 +178,11 @@ def _uses(values: pd.Series) -> pd.Series:
 
 
 USE_CLASSES = ("woonfunctie", "ligplaats", "standplaats")
+
+
+def _yes(values: pd.Series) -> pd.Series:
+    """Whether each text says yes (``t``, ``true``, ``ja``, ...)."""
+    return values.str.strip().str.lower().isin(TRUE)
 
 
 def use_class(gebruiksdoel: pd.Series) -> pd.Series:
@@ -288,8 +295,9 @@ def load_bag(store: Store, config: Config, path: str | Path,
         # addresses)
         frame = frame[[c for c in ("gebruiksdoel", "nevenadres") if c in frame]]
         areas = areas[list(AREA_COLUMNS)]  # without 100 m cells: asked for none
-        neven = frame.get("nevenadres", pd.Series("", index=frame.index)).astype(str) \
-            .str.strip().str.lower().isin(TRUE)
+        # once per distinct value; without the column none is (ten million empty texts: 0.7 s)
+        neven = per_value(frame["nevenadres"].astype(str), _yes).to_numpy(bool) \
+            if "nevenadres" in frame else np.zeros(len(frame), dtype=bool)
         use = use_class(frame["gebruiksdoel"]).where(~neven, None)
         ids = hashed.take(frame.index)
         rows = pd.DataFrame({"id": ids, "nummeraanduiding": hashed.take(frame.index),
