@@ -189,7 +189,7 @@ def _distinct_dates(distinct: pd.Series) -> list[pd.Series]:
 def _dates(frame: pd.DataFrame, record: LoadRecord) -> pd.DataFrame:
     """Start and end dates (imputed where partial, kept consistent), with notes counted."""
     start = kvk_dates(frame["datum_aanvang"])
-    end = kvk_dates(frame.get("datum_einde", pd.Series("", index=frame.index)))
+    end = kvk_dates(_column(frame, "datum_einde"))
     s, e = start["date"].copy(), end["date"].copy()
     fix_start = start["imputed"].notna() & e.notna() & (s > e)
     s[fix_start] = np.maximum(start.loc[fix_start, "low"], e[fix_start])
@@ -242,7 +242,9 @@ def _other_sbi_codes(values: pd.Series) -> pd.Series:
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame.get(name, pd.Series("", index=frame.index)).astype(str)
+    """The column ``name`` as text; empty texts where the extract has none (made only then)."""
+    return frame[name].astype(str) if name in frame else \
+        pd.Series("", index=frame.index, dtype="str")
 
 
 def _numbers(values: pd.Series, digits: int) -> pd.Series:

@@ -544,3 +544,12 @@ def test_categories_are_found_among_the_values_as_pandas_finds_them(known, value
     distinct = np.array(values, dtype=object)
     expected = pd.Index(distinct).get_indexer(categories)
     np.testing.assert_array_equal(_places_among(categories, distinct), expected)
+
+
+def test_an_address_part_the_file_lacks_is_an_empty_one():
+    frame = pd.DataFrame({"postcode": ["1234 ab", "", "9999ZZ"], "huisnummer": ["5", "7", "12"]},
+                         dtype="str")
+    filled = frame.assign(huisletter="", toevoeging="")
+    assert address_keys(frame).tolist() == address_keys(filled).tolist() == \
+        ["1234AB|5||", "", "9999ZZ|12||"]
+    assert address_keys(frame.assign(huisletter=["a", "", ""])).tolist()[0] == "1234AB|5|A|"
