@@ -176,6 +176,26 @@ def test_a_writable_store_reads_its_areas_again_after_each_load_or_undo(tmp_path
         assert store.areas("buurt")["code"].tolist() == ["BU1", "BU2"]
 
 
+def test_a_load_of_other_rows_keeps_the_areas_read(tmp_path: Path, monkeypatch):
+    """A load that writes no areas (the point loads of a session) leaves the areas read as
+    they were; one that does, a failed one and an undo make the store read them again."""
+    with Store.open(tmp_path / "s.duckdb", create=True) as store:
+        _load(store, ["BU1", "BU2"])
+        reads = []
+        read = store._areas
+        monkeypatch.setattr(store, "_areas", lambda *a: reads.append(a) or read(*a))
+        store.areas("buurt")
+        cbs = LoadRecord("cbs", "2024", rows_read=1, rows_kept=1)
+        store.write_load(cbs, {"cbs_values": pd.DataFrame(
+            {"area_code": ["BU1"], "year": [2024], "variable": ["x"], "value": [1.0],
+             "status": [None], "table_id": ["t"]})})
+        assert store.areas("buurt")["code"].tolist() == ["BU1", "BU2"] and len(reads) == 1
+        second = _load(store, ["BU3", "BU4", "BU5"])
+        assert store.areas("buurt")["code"].tolist() == ["BU3", "BU4", "BU5"] and len(reads) == 2
+        store.undo(second)
+        assert store.areas("buurt")["code"].tolist() == ["BU1", "BU2"] and len(reads) == 3
+
+
 def test_only_the_last_loads_per_source_keep_their_archive(tmp_path: Path):
     with Store.open(tmp_path / "s.duckdb", create=True) as store:
         ids = [_load(store, [f"BU{n}", f"BU{n + 1}"]) for n in range(UNDO_DEPTH + 2)]
