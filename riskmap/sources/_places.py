@@ -243,10 +243,11 @@ def address_keys(frame: pd.DataFrame) -> pd.Series:
     # the parts as Arrow strings, joined by Arrow: no Python string per address; each part
     # normalised once per distinct value (half a million postcodes for ten million addresses);
     # a part the file lacks (registers often have no huisletter) is empty
-    parts = [pc.fill_null(text_per_value(frame[name], normalise), "") if name in frame else
-             pa.repeat(pa.scalar("", pa.large_string()), len(frame))
-             for name, normalise in (("postcode", _postcodes), ("huisnummer", _house_numbers),
-                                     ("huisletter", _key_part), ("toevoeging", _key_part))]
+    parts = [pc.fill_null(text_per_value(frame[name], normalise), "")
+             for name, normalise in (("postcode", _postcodes), ("huisnummer", _house_numbers))]
+    parts += [pc.fill_null(text_per_value(frame[name], _key_part), "") if name in frame else
+              pa.repeat(pa.scalar("", pa.large_string()), len(frame))
+              for name in ("huisletter", "toevoeging")]
     complete = pc.and_(pc.not_equal(parts[0], ""), pc.not_equal(parts[1], ""))
     joined = pc.binary_join_element_wise(*parts, pa.scalar("|", pa.large_string()))
     keys = joined if pc.all(complete).as_py() else \
