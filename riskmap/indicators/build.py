@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from riskmap import __version__
-from riskmap._forked import started
+from riskmap._forked import started, threaded
 from riskmap.config import Config
 from riskmap.errors import StoreError
 from riskmap.fmt import percent
@@ -26,6 +26,7 @@ from riskmap.indicators.release import (
     Release,
     apply_to_values,
     protected,
+    read_release,
     release_inputs,
 )
 from riskmap.indicators.scoring import (
@@ -392,27 +393,34 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
     regions = region_measures(store, catalogue, period, config.gemeente)
     levels = [level for level in INDICATOR_LEVELS
               if store.scalar("SELECT count(*) FROM areas WHERE level = ?", [level])]
-    # the counts of this quarter and, where no build of it is stored, the one before, at once
-    before = current_build(store, config, catalogue, period - 1) if change else None
-    counted = measure_counts(store, catalogue, [(period, level) for level in levels] + [
-        (period - 1, level) for level in levels if change and before is None])
-    for level in levels:
-        values = indicator_values(store, catalogue, period, level, min_count, config.gemeente,
-                                  regions=regions, counted=counted[(period, level)])
-        if not values.empty:
-            by_level[level] = values
-    # the scores of the quarter before: stored, or scored from its values below
-    previous = {level: _previous(store, config, catalogue, period - 1, level, before,
-                                 counted.get((period - 1, level)))
-                for level in by_level} if change else {}
+    # the release's cells and atoms are read in a thread (on cursors of their own; DuckDB lets
+    # go of Python's lock) while this one counts the measures and computes the values
+    with threaded([partial(read_release, store, period, catalogue, levels,
+                           config.gemeente)]) as reading:
+        # the counts of this quarter and, where no build of it is stored, the one before, at once
+        before = current_build(store, config, catalogue, period - 1) if change else None
+        counted = measure_counts(store, catalogue, [(period, level) for level in levels] + [
+            (period - 1, level) for level in levels if change and before is None])
+        for level in levels:
+            values = indicator_values(store, catalogue, period, level, min_count,
+                                      config.gemeente, regions=regions,
+                                      counted=counted[(period, level)])
+            if not values.empty:
+                by_level[level] = values
+        # the scores of the quarter before: stored, or scored from its values below
+        previous = {level: _previous(store, config, catalogue, period - 1, level, before,
+                                     counted.get((period - 1, level)))
+                    for level in by_level} if change else {}
+        read = next(reading)
     later = [level for level, scores in previous.items() if callable(scores)]
     # the levels' scores (which do not depend on the release's protection) and those of the
     # quarter before computed side by side where this process may fork (one process per
-    # core), while this one gathers the release's cells; then the release is protected (on
+    # core), while this one prepares the release's cells; then the release is protected (on
     # every core again) and the scores learn what it hides
     with started([*(partial(scored_level, by_level[level], catalogue, level, config)
                     for level in by_level), *(previous[level] for level in later)]) as computed:
-        inputs = release_inputs(store, period, catalogue, by_level, config.gemeente, min_count)
+        inputs = release_inputs(store, period, catalogue, by_level, config.gemeente, min_count,
+                                read)
         level_scores = {level: next(computed) for level in by_level}
         previous |= {level: next(computed) for level in later}
     release = protected(inputs)

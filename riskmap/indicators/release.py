@@ -31,7 +31,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
-from riskmap._forked import threaded
 from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types
 from riskmap.fmt import integer
 from riskmap.indicators.catalogue import Indicator
@@ -172,7 +171,7 @@ def _atoms(store: Store, period: Period, keys: list[str],
     first, end = period.window(longest)
     types = list(analysis_levels())
     typed = _typed()
-    events = store.query(
+    events = store.side_query(
         f"SELECT kind, date, category, branch, outcome, source, object, buurt, wijk, cell500, "
         f"{typed} FROM events WHERE date BETWEEN ? AND ? AND buurt IS NOT NULL ORDER BY kind, "
         f"date, category, branch, outcome, source, object, buurt, wijk, {AREA_COLUMN}, cell500",
@@ -387,6 +386,27 @@ def _released(cells: pd.DataFrame, values: Mapping[str, pd.DataFrame],
     return released
 
 
+class ReadRelease(NamedTuple):
+    """A quarter's release as read from the store (:func:`read_release`)."""
+
+    levels: list[str]
+    cells: pd.DataFrame
+    matrix: sparse.csr_matrix
+    counts: np.ndarray
+    places: pd.DataFrame
+
+
+def read_release(store: Store, period: Period, catalogue: Sequence[Indicator],
+                 levels: Sequence[str], gemeente: str) -> ReadRelease:
+    """The cells, matrix and atom counts of a quarter's release (:func:`release_cells`) and the
+    places of the BAG addresses (:func:`_address_places`), for the indicators of ``levels``.
+    Every query runs on a cursor of its own: a thread may read the release while the store's
+    connection runs other queries."""
+    places = cache(partial(_address_places, store))  # read once the atoms need them
+    cells, matrix, counts = release_cells(store, period, catalogue, levels, gemeente, places)
+    return ReadRelease(list(levels), cells, matrix, counts, places())
+
+
 class ReleaseInputs(NamedTuple):
     """A quarter's release before its complementary suppression (:func:`release_inputs`)."""
 
@@ -402,20 +422,18 @@ class ReleaseInputs(NamedTuple):
 
 
 def release_inputs(store: Store, period: Period, catalogue: Sequence[Indicator],
-                   values: Mapping[str, pd.DataFrame], gemeente: str,
-                   min_count: int) -> ReleaseInputs:
+                   values: Mapping[str, pd.DataFrame], gemeente: str, min_count: int,
+                   read: ReadRelease | None = None) -> ReleaseInputs:
     """The cells of a quarter's release, its atoms, and what the primary rules hide (then
-    :func:`protected` adds the complementary suppression)."""
+    :func:`protected` adds the complementary suppression); ``read`` is the release read
+    already (:func:`read_release`), used when read for the levels of ``values``."""
     m = threshold(min_count)
-    # the addresses' places (with their numbers of addresses) are read in a thread (DuckDB
-    # lets go of Python's lock) while this one reads the events
-    with threaded([partial(_address_places, store)]) as read:
-        places = cache(partial(next, read))  # taken when the atoms need them
-        cells, matrix, counts = release_cells(store, period, catalogue, list(values), gemeente,
-                                              places)
-    matrix, counts = _merge_identical_atoms(matrix, counts)
+    if read is None or read.levels != list(values):
+        read = read_release(store, period, catalogue, list(values), gemeente)
+    cells = read.cells.copy()
+    matrix, counts = _merge_identical_atoms(read.matrix, read.counts)
     cells["value"] = np.asarray(matrix @ counts)
-    small_group = _groups(_group_sizes(places()), cells) < m
+    small_group = _groups(_group_sizes(read.places), cells) < m
     small = cells["value"].to_numpy() < m
     released = _released(cells, values, catalogue)
     cost = cells["grouping"].map(COSTS).to_numpy(float)

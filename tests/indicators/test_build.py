@@ -2,15 +2,20 @@
 
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from riskmap import _forked
+from riskmap._forked import threaded
 from riskmap.indicators import build
 from riskmap.indicators.build import plain_scores, previous_scores, score_level, scored_level
 from riskmap.indicators.privacy import PRIVACY_REASONS
+from riskmap.indicators.release import read_release, release_inputs
+from riskmap.indicators.values import indicator_values
 from riskmap.periods import Period
 from riskmap.project import Project
 
@@ -191,3 +196,32 @@ def test_an_area_uses_suppressed_data_where_a_value_of_the_theme_is_hidden(built
     flagged = scores.loc[scores["from_suppressed"], ["area_code", "theme"]]
     assert set(flagged["area_code"]) == {area}
     assert set(flagged["theme"]) == {build.OVERALL, *(set(indicator.themes_at("buurt")) & scored)}
+
+
+def test_the_release_read_beside_other_queries_is_the_release_read_alone(built: Project):
+    """``computed_period`` reads the release in a thread while its connection counts the
+    measures: the release is the same as read alone, and one read for other levels than those
+    with values is read again."""
+    period, catalogue, gemeente = Period.parse("2025Q2"), built.catalogue(), built.config.gemeente
+    levels = ["buurt", "wijk"]
+    with built.store(read_only=True) as store:
+        alone = read_release(store, period, catalogue, levels, gemeente)
+        with threaded([partial(read_release, store, period, catalogue, levels,
+                               gemeente)]) as reading:
+            counts = [store.scalar("SELECT count(*) FROM events") for _ in range(50)]
+            beside = next(reading)
+        values = {"buurt": indicator_values(store, catalogue, period, "buurt", 5, gemeente)}
+        inputs = release_inputs(store, period, catalogue, values, gemeente, 5, read=alone)
+        again = release_inputs(store, period, catalogue, values, gemeente, 5)
+    assert len(set(counts)) == 1 and counts[0] > 0
+    assert beside.levels == alone.levels == levels
+    pd.testing.assert_frame_equal(beside.cells, alone.cells)
+    pd.testing.assert_frame_equal(beside.places, alone.places)
+    assert (beside.matrix != alone.matrix).nnz == 0 and alone.matrix.nnz > 0
+    assert np.array_equal(beside.counts, alone.counts) and alone.counts.sum() > 0
+    # values of the buurten only: the cells of the wijken are not part of the release
+    assert set(inputs.cells["grouping"]) == set(again.cells["grouping"])
+    assert "wijk" not in set(inputs.cells["grouping"]) and "buurt" in set(alone.cells["grouping"])
+    pd.testing.assert_frame_equal(inputs.cells, again.cells)
+    assert (inputs.matrix != again.matrix).nnz == 0
+    assert np.array_equal(inputs.released, again.released)
