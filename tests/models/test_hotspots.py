@@ -1,5 +1,7 @@
 """Gi* and local Moran on small lattices with known answers."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -52,6 +54,28 @@ def test_gi_star_statistic_and_z_are_esda_values():
     np.testing.assert_allclose(fit.z_, esda.Zs)
     window = neighbours.matrix @ values + values
     np.testing.assert_allclose(fit.statistic_, window / values.sum())
+
+
+def test_gi_star_is_esdas_on_irregular_weights_with_an_island():
+    """Gi* and its z computed from the window sums are esda's ``G_Local`` (binary, star) also
+    for areas with different numbers of neighbours and one without any."""
+    rng = np.random.default_rng(3)
+    n = 40
+    links = {i: set() for i in range(n)}
+    for i, j in rng.integers(0, n - 1, size=(90, 2)):  # area n - 1 stays an island
+        if i != j:
+            links[i].add(j)
+            links[j].add(i)
+    weights = W({i: sorted(js) for i, js in links.items()}, silence_warnings=True)
+    values = rng.gamma(2.0, 3.0, n)
+    fit = GetisOrdHotspots(seed=1).fit(values, Neighbours.from_weights(weights, range(n)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # esda's weights with a diagonal: "not fully connected"
+        esda = G_Local(values, W({i: sorted(js) for i, js in links.items()},
+                                 silence_warnings=True), transform="B", star=True, permutations=0)
+    assert fit.neighbours_[n - 1] == 0 and len({len(js) for js in links.values()}) > 3
+    np.testing.assert_allclose(fit.statistic_, esda.Gs, rtol=1e-12)
+    np.testing.assert_allclose(fit.z_, esda.Zs, rtol=1e-12)
 
 
 def test_gi_star_p_values_are_the_exact_two_sided_values():
