@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-from libpysal.weights import DistanceBand, Queen, W
+import shapely
+from libpysal.weights import WSP, DistanceBand, W
 from scipy import sparse
 
 from riskmap.errors import InputError
@@ -102,10 +103,29 @@ def queen_neighbours(areas: gpd.GeoDataFrame) -> Neighbours:
     """
     _check_frame(areas)
     frame = areas.reset_index(drop=True)
-    weights = Queen.from_dataframe(frame, use_index=False, silence_warnings=True)
+    weights = WSP(shared_vertices(frame.geometry.to_numpy())).to_W(silence_warnings=True)
     result = Neighbours.from_weights(weights, frame["code"].to_numpy())
     _report(result, "Buren (gedeelde grens)")
     return result
+
+
+def shared_vertices(geometries: np.ndarray) -> sparse.csr_matrix:
+    """The binary adjacency of polygons that share a boundary point (a vertex with exactly the
+    same coordinates), without the polygons themselves: libpysal's ``Queen`` (which compares
+    the vertices as Python tuples: 0.4 s for the Netherlands' 10,416 buurten) in numpy."""
+    xy, owner = shapely.get_coordinates(geometries, return_index=True)
+    # a vertex as the 16 bytes of its two coordinates (+ 0.0 makes -0.0 the 0.0 it equals)
+    keys = np.ascontiguousarray(xy + 0.0).view(np.dtype((np.void, 16))).ravel()
+    _, vertex = np.unique(keys, return_inverse=True)
+    vertex = vertex.ravel()
+    incidence = sparse.csr_matrix((np.ones(len(owner)), (vertex, owner)),
+                                  shape=(int(vertex.max(initial=-1)) + 1, len(geometries)))
+    shared = sparse.csr_matrix(incidence.T @ incidence)  # vertices two polygons share
+    adjacency = sparse.csr_matrix(shared - sparse.diags(shared.diagonal()))
+    adjacency.eliminate_zeros()
+    adjacency.data[:] = 1.0
+    adjacency.sort_indices()
+    return adjacency
 
 
 def band_neighbours(areas: gpd.GeoDataFrame, threshold: float) -> Neighbours:
