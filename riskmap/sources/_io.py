@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from riskmap._forked import threaded
 from riskmap.errors import InputError
 
 TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
@@ -91,9 +93,17 @@ def read_csv_text(path: Path, keep: Keep | None = None) -> pd.DataFrame:
 
     Arrow's CSV reader reads a well-formed file from disk (:func:`_read_with_arrow`), only the
     columns ``keep`` names; a file it does not take is read by pandas, whose complaint names
-    the line that is wrong.
+    the line that is wrong. The whole file is scanned (:func:`_scan`) in a thread while Arrow
+    reads it as its first :data:`PREFIX` bytes suggest (both let go of Python's lock); where
+    the scan finds otherwise (a quote, a blank before one, other bytes further on), Arrow reads
+    it again as the scan says: the same frame either way.
     """
-    frame = _read_with_arrow(path, _scan(path), keep)
+    with threaded([partial(_scan, path)]) as scanning:
+        guess = _scan_head(path)
+        frame = _read_with_arrow(path, guess, keep)
+        scan = next(scanning)
+    if scan.options != guess.options:
+        frame = _read_with_arrow(path, scan, keep)
     return frame if frame is not None else _read_with_pandas(path.read_bytes(), path)
 
 
@@ -118,6 +128,20 @@ class _Scan:
         except UnicodeDecodeError:
             return "cp1252"
         return "utf8"
+
+    @property
+    def options(self) -> tuple[bool, bool, str]:
+        """What Arrow's reading depends on (:func:`_read_with_arrow`)."""
+        return self.quotes, self.blank_quote, self.encoding
+
+
+def _scan_head(path: Path) -> _Scan:
+    """:func:`_scan` of the first :data:`PREFIX` bytes only."""
+    with path.open("rb") as file:
+        head = file.read(PREFIX).removeprefix(_BOM)
+    found = _NON_ASCII.search(head)
+    return _Scan(head, b'"' in head, b' "' in head or b'\t"' in head,
+                 None if found is None else head[found.start():])
 
 
 def _scan(path: Path) -> _Scan:

@@ -150,6 +150,27 @@ def test_arrow_reads_as_pandas_whatever_the_blocks_the_file_is_scanned_in(
     assert read_table(quoted)["b"].tolist() == ["x", "y"]
 
 
+@pytest.mark.parametrize(("late", "encoding", "options", "value"), [
+    ('9;"x;\ny"\n', "utf-8", (True, False, "utf8"), "x;\ny"),  # a quoted line break
+    ("9;Caf\u00e9 \u20ac\n", "cp1252", (False, False, "cp1252"), "Caf\u00e9 \u20ac"),
+    ("9;Caf\u00e9\n", "utf-8", (False, False, "utf8"), "Caf\u00e9"),
+    ('9; "y"\n', "utf-8", (True, True, "utf8"), "y"),  # a blank before a quote
+])
+def test_what_comes_after_the_first_64_kib_is_read_as_the_whole_file_says(
+        tmp_path: Path, late: str, encoding: str, options: tuple[bool, bool, str], value: str):
+    """Arrow reads a file as its head suggests while the whole file is scanned: what only
+    comes later (a quote, other bytes) makes it read again, as pandas reads it."""
+    text = "a;b\n" + "".join(f"{i};waarde {i}\n" for i in range(8_000)) + late
+    path = _write(tmp_path / "late.csv", text, encoding)
+    assert path.stat().st_size > 2 * _io.PREFIX
+    head, scan = _io._scan_head(path), _io._scan(path)
+    assert head.options == (False, False, "utf8") and scan.options == options
+    frame = read_table(path)
+    pandas = _io._read_with_pandas(path.read_bytes(), path)
+    assert frame.astype(str).to_dict("list") == pandas.astype(str).to_dict("list")
+    assert frame["b"].iloc[-1] == value and len(frame) == 8_001
+
+
 @pytest.mark.parametrize("text", [
     "Naam;Straat;Post code\nA;Kade 1;1234AB\n",
     'Naam;Straat;Post code\nA; "Kade 1";1234AB\n',  # read by pandas (a blank before a quote)
