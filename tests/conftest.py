@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import shutil
@@ -17,11 +18,40 @@ import pandas as pd
 import pytest
 from _shared_demo import share_demo, share_sources
 
-from riskmap import _memory
+from riskmap import _memory, cli
 from riskmap.demo import DemoRun, run_demo
 from riskmap.project import Project
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+_LOGGER = logging.getLogger("riskmap")
+_LOGGING = (list(_LOGGER.handlers), _LOGGER.level, _LOGGER.propagate)  # before any test
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_before() -> Iterator[None]:
+    """Each test ends with riskmap's logging as it was before the session. A command run
+    in-process (``riskmap.cli.main``, also in module fixtures) gives the ``riskmap`` logger the
+    console's handler, which holds a command's lines until it ends, and a run log: kept, they
+    would collect the warnings of later tests and print them when the session ends, and keep
+    a log file open."""
+    yield
+    handlers, level, propagate = _LOGGING
+    root = logging.getLogger()
+    commands = (cli._StderrHandler, cli._LibraryHandler, cli._HeldLines)
+    for handler in [h for h in root.handlers if isinstance(h, commands) or h in cli._RUN_LOG]:
+        root.removeHandler(handler)
+    for handler in _LOGGER.handlers:
+        if handler not in handlers:
+            if isinstance(handler, cli._HeldLines):
+                handler.drop()  # lines of a command that did not end (it raised in the test)
+            handler.close()
+    _LOGGER.handlers[:] = handlers
+    _LOGGER.setLevel(level)
+    _LOGGER.propagate = propagate
+    cli._CONSOLE.clear()
+    cli._RUN_LOG.clear()
 
 
 SHARED_DEMO = "shared-demo"
