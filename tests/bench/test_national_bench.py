@@ -35,3 +35,25 @@ def test_national_benchmark_small(tmp_path: Path, realdata: Path):
     assert all(set(speed) == {"compute_s", "memory_s", "both_cores_s"} and
                all(v > 0 for v in speed.values()) for speed in report["machine"]["reference_s"])
     assert "on both cores at once" in doc.read_text(encoding="utf-8")
+    # issue 18's targets are for 3M and 10M establishments: none at these sizes
+    assert report["speed_targets"] == {}
+    assert "| target (issue 18) |" in doc.read_text(encoding="utf-8")
+
+
+def test_issue_18s_targets_are_checked_at_3m_and_10m(monkeypatch: pytest.MonkeyPatch):
+    """The build within 60 s and 4 GB at 3M establishments, within 8 GB at 10M: each with the
+    run's figure, met at the limit and missed above it."""
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    import _report  # the benchmark's own modules
+    import national
+
+    report = {"runs": [{"establishments": 3_000_000, "build_s": 60.0, "process_peak_rss_gb": 4.2},
+                       {"establishments": 10_000_000, "build_s": 99.0,
+                        "process_peak_rss_gb": 5.9}]}
+    targets = national.check_speed_targets(report)
+    assert {k: (t["measured"], t["met"]) for k, t in targets.items()} == {
+        "build_s": (60.0, True), "peak_rss_gb": (4.2, False), "large_peak_rss_gb": (5.9, True)}
+    rows = _report.speed_targets_table(report | {"speed_targets": targets})
+    assert rows[2:] == ["| build at 3M establishments (wall) | ≤ 60.00 s | 60.00 s | yes |",
+                        "| peak RSS of the build at 3M | ≤ 4.00 GB | 4.20 GB | **no** |",
+                        "| peak RSS of the build at 10M | ≤ 8.00 GB | 5.90 GB | yes |"]
