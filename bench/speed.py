@@ -193,6 +193,27 @@ def unpack(ref: str, into: Path) -> Path:
     return into
 
 
+# issue 18's targets of the everyday commands (the best of the runs of the code measured)
+TARGETS = {"riskmap --help": 0.5, "riskmap demo (end to end)": 12.0,
+           "riskmap build --period 2025Q3 (demo)": 3.0}
+CSV_TARGET = 1.5  # riskmap's reading of the CSV, as a multiple of pandas' with pyarrow
+CSV_AFTER = "riskmap read_table (after)"
+
+
+def targets(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each of issue 18's targets the report holds a figure for (the code measured, ``after``):
+    the limit, the figure (the minimum of the runs; the CSV as a ratio to pandas) and whether
+    it is met."""
+    figures = {name: report["after"][name]["min_s"] for name in TARGETS
+               if name in report.get("after", {})}
+    limits = {name: TARGETS[name] for name in figures}
+    ratio = report.get("csv_ratio_to_pandas_pyarrow", {}).get(CSV_AFTER)
+    if ratio is not None:
+        figures["csv / pandas (pyarrow)"], limits["csv / pandas (pyarrow)"] = ratio, CSV_TARGET
+    return {name: {"target": limits[name], "measured": value, "met": value <= limits[name]}
+            for name, value in figures.items()}
+
+
 def ratios(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
     return {k: round(before[k]["min_s"] / after[k]["min_s"], 2) for k in after if k in before}
 
@@ -230,9 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     report["reference_s"].append(_measure.reference_seconds())  # the machine's speed, after
     if RESULTS.exists():  # a part skipped keeps its figures from the last run
         report = {**json.loads(RESULTS.read_text(encoding="utf-8")), **report}
+    report["targets"] = targets(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(json.dumps(report, indent=1))
+    print("\ntargets (issue 18; the best run of the code measured):")
+    for name, t in report["targets"].items():
+        print(f"  {name:<40} {t['measured']:>8.2f}  (at most {t['target']:g}) "
+              f"{'met' if t['met'] else 'MISSED'}")
     return 0
 
 
