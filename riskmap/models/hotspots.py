@@ -182,9 +182,9 @@ def gi_star(values: np.ndarray, window: np.ndarray,
     (Getis & Ord 1992; the moments esda's ``G_Local`` computes for binary weights with the
     area itself, without building its weights with a diagonal: 0.6 s for the Netherlands'
     buurten)."""
-    n = len(values)
-    statistic = window / values.sum()
-    mean = values.sum() / n
+    n, total = len(values), values.sum()
+    statistic = window / total
+    mean = total / n
     variance = (values ** 2).sum() / n - mean ** 2
     sizes = sizes.astype(float)
     expected = sizes / n
