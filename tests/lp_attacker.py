@@ -15,7 +15,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from riskmap.indicators.protection import quiet_highs
+from riskmap.indicators.lp_solvers import quiet_highs
 
 TOLERANCE = 1e-6  # a found table's values against the attacker's bounds (HiGHS: 1e-7)
 

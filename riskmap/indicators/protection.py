@@ -18,7 +18,8 @@ intervals, so cells protected earlier stay protected. Each LP moves only the ato
 small count (those of the cells it shares an atom with, leaving out very wide cells such as
 the gemeente total) and holds every other atom fixed: a table found that way is a valid
 alternative table of the whole release, so the protection holds; when no such table exists
-near the cell, the LP is solved over all atoms. The LPs are solved with HiGHS (``highspy``).
+near the cell, the LP is solved over all atoms. The LPs are solved with COIN-OR Clp's dual simplex
+(HiGHS where Clp is not installed; :mod:`riskmap.indicators.lp_solvers`).
 Before any LP, a cheap sufficient test looks for a *swap*: moving events between an atom of the
 small count and another atom in exactly the same shown cells, which the hidden cells around
 them can absorb; most small counts are protected that way by other small counts. The small
@@ -42,16 +43,12 @@ from __future__ import annotations
 
 import logging
 import mmap
-import os
-import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 
-import highspy
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -59,29 +56,13 @@ from scipy import sparse
 from riskmap._forked import can_fork, cores, fork_pool, settled
 from riskmap.fmt import integer
 from riskmap.indicators._native import Model, neighbourhoods, swap_test
+from riskmap.indicators.lp_solvers import INF, Solution, lp_solver
 from riskmap.sources._io import gather
 
 log = logging.getLogger(__name__)
 
-INF = highspy.kHighsInf
 
 
-def quiet_highs() -> highspy.Highs:
-    """A HiGHS solver that prints nothing (it writes a banner to standard output when made)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with Path(os.devnull).open("w") as null:
-            os.dup2(null.fileno(), 1)
-            highs = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    highs.setOptionValue("output_flag", False)
-    # one thread: HiGHS then starts no worker threads, so a process forked to screen small
-    # counts (see :func:`_screened_apart`) copies no solver thread it cannot use
-    highs.setOptionValue("threads", 1)
-    return highs
 TOLERANCE = 1e-6
 
 
@@ -142,7 +123,7 @@ class _Neighbourhood:
 
     def __init__(self, matrix: sparse.csr_matrix, columns: sparse.csc_matrix, atoms: np.ndarray,
                  values: np.ndarray, released: np.ndarray, cost: np.ndarray,
-                 min_count: int, native: bool = True) -> None:
+                 min_count: int, native: bool = True, solver: str = "clp") -> None:
         self.rows, self.columns = matrix, columns
         self.atoms, self.values, self.cost = atoms, values, cost
         self.lower, self.upper = knowledge_bounds(values, min_count, released)
@@ -162,12 +143,8 @@ class _Neighbourhood:
         # while found is a list: the pairs the table of the last LP reaches when it needs
         # complements, which are proven once those are hidden
         self.settled: list[tuple[int, np.ndarray]] = []
-        self.highs = quiet_highs()
-        # the rows and columns are 0/1 already: scaling them gains nothing (and costs a seventh
-        # of the solve time)
-        for option, value in (("output_flag", False), ("presolve", "off"),
-                              ("solver", "simplex"), ("simplex_scale_strategy", 0)):
-            self.highs.setOptionValue(option, value)
+        self.solver = lp_solver(solver)
+        self.solution: Solution | None = None  # the optimum of the last LP
 
     def near(self, atoms: np.ndarray, hidden: np.ndarray) -> np.ndarray:
         """``atoms`` and the atoms of every cell that shares one with them, leaving out wide
@@ -209,21 +186,13 @@ class _Neighbourhood:
         touched, shown = lp.touched, lp.shown
         if self.read is not None:
             self.read.append(touched)
-        self.highs.clearModel()
-        cost, row_lower, entries = lp.arrays[0], lp.arrays[3], lp.arrays[7]
-        # the arrays go to HiGHS as buffers (a HighsLp would copy them value by value)
-        self.highs.passModel(len(cost), len(row_lower), len(entries),
-                             int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
-                             0.0, *lp.arrays)
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        solution = self.solution = self.solver.solve(lp.arrays)
+        if solution is None:
             return None
-        solution = self.highs.getSolution()
-        change = np.asarray(solution.col_value[len(chosen):]).reshape(2, -1).sum(axis=0)
+        change = solution.columns[len(chosen):].reshape(2, -1).sum(axis=0)
         extra = touched[shown][change > TOLERANCE]
         if self.found is not None and not relaxed:
-            ends = self._ends(touched, ~shown, self.values[touched]
-                              + np.asarray(solution.row_value[:len(touched)]))
+            ends = self._ends(touched, ~shown, self.values[touched] + solution.rows)
             if len(extra):
                 self.settled = ends
             else:

@@ -15,7 +15,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from riskmap.errors import PrivacyError
-from riskmap.indicators import protection
+from riskmap.indicators import lp_solvers, protection
 from riskmap.indicators.privacy import (
     Guard,
     neutralise,
@@ -109,10 +109,14 @@ def test_screening_in_other_processes_hides_the_same_complements(monkeypatch):
     assert {"solved again", "nothing more", "the screen's"} <= set(kinds)
 
 
+@pytest.mark.parametrize("solver", ["Clp", "HiGHS"])
 @pytest.mark.parametrize("seed", [3, 6, 7])
-def test_after_suppression_every_small_count_can_be_0_and_4(seed, caplog, monkeypatch):
-    """The attack, solved afresh over all atoms: the pairs the LPs proved on the way (and
-    skipped) are reachable too; only those said to be unprotectable are not."""
+def test_after_suppression_every_small_count_can_be_0_and_4(seed, solver, caplog, monkeypatch):
+    """The attack, solved afresh over all atoms (by HiGHS): the pairs the LPs proved on the way
+    (and skipped) are reachable too; only those said to be unprotectable are not. With Clp
+    solving the suppression's LPs, and with HiGHS where Clp is not there."""
+    if solver == "HiGHS":
+        monkeypatch.setattr(lp_solvers, "_clp", lambda: None)
     matrix, atoms = linked_tables(seed)
     values = matrix @ atoms
     primary = values < 5
@@ -279,7 +283,8 @@ def _textbook_lp(matrix: sparse.csr_matrix, values: np.ndarray, atoms: np.ndarra
     return found.fun if found.status == 0 else None
 
 
-def test_the_lp_has_the_optimum_of_the_lp_with_slacks():
+@pytest.mark.parametrize("solver", ["clp", "highs"])
+def test_the_lp_has_the_optimum_of_the_lp_with_slacks(solver):
     """One row per cell (an increase and a decrease per shown cell, the decrease no more than
     brings it to m): the same optimum as the LP with a slack per shown cell and two rows for
     it, and the cells it hides are those its table changes."""
@@ -290,7 +295,8 @@ def test_the_lp_has_the_optimum_of_the_lp_with_slacks():
     hidden = (values < 5) | ~released | (rng.random(len(values)) < 0.3)
     cost = rng.integers(1, 4, len(values)).astype(float)
     lp = protection._Neighbourhood(matrix, matrix.tocsc(), atoms, values, released, cost, 5,
-                                   native=False)
+                                   native=False, solver=solver)
+    assert lp.solver.name == {"clp": "Clp", "highs": "HiGHS"}[solver]
     solved = infeasible = 0
     for cell in np.flatnonzero(values < 5)[:60].tolist():
         chosen = lp.near(lp.own(cell), hidden)
@@ -302,8 +308,9 @@ def test_the_lp_has_the_optimum_of_the_lp_with_slacks():
                 infeasible += 1
                 continue
             assert extra is not None
-            assert lp.highs.getInfo().objective_function_value == pytest.approx(expected)
-            y = np.asarray(lp.highs.getSolution().col_value[:len(chosen)])
+            assert lp.solution is not None
+            assert lp.solution.objective == pytest.approx(expected)
+            y = lp.solution.columns[:len(chosen)]
             change = matrix[:, chosen] @ y
             moved = np.flatnonzero((np.abs(change) > 1e-6) & ~hidden)
             assert sorted(extra.tolist()) == moved.tolist()
