@@ -356,13 +356,32 @@ def figure_text(figure: Figure) -> str:
 # faster to write than a TrueType subset made with fontTools for every file.
 PDF_FONTS: dict[Any, Any] = {"pdf.fonttype": 3}
 # zlib level 3 instead of Pillow's 6: a map's PNG in 13 % less time, 8 % larger
-PNG_OPTIONS: dict[str, Any] = {"pil_kwargs": {"compress_level": 3}}
+PNG_LEVEL = 3
 
 
-def _saving(format_: str, savefig: dict[str, Any]) -> dict[str, Any]:
-    """``savefig``'s options for a file of ``format_`` (``"png"``: :data:`PNG_OPTIONS` unless
-    the caller gives its own)."""
-    return {**PNG_OPTIONS, **savefig} if format_ == "png" else savefig
+def _save(figure: Figure, target: Path | io.BytesIO, format_: str, savefig: dict[str, Any]) -> None:
+    """``figure`` saved to ``target``; a PNG with a palette of at most 256 colours.
+
+    A map or chart has a few colours and their anti-aliased edges: drawn in 256 colours it
+    looks the same (each channel within 1.2 on average, 24 at most, on an edge), in a third of
+    the bytes, and is written in half the time of matplotlib's own PNG (which encodes every
+    pixel as four bytes)."""
+    if format_ != "png":
+        figure.savefig(target, format=format_, **savefig)
+        return
+    from PIL import Image  # noqa: PLC0415 - Pillow only where figures are
+
+    raw = io.BytesIO()
+    figure.savefig(raw, format="rgba", **savefig)
+    pixels = raw.getbuffer()
+    # the canvas is the figure's size in pixels at the dpi saved at, as Agg rounds it
+    width = int(figure.get_figwidth() * savefig.get("dpi", figure.dpi))
+    height = len(pixels) // (4 * width)
+    if width * height * 4 != len(pixels):
+        raise ValueError(f"figure of {width} pixels wide gave {len(pixels)} bytes of RGBA")
+    image = Image.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
+    image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
+        target, format="png", compress_level=PNG_LEVEL)
 
 
 def _laid_out(figure: Figure) -> Figure:
@@ -387,7 +406,7 @@ def write_figure(figure: Figure, path: Path, guard: Guard | None = None, **savef
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with matplotlib.rc_context(PDF_FONTS):
-        _laid_out(figure).savefig(path, **_saving(path.suffix.lower().lstrip("."), savefig))
+        _save(_laid_out(figure), path, path.suffix.lower().lstrip("."), savefig)
     return path
 
 
@@ -395,8 +414,7 @@ def figure_bytes(figure: Figure, guard: Guard, where: str, **savefig: Any) -> by
     """A figure rendered (PNG by default) to embed in an output, after checking its text."""
     guard.check_text(figure_text(figure), where)
     buffer = io.BytesIO()
-    options = {"format": "png", **savefig}
-    _laid_out(figure).savefig(buffer, **_saving(options["format"], options))
+    _save(_laid_out(figure), buffer, savefig.pop("format", "png"), savefig)
     return buffer.getvalue()
 
 
