@@ -373,7 +373,7 @@ def _save(figure: Figure, target: Path | io.BytesIO, format_: str, savefig: dict
 
     raw = io.BytesIO()
     figure.savefig(raw, format="rgba", **savefig)
-    pixels = raw.getbuffer()
+    pixels = np.frombuffer(raw.getbuffer(), dtype=np.uint8)
     # the canvas is the figure's size in pixels at the dpi saved at, as Agg rounds it
     width = int(figure.get_figwidth() * savefig.get("dpi", figure.dpi))
     height = len(pixels) // (4 * width)
