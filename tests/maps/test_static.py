@@ -57,6 +57,34 @@ def test_a_static_map_has_every_required_element(grid_areas, tmp_path):
     plt.close(figure)
 
 
+@pytest.mark.parametrize("dpi", [None, 100, 73])
+def test_a_png_has_a_palette_and_the_picture_matplotlib_draws(grid_areas, tmp_path, dpi):
+    """256 colours or fewer, the size matplotlib gives it, and every pixel close to
+    matplotlib's own PNG (text drawn the same way); each colour of the legend within two
+    steps of a colour drawn."""
+    from PIL import Image
+
+    from riskmap.indicators.privacy import FIGURE_RC
+
+    figure = static_map(grid_areas, "score", "Totaalscore", "30 september 2025")
+    options = {} if dpi is None else {"dpi": dpi}
+    ours = Image.open(write_figure(figure, tmp_path / "kaart.png", Guard(), **options))
+    with plt.rc_context(FIGURE_RC):
+        figure.savefig(tmp_path / "matplotlib.png", **options)
+    theirs = np.asarray(Image.open(tmp_path / "matplotlib.png").convert("RGB")).astype(int)
+    assert ours.mode == "P" and len(ours.getcolors()) <= 256
+    pixels = np.asarray(ours.convert("RGB")).astype(int)
+    assert pixels.shape == theirs.shape
+    difference = np.abs(pixels - theirs).max(axis=2)
+    assert difference.mean() < 2 and (difference > 32).mean() < 0.002
+    fills = {tuple(int(c * 255 + 0.5) for c in patch.get_facecolor()[:3])
+             for patch in figure.axes[0].get_legend().get_patches()
+             if patch.get_facecolor()[3] > 0}
+    drawn = np.array([colour for _, colour in ours.convert("RGB").getcolors(256)])
+    assert fills and all(np.abs(drawn - fill).max(axis=1).min() <= 2 for fill in fills)
+    plt.close(figure)
+
+
 def test_categorical_static_map_lists_the_categories_present(grid_areas):
     figure = static_map(grid_areas, "category", "Hotspots", "30 september 2025",
                         categories={"Hotspot": "#b2182b", "Coldspot": "#2166ac",
