@@ -26,6 +26,7 @@ from riskmap.indicators.release import (
     Release,
     apply_to_values,
     protected,
+    protected_here,
     read_release,
     release_inputs,
 )
@@ -415,15 +416,18 @@ def computed_period(store: Store, config: Config, catalogue: list[Indicator],
     later = [level for level, scores in previous.items() if callable(scores)]
     # the levels' scores (which do not depend on the release's protection) and those of the
     # quarter before computed side by side where this process may fork (one process per
-    # core), while this one prepares the release's cells; then the release is protected (on
-    # every core again) and the scores learn what it hides
+    # core), while this one prepares the release's cells and protects a release whose
+    # suppression works here alone; a larger one is protected after (on every core again);
+    # then the scores learn what it hides
     with started([*(partial(scored_level, by_level[level], catalogue, level, config)
                     for level in by_level), *(previous[level] for level in later)]) as computed:
         inputs = release_inputs(store, period, catalogue, by_level, config.gemeente, min_count,
                                 read)
+        release = protected(inputs) if protected_here(inputs) else None
         level_scores = {level: next(computed) for level in by_level}
         previous |= {level: next(computed) for level in later}
-    release = protected(inputs)
+    if release is None:
+        release = protected(inputs)
     for level, frame in by_level.items():
         values = apply_to_values(frame, release, catalogue)
         scores = finished_scores(level_scores[level], values, level)

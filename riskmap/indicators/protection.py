@@ -433,7 +433,7 @@ def complementary_suppression(matrix: sparse.csr_matrix | sparse.csc_matrix, ato
     # counts around it, which proves many of them can be 0 (on the national release: fewer LPs
     # and 8,366 complements instead of 8,420 with the largest first)
     order = order[np.argsort(values[order], kind="stable")]
-    large = len(order) >= PARALLEL_FROM
+    large = screened_apart(primary)
     if processes is None:
         processes = min(cores(), MAX_PROCESSES) if large else 1
     # a large release is screened in chunks ahead of the one solved here; a small one count by
@@ -464,6 +464,12 @@ def complementary_suppression(matrix: sparse.csr_matrix | sparse.csc_matrix, ato
                         "waarde maken (een aanvaller weet dat ze %s zijn)", integer(count),
                         integer(target), "niet 0" if target == 0 else "kleiner dan dat")
     return secondary
+
+
+def screened_apart(primary: np.ndarray) -> bool:
+    """Whether :func:`complementary_suppression` screens the small counts of a release with
+    these ``primary`` cells in other processes (where it may fork), rather than here."""
+    return int(np.count_nonzero(primary)) >= PARALLEL_FROM
 
 
 # Screening: which (small count, target) pairs still need complements. Swaps do not depend on

@@ -35,7 +35,7 @@ from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types
 from riskmap.fmt import integer
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
-from riskmap.indicators.protection import complementary_suppression
+from riskmap.indicators.protection import complementary_suppression, screened_apart
 from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
 from riskmap.periods import Period
 from riskmap.sources._io import arrow_strings, first_appearance
@@ -456,6 +456,12 @@ def protected(inputs: ReleaseInputs) -> Release:
              integer(released.sum()), integer((primary & released).sum()),
              integer(secondary.sum()))
     return Release(cells)
+
+
+def protected_here(inputs: ReleaseInputs) -> bool:
+    """Whether :func:`protected` works in this process alone (its suppression screens the small
+    counts here): it can then run beside other work that holds the other cores."""
+    return not screened_apart(inputs.small | inputs.small_group)
 
 
 def apply_to_values(values: pd.DataFrame, release: Release,
