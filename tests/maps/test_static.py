@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import geopandas as gpd
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.path import Path
 from shapely.geometry import MultiPolygon, Polygon
 
@@ -78,10 +81,33 @@ def test_a_png_has_a_palette_and_the_picture_matplotlib_draws(grid_areas, tmp_pa
     difference = np.abs(pixels - theirs).max(axis=2)
     assert difference.mean() < 2 and (difference > 32).mean() < 0.002
     fills = {tuple(int(c * 255 + 0.5) for c in patch.get_facecolor()[:3])
-             for patch in figure.axes[0].get_legend().get_patches()
-             if patch.get_facecolor()[3] > 0}
+             for patch in figure.axes[0].patches if patch.get_facecolor()[3] > 0}
     drawn = np.array([colour for _, colour in ours.convert("RGB").getcolors(256)])
     assert fills and all(np.abs(drawn - fill).max(axis=1).min() <= 2 for fill in fills)
+    plt.close(figure)
+
+
+def test_the_legend_lists_each_class_under_its_title_one_below_the_other(grid_areas):
+    """Right of the map, the title on top, then a swatch in each class's colour beside its
+    label, each lower than the one before (two-line labels too), none overlapping."""
+    from riskmap.maps.static import LEGEND_AT
+
+    figure = static_map(grid_areas, "score", "Totaalscore", "30 september 2025",
+                        legend_title="Score (0–100)", outlines=grid_areas.iloc[:2],
+                        outline_label="Bedrijventerrein / Vakantiepark met een lange naam")
+    ax = figure.axes[0]
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    corner = ax.transAxes.transform(LEGEND_AT)  # the north arrow's N is above it
+    texts = [t for t in ax.texts if t.get_window_extent(renderer).x0 >= corner[0]
+             and t.get_window_extent(renderer).y1 <= corner[1]]
+    assert texts[0].get_text() == "Score (0–100)"
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    assert all(upper.y0 > lower.y1 for upper, lower in pairwise(boxes))
+    assert "\n" in texts[-1].get_text()  # wrapped at LEGEND_WIDTH
+    swatches = [p.get_window_extent(renderer) for p in ax.patches]
+    assert len(swatches) == len(texts) - 1
+    for swatch, label in zip(swatches, boxes[1:], strict=True):
+        assert swatch.x1 < label.x0 and label.y0 < (swatch.y0 + swatch.y1) / 2 < label.y1
     plt.close(figure)
 
 
