@@ -183,8 +183,8 @@ def neighbourhoods(rows: tuple[np.ndarray, np.ndarray], columns: tuple[np.ndarra
 
 class Model(NamedTuple):
     """The LP of :meth:`~.protection._Neighbourhood.reach`: the cells touched (its rows), which
-    are shown, and the arguments of HiGHS's ``passModel`` after the objective's sense and
-    offset."""
+    are shown, and its arrays (:data:`riskmap.indicators.lp_solvers.Arrays`: HiGHS's
+    ``passModel`` arguments after the objective's sense and offset)."""
 
     touched: np.ndarray
     shown: np.ndarray
