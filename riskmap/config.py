@@ -37,6 +37,8 @@ THEMES = (
 NORMALISATIONS = ("percentile", "zscore", "minmax")
 AGGREGATIONS = ("arithmetic", "geometric")
 PRIVACY_MIN_COUNT = 5
+# register kinds the map's 500 m grid counts (riskmap.indicators.release.GRID)
+GRID_KINDS = ("meldingen", "maatregelen", "bibob", "hennep")
 
 
 @dataclass(frozen=True)

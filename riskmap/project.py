@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import geopandas as gpd
 import pandas as pd
 
 from riskmap._lock import project_lock
@@ -28,6 +27,8 @@ from riskmap.periods import Period
 from riskmap.store import LoadRecord, Store
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from riskmap.indicators.build import Built, LevelResult
     from riskmap.indicators.privacy import Guard
     from riskmap.models.backtest import BacktestResult
@@ -657,6 +658,8 @@ class Project:
 def _with_areas(areas: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
     """A result table joined to the names (where known) and geometries of its areas; the
     area's code is ``code``, as in every table of the API."""
+    import geopandas as gpd
+
     keep = [c for c in ("code", "name", "geometry") if c in areas.columns]
     joined = areas[keep].merge(table.rename(columns={"area_code": "code"}), on="code",
                                how="right")

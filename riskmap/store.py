@@ -16,17 +16,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import duckdb
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import shapely
 
 from riskmap import fmt
 from riskmap.errors import InputError, ProjectError, StoreError
+
+if TYPE_CHECKING:  # geopandas and shapely only where geometries are read (a build reads none)
+    import geopandas as gpd
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -728,6 +729,9 @@ class Store:
             params.append(year)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
+        import geopandas as gpd  # noqa: PLC0415 - see the imports
+        import shapely  # noqa: PLC0415
+
         frame = self.query(sql + " ORDER BY level, code", params)
         geometry = shapely.from_wkb([bytes(g) for g in frame.pop("geometry")])
         return gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS)
@@ -888,4 +892,6 @@ def store_error(path: Path, exc: BaseException) -> StoreError:
 
 def geometry_to_wkb(geoms: gpd.GeoSeries) -> list[bytes]:
     """Geometries as WKB bytes for a BLOB column."""
+    import shapely  # noqa: PLC0415 - see the imports
+
     return [bytes(b) for b in shapely.to_wkb(geoms.values)]

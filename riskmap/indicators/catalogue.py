@@ -20,7 +20,7 @@ from riskmap.fmt import number
 from riskmap.indicators.business import CHANGE_KINDS
 from riskmap.sbi import config_file, sbi_prefixes
 from riskmap.sources.cbs import known_variables
-from riskmap.sources.registers import register_kinds
+from riskmap.sources.register_kinds import register_kinds
 
 INDICATOR_LEVELS = scored_levels()
 SOURCES = ("cbs", "police", "kvk", "bag", "registers")

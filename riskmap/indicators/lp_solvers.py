@@ -16,18 +16,21 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import logging
+import math
 import os
 import sys
 from functools import cache
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-import highspy
 import numpy as np
+
+if TYPE_CHECKING:  # HiGHS only where it solves (Clp is there) or tests
+    import highspy
 
 log = logging.getLogger(__name__)
 
-INF = highspy.kHighsInf
+INF = math.inf  # highspy.kHighsInf
 
 # Model: cost, column bounds, row bounds, and the matrix column by column (start, row, value),
 # as :class:`~.protection._Neighbourhood` builds it (the last array, every column continuous,
@@ -54,6 +57,8 @@ class Solver(Protocol):
 
 def quiet_highs() -> highspy.Highs:
     """A HiGHS solver that prints nothing (it writes a banner to standard output when made)."""
+    import highspy  # noqa: PLC0415 - see the imports
+
     sys.stdout.flush()
     saved = os.dup(1)
     try:
@@ -77,7 +82,9 @@ class HighsSolver:
     name = "HiGHS"
 
     def __init__(self) -> None:
-        self.highs = quiet_highs()
+        import highspy  # noqa: PLC0415 - see the imports
+
+        self.highspy, self.highs = highspy, quiet_highs()
         for option, value in (("presolve", "off"), ("solver", "simplex"),
                               ("simplex_scale_strategy", 0)):
             self.highs.setOptionValue(option, value)
@@ -85,6 +92,7 @@ class HighsSolver:
     def solve(self, arrays: Arrays) -> Solution | None:
         """The optimum of the LP given by ``arrays``."""
         cost, row_lower, entries = arrays[0], arrays[3], arrays[7]
+        highspy = self.highspy
         self.highs.clearModel()
         # the arrays go to HiGHS as buffers (a HighsLp would copy them value by value)
         self.highs.passModel(len(cost), len(row_lower), len(entries),

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from riskmap.areatypes import AREA_COLUMN, analysis_levels, area_sql, area_types
+from riskmap.config import GRID_KINDS
 from riskmap.fmt import integer
 from riskmap.indicators.catalogue import Indicator
 from riskmap.indicators.privacy import PROTECTION, SMALL_COUNT, SMALL_GROUP, threshold
@@ -39,7 +40,6 @@ from riskmap.indicators.protection import complementary_suppression, screened_ap
 from riskmap.indicators.signals import DEFAULT_WINDOW, FILTERS
 from riskmap.periods import Period
 from riskmap.sources._io import arrow_strings, first_appearance
-from riskmap.sources._records import GRID_KINDS
 from riskmap.store import Store
 
 log = logging.getLogger(__name__)

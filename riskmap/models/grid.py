@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from riskmap.config import GRID_KINDS
 from riskmap.errors import InputError, PrivacyError
 from riskmap.fmt import integer
 from riskmap.indicators.privacy import SMALL_COUNT, hidden_text
 from riskmap.indicators.release import GRID, GRID_SIZE
 from riskmap.periods import Period
 from riskmap.sources._places import cell_codes
-from riskmap.sources._records import GRID_KINDS
 from riskmap.store import CRS, Store
 
 log = logging.getLogger(__name__)

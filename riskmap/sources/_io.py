@@ -16,9 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +26,9 @@ import pyarrow.csv as pa_csv
 
 from riskmap._forked import threaded
 from riskmap.errors import InputError
+
+if TYPE_CHECKING:  # geopandas only where a layer is read
+    import geopandas as gpd
 
 TABULAR_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
 GEO_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp"}
@@ -371,6 +373,8 @@ def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
     if path.suffix.lower() not in GEO_SUFFIXES:
         raise InputError(f"{path}: bestandstype {path.suffix!r} wordt niet gelezen; "
                          f"gebruik GeoPackage, GeoJSON of Shapefile")
+    import geopandas as gpd  # noqa: PLC0415 - see the imports
+
     try:
         frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskmap.areatypes import AREA_COLUMN, analysis_levels
-from riskmap.config import Config, read_yaml
+from riskmap.config import GRID_KINDS, Config, read_yaml
 from riskmap.errors import InputError
 from riskmap.fmt import integer
 from riskmap.sources._io import (
@@ -33,8 +33,6 @@ ADDRESS_COLUMNS = ("postcode", "huisnummer")
 # the columns :func:`locate` places a row by: coordinates (RD or WGS84) or its address
 PLACE_COLUMNS = ("x_rd", "y_rd", "lat", "lon", "postcode", "huisnummer", "huisletter",
                  "toevoeging")
-# Register kinds the map's 500 m grid counts (riskmap.indicators.release.GRID_KINDS).
-GRID_KINDS = ("meldingen", "maatregelen", "bibob", "hennep")
 
 
 def pseudonymiser(store: Store, config: Config) -> Pseudonymiser:

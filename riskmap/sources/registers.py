@@ -8,19 +8,14 @@ quarterly increments can be loaded repeatedly.
 from __future__ import annotations
 
 import logging
-import unicodedata
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from riskmap import _yaml
 from riskmap.config import Config
-from riskmap.errors import ConfigError, InputError
-from riskmap.sbi import config_file
+from riskmap.errors import InputError
 from riskmap.sources._io import (
     arrow_dates,
     blank,
@@ -42,80 +37,17 @@ from riskmap.sources._records import (
     reject_out_of_range,
     reject_where,
 )
+from riskmap.sources.register_kinds import (
+    EVENT_COLUMNS,
+    register_kinds,
+    squash,
+    value_lookup,
+)
 from riskmap.store import LoadRecord, Store
 
 log = logging.getLogger(__name__)
 
 LOCATION = (("x_rd", "y_rd"), ("lat", "lon"), ("postcode", "huisnummer"))
-EVENT_COLUMNS = ("category", "branch", "outcome", "source", "object", "amount")
-
-
-@dataclass(frozen=True)
-class RegisterKind:
-    """The template of one register kind."""
-
-    kind: str
-    label: str
-    doc: str
-    id_column: str
-    date_column: str
-    columns: dict[str, dict[str, Any]]
-
-    @property
-    def required(self) -> list[str]:
-        """Columns a file must have."""
-        return [name for name, spec in self.columns.items() if spec.get("required")]
-
-
-@cache
-def register_kinds() -> dict[str, RegisterKind]:
-    """All register templates from ``registers.yaml``."""
-    path = config_file("registers.yaml")
-    data = _yaml.safe_load(path.read_text(encoding="utf-8"))
-    kinds = {}
-    for kind, spec in data["kinds"].items():
-        for column, colspec in spec["columns"].items():
-            store = colspec.get("store")
-            if store and store not in EVENT_COLUMNS:
-                raise ConfigError(f"{path}: {kind}.{column} schrijft naar onbekende kolom {store!r}")
-            _lookup(colspec, f"{path}: {kind}.{column}")
-        kinds[kind] = RegisterKind(kind, spec["label"], spec["doc"], spec["id"], spec["date"],
-                                   spec["columns"])
-    return kinds
-
-
-def plausibility_rules() -> dict[str, str]:
-    """The documented plausibility rules (Dutch; ``{option}`` names a riskmap.yaml option)."""
-    data = _yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
-    return dict(data["plausibility"])
-
-
-def squash(text: str) -> str:
-    """A spelling as a key: lower case, no accents, no spaces, hyphens or other separators
-    (``"Adres-fraude "`` and ``"adresfraude"`` both give ``"adresfraude"``)."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(c for c in plain.lower() if c.isalnum())
-
-
-def _lookup(spec: dict[str, Any], where: str) -> dict[str, str]:
-    """Squashed spelling -> allowed value, for the allowed values and their synonyms."""
-    allowed = [str(v) for v in spec.get("values") or []]
-    lookup = {squash(v): v for v in allowed}
-    for synonym, value in (spec.get("synonyms") or {}).items():
-        key, target = squash(str(synonym)), str(value)
-        if target not in allowed or lookup.get(key, target) != target:
-            raise ConfigError(f"{where}: synoniem {synonym!r} -> {value!r} is geen van de "
-                              f"waarden of botst met een andere schrijfwijze")
-        lookup[key] = target
-    return lookup
-
-
-def location_columns() -> dict[str, dict[str, str]]:
-    """The documented location columns shared by every register template."""
-    data = _yaml.safe_load(config_file("registers.yaml").read_text(encoding="utf-8"))
-    return dict(data["location_columns"])
-
-
 def _normalise_values(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     """Values in canonical form and a mask of cells that are not allowed.
 
@@ -128,7 +60,7 @@ def _normalise_values(values: pd.Series, spec: dict[str, Any]) -> tuple[pd.Serie
         text = values.astype(str).str.strip().str.lower().str.replace(r"[\s\-/]+", "_",
                                                                        regex=True)
         return text.where(~empty, None), pd.Series(False, index=values.index)
-    lookup = _lookup(spec, "registers.yaml")
+    lookup = value_lookup(spec, "registers.yaml")
     canonical = per_value(values.astype(str), lambda v: v.map(squash).map(lookup))
     return canonical.where(~empty, None), ~empty & canonical.isna()
 

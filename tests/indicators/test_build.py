@@ -225,3 +225,26 @@ def test_the_release_read_beside_other_queries_is_the_release_read_alone(built: 
     pd.testing.assert_frame_equal(inputs.cells, again.cells)
     assert (inputs.matrix != again.matrix).nnz == 0
     assert np.array_equal(inputs.released, again.released)
+
+
+def test_a_build_computes_without_the_geometry_plotting_or_solver_libraries(built: Project):
+    """A fresh process imports riskmap's command line, the project and the build, loads the
+    catalogue and computes a quarter without geopandas, shapely, pyproj, matplotlib or HiGHS
+    (``riskmap build`` forks the computation before it imports its writers)."""
+    import subprocess
+    import sys
+
+    heavy = ("geopandas", "shapely", "pyproj", "matplotlib", "highspy", "sklearn")
+    code = (
+        "import sys, riskmap.cli\n"
+        "from riskmap.project import Project\n"
+        "from riskmap.indicators.build import computed_period\n"
+        "from riskmap.periods import Period\n"
+        f"project = Project({str(built.root)!r})\n"
+        "with project.store(read_only=True) as store:\n"
+        "    computed_period(store, project.config, project.catalogue(), Period.parse('2025Q2'))\n"
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules) or '-')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "-"

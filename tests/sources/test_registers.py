@@ -9,7 +9,7 @@ import pytest
 from riskmap.errors import ConfigError, InputError
 from riskmap.project import Project
 from riskmap.sources._records import _place_by_address
-from riskmap.sources.registers import _lookup, register_kinds
+from riskmap.sources.register_kinds import register_kinds, value_lookup
 
 
 def _meldingen(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def test_common_spellings_accepted_and_unknown_values_named(project: Project, tm
 def test_synonyms_must_name_an_allowed_value():
     spec = {"values": ["drugs"], "synonyms": {"hennep": "drugs", "wiet": "softdrugs"}}
     with pytest.raises(ConfigError, match="synoniem 'wiet' -> 'softdrugs' is geen van de waarden"):
-        _lookup(spec, "registers.yaml: meldingen.categorie")
+        value_lookup(spec, "registers.yaml: meldingen.categorie")
 
 
 def test_reload_replaces_only_the_file_date_range(project: Project, tmp_path: Path):
