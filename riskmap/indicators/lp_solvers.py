@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:  # HiGHS only where it solves (Clp is there) or tests
+if TYPE_CHECKING:  # HiGHS is imported only where it solves (where Clp is not there)
     import highspy
 
 log = logging.getLogger(__name__)
 
-INF = math.inf  # highspy.kHighsInf
+INF = math.inf  # as highspy.kHighsInf
 
 # Model: cost, column bounds, row bounds, and the matrix column by column (start, row, value),
 # as :class:`~.protection._Neighbourhood` builds it (the last array, every column continuous,
@@ -203,16 +203,22 @@ def _known_answer(solver: Solver) -> bool:
             and solver.solve(model(-1.0)) is None)
 
 
+@cache
+def _trusted_clp() -> ctypes.CDLL | None:
+    """The Clp library where it loads and gives the known answer (checked once per process;
+    else ``None``, with a warning where it gave another answer)."""
+    library = _clp()
+    if library is None or _known_answer(ClpSolver(library)):
+        return library
+    log.warning("Clp %d.%d geeft een fout antwoord op een proef; de onderdrukking rekent met "
+                "HiGHS (trager)", library.Clp_VersionMajor(), library.Clp_VersionMinor())
+    return None
+
+
 def lp_solver(prefer: str = "clp") -> Solver:
     """A solver for the suppression's LPs: Clp unless ``prefer`` is ``"highs"`` or Clp is not
-    there or fails its known answer (then HiGHS, with a warning for the latter)."""
+    there or fails its known answer (then HiGHS)."""
     if prefer not in {"clp", "highs"}:
         raise ValueError(f"prefer must be one of {{'clp', 'highs'}}, not {prefer!r}")
-    library = _clp() if prefer == "clp" else None
-    if library is not None:
-        solver = ClpSolver(library)
-        if _known_answer(solver):
-            return solver
-        log.warning("Clp %d.%d geeft een fout antwoord op een proef; de onderdrukking rekent "
-                    "met HiGHS (trager)", library.Clp_VersionMajor(), library.Clp_VersionMinor())
-    return HighsSolver()
+    library = _trusted_clp() if prefer == "clp" else None
+    return HighsSolver() if library is None else ClpSolver(library)

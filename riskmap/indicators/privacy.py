@@ -366,7 +366,7 @@ def _save(figure: Figure, target: Path | io.BytesIO, format_: str, savefig: dict
 
     A map or chart has a few colours and their anti-aliased edges: drawn in 256 colours it
     looks the same (each channel within 1.2 on average, 24 at most, on an edge; a fill within
-    2), in a third of the bytes, and is written in half the time of matplotlib's own PNG
+    2), in a third of the bytes, and is encoded in half the time of matplotlib's own PNG
     (which encodes every pixel as four bytes)."""
     import matplotlib  # noqa: PLC0415 - matplotlib only where figures are
     from PIL import Image  # noqa: PLC0415 - Pillow only where figures are

@@ -61,8 +61,6 @@ from riskmap.sources._io import gather
 
 log = logging.getLogger(__name__)
 
-
-
 TOLERANCE = 1e-6
 
 

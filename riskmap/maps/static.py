@@ -112,8 +112,7 @@ def draw_legend(ax: Axes, handles: Sequence[Patch], title: str) -> None:
     points = (Affine2D().scale(1 / 72) + figure.dpi_scale_trans
               + ScaledTranslation(*LEGEND_AT, cast(Affine2DBase, ax.transAxes)))
     size = LEGEND_SIZE
-    x = y = (OUTSIDE + PAD) * size
-    y = -y
+    x, y = (OUTSIDE + PAD) * size, -(OUTSIDE + PAD) * size
 
     def tall(text: str, font: float) -> float:
         return TEXT_HEIGHT * font + text.count("\n") * LINE * font

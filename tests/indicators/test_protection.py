@@ -116,7 +116,7 @@ def test_after_suppression_every_small_count_can_be_0_and_4(seed, solver, caplog
     (and skipped) are reachable too; only those said to be unprotectable are not. With Clp
     solving the suppression's LPs, and with HiGHS where Clp is not there."""
     if solver == "HiGHS":
-        monkeypatch.setattr(lp_solvers, "_clp", lambda: None)
+        monkeypatch.setattr(lp_solvers, "_trusted_clp", lambda: None)
     matrix, atoms = linked_tables(seed)
     values = matrix @ atoms
     primary = values < 5
