@@ -121,7 +121,8 @@ _CLP = (("Clp_newModel", _P, ()), ("Clp_deleteModel", None, (_P,)),
 
 def clp_library_path() -> Path | None:
     """Clp's shared library as the ``cylp`` wheel installs it (``cylp.libs`` beside the package
-    on Linux and Windows, ``.dylibs`` inside it on macOS), without importing cylp."""
+    on Linux, ``.dylibs`` inside it on macOS), without importing cylp. Windows wheels link Clp
+    into cylp's extensions: there is none to load, and HiGHS solves."""
     spec = importlib.util.find_spec("cylp")
     if spec is None or not spec.submodule_search_locations:
         return None

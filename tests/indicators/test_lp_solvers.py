@@ -100,3 +100,28 @@ def test_clps_optimum_does_not_depend_on_the_lps_before():
         assert (found is None) == (expected is None)
         if found is not None and expected is not None:
             assert found.columns.tolist() == expected.columns.tolist()
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    # Linux wheels (auditwheel): beside the package, with a hash in the name
+    (["cylp.libs/libClpSolver-8f02a01a.so.1.14.11", "cylp.libs/libClp-d417d148.so.1.14.11",
+      "cylp.libs/libCoinUtils-e5ef0b77.so.3.11.13"], "cylp.libs/libClp-d417d148.so.1.14.11"),
+    # macOS wheels (delocate): inside the package
+    (["cylp/.dylibs/libClpSolver.1.14.11.dylib", "cylp/.dylibs/libClp.1.14.11.dylib"],
+     "cylp/.dylibs/libClp.1.14.11.dylib"),
+    # Windows wheels link Clp into cylp's extensions: no library to load, so HiGHS
+    (["cylp/cy/CyClpSimplex.cp311-win_amd64.pyd"], None),
+])
+def test_clps_library_is_found_where_each_wheel_puts_it(tmp_path, monkeypatch, files, expected):
+    import importlib.machinery
+    import importlib.util
+
+    (tmp_path / "cylp").mkdir()
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    spec = importlib.machinery.ModuleSpec("cylp", None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path / "cylp")]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    found = lp_solvers.clp_library_path()
+    assert found == (None if expected is None else tmp_path / expected)
