@@ -179,8 +179,7 @@ class _Neighbourhood:
         once its complements are hidden).
         """
         self.settled = []
-        lp = (self.native.lp if self.native is not None else self._lp)(
-            cell, target, hidden, chosen, relaxed)
+        lp = self.model(cell, target, hidden, chosen, relaxed)
         touched, shown = lp.touched, lp.shown
         if self.read is not None:
             self.read.append(touched)
@@ -196,6 +195,13 @@ class _Neighbourhood:
             else:
                 self.found += ends
         return extra
+
+    def model(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
+              relaxed: bool = False) -> Model:
+        """The LP :meth:`reach` solves (built in C where the helper is built, else
+        :meth:`_lp`); its arrays are the helper's buffers, which the next LP overwrites."""
+        return (self.native.lp if self.native is not None else self._lp)(
+            cell, target, hidden, chosen, relaxed)
 
     def _lp(self, cell: int, target: float, hidden: np.ndarray, chosen: np.ndarray,
             relaxed: bool) -> Model:

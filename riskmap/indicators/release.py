@@ -420,6 +420,11 @@ class ReleaseInputs(NamedTuple):
     cost: np.ndarray
     min_count: int
 
+    @property
+    def primary(self) -> np.ndarray:
+        """The cells the primary rules hide: a small count or a small group."""
+        return self.small | self.small_group
+
 
 def release_inputs(store: Store, period: Period, catalogue: Sequence[Indicator],
                    values: Mapping[str, pd.DataFrame], gemeente: str, min_count: int,
@@ -444,7 +449,7 @@ def protected(inputs: ReleaseInputs) -> Release:
     """The release with its complementary suppression (on every core where it may fork)."""
     cells, small, small_group, released = inputs.cells, inputs.small, inputs.small_group, \
         inputs.released
-    primary = small | small_group
+    primary = inputs.primary
     secondary = complementary_suppression(inputs.matrix, inputs.counts, primary, released,
                                           inputs.cost, inputs.min_count)
     cells["shown"] = released & ~primary & ~secondary
@@ -461,7 +466,7 @@ def protected(inputs: ReleaseInputs) -> Release:
 def protected_here(inputs: ReleaseInputs) -> bool:
     """Whether :func:`protected` works in this process alone (its suppression screens the small
     counts here): it can then run beside other work that holds the other cores."""
-    return not screened_apart(inputs.small | inputs.small_group)
+    return not screened_apart(inputs.primary)
 
 
 def apply_to_values(values: pd.DataFrame, release: Release,

@@ -23,10 +23,9 @@ def _suppression_lps(seed: int, count: int) -> list[tuple[np.ndarray, ...]]:
     for cell in np.flatnonzero(hidden)[:count].tolist():
         chosen = lp.near(lp.own(cell), hidden)
         for target in lp.targets:
-            build = lp.native.lp if lp.native is not None else lp._lp
             # copies: the helper writes each LP into the same buffers
-            models.append(tuple(np.array(a) for a in build(cell, target, hidden, chosen,
-                                                            False).arrays))
+            models.append(tuple(np.array(a) for a in lp.model(cell, target, hidden,
+                                                              chosen).arrays))
     return models
 
 
